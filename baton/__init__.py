@@ -1,0 +1,1 @@
+"""Baton composition root: the `baton` CLI, the embedded dev stack, migrations and seeding."""

@@ -1,0 +1,95 @@
+"""The seed's remaining tables: webhooks, workflow_templates, audit_logs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Index, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from core.models.columns import (
+    bool_col,
+    created_at_col,
+    enum_col,
+    fk_col,
+    int_col,
+    json_col,
+    text_array_col,
+    text_col,
+    timestamp_col,
+    updated_at_col,
+    uuid_pk,
+)
+from core.models.enums import TriggerType
+
+__all__ = ["AuditLog", "Webhook", "WorkflowTemplate"]
+
+
+class Webhook(SQLModel, table=True):
+    """The seed gives `workflowId` no relation; we add `ON DELETE CASCADE` so a deleted workflow's hook dies
+    with it instead of answering for a workflow that no longer exists. `@@index([token])` is served by the
+    unique index `webhooks_token_key`."""
+
+    __tablename__ = "webhooks"
+    __table_args__ = (Index("webhooks_workflow_id_idx", "workflow_id"),)
+
+    id: str = uuid_pk()
+    workflow_id: str = fk_col("workflows.id", ondelete="CASCADE")
+    url: str = text_col(unique=True)
+    token: str = text_col(unique=True)
+    secret: str | None = text_col(nullable=True)
+    is_active: bool = bool_col(True)
+    total_calls: int = int_col(0)
+    last_called_at: datetime | None = timestamp_col()
+    created_at: datetime = created_at_col()
+    updated_at: datetime = updated_at_col()
+
+
+class WorkflowTemplate(SQLModel, table=True):
+    __tablename__ = "workflow_templates"
+
+    id: str = uuid_pk()
+    name: str = text_col()
+    description: str = text_col()
+    category: str = text_col()
+    trigger_type: TriggerType = enum_col(TriggerType, "trigger_type")
+    trigger_config: dict[str, Any] = json_col()
+    steps: list[Any] = json_col()
+    icon: str | None = text_col(nullable=True)
+    tags: list[str] = text_array_col()
+    is_popular: bool = bool_col(False)
+    usage_count: int = int_col(0)
+    required_integrations: list[str] = text_array_col()
+    created_at: datetime = created_at_col()
+    updated_at: datetime = updated_at_col()
+
+
+class AuditLog(SQLModel, table=True):
+    """No foreign keys on purpose (as in the seed): the trail outlives the users and workspaces it names.
+
+    `@@index([entityType, entityId])` is the High Priority `idx_audit_entity`.
+    """
+
+    __tablename__ = "audit_logs"
+    __table_args__ = (
+        Index("audit_logs_user_id_idx", "user_id"),
+        Index("audit_logs_workspace_id_idx", "workspace_id"),
+        Index("idx_audit_entity", "entity_type", "entity_id"),
+        Index("audit_logs_created_at_idx", "created_at"),
+        Index("idx_audit_workspace_created", "workspace_id", text("created_at DESC")),
+    )
+
+    id: str = uuid_pk()
+    user_id: str | None = text_col(nullable=True)
+    workspace_id: str | None = text_col(nullable=True)
+    action: str = text_col()
+    entity_type: str = text_col()
+    entity_id: str | None = text_col(nullable=True)
+    changes: Any | None = json_col(nullable=True)
+    # `metadata` is reserved on SQLAlchemy models: the attribute is `metadata_`, the column keeps its name.
+    metadata_: Any | None = Field(default=None, sa_column=Column("metadata", JSONB, nullable=True))
+    ip_address: str | None = text_col(nullable=True)
+    user_agent: str | None = text_col(nullable=True)
+    created_at: datetime = created_at_col()

@@ -1,0 +1,79 @@
+"""Baton's configuration, read once from the environment (and `.env`) with pydantic-settings."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+UNSAFE_SECRETS = frozenset({"", "changethis", "dev-secret-key-change-me"})
+DEV_SECRET = "dev-secret-key-change-me"
+
+
+class Settings(BaseSettings):
+    """Every knob Baton reads. Names are the environment variables (case-insensitive)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/baton"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # Redis keys are written under this prefix so several Baton instances (or test runs) share a server.
+    redis_key_prefix: str = ""
+    mongodb_url: str | None = None
+    mongodb_database: str = "baton"
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "baton"
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+
+    # Signs access tokens; encrypts credentials (derived keys, see core.crypto when it lands).
+    secret_key: str = DEV_SECRET
+    encryption_key: str | None = None
+
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    public_url: str | None = None
+
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production_values(self) -> Settings:
+        if self.environment == "production" and self.secret_key in UNSAFE_SECRETS:
+            raise ValueError(
+                "SECRET_KEY is unset or a development value; set a long random SECRET_KEY in production "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+            )
+        return self
+
+    @property
+    def async_database_url(self) -> str:
+        """The DATABASE_URL with the asyncpg driver SQLAlchemy needs, whatever scheme the user gave."""
+        return to_asyncpg_url(self.database_url)
+
+    @property
+    def public_base_url(self) -> str:
+        return self.public_url or f"http://{self.api_host}:{self.api_port}"
+
+
+def to_asyncpg_url(url: str) -> str:
+    for prefix in ("postgresql+asyncpg://", "postgresql+psycopg2://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError(f"DATABASE_URL must be a postgresql:// URL, got {url.split('://')[0]}://...")
+
+
+def to_libpq_url(url: str) -> str:
+    """The URL as libpq/asyncpg expect it (no SQLAlchemy driver suffix)."""
+    return "postgresql://" + to_asyncpg_url(url)[len("postgresql+asyncpg://") :]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

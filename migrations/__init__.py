@@ -1,0 +1,1 @@
+"""Alembic migrations of Baton's PostgreSQL schema (run them with `baton migrate`)."""
