@@ -1,0 +1,1 @@
+"""The workflow definition contract (shared/DEFINITION.md) as pydantic models."""

@@ -1,0 +1,1 @@
+"""Baton's integration catalogue: one module per service, declared through `integrations.sdk`."""

@@ -1,0 +1,59 @@
+"""Baton's own trigger kinds (webhook, schedule, manual) listed in the catalogue like any integration."""
+
+from __future__ import annotations
+
+from core.definition.triggers import ManualTriggerConfig, ScheduleTriggerConfig, WebhookTriggerConfig
+from core.models import AuthType, TriggerType
+from integrations.sdk import Integration
+
+ICON_BASE = "/static/icons"
+
+webhook = Integration(
+    id="webhook",
+    name="Webhook",
+    description="Start a workflow when an HTTP request reaches its unique URL",
+    icon=f"{ICON_BASE}/webhook.svg",
+    category="core",
+    auth_type=AuthType.NONE,
+    is_popular=True,
+)
+webhook.trigger(
+    "catch",
+    name="Catch Webhook",
+    description="Triggers on each HTTP request to the workflow's webhook URL",
+    type=TriggerType.WEBHOOK,
+    config_model=WebhookTriggerConfig,
+)
+
+schedule = Integration(
+    id="schedule",
+    name="Schedule",
+    description="Start a workflow on a cron expression or a fixed interval",
+    icon=f"{ICON_BASE}/schedule.svg",
+    category="core",
+    auth_type=AuthType.NONE,
+    is_popular=True,
+)
+schedule.trigger(
+    "every",
+    name="On a Schedule",
+    description="Triggers on each cron tick or interval, in the configured time zone",
+    type=TriggerType.SCHEDULE,
+    config_model=ScheduleTriggerConfig,
+)
+
+manual = Integration(
+    id="manual",
+    name="Manual",
+    description="Start a workflow by hand, from the API or the UI, with a payload",
+    icon=f"{ICON_BASE}/manual.svg",
+    category="core",
+    auth_type=AuthType.NONE,
+)
+manual.trigger(
+    "run",
+    name="Run Manually",
+    description="Triggers when someone runs the workflow",
+    type=TriggerType.MANUAL,
+    config_model=ManualTriggerConfig,
+)

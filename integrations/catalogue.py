@@ -1,0 +1,81 @@
+"""The registry: every declared integration, looked up by id, and the seed rows generated from them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from integrations.builtin import manual, schedule, webhook
+from integrations.gmail import gmail
+from integrations.http import http
+from integrations.sdk import ActionSpec, Integration, TriggerSpec
+from integrations.slack import slack
+
+INTEGRATIONS: dict[str, Integration] = {i.id: i for i in (webhook, schedule, manual, http, gmail, slack)}
+
+
+def get_integration(integration_id: str) -> Integration | None:
+    return INTEGRATIONS.get(integration_id)
+
+
+def get_action(action_id: str) -> ActionSpec[Any, Any] | None:
+    integration_id, _, key = action_id.partition(".")
+    integration = INTEGRATIONS.get(integration_id)
+    return integration.actions.get(key) if integration else None
+
+
+def get_trigger(trigger_id: str) -> TriggerSpec | None:
+    integration_id, _, key = trigger_id.partition(".")
+    integration = INTEGRATIONS.get(integration_id)
+    return integration.triggers.get(key) if integration else None
+
+
+def integration_rows() -> list[dict[str, Any]]:
+    """`integrations` rows (column -> value) as the code declares them."""
+    return [
+        {
+            "id": i.id,
+            "name": i.name,
+            "description": i.description,
+            "icon": i.icon,
+            "category": i.category,
+            "auth_type": i.auth_type,
+            "is_active": i.is_active,
+            "is_popular": i.is_popular,
+            "docs_url": i.docs_url,
+            "website_url": i.website_url,
+        }
+        for i in INTEGRATIONS.values()
+    ]
+
+
+def trigger_rows() -> list[dict[str, Any]]:
+    return [
+        {
+            "id": t.id,
+            "integration_id": t.integration_id,
+            "name": t.name,
+            "description": t.description,
+            "type": t.type,
+            "config_schema": t.config_schema(),
+            "polling_interval": t.polling_interval,
+            "is_active": t.implemented,
+        }
+        for i in INTEGRATIONS.values()
+        for t in i.triggers.values()
+    ]
+
+
+def action_rows() -> list[dict[str, Any]]:
+    return [
+        {
+            "id": a.id,
+            "integration_id": a.integration_id,
+            "name": a.name,
+            "description": a.description,
+            "input_schema": a.input_schema(),
+            "output_schema": a.output_schema(),
+            "is_active": a.is_implemented,
+        }
+        for i in INTEGRATIONS.values()
+        for a in i.actions.values()
+    ]

@@ -1,0 +1,152 @@
+"""The integration SDK: declare an integration, its actions and its triggers with pydantic models.
+
+An action is a pydantic `Input`, a pydantic `Output` and one async function; its JSON Schemas (what the
+seed's `inputSchema`/`outputSchema`/`configSchema` columns hold) come from `model_json_schema()`, as
+Prefect blocks derive theirs. A declaration without code is allowed (the catalogue shows it with
+`isActive = false`) so the catalogue can list what is coming before it works.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar, get_type_hints
+
+import httpx
+from pydantic import BaseModel
+
+from core.models import AuthType, TriggerType
+
+In = TypeVar("In", bound=BaseModel)
+Out = TypeVar("Out", bound=BaseModel)
+
+
+@dataclass
+class ActionContext:
+    """What an action's code receives besides its input: decrypted credentials, an HTTP client, a logger."""
+
+    credentials: dict[str, Any]
+    http: httpx.AsyncClient
+    logger: logging.Logger
+    settings: Any = None
+
+
+ActionFunction = Callable[[Any, ActionContext], Awaitable[BaseModel]]
+
+
+@dataclass
+class ActionSpec(Generic[In, Out]):
+    integration_id: str
+    key: str
+    name: str
+    description: str
+    input_model: type[In]
+    output_model: type[Out]
+    run: ActionFunction | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.integration_id}.{self.key}"
+
+    @property
+    def is_implemented(self) -> bool:
+        return self.run is not None
+
+    def input_schema(self) -> dict[str, Any]:
+        return self.input_model.model_json_schema()
+
+    def output_schema(self) -> dict[str, Any]:
+        return self.output_model.model_json_schema()
+
+
+@dataclass
+class TriggerSpec:
+    integration_id: str
+    key: str
+    name: str
+    description: str
+    type: TriggerType
+    config_model: type[BaseModel]
+    polling_interval: int | None = None
+    # Set by the module that makes the trigger fire (the triggers work); until then it is declared only.
+    implemented: bool = False
+
+    @property
+    def id(self) -> str:
+        return f"{self.integration_id}.{self.key}"
+
+    def config_schema(self) -> dict[str, Any]:
+        return self.config_model.model_json_schema()
+
+
+@dataclass
+class Integration:
+    """One service (the seed's `Integration` row) with the actions and triggers declared on it."""
+
+    id: str
+    name: str
+    description: str
+    icon: str
+    category: str
+    auth_type: AuthType
+    is_popular: bool = False
+    docs_url: str | None = None
+    website_url: str | None = None
+    actions: dict[str, ActionSpec[Any, Any]] = field(default_factory=dict)
+    triggers: dict[str, TriggerSpec] = field(default_factory=dict)
+
+    @property
+    def is_active(self) -> bool:
+        """Active when at least one of its actions or triggers works."""
+        return any(a.is_implemented for a in self.actions.values()) or any(
+            t.implemented for t in self.triggers.values()
+        )
+
+    def action(
+        self, key: str, *, name: str, description: str
+    ) -> Callable[[Callable[[In, ActionContext], Awaitable[Out]]], Callable[[In, ActionContext], Awaitable[Out]]]:
+        """Decorates `async def run(input: Input, ctx: ActionContext) -> Output`; models come from its hints."""
+
+        def register(
+            function: Callable[[In, ActionContext], Awaitable[Out]],
+        ) -> Callable[[In, ActionContext], Awaitable[Out]]:
+            hints = get_type_hints(function)
+            parameters = [v for k, v in hints.items() if k != "return"]
+            if not parameters or "return" not in hints:
+                raise TypeError(f"action {self.id}.{key} needs typed `input` and return annotations")
+            self._add_action(
+                ActionSpec(self.id, key, name, description, parameters[0], hints["return"], function)
+            )
+            return function
+
+        return register
+
+    def declare_action(
+        self, key: str, *, name: str, description: str, input_model: type[BaseModel], output_model: type[BaseModel]
+    ) -> ActionSpec[Any, Any]:
+        """An action whose schemas are known but whose code has not landed yet (listed as inactive)."""
+        return self._add_action(ActionSpec(self.id, key, name, description, input_model, output_model))
+
+    def trigger(
+        self,
+        key: str,
+        *,
+        name: str,
+        description: str,
+        type: TriggerType,  # noqa: A002 - the seed's field name
+        config_model: type[BaseModel],
+        polling_interval: int | None = None,
+        implemented: bool = False,
+    ) -> TriggerSpec:
+        if key in self.triggers:
+            raise ValueError(f"trigger {self.id}.{key} is declared twice")
+        spec = TriggerSpec(self.id, key, name, description, type, config_model, polling_interval, implemented)
+        self.triggers[key] = spec
+        return spec
+
+    def _add_action(self, spec: ActionSpec[Any, Any]) -> ActionSpec[Any, Any]:
+        if spec.key in self.actions:
+            raise ValueError(f"action {spec.id} is declared twice")
+        self.actions[spec.key] = spec
+        return spec
