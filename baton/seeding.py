@@ -15,7 +15,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import SQLModel
 
+from core.db import create_engine
 from core.models import Action, Integration, Trigger, WorkflowTemplate
+from core.settings import Settings
 from integrations.catalogue import action_rows, integration_rows, trigger_rows
 from integrations.templates import template_rows
 
@@ -86,3 +88,13 @@ async def seed(engine: AsyncEngine) -> SeedReport:
         report.tables["workflow_templates"] = await _upsert(connection, WorkflowTemplate, template_rows())
     return report
 
+
+
+async def seed_database(database_url: str, settings: Settings) -> dict[str, str]:
+    """Seeds the database at `database_url`; returns a line per table saying what changed."""
+    engine = create_engine(settings, database_url=database_url)
+    try:
+        report = await seed(engine)
+    finally:
+        await engine.dispose()
+    return {name: str(table) for name, table in report.tables.items()}

@@ -74,6 +74,15 @@ def to_libpq_url(url: str) -> str:
     return "postgresql://" + to_asyncpg_url(url)[len("postgresql+asyncpg://") :]
 
 
+def redact_url(url: str) -> str:
+    """The URL with its password hidden, for messages and logs."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at or ":" not in credentials:
+        return url
+    return f"{scheme}{sep}{credentials.split(':', 1)[0]}:***@{host}"
+
+
 @lru_cache
 def get_settings() -> Settings:
     return Settings()

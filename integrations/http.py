@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
+import httpx
 from pydantic import BaseModel, Field
 
 from core.models import AuthType
-from integrations.sdk import Integration
+from integrations.sdk import ActionContext, ActionError, Integration
 
 http = Integration(
     id="http",
@@ -37,10 +40,64 @@ class RequestOutput(BaseModel):
     body: Any = Field(description="Parsed JSON when the response is JSON, else text")
 
 
-http.declare_action(
-    "request",
-    name="HTTP Request",
-    description="Send an HTTP request and return its status, headers and body",
-    input_model=RequestInput,
-    output_model=RequestOutput,
-)
+RETRYABLE_STATUSES = frozenset({408, 429})
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After as seconds (RFC 9110: delay-seconds or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _decode_body(response: httpx.Response) -> Any:
+    if "json" in response.headers.get("content-type", "") and response.content:
+        try:
+            return response.json()
+        except ValueError:
+            return response.text
+    return response.text
+
+
+@http.action("request", name="HTTP Request", description="Send an HTTP request and return its status, headers and body")
+async def request(data: RequestInput, ctx: ActionContext) -> RequestOutput:
+    bodies = [b for b in (data.json_body, data.form, data.body) if b is not None]
+    if len(bodies) > 1:
+        raise ActionError("give at most one of `json`, `form` and `body`", type="InvalidInput", retryable=False)
+    try:
+        response = await ctx.http.request(
+            data.method,
+            data.url,
+            params={k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in data.query.items()},
+            headers=data.headers,
+            json=data.json_body,
+            data=data.form,
+            content=data.body,
+            timeout=data.timeout_seconds,
+        )
+    except httpx.TimeoutException as exc:
+        raise ActionError(f"{data.method} {data.url} timed out after {data.timeout_seconds:g}s", type="Timeout") from exc
+    except httpx.InvalidURL as exc:
+        raise ActionError(f"invalid URL {data.url!r}: {exc}", type="InvalidInput", retryable=False) from exc
+    except httpx.TransportError as exc:
+        raise ActionError(f"{data.method} {data.url} failed: {exc}", type="ConnectionError") from exc
+    output = RequestOutput(status=response.status_code, headers=dict(response.headers), body=_decode_body(response))
+    status = response.status_code
+    if status >= 500 or status in RETRYABLE_STATUSES:
+        raise ActionError(
+            f"{data.method} {data.url} answered {status}", type=f"HTTP{status}",
+            retry_after=parse_retry_after(response.headers.get("retry-after")), details=output.model_dump(),
+        )
+    if status >= 400:
+        raise ActionError(
+            f"{data.method} {data.url} answered {status}", type=f"HTTP{status}", retryable=False,
+            details=output.model_dump(),
+        )
+    return output

@@ -32,6 +32,22 @@ class ActionContext:
     settings: Any = None
 
 
+class ActionError(Exception):
+    """An action failed. `retryable=False` when retrying cannot help (bad input, 4xx); `retry_after` honours
+    the service's Retry-After. The activity layer turns this into Temporal's ApplicationError."""
+
+    def __init__(
+        self, message: str, *, type: str = "ActionError", retryable: bool = True,  # noqa: A002
+        retry_after: float | None = None, details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.type = type
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.details = details or {}
+
+
 ActionFunction = Callable[[Any, ActionContext], Awaitable[BaseModel]]
 
 

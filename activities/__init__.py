@@ -1,0 +1,1 @@
+"""Temporal activities: every step that touches the outside world."""

@@ -1,0 +1,60 @@
+"""Every error the API returns has one shape: {"error": kind, "detail": sentence, "path": json path or null}."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.errors import BatonError
+
+logger = logging.getLogger("baton.api")
+
+
+class ErrorBody(BaseModel):
+    error: str
+    detail: str
+    path: str | None = None
+
+
+def error_response(status: int, kind: str, detail: str, path: str | None = None) -> JSONResponse:
+    return JSONResponse(ErrorBody(error=kind, detail=detail, path=path).model_dump(), status_code=status)
+
+
+def json_path(location: tuple[int | str, ...]) -> str:
+    """`("body", "steps", 2, "input")` -> `steps[2].input` (the request part is dropped)."""
+    parts = list(location[1:]) if location and location[0] in {"body", "query", "path", "header"} else list(location)
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or (str(location[0]) if location else "")
+
+
+_KINDS = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+          409: "conflict", 413: "payload_too_large", 429: "rate_limited"}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(BatonError)
+    async def _domain(_: Request, exc: BatonError) -> JSONResponse:
+        return error_response(exc.status_code, exc.kind, exc.detail, exc.path)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        path = json_path(tuple(first.get("loc", ())))
+        return error_response(422, "validation_error", f"{path or 'request'}: {first['msg']}", path or None)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind = _KINDS.get(exc.status_code, "error")
+        return error_response(exc.status_code, kind, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error_response(500, "internal_error", "An unexpected error occurred; it has been logged.")

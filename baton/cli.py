@@ -1,0 +1,143 @@
+"""The `baton` command: run the whole platform (`dev`) or its pieces against configured servers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from core.settings import Settings, get_settings, redact_url
+
+app = typer.Typer(
+    help=(
+        "Baton: durable workflow automation on Temporal.\n\n"
+        "Start everything on this machine with `baton dev`. In production, run `baton migrate` and "
+        "`baton seed` once per release, then as many `baton api` and `baton worker` processes as you need, "
+        "configured through DATABASE_URL, REDIS_URL, MONGODB_URL, TEMPORAL_ADDRESS and SECRET_KEY."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValueError as exc:
+        typer.secho(f"error: invalid configuration: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _database_unreachable(settings: Settings, exc: Exception) -> typer.Exit:
+    typer.secho(
+        f"error: cannot use PostgreSQL at {redact_url(settings.database_url)} ({type(exc).__name__}: {exc}).\n"
+        "Check DATABASE_URL and that the server is running, or use `baton dev` for an embedded one.",
+        fg="red", err=True,
+    )
+    return typer.Exit(1)
+
+
+@app.command()
+def dev(
+    data_dir: Annotated[Path, typer.Option(help="Folder for all embedded servers' data and logs")] = Path(".baton"),
+    host: Annotated[str, typer.Option(help="Address the API listens on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="API port")] = 8000,
+    postgres_port: Annotated[int, typer.Option(help="Embedded PostgreSQL port")] = 54329,
+    redis_port: Annotated[int, typer.Option(help="Embedded Redis port")] = 63790,
+    temporal_port: Annotated[int, typer.Option(help="Embedded Temporal gRPC port")] = 7233,
+    temporal_ui_port: Annotated[int, typer.Option(help="Temporal Web UI port")] = 8233,
+) -> None:
+    """Run the whole platform on this machine: embedded PostgreSQL, Redis and Temporal (for each whose
+    DATABASE_URL / REDIS_URL / TEMPORAL_ADDRESS is not set), migrations, seed data, the API and a worker.
+    Ctrl-C stops everything; the next start finds the same data."""
+    from baton.devstack import DevOptions, DevStack
+
+    options = DevOptions(data_dir.resolve(), host, port, postgres_port, redis_port, temporal_port, temporal_ui_port)
+    raise typer.Exit(DevStack(options, _settings()).run())
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="Listen address (default API_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port (default API_PORT)")] = None,
+    workers: Annotated[int, typer.Option(help="Uvicorn worker processes")] = 1,
+) -> None:
+    """Run the REST API (FastAPI on uvicorn) against the configured servers."""
+    import uvicorn
+
+    settings = _settings()
+    uvicorn.run(
+        "api.app:create_app", factory=True, host=host or settings.api_host, port=port or settings.api_port,
+        workers=workers, log_level=settings.log_level.lower(), proxy_headers=True,
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run a Temporal worker serving Baton's task queue (run several for more throughput)."""
+    from worker.main import run_worker
+
+    settings = _settings()
+    _logging(settings.log_level)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await run_worker(settings, stop)
+
+    try:
+        asyncio.run(main())
+    except TimeoutError as exc:
+        typer.secho(
+            f"error: cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS). "
+            "Start it, or use `baton dev`.", fg="red", err=True,
+        )
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def migrate() -> None:
+    """Apply pending database migrations (safe to run again: does nothing when up to date)."""
+    from baton.migrate import current_revision, upgrade_to_head
+
+    settings = _settings()
+    try:
+        before = current_revision(settings.database_url)
+        upgrade_to_head(settings.database_url)
+        after = current_revision(settings.database_url)
+    except (OSError, ConnectionError) as exc:
+        raise _database_unreachable(settings, exc) from exc
+    if before == after:
+        typer.echo(f"Database already at the latest revision ({after}).")
+    else:
+        typer.echo(f"Migrated the database from {before or 'empty'} to {after}.")
+
+
+@app.command("seed")
+def seed_command() -> None:
+    """Write the integration catalogue and the default templates from code (idempotent)."""
+    from baton.seeding import seed_database
+
+    settings = _settings()
+    try:
+        report = asyncio.run(seed_database(settings.database_url, settings))
+    except (OSError, ConnectionError) as exc:
+        raise _database_unreachable(settings, exc) from exc
+    for table, line in report.items():
+        typer.echo(f"{table}: {line}")
+
+
+def main() -> None:  # pragma: no cover - console entry point alias
+    sys.exit(app())

