@@ -58,7 +58,10 @@ def bool_col(default: bool) -> Any:
     )
 
 
-def int_col(default: int | None = None) -> Any:
+def int_col(default: int | None = None, *, required: bool = False) -> Any:
+    """An integer: with a default (NOT NULL), `required` (NOT NULL, no default) or else nullable."""
+    if required:
+        return Field(nullable=False)
     if default is None:
         return Field(default=None, nullable=True)
     return Field(default=default, nullable=False, sa_column_kwargs={"server_default": text(str(default))})

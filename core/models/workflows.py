@@ -73,7 +73,7 @@ class WorkflowVersion(SQLModel, table=True):
 
     id: str = uuid_pk()
     workflow_id: str = fk_col("workflows.id", ondelete="CASCADE")
-    version: int = int_col()
+    version: int = int_col(required=True)
     name: str = text_col()
     description: str | None = text_col(nullable=True)
     trigger_type: TriggerType = enum_col(TriggerType, "trigger_type")

@@ -261,7 +261,7 @@ def upgrade() -> None:
     op.create_table('workflow_versions',
     sa.Column('id', sa.Text(), server_default=sa.text('gen_random_uuid()::text'), nullable=False),
     sa.Column('workflow_id', sa.Text(), nullable=False),
-    sa.Column('version', sa.Integer(), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('name', sa.Text(), nullable=False),
     sa.Column('description', sa.Text(), nullable=True),
     sa.Column('trigger_type', sa.Enum('WEBHOOK', 'POLLING', 'SCHEDULE', 'MANUAL', name='trigger_type'), nullable=False),
