@@ -1,0 +1,29 @@
+"""API test helpers: the real app (lifespan and all) over an in-process ASGI transport."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import httpx
+import pytest
+
+from api.app import create_app
+from core.settings import Settings
+
+ClientFactory = Callable[[Settings], AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+@asynccontextmanager
+async def api_client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://baton.test") as client:
+            yield client
+
+
+@pytest.fixture
+async def api_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with api_client_for(settings) as client:
+        yield client

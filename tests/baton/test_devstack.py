@@ -1,0 +1,186 @@
+"""`baton dev` starts the whole platform, stops every process it started, and keeps its data."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import psutil
+import pytest
+from redis.asyncio import Redis
+from temporalio.client import Client, WorkflowExecutionStatus
+
+from baton.embedded import free_port, port_is_free
+
+pytestmark = pytest.mark.slow
+
+STACK_VARIABLES = ("DATABASE_URL", "REDIS_URL", "TEMPORAL_ADDRESS", "MONGODB_URL", "TEMPORAL_UI_URL")
+
+
+@dataclass
+class Ports:
+    api: int
+    postgres: int
+    redis: int
+    temporal: int
+    ui: int
+
+    def all(self) -> list[int]:
+        return [self.api, self.postgres, self.redis, self.temporal, self.ui]
+
+
+@pytest.fixture
+def ports() -> Ports:
+    return Ports(free_port(), free_port(), free_port(), free_port(), free_port())
+
+
+class DevProcess:
+    def __init__(self, data_dir: Path, ports: Ports) -> None:
+        env = {k: v for k, v in os.environ.items() if k not in STACK_VARIABLES}
+        self.log = data_dir.parent / f"dev-{time.monotonic_ns()}.log"
+        self._log_file = self.log.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "baton", "dev", "--data-dir", str(data_dir), "--port", str(ports.api),
+             "--postgres-port", str(ports.postgres), "--redis-port", str(ports.redis),
+             "--temporal-port", str(ports.temporal), "--temporal-ui-port", str(ports.ui)],
+            env=env, stdout=self._log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+        self.descendants: list[psutil.Process] = []
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def wait_for(self, text: str, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.output():
+                self.descendants = psutil.Process(self.process.pid).children(recursive=True)
+                return
+            if self.process.poll() is not None:
+                pytest.fail(f"baton dev exited ({self.process.returncode}):\n{self.output()}")
+            time.sleep(0.2)
+        pytest.fail(f"baton dev did not print {text!r} within {timeout}s:\n{self.output()}")
+
+    def stop(self, signum: int = signal.SIGINT, timeout: float = 60) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+        try:
+            return self.process.wait(timeout)
+        finally:
+            self._log_file.close()
+
+    def kill_everything(self) -> None:
+        for process in [self.process, *self.descendants]:
+            try:
+                process.kill()
+            except (psutil.NoSuchProcess, ProcessLookupError):
+                pass
+
+
+@pytest.fixture
+def dev(tmp_path: Path, ports: Ports) -> Iterator[list[DevProcess]]:
+    started: list[DevProcess] = []
+    yield started
+    for process in started:  # only does anything when a test failed half-way
+        process.kill_everything()
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def _assert_nothing_left(process: DevProcess, ports: Ports) -> None:
+    leftovers = [p for p in process.descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert leftovers == [], f"processes left behind: {[p.cmdline() for p in leftovers]}"
+    assert all(port_is_free(port) for port in ports.all()), "a port is still held after stopping"
+
+
+def _occupy(port: int) -> socket.socket:
+    blocker = socket.socket()
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    blocker.bind(("127.0.0.1", port))
+    blocker.listen()
+    return blocker
+
+
+async def test_baton_dev_runs_the_platform_stops_cleanly_and_keeps_its_data(
+    tmp_path: Path, ports: Ports, dev: list[DevProcess]
+) -> None:
+    data_dir = tmp_path / "data"
+    first = DevProcess(data_dir, ports)
+    dev.append(first)
+    first.wait_for("Press Ctrl-C to stop")
+    output = first.output()
+    assert f"API docs     http://127.0.0.1:{ports.api}/docs" in output
+    assert f"Temporal UI  http://127.0.0.1:{ports.ui}" in output
+
+    status, body = _get(f"http://127.0.0.1:{ports.api}/readyz")
+    assert status == 200, body
+    assert _get(f"http://127.0.0.1:{ports.ui}/")[0] == 200
+    assert _get(f"http://127.0.0.1:{ports.api}/docs")[0] == 200
+
+    # Leave a mark in each store.
+    database = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{ports.postgres}/baton")
+    await database.execute("INSERT INTO workspaces (name, slug) VALUES ('Kept', 'kept')")
+    await database.close()
+    redis = Redis(port=ports.redis)
+    await redis.set("baton-dev-test", "kept")
+    await redis.aclose()
+    temporal = await Client.connect(f"127.0.0.1:{ports.temporal}")
+    # No worker serves this queue, so the run stays open: it must still be there after a restart.
+    await temporal.start_workflow("Nobody", id="kept-run", task_queue="nobody-serves-this")
+
+    assert first.stop(signal.SIGINT) == 0, first.output()
+    assert "Stopped. Data kept in" in first.output()
+    _assert_nothing_left(first, ports)
+
+    second = DevProcess(data_dir, ports)
+    dev.append(second)
+    second.wait_for("Press Ctrl-C to stop")
+    assert "integrations: 0 inserted, 0 updated" in second.output()  # the catalogue was already there
+    assert _get(f"http://127.0.0.1:{ports.api}/readyz")[0] == 200
+    database = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{ports.postgres}/baton")
+    assert await database.fetchval("SELECT name FROM workspaces WHERE slug = 'kept'") == "Kept"
+    await database.close()
+    redis = Redis(port=ports.redis, decode_responses=True)
+    assert await redis.get("baton-dev-test") == "kept"
+    await redis.aclose()
+    temporal = await Client.connect(f"127.0.0.1:{ports.temporal}")
+    description = await temporal.get_workflow_handle("kept-run").describe()
+    assert description.status == WorkflowExecutionStatus.RUNNING
+
+    assert second.stop(signal.SIGTERM) == 0, second.output()
+    _assert_nothing_left(second, ports)
+
+
+def test_a_taken_port_gives_a_clear_message_and_stops_what_was_started(
+    tmp_path: Path, ports: Ports, dev: list[DevProcess]
+) -> None:
+    blocker = _occupy(ports.api)
+    try:
+        process = DevProcess(tmp_path / "data", ports)
+        dev.append(process)
+        process.wait_for("Temporal dev server")
+        code = process.process.wait(90)
+        output = process.output()
+        assert code == 1, output
+        assert f"Port {ports.api} for the API is already in use" in output
+        assert "--port" in output
+        assert "Traceback" not in output
+        leftovers = [p for p in process.descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        assert leftovers == []
+    finally:
+        blocker.close()
