@@ -90,7 +90,30 @@ def worker() -> None:
     settings = _settings()
     _logging(settings.log_level)
 
-    async def main() -> None:
+    async @app.command("setup-temporal")
+def setup_temporal() -> None:
+    """Register Baton's search attributes on the Temporal namespace (idempotent; `baton dev` does it itself)."""
+    from baton.temporal_setup import register_search_attributes
+    from core.temporal import connect_temporal
+
+    settings = _settings()
+
+    async def main() -> list[str]:
+        return await register_search_attributes(await connect_temporal(settings, timeout=30))
+
+    try:
+        added = asyncio.run(main())
+    except TimeoutError as exc:
+        typer.secho(f"error: cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS).",
+                    fg="red", err=True)
+        raise typer.Exit(1) from exc
+    if added:
+        typer.echo(f"Registered search attributes: {', '.join(added)}")
+    else:
+        typer.echo("Search attributes already registered.")
+
+
+def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -137,6 +160,29 @@ def seed_command() -> None:
         raise _database_unreachable(settings, exc) from exc
     for table, line in report.items():
         typer.echo(f"{table}: {line}")
+
+
+@app.command("setup-temporal")
+def setup_temporal() -> None:
+    """Register Baton's search attributes on the Temporal namespace (idempotent; `baton dev` does it itself)."""
+    from baton.temporal_setup import register_search_attributes
+    from core.temporal import connect_temporal
+
+    settings = _settings()
+
+    async def main() -> list[str]:
+        return await register_search_attributes(await connect_temporal(settings, timeout=30))
+
+    try:
+        added = asyncio.run(main())
+    except TimeoutError as exc:
+        typer.secho(f"error: cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS).",
+                    fg="red", err=True)
+        raise typer.Exit(1) from exc
+    if added:
+        typer.echo(f"Registered search attributes: {', '.join(added)}")
+    else:
+        typer.echo("Search attributes already registered.")
 
 
 def main() -> None:  # pragma: no cover - console entry point alias
