@@ -63,8 +63,10 @@ class ActionActivities:
                 data = spec.input_model.model_validate(request.input)
             except ValidationError as exc:
                 raise ApplicationError(
-                    f"{spec.id}: invalid input: {exc.errors()[0]['msg']}", exc.errors(include_url=False),
-                    type="InvalidInput", non_retryable=True,
+                    f"{spec.id}: invalid input: {exc.errors()[0]['msg']}",
+                    exc.errors(include_url=False),
+                    type="InvalidInput",
+                    non_retryable=True,
                 ) from exc
             context = ActionContext(credentials={}, http=self._http, logger=logger)
             try:

@@ -1,4 +1,4 @@
-"""Every error the API returns has one shape: {"error": kind, "detail": sentence, "path": json path or null}."""
+"""Every API error has one shape: {"error": kind, "detail": sentence, "path": json path or null}."""
 
 from __future__ import annotations
 
@@ -27,15 +27,27 @@ def error_response(status: int, kind: str, detail: str, path: str | None = None)
 
 def json_path(location: tuple[int | str, ...]) -> str:
     """`("body", "steps", 2, "input")` -> `steps[2].input` (the request part is dropped)."""
-    parts = list(location[1:]) if location and location[0] in {"body", "query", "path", "header"} else list(location)
+    parts = (
+        list(location[1:])
+        if location and location[0] in {"body", "query", "path", "header"}
+        else list(location)
+    )
     text = ""
     for part in parts:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text or (str(location[0]) if location else "")
 
 
-_KINDS = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-          409: "conflict", 413: "payload_too_large", 429: "rate_limited"}
+_KINDS = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    429: "rate_limited",
+}
 
 
 def install_error_handlers(app: FastAPI) -> None:

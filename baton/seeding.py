@@ -43,16 +43,18 @@ class SeedReport:
         return any(r.inserted or r.updated or r.deactivated for r in self.tables.values())
 
 
-async def _upsert(connection: AsyncConnection, model: type[SQLModel], rows: list[dict[str, Any]]) -> TableReport:
+async def _upsert(
+    connection: AsyncConnection, model: type[SQLModel], rows: list[dict[str, Any]]
+) -> TableReport:
     table = model.__table__  # type: ignore[attr-defined]
     report = TableReport()
     for row in rows:
-        statement = insert(table).values(**row)
+        inserting = insert(table).values(**row)
         changing = [c for c in row if c != "id"]
-        statement = statement.on_conflict_do_update(
+        statement: Any = inserting.on_conflict_do_update(
             index_elements=[table.c.id],
-            set_={c: statement.excluded[c] for c in changing},
-            where=or_(*(table.c[c].is_distinct_from(statement.excluded[c]) for c in changing)),
+            set_={c: inserting.excluded[c] for c in changing},
+            where=or_(*(table.c[c].is_distinct_from(inserting.excluded[c]) for c in changing)),
         ).returning(literal_column("xmax = 0"))
         # PostgreSQL's xmax is 0 on a freshly inserted row version and set on one written by an update.
         result = (await connection.execute(statement)).first()
@@ -87,7 +89,6 @@ async def seed(engine: AsyncEngine) -> SeedReport:
             report.tables[name] = table_report
         report.tables["workflow_templates"] = await _upsert(connection, WorkflowTemplate, template_rows())
     return report
-
 
 
 async def seed_database(database_url: str, settings: Settings) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""The seed's Redis keys, spelled once (`lock:workflow:{id}:schedule`, `ratelimit:{integration}:{connection}`...)."""
+"""The seed's Redis keys, spelled once (e.g. `lock:workflow:{id}:schedule`)."""
 
 from __future__ import annotations
 

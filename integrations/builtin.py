@@ -21,7 +21,7 @@ webhook.trigger(
     "catch",
     name="Catch Webhook",
     description="Triggers on each HTTP request to the workflow's webhook URL",
-    type=TriggerType.WEBHOOK,
+    trigger_type=TriggerType.WEBHOOK,
     config_model=WebhookTriggerConfig,
 )
 
@@ -38,7 +38,7 @@ schedule.trigger(
     "every",
     name="On a Schedule",
     description="Triggers on each cron tick or interval, in the configured time zone",
-    type=TriggerType.SCHEDULE,
+    trigger_type=TriggerType.SCHEDULE,
     config_model=ScheduleTriggerConfig,
 )
 
@@ -54,6 +54,6 @@ manual.trigger(
     "run",
     name="Run Manually",
     description="Triggers when someone runs the workflow",
-    type=TriggerType.MANUAL,
+    trigger_type=TriggerType.MANUAL,
     config_model=ManualTriggerConfig,
 )

@@ -55,7 +55,7 @@ def trigger_rows() -> list[dict[str, Any]]:
             "integration_id": t.integration_id,
             "name": t.name,
             "description": t.description,
-            "type": t.type,
+            "type": t.trigger_type,
             "config_schema": t.config_schema(),
             "polling_interval": t.polling_interval,
             "is_active": t.implemented,

@@ -29,7 +29,7 @@ gmail.trigger(
     "new_email",
     name="New Email",
     description="Triggers when a new email is received",
-    type=TriggerType.POLLING,
+    trigger_type=TriggerType.POLLING,
     config_model=NewEmailConfig,
     polling_interval=300,
 )

@@ -66,11 +66,15 @@ def _decode_body(response: httpx.Response) -> Any:
     return response.text
 
 
-@http.action("request", name="HTTP Request", description="Send an HTTP request and return its status, headers and body")
+@http.action(
+    "request", name="HTTP Request", description="Send an HTTP request and return its status, headers and body"
+)
 async def request(data: RequestInput, ctx: ActionContext) -> RequestOutput:
     bodies = [b for b in (data.json_body, data.form, data.body) if b is not None]
     if len(bodies) > 1:
-        raise ActionError("give at most one of `json`, `form` and `body`", type="InvalidInput", retryable=False)
+        raise ActionError(
+            "give at most one of `json`, `form` and `body`", type="InvalidInput", retryable=False
+        )
     try:
         response = await ctx.http.request(
             data.method,
@@ -83,21 +87,29 @@ async def request(data: RequestInput, ctx: ActionContext) -> RequestOutput:
             timeout=data.timeout_seconds,
         )
     except httpx.TimeoutException as exc:
-        raise ActionError(f"{data.method} {data.url} timed out after {data.timeout_seconds:g}s", type="Timeout") from exc
+        raise ActionError(
+            f"{data.method} {data.url} timed out after {data.timeout_seconds:g}s", type="Timeout"
+        ) from exc
     except httpx.InvalidURL as exc:
         raise ActionError(f"invalid URL {data.url!r}: {exc}", type="InvalidInput", retryable=False) from exc
     except httpx.TransportError as exc:
         raise ActionError(f"{data.method} {data.url} failed: {exc}", type="ConnectionError") from exc
-    output = RequestOutput(status=response.status_code, headers=dict(response.headers), body=_decode_body(response))
+    output = RequestOutput(
+        status=response.status_code, headers=dict(response.headers), body=_decode_body(response)
+    )
     status = response.status_code
     if status >= 500 or status in RETRYABLE_STATUSES:
         raise ActionError(
-            f"{data.method} {data.url} answered {status}", type=f"HTTP{status}",
-            retry_after=parse_retry_after(response.headers.get("retry-after")), details=output.model_dump(),
+            f"{data.method} {data.url} answered {status}",
+            type=f"HTTP{status}",
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
+            details=output.model_dump(),
         )
     if status >= 400:
         raise ActionError(
-            f"{data.method} {data.url} answered {status}", type=f"HTTP{status}", retryable=False,
+            f"{data.method} {data.url} answered {status}",
+            type=f"HTTP{status}",
+            retryable=False,
             details=output.model_dump(),
         )
     return output

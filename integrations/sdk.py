@@ -37,8 +37,13 @@ class ActionError(Exception):
     the service's Retry-After. The activity layer turns this into Temporal's ApplicationError."""
 
     def __init__(
-        self, message: str, *, type: str = "ActionError", retryable: bool = True,  # noqa: A002
-        retry_after: float | None = None, details: dict[str, Any] | None = None,
+        self,
+        message: str,
+        *,
+        type: str = "ActionError",
+        retryable: bool = True,  # noqa: A002
+        retry_after: float | None = None,
+        details: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -82,7 +87,7 @@ class TriggerSpec:
     key: str
     name: str
     description: str
-    type: TriggerType
+    trigger_type: TriggerType
     config_model: type[BaseModel]
     polling_interval: int | None = None
     # Set by the module that makes the trigger fire (the triggers work); until then it is declared only.
@@ -121,8 +126,10 @@ class Integration:
 
     def action(
         self, key: str, *, name: str, description: str
-    ) -> Callable[[Callable[[In, ActionContext], Awaitable[Out]]], Callable[[In, ActionContext], Awaitable[Out]]]:
-        """Decorates `async def run(input: Input, ctx: ActionContext) -> Output`; models come from its hints."""
+    ) -> Callable[
+        [Callable[[In, ActionContext], Awaitable[Out]]], Callable[[In, ActionContext], Awaitable[Out]]
+    ]:
+        """Decorates `async def run(data: Input, ctx: ActionContext) -> Output`; models from its hints."""
 
         def register(
             function: Callable[[In, ActionContext], Awaitable[Out]],
@@ -139,7 +146,13 @@ class Integration:
         return register
 
     def declare_action(
-        self, key: str, *, name: str, description: str, input_model: type[BaseModel], output_model: type[BaseModel]
+        self,
+        key: str,
+        *,
+        name: str,
+        description: str,
+        input_model: type[BaseModel],
+        output_model: type[BaseModel],
     ) -> ActionSpec[Any, Any]:
         """An action whose schemas are known but whose code has not landed yet (listed as inactive)."""
         return self._add_action(ActionSpec(self.id, key, name, description, input_model, output_model))
@@ -150,14 +163,16 @@ class Integration:
         *,
         name: str,
         description: str,
-        type: TriggerType,  # noqa: A002 - the seed's field name
+        trigger_type: TriggerType,
         config_model: type[BaseModel],
         polling_interval: int | None = None,
         implemented: bool = False,
     ) -> TriggerSpec:
         if key in self.triggers:
             raise ValueError(f"trigger {self.id}.{key} is declared twice")
-        spec = TriggerSpec(self.id, key, name, description, type, config_model, polling_interval, implemented)
+        spec = TriggerSpec(
+            self.id, key, name, description, trigger_type, config_model, polling_interval, implemented
+        )
         self.triggers[key] = spec
         return spec
 

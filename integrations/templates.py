@@ -91,7 +91,7 @@ TEMPLATES: tuple[Template, ...] = (
                 "id": "down",
                 "type": "condition",
                 "name": "Is it down?",
-                "if": "{{ steps.probe.output.status | default(0) >= 300 or steps.probe.output.error is defined }}",
+                "if": "{{ steps.probe.output.error is defined or steps.probe.output.status >= 300 }}",
                 "then": [
                     {
                         "id": "alert",
@@ -110,7 +110,7 @@ TEMPLATES: tuple[Template, ...] = (
     Template(
         slug="gmail-to-slack",
         name="Forward new Gmail emails to Slack",
-        description="Polls Gmail for new emails with a label and posts each one's subject to a Slack channel.",
+        description="Polls Gmail for new emails with a label and posts each subject to a Slack channel.",
         category="communication",
         trigger_type=TriggerType.POLLING,
         trigger_config={"trigger": "gmail.new_email", "config": {"label": "INBOX"}},
@@ -156,7 +156,11 @@ TEMPLATES: tuple[Template, ...] = (
                         "type": "action",
                         "name": "Send the email",
                         "action": "gmail.send_email",
-                        "input": {"to": "{{ trigger.to }}", "subject": "{{ trigger.subject }}", "body": "{{ trigger.body }}"},
+                        "input": {
+                            "to": "{{ trigger.to }}",
+                            "subject": "{{ trigger.subject }}",
+                            "body": "{{ trigger.body }}",
+                        },
                     }
                 ],
             },

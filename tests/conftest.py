@@ -11,9 +11,10 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -50,7 +51,8 @@ def pytest_report_header() -> list[str]:
         f"PostgreSQL: {'DATABASE_URL' if os.environ.get('DATABASE_URL') else 'embedded'}",
         f"Redis: {'REDIS_URL' if os.environ.get('REDIS_URL') else 'embedded'}",
         f"Temporal: {'TEMPORAL_ADDRESS' if os.environ.get('TEMPORAL_ADDRESS') else 'embedded dev server'}",
-        f"MongoDB: {'MONGODB_URL' if os.environ.get('MONGODB_URL') else 'not configured (log store on PostgreSQL)'}",
+        "MongoDB: "
+        + ("MONGODB_URL" if os.environ.get("MONGODB_URL") else "not configured (logs in PostgreSQL)"),
     ]
     return ["baton servers: " + ", ".join(sources)]
 
@@ -95,7 +97,10 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment | None]:
         return
     from temporalio.common import SearchAttributeKey
 
-    kinds = {"Keyword": SearchAttributeKey.for_keyword, "Int": SearchAttributeKey.for_int}
+    kinds: dict[str, Callable[[str], SearchAttributeKey[Any]]] = {
+        "Keyword": SearchAttributeKey.for_keyword,
+        "Int": SearchAttributeKey.for_int,
+    }
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(temporal_binary()),
         search_attributes=[kinds[kind](name) for name, kind in SEARCH_ATTRIBUTES.items()],
@@ -173,7 +178,7 @@ def settings(database_url: str, servers: Servers, redis_prefix: str) -> Settings
         redis_key_prefix=redis_prefix,
         temporal_address=servers.temporal_address,
         mongodb_url=os.environ.get("MONGODB_URL") or None,
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
     )
 
 
@@ -215,4 +220,3 @@ async def temporal_client(settings: Settings) -> Client:
 @pytest.fixture
 def task_queue() -> str:
     return f"test-{uuid.uuid4().hex}"
-

@@ -62,8 +62,7 @@ def parse(text: str | None = None) -> SeedSpec:
     text = text if text is not None else SEED_COPY.read_text()
     prisma = _prisma_block(text)
     enums = {
-        m.group(1): m.group(2).split()
-        for m in re.finditer(r"^enum (\w+) \{(.*?)\}", prisma, re.S | re.M)
+        m.group(1): m.group(2).split() for m in re.finditer(r"^enum (\w+) \{(.*?)\}", prisma, re.S | re.M)
     }
     models: dict[str, SeedModel] = {}
     for match in re.finditer(r"^model (\w+) \{(.*?)^\}", prisma, re.S | re.M):
@@ -81,8 +80,11 @@ def parse(text: str | None = None) -> SeedSpec:
             else:
                 name, type_, *rest = line.split(None, 2)
                 seed_field = SeedField(
-                    name=name, type=type_.rstrip("?").removesuffix("[]"), optional=type_.endswith("?"),
-                    is_list=type_.endswith("[]"), attributes=rest[0] if rest else "",
+                    name=name,
+                    type=type_.rstrip("?").removesuffix("[]"),
+                    optional=type_.endswith("?"),
+                    is_list=type_.endswith("[]"),
+                    attributes=rest[0] if rest else "",
                 )
                 if seed_field.type in SCALARS or seed_field.type in enums:
                     model.fields.append(seed_field)

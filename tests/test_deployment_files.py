@@ -15,8 +15,17 @@ COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 def test_compose_runs_every_piece_of_the_production_stack() -> None:
     services = COMPOSE["services"]
-    assert {"postgres", "redis", "mongo", "temporal", "temporal-postgresql", "temporal-ui", "migrate", "api",
-            "worker"} <= set(services)
+    assert {
+        "postgres",
+        "redis",
+        "mongo",
+        "temporal",
+        "temporal-postgresql",
+        "temporal-ui",
+        "migrate",
+        "api",
+        "worker",
+    } <= set(services)
     assert "--appendonly" in services["redis"]["command"]
     assert services["temporal"]["environment"]["POSTGRES_SEEDS"] == "temporal-postgresql"
     assert services["migrate"]["command"][-1] == "baton migrate && baton seed && baton setup-temporal"
@@ -29,7 +38,9 @@ def test_every_variable_compose_gives_baton_is_a_setting_the_code_reads() -> Non
     for role in ("migrate", "api", "worker"):
         environment = COMPOSE["services"][role]["environment"]
         assert set(environment) <= fields, set(environment) - fields
-        assert {"DATABASE_URL", "REDIS_URL", "MONGODB_URL", "TEMPORAL_ADDRESS", "SECRET_KEY"} <= set(environment)
+        assert {"DATABASE_URL", "REDIS_URL", "MONGODB_URL", "TEMPORAL_ADDRESS", "SECRET_KEY"} <= set(
+            environment
+        )
 
 
 def test_the_image_ships_every_package_the_code_is_made_of() -> None:

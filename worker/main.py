@@ -16,7 +16,9 @@ from core.temporal import connect_temporal
 logger = logging.getLogger("baton.worker")
 
 
-def build_worker(client: Client, settings: Settings, http: httpx.AsyncClient, *, task_queue: str | None = None) -> Worker:
+def build_worker(
+    client: Client, settings: Settings, http: httpx.AsyncClient, *, task_queue: str | None = None
+) -> Worker:
     """Lists, explicitly, what this worker hosts."""
     actions = ActionActivities(http)
     return Worker(
@@ -31,6 +33,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     client = await connect_temporal(settings, timeout=30)
     async with httpx.AsyncClient(follow_redirects=True) as http:
         worker = build_worker(client, settings, http)
-        logger.info("worker serving task queue %r on %s", settings.temporal_task_queue, settings.temporal_address)
+        logger.info(
+            "worker serving task queue %r on %s", settings.temporal_task_queue, settings.temporal_address
+        )
         async with worker:
             await (stop.wait() if stop else asyncio.Event().wait())

@@ -59,7 +59,9 @@ async def _check(probe: Callable[[], Awaitable[Any]]) -> str:
     "/readyz",
     response_model=Readiness,
     summary="Every dependency answers",
-    responses={503: {"model": NotReady, "description": "At least one dependency is down (named in `detail`)"}},
+    responses={
+        503: {"model": NotReady, "description": "At least one dependency is down (named in `detail`)"}
+    },
 )
 async def readyz(resources: ResourcesDep) -> Readiness | JSONResponse:
     async def postgres() -> None:
@@ -71,7 +73,10 @@ async def readyz(resources: ResourcesDep) -> Readiness | JSONResponse:
 
     names = ["postgresql", "redis", "temporal", f"log_store ({resources.log_store.kind})"]
     results = await asyncio.gather(
-        _check(postgres), _check(redis), _check(resources.temporal.check_health), _check(resources.log_store.ping)
+        _check(postgres),
+        _check(redis),
+        _check(resources.temporal.check_health),
+        _check(resources.log_store.ping),
     )
     checks = dict(zip(names, results, strict=True))
     down = [name for name, result in checks.items() if result != "ok"]

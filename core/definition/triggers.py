@@ -13,12 +13,13 @@ class TriggerConfigModel(BaseModel):
 
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+DEFAULT_METHODS: tuple[HttpMethod, ...] = ("POST",)
 
 
 class WebhookTriggerConfig(TriggerConfigModel):
     """A run per HTTP call to `/hooks/{token}`."""
 
-    methods: list[HttpMethod] = Field(default_factory=lambda: ["POST"], min_length=1)
+    methods: list[HttpMethod] = Field(default_factory=lambda: list(DEFAULT_METHODS), min_length=1)
     mode: Literal["async", "sync"] = Field(
         default="async",
         description="async: answer 202 once the run is durably started; sync: answer with the `respond` step",

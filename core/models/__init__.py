@@ -35,6 +35,7 @@ __all__ = [
     "WorkflowExecution",
     "WorkflowTemplate",
     "WorkflowVersion",
+    "WorkspaceRole",
     "Workspace",
     "WorkspaceMember",
     "metadata",

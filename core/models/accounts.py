@@ -26,7 +26,7 @@ __all__ = ["ApiKey", "User", "Workspace", "WorkspaceMember", "metadata"]
 
 
 class User(SQLModel, table=True):
-    """`@@index([email])` is served by the unique index `users_email_key` (an identical second index is waste)."""
+    """`@@index([email])` is served by the unique index `users_email_key` (an identical one is waste)."""
 
     __tablename__ = "users"
 
@@ -74,7 +74,7 @@ class WorkspaceMember(SQLModel, table=True):
 
 
 class ApiKey(SQLModel, table=True):
-    """`key` holds a hash of the secret, never the secret; `@@index([key])` is served by `api_keys_key_key`."""
+    """`key` holds a hash of the secret, not the secret; `@@index([key])` is served by `api_keys_key_key`."""
 
     __tablename__ = "api_keys"
     __table_args__ = (Index("api_keys_user_id_idx", "user_id"),)

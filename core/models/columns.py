@@ -73,7 +73,7 @@ def enum_col(enum_cls: type[Enum], name: str, default: Enum | None = None) -> An
         kwargs["server_default"] = text(f"'{default.value}'")
     return Field(
         default=default if default is not None else ...,
-        sa_type=pg_enum(enum_cls, name),  # type: ignore[arg-type]
+        sa_type=pg_enum(enum_cls, name),
         nullable=False,
         sa_column_kwargs=kwargs,
     )
@@ -93,20 +93,20 @@ def json_col(*, nullable: bool = False, server_default: str | None = None) -> An
 def text_array_col() -> Any:
     return Field(
         default_factory=list,
-        sa_type=ARRAY(Text),  # type: ignore[arg-type]
+        sa_type=ARRAY(Text),
         nullable=False,
         sa_column_kwargs={"server_default": text("'{}'::text[]")},
     )
 
 
 def timestamp_col(*, nullable: bool = True) -> Any:
-    return Field(default=None, sa_type=DateTime(timezone=True), nullable=nullable)  # type: ignore[call-overload]
+    return Field(default=None, sa_type=DateTime(timezone=True), nullable=nullable)
 
 
 def created_at_col() -> Any:
     return Field(
         default_factory=utcnow,
-        sa_type=DateTime(timezone=True),  # type: ignore[arg-type]
+        sa_type=DateTime(timezone=True),
         nullable=False,
         sa_column_kwargs={"server_default": func.now()},
     )
@@ -116,7 +116,7 @@ def updated_at_col() -> Any:
     """Prisma's `@updatedAt`: set by the ORM on update and by the `set_updated_at` trigger for raw SQL."""
     return Field(
         default_factory=utcnow,
-        sa_type=DateTime(timezone=True),  # type: ignore[arg-type]
+        sa_type=DateTime(timezone=True),
         nullable=False,
         sa_column_kwargs={"server_default": func.now(), "onupdate": func.now()},
     )

@@ -26,7 +26,10 @@ async def test_readyz_is_200_when_every_dependency_answers(api_client: httpx.Asy
 
 async def test_readyz_is_503_naming_redis_and_temporal_when_they_are_down(settings: Settings) -> None:
     broken = settings.model_copy(
-        update={"redis_url": f"redis://127.0.0.1:{free_port()}/0", "temporal_address": f"127.0.0.1:{free_port()}"}
+        update={
+            "redis_url": f"redis://127.0.0.1:{free_port()}/0",
+            "temporal_address": f"127.0.0.1:{free_port()}",
+        }
     )
     async with api_client_for(broken) as client:
         response = await client.get("/readyz")
@@ -38,7 +41,9 @@ async def test_readyz_is_503_naming_redis_and_temporal_when_they_are_down(settin
     assert body["checks"]["redis"].startswith("down:")
 
 
-async def test_readyz_names_postgresql_and_the_log_store_when_the_database_is_down(settings: Settings) -> None:
+async def test_readyz_names_postgresql_and_the_log_store_when_the_database_is_down(
+    settings: Settings,
+) -> None:
     broken = settings.model_copy(update={"database_url": f"postgresql://postgres@127.0.0.1:{free_port()}/x"})
     async with api_client_for(broken) as client:
         response = await client.get("/readyz")

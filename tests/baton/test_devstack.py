@@ -49,10 +49,28 @@ class DevProcess:
         self.log = data_dir.parent / f"dev-{time.monotonic_ns()}.log"
         self._log_file = self.log.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "baton", "dev", "--data-dir", str(data_dir), "--port", str(ports.api),
-             "--postgres-port", str(ports.postgres), "--redis-port", str(ports.redis),
-             "--temporal-port", str(ports.temporal), "--temporal-ui-port", str(ports.ui)],
-            env=env, stdout=self._log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "baton",
+                "dev",
+                "--data-dir",
+                str(data_dir),
+                "--port",
+                str(ports.api),
+                "--postgres-port",
+                str(ports.postgres),
+                "--redis-port",
+                str(ports.redis),
+                "--temporal-port",
+                str(ports.temporal),
+                "--temporal-ui-port",
+                str(ports.ui),
+            ],
+            env=env,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
         self.descendants: list[psutil.Process] = []
 
@@ -87,7 +105,7 @@ class DevProcess:
 
 
 @pytest.fixture
-def dev(tmp_path: Path, ports: Ports) -> Iterator[list[DevProcess]]:
+def dev() -> Iterator[list[DevProcess]]:
     started: list[DevProcess] = []
     yield started
     for process in started:  # only does anything when a test failed half-way

@@ -51,8 +51,14 @@ async def test_downgrading_to_nothing_and_back_works(empty_database_url: str) ->
 
 def _baton(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": database_url}
-    return subprocess.run([sys.executable, "-m", "baton", *args], env=env, capture_output=True, text=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "baton", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_baton_migrate_reports_what_it_did_and_then_that_nothing_was_pending(empty_database_url: str) -> None:
@@ -70,5 +76,6 @@ def test_baton_migrate_against_an_unreachable_server_says_what_to_do() -> None:
 
     result = _baton("migrate", database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/none")
     assert result.returncode == 1
-    assert "cannot use PostgreSQL" in result.stderr and "DATABASE_URL" in result.stderr
+    assert "cannot use PostgreSQL" in result.stderr
+    assert "DATABASE_URL" in result.stderr
     assert "Traceback" not in result.stderr

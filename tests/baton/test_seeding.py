@@ -23,7 +23,9 @@ async def _snapshot(db: asyncpg.Connection) -> dict[str, list[tuple[object, ...]
     }
 
 
-async def test_seeding_twice_changes_nothing_the_second_time(engine: AsyncEngine, db: asyncpg.Connection) -> None:
+async def test_seeding_twice_changes_nothing_the_second_time(
+    engine: AsyncEngine, db: asyncpg.Connection
+) -> None:
     first = await seed(engine)
     assert first.changed
     after_first = await _snapshot(db)
@@ -37,14 +39,19 @@ async def test_the_catalogue_holds_the_seed_examples(engine: AsyncEngine, db: as
     await seed(engine)
     gmail = await db.fetchrow("SELECT * FROM integrations WHERE id = 'gmail'")
     assert (gmail["name"], gmail["category"], gmail["auth_type"], gmail["is_popular"]) == (
-        "Gmail", "communication", "OAUTH2", True
+        "Gmail",
+        "communication",
+        "OAUTH2",
+        True,
     )
     slack = await db.fetchrow("SELECT * FROM integrations WHERE id = 'slack'")
     assert (slack["name"], slack["auth_type"]) == ("Slack", "OAUTH2")
 
     new_email = await db.fetchrow("SELECT * FROM triggers WHERE id = 'gmail.new_email'")
     assert (new_email["integration_id"], new_email["type"], new_email["polling_interval"]) == (
-        "gmail", "POLLING", 300
+        "gmail",
+        "POLLING",
+        300,
     )
     assert {"label", "from"} <= set(json.loads(new_email["config_schema"])["properties"])
 
@@ -56,13 +63,16 @@ async def test_the_catalogue_holds_the_seed_examples(engine: AsyncEngine, db: as
     assert "messageId" in json.loads(send_email["output_schema"])["properties"]
 
 
-async def test_is_active_says_which_declarations_have_working_code(engine: AsyncEngine, db: asyncpg.Connection) -> None:
+async def test_is_active_says_which_declarations_have_working_code(
+    engine: AsyncEngine, db: asyncpg.Connection
+) -> None:
     await seed(engine)
     active = {r["id"]: r["is_active"] for r in await db.fetch("SELECT id, is_active FROM actions")}
     assert active["http.request"] is True
     assert active["gmail.send_email"] is False  # declared, its code lands with the integrations work
     integrations = {r["id"]: r["is_active"] for r in await db.fetch("SELECT id, is_active FROM integrations")}
-    assert integrations["http"] is True and integrations["gmail"] is False
+    assert integrations["http"] is True
+    assert integrations["gmail"] is False
 
 
 async def test_changing_an_integrations_code_updates_exactly_its_rows(
@@ -77,7 +87,8 @@ async def test_changing_an_integrations_code_updates_exactly_its_rows(
     assert report.tables["triggers"].updated == 0
     after = await db.fetchrow("SELECT * FROM integrations WHERE id = 'slack'")
     assert after["description"] == "Post messages, threads and files to Slack"
-    assert after["updated_at"] > before["updated_at"] and after["created_at"] == before["created_at"]
+    assert after["updated_at"] > before["updated_at"]
+    assert after["created_at"] == before["created_at"]
     assert await db.fetchval("SELECT name FROM actions WHERE id = 'slack.send_message'") == "Post a Message"
 
 
@@ -110,8 +121,14 @@ def test_baton_seed_prints_what_it_changed(database_url: str) -> None:
     env = {**os.environ, "DATABASE_URL": database_url}
 
     def run() -> str:
-        result = subprocess.run([sys.executable, "-m", "baton", "seed"], env=env, capture_output=True, text=True,
-                                timeout=120, check=False)
+        result = subprocess.run(
+            [sys.executable, "-m", "baton", "seed"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert result.returncode == 0, result.stderr
         return result.stdout
 

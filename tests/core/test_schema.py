@@ -12,8 +12,13 @@ from tests.seed_spec import SEED_COPY, SeedField, SeedSpec, parse, snake
 
 SPEC: SeedSpec = parse()
 MODELS = list(SPEC.models.values())
-PG_TYPES = {"String": "text", "Int": "integer", "Boolean": "boolean", "DateTime": "timestamp with time zone",
-            "Json": "jsonb"}
+PG_TYPES = {
+    "String": "text",
+    "Int": "integer",
+    "Boolean": "boolean",
+    "DateTime": "timestamp with time zone",
+    "Json": "jsonb",
+}
 
 
 def test_the_seed_copy_is_the_shared_specification() -> None:
@@ -27,6 +32,16 @@ def test_the_seed_defines_fifteen_models_and_six_enums() -> None:
     assert len(SPEC.models) == 15
     assert len(SPEC.enums) == 6
     assert len(SPEC.high_priority_indexes) == 10
+
+
+async def create_user(db: asyncpg.Connection, email: str) -> str:
+    return str(
+        await db.fetchval(
+            "INSERT INTO users (email, password_hash, first_name, last_name) VALUES ($1, 'h', 'F', 'L') "
+            "RETURNING id",
+            email,
+        )
+    )
 
 
 async def _columns(db: asyncpg.Connection, table: str) -> dict[str, asyncpg.Record]:
@@ -101,7 +116,8 @@ async def test_enum_types_have_the_seed_labels_in_order(db: asyncpg.Connection) 
 async def _indexes(db: asyncpg.Connection) -> list[tuple[str, str, bool, list[str]]]:
     """(table, index name, unique, [column definitions as PostgreSQL prints them, with DESC])."""
     rows = await db.fetch(
-        """SELECT t.relname AS table, i.relname AS name, x.indisunique AS unique, x.indnatts AS n, x.indexrelid
+        """SELECT t.relname AS table, i.relname AS name, x.indisunique AS unique, x.indnatts AS n,
+                  x.indexrelid
            FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
            JOIN pg_namespace s ON s.oid = t.relnamespace WHERE s.nspname = 'public'"""
     )
@@ -125,7 +141,9 @@ async def test_every_seed_index_exists(db: asyncpg.Connection) -> None:
             assert (model.table, tuple(columns)) in by_columns, f"{model.table} @@index({columns}) is missing"
 
 
-async def test_every_high_priority_index_exists_by_name_with_its_columns_and_order(db: asyncpg.Connection) -> None:
+async def test_every_high_priority_index_exists_by_name_with_its_columns_and_order(
+    db: asyncpg.Connection,
+) -> None:
     indexes = {name: (table, cols) for table, name, _, cols in await _indexes(db)}
     for name, (table, written) in SPEC.high_priority_indexes.items():
         assert name in indexes, f"{name} is missing"
@@ -143,7 +161,8 @@ async def test_every_seed_unique_is_enforced(db: asyncpg.Connection) -> None:
 
 async def test_relations_have_foreign_keys_with_the_seed_delete_rule(db: asyncpg.Connection) -> None:
     rows = await db.fetch(
-        """SELECT c.conrelid::regclass::text AS table, a.attname AS column, c.confrelid::regclass::text AS target,
+        """SELECT c.conrelid::regclass::text AS table, a.attname AS column,
+                  c.confrelid::regclass::text AS target,
                   c.confdeltype::text AS on_delete
            FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
            WHERE c.contype = 'f'"""
@@ -172,7 +191,8 @@ async def test_updated_at_moves_on_every_update_even_from_plain_sql(db: asyncpg.
         has_updated_at = any("@updatedAt" in f.attributes for f in model.fields)
         trigger = await db.fetchval(
             "SELECT count(*) FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname = $2",
-            model.table, f"{model.table}_set_updated_at",
+            model.table,
+            f"{model.table}_set_updated_at",
         )
         assert trigger == (1 if has_updated_at else 0), model.table
 
@@ -188,34 +208,59 @@ async def test_a_row_written_with_required_fields_only_gets_the_seed_defaults(db
 
 
 async def test_deleting_a_workspace_cascades_to_everything_it_owns(db: asyncpg.Connection) -> None:
-    user = await db.fetchval(
-        "INSERT INTO users (email, password_hash, first_name, last_name) VALUES ('o@x.io','h','O','W') RETURNING id"
-    )
+    user = await create_user(db, "o@x.io")
     workspace = await db.fetchval("INSERT INTO workspaces (name, slug) VALUES ('W', 'w') RETURNING id")
-    await db.execute("INSERT INTO workspace_members (workspace_id, user_id, role) VALUES ($1, $2, 'OWNER')",
-                     workspace, user)
-    await db.execute("INSERT INTO integrations (id, name, description, icon, category, auth_type) "
-                     "VALUES ('x', 'X', 'x', 'i', 'c', 'NONE')")
+    await db.execute(
+        "INSERT INTO workspace_members (workspace_id, user_id, role) VALUES ($1, $2, 'OWNER')",
+        workspace,
+        user,
+    )
+    await db.execute(
+        "INSERT INTO integrations (id, name, description, icon, category, auth_type) "
+        "VALUES ('x', 'X', 'x', 'i', 'c', 'NONE')"
+    )
     connection = await db.fetchval(
         "INSERT INTO connections (user_id, workspace_id, integration_id, name, credentials) "
-        "VALUES ($1, $2, 'x', 'c', '{}') RETURNING id", user, workspace)
+        "VALUES ($1, $2, 'x', 'c', '{}') RETURNING id",
+        user,
+        workspace,
+    )
     workflow = await db.fetchval(
-        "INSERT INTO workflows (workspace_id, user_id, name, trigger_type, trigger_config, steps, connection_id) "
-        "VALUES ($1, $2, 'wf', 'MANUAL', '{}', '[]', $3) RETURNING id", workspace, user, connection)
-    await db.execute("INSERT INTO workflow_versions (workflow_id, version, name, trigger_type, trigger_config, "
-                     "steps, created_by) VALUES ($1, 1, 'wf', 'MANUAL', '{}', '[]', $2)", workflow, user)
+        "INSERT INTO workflows (workspace_id, user_id, name, trigger_type, trigger_config, steps, "
+        "connection_id) VALUES ($1, $2, 'wf', 'MANUAL', '{}', '[]', $3) RETURNING id",
+        workspace,
+        user,
+        connection,
+    )
+    await db.execute(
+        "INSERT INTO workflow_versions (workflow_id, version, name, trigger_type, trigger_config, "
+        "steps, created_by) VALUES ($1, 1, 'wf', 'MANUAL', '{}', '[]', $2)",
+        workflow,
+        user,
+    )
     execution = await db.fetchval(
-        "INSERT INTO workflow_executions (workflow_id, trigger_data) VALUES ($1, '{}') RETURNING id", workflow)
-    await db.execute("INSERT INTO step_executions (execution_id, step_id, step_type, input) "
-                     "VALUES ($1, 's', 'action', '{}')", execution)
+        "INSERT INTO workflow_executions (workflow_id, trigger_data) VALUES ($1, '{}') RETURNING id", workflow
+    )
+    await db.execute(
+        "INSERT INTO step_executions (execution_id, step_id, step_type, input) "
+        "VALUES ($1, 's', 'action', '{}')",
+        execution,
+    )
     await db.execute("INSERT INTO webhooks (workflow_id, url, token) VALUES ($1, 'u', 't')", workflow)
 
     # A workflow's creator cannot be deleted while the workflow exists (the seed's relation has no cascade).
     with pytest.raises(asyncpg.RestrictViolationError):
         await db.execute("DELETE FROM users WHERE id = $1", user)
     await db.execute("DELETE FROM workspaces WHERE id = $1", workspace)
-    for table in ("workspace_members", "connections", "workflows", "workflow_versions", "workflow_executions",
-                  "step_executions", "webhooks"):
+    for table in (
+        "workspace_members",
+        "connections",
+        "workflows",
+        "workflow_versions",
+        "workflow_executions",
+        "step_executions",
+        "webhooks",
+    ):
         assert await db.fetchval(f"SELECT count(*) FROM {table}") == 0, table
     assert await db.fetchval("SELECT count(*) FROM users") == 1
 
@@ -223,28 +268,32 @@ async def test_deleting_a_workspace_cascades_to_everything_it_owns(db: asyncpg.C
 async def test_listing_a_workflows_recent_executions_uses_its_index_at_realistic_volume(
     db: asyncpg.Connection,
 ) -> None:
-    user = await db.fetchval(
-        "INSERT INTO users (email, password_hash, first_name, last_name) VALUES ('e@x.io','h','E','X') RETURNING id"
-    )
+    user = await create_user(db, "e@x.io")
     workspace = await db.fetchval("INSERT INTO workspaces (name, slug) VALUES ('E', 'e') RETURNING id")
     # A workspace-heavy installation: 1,000 workflows, 100,000 executions spread over them.
     workflows = [
-        r["id"] for r in await db.fetch(
+        r["id"]
+        for r in await db.fetch(
             "INSERT INTO workflows (workspace_id, user_id, name, trigger_type, trigger_config, steps) "
             "SELECT $1, $2, 'wf' || g, 'MANUAL', '{}', '[]' FROM generate_series(1, 1000) g RETURNING id",
-            workspace, user)
+            workspace,
+            user,
+        )
     ]
     await db.execute(
         """INSERT INTO workflow_executions (workflow_id, status, trigger_data, created_at)
-           SELECT ($1::text[])[1 + (g % 1000)], (ARRAY['SUCCESS','FAILED','RUNNING']::execution_status[])[1 + g % 3],
+           SELECT ($1::text[])[1 + (g % 1000)],
+                  (ARRAY['SUCCESS','FAILED','RUNNING']::execution_status[])[1 + g % 3],
                   '{}', now() - g * interval '1 minute'
            FROM generate_series(1, 100000) g""",
         workflows,
     )
     await db.execute("ANALYZE workflow_executions")
     plan = "\n".join(
-        r[0] for r in await db.fetch(
-            "EXPLAIN SELECT * FROM workflow_executions WHERE workflow_id = $1 ORDER BY created_at DESC LIMIT 50",
+        r[0]
+        for r in await db.fetch(
+            "EXPLAIN SELECT * FROM workflow_executions WHERE workflow_id = $1 "
+            "ORDER BY created_at DESC LIMIT 50",
             workflows[7],
         )
     )
