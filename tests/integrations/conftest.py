@@ -1,0 +1,104 @@
+"""A local HTTP server whose answers each test scripts, standing in for third-party APIs on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+
+class ScriptedServer:
+    """Answers `path` with the next scripted reply (the last one repeats) and records every request."""
+
+    def __init__(self) -> None:
+        self.replies: dict[str, list[Reply]] = {}
+        self.requests: list[Seen] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                split = urlsplit(self.path)
+                length = int(self.headers.get("content-length") or 0)
+                seen = Seen(
+                    self.command,
+                    split.path,
+                    parse_qs(split.query),
+                    dict(self.headers),
+                    self.rfile.read(length),
+                    time.monotonic(),
+                )
+                with server._lock:
+                    server.requests.append(seen)
+                    queue = server.replies.get(split.path) or [Reply(404, {"error": "no such path"})]
+                    reply = queue.pop(0) if len(queue) > 1 else queue[0]
+                raw = (
+                    reply.body
+                    if isinstance(reply.body, bytes)
+                    else (
+                        reply.body.encode()
+                        if isinstance(reply.body, str)
+                        else json.dumps(reply.body).encode()
+                    )
+                )
+                content_type = "text/plain" if isinstance(reply.body, str | bytes) else "application/json"
+                self.send_response(reply.status)
+                self.send_header("content-type", reply.headers.get("content-type", content_type))
+                for name, value in reply.headers.items():
+                    if name.lower() != "content-type":
+                        self.send_header(name, value)
+                self.send_header("content-length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer  # noqa: N815
+
+            def log_message(self, *_: Any) -> None:  # silence the access log
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def script(self, path: str, *replies: Reply) -> str:
+        self.replies[path] = list(replies)
+        return self.base_url + path
+
+    def hits(self, path: str) -> list[Seen]:
+        return [r for r in self.requests if r.path == path]
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def http_server() -> Iterator[ScriptedServer]:
+    server = ScriptedServer()
+    yield server
+    server.close()
