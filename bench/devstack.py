@@ -60,7 +60,7 @@ def start_once(data_dir: Path, label: str) -> None:
         elapsed = time.monotonic() - started
         time.sleep(1)  # let the processes settle before weighing them
         children = psutil.Process(process.pid).children(recursive=True)
-        rss = {}
+        rss: dict[str, float] = {}
         for child in [psutil.Process(process.pid), *children]:
             name = " ".join(child.cmdline()[1:4]) if child.name().startswith("python") else child.name()
             rss[name] = rss.get(name, 0) + child.memory_info().rss / 2**20
