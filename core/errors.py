@@ -39,8 +39,14 @@ class LimitExceeded(BatonError):
 
 
 class InvalidDefinition(BatonError):
+    """`issues` lists every problem found ({"path", "message"}); `path` is the first one's."""
+
     status_code = 422
     kind = "invalid_definition"
+
+    def __init__(self, detail: str, *, path: str | None = None) -> None:
+        super().__init__(detail, path=path)
+        self.issues: list[dict[str, str]] = []
 
 
 class ServiceUnavailable(BatonError):

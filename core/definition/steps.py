@@ -1,0 +1,168 @@
+"""Every step type of DEFINITION.md as pydantic models, a discriminated union on `type`.
+
+Wire names are camelCase (`onError`, `timeoutSeconds`); `if`/`then`/`else` keep their names on the wire.
+The JSON Schema served at `/definition-schema` is generated from these models.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+from core.definition.triggers import (
+    ManualTriggerConfig,
+    PollingTriggerConfig,
+    ScheduleTriggerConfig,
+    WebhookTriggerConfig,
+)
+from core.models.enums import TriggerType
+
+STEP_ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+MAX_STEP_ID_LENGTH = 64
+
+
+class DefinitionModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class RetryPolicy(DefinitionModel):
+    """How a failing step is retried (Temporal's retry policy, in seconds)."""
+
+    max_attempts: int = Field(default=3, ge=1, le=100)
+    initial_interval_seconds: float = Field(default=1.0, gt=0, le=86400)
+    backoff_coefficient: float = Field(default=2.0, ge=1, le=10)
+    maximum_interval_seconds: float | None = Field(default=None, gt=0, le=86400)
+
+
+class StepBase(DefinitionModel):
+    id: str = Field(pattern=STEP_ID_PATTERN, max_length=MAX_STEP_ID_LENGTH, examples=["send_welcome"])
+    name: str | None = Field(default=None, max_length=200, description="Display name (the Web UI summary)")
+    retry: RetryPolicy | None = None
+    timeout_seconds: float | None = Field(default=None, gt=0, le=365 * 86400)
+    on_error: Literal["fail", "continue"] | list[Step] = Field(
+        default="fail",
+        description='"fail" ends the run, "continue" records {"error": ...} as the output, a list of steps '
+        "runs instead of the failed step",
+    )
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+class ActionStep(StepBase):
+    type: Literal["action"] = "action"
+    action: str = Field(pattern=r"^[a-z0-9_]+\.[a-z0-9_]+$", examples=["http.request", "slack.send_message"])
+    input: dict[str, Any] | str = Field(default_factory=dict, description="Object (expressions allowed)")
+    connection_id: str | None = None
+
+
+class ConditionStep(StepBase):
+    type: Literal["condition"] = "condition"
+    if_: Any = Field(alias="if", description="Expression; truthy runs `then`, else `else`")
+    then: list[Step] = Field(default_factory=list)
+    else_: list[Step] = Field(default_factory=list, alias="else")
+
+
+class SwitchStep(StepBase):
+    type: Literal["switch"] = "switch"
+    value: Any = Field(description="Expression whose value picks the case")
+    cases: dict[str, list[Step]] = Field(default_factory=dict)
+    default: list[Step] = Field(default_factory=list)
+
+
+class LoopStep(StepBase):
+    type: Literal["loop"] = "loop"
+    items: Any = Field(description="Expression giving a list")
+    steps: list[Step] = Field(min_length=1)
+    concurrency: int = Field(default=1, ge=1, le=100)
+    max_items: int | None = Field(default=None, ge=1, le=1_000_000)
+
+
+class ParallelStep(StepBase):
+    type: Literal["parallel"] = "parallel"
+    branches: list[list[Step]] = Field(min_length=1, max_length=50)
+
+
+class DelayStep(StepBase):
+    type: Literal["delay"] = "delay"
+    seconds: float | str | None = Field(default=None, description="Duration (number or expression)")
+    until: str | None = Field(default=None, description="ISO time or expression")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> DelayStep:
+        if (self.seconds is None) == (self.until is None):
+            raise ValueError("give exactly one of `seconds` or `until`")
+        return self
+
+
+class ApprovalStep(StepBase):
+    type: Literal["approval"] = "approval"
+    message: str = ""
+    timeout_seconds: float | None = Field(default=None, gt=0, le=365 * 86400)
+    default_decision: Literal["approve", "reject"] = "reject"
+    approvers: list[str] | None = Field(default=None, description="User ids allowed to decide (any member if unset)")
+
+
+class SetStep(StepBase):
+    type: Literal["set"] = "set"
+    values: dict[str, Any] = Field(default_factory=dict)
+
+
+class SubworkflowStep(StepBase):
+    type: Literal["subworkflow"] = "subworkflow"
+    workflow_id: str
+    input: Any = Field(default_factory=dict)
+
+
+class RespondStep(StepBase):
+    type: Literal["respond"] = "respond"
+    status: int | str = Field(default=200, description="HTTP status (or expression)")
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: Any = None
+
+
+class StopStep(StepBase):
+    type: Literal["stop"] = "stop"
+    status: Literal["SUCCESS", "FAILED"] = "SUCCESS"
+    message: str | None = None
+
+
+Step = Annotated[
+    ActionStep | ConditionStep | SwitchStep | LoopStep | ParallelStep | DelayStep | ApprovalStep | SetStep
+    | SubworkflowStep | RespondStep | StopStep,
+    Field(discriminator="type"),
+]
+
+for _model in (StepBase, ActionStep, ConditionStep, SwitchStep, LoopStep, ParallelStep, DelayStep, ApprovalStep,
+               SetStep, SubworkflowStep, RespondStep, StopStep):
+    _model.model_rebuild()
+
+TRIGGER_CONFIGS: dict[TriggerType, type[BaseModel]] = {
+    TriggerType.WEBHOOK: WebhookTriggerConfig,
+    TriggerType.SCHEDULE: ScheduleTriggerConfig,
+    TriggerType.POLLING: PollingTriggerConfig,
+    TriggerType.MANUAL: ManualTriggerConfig,
+}
+
+
+class WorkflowDefinition(DefinitionModel):
+    """What a workflow version runs: the seed's `triggerType`, `triggerConfig` and `steps` columns."""
+
+    trigger_type: TriggerType
+    trigger_config: dict[str, Any] = Field(default_factory=dict)
+    steps: list[Step] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _trigger_config_fits_its_type(self) -> WorkflowDefinition:
+        TRIGGER_CONFIGS[self.trigger_type].model_validate(self.trigger_config)
+        return self
+
+
+def definition_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a workflow definition (served at GET /api/v1/definition-schema)."""
+    schema = WorkflowDefinition.model_json_schema(by_alias=True)
+    schema["title"] = "Baton workflow definition"
+    return schema
