@@ -1,12 +1,17 @@
 """One Temporal activity per implemented catalogue action, named after it (`http.request`) so a run's
-history in the Temporal Web UI reads like the workflow."""
+history in the Temporal Web UI reads like the workflow.
+
+Each activity also writes its step's StepExecution row and the rows the interpreter buffered since the
+last write, in one transaction: recording costs no extra round trip through Temporal.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -14,6 +19,8 @@ from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from core.execution import MAX_OUTPUT_BYTES, StepRecord
+from core.models import ExecutionStatus
 from integrations.catalogue import INTEGRATIONS
 from integrations.sdk import ActionContext, ActionError, ActionSpec
 
@@ -25,8 +32,12 @@ class ActionRequest:
     input: dict[str, Any]
     execution_id: str | None = None
     step_id: str | None = None
+    step_key: str | None = None
     connection_id: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    workspace_id: str | None = None
+    started_at: str | None = None
+    record: bool = False
+    records: list[StepRecord] = field(default_factory=list)
 
 
 def to_application_error(error: ActionError) -> ApplicationError:
@@ -39,11 +50,19 @@ def to_application_error(error: ActionError) -> ApplicationError:
     )
 
 
+class StepRecorder:
+    """What an action activity needs to write rows (implemented by activities.records.RecordActivities)."""
+
+    async def write_action_result(self, request: ActionRequest, record: StepRecord) -> None:
+        raise NotImplementedError
+
+
 class ActionActivities:
     """Built once per worker with its shared HTTP client (connection pooling across all actions)."""
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    def __init__(self, http: httpx.AsyncClient, recorder: StepRecorder | None = None) -> None:
         self._http = http
+        self._recorder = recorder
 
     def activities(self) -> list[Callable[..., Awaitable[dict[str, Any]]]]:
         return [
@@ -62,17 +81,35 @@ class ActionActivities:
             try:
                 data = spec.input_model.model_validate(request.input)
             except ValidationError as exc:
+                first = exc.errors(include_url=False)[0]
+                where = ".".join(str(p) for p in first["loc"])
                 raise ApplicationError(
-                    f"{spec.id}: invalid input: {exc.errors()[0]['msg']}",
-                    exc.errors(include_url=False),
+                    f"{spec.id}: invalid input{f' at {where}' if where else ''}: {first['msg']}",
                     type="InvalidInput",
                     non_retryable=True,
                 ) from exc
             context = ActionContext(credentials={}, http=self._http, logger=logger)
             try:
-                output = await run(data, context)
+                result = await run(data, context)
             except ActionError as exc:
                 raise to_application_error(exc) from exc
-            return output.model_dump(mode="json", by_alias=True)
+            output: dict[str, Any] = result.model_dump(mode="json", by_alias=True)
+            size = len(json.dumps(output, separators=(",", ":")))
+            if size > MAX_OUTPUT_BYTES:
+                raise ApplicationError(
+                    f"{spec.id} returned {size // 1024} KiB; a step output may be at most "
+                    f"{MAX_OUTPUT_BYTES // 1024} KiB (narrow the request, e.g. fewer fields or a smaller page)",
+                    type="OutputTooLarge",
+                    non_retryable=True,
+                )
+            if request.record and self._recorder is not None and request.step_key and request.step_id:
+                record = StepRecord(
+                    key=request.step_key, step_id=request.step_id, step_type="action",
+                    status=ExecutionStatus.SUCCESS.value, input=request.input, output=output,
+                    started_at=request.started_at, completed_at=datetime.now(UTC).isoformat(),
+                    retry_count=activity.info().attempt - 1,
+                )
+                await self._recorder.write_action_result(request, record)
+            return output
 
         return activity.defn(name=spec.id)(execute)

@@ -29,6 +29,7 @@ from core.db import create_engine
 from core.redis_keys import RedisKeys
 from core.settings import Settings, to_libpq_url
 from core.temporal import SEARCH_ATTRIBUTES, connect_temporal
+from tests.http_server import ScriptedServer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RUN_ID = uuid.uuid4().hex[:8]
@@ -215,6 +216,14 @@ def redis_keys(redis_prefix: str) -> RedisKeys:
 @pytest.fixture
 async def temporal_client(settings: Settings) -> Client:
     return await connect_temporal(settings)
+
+
+@pytest.fixture
+def http_server() -> Iterator[ScriptedServer]:
+    """A local stand-in for third-party HTTP APIs, scripted by each test."""
+    server = ScriptedServer()
+    yield server
+    server.close()
 
 
 @pytest.fixture

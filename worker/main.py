@@ -6,35 +6,66 @@ import asyncio
 import logging
 
 import httpx
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.actions import ActionActivities
+from activities.records import RecordActivities
+from core.db import create_engine
+from core.redis_keys import RedisKeys, create_redis
 from core.settings import Settings
 from core.temporal import connect_temporal
+from worker.interpreter import BatonRun
 
 logger = logging.getLogger("baton.worker")
 
+# Pure, deterministic modules the interpreter uses: loaded once, shared with the sandbox instead of
+# re-imported per workflow run (jinja2 must be: its LRU cache holds a threading.Lock the sandbox refuses).
+PASSTHROUGH_MODULES = ("jinja2", "markupsafe", "pydantic", "core", "activities", "integrations", "worker.run_scope")
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+    )
+
 
 def build_worker(
-    client: Client, settings: Settings, http: httpx.AsyncClient, *, task_queue: str | None = None
+    client: Client,
+    settings: Settings,
+    http: httpx.AsyncClient,
+    engine: AsyncEngine,
+    redis: Redis,
+    *,
+    task_queue: str | None = None,
 ) -> Worker:
     """Lists, explicitly, what this worker hosts."""
-    actions = ActionActivities(http)
+    records = RecordActivities(engine, redis, RedisKeys(settings.redis_key_prefix))
+    actions = ActionActivities(http, records)
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
-        workflows=[],
-        activities=[*actions.activities()],
+        workflows=[BatonRun],
+        activities=[*actions.activities(), *records.activities()],
+        workflow_runner=workflow_runner(),
     )
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     client = await connect_temporal(settings, timeout=30)
-    async with httpx.AsyncClient(follow_redirects=True) as http:
-        worker = build_worker(client, settings, http)
-        logger.info(
-            "worker serving task queue %r on %s", settings.temporal_task_queue, settings.temporal_address
-        )
-        async with worker:
-            await (stop.wait() if stop else asyncio.Event().wait())
+    engine = create_engine(settings)
+    redis = create_redis(settings)
+    try:
+        async with httpx.AsyncClient(follow_redirects=True) as http:
+            worker = build_worker(client, settings, http, engine, redis)
+            logger.info(
+                "worker serving task queue %r on %s", settings.temporal_task_queue, settings.temporal_address
+            )
+            async with worker:
+                await (stop.wait() if stop else asyncio.Event().wait())
+    finally:
+        await redis.aclose()
+        await engine.dispose()

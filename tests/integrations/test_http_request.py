@@ -17,7 +17,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.actions import ActionRequest
 from core.settings import Settings
-from tests.integrations.conftest import Reply, ScriptedServer
+from tests.http_server import Reply, ScriptedServer
 from worker.main import build_worker
 
 

@@ -1,0 +1,206 @@
+"""Activities that keep the seed's execution rows true: WorkflowExecution, StepExecution, Workflow counters.
+
+Every write is idempotent because any activity may run twice: step rows have stable ids (upserts), and the
+Workflow counters move only in the transaction that moves the execution from PENDING/RUNNING to a final
+status. Status changes are published on Redis `execution:{executionId}` for live views (best effort).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from redis.asyncio import Redis
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.actions import ActionRequest, StepRecorder
+from core.execution import (
+    ExecutionFinished,
+    ExecutionStarted,
+    StepRecord,
+    step_record_id,
+)
+from core.models import ExecutionStatus, StepExecution, Workflow, WorkflowExecution, WorkflowVersion
+from core.redis_keys import RedisKeys
+
+logger = logging.getLogger("baton.records")
+EXECUTIONS = WorkflowExecution.__table__  # type: ignore[attr-defined]
+STEPS = StepExecution.__table__  # type: ignore[attr-defined]
+WORKFLOWS = Workflow.__table__  # type: ignore[attr-defined]
+VERSIONS = WorkflowVersion.__table__  # type: ignore[attr-defined]
+OPEN_STATUSES = (ExecutionStatus.PENDING.value, ExecutionStatus.RUNNING.value)
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _duration_ms(started: datetime | None, completed: datetime | None) -> int | None:
+    if started is None or completed is None:
+        return None
+    return max(0, int((completed - started).total_seconds() * 1000))
+
+
+async def write_step_records(connection: AsyncConnection, execution_id: str, records: Sequence[StepRecord]) -> None:
+    """Upserts StepExecution rows (one statement for the whole batch)."""
+    if not records:
+        return
+    rows = []
+    for record in records:
+        started, completed = _time(record.started_at), _time(record.completed_at)
+        rows.append(
+            {
+                "id": step_record_id(execution_id, record.key),
+                "execution_id": execution_id,
+                "step_id": record.step_id,
+                "step_type": record.step_type,
+                "status": record.status,
+                "input": record.input if record.input is not None else {},
+                "output": record.output,
+                "error": record.error,
+                "started_at": started,
+                "completed_at": completed,
+                "duration": _duration_ms(started, completed),
+                "retry_count": record.retry_count,
+            }
+        )
+    statement = insert(STEPS).values(rows)
+    changing = ("status", "input", "output", "error", "started_at", "completed_at", "duration", "retry_count")
+    await connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[STEPS.c.id], set_={column: statement.excluded[column] for column in changing}
+        )
+    )
+
+
+class RecordActivities(StepRecorder):
+    def __init__(self, engine: AsyncEngine, redis: Redis, keys: RedisKeys) -> None:
+        self._engine = engine
+        self._redis = redis
+        self._keys = keys
+
+    async def publish(self, execution_id: str, event: dict[str, Any]) -> None:
+        try:
+            await self._redis.publish(self._keys.execution_channel(execution_id), json.dumps(event, default=str))
+        except Exception as exc:  # live updates are best effort; the rows are the truth
+            logger.warning("could not publish on execution:%s: %s", execution_id, exc)
+
+    async def write_action_result(self, request: ActionRequest, record: StepRecord) -> None:
+        """Piggy-backed on an action activity: its own row plus the rows the interpreter buffered."""
+        assert request.execution_id is not None
+        records = [*request.records, record]
+        async with self._engine.begin() as connection:
+            await write_step_records(connection, request.execution_id, records)
+        for written in records:
+            await self.publish(request.execution_id, _step_event(written))
+
+    @activity.defn(name="baton.execution_started")
+    async def execution_started(self, started: ExecutionStarted) -> None:
+        inserting = insert(EXECUTIONS).values(
+            id=started.execution_id,
+            workflow_id=started.workflow_id,
+            status=ExecutionStatus.RUNNING.value,
+            trigger_data=started.trigger_data if started.trigger_data is not None else {},
+            context=started.context,
+            started_at=_time(started.started_at),
+        )
+        statement = inserting.on_conflict_do_update(
+            index_elements=[EXECUTIONS.c.id],
+            set_={
+                "status": ExecutionStatus.RUNNING.value,
+                "started_at": func.coalesce(EXECUTIONS.c.started_at, inserting.excluded.started_at),
+            },
+            where=EXECUTIONS.c.status.in_(OPEN_STATUSES),
+        )
+        async with self._engine.begin() as connection:
+            await connection.execute(statement)
+        await self.publish(started.execution_id, {"type": "execution", "status": "RUNNING"})
+
+    @activity.defn(name="baton.record_steps")
+    async def record_steps(self, execution_id: str, records: list[StepRecord]) -> None:
+        async with self._engine.begin() as connection:
+            await write_step_records(connection, execution_id, records)
+        for record in records:
+            await self.publish(execution_id, _step_event(record))
+
+    @activity.defn(name="baton.execution_finished")
+    async def execution_finished(self, finished: ExecutionFinished) -> None:
+        completed = _time(finished.completed_at)
+        async with self._engine.begin() as connection:
+            await write_step_records(connection, finished.execution_id, finished.records)
+            open_row = (
+                await connection.execute(
+                    select(EXECUTIONS.c.started_at)
+                    .where(EXECUTIONS.c.id == finished.execution_id, EXECUTIONS.c.status.in_(OPEN_STATUSES))
+                    .with_for_update()
+                )
+            ).first()
+            if open_row is not None:
+                await connection.execute(
+                    update(EXECUTIONS)
+                    .where(EXECUTIONS.c.id == finished.execution_id)
+                    .values(
+                        status=finished.status,
+                        result=finished.result,
+                        error=finished.error,
+                        completed_at=completed,
+                        duration=_duration_ms(open_row.started_at, completed),
+                    )
+                )
+                # the transition happens once, so the counters move once
+                succeeded = finished.status == ExecutionStatus.SUCCESS.value
+                failed = finished.status in (ExecutionStatus.FAILED.value, ExecutionStatus.TIMEOUT.value)
+                await connection.execute(
+                    update(WORKFLOWS)
+                    .where(WORKFLOWS.c.id == finished.workflow_id)
+                    .values(
+                        total_executions=WORKFLOWS.c.total_executions + 1,
+                        successful_executions=WORKFLOWS.c.successful_executions + int(succeeded),
+                        failed_executions=WORKFLOWS.c.failed_executions + int(failed),
+                        last_executed_at=func.greatest(WORKFLOWS.c.last_executed_at, completed),
+                    )
+                )
+        for record in finished.records:
+            await self.publish(finished.execution_id, _step_event(record))
+        await self.publish(
+            finished.execution_id, {"type": "execution", "status": finished.status, "error": finished.error}
+        )
+
+    @activity.defn(name="baton.load_published_version")
+    async def load_published_version(self, workflow_id: str) -> dict[str, Any]:
+        """The latest published version of a workflow (for subworkflow steps)."""
+        async with self._engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(VERSIONS, WORKFLOWS.c.workspace_id)
+                    .join(WORKFLOWS, WORKFLOWS.c.id == VERSIONS.c.workflow_id)
+                    .where(VERSIONS.c.workflow_id == workflow_id)
+                    .order_by(VERSIONS.c.version.desc())
+                    .limit(1)
+                )
+            ).first()
+        if row is None:
+            raise ApplicationError(
+                f"workflow {workflow_id} has no published version", type="NotPublished", non_retryable=True
+            )
+        return {
+            "workflowId": workflow_id,
+            "workspaceId": row.workspace_id,
+            "version": row.version,
+            "definition": {"triggerType": row.trigger_type, "triggerConfig": row.trigger_config, "steps": row.steps},
+        }
+
+    def activities(self) -> list[Any]:
+        return [self.execution_started, self.record_steps, self.execution_finished, self.load_published_version]
+
+
+def _step_event(record: StepRecord) -> dict[str, Any]:
+    return {"type": "step", "stepId": record.step_id, "key": record.key, "status": record.status,
+            "error": record.error}

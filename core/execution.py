@@ -1,0 +1,130 @@
+"""The data a run carries between the API, the interpreter workflow and its activities.
+
+Plain dataclasses (Temporal's default converter handles them) so fields can be added compatibly: a new
+field always has a default, so histories recorded before it still decode.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.models.enums import ExecutionStatus
+
+INTERPRETER_WORKFLOW = "BatonRun"
+STEP_RECORD_NAMESPACE = uuid.UUID("0d6f7c1e-8a55-4a8e-9a63-2d0f1b7a9c41")
+MAX_OUTPUT_BYTES = 256 * 1024
+MAX_SUBWORKFLOW_DEPTH = 5
+
+
+def run_workflow_id(execution_id: str) -> str:
+    """The Temporal workflow id of an execution (`run-{executionId}`)."""
+    return f"run-{execution_id}"
+
+
+def step_record_id(execution_id: str, key: str) -> str:
+    """A stable StepExecution id, so recording the same step twice updates one row."""
+    return str(uuid.uuid5(STEP_RECORD_NAMESPACE, f"{execution_id}/{key}"))
+
+
+@dataclass
+class RunInput:
+    """Everything a run needs; the definition travels with it, so edits never touch runs in flight."""
+
+    execution_id: str
+    workflow_id: str
+    workspace_id: str
+    version: int
+    definition: dict[str, Any]
+    trigger_data: Any = None
+    trigger_type: str = "MANUAL"
+    started_at: str | None = None
+    timeout_seconds: float | None = None
+    depth: int = 0
+    # Resume-from-failure: outputs of steps that already succeeded, by step id, reused instead of re-run.
+    reused_outputs: dict[str, Any] = field(default_factory=dict)
+    # Continue-as-new: where the previous run of this execution stopped (top-level step index) and its state.
+    resume_at: int = 0
+    carried_outputs: dict[str, Any] = field(default_factory=dict)
+    carried_vars: dict[str, Any] = field(default_factory=dict)
+    carried_result: Any = None
+    carried_response: dict[str, Any] | None = None
+    # Loop batches run as child workflows: the loop step's items and where they start.
+    batch: LoopBatch | None = None
+    record: bool = True
+    loop_batch_size: int = 200
+
+
+@dataclass
+class LoopBatch:
+    """A slice of a large loop, run by a child workflow so no history grows without bound."""
+
+    loop_path: str
+    items: list[Any]
+    offset: int
+    scope_outputs: dict[str, Any] = field(default_factory=dict)
+    scope_vars: dict[str, Any] = field(default_factory=dict)
+    iteration_path: str = ""
+    loop_step: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    status: str
+    result: Any = None
+    error: str | None = None
+    response: dict[str, Any] | None = None
+    # For loop batches: each item's result, in order.
+    results: list[Any] | None = None
+
+
+@dataclass
+class StepRecord:
+    """One StepExecution row as the interpreter saw it; `key` is the step id plus its loop iteration path."""
+
+    key: str
+    step_id: str
+    step_type: str
+    status: str
+    input: Any = None
+    output: Any = None
+    error: str | None = None
+    started_at: str | None = None
+    completed_at: str | None = None
+    retry_count: int = 0
+
+
+@dataclass
+class Decision:
+    """An approver's answer to an approval step (sent as a Temporal Update)."""
+
+    step_id: str
+    approved: bool
+    by: str | None = None
+    comment: str | None = None
+
+
+@dataclass
+class ExecutionStarted:
+    execution_id: str
+    workflow_id: str
+    trigger_data: Any
+    started_at: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ExecutionFinished:
+    execution_id: str
+    workflow_id: str
+    status: str
+    completed_at: str
+    result: Any = None
+    error: str | None = None
+    records: list[StepRecord] = field(default_factory=list)
+
+
+TERMINAL_STATUSES = frozenset(
+    {ExecutionStatus.SUCCESS, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED, ExecutionStatus.TIMEOUT}
+)

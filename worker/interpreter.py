@@ -1,0 +1,492 @@
+"""`BatonRun`: the one workflow type that interprets any workflow definition version.
+
+Action steps are activities named after the action (`http.request`) with the step's name as summary; pure
+steps (condition, switch, set, loop/parallel bookkeeping) run here, deterministically. Step rows are
+buffered and written piggy-backed on the next action activity, before long waits, or at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy as TemporalRetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.actions import ActionRequest
+    from core.definition.steps import (
+        ActionStep,
+        ApprovalStep,
+        ConditionStep,
+        DelayStep,
+        LoopStep,
+        ParallelStep,
+        RespondStep,
+        SetStep,
+        Step,
+        StopStep,
+        SubworkflowStep,
+        SwitchStep,
+        WorkflowDefinition,
+    )
+    from core.definition.steps import RetryPolicy as StepRetryPolicy
+    from core.execution import (
+        INTERPRETER_WORKFLOW,
+        MAX_SUBWORKFLOW_DEPTH,
+        Decision,
+        ExecutionFinished,
+        ExecutionStarted,
+        LoopBatch,
+        RunInput,
+        RunResult,
+        StepRecord,
+        run_workflow_id,
+    )
+    from core.expressions import evaluate, render_value
+    from core.models.enums import ExecutionStatus
+    from worker.run_scope import STEP_ERRORS, Scope, StepFailed, StopRun, describe_failure
+
+RECORD_TIMEOUT = timedelta(seconds=30)
+DEFAULT_ACTION_TIMEOUT = timedelta(minutes=5)
+FLUSH_THRESHOLD = 500
+LEAF_TYPES = ("action", "set", "delay", "approval", "subworkflow", "respond")
+
+
+def to_retry_policy(policy: StepRetryPolicy | None) -> TemporalRetryPolicy:
+    if policy is None:
+        return TemporalRetryPolicy(maximum_attempts=3)
+    return TemporalRetryPolicy(
+        maximum_attempts=policy.max_attempts,
+        initial_interval=timedelta(seconds=policy.initial_interval_seconds),
+        backoff_coefficient=policy.backoff_coefficient,
+        maximum_interval=timedelta(seconds=policy.maximum_interval_seconds)
+        if policy.maximum_interval_seconds
+        else None,
+    )
+
+
+@workflow.defn(name=INTERPRETER_WORKFLOW)
+class BatonRun:
+    def __init__(self) -> None:
+        self._input: RunInput | None = None
+        self._status = ExecutionStatus.PENDING.value
+        self._statuses: dict[str, str] = {}
+        self._current: set[str] = set()
+        self._records: list[StepRecord] = []
+        self._waiting: dict[str, ApprovalStep] = {}
+        self._decisions: dict[str, Decision] = {}
+        self._response: dict[str, Any] | None = None
+        self._last_output: Any = None
+        self._execution: dict[str, Any] = {}
+        self._action_inputs: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ entry point
+
+    @workflow.run
+    async def run(self, run: RunInput) -> RunResult:
+        self._input = run
+        definition = WorkflowDefinition.model_validate(run.definition)
+        started_at = run.started_at or workflow.now().isoformat()
+        self._execution = {"id": run.execution_id, "workflowId": run.workflow_id, "startedAt": started_at}
+        if run.batch is not None:
+            return await self._run_batch(run.batch)
+        self._status = ExecutionStatus.RUNNING.value
+        self._last_output, self._response = run.carried_result, run.carried_response
+        if run.record and run.resume_at == 0:
+            await workflow.execute_activity(
+                "baton.execution_started",
+                ExecutionStarted(run.execution_id, run.workflow_id, run.trigger_data, started_at),
+                start_to_close_timeout=RECORD_TIMEOUT,
+            )
+        scope = Scope(
+            steps={k: {"output": v} for k, v in run.carried_outputs.items()}, vars=dict(run.carried_vars)
+        )
+        error: str | None = None
+        try:
+            body = self._run_top(definition.steps, scope)
+            if run.timeout_seconds:
+                await asyncio.wait_for(body, run.timeout_seconds)
+            else:
+                await body
+            status = ExecutionStatus.SUCCESS.value
+        except StopRun as stop:
+            status, error = stop.status, (stop.message if stop.status == ExecutionStatus.FAILED.value else None)
+        except StepFailed as failure:
+            status, error = ExecutionStatus.FAILED.value, failure.message
+        except TimeoutError:
+            status, error = ExecutionStatus.TIMEOUT.value, f"the run did not finish within {run.timeout_seconds:g}s"
+        except asyncio.CancelledError:
+            self._status = ExecutionStatus.CANCELLED.value
+            await self._finish(ExecutionStatus.CANCELLED.value, "cancelled")
+            raise
+        self._status = status
+        result = self._response["body"] if self._response is not None else self._last_output
+        await self._finish(status, error, result)
+        if status in (ExecutionStatus.FAILED.value, ExecutionStatus.TIMEOUT.value):
+            raise ApplicationError(error or status, type=status, non_retryable=True)
+        return RunResult(status=status, result=result, error=error, response=self._response)
+
+    async def _finish(self, status: str, error: str | None, result: Any = None) -> None:
+        assert self._input is not None
+        if not self._input.record:
+            return
+        records, self._records = self._records, []
+        await workflow.execute_activity(
+            "baton.execution_finished",
+            ExecutionFinished(self._input.execution_id, self._input.workflow_id, status,
+                              workflow.now().isoformat(), result, error, records),
+            start_to_close_timeout=RECORD_TIMEOUT,
+        )
+
+    async def _run_top(self, steps: list[Step], scope: Scope) -> None:
+        assert self._input is not None
+        for index in range(self._input.resume_at, len(steps)):
+            if index > self._input.resume_at and workflow.info().is_continue_as_new_suggested():
+                await self._flush()
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(
+                    replace(self._input, resume_at=index, carried_outputs=scope.outputs(),
+                            carried_vars=scope.vars, started_at=self._execution["startedAt"],
+                            carried_result=self._last_output, carried_response=self._response)
+                )
+            await self._run_step(steps[index], scope)
+
+    # ------------------------------------------------------------------ queries and updates
+
+    @workflow.query(name="state")
+    def state(self) -> dict[str, Any]:
+        return {
+            "status": self._status,
+            "current": sorted(self._current),
+            "steps": dict(self._statuses),
+            "waitingForDecision": sorted(self._waiting),
+            "response": self._response,
+        }
+
+    @workflow.query(name="response")
+    def response(self) -> dict[str, Any] | None:
+        return self._response
+
+    @workflow.update(name="decide")
+    async def decide(self, decision: Decision) -> dict[str, Any]:
+        self._decisions[decision.step_id] = decision
+        return {"stepId": decision.step_id, "approved": decision.approved}
+
+    @decide.validator
+    def _validate_decision(self, decision: Decision) -> None:
+        step = self._waiting.get(decision.step_id)
+        if step is None:
+            raise ValueError(f"step {decision.step_id!r} is not waiting for a decision")
+        if step.approvers and decision.by not in step.approvers:
+            raise ValueError(f"{decision.by or 'an anonymous caller'} may not decide step {decision.step_id!r}")
+
+    # ------------------------------------------------------------------ steps
+
+    async def _run_steps(self, steps: list[Step], scope: Scope) -> Any:
+        output = None
+        for step in steps:
+            output = await self._run_step(step, scope)
+        return output
+
+    async def _run_step(self, step: Step, scope: Scope) -> Any:
+        assert self._input is not None
+        key = step.id + scope.iteration
+        if not scope.iteration and step.id in self._input.reused_outputs:
+            output = self._input.reused_outputs[step.id]
+            scope.set_output(step.id, output)
+            self._statuses[key] = ExecutionStatus.SUCCESS.value
+            return output
+        started = workflow.now().isoformat()
+        self._statuses[key] = ExecutionStatus.RUNNING.value
+        self._current.add(key)
+        try:
+            coroutine = self._execute(step, scope, key, started)
+            if step.timeout_seconds and not isinstance(step, ActionStep | ApprovalStep | SubworkflowStep):
+                output = await asyncio.wait_for(coroutine, step.timeout_seconds)
+            else:
+                output = await coroutine
+        except StopRun:
+            self._current.discard(key)
+            self._statuses[key] = ExecutionStatus.SUCCESS.value
+            raise
+        except STEP_ERRORS as error:
+            self._current.discard(key)
+            failure = describe_failure(step.id, error)
+            self._statuses[key] = ExecutionStatus.FAILED.value
+            self._buffer(StepRecord(key, step.id, step.type, ExecutionStatus.FAILED.value,
+                                    self._action_inputs.pop(key, None), failure.as_output(), failure.message,
+                                    started, workflow.now().isoformat()))
+            if step.on_error == "fail":
+                raise failure from None
+            scope.set_output(step.id, failure.as_output())
+            output = failure.as_output() if step.on_error == "continue" else await self._run_steps(
+                step.on_error, scope
+            )
+            scope.set_output(step.id, output)
+            return output
+        self._current.discard(key)
+        self._statuses[key] = ExecutionStatus.SUCCESS.value
+        scope.set_output(step.id, output)
+        if step.type in LEAF_TYPES:
+            self._last_output = output
+        if not isinstance(step, ActionStep):  # an action activity records its own success
+            self._buffer(StepRecord(key, step.id, step.type, ExecutionStatus.SUCCESS.value, None, output, None,
+                                    started, workflow.now().isoformat()))
+            if len(self._records) >= FLUSH_THRESHOLD:
+                await self._flush()
+        return output
+
+    def _render(self, value: Any, scope: Scope, where: str) -> Any:
+        assert self._input is not None
+        return render_value(value, scope.expression_data(self._input.trigger_data, self._execution), where)
+
+    def _evaluate(self, value: Any, scope: Scope, where: str) -> Any:
+        if not isinstance(value, str):
+            return value
+        return self._render(value, scope, where)
+
+    async def _execute(self, step: Step, scope: Scope, key: str, started: str) -> Any:
+        where = f"step {step.id!r}"
+        if isinstance(step, ActionStep):
+            return await self._action(step, scope, key, started)
+        if isinstance(step, ConditionStep):
+            result = bool(self._evaluate(step.if_, scope, f"{where} if"))
+            await self._run_steps(step.then if result else step.else_, scope)
+            return {"result": result}
+        if isinstance(step, SwitchStep):
+            value = self._evaluate(step.value, scope, f"{where} value")
+            matched = str(value).lower() if isinstance(value, bool) else str(value)
+            if matched in step.cases:
+                await self._run_steps(step.cases[matched], scope)
+                return {"matched": matched}
+            await self._run_steps(step.default, scope)
+            return {"matched": None}
+        if isinstance(step, LoopStep):
+            return await self._loop(step, scope, key)
+        if isinstance(step, ParallelStep):
+            return await self._parallel(step, scope)
+        if isinstance(step, DelayStep):
+            return await self._delay(step, scope)
+        if isinstance(step, ApprovalStep):
+            return await self._approval(step, scope)
+        if isinstance(step, SetStep):
+            values = self._render(step.values, scope, f"{where} values")
+            scope.vars.update(values)
+            return values
+        if isinstance(step, SubworkflowStep):
+            return await self._subworkflow(step, scope)
+        if isinstance(step, RespondStep):
+            self._response = {
+                "status": int(self._evaluate(step.status, scope, f"{where} status")),
+                "headers": self._render(step.headers, scope, f"{where} headers"),
+                "body": self._render(step.body, scope, f"{where} body"),
+            }
+            return self._response
+        if isinstance(step, StopStep):
+            message = self._render(step.message, scope, f"{where} message") if step.message else None
+            raise StopRun(step.status, message)
+        raise StepFailed(step.id, f"unknown step type {step.type!r}", "InvalidDefinition")
+
+    async def _action(self, step: ActionStep, scope: Scope, key: str, started: str) -> Any:
+        assert self._input is not None
+        data = self._render(step.input, scope, f"step {step.id!r} input")
+        if not isinstance(data, dict):
+            raise StepFailed(step.id, f"input must be an object, got {type(data).__name__}", "InvalidInput")
+        self._action_inputs[key] = data
+        records, self._records = self._records, []
+        request = ActionRequest(
+            input=data, execution_id=self._input.execution_id, step_id=step.id, step_key=key,
+            connection_id=step.connection_id, records=records, record=self._input.record, started_at=started,
+            workspace_id=self._input.workspace_id,
+        )
+        try:
+            output = await workflow.execute_activity(
+                step.action,
+                request,
+                start_to_close_timeout=timedelta(seconds=step.timeout_seconds)
+                if step.timeout_seconds
+                else DEFAULT_ACTION_TIMEOUT,
+                retry_policy=to_retry_policy(step.retry),
+                summary=step.label,
+                result_type=dict,
+            )
+        except BaseException:
+            self._records = records + self._records  # not written: keep them for the next write
+            raise
+        self._action_inputs.pop(key, None)
+        return output
+
+    async def _loop(self, step: LoopStep, scope: Scope, key: str) -> Any:
+        assert self._input is not None
+        items = self._evaluate(step.items, scope, f"step {step.id!r} items")
+        if not isinstance(items, list):
+            raise StepFailed(step.id, f"items must be a list, got {type(items).__name__}", "InvalidInput")
+        if step.max_items is not None and len(items) > step.max_items:
+            raise StepFailed(step.id, f"{len(items)} items is more than maxItems ({step.max_items})", "TooManyItems")
+        if len(items) > self._input.loop_batch_size and self._input.batch is None:
+            results = await self._loop_in_batches(step, scope, key, items)
+        else:
+            results = await self._loop_items(step, scope, items, 0)
+        return {"results": results}
+
+    async def _loop_items(self, step: LoopStep, scope: Scope, items: list[Any], offset: int) -> list[Any]:
+        results: list[Any] = [None] * len(items)
+        last_id = step.steps[-1].id
+        last_scope: list[Scope] = []
+
+        async def one(position: int) -> None:
+            item_scope = scope.for_item(items[position], offset + position)
+            await self._run_steps(step.steps, item_scope)
+            results[position] = item_scope.output(last_id)
+            if position == len(items) - 1:
+                last_scope.append(item_scope)
+
+        if step.concurrency == 1:
+            for position in range(len(items)):
+                await one(position)
+        else:
+            await self._bounded(step.concurrency, [one(position) for position in range(len(items))])
+        if last_scope:  # after the loop, its inner steps read as their last item's outputs
+            scope.steps.update(last_scope[0].steps)
+        return results
+
+    async def _loop_in_batches(self, step: LoopStep, scope: Scope, key: str, items: list[Any]) -> list[Any]:
+        assert self._input is not None
+        await self._flush()
+        results: list[Any] = []
+        size = self._input.loop_batch_size
+        for offset in range(0, len(items), size):
+            batch = LoopBatch(
+                loop_path=key, items=items[offset : offset + size], offset=offset,
+                scope_outputs=scope.outputs(), scope_vars=scope.vars, iteration_path=scope.iteration,
+                loop_step=step.model_dump(by_alias=True, exclude_none=True),
+            )
+            child: RunResult = await workflow.execute_child_workflow(
+                INTERPRETER_WORKFLOW,
+                replace(self._input, batch=batch, reused_outputs={}, resume_at=0),
+                id=f"{run_workflow_id(self._input.execution_id)}-{key.replace('/', '.')}-{offset}",
+                result_type=RunResult,
+                static_summary=f"{step.label}: items {offset}-{offset + len(batch.items) - 1}",
+            )
+            results.extend(child.results or [])
+        return results
+
+    async def _run_batch(self, batch: LoopBatch) -> RunResult:
+        step = LoopStep.model_validate(batch.loop_step)
+        scope = Scope(steps={k: {"output": v} for k, v in batch.scope_outputs.items()},
+                      vars=dict(batch.scope_vars), iteration=batch.iteration_path)
+        try:
+            results = await self._loop_items(step, scope, batch.items, batch.offset)
+        except StepFailed as failure:
+            await self._flush()
+            raise ApplicationError(failure.message, type=failure.error_type, non_retryable=True) from None
+        await self._flush()
+        return RunResult(status=ExecutionStatus.SUCCESS.value, results=results)
+
+    async def _parallel(self, step: ParallelStep, scope: Scope) -> Any:
+        branch_scopes = [scope.for_branch() for _ in step.branches]
+        tasks = [
+            asyncio.create_task(self._run_steps(branch, branch_scope))
+            for branch, branch_scope in zip(step.branches, branch_scopes, strict=True)
+        ]
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        failed = [task for task in done if task.exception() is not None]
+        if failed:
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+            raise failed[0].exception()  # type: ignore[misc]
+        for branch_scope in branch_scopes:
+            scope.merge(branch_scope)
+        return {"branches": [task.result() for task in tasks]}
+
+    async def _delay(self, step: DelayStep, scope: Scope) -> Any:
+        if step.seconds is not None:
+            seconds = float(self._evaluate(step.seconds, scope, f"step {step.id!r} seconds"))
+        else:
+            until_text = str(self._evaluate(step.until, scope, f"step {step.id!r} until"))
+            until = datetime.fromisoformat(until_text.replace("Z", "+00:00"))
+            seconds = (until - workflow.now()).total_seconds()
+        if seconds > 0:
+            await self._flush()
+            await workflow.sleep(seconds)
+        return {"resumedAt": workflow.now().isoformat()}
+
+    async def _approval(self, step: ApprovalStep, scope: Scope) -> Any:
+        self._waiting[step.id] = step
+        self._decisions.pop(step.id, None)
+        await self._flush()
+        try:
+            await workflow.wait_condition(lambda: step.id in self._decisions, timeout=step.timeout_seconds)
+        except TimeoutError:
+            return {"approved": step.default_decision == "approve", "by": None, "comment": None, "timedOut": True}
+        finally:
+            self._waiting.pop(step.id, None)
+        decision = self._decisions[step.id]
+        return {"approved": decision.approved, "by": decision.by, "comment": decision.comment}
+
+    async def _subworkflow(self, step: SubworkflowStep, scope: Scope) -> Any:
+        assert self._input is not None
+        if self._input.depth + 1 > MAX_SUBWORKFLOW_DEPTH:
+            raise StepFailed(step.id, f"subworkflows nest deeper than {MAX_SUBWORKFLOW_DEPTH}", "TooDeep")
+        data = self._render(step.input, scope, f"step {step.id!r} input")
+        await self._flush()
+        version: dict[str, Any] = await workflow.execute_activity(
+            "baton.load_published_version", step.workflow_id, start_to_close_timeout=RECORD_TIMEOUT,
+            result_type=dict,
+        )
+        child_execution = str(workflow.uuid4())
+        child: RunResult = await workflow.execute_child_workflow(
+            INTERPRETER_WORKFLOW,
+            RunInput(
+                execution_id=child_execution, workflow_id=step.workflow_id, workspace_id=version["workspaceId"],
+                version=version["version"], definition=version["definition"], trigger_data=data,
+                trigger_type="SUBWORKFLOW", depth=self._input.depth + 1, record=self._input.record,
+                loop_batch_size=self._input.loop_batch_size,
+            ),
+            id=run_workflow_id(child_execution),
+            result_type=RunResult,
+            retry_policy=to_retry_policy(step.retry) if step.retry else None,
+            execution_timeout=timedelta(seconds=step.timeout_seconds) if step.timeout_seconds else None,
+            static_summary=step.label,
+        )
+        return child.result
+
+    # ------------------------------------------------------------------ helpers
+
+    @staticmethod
+    async def _bounded(limit: int, coroutines: list[Any]) -> None:
+        semaphore = asyncio.Semaphore(limit)
+
+        async def guarded(coroutine: Any) -> None:
+            async with semaphore:
+                await coroutine
+
+        tasks = [asyncio.create_task(guarded(c)) for c in coroutines]
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        failed = [t for t in done if t.exception() is not None]
+        if failed:
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+            raise failed[0].exception()  # type: ignore[misc]
+
+    def _buffer(self, record: StepRecord) -> None:
+        assert self._input is not None
+        if self._input.record:
+            self._records.append(record)
+
+    async def _flush(self) -> None:
+        assert self._input is not None
+        if not self._records:
+            return
+        records, self._records = self._records, []
+        await workflow.execute_activity(
+            "baton.record_steps", args=[self._input.execution_id, records], start_to_close_timeout=RECORD_TIMEOUT
+        )

@@ -1,0 +1,92 @@
+"""What a running workflow knows at a point of its execution: step outputs, vars, the loop item; and the
+exceptions that carry a step's failure or a `stop` step up the tree. Pure code, safe inside workflows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, FailureError
+
+from core.expressions import ExpressionError
+
+
+class StepFailed(Exception):
+    """A step failed and its `onError` is "fail": the failure travels up until an ancestor handles it."""
+
+    def __init__(self, step_id: str, message: str, error_type: str) -> None:
+        super().__init__(message)
+        self.step_id = step_id
+        self.message = message
+        self.error_type = error_type
+
+    def as_output(self) -> dict[str, Any]:
+        return {"error": {"message": self.message, "type": self.error_type, "stepId": self.step_id}}
+
+
+class StopRun(Exception):
+    """A `stop` step ends the run with its status."""
+
+    def __init__(self, status: str, message: str | None) -> None:
+        super().__init__(message or status)
+        self.status = status
+        self.message = message
+
+
+STEP_ERRORS = (StepFailed, ExpressionError, FailureError, TimeoutError)
+
+
+def describe_failure(step_id: str, error: BaseException) -> StepFailed:
+    """Turns whatever a step raised into a StepFailed with the root cause's message and type."""
+    if isinstance(error, StepFailed):
+        return error
+    if isinstance(error, ExpressionError):
+        return StepFailed(step_id, str(error), "ExpressionError")
+    if isinstance(error, TimeoutError):
+        return StepFailed(step_id, f"step {step_id!r} timed out", "StepTimeout")
+    cause: BaseException = error
+    while isinstance(cause, ActivityError | ChildWorkflowError) and cause.cause is not None:
+        cause = cause.cause
+    if isinstance(cause, ApplicationError):
+        return StepFailed(step_id, cause.message, cause.type or "ApplicationError")
+    if isinstance(cause, FailureError):
+        return StepFailed(step_id, cause.message or type(cause).__name__, type(cause).__name__)
+    return StepFailed(step_id, str(cause), type(cause).__name__)
+
+
+@dataclass
+class Scope:
+    """Outputs are kept as `{"output": value}` so `steps.<id>.output` reads without rebuilding dicts."""
+
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    vars: dict[str, Any] = field(default_factory=dict)
+    item: Any = None
+    index: int | None = None
+    iteration: str = ""
+
+    def set_output(self, step_id: str, output: Any) -> None:
+        self.steps[step_id] = {"output": output}
+
+    def output(self, step_id: str) -> Any:
+        entry = self.steps.get(step_id)
+        return entry["output"] if entry else None
+
+    def for_item(self, item: Any, index: int) -> Scope:
+        return Scope(dict(self.steps), dict(self.vars), item, index, f"{self.iteration}/{index}")
+
+    def for_branch(self) -> Scope:
+        return Scope(dict(self.steps), dict(self.vars), self.item, self.index, self.iteration)
+
+    def merge(self, other: Scope) -> None:
+        self.steps.update(other.steps)
+        self.vars.update(other.vars)
+
+    def expression_data(self, trigger: Any, execution: dict[str, Any]) -> dict[str, Any]:
+        data = {"trigger": trigger, "steps": self.steps, "vars": self.vars, "execution": execution}
+        if self.index is not None:
+            data["item"] = self.item
+            data["index"] = self.index
+        return data
+
+    def outputs(self) -> dict[str, Any]:
+        return {step_id: entry["output"] for step_id, entry in self.steps.items()}
