@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,25 +18,10 @@ from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from core.execution import MAX_OUTPUT_BYTES, StepRecord
+from core.execution import MAX_OUTPUT_BYTES, ActionRequest, StepRecord
 from core.models import ExecutionStatus
 from integrations.catalogue import INTEGRATIONS
 from integrations.sdk import ActionContext, ActionError, ActionSpec
-
-
-@dataclass
-class ActionRequest:
-    """The single input of every action activity (a dataclass so fields can be added compatibly)."""
-
-    input: dict[str, Any]
-    execution_id: str | None = None
-    step_id: str | None = None
-    step_key: str | None = None
-    connection_id: str | None = None
-    workspace_id: str | None = None
-    started_at: str | None = None
-    record: bool = False
-    records: list[StepRecord] = field(default_factory=list)
 
 
 def to_application_error(error: ActionError) -> ApplicationError:

@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.actions import ActionRequest, StepRecorder
+from activities.actions import StepRecorder
 from core.execution import (
+    ActionRequest,
     ExecutionFinished,
     ExecutionStarted,
     StepRecord,

@@ -96,6 +96,22 @@ class StepRecord:
 
 
 @dataclass
+class ActionRequest:
+    """The single input of every action activity: the rendered input, where it belongs, and the step rows
+    the interpreter buffered since its last write (written by the activity in the same transaction)."""
+
+    input: dict[str, Any]
+    execution_id: str | None = None
+    step_id: str | None = None
+    step_key: str | None = None
+    connection_id: str | None = None
+    workspace_id: str | None = None
+    started_at: str | None = None
+    record: bool = False
+    records: list[StepRecord] = field(default_factory=list)
+
+
+@dataclass
 class Decision:
     """An approver's answer to an approval step (sent as a Temporal Update)."""
 

@@ -17,7 +17,6 @@ from temporalio.common import RetryPolicy as TemporalRetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.actions import ActionRequest
     from core.definition.steps import (
         ActionStep,
         ApprovalStep,
@@ -37,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from core.execution import (
         INTERPRETER_WORKFLOW,
         MAX_SUBWORKFLOW_DEPTH,
+        ActionRequest,
         Decision,
         ExecutionFinished,
         ExecutionStarted,
@@ -282,7 +282,9 @@ class BatonRun:
         if isinstance(step, RespondStep):
             self._response = {
                 "status": int(self._evaluate(step.status, scope, f"{where} status")),
-                "headers": self._render(step.headers, scope, f"{where} headers"),
+                "headers": {
+                    name: str(value) for name, value in self._render(step.headers, scope, f"{where} headers").items()
+                },
                 "body": self._render(step.body, scope, f"{where} body"),
             }
             return self._response
@@ -393,13 +395,13 @@ class BatonRun:
             asyncio.create_task(self._run_steps(branch, branch_scope))
             for branch, branch_scope in zip(step.branches, branch_scopes, strict=True)
         ]
-        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        done, pending = await workflow.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         failed = [task for task in done if task.exception() is not None]
         if failed:
             for task in pending:
                 task.cancel()
             if pending:
-                await asyncio.wait(pending)
+                await workflow.wait(pending)
             raise failed[0].exception()  # type: ignore[misc]
         for branch_scope in branch_scopes:
             scope.merge(branch_scope)
@@ -468,13 +470,13 @@ class BatonRun:
                 await coroutine
 
         tasks = [asyncio.create_task(guarded(c)) for c in coroutines]
-        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        done, pending = await workflow.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         failed = [t for t in done if t.exception() is not None]
         if failed:
             for task in pending:
                 task.cancel()
             if pending:
-                await asyncio.wait(pending)
+                await workflow.wait(pending)
             raise failed[0].exception()  # type: ignore[misc]
 
     def _buffer(self, record: StepRecord) -> None:

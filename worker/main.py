@@ -7,6 +7,7 @@ import logging
 
 import httpx
 from redis.asyncio import Redis
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -24,7 +25,7 @@ logger = logging.getLogger("baton.worker")
 
 # Pure, deterministic modules the interpreter uses: loaded once, shared with the sandbox instead of
 # re-imported per workflow run (jinja2 must be: its LRU cache holds a threading.Lock the sandbox refuses).
-PASSTHROUGH_MODULES = ("jinja2", "markupsafe", "pydantic", "core", "activities", "integrations", "worker.run_scope")
+PASSTHROUGH_MODULES = ("jinja2", "markupsafe", "pydantic", "core", "worker.run_scope")
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
@@ -54,11 +55,21 @@ def build_worker(
     )
 
 
+async def warm_up(engine: AsyncEngine, redis: Redis) -> None:
+    """Connects to PostgreSQL and Redis before serving: fails fast when they are down, and loads the
+    drivers' lazily imported modules before any workflow runs (the sandbox warns about late imports)."""
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+    await redis.ping()
+    await redis.publish("baton:warm-up", "")
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     client = await connect_temporal(settings, timeout=30)
     engine = create_engine(settings)
     redis = create_redis(settings)
     try:
+        await warm_up(engine, redis)
         async with httpx.AsyncClient(follow_redirects=True) as http:
             worker = build_worker(client, settings, http, engine, redis)
             logger.info(

@@ -8,6 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
 import pytest
 from temporalio import workflow
 from temporalio.client import Client, WorkflowFailureError
@@ -15,7 +17,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from activities.actions import ActionRequest
+from core.execution import ActionRequest
 from core.settings import Settings
 from tests.http_server import Reply, ScriptedServer
 from worker.main import build_worker
@@ -26,10 +28,11 @@ class CallOneAction:
     """Test-only workflow: runs one action activity by its catalogue name."""
 
     @workflow.run
-    async def run(self, action: str, data: dict[str, Any]) -> dict[str, Any]:
+    async def run(self, action: str, data: dict[str, Any], task_queue: str) -> dict[str, Any]:
         result: dict[str, Any] = await workflow.execute_activity(
             action,
             ActionRequest(input=data),
+            task_queue=task_queue,
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=50), maximum_attempts=4),
             result_type=dict,
@@ -38,12 +41,14 @@ class CallOneAction:
 
 
 @pytest.fixture
-async def run_action(temporal_client: Client, settings: Settings, task_queue: str) -> AsyncIterator[Any]:
+async def run_action(
+    temporal_client: Client, settings: Settings, task_queue: str, engine: AsyncEngine, redis: Redis
+) -> AsyncIterator[Any]:
     async with httpx.AsyncClient() as http:
-        worker = build_worker(temporal_client, settings, http, task_queue=task_queue)
+        worker = build_worker(temporal_client, settings, http, engine, redis, task_queue=task_queue)
         test_worker = Worker(
             temporal_client,
-            task_queue=task_queue,
+            task_queue=f"{task_queue}-calls",
             workflows=[CallOneAction],
             workflow_runner=UnsandboxedWorkflowRunner(),
         )
@@ -52,9 +57,9 @@ async def run_action(temporal_client: Client, settings: Settings, task_queue: st
             async def run(action: str, data: dict[str, Any]) -> dict[str, Any]:
                 result: dict[str, Any] = await temporal_client.execute_workflow(
                     CallOneAction.run,
-                    args=[action, data],
+                    args=[action, data, task_queue],
                     id=f"test-{uuid.uuid4()}",
-                    task_queue=task_queue,
+                    task_queue=f"{task_queue}-calls",
                 )
                 return result
 

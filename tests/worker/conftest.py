@@ -19,7 +19,7 @@ from temporalio.client import Client, WorkflowHandle
 from core.execution import INTERPRETER_WORKFLOW, RunInput, RunResult, run_workflow_id
 from core.settings import Settings
 from tests.factories import create_workflow
-from worker.main import build_worker
+from worker.main import build_worker, warm_up
 
 
 @dataclass
@@ -71,6 +71,7 @@ async def engine_worker(
     temporal_client: Client, settings: Settings, engine: AsyncEngine, redis: Redis, task_queue: str,
     db: asyncpg.Connection,
 ) -> AsyncIterator[Engine]:
+    await warm_up(engine, redis)
     async with httpx.AsyncClient() as http:
         worker = build_worker(temporal_client, settings, http, engine, redis, task_queue=task_queue)
         async with worker:
