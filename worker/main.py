@@ -25,7 +25,12 @@ logger = logging.getLogger("baton.worker")
 
 # Pure, deterministic modules the interpreter uses: loaded once, shared with the sandbox instead of
 # re-imported per workflow run (jinja2 must be: its LRU cache holds a threading.Lock the sandbox refuses).
-PASSTHROUGH_MODULES = ("jinja2", "markupsafe", "pydantic", "core", "worker.run_scope")
+# The I/O libraries are never called by workflow code, but their objects' finalizers may run on a workflow
+# thread during garbage collection and import lazily; passing them through keeps that out of the sandbox.
+PASSTHROUGH_MODULES = (
+    "jinja2", "markupsafe", "pydantic", "core", "worker.run_scope",
+    "redis", "hiredis", "asyncpg", "sqlalchemy", "httpx", "cryptography", "opentelemetry",
+)
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
