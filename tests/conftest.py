@@ -33,6 +33,7 @@ from tests.http_server import ScriptedServer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RUN_ID = uuid.uuid4().hex[:8]
+SUGGEST_CAN_AT = 500
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,8 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment | None]:
         search_attributes=[kinds[kind](name) for name, kind in SEARCH_ATTRIBUTES.items()],
         ui=False,
         dev_server_log_level="error",
+        # Suggest continue-as-new early so tests reach it with hundreds of steps instead of thousands.
+        dev_server_extra_args=["--dynamic-config-value", f"limit.historyCount.suggestContinueAsNew={SUGGEST_CAN_AT}"],
     )
     try:
         yield env

@@ -53,7 +53,8 @@ with workflow.unsafe.imports_passed_through():
 RECORD_TIMEOUT = timedelta(seconds=30)
 DEFAULT_ACTION_TIMEOUT = timedelta(minutes=5)
 FLUSH_THRESHOLD = 500
-LEAF_TYPES = ("action", "set", "delay", "approval", "subworkflow", "respond")
+# Steps whose output can be a run's result (the last one to complete wins); condition and switch only route.
+RESULT_TYPES = ("action", "set", "delay", "approval", "subworkflow", "respond", "loop", "parallel")
 
 
 def to_retry_policy(policy: StepRetryPolicy | None) -> TemporalRetryPolicy:
@@ -231,7 +232,7 @@ class BatonRun:
         self._current.discard(key)
         self._statuses[key] = ExecutionStatus.SUCCESS.value
         scope.set_output(step.id, output)
-        if step.type in LEAF_TYPES:
+        if step.type in RESULT_TYPES:
             self._last_output = output
         if not isinstance(step, ActionStep):  # an action activity records its own success
             self._buffer(StepRecord(key, step.id, step.type, ExecutionStatus.SUCCESS.value, None, output, None,
