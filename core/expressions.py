@@ -97,7 +97,9 @@ FILTERS.update(
         "add_seconds": _add_seconds,
         "add_days": lambda value, days: _add_seconds(value, float(days) * 86400),
         "timestamp": lambda value: _to_datetime(value).timestamp(),
-        "bool": lambda value: value if isinstance(value, bool) else str(value).lower() in {"true", "1", "yes"},
+        "bool": lambda value: (
+            value if isinstance(value, bool) else str(value).lower() in {"true", "1", "yes"}
+        ),
     }
 )
 TESTS = {
@@ -124,12 +126,18 @@ class DataOnlyEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         if isinstance(argument, str) and argument.startswith("__") and argument.endswith("__"):
-            raise jinja2.sandbox.SecurityError(f"{argument!r} is not data: Python internals are not reachable")
+            raise jinja2.sandbox.SecurityError(
+                f"{argument!r} is not data: Python internals are not reachable"
+            )
         if isinstance(obj, Mapping):
             if argument in obj:
                 return obj[argument]
         elif isinstance(obj, Sequence) and not isinstance(obj, str | bytes):
-            if isinstance(argument, int) and not isinstance(argument, bool) and -len(obj) <= argument < len(obj):
+            if (
+                isinstance(argument, int)
+                and not isinstance(argument, bool)
+                and -len(obj) <= argument < len(obj)
+            ):
                 return obj[argument]
             if isinstance(argument, slice):
                 return obj[argument]

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_task_queue: str = "baton"
     temporal_ui_url: str = "http://127.0.0.1:8233"
+    # A run still going after this long ends as TIMEOUT (unset: runs may wait as long as their steps say).
+    run_timeout_seconds: float | None = Field(default=None, gt=0)
 
     # Signs access tokens; encrypts credentials (derived keys, see core.crypto when it lands).
     secret_key: str = DEV_SECRET

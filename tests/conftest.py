@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -29,7 +30,9 @@ from core.db import create_engine
 from core.redis_keys import RedisKeys
 from core.settings import Settings, to_libpq_url
 from core.temporal import SEARCH_ATTRIBUTES, connect_temporal
+from tests.engine import Engine
 from tests.http_server import ScriptedServer
+from worker.main import build_worker, warm_up
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RUN_ID = uuid.uuid4().hex[:8]
@@ -109,7 +112,10 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment | None]:
         ui=False,
         dev_server_log_level="error",
         # Suggest continue-as-new early so tests reach it with hundreds of steps instead of thousands.
-        dev_server_extra_args=["--dynamic-config-value", f"limit.historyCount.suggestContinueAsNew={SUGGEST_CAN_AT}"],
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            f"limit.historyCount.suggestContinueAsNew={SUGGEST_CAN_AT}",
+        ],
     )
     try:
         yield env
@@ -232,3 +238,19 @@ def http_server() -> Iterator[ScriptedServer]:
 @pytest.fixture
 def task_queue() -> str:
     return f"test-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+async def engine_worker(  # a worker with everything Baton hosts, on this test's task queue
+    temporal_client: Client,
+    settings: Settings,
+    engine: AsyncEngine,
+    redis: Redis,
+    task_queue: str,
+    db: asyncpg.Connection,
+) -> AsyncIterator[Engine]:
+    await warm_up(engine, redis)
+    async with httpx.AsyncClient() as http:
+        worker = build_worker(temporal_client, settings, http, engine, redis, task_queue=task_queue)
+        async with worker:
+            yield Engine(temporal_client, db, task_queue)

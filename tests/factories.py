@@ -22,7 +22,8 @@ async def create_user(db: asyncpg.Connection, email: str | None = None) -> str:
 async def create_workspace(db: asyncpg.Connection, slug: str | None = None) -> str:
     return str(
         await db.fetchval(
-            "INSERT INTO workspaces (name, slug) VALUES ('Acme', $1) RETURNING id", slug or uuid.uuid4().hex[:12]
+            "INSERT INTO workspaces (name, slug) VALUES ('Acme', $1) RETURNING id",
+            slug or uuid.uuid4().hex[:12],
         )
     )
 
@@ -44,13 +45,22 @@ async def create_workflow(
         await db.fetchval(
             "INSERT INTO workflows (workspace_id, user_id, name, trigger_type, trigger_config, steps, is_draft) "
             "VALUES ($1, $2, 'wf', $3, $4, $5, $6) RETURNING id",
-            workspace_id, user_id, trigger_type, json.dumps(trigger_config or {}), json.dumps(steps), not publish,
+            workspace_id,
+            user_id,
+            trigger_type,
+            json.dumps(trigger_config or {}),
+            json.dumps(steps),
+            not publish,
         )
     )
     if publish:
         await db.execute(
             "INSERT INTO workflow_versions (workflow_id, version, name, trigger_type, trigger_config, steps, "
             "created_by) VALUES ($1, 1, 'wf', $2, $3, $4, $5)",
-            workflow_id, trigger_type, json.dumps(trigger_config or {}), json.dumps(steps), user_id,
+            workflow_id,
+            trigger_type,
+            json.dumps(trigger_config or {}),
+            json.dumps(steps),
+            user_id,
         )
     return workflow_id

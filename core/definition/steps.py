@@ -103,7 +103,9 @@ class ApprovalStep(StepBase):
     message: str = ""
     timeout_seconds: float | None = Field(default=None, gt=0, le=365 * 86400)
     default_decision: Literal["approve", "reject"] = "reject"
-    approvers: list[str] | None = Field(default=None, description="User ids allowed to decide (any member if unset)")
+    approvers: list[str] | None = Field(
+        default=None, description="User ids allowed to decide (any member if unset)"
+    )
 
 
 class SetStep(StepBase):
@@ -131,13 +133,34 @@ class StopStep(StepBase):
 
 
 Step = Annotated[
-    ActionStep | ConditionStep | SwitchStep | LoopStep | ParallelStep | DelayStep | ApprovalStep | SetStep
-    | SubworkflowStep | RespondStep | StopStep,
+    ActionStep
+    | ConditionStep
+    | SwitchStep
+    | LoopStep
+    | ParallelStep
+    | DelayStep
+    | ApprovalStep
+    | SetStep
+    | SubworkflowStep
+    | RespondStep
+    | StopStep,
     Field(discriminator="type"),
 ]
 
-for _model in (StepBase, ActionStep, ConditionStep, SwitchStep, LoopStep, ParallelStep, DelayStep, ApprovalStep,
-               SetStep, SubworkflowStep, RespondStep, StopStep):
+for _model in (
+    StepBase,
+    ActionStep,
+    ConditionStep,
+    SwitchStep,
+    LoopStep,
+    ParallelStep,
+    DelayStep,
+    ApprovalStep,
+    SetStep,
+    SubworkflowStep,
+    RespondStep,
+    StopStep,
+):
     _model.model_rebuild()
 
 TRIGGER_CONFIGS: dict[TriggerType, type[BaseModel]] = {

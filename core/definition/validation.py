@@ -145,9 +145,11 @@ def child_lists(step: Step, path: str) -> list[tuple[list[Step], str]]:
 
 def _own_strings(step: Step, path: str) -> Iterator[tuple[str, str]]:
     """The step's own string values (not those of nested steps) with their paths."""
-    nested = {"then", "else_", "cases", "default", "steps", "branches", "on_error"} if not isinstance(
-        step, ActionStep | SubworkflowStep
-    ) else {"on_error"}
+    nested = (
+        {"then", "else_", "cases", "default", "steps", "branches", "on_error"}
+        if not isinstance(step, ActionStep | SubworkflowStep)
+        else {"on_error"}
+    )
     for field_name, field in type(step).model_fields.items():
         if field_name in nested or field_name in {"id", "type", "name"}:
             continue
@@ -248,7 +250,9 @@ def _expression_issues(text: str, where: str, visible: frozenset[str], *, in_loo
 
 
 def subworkflow_ids(definition: WorkflowDefinition) -> list[str]:
-    return [s.workflow_id for s, _, _ in iter_steps(definition.steps, "steps") if isinstance(s, SubworkflowStep)]
+    return [
+        s.workflow_id for s, _, _ in iter_steps(definition.steps, "steps") if isinstance(s, SubworkflowStep)
+    ]
 
 
 def _cycle_issues(

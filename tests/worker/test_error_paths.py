@@ -9,8 +9,8 @@ import pytest
 from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 
 from core.execution import Decision
+from tests.engine import Engine, output
 from tests.http_server import Reply, ScriptedServer
-from tests.worker.conftest import Engine, output
 
 
 def call(step_id: str, url: str, **extra: Any) -> dict[str, Any]:
@@ -21,7 +21,9 @@ async def test_on_error_fail_ends_the_run_failed_and_counts_it(
     engine_worker: Engine, http_server: ScriptedServer
 ) -> None:
     url = http_server.script("/bad", Reply(422, {"error": "bad"}))
-    handle = await engine_worker.start([call("send", url), {"id": "never", "type": "set", "values": {"x": 1}}])
+    handle = await engine_worker.start(
+        [call("send", url), {"id": "never", "type": "set", "values": {"x": 1}}]
+    )
     with pytest.raises(WorkflowFailureError):
         await handle.result()
     execution = await engine_worker.execution(handle)
@@ -41,10 +43,12 @@ async def test_on_error_continue_records_the_error_as_the_output(
     engine_worker: Engine, http_server: ScriptedServer
 ) -> None:
     url = http_server.script("/bad", Reply(404, "missing"))
-    result = await engine_worker.run([
-        call("send", url, onError="continue"),
-        {"id": "after", "type": "set", "values": {"why": "{{ steps.send.output.error.type }}"}},
-    ])
+    result = await engine_worker.run(
+        [
+            call("send", url, onError="continue"),
+            {"id": "after", "type": "set", "values": {"why": "{{ steps.send.output.error.type }}"}},
+        ]
+    )
     assert result.status == "SUCCESS"
     assert result.result == {"why": "HTTP404"}
 
@@ -53,11 +57,22 @@ async def test_on_error_steps_run_instead_and_see_the_error(
     engine_worker: Engine, http_server: ScriptedServer
 ) -> None:
     url = http_server.script("/bad", Reply(400, "no"))
-    handle = await engine_worker.start([
-        call("send", url, onError=[{"id": "fallback", "type": "set",
-                                    "values": {"handled": "{{ steps.send.output.error.message }}"}}]),
-        {"id": "after", "type": "set", "values": {"from": "{{ steps.send.output.handled }}"}},
-    ])
+    handle = await engine_worker.start(
+        [
+            call(
+                "send",
+                url,
+                onError=[
+                    {
+                        "id": "fallback",
+                        "type": "set",
+                        "values": {"handled": "{{ steps.send.output.error.message }}"},
+                    }
+                ],
+            ),
+            {"id": "after", "type": "set", "values": {"from": "{{ steps.send.output.handled }}"}},
+        ]
+    )
     result = await handle.result()
     assert result.result["from"].endswith("answered 400")
     rows = await engine_worker.step_rows(handle)
@@ -69,8 +84,9 @@ async def test_retries_follow_the_step_policy_with_backoff(
     engine_worker: Engine, http_server: ScriptedServer
 ) -> None:
     url = http_server.script("/flaky", Reply(500, "oops"), Reply(500, "oops"), Reply(200, {"ok": 1}))
-    handle = await engine_worker.start([call("send", url, retry={
-        "maxAttempts": 3, "initialIntervalSeconds": 0.2, "backoffCoefficient": 3})])
+    handle = await engine_worker.start(
+        [call("send", url, retry={"maxAttempts": 3, "initialIntervalSeconds": 0.2, "backoffCoefficient": 3})]
+    )
     assert (await handle.result()).result["body"] == {"ok": 1}
     first, second, third = http_server.hits("/flaky")
     assert second.at - first.at >= 0.2
@@ -87,8 +103,17 @@ async def test_retries_stop_at_max_attempts(engine_worker: Engine, http_server: 
 
 
 async def test_a_step_timeout_fails_the_step(engine_worker: Engine) -> None:
-    handle = await engine_worker.start([{"id": "slow", "type": "condition", "if": "{{ true }}", "timeoutSeconds": 1,
-                                         "then": [{"id": "nap", "type": "delay", "seconds": 60}]}])
+    handle = await engine_worker.start(
+        [
+            {
+                "id": "slow",
+                "type": "condition",
+                "if": "{{ true }}",
+                "timeoutSeconds": 1,
+                "then": [{"id": "nap", "type": "delay", "seconds": 60}],
+            }
+        ]
+    )
     with pytest.raises(WorkflowFailureError):
         await handle.result()
     execution = await engine_worker.execution(handle)
@@ -119,8 +144,9 @@ async def test_cancelling_a_run_gives_cancelled(engine_worker: Engine) -> None:
 
 
 async def test_an_expression_error_names_the_step_and_the_field(engine_worker: Engine) -> None:
-    handle = await engine_worker.start([{"id": "calc", "type": "set", "values": {"ratio": "{{ 1 / trigger.zero }}"}}],
-                                       {"zero": 0})
+    handle = await engine_worker.start(
+        [{"id": "calc", "type": "set", "values": {"ratio": "{{ 1 / trigger.zero }}"}}], {"zero": 0}
+    )
     with pytest.raises(WorkflowFailureError):
         await handle.result()
     error = (await engine_worker.execution(handle))["error"]
@@ -128,9 +154,18 @@ async def test_an_expression_error_names_the_step_and_the_field(engine_worker: E
 
 
 APPROVAL = [
-    {"id": "review", "type": "approval", "message": "Ship it?", "timeoutSeconds": 3600, "defaultDecision": "reject"},
-    {"id": "after", "type": "set", "values": {"approved": "{{ steps.review.output.approved }}",
-                                                "by": "{{ steps.review.output.by }}"}},
+    {
+        "id": "review",
+        "type": "approval",
+        "message": "Ship it?",
+        "timeoutSeconds": 3600,
+        "defaultDecision": "reject",
+    },
+    {
+        "id": "after",
+        "type": "set",
+        "values": {"approved": "{{ steps.review.output.approved }}", "by": "{{ steps.review.output.by }}"},
+    },
 ]
 
 

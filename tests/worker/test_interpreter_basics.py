@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from tests.engine import Engine, output
 from tests.http_server import Reply, ScriptedServer
-from tests.worker.conftest import Engine, output
 
 
 async def test_a_webhook_style_definition_runs_and_is_recorded(
@@ -11,10 +11,21 @@ async def test_a_webhook_style_definition_runs_and_is_recorded(
 ) -> None:
     url = http_server.script("/people/ada@example.com", Reply(200, {"tier": "gold"}))
     steps = [
-        {"id": "lookup", "type": "action", "action": "http.request", "name": "Look the person up",
-         "input": {"method": "GET", "url": http_server.base_url + "/people/{{ trigger.body.email }}"}},
-        {"id": "vip", "type": "condition", "if": "{{ steps.lookup.output.body.tier == 'gold' }}",
-         "then": [{"id": "greet", "type": "set", "values": {"greeting": "Welcome, {{ trigger.body.email }}"}}]},
+        {
+            "id": "lookup",
+            "type": "action",
+            "action": "http.request",
+            "name": "Look the person up",
+            "input": {"method": "GET", "url": http_server.base_url + "/people/{{ trigger.body.email }}"},
+        },
+        {
+            "id": "vip",
+            "type": "condition",
+            "if": "{{ steps.lookup.output.body.tier == 'gold' }}",
+            "then": [
+                {"id": "greet", "type": "set", "values": {"greeting": "Welcome, {{ trigger.body.email }}"}}
+            ],
+        },
     ]
     handle = await engine_worker.start(steps, {"body": {"email": "ada@example.com"}})
     result = await handle.result()
@@ -33,6 +44,7 @@ async def test_a_webhook_style_definition_runs_and_is_recorded(
     assert all(row["status"] == "SUCCESS" for row in rows.values())
     counters = await engine_worker.db.fetchrow(
         "SELECT total_executions, successful_executions, failed_executions, last_executed_at FROM workflows "
-        "WHERE id = $1", execution["workflow_id"]
+        "WHERE id = $1",
+        execution["workflow_id"],
     )
     assert tuple(counters)[:3] == (1, 1, 0) and counters["last_executed_at"] is not None

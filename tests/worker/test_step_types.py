@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from temporalio.client import WorkflowFailureError
 
+from tests.engine import Engine, output
 from tests.factories import create_workflow
 from tests.http_server import Reply, ScriptedServer
-from tests.worker.conftest import Engine, output
 
 
 def set_step(step_id: str, **values: Any) -> dict[str, Any]:
@@ -19,17 +19,30 @@ def set_step(step_id: str, **values: Any) -> dict[str, Any]:
 
 async def test_condition_takes_the_else_branch_when_false(engine_worker: Engine) -> None:
     result = await engine_worker.run(
-        [{"id": "check", "type": "condition", "if": "{{ trigger.n > 10 }}",
-          "then": [set_step("big", size="big")], "else": [set_step("small", size="small")]}],
+        [
+            {
+                "id": "check",
+                "type": "condition",
+                "if": "{{ trigger.n > 10 }}",
+                "then": [set_step("big", size="big")],
+                "else": [set_step("small", size="small")],
+            }
+        ],
         {"n": 3},
     )
     assert result.result == {"size": "small"}
 
 
 async def test_switch_routes_by_value_and_falls_back_to_default(engine_worker: Engine) -> None:
-    steps = [{"id": "route", "type": "switch", "value": "{{ trigger.plan }}",
-              "cases": {"pro": [set_step("p", seats=10)], "free": [set_step("f", seats=1)]},
-              "default": [set_step("d", seats=0)]}]
+    steps = [
+        {
+            "id": "route",
+            "type": "switch",
+            "value": "{{ trigger.plan }}",
+            "cases": {"pro": [set_step("p", seats=10)], "free": [set_step("f", seats=1)]},
+            "default": [set_step("d", seats=0)],
+        }
+    ]
     assert (await engine_worker.run(steps, {"plan": "pro"})).result == {"seats": 10}
     handle = await engine_worker.start(steps, {"plan": "enterprise"})
     assert (await handle.result()).result == {"seats": 0}
@@ -38,9 +51,16 @@ async def test_switch_routes_by_value_and_falls_back_to_default(engine_worker: E
 
 async def test_loop_collects_the_last_step_of_each_item_in_order(engine_worker: Engine) -> None:
     steps = [
-        {"id": "each", "type": "loop", "items": "{{ trigger.names }}", "concurrency": 3,
-         "steps": [set_step("upper", name="{{ item | upper }}", position="{{ index }}")]},
-        set_step("after", count="{{ steps.each.output.results | length }}", last="{{ steps.upper.output.name }}"),
+        {
+            "id": "each",
+            "type": "loop",
+            "items": "{{ trigger.names }}",
+            "concurrency": 3,
+            "steps": [set_step("upper", name="{{ item | upper }}", position="{{ index }}")],
+        },
+        set_step(
+            "after", count="{{ steps.each.output.results | length }}", last="{{ steps.upper.output.name }}"
+        ),
     ]
     handle = await engine_worker.start(steps, {"names": ["a", "b", "c", "d", "e"]})
     result = await handle.result()
@@ -56,15 +76,27 @@ async def test_loop_collects_the_last_step_of_each_item_in_order(engine_worker: 
 
 async def test_a_loop_over_something_that_is_not_a_list_fails_clearly(engine_worker: Engine) -> None:
     with pytest.raises(WorkflowFailureError) as caught:
-        await engine_worker.run([{"id": "each", "type": "loop", "items": "{{ trigger.x }}",
-                                  "steps": [set_step("s", v=1)]}], {"x": 5})
+        await engine_worker.run(
+            [{"id": "each", "type": "loop", "items": "{{ trigger.x }}", "steps": [set_step("s", v=1)]}],
+            {"x": 5},
+        )
     assert "items must be a list, got int" in str(caught.value.cause)
 
 
 async def test_loop_refuses_more_items_than_max_items(engine_worker: Engine) -> None:
     with pytest.raises(WorkflowFailureError) as caught:
-        await engine_worker.run([{"id": "each", "type": "loop", "items": "{{ trigger.x }}", "maxItems": 2,
-                                  "steps": [set_step("s", v=1)]}], {"x": [1, 2, 3]})
+        await engine_worker.run(
+            [
+                {
+                    "id": "each",
+                    "type": "loop",
+                    "items": "{{ trigger.x }}",
+                    "maxItems": 2,
+                    "steps": [set_step("s", v=1)],
+                }
+            ],
+            {"x": [1, 2, 3]},
+        )
     assert "3 items is more than maxItems (2)" in str(caught.value.cause)
 
 
@@ -74,11 +106,29 @@ async def test_parallel_runs_branches_and_joins_their_outputs(
     http_server.script("/a", Reply(200, {"from": "a"}))
     http_server.script("/b", Reply(200, {"from": "b"}))
     steps = [
-        {"id": "both", "type": "parallel", "branches": [
-            [{"id": "call_a", "type": "action", "action": "http.request", "input": {"url": http_server.base_url + "/a"}}],
-            [{"id": "call_b", "type": "action", "action": "http.request", "input": {"url": http_server.base_url + "/b"}},
-             set_step("tag", b="{{ steps.call_b.output.body.from }}")],
-        ]},
+        {
+            "id": "both",
+            "type": "parallel",
+            "branches": [
+                [
+                    {
+                        "id": "call_a",
+                        "type": "action",
+                        "action": "http.request",
+                        "input": {"url": http_server.base_url + "/a"},
+                    }
+                ],
+                [
+                    {
+                        "id": "call_b",
+                        "type": "action",
+                        "action": "http.request",
+                        "input": {"url": http_server.base_url + "/b"},
+                    },
+                    set_step("tag", b="{{ steps.call_b.output.body.from }}"),
+                ],
+            ],
+        },
         set_step("joined", a="{{ steps.call_a.output.body.from }}", b="{{ vars.b }}"),
     ]
     handle = await engine_worker.start(steps)
@@ -92,10 +142,23 @@ async def test_a_failing_parallel_branch_cancels_the_others(
     engine_worker: Engine, http_server: ScriptedServer
 ) -> None:
     http_server.script("/bad", Reply(400, "no"))
-    steps = [{"id": "both", "type": "parallel", "branches": [
-        [{"id": "fails", "type": "action", "action": "http.request", "input": {"url": http_server.base_url + "/bad"}}],
-        [{"id": "waits", "type": "delay", "seconds": 3600}, set_step("never", x=1)],
-    ]}]
+    steps = [
+        {
+            "id": "both",
+            "type": "parallel",
+            "branches": [
+                [
+                    {
+                        "id": "fails",
+                        "type": "action",
+                        "action": "http.request",
+                        "input": {"url": http_server.base_url + "/bad"},
+                    }
+                ],
+                [{"id": "waits", "type": "delay", "seconds": 3600}, set_step("never", x=1)],
+            ],
+        }
+    ]
     handle = await engine_worker.start(steps)
     with pytest.raises(WorkflowFailureError):
         await handle.result()
@@ -109,17 +172,32 @@ async def test_a_failing_branch_with_on_error_does_not_stop_the_others(
     engine_worker: Engine, http_server: ScriptedServer
 ) -> None:
     http_server.script("/bad", Reply(400, "no"))
-    steps = [{"id": "both", "type": "parallel", "branches": [
-        [{"id": "fails", "type": "action", "action": "http.request", "onError": "continue",
-          "input": {"url": http_server.base_url + "/bad"}}],
-        [set_step("fine", ok=True)],
-    ]}]
+    steps = [
+        {
+            "id": "both",
+            "type": "parallel",
+            "branches": [
+                [
+                    {
+                        "id": "fails",
+                        "type": "action",
+                        "action": "http.request",
+                        "onError": "continue",
+                        "input": {"url": http_server.base_url + "/bad"},
+                    }
+                ],
+                [set_step("fine", ok=True)],
+            ],
+        }
+    ]
     result = await engine_worker.run(steps)
     assert result.status == "SUCCESS"
 
 
 async def test_delay_waits_durably_and_reports_when_it_resumed(engine_worker: Engine) -> None:
-    handle = await engine_worker.start([{"id": "nap", "type": "delay", "seconds": "{{ trigger.s }}"}], {"s": 1})
+    handle = await engine_worker.start(
+        [{"id": "nap", "type": "delay", "seconds": "{{ trigger.s }}"}], {"s": 1}
+    )
     result = await handle.result()
     assert "resumedAt" in result.result
     history = [e async for e in handle.fetch_history_events()]
@@ -139,11 +217,19 @@ async def test_set_merges_into_vars(engine_worker: Engine) -> None:
 
 
 async def test_respond_becomes_the_result_and_is_queryable(engine_worker: Engine) -> None:
-    handle = await engine_worker.start([
-        {"id": "reply", "type": "respond", "status": 201, "headers": {"x-id": "{{ trigger.id }}"},
-         "body": {"ok": True, "id": "{{ trigger.id }}"}},
-        set_step("after", more=1),
-    ], {"id": 7})
+    handle = await engine_worker.start(
+        [
+            {
+                "id": "reply",
+                "type": "respond",
+                "status": 201,
+                "headers": {"x-id": "{{ trigger.id }}"},
+                "body": {"ok": True, "id": "{{ trigger.id }}"},
+            },
+            set_step("after", more=1),
+        ],
+        {"id": 7},
+    )
     result = await handle.result()
     assert result.response == {"status": 201, "headers": {"x-id": "7"}, "body": {"ok": True, "id": 7}}
     assert result.result == {"ok": True, "id": 7}
@@ -151,10 +237,14 @@ async def test_respond_becomes_the_result_and_is_queryable(engine_worker: Engine
 
 
 async def test_stop_ends_the_run_with_its_status(engine_worker: Engine) -> None:
-    ok = await engine_worker.run([{"id": "halt", "type": "stop", "status": "SUCCESS"}, set_step("never", x=1)])
+    ok = await engine_worker.run(
+        [{"id": "halt", "type": "stop", "status": "SUCCESS"}, set_step("never", x=1)]
+    )
     assert ok.status == "SUCCESS"
-    handle = await engine_worker.start([{"id": "halt", "type": "stop", "status": "FAILED",
-                                         "message": "bad order {{ trigger.id }}"}], {"id": 9})
+    handle = await engine_worker.start(
+        [{"id": "halt", "type": "stop", "status": "FAILED", "message": "bad order {{ trigger.id }}"}],
+        {"id": 9},
+    )
     with pytest.raises(WorkflowFailureError):
         await handle.result()
     execution = await engine_worker.execution(handle)
@@ -164,12 +254,16 @@ async def test_stop_ends_the_run_with_its_status(engine_worker: Engine) -> None:
 async def test_subworkflow_runs_the_published_version_and_returns_its_result(engine_worker: Engine) -> None:
     child = await create_workflow(engine_worker.db, [set_step("double", value="{{ trigger.n * 2 }}")])
     result = await engine_worker.run(
-        [{"id": "call", "type": "subworkflow", "workflowId": child, "input": {"n": "{{ trigger.n }}"}},
-         set_step("use", got="{{ steps.call.output.value }}")],
+        [
+            {"id": "call", "type": "subworkflow", "workflowId": child, "input": {"n": "{{ trigger.n }}"}},
+            set_step("use", got="{{ steps.call.output.value }}"),
+        ],
         {"n": 21},
     )
     assert result.result == {"got": 42}
-    child_run = await engine_worker.db.fetchrow("SELECT * FROM workflow_executions WHERE workflow_id = $1", child)
+    child_run = await engine_worker.db.fetchrow(
+        "SELECT * FROM workflow_executions WHERE workflow_id = $1", child
+    )
     assert child_run["status"] == "SUCCESS"
 
 

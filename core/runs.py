@@ -1,0 +1,240 @@
+"""Starting, cancelling, retrying and resuming runs: the service the API (and triggers) call.
+
+A run is a Temporal workflow `run-{executionId}` of type BatonRun, started by name (the API never imports
+the worker). The WorkflowExecution row is written first (PENDING) so the id exists before the run does;
+the row's `context` keeps what later operations need (version, trigger type, Temporal ids).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.service import RPCError
+
+from core.errors import Conflict, LimitExceeded, NotFound
+from core.execution import INTERPRETER_WORKFLOW, RunInput, RunResult, run_workflow_id
+from core.models import ExecutionStatus, StepExecution, Workflow, WorkflowExecution, WorkflowVersion
+from core.settings import Settings
+from core.temporal import TRIGGER_TYPE, WORKFLOW_ID, WORKFLOW_VERSION, WORKSPACE_ID
+
+EXECUTIONS = WorkflowExecution.__table__  # type: ignore[attr-defined]
+STEPS = StepExecution.__table__  # type: ignore[attr-defined]
+WORKFLOWS = Workflow.__table__  # type: ignore[attr-defined]
+VERSIONS = WorkflowVersion.__table__  # type: ignore[attr-defined]
+RETRYABLE = {ExecutionStatus.FAILED.value, ExecutionStatus.TIMEOUT.value, ExecutionStatus.CANCELLED.value}
+
+
+@dataclass(frozen=True)
+class StartedRun:
+    execution_id: str
+    workflow_id: str
+    version: int
+    temporal_workflow_id: str
+    temporal_run_id: str | None
+
+
+@dataclass(frozen=True)
+class VersionToRun:
+    workflow_id: str
+    workspace_id: str
+    version: int
+    definition: dict[str, Any]
+
+
+class RunService:
+    def __init__(self, engine: AsyncEngine, client: Client, settings: Settings) -> None:
+        self._engine = engine
+        self._client = client
+        self._settings = settings
+
+    # ------------------------------------------------------------------ reading what to run
+
+    async def published_version(self, workflow_id: str, version: int | None = None) -> VersionToRun:
+        query = (
+            select(VERSIONS, WORKFLOWS.c.workspace_id)
+            .join(WORKFLOWS, WORKFLOWS.c.id == VERSIONS.c.workflow_id)
+            .where(VERSIONS.c.workflow_id == workflow_id)
+        )
+        query = query.where(VERSIONS.c.version == version) if version is not None else query
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(query.order_by(VERSIONS.c.version.desc()).limit(1))).first()
+        if row is None:
+            which = f"version {version}" if version is not None else "a published version"
+            raise NotFound(f"workflow {workflow_id} has no {which}; publish it first")
+        return VersionToRun(workflow_id, row.workspace_id, row.version, _definition(row))
+
+    async def draft(self, workflow_id: str) -> VersionToRun:
+        """The workflow as currently saved (for test runs of a draft)."""
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(select(WORKFLOWS).where(WORKFLOWS.c.id == workflow_id))).first()
+        if row is None:
+            raise NotFound(f"workflow {workflow_id} does not exist")
+        return VersionToRun(workflow_id, row.workspace_id, row.version, _definition(row))
+
+    # ------------------------------------------------------------------ operations
+
+    async def start(
+        self,
+        target: VersionToRun,
+        trigger_data: Any,
+        *,
+        trigger_type: str | None = None,
+        execution_id: str | None = None,
+        retry_count: int = 0,
+        reused_outputs: dict[str, Any] | None = None,
+        resumed_from: str | None = None,
+    ) -> StartedRun:
+        """Writes the PENDING execution row, then starts the run (idempotent on `execution_id`)."""
+        execution_id = execution_id or str(uuid.uuid4())
+        trigger_type = trigger_type or str(target.definition.get("triggerType", "MANUAL"))
+        temporal_id = run_workflow_id(execution_id)
+        context = {"version": target.version, "triggerType": trigger_type, "temporalWorkflowId": temporal_id}
+        if resumed_from:
+            context["resumedFrom"] = resumed_from
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                insert(EXECUTIONS).values(
+                    id=execution_id,
+                    workflow_id=target.workflow_id,
+                    status=ExecutionStatus.PENDING.value,
+                    trigger_data=trigger_data if trigger_data is not None else {},
+                    context=context,
+                    retry_count=retry_count,
+                )
+            )
+        run = RunInput(
+            execution_id=execution_id,
+            workflow_id=target.workflow_id,
+            workspace_id=target.workspace_id,
+            version=target.version,
+            definition=target.definition,
+            trigger_data=trigger_data,
+            trigger_type=trigger_type,
+            started_at=datetime.now(UTC).isoformat(),
+            timeout_seconds=self._settings.run_timeout_seconds,
+            reused_outputs=reused_outputs or {},
+        )
+        try:
+            handle = await self._client.start_workflow(
+                INTERPRETER_WORKFLOW,
+                run,
+                id=temporal_id,
+                task_queue=self._settings.temporal_task_queue,
+                result_type=RunResult,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(WORKSPACE_ID, target.workspace_id),
+                        SearchAttributePair(WORKFLOW_ID, target.workflow_id),
+                        SearchAttributePair(WORKFLOW_VERSION, target.version),
+                        SearchAttributePair(TRIGGER_TYPE, trigger_type),
+                    ]
+                ),
+            )
+        except RPCError as exc:
+            await self._mark_failed_to_start(execution_id, f"could not start the run: {exc.message}")
+            raise
+        return StartedRun(
+            execution_id, target.workflow_id, target.version, temporal_id, handle.first_execution_run_id
+        )
+
+    def handle(self, execution_id: str) -> WorkflowHandle[Any, RunResult]:
+        return self._client.get_workflow_handle(run_workflow_id(execution_id), result_type=RunResult)
+
+    async def cancel(self, execution_id: str) -> None:
+        execution = await self._execution(execution_id)
+        if execution.status not in (ExecutionStatus.PENDING.value, ExecutionStatus.RUNNING.value):
+            raise Conflict(
+                f"execution {execution_id} is {execution.status}; only running executions can be cancelled"
+            )
+        await self.handle(execution_id).cancel()
+
+    async def retry(self, execution_id: str) -> StartedRun:
+        """A new run of the same version with the same trigger data, counting `retryCount` up to `maxRetries`."""
+        execution = await self._execution(execution_id)
+        self._require_retryable(execution)
+        if execution.retry_count >= execution.max_retries:
+            raise LimitExceeded(
+                f"execution {execution_id} was already retried {execution.retry_count} times "
+                f"(maxRetries is {execution.max_retries})"
+            )
+        target = await self.published_version(execution.workflow_id, (execution.context or {}).get("version"))
+        return await self.start(
+            target,
+            execution.trigger_data,
+            trigger_type=(execution.context or {}).get("triggerType"),
+            retry_count=execution.retry_count + 1,
+        )
+
+    async def resume(self, execution_id: str, *, latest_version: bool = False) -> StartedRun:
+        """A new run that reuses the outputs of the steps that succeeded and starts at the one that failed."""
+        execution = await self._execution(execution_id)
+        self._require_retryable(execution)
+        version = None if latest_version else (execution.context or {}).get("version")
+        target = await self.published_version(execution.workflow_id, version)
+        return await self.start(
+            target,
+            execution.trigger_data,
+            trigger_type=(execution.context or {}).get("triggerType"),
+            retry_count=execution.retry_count,
+            reused_outputs=await self._succeeded_outputs(execution_id),
+            resumed_from=execution_id,
+        )
+
+    # ------------------------------------------------------------------ helpers
+
+    async def _execution(self, execution_id: str) -> Any:
+        async with self._engine.connect() as connection:
+            row = (
+                await connection.execute(select(EXECUTIONS).where(EXECUTIONS.c.id == execution_id))
+            ).first()
+        if row is None:
+            raise NotFound(f"execution {execution_id} does not exist")
+        return row
+
+    @staticmethod
+    def _require_retryable(execution: Any) -> None:
+        if execution.status not in RETRYABLE:
+            raise Conflict(
+                f"execution {execution.id} is {execution.status}; only failed, timed-out or cancelled "
+                "executions can be retried or resumed"
+            )
+
+    async def _succeeded_outputs(self, execution_id: str) -> dict[str, Any]:
+        """Outputs of steps that ran once and succeeded (loop iterations, which ran many times, re-run)."""
+        async with self._engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    select(STEPS.c.step_id, STEPS.c.status, STEPS.c.output).where(
+                        STEPS.c.execution_id == execution_id
+                    )
+                )
+            ).all()
+        runs = Counter(row.step_id for row in rows)
+        return {
+            row.step_id: row.output
+            for row in rows
+            if row.status == ExecutionStatus.SUCCESS.value and runs[row.step_id] == 1
+        }
+
+    async def _mark_failed_to_start(self, execution_id: str, error: str) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(EXECUTIONS)
+                .where(EXECUTIONS.c.id == execution_id, EXECUTIONS.c.status == ExecutionStatus.PENDING.value)
+                .values(status=ExecutionStatus.FAILED.value, error=error, completed_at=datetime.now(UTC))
+            )
+
+
+def _definition(row: Any) -> dict[str, Any]:
+    steps = row.steps if not isinstance(row.steps, str) else json.loads(row.steps)
+    return {"triggerType": str(row.trigger_type), "triggerConfig": row.trigger_config, "steps": steps}
