@@ -82,15 +82,20 @@ class ActionActivities:
             if size > MAX_OUTPUT_BYTES:
                 raise ApplicationError(
                     f"{spec.id} returned {size // 1024} KiB; a step output may be at most "
-                    f"{MAX_OUTPUT_BYTES // 1024} KiB (narrow the request, e.g. fewer fields or a smaller page)",
+                    f"{MAX_OUTPUT_BYTES // 1024} KiB (narrow the request: fewer fields, a smaller page)",
                     type="OutputTooLarge",
                     non_retryable=True,
                 )
             if request.record and self._recorder is not None and request.step_key and request.step_id:
                 record = StepRecord(
-                    key=request.step_key, step_id=request.step_id, step_type="action",
-                    status=ExecutionStatus.SUCCESS.value, input=request.input, output=output,
-                    started_at=request.started_at, completed_at=datetime.now(UTC).isoformat(),
+                    key=request.step_key,
+                    step_id=request.step_id,
+                    step_type="action",
+                    status=ExecutionStatus.SUCCESS.value,
+                    input=request.input,
+                    output=output,
+                    started_at=request.started_at,
+                    completed_at=datetime.now(UTC).isoformat(),
                     retry_count=activity.info().attempt - 1,
                 )
                 await self._recorder.write_action_result(request, record)

@@ -49,7 +49,9 @@ def _duration_ms(started: datetime | None, completed: datetime | None) -> int | 
     return max(0, int((completed - started).total_seconds() * 1000))
 
 
-async def write_step_records(connection: AsyncConnection, execution_id: str, records: Sequence[StepRecord]) -> None:
+async def write_step_records(
+    connection: AsyncConnection, execution_id: str, records: Sequence[StepRecord]
+) -> None:
     """Upserts StepExecution rows (one statement for the whole batch)."""
     if not records:
         return
@@ -89,7 +91,9 @@ class RecordActivities(StepRecorder):
 
     async def publish(self, execution_id: str, event: dict[str, Any]) -> None:
         try:
-            await self._redis.publish(self._keys.execution_channel(execution_id), json.dumps(event, default=str))
+            await self._redis.publish(
+                self._keys.execution_channel(execution_id), json.dumps(event, default=str)
+            )
         except Exception as exc:  # live updates are best effort; the rows are the truth
             logger.warning("could not publish on execution:%s: %s", execution_id, exc)
 
@@ -195,13 +199,27 @@ class RecordActivities(StepRecorder):
             "workflowId": workflow_id,
             "workspaceId": row.workspace_id,
             "version": row.version,
-            "definition": {"triggerType": row.trigger_type, "triggerConfig": row.trigger_config, "steps": row.steps},
+            "definition": {
+                "triggerType": row.trigger_type,
+                "triggerConfig": row.trigger_config,
+                "steps": row.steps,
+            },
         }
 
     def activities(self) -> list[Any]:
-        return [self.execution_started, self.record_steps, self.execution_finished, self.load_published_version]
+        return [
+            self.execution_started,
+            self.record_steps,
+            self.execution_finished,
+            self.load_published_version,
+        ]
 
 
 def _step_event(record: StepRecord) -> dict[str, Any]:
-    return {"type": "step", "stepId": record.step_id, "key": record.key, "status": record.status,
-            "error": record.error}
+    return {
+        "type": "step",
+        "stepId": record.step_id,
+        "key": record.key,
+        "status": record.status,
+        "error": record.error,
+    }

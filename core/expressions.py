@@ -29,6 +29,7 @@ import jinja2.meta
 import jinja2.nodes
 import jinja2.sandbox
 import jinja2.tests
+from jinja2.exceptions import SecurityError
 
 EXPRESSION = re.compile(r"\{\{(.*?)\}\}", re.S)
 WHOLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<body>(?:(?!\}\}).)*)\}\}\s*$", re.S)
@@ -126,7 +127,7 @@ class DataOnlyEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         if isinstance(argument, str) and argument.startswith("__") and argument.endswith("__"):
-            raise jinja2.sandbox.SecurityError(
+            raise SecurityError(
                 f"{argument!r} is not data: Python internals are not reachable"
             )
         if isinstance(obj, Mapping):
@@ -148,22 +149,22 @@ class DataOnlyEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
                 pass
         return self.undefined(obj=obj, name=str(argument))
 
-    def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
+    def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:  # noqa: ARG002
         if operator_name == "**":
             if isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
-                raise jinja2.sandbox.SecurityError(f"exponent {right} is larger than {MAX_EXPONENT}")
+                raise SecurityError(f"exponent {right} is larger than {MAX_EXPONENT}")
             if isinstance(left, int) and isinstance(right, int) and abs(left) > 1:
                 if right * abs(left).bit_length() > MAX_INTEGER_BITS:
-                    raise jinja2.sandbox.SecurityError(f"the result would exceed {MAX_INTEGER_BITS} bits")
+                    raise SecurityError(f"the result would exceed {MAX_INTEGER_BITS} bits")
             return operator.pow(left, right)
         count = right if isinstance(right, int) else left if isinstance(left, int) else 1
         if max(_sized(left), _sized(right)) * abs(count) > MAX_SEQUENCE:
-            raise jinja2.sandbox.SecurityError(f"result longer than {MAX_SEQUENCE} items")
+            raise SecurityError(f"result longer than {MAX_SEQUENCE} items")
         return operator.mul(left, right)
 
-    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805, ARG002
         # Only filters and tests run code; data never holds callables, so any call is an escape attempt.
-        raise jinja2.sandbox.SecurityError("calling functions is not allowed in expressions")
+        raise SecurityError("calling functions is not allowed in expressions")
 
 
 def _environment() -> DataOnlyEnvironment:
@@ -267,7 +268,7 @@ def evaluate(source: str, scope: Mapping[str, Any]) -> Any:
         raise
     except jinja2.TemplateSyntaxError as exc:
         raise ExpressionError(f"syntax error: {exc.message}", source=source) from exc
-    except jinja2.sandbox.SecurityError as exc:
+    except SecurityError as exc:
         raise ExpressionError(f"not allowed: {exc}", source=source) from exc
     except (jinja2.UndefinedError, TypeError, ValueError, ArithmeticError, KeyError, IndexError) as exc:
         raise ExpressionError(f"{type(exc).__name__}: {exc}", source=source) from exc

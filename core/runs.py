@@ -159,7 +159,7 @@ class RunService:
         await self.handle(execution_id).cancel()
 
     async def retry(self, execution_id: str) -> StartedRun:
-        """A new run of the same version with the same trigger data, counting `retryCount` up to `maxRetries`."""
+        """A new run of the same version and trigger data; `retryCount` counts up to `maxRetries`."""
         execution = await self._execution(execution_id)
         self._require_retryable(execution)
         if execution.retry_count >= execution.max_retries:

@@ -24,7 +24,7 @@ class Engine:
 
     async def start(
         self,
-        steps: list[dict[str, Any]],
+        steps: list[Any],
         trigger: Any = None,
         *,
         workflow_id: str | None = None,
@@ -50,7 +50,7 @@ class Engine:
             result_type=RunResult,
         )
 
-    async def run(self, steps: list[dict[str, Any]], trigger: Any = None, **options: Any) -> RunResult:
+    async def run(self, steps: list[Any], trigger: Any = None, **options: Any) -> RunResult:
         handle = await self.start(steps, trigger, **options)
         return await handle.result()
 

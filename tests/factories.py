@@ -30,7 +30,7 @@ async def create_workspace(db: asyncpg.Connection, slug: str | None = None) -> s
 
 async def create_workflow(
     db: asyncpg.Connection,
-    steps: list[dict[str, Any]],
+    steps: list[Any],
     *,
     workspace_id: str | None = None,
     user_id: str | None = None,
@@ -43,8 +43,8 @@ async def create_workflow(
     workspace_id = workspace_id or await create_workspace(db)
     workflow_id = str(
         await db.fetchval(
-            "INSERT INTO workflows (workspace_id, user_id, name, trigger_type, trigger_config, steps, is_draft) "
-            "VALUES ($1, $2, 'wf', $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO workflows (workspace_id, user_id, name, trigger_type, trigger_config, steps, "
+            "is_draft) VALUES ($1, $2, 'wf', $3, $4, $5, $6) RETURNING id",
             workspace_id,
             user_id,
             trigger_type,

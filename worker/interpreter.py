@@ -46,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
         StepRecord,
         run_workflow_id,
     )
-    from core.expressions import evaluate, render_value
+    from core.expressions import render_value
     from core.models.enums import ExecutionStatus
     from worker.run_scope import STEP_ERRORS, Scope, StepFailed, StopRun, describe_failure
 
@@ -115,11 +115,17 @@ class BatonRun:
                 await body
             status = ExecutionStatus.SUCCESS.value
         except StopRun as stop:
-            status, error = stop.status, (stop.message if stop.status == ExecutionStatus.FAILED.value else None)
+            status, error = (
+                stop.status,
+                (stop.message if stop.status == ExecutionStatus.FAILED.value else None),
+            )
         except StepFailed as failure:
             status, error = ExecutionStatus.FAILED.value, failure.message
         except TimeoutError:
-            status, error = ExecutionStatus.TIMEOUT.value, f"the run did not finish within {run.timeout_seconds:g}s"
+            status, error = (
+                ExecutionStatus.TIMEOUT.value,
+                f"the run did not finish within {run.timeout_seconds:g}s",
+            )
         except asyncio.CancelledError:
             self._status = ExecutionStatus.CANCELLED.value
             await self._finish(ExecutionStatus.CANCELLED.value, "cancelled")
@@ -138,8 +144,15 @@ class BatonRun:
         records, self._records = self._records, []
         await workflow.execute_activity(
             "baton.execution_finished",
-            ExecutionFinished(self._input.execution_id, self._input.workflow_id, status,
-                              workflow.now().isoformat(), result, error, records),
+            ExecutionFinished(
+                self._input.execution_id,
+                self._input.workflow_id,
+                status,
+                workflow.now().isoformat(),
+                result,
+                error,
+                records,
+            ),
             start_to_close_timeout=RECORD_TIMEOUT,
         )
 
@@ -150,9 +163,15 @@ class BatonRun:
                 await self._flush()
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
-                    replace(self._input, resume_at=index, carried_outputs=scope.outputs(),
-                            carried_vars=scope.vars, started_at=self._execution["startedAt"],
-                            carried_result=self._last_output, carried_response=self._response)
+                    replace(
+                        self._input,
+                        resume_at=index,
+                        carried_outputs=scope.outputs(),
+                        carried_vars=scope.vars,
+                        started_at=self._execution["startedAt"],
+                        carried_result=self._last_output,
+                        carried_response=self._response,
+                    )
                 )
             await self._run_step(steps[index], scope)
 
@@ -183,7 +202,9 @@ class BatonRun:
         if step is None:
             raise ValueError(f"step {decision.step_id!r} is not waiting for a decision")
         if step.approvers and decision.by not in step.approvers:
-            raise ValueError(f"{decision.by or 'an anonymous caller'} may not decide step {decision.step_id!r}")
+            raise ValueError(
+                f"{decision.by or 'an anonymous caller'} may not decide step {decision.step_id!r}"
+            )
 
     # ------------------------------------------------------------------ steps
 
@@ -218,14 +239,26 @@ class BatonRun:
             self._current.discard(key)
             failure = describe_failure(step.id, error)
             self._statuses[key] = ExecutionStatus.FAILED.value
-            self._buffer(StepRecord(key, step.id, step.type, ExecutionStatus.FAILED.value,
-                                    self._action_inputs.pop(key, None), failure.as_output(), failure.message,
-                                    started, workflow.now().isoformat()))
+            self._buffer(
+                StepRecord(
+                    key,
+                    step.id,
+                    step.type,
+                    ExecutionStatus.FAILED.value,
+                    self._action_inputs.pop(key, None),
+                    failure.as_output(),
+                    failure.message,
+                    started,
+                    workflow.now().isoformat(),
+                )
+            )
             if step.on_error == "fail":
                 raise failure from None
             scope.set_output(step.id, failure.as_output())
-            output = failure.as_output() if step.on_error == "continue" else await self._run_steps(
-                step.on_error, scope
+            output = (
+                failure.as_output()
+                if step.on_error == "continue"
+                else await self._run_steps(step.on_error, scope)
             )
             scope.set_output(step.id, output)
             return output
@@ -235,8 +268,19 @@ class BatonRun:
         if step.type in RESULT_TYPES:
             self._last_output = output
         if not isinstance(step, ActionStep):  # an action activity records its own success
-            self._buffer(StepRecord(key, step.id, step.type, ExecutionStatus.SUCCESS.value, None, output, None,
-                                    started, workflow.now().isoformat()))
+            self._buffer(
+                StepRecord(
+                    key,
+                    step.id,
+                    step.type,
+                    ExecutionStatus.SUCCESS.value,
+                    None,
+                    output,
+                    None,
+                    started,
+                    workflow.now().isoformat(),
+                )
+            )
             if len(self._records) >= FLUSH_THRESHOLD:
                 await self._flush()
         return output
@@ -273,7 +317,7 @@ class BatonRun:
         if isinstance(step, DelayStep):
             return await self._delay(step, scope)
         if isinstance(step, ApprovalStep):
-            return await self._approval(step, scope)
+            return await self._approval(step)
         if isinstance(step, SetStep):
             values = self._render(step.values, scope, f"{where} values")
             scope.vars.update(values)
@@ -284,7 +328,8 @@ class BatonRun:
             self._response = {
                 "status": int(self._evaluate(step.status, scope, f"{where} status")),
                 "headers": {
-                    name: str(value) for name, value in self._render(step.headers, scope, f"{where} headers").items()
+                    name: str(value)
+                    for name, value in self._render(step.headers, scope, f"{where} headers").items()
                 },
                 "body": self._render(step.body, scope, f"{where} body"),
             }
@@ -302,8 +347,14 @@ class BatonRun:
         self._action_inputs[key] = data
         records, self._records = self._records, []
         request = ActionRequest(
-            input=data, execution_id=self._input.execution_id, step_id=step.id, step_key=key,
-            connection_id=step.connection_id, records=records, record=self._input.record, started_at=started,
+            input=data,
+            execution_id=self._input.execution_id,
+            step_id=step.id,
+            step_key=key,
+            connection_id=step.connection_id,
+            records=records,
+            record=self._input.record,
+            started_at=started,
             workspace_id=self._input.workspace_id,
         )
         try:
@@ -329,7 +380,9 @@ class BatonRun:
         if not isinstance(items, list):
             raise StepFailed(step.id, f"items must be a list, got {type(items).__name__}", "InvalidInput")
         if step.max_items is not None and len(items) > step.max_items:
-            raise StepFailed(step.id, f"{len(items)} items is more than maxItems ({step.max_items})", "TooManyItems")
+            raise StepFailed(
+                step.id, f"{len(items)} items is more than maxItems ({step.max_items})", "TooManyItems"
+            )
         if len(items) > self._input.loop_batch_size and self._input.batch is None:
             results = await self._loop_in_batches(step, scope, key, items)
         else:
@@ -364,8 +417,12 @@ class BatonRun:
         size = self._input.loop_batch_size
         for offset in range(0, len(items), size):
             batch = LoopBatch(
-                loop_path=key, items=items[offset : offset + size], offset=offset,
-                scope_outputs=scope.outputs(), scope_vars=scope.vars, iteration_path=scope.iteration,
+                loop_path=key,
+                items=items[offset : offset + size],
+                offset=offset,
+                scope_outputs=scope.outputs(),
+                scope_vars=scope.vars,
+                iteration_path=scope.iteration,
                 loop_step=step.model_dump(by_alias=True, exclude_none=True),
             )
             child: RunResult = await workflow.execute_child_workflow(
@@ -380,8 +437,11 @@ class BatonRun:
 
     async def _run_batch(self, batch: LoopBatch) -> RunResult:
         step = LoopStep.model_validate(batch.loop_step)
-        scope = Scope(steps={k: {"output": v} for k, v in batch.scope_outputs.items()},
-                      vars=dict(batch.scope_vars), iteration=batch.iteration_path)
+        scope = Scope(
+            steps={k: {"output": v} for k, v in batch.scope_outputs.items()},
+            vars=dict(batch.scope_vars),
+            iteration=batch.iteration_path,
+        )
         try:
             results = await self._loop_items(step, scope, batch.items, batch.offset)
         except StepFailed as failure:
@@ -420,14 +480,19 @@ class BatonRun:
             await workflow.sleep(seconds)
         return {"resumedAt": workflow.now().isoformat()}
 
-    async def _approval(self, step: ApprovalStep, scope: Scope) -> Any:
+    async def _approval(self, step: ApprovalStep) -> Any:
         self._waiting[step.id] = step
         self._decisions.pop(step.id, None)
         await self._flush()
         try:
             await workflow.wait_condition(lambda: step.id in self._decisions, timeout=step.timeout_seconds)
         except TimeoutError:
-            return {"approved": step.default_decision == "approve", "by": None, "comment": None, "timedOut": True}
+            return {
+                "approved": step.default_decision == "approve",
+                "by": None,
+                "comment": None,
+                "timedOut": True,
+            }
         finally:
             self._waiting.pop(step.id, None)
         decision = self._decisions[step.id]
@@ -440,16 +505,24 @@ class BatonRun:
         data = self._render(step.input, scope, f"step {step.id!r} input")
         await self._flush()
         version: dict[str, Any] = await workflow.execute_activity(
-            "baton.load_published_version", step.workflow_id, start_to_close_timeout=RECORD_TIMEOUT,
+            "baton.load_published_version",
+            step.workflow_id,
+            start_to_close_timeout=RECORD_TIMEOUT,
             result_type=dict,
         )
         child_execution = str(workflow.uuid4())
         child: RunResult = await workflow.execute_child_workflow(
             INTERPRETER_WORKFLOW,
             RunInput(
-                execution_id=child_execution, workflow_id=step.workflow_id, workspace_id=version["workspaceId"],
-                version=version["version"], definition=version["definition"], trigger_data=data,
-                trigger_type="SUBWORKFLOW", depth=self._input.depth + 1, record=self._input.record,
+                execution_id=child_execution,
+                workflow_id=step.workflow_id,
+                workspace_id=version["workspaceId"],
+                version=version["version"],
+                definition=version["definition"],
+                trigger_data=data,
+                trigger_type="SUBWORKFLOW",
+                depth=self._input.depth + 1,
+                record=self._input.record,
                 loop_batch_size=self._input.loop_batch_size,
             ),
             id=run_workflow_id(child_execution),
@@ -491,5 +564,7 @@ class BatonRun:
             return
         records, self._records = self._records, []
         await workflow.execute_activity(
-            "baton.record_steps", args=[self._input.execution_id, records], start_to_close_timeout=RECORD_TIMEOUT
+            "baton.record_steps",
+            args=[self._input.execution_id, records],
+            start_to_close_timeout=RECORD_TIMEOUT,
         )

@@ -28,8 +28,18 @@ logger = logging.getLogger("baton.worker")
 # The I/O libraries are never called by workflow code, but their objects' finalizers may run on a workflow
 # thread during garbage collection and import lazily; passing them through keeps that out of the sandbox.
 PASSTHROUGH_MODULES = (
-    "jinja2", "markupsafe", "pydantic", "core", "worker.run_scope",
-    "redis", "hiredis", "asyncpg", "sqlalchemy", "httpx", "cryptography", "opentelemetry",
+    "jinja2",
+    "markupsafe",
+    "pydantic",
+    "core",
+    "worker.run_scope",
+    "redis",
+    "hiredis",
+    "asyncpg",
+    "sqlalchemy",
+    "httpx",
+    "cryptography",
+    "opentelemetry",
 )
 
 

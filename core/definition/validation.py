@@ -31,8 +31,8 @@ from core.expressions import ExpressionError, compile_expression, has_expression
 MAX_STEPS = 2_000
 MAX_DEPTH = 12
 STEP_TYPES = frozenset(
-    {"action", "condition", "switch", "loop", "parallel", "delay", "approval", "set", "subworkflow", "respond",
-     "stop"}
+    {"action", "condition", "switch", "loop", "parallel", "delay", "approval", "set", "subworkflow",
+     "respond", "stop"}
 )  # fmt: skip
 
 ActionSchemaLookup = Callable[[str], Mapping[str, Any] | None]

@@ -154,8 +154,8 @@ async def test_resume_can_run_the_latest_version(
     fixed = calls(http_server.base_url)
     fixed[1]["input"]["url"] = http_server.base_url + "/notify-v2"
     await db.execute(
-        "INSERT INTO workflow_versions (workflow_id, version, name, trigger_type, trigger_config, steps, created_by)"
-        " VALUES ($1, 2, 'wf', 'MANUAL', '{}', $2, 'u')",
+        "INSERT INTO workflow_versions (workflow_id, version, name, trigger_type, trigger_config, steps, "
+        "created_by) VALUES ($1, 2, 'wf', 'MANUAL', '{}', $2, 'u')",
         workflow_id,
         json.dumps(fixed),
     )

@@ -153,7 +153,7 @@ async def test_an_expression_error_names_the_step_and_the_field(engine_worker: E
     assert error.startswith("step 'calc' values.ratio: ZeroDivisionError")
 
 
-APPROVAL = [
+APPROVAL: list[dict[str, Any]] = [
     {
         "id": "review",
         "type": "approval",

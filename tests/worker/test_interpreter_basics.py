@@ -36,7 +36,8 @@ async def test_a_webhook_style_definition_runs_and_is_recorded(
 
     execution = await engine_worker.execution(handle)
     assert execution["status"] == "SUCCESS"
-    assert execution["duration"] is not None and execution["completed_at"] >= execution["started_at"]
+    assert execution["duration"] is not None
+    assert execution["completed_at"] >= execution["started_at"]
     rows = await engine_worker.step_rows(handle)
     assert set(rows) == {"lookup", "vip", "greet"}
     assert output(rows["lookup"])["body"] == {"tier": "gold"}
@@ -47,4 +48,5 @@ async def test_a_webhook_style_definition_runs_and_is_recorded(
         "WHERE id = $1",
         execution["workflow_id"],
     )
-    assert tuple(counters)[:3] == (1, 1, 0) and counters["last_executed_at"] is not None
+    assert tuple(counters)[:3] == (1, 1, 0)
+    assert counters["last_executed_at"] is not None

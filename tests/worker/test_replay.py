@@ -68,40 +68,108 @@ async def test_record_histories(engine_worker: Engine, http_server: ScriptedServ
         history = await engine_worker.client.get_workflow_handle(handle.id, run_id=first_run).fetch_history()
         (HISTORIES / f"{name}.json").write_text(history.to_json())
 
-    await save("every_step_type", [
-        _set("start", n="{{ trigger.n }}"),
-        {"id": "call", "type": "action", "action": "http.request", "name": "Call the API", "input": {"url": ok}},
-        {"id": "check", "type": "condition", "if": "{{ vars.n > 1 }}", "then": [_set("big", size="big")],
-         "else": [_set("small", size="small")]},
-        {"id": "route", "type": "switch", "value": "{{ vars.size }}", "cases": {"big": [_set("b", x=1)]},
-         "default": [_set("d", x=0)]},
-        {"id": "each", "type": "loop", "items": "{{ [1, 2, 3] }}", "concurrency": 2,
-         "steps": [_set("sq", v="{{ item * item }}")]},
-        {"id": "both", "type": "parallel", "branches": [[_set("left", l=1)], [
-            {"id": "ping", "type": "action", "action": "http.request", "input": {"url": ok}}]]},
-        {"id": "nap", "type": "delay", "seconds": 1},
-        {"id": "sub", "type": "subworkflow", "workflowId": child, "input": {"n": 4}},
-        {"id": "reply", "type": "respond", "status": 200, "body": {"v": "{{ steps.sub.output.v }}"}},
-        {"id": "end", "type": "stop", "status": "SUCCESS"},
-    ], {"n": 3})
-    await save("approval", [
-        {"id": "review", "type": "approval", "message": "ok?", "timeoutSeconds": 3600},
-        _set("after", approved="{{ steps.review.output.approved }}"),
-    ])
-    await save("approval_timeout", [
-        {"id": "review", "type": "approval", "timeoutSeconds": 1, "defaultDecision": "approve"}
-    ])
-    await save("error_paths", [
-        {"id": "soft", "type": "action", "action": "http.request", "input": {"url": bad}, "onError": "continue"},
-        {"id": "handled", "type": "action", "action": "http.request", "input": {"url": bad},
-         "onError": [_set("fallback", why="{{ steps.handled.output.error.type }}")]},
-        {"id": "hard", "type": "action", "action": "http.request", "input": {"url": bad},
-         "retry": {"maxAttempts": 2, "initialIntervalSeconds": 0.1}},
-    ])
-    await save("loop_batches", [
-        {"id": "each", "type": "loop", "items": "{{ trigger.items }}", "steps": [_set("v", i="{{ item }}")]}
-    ], {"items": list(range(25))}, loop_batch_size=10)
-    await save("continue_as_new", [
-        {"id": f"c{i}", "type": "action", "action": "http.request", "input": {"url": ok}} for i in range(120)
-    ])
+    await save(
+        "every_step_type",
+        [
+            _set("start", n="{{ trigger.n }}"),
+            {
+                "id": "call",
+                "type": "action",
+                "action": "http.request",
+                "name": "Call the API",
+                "input": {"url": ok},
+            },
+            {
+                "id": "check",
+                "type": "condition",
+                "if": "{{ vars.n > 1 }}",
+                "then": [_set("big", size="big")],
+                "else": [_set("small", size="small")],
+            },
+            {
+                "id": "route",
+                "type": "switch",
+                "value": "{{ vars.size }}",
+                "cases": {"big": [_set("b", x=1)]},
+                "default": [_set("d", x=0)],
+            },
+            {
+                "id": "each",
+                "type": "loop",
+                "items": "{{ [1, 2, 3] }}",
+                "concurrency": 2,
+                "steps": [_set("sq", v="{{ item * item }}")],
+            },
+            {
+                "id": "both",
+                "type": "parallel",
+                "branches": [
+                    [_set("left", l=1)],
+                    [{"id": "ping", "type": "action", "action": "http.request", "input": {"url": ok}}],
+                ],
+            },
+            {"id": "nap", "type": "delay", "seconds": 1},
+            {"id": "sub", "type": "subworkflow", "workflowId": child, "input": {"n": 4}},
+            {"id": "reply", "type": "respond", "status": 200, "body": {"v": "{{ steps.sub.output.v }}"}},
+            {"id": "end", "type": "stop", "status": "SUCCESS"},
+        ],
+        {"n": 3},
+    )
+    await save(
+        "approval",
+        [
+            {"id": "review", "type": "approval", "message": "ok?", "timeoutSeconds": 3600},
+            _set("after", approved="{{ steps.review.output.approved }}"),
+        ],
+    )
+    await save(
+        "approval_timeout",
+        [{"id": "review", "type": "approval", "timeoutSeconds": 1, "defaultDecision": "approve"}],
+    )
+    await save(
+        "error_paths",
+        [
+            {
+                "id": "soft",
+                "type": "action",
+                "action": "http.request",
+                "input": {"url": bad},
+                "onError": "continue",
+            },
+            {
+                "id": "handled",
+                "type": "action",
+                "action": "http.request",
+                "input": {"url": bad},
+                "onError": [_set("fallback", why="{{ steps.handled.output.error.type }}")],
+            },
+            {
+                "id": "hard",
+                "type": "action",
+                "action": "http.request",
+                "input": {"url": bad},
+                "retry": {"maxAttempts": 2, "initialIntervalSeconds": 0.1},
+            },
+        ],
+    )
+    await save(
+        "loop_batches",
+        [
+            {
+                "id": "each",
+                "type": "loop",
+                "items": "{{ trigger.items }}",
+                "steps": [_set("v", i="{{ item }}")],
+            }
+        ],
+        {"items": list(range(25))},
+        loop_batch_size=10,
+    )
+    await save(
+        "continue_as_new",
+        [
+            {"id": f"c{i}", "type": "action", "action": "http.request", "input": {"url": ok}}
+            for i in range(120)
+        ],
+    )
     await save("run_timeout", [{"id": "nap", "type": "delay", "seconds": 30}], timeout_seconds=1)
