@@ -89,11 +89,16 @@ class RecordActivities(StepRecorder):
         self._redis = redis
         self._keys = keys
 
-    async def publish(self, execution_id: str, event: dict[str, Any]) -> None:
+    async def publish(self, execution_id: str, *events: dict[str, Any]) -> None:
+        """Publishes events on `execution:{id}` in one round trip (a pipeline, in order)."""
+        if not events:
+            return
+        channel = self._keys.execution_channel(execution_id)
         try:
-            await self._redis.publish(
-                self._keys.execution_channel(execution_id), json.dumps(event, default=str)
-            )
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for event in events:
+                    pipe.publish(channel, json.dumps(event, default=str))
+                await pipe.execute()
         except Exception as exc:  # live updates are best effort; the rows are the truth
             logger.warning("could not publish on execution:%s: %s", execution_id, exc)
 
@@ -103,8 +108,7 @@ class RecordActivities(StepRecorder):
         records = [*request.records, record]
         async with self._engine.begin() as connection:
             await write_step_records(connection, request.execution_id, records)
-        for written in records:
-            await self.publish(request.execution_id, _step_event(written))
+        await self.publish(request.execution_id, *(_step_event(written) for written in records))
 
     @activity.defn(name="baton.execution_started")
     async def execution_started(self, started: ExecutionStarted) -> None:
@@ -132,8 +136,7 @@ class RecordActivities(StepRecorder):
     async def record_steps(self, execution_id: str, records: list[StepRecord]) -> None:
         async with self._engine.begin() as connection:
             await write_step_records(connection, execution_id, records)
-        for record in records:
-            await self.publish(execution_id, _step_event(record))
+        await self.publish(execution_id, *(_step_event(record) for record in records))
 
     @activity.defn(name="baton.execution_finished")
     async def execution_finished(self, finished: ExecutionFinished) -> None:
@@ -172,10 +175,10 @@ class RecordActivities(StepRecorder):
                         last_executed_at=func.greatest(WORKFLOWS.c.last_executed_at, completed),
                     )
                 )
-        for record in finished.records:
-            await self.publish(finished.execution_id, _step_event(record))
         await self.publish(
-            finished.execution_id, {"type": "execution", "status": finished.status, "error": finished.error}
+            finished.execution_id,
+            *(_step_event(record) for record in finished.records),
+            {"type": "execution", "status": finished.status, "error": finished.error},
         )
 
     @activity.defn(name="baton.load_published_version")

@@ -14,12 +14,13 @@ with workflow.unsafe.imports_passed_through():
 
 @workflow.defn(name="HandWrittenRecorded")
 class HandWrittenRecorded:
-    """http.request, a condition, a set, with the same execution records Baton keeps."""
+    """http.request, a condition, a set, with the same execution records Baton keeps (written by the
+    same local activities the interpreter uses)."""
 
     @workflow.run
     async def run(self, run: RunInput) -> RunResult:
         started = workflow.now().isoformat()
-        await workflow.execute_activity(
+        await workflow.execute_local_activity(
             "baton.execution_started",
             ExecutionStarted(run.execution_id, run.workflow_id, run.trigger_data, started),
             start_to_close_timeout=timedelta(seconds=30),
@@ -39,7 +40,7 @@ class HandWrittenRecorded:
             result_type=dict,
         )
         result = {"tier": "gold" if response["body"].get("tier") == "gold" else "basic"}
-        await workflow.execute_activity(
+        await workflow.execute_local_activity(
             "baton.execution_finished",
             ExecutionFinished(
                 run.execution_id, run.workflow_id, "SUCCESS", workflow.now().isoformat(), result
