@@ -186,7 +186,7 @@ async def run_benchmark(settings: Settings, runs: int) -> None:
         )
         async with baton_worker, reference:
 
-            def starter(workflow: str, task_queue: str) -> Callable[[], Awaitable[Any]]:
+            def starter(workflow: str, task_queue: str, record: bool = True) -> Callable[[], Awaitable[Any]]:
                 async def start_one() -> Any:
                     execution_id = str(uuid.uuid4())
                     run = RunInput(
@@ -206,6 +206,7 @@ async def run_benchmark(settings: Settings, runs: int) -> None:
             contenders = {
                 "interpreter (BatonRun)": starter(INTERPRETER_WORKFLOW, "bench"),
                 "hand-written, same records": starter("HandWrittenRecorded", "bench-reference"),
+                "interpreter, no records": starter(INTERPRETER_WORKFLOW, "bench", record=False),
                 "hand-written, no records (floor)": starter("HandWrittenBare", "bench-reference"),
             }
             print(f"Warming up ({min(20, runs)} runs each) ...", flush=True)

@@ -9,7 +9,14 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from core.execution import ActionRequest, ExecutionFinished, ExecutionStarted, RunInput, RunResult
+    from core.execution import (
+        ActionRequest,
+        ExecutionFinished,
+        ExecutionStarted,
+        RunInput,
+        RunResult,
+        StepRecord,
+    )
 
 
 @workflow.defn(name="HandWrittenRecorded")
@@ -39,12 +46,18 @@ class HandWrittenRecorded:
             retry_policy=RetryPolicy(maximum_attempts=3),
             result_type=dict,
         )
-        result = {"tier": "gold" if response["body"].get("tier") == "gold" else "basic"}
+        gold = response["body"].get("tier") == "gold"
+        result = {"tier": "gold" if gold else "basic"}
+        now = workflow.now().isoformat()
+        # The same StepExecution rows Baton keeps: one per step, the condition and the set included.
+        rows = [
+            StepRecord("vip", "vip", "condition", "SUCCESS", None, {"result": gold}, None, now, now),
+            StepRecord("gold" if gold else "basic", "gold" if gold else "basic", "set", "SUCCESS", None, result,
+                       None, now, now),
+        ]
         await workflow.execute_local_activity(
             "baton.execution_finished",
-            ExecutionFinished(
-                run.execution_id, run.workflow_id, "SUCCESS", workflow.now().isoformat(), result
-            ),
+            ExecutionFinished(run.execution_id, run.workflow_id, "SUCCESS", now, result, None, rows),
             start_to_close_timeout=timedelta(seconds=30),
         )
         return RunResult(status="SUCCESS", result=result)

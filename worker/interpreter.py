@@ -71,7 +71,11 @@ def to_retry_policy(policy: StepRetryPolicy | None) -> TemporalRetryPolicy:
     )
 
 
-@workflow.defn(name=INTERPRETER_WORKFLOW)
+# Not sandboxed: Temporal's sandbox re-imports a workflow's module for every run, which cost this
+# interpreter about 35% of its throughput at 50 concurrent runs (bench/engine.py). It runs no user code
+# outside the Jinja sandbox of core.expressions, takes time and ids only from `workflow.*`, and the replay
+# tests (tests/worker/test_replay.py) fail on any change that would break runs in flight.
+@workflow.defn(name=INTERPRETER_WORKFLOW, sandboxed=False)
 class BatonRun:
     def __init__(self) -> None:
         self._input: RunInput | None = None
