@@ -398,6 +398,7 @@ class EmbeddedTemporal:
     port: int
     ui_port: int
     namespace: str = "default"
+    dynamic_config: dict[str, str] = field(default_factory=dict)
     server: ServerProcess | None = field(default=None, init=False)
 
     @property
@@ -419,6 +420,7 @@ class EmbeddedTemporal:
                 ui_port=self.ui_port,
                 db_file=self.data_dir / "temporal.db",
                 namespace=self.namespace,
+                extra_dynamic_config=self.dynamic_config,
             ),
             self.data_dir.parent / "logs" / "temporal.log",
         )

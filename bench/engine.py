@@ -132,7 +132,8 @@ async def main(runs: int) -> None:
             redis_url = redis_server.url
         temporal_address = os.environ.get("TEMPORAL_ADDRESS")
         if not temporal_address:
-            temporal = EmbeddedTemporal(data / "temporal", free_port(), free_port())
+            eager = {"system.enableActivityEagerExecution": "true"} if os.environ.get("BENCH_EAGER") else {}
+            temporal = EmbeddedTemporal(data / "temporal", free_port(), free_port(), dynamic_config=eager)
             temporal.start()
             stack.callback(temporal.stop)
             temporal_address = temporal.address
