@@ -197,6 +197,7 @@ async def run_benchmark(settings: Settings, runs: int) -> None:
                         version=1,
                         definition={"triggerType": "MANUAL", "steps": STEPS},
                         trigger_data={"url": url},
+                        record=record,
                     )
                     return await client.execute_workflow(
                         workflow, run, id=f"run-{execution_id}", task_queue=task_queue, result_type=RunResult

@@ -50,10 +50,10 @@ class HandWrittenRecorded:
         result = {"tier": "gold" if gold else "basic"}
         now = workflow.now().isoformat()
         # The same StepExecution rows Baton keeps: one per step, the condition and the set included.
+        chosen = "gold" if gold else "basic"
         rows = [
             StepRecord("vip", "vip", "condition", "SUCCESS", None, {"result": gold}, None, now, now),
-            StepRecord("gold" if gold else "basic", "gold" if gold else "basic", "set", "SUCCESS", None, result,
-                       None, now, now),
+            StepRecord(chosen, chosen, "set", "SUCCESS", None, result, None, now, now),
         ]
         await workflow.execute_local_activity(
             "baton.execution_finished",

@@ -572,7 +572,8 @@ class BatonRun:
     async def _record(activity: str, *args: Any) -> None:
         """Writes rows. Local activities since patch `local-records`: a short idempotent write needs no
         round trip through the server (runs recorded before the patch replay with regular activities)."""
+        timeout = RECORD_TIMEOUT
         if workflow.patched(LOCAL_RECORDS_PATCH):
-            await workflow.execute_local_activity(activity, args=list(args), start_to_close_timeout=RECORD_TIMEOUT)
+            await workflow.execute_local_activity(activity, args=list(args), start_to_close_timeout=timeout)
         else:
-            await workflow.execute_activity(activity, args=list(args), start_to_close_timeout=RECORD_TIMEOUT)
+            await workflow.execute_activity(activity, args=list(args), start_to_close_timeout=timeout)
