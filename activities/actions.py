@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.connections import ConnectionCredentials
 from core.execution import MAX_OUTPUT_BYTES, ActionRequest, StepRecord
 from core.models import ExecutionStatus
 from integrations.catalogue import INTEGRATIONS
@@ -44,9 +45,15 @@ class StepRecorder:
 class ActionActivities:
     """Built once per worker with its shared HTTP client (connection pooling across all actions)."""
 
-    def __init__(self, http: httpx.AsyncClient, recorder: StepRecorder | None = None) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        recorder: StepRecorder | None = None,
+        credentials: ConnectionCredentials | None = None,
+    ) -> None:
         self._http = http
         self._recorder = recorder
+        self._credentials = credentials
 
     def activities(self) -> list[Callable[..., Awaitable[dict[str, Any]]]]:
         return [
@@ -72,7 +79,12 @@ class ActionActivities:
                     type="InvalidInput",
                     non_retryable=True,
                 ) from exc
-            context = ActionContext(credentials={}, http=self._http, logger=logger)
+            secrets: dict[str, Any] = {}
+            if request.connection_id:
+                if self._credentials is None:
+                    raise ApplicationError("this worker cannot read connections", type="NoCredentialStore")
+                secrets = await self._credentials.load(request.connection_id, request.workspace_id)
+            context = ActionContext(credentials=secrets, http=self._http, logger=logger)
             try:
                 result = await run(data, context)
             except ActionError as exc:

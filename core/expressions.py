@@ -127,9 +127,7 @@ class DataOnlyEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         if isinstance(argument, str) and argument.startswith("__") and argument.endswith("__"):
-            raise SecurityError(
-                f"{argument!r} is not data: Python internals are not reachable"
-            )
+            raise SecurityError(f"{argument!r} is not data: Python internals are not reachable")
         if isinstance(obj, Mapping):
             if argument in obj:
                 return obj[argument]

@@ -40,6 +40,45 @@ class RequestOutput(BaseModel):
     body: Any = Field(description="Parsed JSON when the response is JSON, else text")
 
 
+class HttpAuth(BaseModel):
+    """What an `http` connection holds (encrypted at rest): how requests authenticate."""
+
+    type: Literal["basic", "bearer", "header", "query"]
+    username: str | None = None
+    password: str | None = None
+    token: str | None = None
+    name: str | None = Field(default=None, description="Header or query parameter name")
+    value: str | None = None
+
+
+def apply_auth(
+    credentials: dict[str, Any], headers: dict[str, str], params: dict[str, str]
+) -> httpx.BasicAuth | None:
+    """Adds the connection's auth to the request; the secret never appears in the step's recorded input."""
+    if not credentials:
+        return None
+    if "accessToken" in credentials and "type" not in credentials:  # an OAuth2 connection
+        headers["Authorization"] = f"Bearer {credentials['accessToken']}"
+        return None
+    try:
+        auth = HttpAuth.model_validate(credentials)
+    except ValueError as exc:
+        raise ActionError(
+            f"the connection's credentials are not usable for HTTP: {exc}",
+            type="InvalidCredentials",
+            retryable=False,
+        ) from exc
+    if auth.type == "basic":
+        return httpx.BasicAuth(auth.username or "", auth.password or "")
+    if auth.type == "bearer":
+        headers["Authorization"] = f"Bearer {auth.token or ''}"
+    elif auth.type == "header":
+        headers[auth.name or "X-API-Key"] = auth.value or ""
+    else:
+        params[auth.name or "api_key"] = auth.value or ""
+    return None
+
+
 RETRYABLE_STATUSES = frozenset({408, 429})
 
 
@@ -75,12 +114,16 @@ async def request(data: RequestInput, ctx: ActionContext) -> RequestOutput:
         raise ActionError(
             "give at most one of `json`, `form` and `body`", type="InvalidInput", retryable=False
         )
+    headers = dict(data.headers)
+    params = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in data.query.items()}
+    auth = apply_auth(ctx.credentials, headers, params)
     try:
         response = await ctx.http.request(
             data.method,
             data.url,
-            params={k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in data.query.items()},
-            headers=data.headers,
+            params=params,
+            headers=headers,
+            auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
             json=data.json_body,
             data=data.form,
             content=data.body,

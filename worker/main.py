@@ -14,7 +14,9 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.actions import ActionActivities
+from activities.connections import ConnectionCredentials
 from activities.records import RecordActivities
+from core.crypto import CredentialCipher
 from core.db import create_engine
 from core.redis_keys import RedisKeys, create_redis
 from core.settings import Settings
@@ -60,7 +62,9 @@ def build_worker(
 ) -> Worker:
     """Lists, explicitly, what this worker hosts."""
     records = RecordActivities(engine, redis, RedisKeys(settings.redis_key_prefix))
-    actions = ActionActivities(http, records)
+    actions = ActionActivities(
+        http, records, ConnectionCredentials(engine, CredentialCipher.from_settings(settings))
+    )
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,

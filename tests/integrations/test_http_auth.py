@@ -1,0 +1,141 @@
+"""http.request authenticates with a connection's credentials, which stay encrypted and out of the records."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import asyncpg
+import pytest
+from temporalio.client import WorkflowFailureError
+
+from core.crypto import CredentialCipher
+from core.settings import Settings
+from tests.engine import Engine
+from tests.factories import create_user, create_workflow
+from tests.http_server import Reply, ScriptedServer
+
+
+async def create_connection(
+    db: asyncpg.Connection,
+    settings: Settings,
+    workspace_id: str,
+    credentials: dict[str, Any],
+    *,
+    active: bool = True,
+) -> str:
+    user_id = await create_user(db)
+    if not await db.fetchval("SELECT 1 FROM integrations WHERE id = 'http'"):
+        await db.execute(
+            "INSERT INTO integrations (id, name, description, icon, category, auth_type) "
+            "VALUES ('http', 'HTTP', 'd', 'i', 'developer', 'NONE')"
+        )
+    sealed = CredentialCipher.from_settings(settings).seal(credentials)
+    return str(
+        await db.fetchval(
+            "INSERT INTO connections (user_id, workspace_id, integration_id, name, credentials, is_active) "
+            "VALUES ($1, $2, 'http', 'api', $3, $4) RETURNING id",
+            user_id,
+            workspace_id,
+            json.dumps(sealed),
+            active,
+        )
+    )
+
+
+def call(url: str, connection_id: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": "call",
+            "type": "action",
+            "action": "http.request",
+            "connectionId": connection_id,
+            "input": {"url": url},
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("credentials", "check"),
+    [
+        (
+            {"type": "bearer", "token": "s3cret-token"},
+            lambda seen: seen.headers["Authorization"] == "Bearer s3cret-token",
+        ),
+        (
+            {"type": "basic", "username": "ada", "password": "s3cret-pw"},
+            lambda seen: (
+                seen.headers["Authorization"] == "Basic " + base64.b64encode(b"ada:s3cret-pw").decode()
+            ),
+        ),
+        (
+            {"type": "header", "name": "X-Api-Key", "value": "s3cret-key"},
+            lambda seen: seen.headers["X-Api-Key"] == "s3cret-key",
+        ),
+        (
+            {"type": "query", "name": "key", "value": "s3cret-q"},
+            lambda seen: seen.query == {"key": ["s3cret-q"]},
+        ),
+    ],
+    ids=["bearer", "basic", "header", "query"],
+)
+async def test_requests_carry_the_connection_auth_and_secrets_stay_out_of_the_database(
+    engine_worker: Engine,
+    settings: Settings,
+    http_server: ScriptedServer,
+    credentials: dict[str, Any],
+    check: Any,
+) -> None:
+    url = http_server.script("/private", Reply(200, {"ok": True}))
+    workflow_id = await create_workflow(engine_worker.db, [])
+    workspace_id = await engine_worker.db.fetchval(
+        "SELECT workspace_id FROM workflows WHERE id = $1", workflow_id
+    )
+    connection_id = await create_connection(engine_worker.db, settings, workspace_id, credentials)
+    handle = await engine_worker.start(call(url, connection_id), workflow_id=workflow_id)
+    assert (await handle.result()).status == "SUCCESS"
+    assert check(http_server.hits("/private")[0])
+    secret = next(v for k, v in credentials.items() if k in {"token", "password", "value"})
+    stored = await engine_worker.db.fetchval(
+        "SELECT credentials::text FROM connections WHERE id = $1", connection_id
+    )
+    assert secret not in stored
+    rows = await engine_worker.db.fetch("SELECT input::text, output::text FROM step_executions")
+    assert all(secret not in (row["input"] or "") + (row["output"] or "") for row in rows)
+
+
+async def test_a_connection_of_another_workspace_is_not_found(
+    engine_worker: Engine, settings: Settings, http_server: ScriptedServer
+) -> None:
+    url = http_server.script("/private", Reply(200, {"ok": True}))
+    other_workflow = await create_workflow(engine_worker.db, [])
+    other_workspace = await engine_worker.db.fetchval(
+        "SELECT workspace_id FROM workflows WHERE id = $1", other_workflow
+    )
+    foreign = await create_connection(
+        engine_worker.db, settings, other_workspace, {"type": "bearer", "token": "t"}
+    )
+    handle = await engine_worker.start(call(url, foreign))  # a workflow of a new, different workspace
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    assert "does not exist in this workspace" in (await engine_worker.execution(handle))["error"]
+    assert http_server.hits("/private") == []
+
+
+async def test_a_disabled_connection_fails_the_step_without_calling(
+    engine_worker: Engine, settings: Settings, http_server: ScriptedServer
+) -> None:
+    url = http_server.script("/private", Reply(200, {"ok": True}))
+    workflow_id = await create_workflow(engine_worker.db, [])
+    workspace_id = await engine_worker.db.fetchval(
+        "SELECT workspace_id FROM workflows WHERE id = $1", workflow_id
+    )
+    connection_id = await create_connection(
+        engine_worker.db, settings, workspace_id, {"type": "bearer", "token": "t"}, active=False
+    )
+    handle = await engine_worker.start(call(url, connection_id), workflow_id=workflow_id)
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    assert "is disabled" in (await engine_worker.execution(handle))["error"]
+    assert http_server.hits("/private") == []
