@@ -459,14 +459,7 @@ class BatonRun:
             asyncio.create_task(self._run_steps(branch, branch_scope))
             for branch, branch_scope in zip(step.branches, branch_scopes, strict=True)
         ]
-        done, pending = await workflow.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        failed = [task for task in done if task.exception() is not None]
-        if failed:
-            for task in pending:
-                task.cancel()
-            if pending:
-                await workflow.wait(pending)
-            raise failed[0].exception()  # type: ignore[misc]
+        await self._all_or_first_failure(tasks)
         for branch_scope in branch_scopes:
             scope.merge(branch_scope)
         return {"branches": [task.result() for task in tasks]}
@@ -546,9 +539,13 @@ class BatonRun:
             async with semaphore:
                 await coroutine
 
-        tasks = [asyncio.create_task(guarded(c)) for c in coroutines]
+        await BatonRun._all_or_first_failure([asyncio.create_task(guarded(c)) for c in coroutines])
+
+    @staticmethod
+    async def _all_or_first_failure(tasks: list[asyncio.Task[Any]]) -> None:
+        """Waits for every task; on the first failure cancels the rest, waits for them, re-raises it."""
         done, pending = await workflow.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        failed = [t for t in done if t.exception() is not None]
+        failed = [task for task in done if task.exception() is not None]
         if failed:
             for task in pending:
                 task.cancel()
