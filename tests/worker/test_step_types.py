@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -284,3 +285,16 @@ async def test_the_state_query_shows_the_current_step(engine_worker: Engine) -> 
     assert state["current"] == ["nap"]
     assert state["steps"] == {"a": "SUCCESS", "nap": "RUNNING"}
     await handle.cancel()
+
+
+async def test_subworkflows_stop_at_the_depth_limit(engine_worker: Engine) -> None:
+    # Save-time validation refuses cycles; a run still stops if one slipped through (e.g. edited rows).
+    looping = await create_workflow(engine_worker.db, [])
+    steps = [{"id": "again", "type": "subworkflow", "workflowId": looping}]
+    await engine_worker.db.execute(
+        "UPDATE workflow_versions SET steps = $2 WHERE workflow_id = $1", looping, json.dumps(steps)
+    )
+    handle = await engine_worker.start(steps, workflow_id=looping)
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    assert "subworkflows nest deeper than 5" in (await engine_worker.execution(handle))["error"]
