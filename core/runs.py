@@ -7,7 +7,6 @@ the row's `context` keeps what later operations need (version, trigger type, Tem
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -236,5 +235,4 @@ class RunService:
 
 
 def _definition(row: Any) -> dict[str, Any]:
-    steps = row.steps if not isinstance(row.steps, str) else json.loads(row.steps)
-    return {"triggerType": str(row.trigger_type), "triggerConfig": row.trigger_config, "steps": steps}
+    return {"triggerType": str(row.trigger_type), "triggerConfig": row.trigger_config, "steps": row.steps}

@@ -29,7 +29,6 @@ class ActionContext:
     credentials: dict[str, Any]
     http: httpx.AsyncClient
     logger: logging.Logger
-    settings: Any = None
 
 
 class ActionError(Exception):

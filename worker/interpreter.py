@@ -234,9 +234,22 @@ class BatonRun:
                 output = await asyncio.wait_for(coroutine, step.timeout_seconds)
             else:
                 output = await coroutine
-        except StopRun:
+        except StopRun as stop:
             self._current.discard(key)
             self._statuses[key] = ExecutionStatus.SUCCESS.value
+            self._buffer(
+                StepRecord(
+                    key,
+                    step.id,
+                    step.type,
+                    ExecutionStatus.SUCCESS.value,
+                    None,
+                    {"status": stop.status, "message": stop.message},
+                    None,
+                    started,
+                    workflow.now().isoformat(),
+                )
+            )
             raise
         except STEP_ERRORS as error:
             self._current.discard(key)

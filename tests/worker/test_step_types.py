@@ -298,3 +298,11 @@ async def test_subworkflows_stop_at_the_depth_limit(engine_worker: Engine) -> No
     with pytest.raises(WorkflowFailureError):
         await handle.result()
     assert "subworkflows nest deeper than 5" in (await engine_worker.execution(handle))["error"]
+
+
+async def test_a_stop_step_is_recorded_with_its_status(engine_worker: Engine) -> None:
+    handle = await engine_worker.start(
+        [{"id": "halt", "type": "stop", "status": "SUCCESS", "message": "done"}]
+    )
+    await handle.result()
+    assert output((await engine_worker.step_rows(handle))["halt"]) == {"status": "SUCCESS", "message": "done"}
