@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -38,6 +39,23 @@ def json_path(location: tuple[int | str, ...]) -> str:
     return text or (str(location[0]) if location else "")
 
 
+ERROR_DESCRIPTIONS = {
+    400: "Bad request",
+    401: "Missing or invalid credentials",
+    403: "Not allowed (role, scope or limit)",
+    404: "Not found (or not yours)",
+    409: "Conflicts with the current state",
+    413: "Body too large",
+    422: "Invalid body (the path names the field)",
+    429: "Too many requests (see Retry-After)",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the errors an endpoint can answer, all in the one error shape."""
+    return {code: {"model": ErrorBody, "description": ERROR_DESCRIPTIONS[code]} for code in codes}
+
+
 _KINDS = {
     400: "bad_request",
     401: "unauthenticated",
@@ -53,7 +71,13 @@ _KINDS = {
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BatonError)
     async def _domain(_: Request, exc: BatonError) -> JSONResponse:
-        return error_response(exc.status_code, exc.kind, exc.detail, exc.path)
+        response = error_response(exc.status_code, exc.kind, exc.detail, exc.path)
+        if exc.status_code == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.db import create_engine, session_factory
 from core.logstore import LogStore, create_log_store
 from core.redis_keys import RedisKeys, create_redis
+from core.security import TokenSigner
 from core.settings import Settings
 from core.temporal import TemporalConnector
 
@@ -24,6 +25,7 @@ class Resources:
     keys: RedisKeys
     temporal: TemporalConnector
     log_store: LogStore
+    signer: TokenSigner
 
     @classmethod
     def create(cls, settings: Settings) -> Resources:
@@ -36,6 +38,7 @@ class Resources:
             keys=RedisKeys(settings.redis_key_prefix),
             temporal=TemporalConnector(settings),
             log_store=create_log_store(settings, engine),
+            signer=TokenSigner(settings),
         )
 
     async def close(self) -> None:

@@ -27,3 +27,17 @@ async def api_client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]
 async def api_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     async with api_client_for(settings) as client:
         yield client
+
+
+PASSWORD = "correct horse battery"
+
+
+async def sign_up(client: httpx.AsyncClient, email: str) -> dict[str, str]:
+    """Registers and logs in; returns the Authorization header for the new user."""
+    response = await client.post(
+        "/api/v1/auth/register",
+        json={"email": email, "password": PASSWORD, "firstName": "Ada", "lastName": "Lovelace"},
+    )
+    assert response.status_code == 201, response.text
+    tokens = (await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})).json()
+    return {"Authorization": f"Bearer {tokens['accessToken']}"}

@@ -1,0 +1,94 @@
+"""Request dependencies: the session (commits before the response is sent), the caller, scopes, workspace."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.resources import Resources
+from core.accounts import Principal, active_user, principal_for_api_key
+from core.errors import PermissionDenied, Unauthenticated
+from core.models import Workspace, WorkspaceRole
+from core.permissions import Permission
+from core.security import API_KEY_PREFIX, InvalidToken
+from core.workspaces import membership, require
+
+
+def get_resources(request: Request) -> Resources:
+    resources: Resources = request.app.state.resources
+    return resources
+
+
+ResourcesDep = Annotated[Resources, Depends(get_resources)]
+
+
+async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
+    """One session per request: committed when the handler succeeds, rolled back when it raises."""
+    async with resources.sessions() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("send `Authorization: Bearer <access token or API key>`")
+    return token.strip()
+
+
+async def current_principal(request: Request, session: SessionDep, resources: ResourcesDep) -> Principal:
+    token = bearer_token(request)
+    if token.startswith(API_KEY_PREFIX):
+        return await principal_for_api_key(session, token)
+    try:
+        claims = resources.signer.read(token, "access")
+    except InvalidToken as exc:
+        raise Unauthenticated(f"invalid access token ({exc}); log in again or refresh it") from exc
+    return Principal(await active_user(session, claims["sub"]))
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def scoped(scope: str) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
+    """A dependency that lets API keys through only when they carry `scope`."""
+
+    async def check(principal: PrincipalDep) -> Principal:
+        if not principal.has_scope(scope):
+            raise PermissionDenied(f"this API key lacks the `{scope}` scope")
+        return principal
+
+    return check
+
+
+class WorkspaceAccess:
+    """The workspace in the path and the caller's role in it, checked (404 when not a member)."""
+
+    def __init__(self, workspace: Workspace, role: WorkspaceRole, principal: Principal) -> None:
+        self.workspace = workspace
+        self.role = role
+        self.principal = principal
+
+
+def workspace_access(
+    permission: Permission, scope: str | None = None
+) -> Callable[..., Coroutine[Any, Any, WorkspaceAccess]]:
+    async def check(workspace_id: str, principal: PrincipalDep, session: SessionDep) -> WorkspaceAccess:
+        workspace, role = await membership(session, workspace_id, principal.user)
+        if scope is not None and not principal.has_scope(scope):
+            raise PermissionDenied(f"this API key lacks the `{scope}` scope")
+        require(role, permission)
+        return WorkspaceAccess(workspace, role, principal)
+
+    return check

@@ -1,0 +1,131 @@
+"""Workspaces and their members, with the role matrix (VIEWER < MEMBER < ADMIN < OWNER)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+
+from api.deps import PrincipalDep, SessionDep, WorkspaceAccess, scoped, workspace_access
+from api.errors import error_responses
+from api.schemas.base import Page
+from api.schemas.workspaces import (
+    MemberCreate,
+    MemberOut,
+    MemberUpdate,
+    WorkspaceCreate,
+    WorkspaceOut,
+    WorkspaceUpdate,
+)
+from core.accounts import Principal
+from core.models import User, Workspace, WorkspaceMember, WorkspaceRole
+from core.permissions import Permission
+from core.plans import PLAN_LIMITS
+from core.workspaces import (
+    add_member,
+    change_role,
+    create_workspace,
+    members,
+    remove_member,
+    require,
+    workspaces_of,
+)
+
+router = APIRouter(prefix="/workspaces", tags=["workspaces"])
+ERRORS = error_responses(401, 403, 404, 409, 422)
+ADMIN_SCOPE = "workspaces:admin"
+
+Reader = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.READ))]
+Manager = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.MANAGE, ADMIN_SCOPE))]
+Owner = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.OWN, ADMIN_SCOPE))]
+Admin = Annotated[Principal, Depends(scoped(ADMIN_SCOPE))]
+
+
+def _out(workspace: Workspace, role: WorkspaceRole) -> WorkspaceOut:
+    return WorkspaceOut.model_validate({**workspace.model_dump(), "role": role})
+
+
+def _member_out(member: WorkspaceMember, user: User) -> MemberOut:
+    return MemberOut(
+        user_id=user.id,
+        email=user.email,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        role=member.role,
+        created_at=member.created_at,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=WorkspaceOut, responses=ERRORS)
+async def create(body: WorkspaceCreate, principal: Admin, session: SessionDep) -> WorkspaceOut:
+    """Create a workspace; you become its OWNER. A slug is generated from the name when absent."""
+    workspace = await create_workspace(session, principal.user, name=body.name, slug=body.slug)
+    await session.refresh(workspace)
+    return _out(workspace, WorkspaceRole.OWNER)
+
+
+@router.get("", response_model=Page[WorkspaceOut], responses=ERRORS)
+async def list_mine(principal: PrincipalDep, session: SessionDep) -> Page[WorkspaceOut]:
+    return Page(items=[_out(w, role) for w, role in await workspaces_of(session, principal.user)])
+
+
+@router.get("/{workspace_id}", response_model=WorkspaceOut, responses=ERRORS)
+async def get(access: Reader) -> WorkspaceOut:
+    return _out(access.workspace, access.role)
+
+
+@router.patch("/{workspace_id}", response_model=WorkspaceOut, responses=ERRORS)
+async def update(body: WorkspaceUpdate, access: Manager, session: SessionDep) -> WorkspaceOut:
+    """ADMIN and OWNER rename; only an OWNER changes the plan (which sets the plan's limits)."""
+    workspace = access.workspace
+    if body.name is not None:
+        workspace.name = body.name
+    if body.plan is not None and body.plan != workspace.plan:
+        require(access.role, Permission.OWN)
+        limits = PLAN_LIMITS[body.plan]
+        workspace.plan, workspace.max_workflows, workspace.max_executions = (
+            body.plan,
+            limits.max_workflows,
+            limits.max_executions,
+        )
+    session.add(workspace)
+    await session.flush()
+    await session.refresh(workspace)
+    return _out(workspace, access.role)
+
+
+@router.delete("/{workspace_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
+async def delete(access: Owner, session: SessionDep) -> None:
+    """Delete the workspace and everything it owns (workflows, runs, connections, members)."""
+    await session.delete(access.workspace)
+
+
+@router.get("/{workspace_id}/members", response_model=Page[MemberOut], responses=ERRORS)
+async def list_members(access: Reader, session: SessionDep) -> Page[MemberOut]:
+    return Page(items=[_member_out(m, u) for m, u in await members(session, access.workspace.id)])
+
+
+@router.post(
+    "/{workspace_id}/members", status_code=status.HTTP_201_CREATED, response_model=MemberOut, responses=ERRORS
+)
+async def add(body: MemberCreate, access: Manager, session: SessionDep) -> MemberOut:
+    member, user = await add_member(
+        session, access.workspace.id, email=body.email, role=body.role, caller_role=access.role
+    )
+    return _member_out(member, user)
+
+
+@router.patch("/{workspace_id}/members/{user_id}", response_model=MemberOut, responses=ERRORS)
+async def change(user_id: str, body: MemberUpdate, access: Manager, session: SessionDep) -> MemberOut:
+    member = await change_role(session, access.workspace.id, user_id, body.role, access.role)
+    user = await session.get(User, user_id)
+    assert user is not None
+    return _member_out(member, user)
+
+
+@router.delete("/{workspace_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
+async def remove(user_id: str, access: Reader, session: SessionDep) -> None:
+    """Remove a member (ADMIN, OWNER), or leave the workspace yourself; the last OWNER cannot leave."""
+    await remove_member(
+        session, access.workspace.id, user_id, caller=access.principal.user, caller_role=access.role
+    )

@@ -1,0 +1,50 @@
+"""Bodies of the workspace and member endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import EmailStr, Field
+
+from api.schemas.base import ApiModel
+from core.models import Plan, WorkspaceRole
+
+
+class WorkspaceCreate(ApiModel):
+    name: str = Field(min_length=1, max_length=100)
+    slug: str | None = Field(default=None, max_length=64, pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+
+
+class WorkspaceUpdate(ApiModel):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    plan: Plan | None = Field(default=None, description="Only an OWNER may change the plan")
+
+
+class WorkspaceOut(ApiModel):
+    id: str
+    name: str
+    slug: str
+    plan: Plan
+    max_workflows: int
+    max_executions: int
+    created_at: datetime
+    updated_at: datetime
+    role: WorkspaceRole = Field(description="The caller's role in this workspace")
+
+
+class MemberCreate(ApiModel):
+    email: EmailStr
+    role: WorkspaceRole = WorkspaceRole.MEMBER
+
+
+class MemberUpdate(ApiModel):
+    role: WorkspaceRole
+
+
+class MemberOut(ApiModel):
+    user_id: str
+    email: str
+    first_name: str
+    last_name: str
+    role: WorkspaceRole
+    created_at: datetime

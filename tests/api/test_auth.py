@@ -1,0 +1,181 @@
+"""Accounts: register, login, refresh, verify email, /me; API keys and their scopes."""
+
+from __future__ import annotations
+
+import logging
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.api.conftest import PASSWORD, sign_up
+
+
+async def test_register_login_and_me(api_client: httpx.AsyncClient, db: asyncpg.Connection) -> None:
+    headers = await sign_up(api_client, "Ada@Example.com")
+    me = (await api_client.get("/api/v1/me", headers=headers)).json()
+    assert me["email"] == "ada@example.com"
+    assert (me["firstName"], me["emailVerified"], me["isActive"]) == ("Ada", False, True)
+    assert me["lastLoginAt"] is not None
+    assert "passwordHash" not in me
+    stored = await db.fetchval("SELECT password_hash FROM users")
+    assert stored.startswith("$argon2id$")
+    assert PASSWORD not in stored
+
+
+async def test_registering_twice_is_a_conflict_naming_the_field(api_client: httpx.AsyncClient) -> None:
+    await sign_up(api_client, "dup@example.com")
+    response = await api_client.post(
+        "/api/v1/auth/register",
+        json={"email": "dup@example.com", "password": PASSWORD, "firstName": "A", "lastName": "B"},
+    )
+    assert response.status_code == 409
+    assert response.json()["path"] == "email"
+
+
+async def test_bad_registration_bodies_name_the_field(api_client: httpx.AsyncClient) -> None:
+    response = await api_client.post(
+        "/api/v1/auth/register",
+        json={"email": "not-an-email", "password": PASSWORD, "firstName": "A", "lastName": "B"},
+    )
+    assert response.status_code == 422
+    assert response.json()["path"] == "email"
+    short = await api_client.post(
+        "/api/v1/auth/register",
+        json={"email": "a@example.com", "password": "short", "firstName": "A", "lastName": "B"},
+    )
+    assert short.json()["path"] == "password"
+
+
+async def test_wrong_password_and_unknown_email_get_the_same_answer(api_client: httpx.AsyncClient) -> None:
+    await sign_up(api_client, "who@example.com")
+    wrong = await api_client.post(
+        "/api/v1/auth/login", json={"email": "who@example.com", "password": "nope-nope"}
+    )
+    unknown = await api_client.post(
+        "/api/v1/auth/login", json={"email": "x@example.com", "password": "nope-nope"}
+    )
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
+    assert wrong.headers["www-authenticate"] == "Bearer"
+
+
+async def test_login_attempts_are_rate_limited_per_email(api_client: httpx.AsyncClient) -> None:
+    await sign_up(api_client, "slow@example.com")  # one successful login counted
+    statuses = [
+        (
+            await api_client.post(
+                "/api/v1/auth/login", json={"email": "slow@example.com", "password": "x" * 10}
+            )
+        )
+        for _ in range(10)
+    ]
+    assert [r.status_code for r in statuses][-1] == 429
+    assert int(statuses[-1].headers["retry-after"]) > 0
+    assert statuses[-1].json()["error"] == "rate_limited"
+
+
+async def test_inactive_users_are_refused(api_client: httpx.AsyncClient, db: asyncpg.Connection) -> None:
+    headers = await sign_up(api_client, "gone@example.com")
+    await db.execute("UPDATE users SET is_active = false")
+    assert (await api_client.get("/api/v1/me", headers=headers)).status_code == 401
+    login = await api_client.post(
+        "/api/v1/auth/login", json={"email": "gone@example.com", "password": PASSWORD}
+    )
+    assert login.status_code == 401
+
+
+async def test_refresh_gives_a_new_pair_and_a_refresh_token_works_once(api_client: httpx.AsyncClient) -> None:
+    await sign_up(api_client, "r@example.com")
+    tokens = (
+        await api_client.post("/api/v1/auth/login", json={"email": "r@example.com", "password": PASSWORD})
+    ).json()
+    fresh = await api_client.post("/api/v1/auth/refresh", json={"refreshToken": tokens["refreshToken"]})
+    assert fresh.status_code == 200
+    me = await api_client.get(
+        "/api/v1/me", headers={"Authorization": f"Bearer {fresh.json()['accessToken']}"}
+    )
+    assert me.status_code == 200
+    again = await api_client.post("/api/v1/auth/refresh", json={"refreshToken": tokens["refreshToken"]})
+    assert again.status_code == 401
+    # An access token is not a refresh token, and the other way round.
+    assert (
+        await api_client.post("/api/v1/auth/refresh", json={"refreshToken": tokens["accessToken"]})
+    ).status_code == 401
+    refresh_as_access = {"Authorization": f"Bearer {fresh.json()['refreshToken']}"}
+    assert (await api_client.get("/api/v1/me", headers=refresh_as_access)).status_code == 401
+
+
+async def test_the_email_verification_link_is_logged_and_verifies(
+    api_client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="baton.auth"):
+        headers = await sign_up(api_client, "v@example.com")
+    token = next(r.getMessage() for r in caplog.records if "verify-email" in r.getMessage()).split(
+        '"token": "'
+    )[1][:-2]
+    response = await api_client.post("/api/v1/auth/verify-email", json={"token": token})
+    assert response.status_code == 200
+    assert response.json()["emailVerified"] is True
+    assert (await api_client.get("/api/v1/me", headers=headers)).json()["emailVerified"] is True
+
+
+async def test_no_or_bad_tokens_are_401(api_client: httpx.AsyncClient) -> None:
+    assert (await api_client.get("/api/v1/me")).status_code == 401
+    assert (
+        await api_client.get("/api/v1/me", headers={"Authorization": "Bearer nonsense"})
+    ).status_code == 401
+    assert (
+        await api_client.get("/api/v1/me", headers={"Authorization": "Bearer bat_ab_cd"})
+    ).status_code == 401
+
+
+async def test_api_keys_are_shown_once_stored_hashed_and_honour_scopes_and_expiry(
+    api_client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    headers = await sign_up(api_client, "keys@example.com")
+    created = await api_client.post(
+        "/api/v1/me/api-keys", headers=headers, json={"name": "ci", "scopes": ["workflows:read"]}
+    )
+    assert created.status_code == 201
+    body = created.json()
+    secret = body["key"]
+    assert secret.startswith("bat_")
+    assert secret.startswith(body["prefix"])
+    stored = await db.fetchval("SELECT key FROM api_keys")
+    assert secret not in stored
+    listed = (await api_client.get("/api/v1/me/api-keys", headers=headers)).json()["items"]
+    assert [k["prefix"] for k in listed] == [body["prefix"]]
+    assert "key" not in listed[0]
+
+    with_key = {"Authorization": f"Bearer {secret}"}
+    assert (await api_client.get("/api/v1/me", headers=with_key)).status_code == 200
+    assert await db.fetchval("SELECT last_used_at FROM api_keys") is not None
+    # workspaces:admin is not in this key's scopes
+    refused = await api_client.post("/api/v1/workspaces", headers=with_key, json={"name": "X"})
+    assert refused.status_code == 403
+    assert "workspaces:admin" in refused.json()["detail"]
+    # a key cannot mint keys
+    assert (
+        await api_client.post(
+            "/api/v1/me/api-keys", headers=with_key, json={"name": "x", "scopes": ["workflows:read"]}
+        )
+    ).status_code == 403
+
+    await db.execute("UPDATE api_keys SET expires_at = now() - interval '1 second'")
+    expired = await api_client.get("/api/v1/me", headers=with_key)
+    assert expired.status_code == 401
+    assert "expired" in expired.json()["detail"]
+
+    key_id = body["id"]
+    assert (await api_client.delete(f"/api/v1/me/api-keys/{key_id}", headers=headers)).status_code == 204
+    assert (await api_client.get("/api/v1/me/api-keys", headers=headers)).json()["items"] == []
+
+
+async def test_unknown_scopes_are_refused(api_client: httpx.AsyncClient) -> None:
+    headers = await sign_up(api_client, "scope@example.com")
+    response = await api_client.post(
+        "/api/v1/me/api-keys", headers=headers, json={"name": "x", "scopes": ["root"]}
+    )
+    assert response.status_code == 422
+    assert response.json()["path"] == "scopes"
