@@ -35,7 +35,9 @@ async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
     return (await session.exec(select(User).where(User.email == normalize_email(email)))).first()
 
 
-async def register_user(session: AsyncSession, *, email: str, password_hash: str, first: str, last: str) -> User:
+async def register_user(
+    session: AsyncSession, *, email: str, password_hash: str, first: str, last: str
+) -> User:
     if await find_user_by_email(session, email) is not None:
         raise Conflict("an account with this email already exists", path="email")
     user = User(email=normalize_email(email), password_hash=password_hash, first_name=first, last_name=last)
@@ -66,7 +68,9 @@ async def create_api_key(
     session: AsyncSession, user: User, *, name: str, scopes: list[str], expires_at: datetime | None
 ) -> tuple[ApiKey, str]:
     key, stored = new_api_key()
-    api_key = ApiKey(user_id=user.id, name=name, key=stored, scopes=sorted(set(scopes)), expires_at=expires_at)
+    api_key = ApiKey(
+        user_id=user.id, name=name, key=stored, scopes=sorted(set(scopes)), expires_at=expires_at
+    )
     session.add(api_key)
     await session.flush()
     return api_key, key

@@ -57,8 +57,13 @@ class TokenSigner:
 
     def issue(self, subject: str, kind: TokenType) -> tuple[str, dict[str, Any]]:
         now = datetime.now(UTC)
-        claims = {"sub": subject, "typ": kind, "iat": now, "exp": now + getattr(self.lifetimes, kind),
-                  "jti": uuid.uuid4().hex}
+        claims = {
+            "sub": subject,
+            "typ": kind,
+            "iat": now,
+            "exp": now + getattr(self.lifetimes, kind),
+            "jti": uuid.uuid4().hex,
+        }
         return jwt.encode(claims, self._key, algorithm="HS256"), claims
 
     def read(self, token: str, kind: TokenType) -> dict[str, Any]:
