@@ -144,7 +144,7 @@ def seed_command() -> None:
 
     settings = _settings()
     try:
-        report = asyncio.run(seed_database(settings.database_url, settings))
+        report = asyncio.run(seed_database(settings.database_url, settings, settings.redis_url))
     except (OSError, ConnectionError) as exc:
         raise _database_unreachable(settings, exc) from exc
     for table, line in report.items():

@@ -151,7 +151,7 @@ class DevStack:
         upgrade_to_head(self.env["DATABASE_URL"])
         done(started, word="done")
         started = step("Seeding the catalogue and templates")
-        report = asyncio.run(seed_database(self.env["DATABASE_URL"], self.settings))
+        report = asyncio.run(seed_database(self.env["DATABASE_URL"], self.settings, self.env["REDIS_URL"]))
         done(started, " (" + "; ".join(f"{name}: {line}" for name, line in report.items()) + ")", word="done")
 
     def _start_processes(self) -> None:

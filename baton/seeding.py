@@ -10,15 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import literal_column, or_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import SQLModel
 
+from core.catalogue import forget_integrations
 from core.db import create_engine
 from core.models import Action, Integration, Trigger, WorkflowTemplate
+from core.redis_keys import RedisKeys
 from core.settings import Settings
-from integrations.catalogue import action_rows, integration_rows, trigger_rows
+from integrations.catalogue import INTEGRATIONS, action_rows, integration_rows, trigger_rows
 from integrations.templates import template_rows
 
 
@@ -91,11 +95,23 @@ async def seed(engine: AsyncEngine) -> SeedReport:
     return report
 
 
-async def seed_database(database_url: str, settings: Settings) -> dict[str, str]:
-    """Seeds the database at `database_url`; returns a line per table saying what changed."""
+async def seed_database(
+    database_url: str, settings: Settings, redis_url: str | None = None
+) -> dict[str, str]:
+    """Seeds the database at `database_url`; returns a line per table saying what changed. When rows
+    changed and a Redis URL is given, the cached `integration:{id}` entries are dropped (best effort)."""
     engine = create_engine(settings, database_url=database_url)
     try:
         report = await seed(engine)
     finally:
         await engine.dispose()
-    return {name: str(table) for name, table in report.tables.items()}
+    lines = {name: str(table) for name, table in report.tables.items()}
+    if report.changed and redis_url:
+        redis = Redis.from_url(redis_url, decode_responses=True)
+        try:
+            await forget_integrations(redis, RedisKeys(settings.redis_key_prefix), list(INTEGRATIONS))
+        except RedisError as exc:
+            lines["cache"] = f"could not drop cached integrations ({exc}); they expire within an hour"
+        finally:
+            await redis.aclose()
+    return lines

@@ -1,0 +1,63 @@
+"""Bodies of the catalogue endpoints (integrations, templates)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from api.schemas.base import ApiModel
+from core.models import AuthType, TriggerType
+
+
+class IntegrationOut(ApiModel):
+    id: str
+    name: str
+    description: str
+    icon: str
+    category: str
+    auth_type: AuthType
+    is_active: bool
+    is_popular: bool
+    docs_url: str | None
+    website_url: str | None
+
+
+class TriggerOut(ApiModel):
+    id: str
+    name: str
+    description: str
+    type: TriggerType
+    config_schema: dict[str, Any]
+    polling_interval: int | None
+    is_active: bool
+
+
+class ActionOut(ApiModel):
+    id: str
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any]
+    is_active: bool
+
+
+class IntegrationDetail(IntegrationOut):
+    triggers: list[TriggerOut]
+    actions: list[ActionOut]
+
+
+class TemplateOut(ApiModel):
+    id: str
+    name: str
+    description: str
+    category: str
+    trigger_type: TriggerType
+    trigger_config: dict[str, Any]
+    steps: list[Any]
+    icon: str | None
+    tags: list[str]
+    is_popular: bool
+    usage_count: int
+    required_integrations: list[str]
+    created_at: datetime
+    updated_at: datetime
