@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.resources import Resources
-from api.routes import auth, catalogue, health, me, workspaces
+from api.routes import auth, catalogue, executions, health, me, workflows, workspaces
 from core.settings import Settings, get_settings
 
 API_PREFIX = "/api/v1"
@@ -34,6 +34,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(health.router)
-    for resource in (auth, me, workspaces, catalogue):
+    for resource in (auth, me, workspaces, catalogue, workflows, executions):
         app.include_router(resource.router, prefix=API_PREFIX)
     return app

@@ -21,7 +21,15 @@ from temporalio.service import RPCError
 
 from core.errors import Conflict, LimitExceeded, NotFound
 from core.execution import INTERPRETER_WORKFLOW, RunInput, RunResult, run_workflow_id
-from core.models import ExecutionStatus, StepExecution, Workflow, WorkflowExecution, WorkflowVersion
+from core.models import (
+    ExecutionStatus,
+    StepExecution,
+    Workflow,
+    WorkflowExecution,
+    WorkflowVersion,
+    Workspace,
+)
+from core.quotas import ExecutionQuota
 from core.settings import Settings
 from core.temporal import TRIGGER_TYPE, WORKFLOW_ID, WORKFLOW_VERSION, WORKSPACE_ID
 
@@ -29,6 +37,7 @@ EXECUTIONS = WorkflowExecution.__table__  # type: ignore[attr-defined]
 STEPS = StepExecution.__table__  # type: ignore[attr-defined]
 WORKFLOWS = Workflow.__table__  # type: ignore[attr-defined]
 VERSIONS = WorkflowVersion.__table__  # type: ignore[attr-defined]
+WORKSPACES = Workspace.__table__  # type: ignore[attr-defined]
 RETRYABLE = {ExecutionStatus.FAILED.value, ExecutionStatus.TIMEOUT.value, ExecutionStatus.CANCELLED.value}
 
 
@@ -50,10 +59,13 @@ class VersionToRun:
 
 
 class RunService:
-    def __init__(self, engine: AsyncEngine, client: Client, settings: Settings) -> None:
+    def __init__(
+        self, engine: AsyncEngine, client: Client, settings: Settings, quota: ExecutionQuota | None = None
+    ) -> None:
         self._engine = engine
         self._client = client
         self._settings = settings
+        self._quota = quota
 
     # ------------------------------------------------------------------ reading what to run
 
@@ -93,6 +105,8 @@ class RunService:
         resumed_from: str | None = None,
     ) -> StartedRun:
         """Writes the PENDING execution row, then starts the run (idempotent on `execution_id`)."""
+        if self._quota is not None:
+            await self._quota.take(target.workspace_id, await self._max_executions(target.workspace_id))
         execution_id = execution_id or str(uuid.uuid4())
         trigger_type = trigger_type or str(target.definition.get("triggerType", "MANUAL"))
         temporal_id = run_workflow_id(execution_id)
@@ -190,6 +204,17 @@ class RunService:
         )
 
     # ------------------------------------------------------------------ helpers
+
+    async def _max_executions(self, workspace_id: str) -> int:
+        async with self._engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(WORKSPACES.c.max_executions).where(WORKSPACES.c.id == workspace_id)
+                )
+            ).first()
+        if row is None:
+            raise NotFound(f"workspace {workspace_id} does not exist")
+        return int(row.max_executions)
 
     async def _execution(self, execution_id: str) -> Any:
         async with self._engine.connect() as connection:

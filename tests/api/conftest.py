@@ -41,3 +41,13 @@ async def sign_up(client: httpx.AsyncClient, email: str) -> dict[str, str]:
     assert response.status_code == 201, response.text
     tokens = (await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})).json()
     return {"Authorization": f"Bearer {tokens['accessToken']}"}
+
+
+@pytest.fixture
+async def api_with_worker(
+    settings: Settings, task_queue: str, engine_worker: object
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The API wired to the test's task queue, with a real worker serving it."""
+    del engine_worker  # only needed running
+    async with api_client_for(settings.model_copy(update={"temporal_task_queue": task_queue})) as client:
+        yield client

@@ -1,0 +1,166 @@
+"""Executions: list and inspect (with a Temporal Web UI link), cancel, retry, resume, approval decisions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import ResourcesDep, SessionDep, WorkspaceAccess, workspace_access
+from api.errors import error_responses
+from api.pagination import Cursor, Limit, decode_cursor, page
+from api.resources import Resources
+from api.schemas.base import Page
+from api.schemas.workflows import DecisionBody, ExecutionDetail, ExecutionOut, ResumeBody, StepExecutionOut
+from core import executions as store
+from core.errors import Conflict, ServiceUnavailable
+from core.execution import Decision, run_workflow_id
+from core.models import ExecutionStatus, WorkflowExecution
+from core.permissions import Permission
+from core.quotas import ExecutionQuota
+from core.runs import RunService
+
+router = APIRouter(prefix="/workspaces/{workspace_id}/executions", tags=["executions"])
+ERRORS = error_responses(401, 403, 404, 409, 422)
+
+Reader = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.READ, "executions:read"))]
+Operator = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.EDIT, "executions:write"))]
+
+
+async def run_service(resources: Resources) -> RunService:
+    try:
+        client = await resources.temporal.get()
+    except Exception as exc:  # any connection failure means the same thing to the caller
+        raise ServiceUnavailable(
+            f"the workflow engine (Temporal at {resources.settings.temporal_address}) "
+            "is unreachable; try again shortly"
+        ) from exc
+    quota = ExecutionQuota(resources.engine, resources.redis, resources.keys)
+    return RunService(resources.engine, client, resources.settings, quota)
+
+
+def temporal_ui_url(resources: Resources, execution_id: str) -> str:
+    settings = resources.settings
+    return (
+        f"{settings.temporal_ui_url.rstrip('/')}/namespaces/{settings.temporal_namespace}/workflows/"
+        f"{run_workflow_id(execution_id)}"
+    )
+
+
+def execution_out(execution: WorkflowExecution, resources: Resources) -> ExecutionOut:
+    return ExecutionOut.model_validate(
+        {**execution.model_dump(), "temporal_ui_url": temporal_ui_url(resources, execution.id)}
+    )
+
+
+@router.get("", response_model=Page[ExecutionOut], responses=ERRORS)
+async def list_executions(
+    access: Reader,
+    session: SessionDep,
+    resources: ResourcesDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    workflow_id: Annotated[str | None, Query(alias="workflowId")] = None,
+    status_: Annotated[ExecutionStatus | None, Query(alias="status")] = None,
+    since: Annotated[
+        datetime | None, Query(alias="from", description="Created at or after (ISO-8601)")
+    ] = None,
+    until: Annotated[datetime | None, Query(alias="to", description="Created before (ISO-8601)")] = None,
+) -> Page[ExecutionOut]:
+    rows = await store.list_page(
+        session,
+        access.workspace.id,
+        limit=limit,
+        cursor=decode_cursor(cursor),
+        workflow_id=workflow_id,
+        status=status_,
+        since=since,
+        until=until,
+    )
+    items, next_cursor = page(rows, limit)
+    return Page(items=[execution_out(e, resources) for e in items], next_cursor=next_cursor)
+
+
+@router.get("/{execution_id}", response_model=ExecutionDetail, responses=ERRORS)
+async def get(
+    execution_id: str, access: Reader, session: SessionDep, resources: ResourcesDep
+) -> ExecutionDetail:
+    execution = await store.get(session, access.workspace.id, execution_id)
+    steps = [StepExecutionOut.model_validate(s) for s in await store.steps(session, execution_id)]
+    return ExecutionDetail.model_validate(
+        {**execution_out(execution, resources).model_dump(), "step_executions": steps}
+    )
+
+
+@router.post(
+    "/{execution_id}/cancel",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ExecutionOut,
+    responses=ERRORS,
+)
+async def cancel(
+    execution_id: str, access: Operator, session: SessionDep, resources: ResourcesDep
+) -> ExecutionOut:
+    """Ask the run to stop; it ends as CANCELLED once its current step lets go."""
+    execution = await store.get(session, access.workspace.id, execution_id)
+    await (await run_service(resources)).cancel(execution.id)
+    return execution_out(execution, resources)
+
+
+@router.post(
+    "/{execution_id}/retry",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ExecutionOut,
+    responses=ERRORS,
+)
+async def retry(
+    execution_id: str, access: Operator, session: SessionDep, resources: ResourcesDep
+) -> ExecutionOut:
+    """Run again from the start with the same trigger data (counts towards `maxRetries`)."""
+    await store.get(session, access.workspace.id, execution_id)
+    started = await (await run_service(resources)).retry(execution_id)
+    await session.commit()
+    return execution_out(await store.get(session, access.workspace.id, started.execution_id), resources)
+
+
+@router.post(
+    "/{execution_id}/resume",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ExecutionOut,
+    responses=ERRORS,
+)
+async def resume(
+    execution_id: str, body: ResumeBody, access: Operator, session: SessionDep, resources: ResourcesDep
+) -> ExecutionOut:
+    """A new run that reuses what succeeded and starts at the step that failed."""
+    await store.get(session, access.workspace.id, execution_id)
+    started = await (await run_service(resources)).resume(execution_id, latest_version=body.latest_version)
+    await session.commit()
+    return execution_out(await store.get(session, access.workspace.id, started.execution_id), resources)
+
+
+@router.post("/{execution_id}/steps/{step_id}/decision", responses=ERRORS)
+async def decide(
+    execution_id: str,
+    step_id: str,
+    body: DecisionBody,
+    access: Operator,
+    session: SessionDep,
+    resources: ResourcesDep,
+) -> dict[str, object]:
+    """Approve or reject an approval step that is waiting; the decision records who made it."""
+    execution = await store.get(session, access.workspace.id, execution_id)
+    handle = (await run_service(resources)).handle(execution.id)
+    decision = Decision(step_id, body.approved, by=access.principal.user.id, comment=body.comment)
+    try:
+        answer: dict[str, object] = await handle.execute_update("decide", decision, result_type=dict)
+    except WorkflowUpdateFailedError as exc:
+        raise Conflict(str(exc.cause) if exc.cause else "the decision was refused", path="stepId") from exc
+    except RPCError as exc:
+        if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+            raise Conflict(f"execution {execution_id} is not running; it cannot take decisions") from exc
+        raise
+    return {**answer, "by": access.principal.user.id}

@@ -1,0 +1,185 @@
+"""Workflows: CRUD with validated definitions, publish and versions, activation, manual runs."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response, status
+from temporalio.client import WorkflowFailureError
+
+from api.deps import ResourcesDep, SessionDep, WorkspaceAccess, workspace_access
+from api.errors import error_responses
+from api.pagination import Cursor, Limit, decode_cursor, page
+from api.routes.executions import execution_out, run_service
+from api.schemas.base import Page
+from api.schemas.workflows import (
+    ExecutionOut,
+    PublishBody,
+    RunBody,
+    VersionOut,
+    WorkflowCreate,
+    WorkflowOut,
+    WorkflowUpdate,
+)
+from core import executions as execution_store
+from core import workflows as store
+from core.permissions import Permission
+from integrations.catalogue import get_action
+
+router = APIRouter(prefix="/workspaces/{workspace_id}/workflows", tags=["workflows"])
+ERRORS = error_responses(401, 403, 404, 409, 422)
+
+Reader = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.READ, "workflows:read"))]
+Editor = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.EDIT, "workflows:write"))]
+Runner = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.EDIT, "executions:write"))]
+MAX_WAIT_SECONDS = 300
+
+
+def action_schema(action_id: str) -> dict[str, Any] | None:
+    spec = get_action(action_id)
+    return spec.input_schema() if spec else None
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=WorkflowOut, responses=ERRORS)
+async def create(body: WorkflowCreate, access: Editor, session: SessionDep) -> WorkflowOut:
+    """Create a draft workflow. The definition is validated; errors name the JSON path (steps[2].input.to)."""
+    fields = body.model_dump(by_alias=True, mode="json")
+    workflow = await store.create(session, access.workspace, access.principal.user, fields, action_schema)
+    await session.refresh(workflow)
+    return WorkflowOut.model_validate(workflow)
+
+
+@router.get("", response_model=Page[WorkflowOut], responses=ERRORS)
+async def list_workflows(
+    access: Reader,
+    session: SessionDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    tag: Annotated[str | None, Query(description="Only workflows with this tag")] = None,
+    folder: str | None = None,
+    active: bool | None = None,
+) -> Page[WorkflowOut]:
+    rows = await store.list_page(
+        session,
+        access.workspace.id,
+        limit=limit,
+        cursor=decode_cursor(cursor),
+        tag=tag,
+        folder=folder,
+        active=active,
+    )
+    items, next_cursor = page(rows, limit)
+    return Page(items=[WorkflowOut.model_validate(w) for w in items], next_cursor=next_cursor)
+
+
+@router.get("/{workflow_id}", response_model=WorkflowOut, responses=ERRORS)
+async def get(workflow_id: str, access: Reader, session: SessionDep) -> WorkflowOut:
+    return WorkflowOut.model_validate(await store.get(session, access.workspace.id, workflow_id))
+
+
+@router.patch("/{workflow_id}", response_model=WorkflowOut, responses=ERRORS)
+async def update(workflow_id: str, body: WorkflowUpdate, access: Editor, session: SessionDep) -> WorkflowOut:
+    """Change the draft; runs keep using the published version until you publish again."""
+    workflow = await store.get(session, access.workspace.id, workflow_id)
+    fields = body.model_dump(by_alias=True, mode="json", exclude_unset=True)
+    workflow = await store.update(session, workflow, fields, action_schema)
+    await session.refresh(workflow)
+    return WorkflowOut.model_validate(workflow)
+
+
+@router.delete("/{workflow_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
+async def delete(workflow_id: str, access: Editor, session: SessionDep) -> None:
+    await store.delete(session, await store.get(session, access.workspace.id, workflow_id))
+
+
+@router.post(
+    "/{workflow_id}/publish", status_code=status.HTTP_201_CREATED, response_model=VersionOut, responses=ERRORS
+)
+async def publish(workflow_id: str, body: PublishBody, access: Editor, session: SessionDep) -> VersionOut:
+    """Snapshot the draft as a new version; the workflow becomes active and new runs use this version."""
+    workflow = await store.get(session, access.workspace.id, workflow_id)
+    version = await store.publish(session, workflow, access.principal.user, body.change_description)
+    await session.refresh(version)
+    return VersionOut.model_validate(version)
+
+
+@router.post("/{workflow_id}/activate", response_model=WorkflowOut, responses=ERRORS)
+async def activate(workflow_id: str, access: Editor, session: SessionDep) -> WorkflowOut:
+    workflow = await store.set_active(
+        session, await store.get(session, access.workspace.id, workflow_id), True
+    )
+    await session.flush()
+    await session.refresh(workflow)
+    return WorkflowOut.model_validate(workflow)
+
+
+@router.post("/{workflow_id}/deactivate", response_model=WorkflowOut, responses=ERRORS)
+async def deactivate(workflow_id: str, access: Editor, session: SessionDep) -> WorkflowOut:
+    workflow = await store.set_active(
+        session, await store.get(session, access.workspace.id, workflow_id), False
+    )
+    await session.flush()
+    await session.refresh(workflow)
+    return WorkflowOut.model_validate(workflow)
+
+
+@router.get("/{workflow_id}/versions", response_model=Page[VersionOut], responses=ERRORS)
+async def versions(workflow_id: str, access: Reader, session: SessionDep) -> Page[VersionOut]:
+    await store.get(session, access.workspace.id, workflow_id)
+    return Page(items=[VersionOut.model_validate(v) for v in await store.versions(session, workflow_id)])
+
+
+@router.get("/{workflow_id}/versions/{version}", response_model=VersionOut, responses=ERRORS)
+async def version(workflow_id: str, version: int, access: Reader, session: SessionDep) -> VersionOut:
+    await store.get(session, access.workspace.id, workflow_id)
+    return VersionOut.model_validate(await store.version(session, workflow_id, version))
+
+
+@router.post(
+    "/{workflow_id}/versions/{version}/restore",
+    status_code=status.HTTP_201_CREATED,
+    response_model=VersionOut,
+    responses=ERRORS,
+)
+async def restore(workflow_id: str, version: int, access: Editor, session: SessionDep) -> VersionOut:
+    """Make an old version current again; it is published as a new version."""
+    workflow = await store.get(session, access.workspace.id, workflow_id)
+    restored = await store.restore(session, workflow, version, access.principal.user)
+    await session.refresh(restored)
+    return VersionOut.model_validate(restored)
+
+
+@router.post(
+    "/{workflow_id}/run",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ExecutionOut,
+    responses=error_responses(401, 403, 404, 409, 422, 429),
+)
+async def run(
+    workflow_id: str,
+    body: RunBody,
+    access: Runner,
+    session: SessionDep,
+    resources: ResourcesDep,
+    response: Response,
+    wait: Annotated[bool, Query(description="Answer when the run ends (or the timeout passes)")] = False,
+    timeout_seconds: Annotated[float, Query(alias="timeoutSeconds", gt=0, le=MAX_WAIT_SECONDS)] = 30,
+    draft: Annotated[bool, Query(description="Run the saved draft instead of the published version")] = False,
+) -> ExecutionOut:
+    """Start a run with `payload` as its trigger data: 202 with the execution once it is durably started;
+    with `?wait=true`, 200 with the finished execution (or 202 if it is still running at the timeout)."""
+    workflow = await store.get(session, access.workspace.id, workflow_id)
+    runs = await run_service(resources)
+    target = await (runs.draft(workflow.id) if draft else runs.published_version(workflow.id))
+    started = await runs.start(target, body.payload, trigger_type="MANUAL")
+    if wait:
+        try:
+            await asyncio.wait_for(runs.handle(started.execution_id).result(), timeout_seconds)
+        except (WorkflowFailureError, TimeoutError):
+            pass  # the execution row says how it ended (or that it still runs)
+    await session.commit()  # see the rows the run wrote since this request's transaction began
+    execution = await execution_store.get(session, access.workspace.id, started.execution_id)
+    if execution.completed_at is not None:
+        response.status_code = status.HTTP_200_OK
+    return execution_out(execution, resources)

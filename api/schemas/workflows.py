@@ -1,0 +1,123 @@
+"""Bodies of the workflow, version, run and execution endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from api.schemas.base import ApiModel
+from core.models import ExecutionStatus, TriggerType
+
+
+class WorkflowCreate(ApiModel):
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    trigger_type: TriggerType
+    trigger_config: dict[str, Any] = Field(default_factory=dict)
+    steps: list[Any] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    folder: str | None = Field(default=None, max_length=200)
+    connection_id: str | None = None
+
+
+class WorkflowUpdate(ApiModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    trigger_type: TriggerType | None = None
+    trigger_config: dict[str, Any] | None = None
+    steps: list[Any] | None = None
+    tags: list[str] | None = Field(default=None, max_length=50)
+    folder: str | None = Field(default=None, max_length=200)
+    connection_id: str | None = None
+
+
+class WorkflowOut(ApiModel):
+    id: str
+    workspace_id: str
+    user_id: str
+    name: str
+    description: str | None
+    trigger_type: TriggerType
+    trigger_config: dict[str, Any]
+    connection_id: str | None
+    steps: list[Any]
+    is_active: bool
+    is_draft: bool
+    version: int
+    tags: list[str]
+    folder: str | None
+    total_executions: int
+    successful_executions: int
+    failed_executions: int
+    last_executed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+
+
+class PublishBody(ApiModel):
+    change_description: str | None = Field(default=None, max_length=2000)
+
+
+class VersionOut(ApiModel):
+    id: str
+    workflow_id: str
+    version: int
+    name: str
+    description: str | None
+    trigger_type: TriggerType
+    trigger_config: dict[str, Any]
+    steps: list[Any]
+    change_description: str | None
+    created_at: datetime
+    created_by: str
+
+
+class RunBody(ApiModel):
+    payload: Any = Field(default_factory=dict, description="What the steps read as `trigger`")
+
+
+class StepExecutionOut(ApiModel):
+    id: str
+    step_id: str
+    step_type: str
+    status: ExecutionStatus
+    input: Any
+    output: Any
+    error: str | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    duration: int | None
+    retry_count: int
+
+
+class ExecutionOut(ApiModel):
+    id: str
+    workflow_id: str
+    status: ExecutionStatus
+    trigger_data: Any
+    context: dict[str, Any]
+    result: Any
+    error: str | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    duration: int | None
+    retry_count: int
+    max_retries: int
+    created_at: datetime
+    temporal_ui_url: str = Field(description="This run in the Temporal Web UI")
+
+
+class ExecutionDetail(ExecutionOut):
+    step_executions: list[StepExecutionOut]
+
+
+class ResumeBody(ApiModel):
+    latest_version: bool = Field(default=False, description="Run the workflow's latest published version")
+
+
+class DecisionBody(ApiModel):
+    approved: bool
+    comment: str | None = Field(default=None, max_length=2000)

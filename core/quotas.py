@@ -1,0 +1,71 @@
+"""The monthly execution quota (a workspace's `maxExecutions`), counted in Redis per calendar month.
+
+The counter is rebuilt from PostgreSQL when Redis lost it (restart without persistence, eviction), so a
+lost key never resets anyone's quota to zero.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from redis.asyncio import Redis
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.errors import LimitExceeded
+from core.models import Workflow, WorkflowExecution
+from core.redis_keys import RedisKeys
+
+EXECUTIONS = WorkflowExecution.__table__  # type: ignore[attr-defined]
+WORKFLOWS = Workflow.__table__  # type: ignore[attr-defined]
+
+
+def month_start(now: datetime) -> datetime:
+    return now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def next_month(start: datetime) -> datetime:
+    return (start + timedelta(days=32)).replace(day=1)
+
+
+class ExecutionQuota:
+    def __init__(self, engine: AsyncEngine, redis: Redis, keys: RedisKeys) -> None:
+        self._engine = engine
+        self._redis = redis
+        self._keys = keys
+
+    def key(self, workspace_id: str, start: datetime) -> str:
+        return f"{self._keys.prefix}quota:executions:{workspace_id}:{start:%Y-%m}"
+
+    async def used(self, workspace_id: str, now: datetime | None = None) -> int:
+        start = month_start(now or datetime.now(UTC))
+        key = self.key(workspace_id, start)
+        value = await self._redis.get(key)
+        if value is None:
+            await self._rebuild(workspace_id, start, key)
+            value = await self._redis.get(key)
+        return int(value or 0)
+
+    async def take(self, workspace_id: str, limit: int, now: datetime | None = None) -> None:
+        """Counts one execution; refuses (LimitExceeded) when the month's quota is used up."""
+        start = month_start(now or datetime.now(UTC))
+        key = self.key(workspace_id, start)
+        if not await self._redis.exists(key):
+            await self._rebuild(workspace_id, start, key)
+        if await self._redis.incr(key) > limit:
+            await self._redis.decr(key)
+            raise LimitExceeded(
+                f"the workspace ran its {limit} executions this month (maxExecutions); "
+                f"it resets on {next_month(start):%Y-%m-%d}, or upgrade the plan"
+            )
+
+    async def _rebuild(self, workspace_id: str, start: datetime, key: str) -> None:
+        query = (
+            select(func.count())
+            .select_from(EXECUTIONS.join(WORKFLOWS, WORKFLOWS.c.id == EXECUTIONS.c.workflow_id))
+            .where(WORKFLOWS.c.workspace_id == workspace_id, EXECUTIONS.c.created_at >= start)
+        )
+        async with self._engine.connect() as connection:
+            count = int((await connection.execute(query)).scalar_one())
+        expires = int((next_month(start) - datetime.now(UTC)).total_seconds()) + 86400
+        await self._redis.set(key, count, nx=True, ex=max(expires, 60))

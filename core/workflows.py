@@ -1,0 +1,261 @@
+"""Workflows and their published versions: the storage logic behind /workspaces/{id}/workflows.
+
+Every save validates the definition (JSON paths in errors) against the catalogue's action schemas and the
+workspace's subworkflow call graph. Publishing snapshots the workflow into a WorkflowVersion, which is what
+runs; editing afterwards only changes the draft.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import any_, func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from core.definition.steps import WorkflowDefinition
+from core.definition.validation import subworkflow_ids, validate_definition
+from core.errors import Conflict, LimitExceeded, NotFound
+from core.models import Connection, User, Workflow, WorkflowVersion, Workspace
+
+ActionSchemaLookup = Callable[[str], Mapping[str, Any] | None]
+DEFINITION_FIELDS = ("trigger_type", "trigger_config", "steps")
+
+# Filled by the triggers work: called when a workflow becomes active or inactive (arm/disarm its trigger).
+TriggerHook = Callable[[AsyncSession, Workflow], Any]
+ACTIVATION_HOOKS: list[TriggerHook] = []
+DEACTIVATION_HOOKS: list[TriggerHook] = []
+
+
+async def _call_graph(session: AsyncSession, workspace_id: str) -> dict[str, list[str]]:
+    """Which workflows each workflow of the workspace calls (draft and latest published steps)."""
+    graph: dict[str, list[str]] = {}
+    rows = (await session.exec(select(Workflow).where(Workflow.workspace_id == workspace_id))).all()
+    for workflow in rows:
+        try:
+            definition = WorkflowDefinition.model_validate(_definition_of(workflow))
+        except ValueError:
+            continue
+        graph[workflow.id] = subworkflow_ids(definition)
+    return graph
+
+
+def _definition_of(source: Workflow | WorkflowVersion) -> dict[str, Any]:
+    return {
+        "triggerType": source.trigger_type.value,
+        "triggerConfig": source.trigger_config,
+        "steps": source.steps,
+    }
+
+
+async def validate_for_workspace(
+    session: AsyncSession,
+    workspace_id: str,
+    definition: dict[str, Any],
+    action_schema: ActionSchemaLookup,
+    workflow_id: str | None,
+) -> WorkflowDefinition:
+    graph = await _call_graph(session, workspace_id)
+    parsed = validate_definition(
+        definition, action_schema=action_schema, workflow_id=workflow_id or "(new)", subworkflow_graph=graph
+    )
+    for called in subworkflow_ids(parsed):
+        if called not in graph:
+            raise NotFound(f"the subworkflow {called} is not a workflow of this workspace", path="steps")
+    return parsed
+
+
+async def _check_connection(session: AsyncSession, workspace_id: str, connection_id: str | None) -> None:
+    if connection_id is None:
+        return
+    connection = await session.get(Connection, connection_id)
+    if connection is None or connection.workspace_id != workspace_id:
+        raise NotFound(f"no connection {connection_id} in this workspace", path="connectionId")
+
+
+async def count_workflows(session: AsyncSession, workspace_id: str) -> int:
+    query = select(func.count()).where(Workflow.workspace_id == workspace_id)
+    return int((await session.exec(query)).one())
+
+
+async def create(
+    session: AsyncSession,
+    workspace: Workspace,
+    user: User,
+    fields: dict[str, Any],
+    action_schema: ActionSchemaLookup,
+) -> Workflow:
+    if await count_workflows(session, workspace.id) >= workspace.max_workflows:
+        raise LimitExceeded(
+            f"the workspace has {workspace.max_workflows} workflows, its plan's limit (maxWorkflows); "
+            "delete one or upgrade the plan"
+        )
+    definition = {k: fields[k] for k in ("triggerType", "triggerConfig", "steps")}
+    parsed = await validate_for_workspace(session, workspace.id, definition, action_schema, None)
+    await _check_connection(session, workspace.id, fields.get("connectionId"))
+    workflow = Workflow(
+        workspace_id=workspace.id,
+        user_id=user.id,
+        name=fields["name"],
+        description=fields.get("description"),
+        trigger_type=parsed.trigger_type,
+        trigger_config=definition["triggerConfig"],
+        steps=definition["steps"],
+        connection_id=fields.get("connectionId"),
+        tags=fields.get("tags") or [],
+        folder=fields.get("folder"),
+    )
+    session.add(workflow)
+    await session.flush()
+    return workflow
+
+
+async def get(session: AsyncSession, workspace_id: str, workflow_id: str) -> Workflow:
+    workflow = await session.get(Workflow, workflow_id)
+    if workflow is None or workflow.workspace_id != workspace_id:
+        raise NotFound("workflow not found")
+    return workflow
+
+
+async def list_page(
+    session: AsyncSession,
+    workspace_id: str,
+    *,
+    limit: int,
+    cursor: tuple[datetime, str] | None,
+    tag: str | None = None,
+    folder: str | None = None,
+    active: bool | None = None,
+) -> list[Workflow]:
+    query = select(Workflow).where(Workflow.workspace_id == workspace_id)
+    if tag is not None:
+        query = query.where(any_(col(Workflow.tags)) == tag)
+    if folder is not None:
+        query = query.where(Workflow.folder == folder)
+    if active is not None:
+        query = query.where(Workflow.is_active == active)
+    if cursor is not None:
+        created, last_id = cursor
+        query = query.where(
+            (col(Workflow.created_at) < created)
+            | ((col(Workflow.created_at) == created) & (col(Workflow.id) < last_id))
+        )
+    query = query.order_by(col(Workflow.created_at).desc(), col(Workflow.id).desc()).limit(limit + 1)
+    return list((await session.exec(query)).all())
+
+
+async def update(
+    session: AsyncSession, workflow: Workflow, fields: dict[str, Any], action_schema: ActionSchemaLookup
+) -> Workflow:
+    definition = {
+        "triggerType": fields.get("triggerType", workflow.trigger_type.value),
+        "triggerConfig": fields.get("triggerConfig", workflow.trigger_config),
+        "steps": fields.get("steps", workflow.steps),
+    }
+    if {"triggerType", "triggerConfig", "steps"} & set(fields):
+        parsed = await validate_for_workspace(
+            session, workflow.workspace_id, definition, action_schema, workflow.id
+        )
+        workflow.trigger_type = parsed.trigger_type
+        workflow.trigger_config = definition["triggerConfig"]
+        workflow.steps = definition["steps"]
+        workflow.is_draft = True  # the draft differs from what runs until it is published
+    if "connectionId" in fields:
+        await _check_connection(session, workflow.workspace_id, fields["connectionId"])
+        workflow.connection_id = fields["connectionId"]
+    for name, column in (
+        ("name", "name"),
+        ("description", "description"),
+        ("tags", "tags"),
+        ("folder", "folder"),
+    ):
+        if name in fields:
+            setattr(workflow, column, fields[name] if name != "tags" else (fields[name] or []))
+    session.add(workflow)
+    await session.flush()
+    return workflow
+
+
+async def latest_version_number(session: AsyncSession, workflow_id: str) -> int:
+    query = select(func.max(WorkflowVersion.version)).where(WorkflowVersion.workflow_id == workflow_id)
+    return int((await session.exec(query)).one() or 0)
+
+
+async def publish(
+    session: AsyncSession, workflow: Workflow, user: User, change_description: str | None
+) -> WorkflowVersion:
+    """Snapshots the draft as the next version; the workflow becomes active (its trigger armed)."""
+    number = await latest_version_number(session, workflow.id) + 1
+    version = WorkflowVersion(
+        workflow_id=workflow.id,
+        version=number,
+        name=workflow.name,
+        description=workflow.description,
+        trigger_type=workflow.trigger_type,
+        trigger_config=workflow.trigger_config,
+        steps=workflow.steps,
+        change_description=change_description,
+        created_by=user.id,
+    )
+    session.add(version)
+    workflow.version = number
+    workflow.is_draft = False
+    workflow.published_at = datetime.now(UTC)
+    await set_active(session, workflow, True)
+    await session.flush()
+    return version
+
+
+async def set_active(session: AsyncSession, workflow: Workflow, active: bool) -> Workflow:
+    if active and workflow.published_at is None:
+        raise Conflict("publish the workflow before activating it")
+    changed = workflow.is_active != active
+    workflow.is_active = active
+    session.add(workflow)
+    if changed:
+        for hook in ACTIVATION_HOOKS if active else DEACTIVATION_HOOKS:
+            await hook(session, workflow)
+    return workflow
+
+
+async def versions(session: AsyncSession, workflow_id: str) -> list[WorkflowVersion]:
+    query = (
+        select(WorkflowVersion)
+        .where(WorkflowVersion.workflow_id == workflow_id)
+        .order_by(col(WorkflowVersion.version).desc())
+    )
+    return list((await session.exec(query)).all())
+
+
+async def version(session: AsyncSession, workflow_id: str, number: int) -> WorkflowVersion:
+    query = select(WorkflowVersion).where(
+        WorkflowVersion.workflow_id == workflow_id, WorkflowVersion.version == number
+    )
+    found = (await session.exec(query)).first()
+    if found is None:
+        raise NotFound(f"version {number} does not exist")
+    return found
+
+
+async def restore(session: AsyncSession, workflow: Workflow, number: int, user: User) -> WorkflowVersion:
+    """Makes an old version current again, as a new version (history is never rewritten)."""
+    old = await version(session, workflow.id, number)
+    workflow.name, workflow.description = old.name, old.description
+    workflow.trigger_type, workflow.trigger_config, workflow.steps = (
+        old.trigger_type,
+        old.trigger_config,
+        old.steps,
+    )
+    return await publish(session, workflow, user, f"Restored version {number}")
+
+
+async def delete(session: AsyncSession, workflow: Workflow) -> None:
+    if workflow.is_active:
+        await set_active(session, workflow, False)
+    await session.delete(workflow)
+
+
+def definition_of(source: Workflow | WorkflowVersion) -> dict[str, Any]:
+    return _definition_of(source)
