@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
+from api.limits import BodySizeLimit
 from api.resources import Resources
 from api.routes import auth, catalogue, executions, health, me, workflows, workspaces
 from core.settings import Settings, get_settings
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     for resource in (auth, me, workspaces, catalogue, workflows, executions):
         app.include_router(resource.router, prefix=API_PREFIX)

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     public_url: str | None = None
 
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Largest request body (413 above)")
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     log_level: str = "INFO"

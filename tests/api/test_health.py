@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 
 from baton.embedded import free_port
@@ -60,3 +62,21 @@ async def test_unknown_paths_answer_the_error_shape(api_client: httpx.AsyncClien
 async def test_the_openapi_document_describes_the_readiness_failure(api_client: httpx.AsyncClient) -> None:
     document = (await api_client.get("/openapi.json")).json()
     assert "503" in document["paths"]["/readyz"]["get"]["responses"]
+
+
+async def test_oversized_bodies_are_refused_with_413(api_client: httpx.AsyncClient) -> None:
+    big = b'{"email": "' + b"a" * (1024 * 1024 + 10) + b'"}'
+    response = await api_client.post(
+        "/api/v1/auth/login", content=big, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["error"] == "payload_too_large"
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it arrives
+        for _ in range(20):
+            yield b"x" * 65536
+
+    streamed = await api_client.post(
+        "/api/v1/auth/login", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert streamed.status_code == 413
