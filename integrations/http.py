@@ -79,6 +79,8 @@ def apply_auth(
     return None
 
 
+http.credentials_model = HttpAuth
+
 RETRYABLE_STATUSES = frozenset({408, 429})
 
 

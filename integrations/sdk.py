@@ -115,6 +115,10 @@ class Integration:
     website_url: str | None = None
     actions: dict[str, ActionSpec[Any, Any]] = field(default_factory=dict)
     triggers: dict[str, TriggerSpec] = field(default_factory=dict)
+    # What a connection to this service holds (validated on save, encrypted at rest).
+    credentials_model: type[BaseModel] | None = None
+    # Checks a connection against the service (POST .../test); raises ActionError when it fails.
+    test: Callable[[ActionContext], Awaitable[None]] | None = None
 
     @property
     def is_active(self) -> bool:
