@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.resources import Resources
-from api.routes import auth, catalogue, connections, executions, health, me, workflows, workspaces
+from api.routes import auth, catalogue, connections, executions, health, me, templates, workflows, workspaces
 from core.settings import Settings, get_settings
 
 API_PREFIX = "/api/v1"
@@ -36,6 +36,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
-    for resource in (auth, me, workspaces, catalogue, connections, workflows, executions):
+    for resource in (auth, me, workspaces, catalogue, templates, connections, workflows, executions):
         app.include_router(resource.router, prefix=API_PREFIX)
     return app

@@ -259,3 +259,49 @@ async def delete(session: AsyncSession, workflow: Workflow) -> None:
 
 def definition_of(source: Workflow | WorkflowVersion) -> dict[str, Any]:
     return _definition_of(source)
+
+
+def map_connections(steps: list[Any], mapping: Mapping[str, str]) -> list[Any]:
+    """Steps with every `connectionId` replaced through `mapping` (for imports into another workspace)."""
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                key: (
+                    mapping.get(item, item) if key == "connectionId" and isinstance(item, str) else walk(item)
+                )
+                for key, item in value.items()
+            }
+        if isinstance(value, list):
+            return [walk(item) for item in value]
+        return value
+
+    mapped: list[Any] = walk(steps)
+    return mapped
+
+
+def step_connection_ids(steps: list[Any]) -> list[tuple[str, str]]:
+    """(JSON path, connection id) of every step that names a connection."""
+    found: list[tuple[str, str]] = []
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, dict):
+            if isinstance(value.get("connectionId"), str):
+                found.append((f"{path}.connectionId", value["connectionId"]))
+            for key, item in value.items():
+                walk(item, f"{path}.{key}")
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, f"{path}[{index}]")
+
+    walk(steps, "steps")
+    return found
+
+
+async def check_step_connections(session: AsyncSession, workspace_id: str, steps: list[Any]) -> None:
+    for path, connection_id in step_connection_ids(steps):
+        connection = await session.get(Connection, connection_id)
+        if connection is None or connection.workspace_id != workspace_id:
+            raise NotFound(
+                f"no connection {connection_id} in this workspace (map it with `connectionMap`)", path=path
+            )

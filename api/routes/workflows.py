@@ -19,6 +19,8 @@ from api.schemas.workflows import (
     RunBody,
     VersionOut,
     WorkflowCreate,
+    WorkflowExport,
+    WorkflowImport,
     WorkflowOut,
     WorkflowUpdate,
 )
@@ -50,6 +52,20 @@ async def create(body: WorkflowCreate, access: Editor, session: SessionDep) -> W
     return WorkflowOut.model_validate(workflow)
 
 
+@router.post("/import", status_code=status.HTTP_201_CREATED, response_model=WorkflowOut, responses=ERRORS)
+async def import_workflow(body: WorkflowImport, access: Editor, session: SessionDep) -> WorkflowOut:
+    """Create a draft from an exported document, mapping its connection ids onto this workspace's."""
+    document = body.workflow
+    steps = store.map_connections(document.steps, body.connection_map)
+    await store.check_step_connections(session, access.workspace.id, steps)
+    fields = {**document.model_dump(by_alias=True, mode="json"), "steps": steps}
+    if document.connection_id is not None:
+        fields["connectionId"] = body.connection_map.get(document.connection_id, document.connection_id)
+    workflow = await store.create(session, access.workspace, access.principal.user, fields, action_schema)
+    await session.refresh(workflow)
+    return WorkflowOut.model_validate(workflow)
+
+
 @router.get("", response_model=Page[WorkflowOut], responses=ERRORS)
 async def list_workflows(
     access: Reader,
@@ -76,6 +92,36 @@ async def list_workflows(
 @router.get("/{workflow_id}", response_model=WorkflowOut, responses=ERRORS)
 async def get(workflow_id: str, access: Reader, session: SessionDep) -> WorkflowOut:
     return WorkflowOut.model_validate(await store.get(session, access.workspace.id, workflow_id))
+
+
+@router.get("/{workflow_id}/export", response_model=WorkflowExport, responses=ERRORS)
+async def export(workflow_id: str, access: Reader, session: SessionDep) -> WorkflowExport:
+    """The workflow as a portable JSON document (import it elsewhere with POST .../workflows/import)."""
+    workflow = await store.get(session, access.workspace.id, workflow_id)
+    return WorkflowExport.model_validate(
+        {**store.definition_of(workflow), **workflow.model_dump(by_alias=False)}
+    )
+
+
+@router.post(
+    "/{workflow_id}/duplicate",
+    status_code=status.HTTP_201_CREATED,
+    response_model=WorkflowOut,
+    responses=ERRORS,
+)
+async def duplicate(workflow_id: str, access: Editor, session: SessionDep) -> WorkflowOut:
+    source = await store.get(session, access.workspace.id, workflow_id)
+    fields = {
+        **store.definition_of(source),
+        "name": f"Copy of {source.name}"[:200],
+        "description": source.description,
+        "tags": source.tags,
+        "folder": source.folder,
+        "connectionId": source.connection_id,
+    }
+    workflow = await store.create(session, access.workspace, access.principal.user, fields, action_schema)
+    await session.refresh(workflow)
+    return WorkflowOut.model_validate(workflow)
 
 
 @router.patch("/{workflow_id}", response_model=WorkflowOut, responses=ERRORS)

@@ -121,3 +121,24 @@ class ResumeBody(ApiModel):
 class DecisionBody(ApiModel):
     approved: bool
     comment: str | None = Field(default=None, max_length=2000)
+
+
+class WorkflowExport(ApiModel):
+    """A workflow as a portable document (what export gives and import takes)."""
+
+    baton_export: int = Field(default=1, description="Format version")
+    name: str
+    description: str | None = None
+    trigger_type: TriggerType
+    trigger_config: dict[str, Any] = Field(default_factory=dict)
+    steps: list[Any] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    folder: str | None = None
+    connection_id: str | None = None
+
+
+class WorkflowImport(ApiModel):
+    workflow: WorkflowExport
+    connection_map: dict[str, str] = Field(
+        default_factory=dict, description="Connection ids of the exporting workspace -> ids in this one"
+    )
