@@ -8,6 +8,7 @@ from typing import Annotated
 import httpx
 from fastapi import APIRouter, Depends, status
 
+from api.audit import AuditorDep
 from api.deps import ResourcesDep, SessionDep, WorkspaceAccess, workspace_access
 from api.errors import error_responses
 from api.schemas.base import Page
@@ -37,7 +38,7 @@ def _model_of(integration_id: str) -> type | None:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ConnectionOut, responses=ERRORS)
 async def create(
-    body: ConnectionCreate, access: Manager, session: SessionDep, resources: ResourcesDep
+    body: ConnectionCreate, access: Manager, session: SessionDep, resources: ResourcesDep, auditor: AuditorDep
 ) -> ConnectionOut:
     """Store credentials for an integration (checked against what it expects, encrypted, never returned)."""
     connection = await store.create(
@@ -51,7 +52,16 @@ async def create(
         credentials_model=_model_of(body.integration_id),
     )
     await session.refresh(connection)
-    return ConnectionOut.model_validate(connection)
+    out = ConnectionOut.model_validate(connection)
+    await auditor.record(
+        "connection.created",
+        principal=access.principal,
+        entity_type="connection",
+        entity_id=connection.id,
+        workspace_id=access.workspace.id,
+        after=out,
+    )
+    return out
 
 
 @router.get("", response_model=Page[ConnectionOut], responses=ERRORS)
@@ -69,25 +79,52 @@ async def get(connection_id: str, access: Reader, session: SessionDep) -> Connec
 
 @router.patch("/{connection_id}", response_model=ConnectionOut, responses=ERRORS)
 async def update(
-    connection_id: str, body: ConnectionUpdate, access: Manager, session: SessionDep, resources: ResourcesDep
+    connection_id: str,
+    body: ConnectionUpdate,
+    access: Manager,
+    session: SessionDep,
+    resources: ResourcesDep,
+    auditor: AuditorDep,
 ) -> ConnectionOut:
     connection = await store.get(session, access.workspace.id, connection_id)
+    before = ConnectionOut.model_validate(connection)
     fields = body.model_dump(by_alias=True, exclude_unset=True)
     connection = await store.update(
         session, _cipher(resources), connection, fields, _model_of(connection.integration_id)
     )
     await session.refresh(connection)
-    return ConnectionOut.model_validate(connection)
+    out = ConnectionOut.model_validate(connection)
+    await auditor.record(
+        "connection.updated",
+        principal=access.principal,
+        entity_type="connection",
+        entity_id=connection.id,
+        workspace_id=access.workspace.id,
+        before=before,
+        after=out,
+        metadata={"credentialsReplaced": body.credentials is not None},
+    )
+    return out
 
 
 @router.delete("/{connection_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
-async def delete(connection_id: str, access: Manager, session: SessionDep) -> None:
-    await session.delete(await store.get(session, access.workspace.id, connection_id))
+async def delete(connection_id: str, access: Manager, session: SessionDep, auditor: AuditorDep) -> None:
+    connection = await store.get(session, access.workspace.id, connection_id)
+    before = ConnectionOut.model_validate(connection)
+    await session.delete(connection)
+    await auditor.record(
+        "connection.deleted",
+        principal=access.principal,
+        entity_type="connection",
+        entity_id=connection_id,
+        workspace_id=access.workspace.id,
+        before=before,
+    )
 
 
 @router.post("/{connection_id}/test", response_model=ConnectionTest, responses=ERRORS)
 async def test(
-    connection_id: str, access: Manager, session: SessionDep, resources: ResourcesDep
+    connection_id: str, access: Manager, session: SessionDep, resources: ResourcesDep, auditor: AuditorDep
 ) -> ConnectionTest:
     """Check the connection with the integration's test hook (or, without one, that its credentials are
     readable and well-formed); records `lastTestedAt` and `testStatus`."""
@@ -107,4 +144,12 @@ async def test(
         ok, detail = False, str(exc)
     store.record_test(connection, ok)
     session.add(connection)
+    await auditor.record(
+        "connection.tested",
+        principal=access.principal,
+        entity_type="connection",
+        entity_id=connection_id,
+        workspace_id=access.workspace.id,
+        metadata={"ok": ok},
+    )
     return ConnectionTest(ok=ok, test_status=connection.test_status, detail=detail)

@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.audit import AuditorDep
 from api.deps import ResourcesDep, SessionDep, WorkspaceAccess, workspace_access
 from api.errors import error_responses
 from api.pagination import Cursor, Limit, decode_cursor, page
@@ -153,11 +154,18 @@ async def events(
     responses=ERRORS,
 )
 async def cancel(
-    execution_id: str, access: Operator, session: SessionDep, resources: ResourcesDep
+    execution_id: str, access: Operator, session: SessionDep, resources: ResourcesDep, auditor: AuditorDep
 ) -> ExecutionOut:
     """Ask the run to stop; it ends as CANCELLED once its current step lets go."""
     execution = await store.get(session, access.workspace.id, execution_id)
     await (await run_service(resources)).cancel(execution.id)
+    await auditor.record(
+        "execution.cancelled",
+        principal=access.principal,
+        entity_type="execution",
+        entity_id=execution.id,
+        workspace_id=access.workspace.id,
+    )
     return execution_out(execution, resources)
 
 
@@ -168,11 +176,19 @@ async def cancel(
     responses=ERRORS,
 )
 async def retry(
-    execution_id: str, access: Operator, session: SessionDep, resources: ResourcesDep
+    execution_id: str, access: Operator, session: SessionDep, resources: ResourcesDep, auditor: AuditorDep
 ) -> ExecutionOut:
     """Run again from the start with the same trigger data (counts towards `maxRetries`)."""
     await store.get(session, access.workspace.id, execution_id)
     started = await (await run_service(resources)).retry(execution_id)
+    await auditor.record(
+        "execution.retried",
+        principal=access.principal,
+        entity_type="execution",
+        entity_id=started.execution_id,
+        workspace_id=access.workspace.id,
+        metadata={"retryOf": execution_id},
+    )
     await session.commit()
     return execution_out(await store.get(session, access.workspace.id, started.execution_id), resources)
 
@@ -184,11 +200,24 @@ async def retry(
     responses=ERRORS,
 )
 async def resume(
-    execution_id: str, body: ResumeBody, access: Operator, session: SessionDep, resources: ResourcesDep
+    execution_id: str,
+    body: ResumeBody,
+    access: Operator,
+    session: SessionDep,
+    resources: ResourcesDep,
+    auditor: AuditorDep,
 ) -> ExecutionOut:
     """A new run that reuses what succeeded and starts at the step that failed."""
     await store.get(session, access.workspace.id, execution_id)
     started = await (await run_service(resources)).resume(execution_id, latest_version=body.latest_version)
+    await auditor.record(
+        "execution.resumed",
+        principal=access.principal,
+        entity_type="execution",
+        entity_id=started.execution_id,
+        workspace_id=access.workspace.id,
+        metadata={"resumedFrom": execution_id, "latestVersion": body.latest_version},
+    )
     await session.commit()
     return execution_out(await store.get(session, access.workspace.id, started.execution_id), resources)
 
@@ -201,6 +230,7 @@ async def decide(
     access: Operator,
     session: SessionDep,
     resources: ResourcesDep,
+    auditor: AuditorDep,
 ) -> dict[str, object]:
     """Approve or reject an approval step that is waiting; the decision records who made it."""
     execution = await store.get(session, access.workspace.id, execution_id)
@@ -214,4 +244,12 @@ async def decide(
         if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
             raise Conflict(f"execution {execution_id} is not running; it cannot take decisions") from exc
         raise
+    await auditor.record(
+        "execution.decided",
+        principal=access.principal,
+        entity_type="execution",
+        entity_id=execution.id,
+        workspace_id=access.workspace.id,
+        metadata={"stepId": step_id, "approved": body.approved},
+    )
     return {**answer, "by": access.principal.user.id}

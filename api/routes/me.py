@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from api.audit import AuditorDep
 from api.deps import PrincipalDep, SessionDep
 from api.errors import error_responses
 from api.schemas.accounts import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, UserOut
@@ -32,11 +33,21 @@ def _require_login_token(principal: PrincipalDep) -> None:
 
 
 @router.post("/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated, responses=ERRORS)
-async def create_key(body: ApiKeyCreate, principal: PrincipalDep, session: SessionDep) -> ApiKeyCreated:
+async def create_key(
+    body: ApiKeyCreate, principal: PrincipalDep, session: SessionDep, auditor: AuditorDep
+) -> ApiKeyCreated:
     """Create an API key. The secret is in this response only; Baton stores a hash of it."""
     _require_login_token(principal)
     api_key, secret = await create_api_key(
         session, principal.user, name=body.name, scopes=body.scopes, expires_at=body.expires_at
+    )
+    await auditor.record(
+        "api_key.created",
+        principal=principal,
+        entity_type="api_key",
+        entity_id=api_key.id,
+        workspace_id=None,
+        metadata={"name": body.name, "scopes": body.scopes},
     )
     return ApiKeyCreated.model_validate({**_key_out(api_key).model_dump(), "key": secret})
 
@@ -47,6 +58,9 @@ async def list_keys(principal: PrincipalDep, session: SessionDep) -> Page[ApiKey
 
 
 @router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
-async def delete_key(key_id: str, principal: PrincipalDep, session: SessionDep) -> None:
+async def delete_key(key_id: str, principal: PrincipalDep, session: SessionDep, auditor: AuditorDep) -> None:
     _require_login_token(principal)
     await delete_api_key(session, principal.user, key_id)
+    await auditor.record(
+        "api_key.deleted", principal=principal, entity_type="api_key", entity_id=key_id, workspace_id=None
+    )

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
+from api.audit import AuditorDep
 from api.deps import SessionDep, WorkspaceAccess, workspace_access
 from api.errors import error_responses
 from api.routes.workflows import action_schema
@@ -26,7 +27,7 @@ Editor = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.EDIT, "w
     response_model=WorkflowOut,
     responses=error_responses(401, 403, 404, 409, 422),
 )
-async def use(template_id: str, access: Editor, session: SessionDep) -> WorkflowOut:
+async def use(template_id: str, access: Editor, session: SessionDep, auditor: AuditorDep) -> WorkflowOut:
     """Create a draft workflow from the template (connect its integrations, then publish it)."""
     template = await get_template(session, template_id)
     missing = [i for i in template.required_integrations if get_integration(i) is None]
@@ -44,4 +45,12 @@ async def use(template_id: str, access: Editor, session: SessionDep) -> Workflow
     template.usage_count += 1
     session.add(template)
     await session.refresh(workflow)
+    await auditor.record(
+        "workflow.created",
+        principal=access.principal,
+        entity_type="workflow",
+        entity_id=workflow.id,
+        workspace_id=access.workspace.id,
+        metadata={"template": template_id},
+    )
     return WorkflowOut.model_validate(workflow)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response, status
 from temporalio.client import WorkflowFailureError
 
+from api.audit import AuditorDep
 from api.deps import ResourcesDep, SessionDep, WorkspaceAccess, workspace_access
 from api.errors import error_responses
 from api.pagination import Cursor, Limit, decode_cursor, page
@@ -44,16 +45,29 @@ def action_schema(action_id: str) -> dict[str, Any] | None:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=WorkflowOut, responses=ERRORS)
-async def create(body: WorkflowCreate, access: Editor, session: SessionDep) -> WorkflowOut:
+async def create(
+    body: WorkflowCreate, access: Editor, session: SessionDep, auditor: AuditorDep
+) -> WorkflowOut:
     """Create a draft workflow. The definition is validated; errors name the JSON path (steps[2].input.to)."""
     fields = body.model_dump(by_alias=True, mode="json")
     workflow = await store.create(session, access.workspace, access.principal.user, fields, action_schema)
     await session.refresh(workflow)
-    return WorkflowOut.model_validate(workflow)
+    out = WorkflowOut.model_validate(workflow)
+    await auditor.record(
+        "workflow.created",
+        principal=access.principal,
+        entity_type="workflow",
+        entity_id=workflow.id,
+        workspace_id=access.workspace.id,
+        after=out,
+    )
+    return out
 
 
 @router.post("/import", status_code=status.HTTP_201_CREATED, response_model=WorkflowOut, responses=ERRORS)
-async def import_workflow(body: WorkflowImport, access: Editor, session: SessionDep) -> WorkflowOut:
+async def import_workflow(
+    body: WorkflowImport, access: Editor, session: SessionDep, auditor: AuditorDep
+) -> WorkflowOut:
     """Create a draft from an exported document, mapping its connection ids onto this workspace's."""
     document = body.workflow
     steps = store.map_connections(document.steps, body.connection_map)
@@ -63,7 +77,16 @@ async def import_workflow(body: WorkflowImport, access: Editor, session: Session
         fields["connectionId"] = body.connection_map.get(document.connection_id, document.connection_id)
     workflow = await store.create(session, access.workspace, access.principal.user, fields, action_schema)
     await session.refresh(workflow)
-    return WorkflowOut.model_validate(workflow)
+    out = WorkflowOut.model_validate(workflow)
+    await auditor.record(
+        "workflow.imported",
+        principal=access.principal,
+        entity_type="workflow",
+        entity_id=workflow.id,
+        workspace_id=access.workspace.id,
+        after=out,
+    )
+    return out
 
 
 @router.get("", response_model=Page[WorkflowOut], responses=ERRORS)
@@ -109,7 +132,9 @@ async def export(workflow_id: str, access: Reader, session: SessionDep) -> Workf
     response_model=WorkflowOut,
     responses=ERRORS,
 )
-async def duplicate(workflow_id: str, access: Editor, session: SessionDep) -> WorkflowOut:
+async def duplicate(
+    workflow_id: str, access: Editor, session: SessionDep, auditor: AuditorDep
+) -> WorkflowOut:
     source = await store.get(session, access.workspace.id, workflow_id)
     fields = {
         **store.definition_of(source),
@@ -121,39 +146,89 @@ async def duplicate(workflow_id: str, access: Editor, session: SessionDep) -> Wo
     }
     workflow = await store.create(session, access.workspace, access.principal.user, fields, action_schema)
     await session.refresh(workflow)
-    return WorkflowOut.model_validate(workflow)
+    out = WorkflowOut.model_validate(workflow)
+    await auditor.record(
+        "workflow.duplicated",
+        principal=access.principal,
+        entity_type="workflow",
+        entity_id=workflow.id,
+        workspace_id=access.workspace.id,
+        after=out,
+        metadata={"source": workflow_id},
+    )
+    return out
 
 
 @router.patch("/{workflow_id}", response_model=WorkflowOut, responses=ERRORS)
-async def update(workflow_id: str, body: WorkflowUpdate, access: Editor, session: SessionDep) -> WorkflowOut:
+async def update(
+    workflow_id: str, body: WorkflowUpdate, access: Editor, session: SessionDep, auditor: AuditorDep
+) -> WorkflowOut:
     """Change the draft; runs keep using the published version until you publish again."""
     workflow = await store.get(session, access.workspace.id, workflow_id)
+    before = WorkflowOut.model_validate(workflow)
     fields = body.model_dump(by_alias=True, mode="json", exclude_unset=True)
     workflow = await store.update(session, workflow, fields, action_schema)
     await session.refresh(workflow)
-    return WorkflowOut.model_validate(workflow)
+    out = WorkflowOut.model_validate(workflow)
+    await auditor.record(
+        "workflow.updated",
+        principal=access.principal,
+        entity_type="workflow",
+        entity_id=workflow.id,
+        workspace_id=access.workspace.id,
+        before=before,
+        after=out,
+    )
+    return out
 
 
 @router.delete("/{workflow_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
-async def delete(workflow_id: str, access: Editor, session: SessionDep) -> None:
-    await store.delete(session, await store.get(session, access.workspace.id, workflow_id))
+async def delete(workflow_id: str, access: Editor, session: SessionDep, auditor: AuditorDep) -> None:
+    workflow = await store.get(session, access.workspace.id, workflow_id)
+    before = WorkflowOut.model_validate(workflow)
+    await store.delete(session, workflow)
+    await auditor.record(
+        "workflow.deleted",
+        principal=access.principal,
+        entity_type="workflow",
+        entity_id=workflow_id,
+        workspace_id=access.workspace.id,
+        before=before,
+    )
 
 
 @router.post(
     "/{workflow_id}/publish", status_code=status.HTTP_201_CREATED, response_model=VersionOut, responses=ERRORS
 )
-async def publish(workflow_id: str, body: PublishBody, access: Editor, session: SessionDep) -> VersionOut:
+async def publish(
+    workflow_id: str, body: PublishBody, access: Editor, session: SessionDep, auditor: AuditorDep
+) -> VersionOut:
     """Snapshot the draft as a new version; the workflow becomes active and new runs use this version."""
     workflow = await store.get(session, access.workspace.id, workflow_id)
     version = await store.publish(session, workflow, access.principal.user, body.change_description)
     await session.refresh(version)
+    await auditor.record(
+        "workflow.published",
+        principal=access.principal,
+        entity_type="workflow",
+        entity_id=workflow_id,
+        workspace_id=access.workspace.id,
+        metadata={"version": version.version, "changeDescription": body.change_description},
+    )
     return VersionOut.model_validate(version)
 
 
 @router.post("/{workflow_id}/activate", response_model=WorkflowOut, responses=ERRORS)
-async def activate(workflow_id: str, access: Editor, session: SessionDep) -> WorkflowOut:
+async def activate(workflow_id: str, access: Editor, session: SessionDep, auditor: AuditorDep) -> WorkflowOut:
     workflow = await store.set_active(
         session, await store.get(session, access.workspace.id, workflow_id), True
+    )
+    await auditor.record(
+        "workflow.activated",
+        principal=access.principal,
+        entity_type="workflow",
+        entity_id=workflow_id,
+        workspace_id=access.workspace.id,
     )
     await session.flush()
     await session.refresh(workflow)
@@ -161,9 +236,18 @@ async def activate(workflow_id: str, access: Editor, session: SessionDep) -> Wor
 
 
 @router.post("/{workflow_id}/deactivate", response_model=WorkflowOut, responses=ERRORS)
-async def deactivate(workflow_id: str, access: Editor, session: SessionDep) -> WorkflowOut:
+async def deactivate(
+    workflow_id: str, access: Editor, session: SessionDep, auditor: AuditorDep
+) -> WorkflowOut:
     workflow = await store.set_active(
         session, await store.get(session, access.workspace.id, workflow_id), False
+    )
+    await auditor.record(
+        "workflow.deactivated",
+        principal=access.principal,
+        entity_type="workflow",
+        entity_id=workflow_id,
+        workspace_id=access.workspace.id,
     )
     await session.flush()
     await session.refresh(workflow)
@@ -188,11 +272,21 @@ async def version(workflow_id: str, version: int, access: Reader, session: Sessi
     response_model=VersionOut,
     responses=ERRORS,
 )
-async def restore(workflow_id: str, version: int, access: Editor, session: SessionDep) -> VersionOut:
+async def restore(
+    workflow_id: str, version: int, access: Editor, session: SessionDep, auditor: AuditorDep
+) -> VersionOut:
     """Make an old version current again; it is published as a new version."""
     workflow = await store.get(session, access.workspace.id, workflow_id)
     restored = await store.restore(session, workflow, version, access.principal.user)
     await session.refresh(restored)
+    await auditor.record(
+        "workflow.restored",
+        principal=access.principal,
+        entity_type="workflow",
+        entity_id=workflow_id,
+        workspace_id=access.workspace.id,
+        metadata={"restored": version, "version": restored.version},
+    )
     return VersionOut.model_validate(restored)
 
 
@@ -209,6 +303,7 @@ async def run(
     session: SessionDep,
     resources: ResourcesDep,
     response: Response,
+    auditor: AuditorDep,
     wait: Annotated[bool, Query(description="Answer when the run ends (or the timeout passes)")] = False,
     timeout_seconds: Annotated[float, Query(alias="timeoutSeconds", gt=0, le=MAX_WAIT_SECONDS)] = 30,
     draft: Annotated[bool, Query(description="Run the saved draft instead of the published version")] = False,
@@ -219,6 +314,14 @@ async def run(
     runs = await run_service(resources)
     target = await (runs.draft(workflow.id) if draft else runs.published_version(workflow.id))
     started = await runs.start(target, body.payload, trigger_type="MANUAL")
+    await auditor.record(
+        "workflow.executed",
+        principal=access.principal,
+        entity_type="execution",
+        entity_id=started.execution_id,
+        workspace_id=access.workspace.id,
+        metadata={"workflowId": workflow.id, "version": started.version, "draft": draft},
+    )
     if wait:
         try:
             await asyncio.wait_for(runs.handle(started.execution_id).result(), timeout_seconds)

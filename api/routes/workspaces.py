@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Query, status
 
+from api.audit import AuditorDep
 from api.deps import PrincipalDep, SessionDep, WorkspaceAccess, scoped, workspace_access
 from api.errors import error_responses
+from api.pagination import Cursor, Limit, decode_cursor, page
 from api.schemas.base import Page
 from api.schemas.workspaces import (
+    AuditLogOut,
     MemberCreate,
     MemberOut,
     MemberUpdate,
@@ -17,6 +20,7 @@ from api.schemas.workspaces import (
     WorkspaceOut,
     WorkspaceUpdate,
 )
+from core import audit
 from core.accounts import Principal
 from core.models import User, Workspace, WorkspaceMember, WorkspaceRole
 from core.permissions import Permission
@@ -57,11 +61,22 @@ def _member_out(member: WorkspaceMember, user: User) -> MemberOut:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=WorkspaceOut, responses=ERRORS)
-async def create(body: WorkspaceCreate, principal: Admin, session: SessionDep) -> WorkspaceOut:
+async def create(
+    body: WorkspaceCreate, principal: Admin, session: SessionDep, auditor: AuditorDep
+) -> WorkspaceOut:
     """Create a workspace; you become its OWNER. A slug is generated from the name when absent."""
     workspace = await create_workspace(session, principal.user, name=body.name, slug=body.slug)
     await session.refresh(workspace)
-    return _out(workspace, WorkspaceRole.OWNER)
+    out = _out(workspace, WorkspaceRole.OWNER)
+    await auditor.record(
+        "workspace.created",
+        principal=principal,
+        entity_type="workspace",
+        entity_id=workspace.id,
+        workspace_id=workspace.id,
+        after=out,
+    )
+    return out
 
 
 @router.get("", response_model=Page[WorkspaceOut], responses=ERRORS)
@@ -75,9 +90,12 @@ async def get(access: Reader) -> WorkspaceOut:
 
 
 @router.patch("/{workspace_id}", response_model=WorkspaceOut, responses=ERRORS)
-async def update(body: WorkspaceUpdate, access: Manager, session: SessionDep) -> WorkspaceOut:
+async def update(
+    body: WorkspaceUpdate, access: Manager, session: SessionDep, auditor: AuditorDep
+) -> WorkspaceOut:
     """ADMIN and OWNER rename; only an OWNER changes the plan (which sets the plan's limits)."""
     workspace = access.workspace
+    before = _out(workspace, access.role)
     if body.name is not None:
         workspace.name = body.name
     if body.plan is not None and body.plan != workspace.plan:
@@ -91,13 +109,32 @@ async def update(body: WorkspaceUpdate, access: Manager, session: SessionDep) ->
     session.add(workspace)
     await session.flush()
     await session.refresh(workspace)
-    return _out(workspace, access.role)
+    out = _out(workspace, access.role)
+    await auditor.record(
+        "workspace.updated",
+        principal=access.principal,
+        entity_type="workspace",
+        entity_id=workspace.id,
+        workspace_id=workspace.id,
+        before=before,
+        after=out,
+    )
+    return out
 
 
 @router.delete("/{workspace_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
-async def delete(access: Owner, session: SessionDep) -> None:
+async def delete(access: Owner, session: SessionDep, auditor: AuditorDep) -> None:
     """Delete the workspace and everything it owns (workflows, runs, connections, members)."""
+    before = _out(access.workspace, access.role)
     await session.delete(access.workspace)
+    await auditor.record(
+        "workspace.deleted",
+        principal=access.principal,
+        entity_type="workspace",
+        entity_id=before.id,
+        workspace_id=before.id,
+        before=before,
+    )
 
 
 @router.get("/{workspace_id}/members", response_model=Page[MemberOut], responses=ERRORS)
@@ -108,24 +145,77 @@ async def list_members(access: Reader, session: SessionDep) -> Page[MemberOut]:
 @router.post(
     "/{workspace_id}/members", status_code=status.HTTP_201_CREATED, response_model=MemberOut, responses=ERRORS
 )
-async def add(body: MemberCreate, access: Manager, session: SessionDep) -> MemberOut:
+async def add(body: MemberCreate, access: Manager, session: SessionDep, auditor: AuditorDep) -> MemberOut:
     member, user = await add_member(
         session, access.workspace.id, email=body.email, role=body.role, caller_role=access.role
     )
-    return _member_out(member, user)
+    out = _member_out(member, user)
+    await auditor.record(
+        "member.added",
+        principal=access.principal,
+        entity_type="member",
+        entity_id=user.id,
+        workspace_id=access.workspace.id,
+        after=out,
+    )
+    return out
 
 
 @router.patch("/{workspace_id}/members/{user_id}", response_model=MemberOut, responses=ERRORS)
-async def change(user_id: str, body: MemberUpdate, access: Manager, session: SessionDep) -> MemberOut:
+async def change(
+    user_id: str, body: MemberUpdate, access: Manager, session: SessionDep, auditor: AuditorDep
+) -> MemberOut:
     member = await change_role(session, access.workspace.id, user_id, body.role, access.role)
+    await auditor.record(
+        "member.role_changed",
+        principal=access.principal,
+        entity_type="member",
+        entity_id=user_id,
+        workspace_id=access.workspace.id,
+        after={"role": body.role.value},
+    )
     user = await session.get(User, user_id)
     assert user is not None
     return _member_out(member, user)
 
 
 @router.delete("/{workspace_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
-async def remove(user_id: str, access: Reader, session: SessionDep) -> None:
+async def remove(user_id: str, access: Reader, session: SessionDep, auditor: AuditorDep) -> None:
     """Remove a member (ADMIN, OWNER), or leave the workspace yourself; the last OWNER cannot leave."""
     await remove_member(
         session, access.workspace.id, user_id, caller=access.principal.user, caller_role=access.role
+    )
+    await auditor.record(
+        "member.removed",
+        principal=access.principal,
+        entity_type="member",
+        entity_id=user_id,
+        workspace_id=access.workspace.id,
+    )
+
+
+@router.get("/{workspace_id}/audit-logs", response_model=Page[AuditLogOut], responses=ERRORS)
+async def audit_logs(
+    access: Manager,
+    session: SessionDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    entity_type: Annotated[str | None, Query(alias="entityType")] = None,
+    action: str | None = None,
+    user_id: Annotated[str | None, Query(alias="userId")] = None,
+) -> Page[AuditLogOut]:
+    """Who changed what in this workspace, newest first (ADMIN and OWNER)."""
+    rows = await audit.list_page(
+        session,
+        access.workspace.id,
+        limit=limit,
+        cursor=decode_cursor(cursor),
+        entity_type=entity_type,
+        action=action,
+        user_id=user_id,
+    )
+    items, next_cursor = page(rows, limit)
+    return Page(
+        items=[AuditLogOut.model_validate({**r.model_dump(), "metadata": r.metadata_}) for r in items],
+        next_cursor=next_cursor,
     )

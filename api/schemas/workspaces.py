@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import EmailStr, Field
 
@@ -47,4 +48,18 @@ class MemberOut(ApiModel):
     first_name: str
     last_name: str
     role: WorkspaceRole
+    created_at: datetime
+
+
+class AuditLogOut(ApiModel):
+    id: str
+    user_id: str | None
+    workspace_id: str | None
+    action: str
+    entity_type: str
+    entity_id: str | None
+    changes: Any
+    metadata: Any
+    ip_address: str | None
+    user_agent: str | None
     created_at: datetime

@@ -1,0 +1,59 @@
+"""The per-request audit recorder: route handlers say what changed; it adds who, where from, and when."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from pydantic import BaseModel
+
+from api.deps import SessionDep
+from core import audit
+from core.accounts import Principal
+
+
+class Auditor:
+    def __init__(self, request: Request, session: SessionDep) -> None:
+        self._request = request
+        self._session = session
+
+    async def record(
+        self,
+        action: str,
+        *,
+        principal: Principal | None,
+        entity_type: str,
+        entity_id: str | None,
+        workspace_id: str | None,
+        before: Any = None,
+        after: Any = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        await audit.record(
+            self._session,
+            action=action,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            user_id=principal.user.id if principal else None,
+            workspace_id=workspace_id,
+            before=_plain(before),
+            after=_plain(after),
+            metadata={
+                **(metadata or {}),
+                **({"apiKeyId": principal.api_key_id} if principal and principal.api_key_id else {}),
+            }
+            or None,
+            ip_address=self._request.client.host if self._request.client else None,
+            user_agent=self._request.headers.get("user-agent"),
+        )
+
+
+def _plain(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return dict(value)
+
+
+AuditorDep = Annotated[Auditor, Depends()]
