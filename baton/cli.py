@@ -175,3 +175,36 @@ def setup_temporal() -> None:
         typer.echo(f"Registered search attributes: {', '.join(added)}")
     else:
         typer.echo("Search attributes already registered.")
+
+
+@app.command("rotate-keys")
+def rotate_keys() -> None:
+    """Re-encrypt every connection's credentials with the first key of ENCRYPTION_KEY.
+
+    To rotate: set ENCRYPTION_KEY="new,old", run this, then set ENCRYPTION_KEY="new"."""
+    from baton.rotate_keys import rotate_credentials
+    from core.crypto import CredentialCipher
+    from core.db import create_engine
+
+    settings = _settings()
+
+    async def main() -> tuple[int, list[str]]:
+        engine = create_engine(settings)
+        try:
+            return await rotate_credentials(engine, CredentialCipher.from_settings(settings))
+        finally:
+            await engine.dispose()
+
+    try:
+        rotated, unreadable = asyncio.run(main())
+    except (OSError, ConnectionError) as exc:
+        raise _database_unreachable(settings, exc) from exc
+    typer.echo(f"Re-encrypted {rotated} connection(s) with the current key.")
+    if unreadable:
+        typer.secho(
+            f"{len(unreadable)} connection(s) could not be decrypted with any configured key: "
+            f"{', '.join(unreadable)}. Add the key they were sealed with to ENCRYPTION_KEY and run again.",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(1)

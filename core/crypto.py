@@ -1,8 +1,10 @@
 """Encryption of secrets at rest (connection credentials), with the `cryptography` package's Fernet
 (AES-128-CBC + HMAC-SHA256, authenticated, versioned tokens): a well-kept recipe, not a hand-rolled one.
 
-The key is derived with HKDF-SHA256 from ENCRYPTION_KEY (or SECRET_KEY when unset) so one secret in the
-environment yields separate keys per purpose.
+Keys are derived with HKDF-SHA256 from ENCRYPTION_KEY (or SECRET_KEY when unset) so one secret in the
+environment yields separate keys per purpose. Rotation: ENCRYPTION_KEY may list several secrets separated
+by commas; the first encrypts, all decrypt (Fernet's MultiFernet), and `baton rotate-keys` re-encrypts
+every stored credential with the first so the old ones can then be removed.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import base64
 import json
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -33,11 +35,22 @@ class CredentialCipher:
     """Turns a credentials dict into the JSON stored in `connections.credentials`, and back."""
 
     def __init__(self, secret: str) -> None:
-        self._fernet = Fernet(derive_key(secret, CREDENTIALS_PURPOSE))
+        secrets = [s.strip() for s in secret.split(",") if s.strip()]
+        if not secrets:
+            raise ValueError("an encryption key is empty")
+        self._fernet = MultiFernet([Fernet(derive_key(s, CREDENTIALS_PURPOSE)) for s in secrets])
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CredentialCipher:
         return cls(settings.encryption_key or settings.secret_key)
+
+    def rotate(self, stored: dict[str, Any]) -> dict[str, Any]:
+        """The same credentials sealed with the first (current) key."""
+        try:
+            token = self._fernet.rotate(str(stored["ciphertext"]).encode())
+        except (KeyError, InvalidToken) as exc:
+            raise DecryptionError("stored credentials cannot be decrypted with any configured key") from exc
+        return {"v": 1, "ciphertext": token.decode()}
 
     def seal(self, credentials: dict[str, Any]) -> dict[str, Any]:
         token = self._fernet.encrypt(json.dumps(credentials, separators=(",", ":")).encode())

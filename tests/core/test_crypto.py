@@ -20,3 +20,13 @@ def test_tampered_ciphertext_is_refused() -> None:
     tampered = {**sealed, "ciphertext": sealed["ciphertext"][:-4] + "AAAA"}
     with pytest.raises(DecryptionError):
         CredentialCipher("key").open(tampered)
+
+
+def test_several_keys_decrypt_and_rotation_moves_to_the_first() -> None:
+    old = CredentialCipher("old-key").seal({"token": "t"})
+    both = CredentialCipher("new-key,old-key")
+    assert both.open(old) == {"token": "t"}
+    rotated = both.rotate(old)
+    assert CredentialCipher("new-key").open(rotated) == {"token": "t"}
+    with pytest.raises(DecryptionError):
+        CredentialCipher("old-key").open(rotated)
