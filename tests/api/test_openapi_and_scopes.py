@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from tests.api.conftest import sign_up
@@ -26,7 +28,7 @@ async def test_every_endpoint_documents_its_error_responses(api_client: httpx.As
 async def test_api_key_scopes_gate_each_resource(api_client: httpx.AsyncClient) -> None:
     base, headers = await setup(api_client, "scopes@example.com")
     workflow_id = (await api_client.post(f"{base}/workflows", headers=headers, json=workflow())).json()["id"]
-    checks = [
+    checks: list[tuple[str, str, str, Any]] = [
         ("GET", f"{base}/workflows", "workflows:read", None),
         ("POST", f"{base}/workflows", "workflows:write", workflow()),
         ("GET", f"{base}/executions", "executions:read", None),
