@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -28,12 +28,20 @@ ResourcesDep = Annotated[Resources, Depends(get_resources)]
 async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
     """One session per request: committed when the handler succeeds, rolled back when it raises."""
     async with resources.sessions() as session:
+        session.info["after_commit"] = []
         try:
             yield session
             await session.commit()
         except BaseException:
             await session.rollback()
             raise
+        for callback in session.info["after_commit"]:
+            await callback()
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], Awaitable[Any]]) -> None:
+    """Runs `callback` once this request's transaction has committed (e.g. to drop a cache entry)."""
+    session.info.setdefault("after_commit", []).append(callback)
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

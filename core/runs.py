@@ -7,12 +7,14 @@ the row's `context` keeps what later operations need (version, trigger type, Tem
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from redis.asyncio import Redis
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client, WorkflowHandle
@@ -30,6 +32,7 @@ from core.models import (
     Workspace,
 )
 from core.quotas import ExecutionQuota
+from core.redis_keys import RedisKeys
 from core.settings import Settings
 from core.temporal import TRIGGER_TYPE, WORKFLOW_ID, WORKFLOW_VERSION, WORKSPACE_ID
 
@@ -39,6 +42,18 @@ WORKFLOWS = Workflow.__table__  # type: ignore[attr-defined]
 VERSIONS = WorkflowVersion.__table__  # type: ignore[attr-defined]
 WORKSPACES = Workspace.__table__  # type: ignore[attr-defined]
 RETRYABLE = {ExecutionStatus.FAILED.value, ExecutionStatus.TIMEOUT.value, ExecutionStatus.CANCELLED.value}
+
+
+WORKFLOW_CACHE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class WorkflowCache:
+    redis: Redis
+    keys: RedisKeys
+
+    async def forget(self, workflow_id: str) -> None:
+        await self.redis.delete(self.keys.workflow_cache(workflow_id))
 
 
 @dataclass(frozen=True)
@@ -60,16 +75,38 @@ class VersionToRun:
 
 class RunService:
     def __init__(
-        self, engine: AsyncEngine, client: Client, settings: Settings, quota: ExecutionQuota | None = None
+        self,
+        engine: AsyncEngine,
+        client: Client,
+        settings: Settings,
+        quota: ExecutionQuota | None = None,
+        cache: WorkflowCache | None = None,
     ) -> None:
         self._engine = engine
         self._client = client
         self._settings = settings
         self._quota = quota
+        self._cache = cache
 
     # ------------------------------------------------------------------ reading what to run
 
     async def published_version(self, workflow_id: str, version: int | None = None) -> VersionToRun:
+        """A given version, or the latest one through the seed's `workflow:{id}` cache (5 minutes; every
+        write to the workflow drops it)."""
+        if version is None and self._cache is not None:
+            cached = await self._cache.redis.get(self._cache.keys.workflow_cache(workflow_id))
+            if cached:
+                return VersionToRun(**json.loads(cached))
+        target = await self._load_version(workflow_id, version)
+        if version is None and self._cache is not None:
+            await self._cache.redis.set(
+                self._cache.keys.workflow_cache(workflow_id),
+                json.dumps(asdict(target)),
+                ex=WORKFLOW_CACHE_SECONDS,
+            )
+        return target
+
+    async def _load_version(self, workflow_id: str, version: int | None) -> VersionToRun:
         query = (
             select(VERSIONS, WORKFLOWS.c.workspace_id)
             .join(WORKFLOWS, WORKFLOWS.c.id == VERSIONS.c.workflow_id)

@@ -25,7 +25,7 @@ from core.execution import Decision, run_workflow_id
 from core.models import ExecutionStatus, WorkflowExecution
 from core.permissions import Permission
 from core.quotas import ExecutionQuota
-from core.runs import RunService
+from core.runs import RunService, WorkflowCache
 
 router = APIRouter(prefix="/workspaces/{workspace_id}/executions", tags=["executions"])
 ERRORS = error_responses(401, 403, 404, 409, 422)
@@ -43,7 +43,11 @@ async def run_service(resources: Resources) -> RunService:
             "is unreachable; try again shortly"
         ) from exc
     quota = ExecutionQuota(resources.engine, resources.redis, resources.keys)
-    return RunService(resources.engine, client, resources.settings, quota)
+    return RunService(resources.engine, client, resources.settings, quota, workflow_cache(resources))
+
+
+def workflow_cache(resources: Resources) -> WorkflowCache:
+    return WorkflowCache(resources.redis, resources.keys)
 
 
 def temporal_ui_url(resources: Resources, execution_id: str) -> str:

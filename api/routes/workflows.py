@@ -6,13 +6,15 @@ import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
+from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import WorkflowFailureError
 
 from api.audit import AuditorDep
-from api.deps import ResourcesDep, SessionDep, WorkspaceAccess, workspace_access
+from api.deps import ResourcesDep, SessionDep, WorkspaceAccess, after_commit, workspace_access
 from api.errors import error_responses
 from api.pagination import Cursor, Limit, decode_cursor, page
-from api.routes.executions import execution_out, run_service
+from api.resources import Resources
+from api.routes.executions import execution_out, run_service, workflow_cache
 from api.schemas.base import Page
 from api.schemas.workflows import (
     ExecutionOut,
@@ -37,6 +39,11 @@ Reader = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.READ, "w
 Editor = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.EDIT, "workflows:write"))]
 Runner = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.EDIT, "executions:write"))]
 MAX_WAIT_SECONDS = 300
+
+
+def forget_after_commit(session: AsyncSession, resources: Resources, workflow_id: str) -> None:
+    """Drops the `workflow:{id}` cache entry once this write has committed."""
+    after_commit(session, lambda: workflow_cache(resources).forget(workflow_id))
 
 
 def action_schema(action_id: str) -> dict[str, Any] | None:
@@ -161,9 +168,15 @@ async def duplicate(
 
 @router.patch("/{workflow_id}", response_model=WorkflowOut, responses=ERRORS)
 async def update(
-    workflow_id: str, body: WorkflowUpdate, access: Editor, session: SessionDep, auditor: AuditorDep
+    workflow_id: str,
+    body: WorkflowUpdate,
+    access: Editor,
+    session: SessionDep,
+    auditor: AuditorDep,
+    resources: ResourcesDep,
 ) -> WorkflowOut:
     """Change the draft; runs keep using the published version until you publish again."""
+    forget_after_commit(session, resources, workflow_id)
     workflow = await store.get(session, access.workspace.id, workflow_id)
     before = WorkflowOut.model_validate(workflow)
     fields = body.model_dump(by_alias=True, mode="json", exclude_unset=True)
@@ -183,7 +196,10 @@ async def update(
 
 
 @router.delete("/{workflow_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
-async def delete(workflow_id: str, access: Editor, session: SessionDep, auditor: AuditorDep) -> None:
+async def delete(
+    workflow_id: str, access: Editor, session: SessionDep, auditor: AuditorDep, resources: ResourcesDep
+) -> None:
+    forget_after_commit(session, resources, workflow_id)
     workflow = await store.get(session, access.workspace.id, workflow_id)
     before = WorkflowOut.model_validate(workflow)
     await store.delete(session, workflow)
@@ -201,9 +217,15 @@ async def delete(workflow_id: str, access: Editor, session: SessionDep, auditor:
     "/{workflow_id}/publish", status_code=status.HTTP_201_CREATED, response_model=VersionOut, responses=ERRORS
 )
 async def publish(
-    workflow_id: str, body: PublishBody, access: Editor, session: SessionDep, auditor: AuditorDep
+    workflow_id: str,
+    body: PublishBody,
+    access: Editor,
+    session: SessionDep,
+    auditor: AuditorDep,
+    resources: ResourcesDep,
 ) -> VersionOut:
     """Snapshot the draft as a new version; the workflow becomes active and new runs use this version."""
+    forget_after_commit(session, resources, workflow_id)
     workflow = await store.get(session, access.workspace.id, workflow_id)
     version = await store.publish(session, workflow, access.principal.user, body.change_description)
     await session.refresh(version)
@@ -219,7 +241,10 @@ async def publish(
 
 
 @router.post("/{workflow_id}/activate", response_model=WorkflowOut, responses=ERRORS)
-async def activate(workflow_id: str, access: Editor, session: SessionDep, auditor: AuditorDep) -> WorkflowOut:
+async def activate(
+    workflow_id: str, access: Editor, session: SessionDep, auditor: AuditorDep, resources: ResourcesDep
+) -> WorkflowOut:
+    forget_after_commit(session, resources, workflow_id)
     workflow = await store.set_active(
         session, await store.get(session, access.workspace.id, workflow_id), True
     )
@@ -237,8 +262,9 @@ async def activate(workflow_id: str, access: Editor, session: SessionDep, audito
 
 @router.post("/{workflow_id}/deactivate", response_model=WorkflowOut, responses=ERRORS)
 async def deactivate(
-    workflow_id: str, access: Editor, session: SessionDep, auditor: AuditorDep
+    workflow_id: str, access: Editor, session: SessionDep, auditor: AuditorDep, resources: ResourcesDep
 ) -> WorkflowOut:
+    forget_after_commit(session, resources, workflow_id)
     workflow = await store.set_active(
         session, await store.get(session, access.workspace.id, workflow_id), False
     )
@@ -273,9 +299,15 @@ async def version(workflow_id: str, version: int, access: Reader, session: Sessi
     responses=ERRORS,
 )
 async def restore(
-    workflow_id: str, version: int, access: Editor, session: SessionDep, auditor: AuditorDep
+    workflow_id: str,
+    version: int,
+    access: Editor,
+    session: SessionDep,
+    auditor: AuditorDep,
+    resources: ResourcesDep,
 ) -> VersionOut:
     """Make an old version current again; it is published as a new version."""
+    forget_after_commit(session, resources, workflow_id)
     workflow = await store.get(session, access.workspace.id, workflow_id)
     restored = await store.restore(session, workflow, version, access.principal.user)
     await session.refresh(restored)

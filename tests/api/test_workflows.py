@@ -248,3 +248,25 @@ async def test_viewers_read_but_do_not_write_and_strangers_see_nothing(api_clien
     assert (await api_client.post(f"{url}/run", headers=viewer, json={"payload": {}})).status_code == 403
     assert (await api_client.get(url, headers=stranger)).status_code == 404
     assert (await api_client.get(f"{base}/executions", headers=stranger)).status_code == 404
+
+
+async def test_the_published_definition_is_cached_and_every_write_drops_it(
+    api_with_worker: httpx.AsyncClient, redis: Redis, redis_prefix: str
+) -> None:
+    client = api_with_worker
+    base, headers = await setup(client)
+    workflow_id = (await client.post(f"{base}/workflows", headers=headers, json=workflow())).json()["id"]
+    await client.post(f"{base}/workflows/{workflow_id}/publish", headers=headers, json={})
+    run_url = f"{base}/workflows/{workflow_id}/run?wait=true"
+    first = (await client.post(run_url, headers=headers, json={"payload": {"name": "a"}})).json()
+    assert first["result"] == {"hello": "a"}
+    key = f"{redis_prefix}workflow:{workflow_id}"
+    assert 0 < await redis.ttl(key) <= 300
+
+    await client.patch(f"{base}/workflows/{workflow_id}", headers=headers, json={"steps": [
+        {"id": "greet", "type": "set", "values": {"hello": "v2 {{ trigger.name }}"}}]})
+    assert await redis.exists(key) == 0  # dropped after the write committed
+    await client.post(f"{base}/workflows/{workflow_id}/run?wait=true", headers=headers, json={"payload": {}})
+    await client.post(f"{base}/workflows/{workflow_id}/publish", headers=headers, json={})
+    second = (await client.post(run_url, headers=headers, json={"payload": {"name": "b"}})).json()
+    assert second["result"] == {"hello": "v2 b"}  # the new version, not a stale cached one
