@@ -263,8 +263,11 @@ async def test_the_published_definition_is_cached_and_every_write_drops_it(
     key = f"{redis_prefix}workflow:{workflow_id}"
     assert 0 < await redis.ttl(key) <= 300
 
-    await client.patch(f"{base}/workflows/{workflow_id}", headers=headers, json={"steps": [
-        {"id": "greet", "type": "set", "values": {"hello": "v2 {{ trigger.name }}"}}]})
+    await client.patch(
+        f"{base}/workflows/{workflow_id}",
+        headers=headers,
+        json={"steps": [{"id": "greet", "type": "set", "values": {"hello": "v2 {{ trigger.name }}"}}]},
+    )
     assert await redis.exists(key) == 0  # dropped after the write committed
     await client.post(f"{base}/workflows/{workflow_id}/run?wait=true", headers=headers, json={"payload": {}})
     await client.post(f"{base}/workflows/{workflow_id}/publish", headers=headers, json={})
