@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.models import AuditLog
+from core.paging import newest_first
 
 SECRET_FIELDS = frozenset({
     "password", "password_hash", "passwordhash", "credentials", "token", "access_token", "accesstoken",
@@ -88,11 +89,5 @@ async def list_page(
         query = query.where(AuditLog.action == action)
     if user_id is not None:
         query = query.where(AuditLog.user_id == user_id)
-    if cursor is not None:
-        created, last_id = cursor
-        query = query.where(
-            (col(AuditLog.created_at) < created)
-            | ((col(AuditLog.created_at) == created) & (col(AuditLog.id) < last_id))
-        )
-    query = query.order_by(col(AuditLog.created_at).desc(), col(AuditLog.id).desc()).limit(limit + 1)
+    query = newest_first(query, AuditLog.created_at, AuditLog.id, cursor, limit)
     return list((await session.exec(query)).all())

@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.errors import NotFound
 from core.models import ExecutionStatus, StepExecution, Workflow, WorkflowExecution
+from core.paging import newest_first
 
 
 async def list_page(
@@ -36,14 +37,8 @@ async def list_page(
         query = query.where(col(WorkflowExecution.created_at) >= since)
     if until is not None:
         query = query.where(col(WorkflowExecution.created_at) < until)
-    if cursor is not None:
-        created, last_id = cursor
-        query = query.where(
-            (col(WorkflowExecution.created_at) < created)
-            | ((col(WorkflowExecution.created_at) == created) & (col(WorkflowExecution.id) < last_id))
-        )
-    query = query.order_by(col(WorkflowExecution.created_at).desc(), col(WorkflowExecution.id).desc())
-    return list((await session.exec(query.limit(limit + 1))).all())
+    query = newest_first(query, WorkflowExecution.created_at, WorkflowExecution.id, cursor, limit)
+    return list((await session.exec(query)).all())
 
 
 async def get(session: AsyncSession, workspace_id: str, execution_id: str) -> WorkflowExecution:

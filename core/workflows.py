@@ -19,6 +19,7 @@ from core.definition.steps import WorkflowDefinition
 from core.definition.validation import subworkflow_ids, validate_definition
 from core.errors import Conflict, LimitExceeded, NotFound
 from core.models import Connection, User, Workflow, WorkflowVersion, Workspace
+from core.paging import newest_first
 
 ActionSchemaLookup = Callable[[str], Mapping[str, Any] | None]
 DEFINITION_FIELDS = ("trigger_type", "trigger_config", "steps")
@@ -136,13 +137,7 @@ async def list_page(
         query = query.where(Workflow.folder == folder)
     if active is not None:
         query = query.where(Workflow.is_active == active)
-    if cursor is not None:
-        created, last_id = cursor
-        query = query.where(
-            (col(Workflow.created_at) < created)
-            | ((col(Workflow.created_at) == created) & (col(Workflow.id) < last_id))
-        )
-    query = query.order_by(col(Workflow.created_at).desc(), col(Workflow.id).desc()).limit(limit + 1)
+    query = newest_first(query, Workflow.created_at, Workflow.id, cursor, limit)
     return list((await session.exec(query)).all())
 
 

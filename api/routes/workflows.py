@@ -240,16 +240,20 @@ async def publish(
     return VersionOut.model_validate(version)
 
 
-@router.post("/{workflow_id}/activate", response_model=WorkflowOut, responses=ERRORS)
-async def activate(
-    workflow_id: str, access: Editor, session: SessionDep, auditor: AuditorDep, resources: ResourcesDep
+async def _set_active(
+    active: bool,
+    workflow_id: str,
+    access: WorkspaceAccess,
+    session: AsyncSession,
+    auditor: AuditorDep,
+    resources: Resources,
 ) -> WorkflowOut:
     forget_after_commit(session, resources, workflow_id)
     workflow = await store.set_active(
-        session, await store.get(session, access.workspace.id, workflow_id), True
+        session, await store.get(session, access.workspace.id, workflow_id), active
     )
     await auditor.record(
-        "workflow.activated",
+        "workflow.activated" if active else "workflow.deactivated",
         principal=access.principal,
         entity_type="workflow",
         entity_id=workflow_id,
@@ -258,26 +262,22 @@ async def activate(
     await session.flush()
     await session.refresh(workflow)
     return WorkflowOut.model_validate(workflow)
+
+
+@router.post("/{workflow_id}/activate", response_model=WorkflowOut, responses=ERRORS)
+async def activate(
+    workflow_id: str, access: Editor, session: SessionDep, auditor: AuditorDep, resources: ResourcesDep
+) -> WorkflowOut:
+    """Arm the trigger of a published workflow."""
+    return await _set_active(True, workflow_id, access, session, auditor, resources)
 
 
 @router.post("/{workflow_id}/deactivate", response_model=WorkflowOut, responses=ERRORS)
 async def deactivate(
     workflow_id: str, access: Editor, session: SessionDep, auditor: AuditorDep, resources: ResourcesDep
 ) -> WorkflowOut:
-    forget_after_commit(session, resources, workflow_id)
-    workflow = await store.set_active(
-        session, await store.get(session, access.workspace.id, workflow_id), False
-    )
-    await auditor.record(
-        "workflow.deactivated",
-        principal=access.principal,
-        entity_type="workflow",
-        entity_id=workflow_id,
-        workspace_id=access.workspace.id,
-    )
-    await session.flush()
-    await session.refresh(workflow)
-    return WorkflowOut.model_validate(workflow)
+    """Disarm the trigger; runs in flight go on."""
+    return await _set_active(False, workflow_id, access, session, auditor, resources)
 
 
 @router.get("/{workflow_id}/versions", response_model=Page[VersionOut], responses=ERRORS)
