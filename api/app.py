@@ -38,4 +38,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     for resource in (auth, me, workspaces, catalogue, templates, connections, workflows, executions):
         app.include_router(resource.router, prefix=API_PREFIX)
+    app.include_router(connections.oauth_router, prefix=API_PREFIX)
     return app

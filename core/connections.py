@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.crypto import CredentialCipher
 from core.errors import InvalidDefinition, NotFound
 from core.models import Connection, Integration, TestStatus, User
+from core.oauth import Tokens
 
 
 class InvalidCredentials(InvalidDefinition):
@@ -50,6 +51,36 @@ async def create(
         integration_id=integration_id,
         name=name,
         credentials=cipher.seal(credentials),
+    )
+    session.add(connection)
+    await session.flush()
+    return connection
+
+
+async def create_from_oauth(
+    session: AsyncSession,
+    cipher: CredentialCipher,
+    *,
+    workspace_id: str,
+    user_id: str,
+    integration_id: str,
+    name: str,
+    tokens: Tokens,
+) -> Connection:
+    """A connection holding OAuth2 tokens: in `credentials` (sealed) and in the seed's token columns
+    (each encrypted), with `expiresAt` so refreshing can happen before it passes."""
+    credentials = {"accessToken": tokens.access_token, "refreshToken": tokens.refresh_token, **tokens.raw}
+    connection = Connection(
+        workspace_id=workspace_id,
+        user_id=user_id,
+        integration_id=integration_id,
+        name=name,
+        credentials=cipher.seal(credentials),
+        access_token=cipher.seal_text(tokens.access_token),
+        refresh_token=cipher.seal_text(tokens.refresh_token) if tokens.refresh_token else None,
+        expires_at=tokens.expires_at,
+        test_status=TestStatus.SUCCESS,
+        last_tested_at=datetime.now(UTC),
     )
     session.add(connection)
     await session.flush()

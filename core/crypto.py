@@ -44,6 +44,16 @@ class CredentialCipher:
     def from_settings(cls, settings: Settings) -> CredentialCipher:
         return cls(settings.encryption_key or settings.secret_key)
 
+    def seal_text(self, value: str) -> str:
+        """A single secret for a text column (the seed's `accessToken`/`refreshToken`)."""
+        return self._fernet.encrypt(value.encode()).decode()
+
+    def open_text(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken as exc:
+            raise DecryptionError("stored token cannot be decrypted with the configured key") from exc
+
     def rotate(self, stored: dict[str, Any]) -> dict[str, Any]:
         """The same credentials sealed with the first (current) key."""
         try:

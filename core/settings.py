@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     public_url: str | None = None
 
+    # OAUTH_CLIENTS (JSON): {"gmail": {"clientId": ..., "clientSecret": ..., "authorizeUrl"?, "tokenUrl"?}};
+    # the URLs override the integration's declared ones (another region, a local test server).
+    oauth_clients: dict[str, dict[str, str]] = Field(default_factory=dict)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Largest request body (413 above)")
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from core.models import AuthType, TriggerType
-from integrations.sdk import Integration
+from integrations.sdk import Integration, OAuth2
 
 gmail = Integration(
     id="gmail",
@@ -17,6 +17,15 @@ gmail = Integration(
     is_popular=True,
     docs_url="https://developers.google.com/gmail/api",
     website_url="https://mail.google.com",
+    oauth2=OAuth2(
+        authorize_url="https://accounts.google.com/o/oauth2/v2/auth",
+        token_url="https://oauth2.googleapis.com/token",
+        scopes=(
+            "https://www.googleapis.com/auth/gmail.send",
+            "https://www.googleapis.com/auth/gmail.readonly",
+        ),
+        extra_authorize_params=(("access_type", "offline"), ("prompt", "consent")),
+    ),
 )
 
 

@@ -100,6 +100,18 @@ class TriggerSpec:
         return self.config_model.model_json_schema()
 
 
+@dataclass(frozen=True)
+class OAuth2:
+    """How an integration's OAuth2 authorization-code flow works (URLs overridable per installation)."""
+
+    authorize_url: str
+    token_url: str
+    scopes: tuple[str, ...] = ()
+    pkce: bool = True
+    scope_separator: str = " "
+    extra_authorize_params: tuple[tuple[str, str], ...] = ()
+
+
 @dataclass
 class Integration:
     """One service (the seed's `Integration` row) with the actions and triggers declared on it."""
@@ -119,6 +131,7 @@ class Integration:
     credentials_model: type[BaseModel] | None = None
     # Checks a connection against the service (POST .../test); raises ActionError when it fails.
     test: Callable[[ActionContext], Awaitable[None]] | None = None
+    oauth2: OAuth2 | None = None
 
     @property
     def is_active(self) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from core.models import AuthType
-from integrations.sdk import Integration
+from integrations.sdk import Integration, OAuth2
 
 slack = Integration(
     id="slack",
@@ -19,6 +19,13 @@ slack = Integration(
     is_popular=True,
     docs_url="https://api.slack.com/methods/chat.postMessage",
     website_url="https://slack.com",
+    oauth2=OAuth2(
+        authorize_url="https://slack.com/oauth/v2/authorize",
+        token_url="https://slack.com/api/oauth.v2.access",
+        scopes=("chat:write", "channels:read"),
+        pkce=False,
+        scope_separator=",",
+    ),
 )
 
 

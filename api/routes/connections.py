@@ -6,15 +6,20 @@ import logging
 from typing import Annotated
 
 import httpx
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi.responses import JSONResponse, RedirectResponse
 
 from api.audit import AuditorDep
 from api.deps import ResourcesDep, SessionDep, WorkspaceAccess, workspace_access
 from api.errors import error_responses
+from api.resources import Resources
 from api.schemas.base import Page
 from api.schemas.connections import ConnectionCreate, ConnectionOut, ConnectionTest, ConnectionUpdate
 from core import connections as store
+from core import oauth
+from core.accounts import Principal
 from core.crypto import CredentialCipher
+from core.models import User
 from core.permissions import Permission
 from integrations.catalogue import get_integration
 from integrations.sdk import ActionContext, ActionError
@@ -153,3 +158,91 @@ async def test(
         metadata={"ok": ok},
     )
     return ConnectionTest(ok=ok, test_status=connection.test_status, detail=detail)
+
+
+oauth_router = APIRouter(tags=["connections"])
+
+
+def _redirect_uri(resources: Resources) -> str:
+    return f"{resources.settings.public_base_url.rstrip('/')}/api/v1/oauth/callback"
+
+
+@router.get(
+    "/oauth/{integration_id}/authorize",
+    responses={**error_responses(400, 401, 403, 404), 307: {"description": "Redirect to the provider"}},
+)
+async def authorize(
+    integration_id: str,
+    access: Manager,
+    resources: ResourcesDep,
+    name: Annotated[str | None, Query(max_length=200, description="Name of the new connection")] = None,
+    redirect: Annotated[
+        bool, Query(description="false: answer the URL as JSON instead of redirecting")
+    ] = True,
+) -> Response:
+    """Start connecting an OAuth2 integration: redirects to the provider's consent page."""
+    integration = get_integration(integration_id)
+    client = oauth.client_for(
+        integration_id, integration.oauth2 if integration else None, resources.settings.oauth_clients
+    )
+    pending = oauth.PendingAuthorization(
+        workspace_id=access.workspace.id,
+        user_id=access.principal.user.id,
+        integration_id=integration_id,
+        name=name or (integration.name if integration else integration_id),
+        code_verifier=None,
+    )
+    url = await oauth.begin(resources.redis, resources.keys, client, pending, _redirect_uri(resources))
+    if redirect:
+        return RedirectResponse(url, status_code=status.HTTP_307_TEMPORARY_REDIRECT)
+    return JSONResponse({"authorizeUrl": url})
+
+
+@oauth_router.get(
+    "/oauth/callback",
+    response_model=ConnectionOut,
+    responses=error_responses(400, 401, 404) | {502: {"description": "The provider failed"}},
+)
+async def callback(
+    session: SessionDep,
+    resources: ResourcesDep,
+    auditor: AuditorDep,
+    state: str,
+    code: str | None = None,
+    error: str | None = None,
+    error_description: str | None = None,
+) -> ConnectionOut:
+    """Where the provider sends the user back: exchanges the code for tokens and creates the connection."""
+    pending = await oauth.take_state(resources.redis, resources.keys, state)
+    if error or not code:
+        raise oauth.OAuthError(f"the provider did not authorize: {error_description or error or 'no code'}")
+    integration = get_integration(pending.integration_id)
+    client = oauth.client_for(
+        pending.integration_id, integration.oauth2 if integration else None, resources.settings.oauth_clients
+    )
+    async with httpx.AsyncClient(timeout=20) as http:
+        tokens = await oauth.exchange_code(
+            http, client, code, _redirect_uri(resources), pending.code_verifier
+        )
+    connection = await store.create_from_oauth(
+        session,
+        _cipher(resources),
+        workspace_id=pending.workspace_id,
+        user_id=pending.user_id,
+        integration_id=pending.integration_id,
+        name=pending.name,
+        tokens=tokens,
+    )
+    await session.refresh(connection)
+    out = ConnectionOut.model_validate(connection)
+    user = await session.get(User, pending.user_id)
+    await auditor.record(
+        "connection.created",
+        principal=Principal(user) if user else None,
+        entity_type="connection",
+        entity_id=connection.id,
+        workspace_id=pending.workspace_id,
+        after=out,
+        metadata={"via": "oauth2"},
+    )
+    return out
