@@ -6,10 +6,11 @@ import logging
 
 from fastapi import APIRouter, Request, status
 
+from api.audit import AuditorDep
 from api.deps import ResourcesDep, SessionDep
 from api.errors import error_responses
 from api.schemas.accounts import LoginBody, RefreshBody, RegisterBody, TokenPair, UserOut, VerifyEmailBody
-from core.accounts import active_user, authenticate, normalize_email, register_user
+from core.accounts import Principal, active_user, authenticate, normalize_email, register_user
 from core.errors import BatonError, Unauthenticated
 from core.ratelimit import hit
 from core.security import InvalidToken, hash_password
@@ -43,7 +44,9 @@ def _tokens(resources: ResourcesDep, user_id: str) -> TokenPair:
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, response_model=UserOut, responses=ERRORS)
-async def register(body: RegisterBody, session: SessionDep, resources: ResourcesDep) -> UserOut:
+async def register(
+    body: RegisterBody, session: SessionDep, resources: ResourcesDep, auditor: AuditorDep
+) -> UserOut:
     """Create an account. The email verification link is logged in development (sent by email later)."""
     user = await register_user(
         session,
@@ -56,11 +59,16 @@ async def register(body: RegisterBody, session: SessionDep, resources: Resources
     logger.info(
         'verify the email of %s with POST /api/v1/auth/verify-email {"token": "%s"}', user.email, token
     )
+    await auditor.record(
+        "user.registered", principal=Principal(user), entity_type="user", entity_id=user.id, workspace_id=None
+    )
     return UserOut.model_validate(user)
 
 
 @router.post("/login", response_model=TokenPair, responses=ERRORS)
-async def login(body: LoginBody, request: Request, session: SessionDep, resources: ResourcesDep) -> TokenPair:
+async def login(
+    body: LoginBody, request: Request, session: SessionDep, resources: ResourcesDep, auditor: AuditorDep
+) -> TokenPair:
     """Exchange email and password for a short-lived access token and a refresh token."""
     keys = resources.keys.prefix
     client = request.client.host if request.client else "unknown"
@@ -74,6 +82,9 @@ async def login(body: LoginBody, request: Request, session: SessionDep, resource
                 f"too many login attempts; try again in {verdict.retry_after} seconds", verdict.retry_after
             )
     user = await authenticate(session, body.email, body.password)
+    await auditor.record(
+        "user.logged_in", principal=Principal(user), entity_type="user", entity_id=user.id, workspace_id=None
+    )
     return _tokens(resources, user.id)
 
 
@@ -95,7 +106,9 @@ async def refresh(body: RefreshBody, session: SessionDep, resources: ResourcesDe
 
 
 @router.post("/verify-email", response_model=UserOut, responses=ERRORS)
-async def verify_email(body: VerifyEmailBody, session: SessionDep, resources: ResourcesDep) -> UserOut:
+async def verify_email(
+    body: VerifyEmailBody, session: SessionDep, resources: ResourcesDep, auditor: AuditorDep
+) -> UserOut:
     try:
         claims = resources.signer.read(body.token, "verify")
     except InvalidToken as exc:
@@ -105,4 +118,11 @@ async def verify_email(body: VerifyEmailBody, session: SessionDep, resources: Re
     session.add(user)
     await session.flush()
     await session.refresh(user)
+    await auditor.record(
+        "user.email_verified",
+        principal=Principal(user),
+        entity_type="user",
+        entity_id=user.id,
+        workspace_id=None,
+    )
     return UserOut.model_validate(user)

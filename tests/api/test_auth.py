@@ -179,3 +179,16 @@ async def test_unknown_scopes_are_refused(api_client: httpx.AsyncClient) -> None
     )
     assert response.status_code == 422
     assert response.json()["path"] == "scopes"
+
+
+async def test_account_events_are_audited_without_the_password(
+    api_client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    await sign_up(api_client, "audited@example.com")
+    rows = await db.fetch(
+        "SELECT action, user_id, ip_address, changes::text, metadata::text FROM audit_logs "
+        "WHERE entity_type = 'user' ORDER BY created_at"
+    )
+    assert [r["action"] for r in rows] == ["user.registered", "user.logged_in"]
+    assert all(r["user_id"] and r["ip_address"] for r in rows)
+    assert all(PASSWORD not in f"{r['changes']}{r['metadata']}" for r in rows)
