@@ -35,6 +35,7 @@ from core.quotas import ExecutionQuota
 from core.redis_keys import RedisKeys
 from core.settings import Settings
 from core.temporal import TRIGGER_TYPE, WORKFLOW_ID, WORKFLOW_VERSION, WORKSPACE_ID
+from core.workflows import definition_of
 
 EXECUTIONS = WorkflowExecution.__table__  # type: ignore[attr-defined]
 STEPS = StepExecution.__table__  # type: ignore[attr-defined]
@@ -118,7 +119,7 @@ class RunService:
         if row is None:
             which = f"version {version}" if version is not None else "a published version"
             raise NotFound(f"workflow {workflow_id} has no {which}; publish it first")
-        return VersionToRun(workflow_id, row.workspace_id, row.version, _definition(row))
+        return VersionToRun(workflow_id, row.workspace_id, row.version, definition_of(row))
 
     async def draft(self, workflow_id: str) -> VersionToRun:
         """The workflow as currently saved (for test runs of a draft)."""
@@ -126,7 +127,7 @@ class RunService:
             row = (await connection.execute(select(WORKFLOWS).where(WORKFLOWS.c.id == workflow_id))).first()
         if row is None:
             raise NotFound(f"workflow {workflow_id} does not exist")
-        return VersionToRun(workflow_id, row.workspace_id, row.version, _definition(row))
+        return VersionToRun(workflow_id, row.workspace_id, row.version, definition_of(row))
 
     # ------------------------------------------------------------------ operations
 
@@ -294,7 +295,3 @@ class RunService:
                 .where(EXECUTIONS.c.id == execution_id, EXECUTIONS.c.status == ExecutionStatus.PENDING.value)
                 .values(status=ExecutionStatus.FAILED.value, error=error, completed_at=datetime.now(UTC))
             )
-
-
-def _definition(row: Any) -> dict[str, Any]:
-    return {"triggerType": str(row.trigger_type), "triggerConfig": row.trigger_config, "steps": row.steps}

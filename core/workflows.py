@@ -36,16 +36,17 @@ async def _call_graph(session: AsyncSession, workspace_id: str) -> dict[str, lis
     rows = (await session.exec(select(Workflow).where(Workflow.workspace_id == workspace_id))).all()
     for workflow in rows:
         try:
-            definition = WorkflowDefinition.model_validate(_definition_of(workflow))
+            definition = WorkflowDefinition.model_validate(definition_of(workflow))
         except ValueError:
             continue
         graph[workflow.id] = subworkflow_ids(definition)
     return graph
 
 
-def _definition_of(source: Workflow | WorkflowVersion) -> dict[str, Any]:
+def definition_of(source: Any) -> dict[str, Any]:
+    """The definition (DEFINITION.md's shape) held by a Workflow or WorkflowVersion, model or row."""
     return {
-        "triggerType": source.trigger_type.value,
+        "triggerType": str(source.trigger_type),
         "triggerConfig": source.trigger_config,
         "steps": source.steps,
     }
@@ -250,10 +251,6 @@ async def delete(session: AsyncSession, workflow: Workflow) -> None:
     if workflow.is_active:
         await set_active(session, workflow, False)
     await session.delete(workflow)
-
-
-def definition_of(source: Workflow | WorkflowVersion) -> dict[str, Any]:
-    return _definition_of(source)
 
 
 def map_connections(steps: list[Any], mapping: Mapping[str, str]) -> list[Any]:

@@ -9,9 +9,8 @@ from fastapi import APIRouter, Depends, status
 from api.audit import AuditorDep
 from api.deps import SessionDep, WorkspaceAccess, workspace_access
 from api.errors import error_responses
-from api.routes.workflows import action_schema
+from api.routes.workflows import create_audited
 from api.schemas.workflows import WorkflowOut
-from core import workflows as store
 from core.catalogue import get_template
 from core.errors import Conflict
 from core.permissions import Permission
@@ -41,16 +40,8 @@ async def use(template_id: str, access: Editor, session: SessionDep, auditor: Au
         "steps": template.steps,
         "tags": template.tags,
     }
-    workflow = await store.create(session, access.workspace, access.principal.user, fields, action_schema)
     template.usage_count += 1
     session.add(template)
-    await session.refresh(workflow)
-    await auditor.record(
-        "workflow.created",
-        principal=access.principal,
-        entity_type="workflow",
-        entity_id=workflow.id,
-        workspace_id=access.workspace.id,
-        metadata={"template": template_id},
+    return await create_audited(
+        session, access, auditor, fields, "workflow.created", {"template": template_id}
     )
-    return WorkflowOut.model_validate(workflow)

@@ -51,24 +51,37 @@ def action_schema(action_id: str) -> dict[str, Any] | None:
     return spec.input_schema() if spec else None
 
 
+async def create_audited(
+    session: AsyncSession,
+    access: WorkspaceAccess,
+    auditor: AuditorDep,
+    fields: dict[str, Any],
+    action: str,
+    metadata: dict[str, Any] | None = None,
+) -> WorkflowOut:
+    """Creates a draft workflow from `fields` and records `action` in the audit log."""
+    workflow = await store.create(session, access.workspace, access.principal.user, fields, action_schema)
+    await session.refresh(workflow)
+    out = WorkflowOut.model_validate(workflow)
+    await auditor.record(
+        action,
+        principal=access.principal,
+        entity_type="workflow",
+        entity_id=workflow.id,
+        workspace_id=access.workspace.id,
+        after=out,
+        metadata=metadata,
+    )
+    return out
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=WorkflowOut, responses=ERRORS)
 async def create(
     body: WorkflowCreate, access: Editor, session: SessionDep, auditor: AuditorDep
 ) -> WorkflowOut:
     """Create a draft workflow. The definition is validated; errors name the JSON path (steps[2].input.to)."""
     fields = body.model_dump(by_alias=True, mode="json")
-    workflow = await store.create(session, access.workspace, access.principal.user, fields, action_schema)
-    await session.refresh(workflow)
-    out = WorkflowOut.model_validate(workflow)
-    await auditor.record(
-        "workflow.created",
-        principal=access.principal,
-        entity_type="workflow",
-        entity_id=workflow.id,
-        workspace_id=access.workspace.id,
-        after=out,
-    )
-    return out
+    return await create_audited(session, access, auditor, fields, "workflow.created")
 
 
 @router.post("/import", status_code=status.HTTP_201_CREATED, response_model=WorkflowOut, responses=ERRORS)
@@ -82,18 +95,7 @@ async def import_workflow(
     fields = {**document.model_dump(by_alias=True, mode="json"), "steps": steps}
     if document.connection_id is not None:
         fields["connectionId"] = body.connection_map.get(document.connection_id, document.connection_id)
-    workflow = await store.create(session, access.workspace, access.principal.user, fields, action_schema)
-    await session.refresh(workflow)
-    out = WorkflowOut.model_validate(workflow)
-    await auditor.record(
-        "workflow.imported",
-        principal=access.principal,
-        entity_type="workflow",
-        entity_id=workflow.id,
-        workspace_id=access.workspace.id,
-        after=out,
-    )
-    return out
+    return await create_audited(session, access, auditor, fields, "workflow.imported")
 
 
 @router.get("", response_model=Page[WorkflowOut], responses=ERRORS)
@@ -151,19 +153,9 @@ async def duplicate(
         "folder": source.folder,
         "connectionId": source.connection_id,
     }
-    workflow = await store.create(session, access.workspace, access.principal.user, fields, action_schema)
-    await session.refresh(workflow)
-    out = WorkflowOut.model_validate(workflow)
-    await auditor.record(
-        "workflow.duplicated",
-        principal=access.principal,
-        entity_type="workflow",
-        entity_id=workflow.id,
-        workspace_id=access.workspace.id,
-        after=out,
-        metadata={"source": workflow_id},
+    return await create_audited(
+        session, access, auditor, fields, "workflow.duplicated", metadata={"source": workflow_id}
     )
-    return out
 
 
 @router.patch("/{workflow_id}", response_model=WorkflowOut, responses=ERRORS)
