@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,10 +13,33 @@ from fastapi import FastAPI
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.resources import Resources
-from api.routes import auth, catalogue, connections, executions, health, me, templates, workflows, workspaces
+from api.routes import (
+    auth,
+    catalogue,
+    connections,
+    executions,
+    health,
+    hooks,
+    me,
+    templates,
+    webhooks,
+    workflows,
+    workspaces,
+)
 from core.settings import Settings, get_settings
 
 API_PREFIX = "/api/v1"
+logger = logging.getLogger("baton.api")
+
+
+async def flush_webhook_stats(resources: Resources) -> None:
+    """Writes the webhook call counts kept in Redis to PostgreSQL every WEBHOOK_STATS_FLUSH_SECONDS."""
+    while True:
+        await asyncio.sleep(resources.settings.webhook_stats_flush_seconds)
+        try:
+            await resources.webhooks.flush_stats()
+        except Exception:
+            logger.warning("could not flush webhook stats; they are kept for the next flush", exc_info=True)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -21,11 +47,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.resources = Resources.create(settings)
+        resources = app.state.resources = Resources.create(settings)
+        flusher = asyncio.create_task(flush_webhook_stats(resources), name="webhook-stats")
         try:
             yield
         finally:
-            await app.state.resources.close()
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            with contextlib.suppress(Exception):
+                await resources.webhooks.flush_stats()  # the last calls counted by this process
+            await resources.close()
 
     app = FastAPI(
         title="Baton",
@@ -36,7 +68,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
-    for resource in (auth, me, workspaces, catalogue, templates, connections, workflows, executions):
+    for resource in (
+        auth,
+        me,
+        workspaces,
+        catalogue,
+        templates,
+        connections,
+        workflows,
+        executions,
+        webhooks,
+    ):
         app.include_router(resource.router, prefix=API_PREFIX)
+    app.include_router(hooks.router)  # the public ingress: /hooks/{token}
+    app.include_router(hooks.router, prefix=API_PREFIX, include_in_schema=False)
     app.include_router(connections.oauth_router, prefix=API_PREFIX)
     return app

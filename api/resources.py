@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client
 
+from core.arming import TriggerArming
+from core.crypto import CredentialCipher
 from core.db import create_engine, session_factory
+from core.errors import ServiceUnavailable
 from core.logstore import LogStore, create_log_store
 from core.redis_keys import RedisKeys, create_redis
 from core.security import TokenSigner
 from core.settings import Settings
 from core.temporal import TemporalConnector
+from core.webhooks import Webhooks
+
+logger = logging.getLogger("baton.arming")
 
 
 @dataclass
@@ -26,20 +34,51 @@ class Resources:
     temporal: TemporalConnector
     log_store: LogStore
     signer: TokenSigner
+    webhooks: Webhooks
 
     @classmethod
     def create(cls, settings: Settings) -> Resources:
         engine = create_engine(settings)
+        redis = create_redis(settings)
+        keys = RedisKeys(settings.redis_key_prefix)
         return cls(
             settings=settings,
             engine=engine,
             sessions=session_factory(engine),
-            redis=create_redis(settings),
-            keys=RedisKeys(settings.redis_key_prefix),
+            redis=redis,
+            keys=keys,
             temporal=TemporalConnector(settings),
             log_store=create_log_store(settings, engine),
             signer=TokenSigner(settings),
+            webhooks=Webhooks(
+                engine, redis, keys, CredentialCipher.from_settings(settings), settings.public_base_url
+            ),
         )
+
+    async def client(self) -> Client:
+        """The Temporal client; 503 with what to do when Temporal cannot be reached."""
+        try:
+            return await self.temporal.get()
+        except Exception as exc:  # any connection failure means the same thing to the caller
+            raise ServiceUnavailable(
+                f"the workflow engine (Temporal at {self.settings.temporal_address}) "
+                "is unreachable; try again shortly"
+            ) from exc
+
+    async def arm(self, *workflow_ids: str) -> None:
+        """Arms or disarms the triggers of workflows whose change has committed (see core.arming)."""
+        try:
+            client = await self.temporal.get()
+        except Exception:
+            client = None
+        if client is None:
+            logger.warning(
+                "Temporal is unreachable: the triggers of %s will be armed by `baton reconcile` or the next "
+                "worker start",
+                ", ".join(workflow_ids),
+            )
+            return
+        await TriggerArming(self.engine, client, self.settings, self.webhooks).sync_quietly(*workflow_ids)
 
     async def close(self) -> None:
         await self.log_store.close()

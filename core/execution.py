@@ -13,6 +13,8 @@ from typing import Any
 from core.models.enums import ExecutionStatus
 
 INTERPRETER_WORKFLOW = "BatonRun"
+SCHEDULED_RUN_WORKFLOW = "BatonScheduledRun"
+POLLER_WORKFLOW = "BatonPoller"
 STEP_RECORD_NAMESPACE = uuid.UUID("0d6f7c1e-8a55-4a8e-9a63-2d0f1b7a9c41")
 MAX_OUTPUT_BYTES = 256 * 1024
 MAX_SUBWORKFLOW_DEPTH = 5
@@ -21,6 +23,21 @@ MAX_SUBWORKFLOW_DEPTH = 5
 def run_workflow_id(execution_id: str) -> str:
     """The Temporal workflow id of an execution (`run-{executionId}`)."""
     return f"run-{execution_id}"
+
+
+def schedule_id(workflow_id: str) -> str:
+    """The Temporal Schedule of a SCHEDULE workflow."""
+    return f"schedule-{workflow_id}"
+
+
+def scheduled_run_id(workflow_id: str) -> str:
+    """The id prefix of the workflows its schedule starts (Temporal appends the scheduled time)."""
+    return f"scheduled-{workflow_id}"
+
+
+def poller_id(workflow_id: str) -> str:
+    """The long-running poller of a POLLING workflow."""
+    return f"poll-{workflow_id}"
 
 
 def step_record_id(execution_id: str, key: str) -> str:
@@ -144,3 +161,38 @@ class ExecutionFinished:
 TERMINAL_STATUSES = frozenset(
     {ExecutionStatus.SUCCESS, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED, ExecutionStatus.TIMEOUT}
 )
+
+
+@dataclass
+class ScheduledFire:
+    """What a schedule's tick carries: which workflow, and (filled by the tick) when it was due."""
+
+    workflow_id: str
+    scheduled_at: str | None = None
+    tick_id: str | None = None
+
+
+@dataclass
+class PollerInput:
+    workflow_id: str
+    # Polls done by earlier runs of this poller (it continues-as-new every POLLS_PER_RUN polls).
+    polls: int = 0
+
+
+@dataclass
+class PollOutcome:
+    """One poll: what it fired, and whether the poller should go on (and how long to sleep)."""
+
+    keep_polling: bool
+    interval_seconds: float
+    fired: list[str] = field(default_factory=list)
+    baseline: bool = False
+    error: str | None = None
+
+
+@dataclass
+class FireDecision:
+    """What `baton.schedule_fire` decided for a tick: the run to start, or why none."""
+
+    run: RunInput | None = None
+    skipped: str | None = None

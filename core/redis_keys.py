@@ -30,6 +30,19 @@ class RedisKeys:
     def execution_channel(self, execution_id: str) -> str:
         return f"{self.prefix}execution:{execution_id}"
 
+    # Baton's own keys (not in the seed).
+    def webhook_cache(self, token: str) -> str:
+        return f"{self.prefix}webhook:{token}"
+
+    def webhook_calls(self) -> str:
+        return f"{self.prefix}webhook-stats:calls"
+
+    def webhook_last_called(self) -> str:
+        return f"{self.prefix}webhook-stats:last-called"
+
+    def webhook_idempotency(self, webhook_id: str, key_hash: str) -> str:
+        return f"{self.prefix}idempotency:webhook:{webhook_id}:{key_hash}"
+
 
 def create_redis(settings: Settings) -> Redis:
     return Redis.from_url(settings.redis_url, decode_responses=True, health_check_interval=30)

@@ -7,6 +7,7 @@ the row's `context` keeps what later operations need (version, trigger type, Tem
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections import Counter
@@ -15,10 +16,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from core.errors import Conflict, LimitExceeded, NotFound
@@ -42,10 +45,23 @@ STEPS = StepExecution.__table__  # type: ignore[attr-defined]
 WORKFLOWS = Workflow.__table__  # type: ignore[attr-defined]
 VERSIONS = WorkflowVersion.__table__  # type: ignore[attr-defined]
 WORKSPACES = Workspace.__table__  # type: ignore[attr-defined]
+AWAIT_RESPONSE_UPDATE = "await_response"
 RETRYABLE = {ExecutionStatus.FAILED.value, ExecutionStatus.TIMEOUT.value, ExecutionStatus.CANCELLED.value}
 
 
 WORKFLOW_CACHE_SECONDS = 300
+
+
+def run_search_attributes(run: RunInput) -> TypedSearchAttributes:
+    """The four search attributes every run carries, so the Temporal Web UI can filter by them."""
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(WORKSPACE_ID, run.workspace_id),
+            SearchAttributePair(WORKFLOW_ID, run.workflow_id),
+            SearchAttributePair(WORKFLOW_VERSION, run.version),
+            SearchAttributePair(TRIGGER_TYPE, run.trigger_type),
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -64,6 +80,14 @@ class StartedRun:
     version: int
     temporal_workflow_id: str
     temporal_run_id: str | None
+
+
+@dataclass(frozen=True)
+class SyncReply:
+    kind: str  # respond | finished | failed | pending
+    response: dict[str, Any] | None = None
+    result: Any = None
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,7 +155,7 @@ class RunService:
 
     # ------------------------------------------------------------------ operations
 
-    async def start(
+    async def prepare(
         self,
         target: VersionToRun,
         trigger_data: Any,
@@ -141,28 +165,45 @@ class RunService:
         retry_count: int = 0,
         reused_outputs: dict[str, Any] | None = None,
         resumed_from: str | None = None,
-    ) -> StartedRun:
-        """Writes the PENDING execution row, then starts the run (idempotent on `execution_id`)."""
-        if self._quota is not None:
-            await self._quota.take(target.workspace_id, await self._max_executions(target.workspace_id))
+        test: bool = False,
+        idempotent: bool = False,
+    ) -> RunInput:
+        """Counts the run against the quota and writes its PENDING execution row; returns what to start.
+
+        With `idempotent`, `execution_id` is derived from what triggered the run (a polled item, a schedule
+        tick): when its row already exists (a retried trigger), nothing is counted or written again."""
+        if execution_id is not None and idempotent and await self._exists(execution_id):
+            created = False
+        else:
+            if self._quota is not None:
+                await self._quota.take(target.workspace_id, await self._max_executions(target.workspace_id))
+            created = True
         execution_id = execution_id or str(uuid.uuid4())
         trigger_type = trigger_type or str(target.definition.get("triggerType", "MANUAL"))
-        temporal_id = run_workflow_id(execution_id)
-        context = {"version": target.version, "triggerType": trigger_type, "temporalWorkflowId": temporal_id}
+        context: dict[str, Any] = {
+            "version": target.version,
+            "triggerType": trigger_type,
+            "temporalWorkflowId": run_workflow_id(execution_id),
+        }
         if resumed_from:
             context["resumedFrom"] = resumed_from
-        async with self._engine.begin() as connection:
-            await connection.execute(
-                insert(EXECUTIONS).values(
-                    id=execution_id,
-                    workflow_id=target.workflow_id,
-                    status=ExecutionStatus.PENDING.value,
-                    trigger_data=trigger_data if trigger_data is not None else {},
-                    context=context,
-                    retry_count=retry_count,
+        if test:
+            context["test"] = True  # a draft run from the editor, not a published version's
+        if created:
+            async with self._engine.begin() as connection:
+                await connection.execute(
+                    pg_insert(EXECUTIONS)
+                    .values(
+                        id=execution_id,
+                        workflow_id=target.workflow_id,
+                        status=ExecutionStatus.PENDING.value,
+                        trigger_data=trigger_data if trigger_data is not None else {},
+                        context=context,
+                        retry_count=retry_count,
+                    )
+                    .on_conflict_do_nothing(index_elements=["id"])
                 )
-            )
-        run = RunInput(
+        return RunInput(
             execution_id=execution_id,
             workflow_id=target.workflow_id,
             workspace_id=target.workspace_id,
@@ -174,6 +215,34 @@ class RunService:
             timeout_seconds=self._settings.run_timeout_seconds,
             reused_outputs=reused_outputs or {},
         )
+
+    async def start(
+        self,
+        target: VersionToRun,
+        trigger_data: Any,
+        *,
+        trigger_type: str | None = None,
+        execution_id: str | None = None,
+        retry_count: int = 0,
+        reused_outputs: dict[str, Any] | None = None,
+        resumed_from: str | None = None,
+        test: bool = False,
+        idempotent: bool = False,
+    ) -> StartedRun:
+        """Writes the PENDING execution row, then starts the run (with `idempotent`, a second call for the
+        same `execution_id` starts nothing and answers the run already there)."""
+        run = await self.prepare(
+            target,
+            trigger_data,
+            trigger_type=trigger_type,
+            execution_id=execution_id,
+            retry_count=retry_count,
+            reused_outputs=reused_outputs,
+            resumed_from=resumed_from,
+            test=test,
+            idempotent=idempotent,
+        )
+        temporal_id = run_workflow_id(run.execution_id)
         try:
             handle = await self._client.start_workflow(
                 INTERPRETER_WORKFLOW,
@@ -182,24 +251,44 @@ class RunService:
                 task_queue=self._settings.temporal_task_queue,
                 result_type=RunResult,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                search_attributes=TypedSearchAttributes(
-                    [
-                        SearchAttributePair(WORKSPACE_ID, target.workspace_id),
-                        SearchAttributePair(WORKFLOW_ID, target.workflow_id),
-                        SearchAttributePair(WORKFLOW_VERSION, target.version),
-                        SearchAttributePair(TRIGGER_TYPE, trigger_type),
-                    ]
-                ),
+                search_attributes=run_search_attributes(run),
             )
+        except WorkflowAlreadyStartedError as exc:
+            return StartedRun(run.execution_id, target.workflow_id, target.version, temporal_id, exc.run_id)
         except RPCError as exc:
-            await self._mark_failed_to_start(execution_id, f"could not start the run: {exc.message}")
+            await self._mark_failed_to_start(run.execution_id, f"could not start the run: {exc.message}")
             raise
         return StartedRun(
-            execution_id, target.workflow_id, target.version, temporal_id, handle.first_execution_run_id
+            run.execution_id, target.workflow_id, target.version, temporal_id, handle.first_execution_run_id
         )
 
     def handle(self, execution_id: str) -> WorkflowHandle[Any, RunResult]:
         return self._client.get_workflow_handle(run_workflow_id(execution_id), result_type=RunResult)
+
+    async def reply(self, execution_id: str, timeout: float) -> SyncReply:
+        """What a sync webhook answers: the `respond` step's reply as soon as the run gives one, else the
+        run's result when it ends; `pending` once `timeout` passes (the run carries on)."""
+        handle = self.handle(execution_id)
+        deadline = asyncio.get_running_loop().time() + timeout
+        try:
+            response = await asyncio.wait_for(
+                handle.execute_update(AWAIT_RESPONSE_UPDATE, result_type=dict), timeout
+            )
+            return SyncReply("respond", response=response)
+        except TimeoutError:
+            return SyncReply("pending")
+        except (WorkflowUpdateFailedError, RPCError):
+            pass  # the run ended without a `respond` step: answer with its result
+        try:
+            remaining = max(deadline - asyncio.get_running_loop().time(), 0.1)
+            result = await asyncio.wait_for(handle.result(), remaining)
+        except TimeoutError:
+            return SyncReply("pending")
+        except WorkflowFailureError as exc:
+            return SyncReply("failed", error=str(exc.cause) if exc.cause else str(exc))
+        if result.response is not None:
+            return SyncReply("respond", response=result.response)
+        return SyncReply("finished", result=result.result)
 
     async def cancel(self, execution_id: str) -> None:
         execution = await self._execution(execution_id)
@@ -242,6 +331,11 @@ class RunService:
         )
 
     # ------------------------------------------------------------------ helpers
+
+    async def _exists(self, execution_id: str) -> bool:
+        async with self._engine.connect() as connection:
+            found = await connection.execute(select(EXECUTIONS.c.id).where(EXECUTIONS.c.id == execution_id))
+            return found.first() is not None
 
     async def _max_executions(self, workspace_id: str) -> int:
         async with self._engine.connect() as connection:

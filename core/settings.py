@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     # the URLs override the integration's declared ones (another region, a local test server).
     oauth_clients: dict[str, dict[str, str]] = Field(default_factory=dict)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Largest request body (413 above)")
+    # Polling triggers never poll more often than this, whatever a workflow asks.
+    min_polling_interval_seconds: float = Field(default=10, gt=0)
+    # How often the API writes the webhook call counts it keeps in Redis to PostgreSQL.
+    webhook_stats_flush_seconds: float = Field(default=5, gt=0)
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     log_level: str = "INFO"

@@ -18,16 +18,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.definition.steps import WorkflowDefinition
 from core.definition.validation import subworkflow_ids, validate_definition
 from core.errors import Conflict, LimitExceeded, NotFound
-from core.models import Connection, User, Workflow, WorkflowVersion, Workspace
+from core.models import Connection, User, Webhook, Workflow, WorkflowVersion, Workspace
 from core.paging import newest_first
 
 ActionSchemaLookup = Callable[[str], Mapping[str, Any] | None]
 DEFINITION_FIELDS = ("trigger_type", "trigger_config", "steps")
-
-# Filled by the triggers work: called when a workflow becomes active or inactive (arm/disarm its trigger).
-TriggerHook = Callable[[AsyncSession, Workflow], Any]
-ACTIVATION_HOOKS: list[TriggerHook] = []
-DEACTIVATION_HOOKS: list[TriggerHook] = []
 
 
 async def _call_graph(session: AsyncSession, workspace_id: str) -> dict[str, list[str]]:
@@ -58,10 +53,15 @@ async def validate_for_workspace(
     definition: dict[str, Any],
     action_schema: ActionSchemaLookup,
     workflow_id: str | None,
+    trigger_schema: ActionSchemaLookup | None = None,
 ) -> WorkflowDefinition:
     graph = await _call_graph(session, workspace_id)
     parsed = validate_definition(
-        definition, action_schema=action_schema, workflow_id=workflow_id or "(new)", subworkflow_graph=graph
+        definition,
+        action_schema=action_schema,
+        workflow_id=workflow_id or "(new)",
+        subworkflow_graph=graph,
+        trigger_schema=trigger_schema,
     )
     for called in subworkflow_ids(parsed):
         if called not in graph:
@@ -88,6 +88,7 @@ async def create(
     user: User,
     fields: dict[str, Any],
     action_schema: ActionSchemaLookup,
+    trigger_schema: ActionSchemaLookup | None = None,
 ) -> Workflow:
     if await count_workflows(session, workspace.id) >= workspace.max_workflows:
         raise LimitExceeded(
@@ -95,7 +96,9 @@ async def create(
             "delete one or upgrade the plan"
         )
     definition = {k: fields[k] for k in ("triggerType", "triggerConfig", "steps")}
-    parsed = await validate_for_workspace(session, workspace.id, definition, action_schema, None)
+    parsed = await validate_for_workspace(
+        session, workspace.id, definition, action_schema, None, trigger_schema
+    )
     await _check_connection(session, workspace.id, fields.get("connectionId"))
     workflow = Workflow(
         workspace_id=workspace.id,
@@ -143,7 +146,11 @@ async def list_page(
 
 
 async def update(
-    session: AsyncSession, workflow: Workflow, fields: dict[str, Any], action_schema: ActionSchemaLookup
+    session: AsyncSession,
+    workflow: Workflow,
+    fields: dict[str, Any],
+    action_schema: ActionSchemaLookup,
+    trigger_schema: ActionSchemaLookup | None = None,
 ) -> Workflow:
     definition = {
         "triggerType": fields.get("triggerType", workflow.trigger_type.value),
@@ -152,7 +159,7 @@ async def update(
     }
     if {"triggerType", "triggerConfig", "steps"} & set(fields):
         parsed = await validate_for_workspace(
-            session, workflow.workspace_id, definition, action_schema, workflow.id
+            session, workflow.workspace_id, definition, action_schema, workflow.id, trigger_schema
         )
         workflow.trigger_type = parsed.trigger_type
         workflow.trigger_config = definition["triggerConfig"]
@@ -205,14 +212,11 @@ async def publish(
 
 
 async def set_active(session: AsyncSession, workflow: Workflow, active: bool) -> Workflow:
+    """Only the row: the caller arms or disarms the trigger (core.arming) once this has committed."""
     if active and workflow.published_at is None:
         raise Conflict("publish the workflow before activating it")
-    changed = workflow.is_active != active
     workflow.is_active = active
     session.add(workflow)
-    if changed:
-        for hook in ACTIVATION_HOOKS if active else DEACTIVATION_HOOKS:
-            await hook(session, workflow)
     return workflow
 
 
@@ -248,9 +252,13 @@ async def restore(session: AsyncSession, workflow: Workflow, number: int, user: 
 
 
 async def delete(session: AsyncSession, workflow: Workflow) -> None:
-    if workflow.is_active:
-        await set_active(session, workflow, False)
+    """Deletes the workflow with its versions, executions and webhooks (the caller disarms its trigger)."""
     await session.delete(workflow)
+
+
+async def webhook_tokens(session: AsyncSession, workflow_id: str) -> list[str]:
+    query = select(Webhook.token).where(Webhook.workflow_id == workflow_id)
+    return list((await session.exec(query)).all())
 
 
 def map_connections(steps: list[Any], mapping: Mapping[str, str]) -> list[Any]:

@@ -23,6 +23,7 @@ webhook.trigger(
     description="Triggers on each HTTP request to the workflow's webhook URL",
     trigger_type=TriggerType.WEBHOOK,
     config_model=WebhookTriggerConfig,
+    implemented=True,
 )
 
 schedule = Integration(
@@ -40,6 +41,7 @@ schedule.trigger(
     description="Triggers on each cron tick or interval, in the configured time zone",
     trigger_type=TriggerType.SCHEDULE,
     config_model=ScheduleTriggerConfig,
+    implemented=True,
 )
 
 manual = Integration(
@@ -56,4 +58,5 @@ manual.trigger(
     description="Triggers when someone runs the workflow",
     trigger_type=TriggerType.MANUAL,
     config_model=ManualTriggerConfig,
+    implemented=True,
 )

@@ -7,10 +7,11 @@ from typing import Any
 from integrations.builtin import manual, schedule, webhook
 from integrations.gmail import gmail
 from integrations.http import http
+from integrations.rss import rss
 from integrations.sdk import ActionSpec, Integration, TriggerSpec
 from integrations.slack import slack
 
-INTEGRATIONS: dict[str, Integration] = {i.id: i for i in (webhook, schedule, manual, http, gmail, slack)}
+INTEGRATIONS: dict[str, Integration] = {i.id: i for i in (webhook, schedule, manual, http, rss, gmail, slack)}
 
 
 def get_integration(integration_id: str) -> Integration | None:

@@ -55,6 +55,27 @@ class ActionError(Exception):
 ActionFunction = Callable[[Any, ActionContext], Awaitable[BaseModel]]
 
 
+@dataclass(frozen=True)
+class PolledItem:
+    """One item a poll found: `id` is stable for the item (a feed entry's guid, a message id), so the
+    poller fires once per id; `data` is the run's `trigger`."""
+
+    id: str
+    data: dict[str, Any]
+
+
+@dataclass
+class PollResult:
+    """What a poll returns: the items it sees, oldest first, and the cursor for the next poll."""
+
+    items: list[PolledItem]
+    cursor: dict[str, Any] = field(default_factory=dict)
+
+
+# async def poll(config: ConfigModel, ctx: ActionContext, cursor: dict) -> PollResult
+PollFunction = Callable[[Any, ActionContext, dict[str, Any]], Awaitable[PollResult]]
+
+
 @dataclass
 class ActionSpec(Generic[In, Out]):
     integration_id: str
@@ -89,8 +110,10 @@ class TriggerSpec:
     trigger_type: TriggerType
     config_model: type[BaseModel]
     polling_interval: int | None = None
-    # Set by the module that makes the trigger fire (the triggers work); until then it is declared only.
+    # Set by the module that makes the trigger fire; until then it is declared only (inactive).
     implemented: bool = False
+    # POLLING triggers: the function the poller calls with the stored cursor.
+    poll: PollFunction | None = None
 
     @property
     def id(self) -> str:
@@ -183,11 +206,22 @@ class Integration:
         config_model: type[BaseModel],
         polling_interval: int | None = None,
         implemented: bool = False,
+        poll: PollFunction | None = None,
     ) -> TriggerSpec:
         if key in self.triggers:
             raise ValueError(f"trigger {self.id}.{key} is declared twice")
+        if trigger_type == TriggerType.POLLING and poll is not None and not polling_interval:
+            raise ValueError(f"polling trigger {self.id}.{key} needs a default polling_interval")
         spec = TriggerSpec(
-            self.id, key, name, description, trigger_type, config_model, polling_interval, implemented
+            self.id,
+            key,
+            name,
+            description,
+            trigger_type,
+            config_model,
+            polling_interval,
+            implemented or poll is not None,
+            poll,
         )
         self.triggers[key] = spec
         return spec

@@ -194,6 +194,13 @@ class BatonRun:
     def response(self) -> dict[str, Any] | None:
         return self._response
 
+    @workflow.update(name="await_response", unfinished_policy=workflow.HandlerUnfinishedPolicy.ABANDON)
+    async def await_response(self) -> dict[str, Any] | None:
+        """For sync webhooks: returns the `respond` step's reply as soon as there is one. When the run ends
+        without one, the caller reads the run's result instead (this update is abandoned then)."""
+        await workflow.wait_condition(lambda: self._response is not None)
+        return self._response
+
     @workflow.update(name="decide")
     async def decide(self, decision: Decision) -> dict[str, Any]:
         self._decisions[decision.step_id] = decision

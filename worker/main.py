@@ -16,12 +16,18 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.actions import ActionActivities
 from activities.connections import ConnectionCredentials
 from activities.records import RecordActivities
+from activities.triggers import TriggerActivities
+from core.arming import TriggerArming
 from core.crypto import CredentialCipher
 from core.db import create_engine
+from core.quotas import ExecutionQuota
 from core.redis_keys import RedisKeys, create_redis
+from core.runs import RunService, WorkflowCache
 from core.settings import Settings
 from core.temporal import connect_temporal
+from core.webhooks import Webhooks
 from worker.interpreter import BatonRun
+from worker.triggers import BatonPoller, BatonScheduledRun
 
 logger = logging.getLogger("baton.worker")
 
@@ -61,17 +67,34 @@ def build_worker(
     task_queue: str | None = None,
 ) -> Worker:
     """Lists, explicitly, what this worker hosts."""
-    records = RecordActivities(engine, redis, RedisKeys(settings.redis_key_prefix))
-    actions = ActionActivities(
-        http, records, ConnectionCredentials(engine, CredentialCipher.from_settings(settings))
+    keys = RedisKeys(settings.redis_key_prefix)
+    records = RecordActivities(engine, redis, keys)
+    credentials = ConnectionCredentials(engine, CredentialCipher.from_settings(settings))
+    actions = ActionActivities(http, records, credentials)
+    queue = task_queue or settings.temporal_task_queue
+    runs = RunService(
+        engine,
+        client,
+        settings.model_copy(update={"temporal_task_queue": queue}),
+        ExecutionQuota(engine, redis, keys),
+        WorkflowCache(redis, keys),
     )
+    triggers = TriggerActivities(engine, redis, keys, runs, http, credentials, settings)
     return Worker(
         client,
-        task_queue=task_queue or settings.temporal_task_queue,
-        workflows=[BatonRun],
-        activities=[*actions.activities(), *records.activities()],
+        task_queue=queue,
+        workflows=[BatonRun, BatonScheduledRun, BatonPoller],
+        activities=[*actions.activities(), *records.activities(), *triggers.activities()],
         workflow_runner=workflow_runner(),
     )
+
+
+def trigger_arming(client: Client, settings: Settings, engine: AsyncEngine, redis: Redis) -> TriggerArming:
+    keys = RedisKeys(settings.redis_key_prefix)
+    webhooks = Webhooks(
+        engine, redis, keys, CredentialCipher.from_settings(settings), settings.public_base_url
+    )
+    return TriggerArming(engine, client, settings, webhooks)
 
 
 async def warm_up(engine: AsyncEngine, redis: Redis) -> None:
@@ -91,6 +114,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         await warm_up(engine, redis)
         async with httpx.AsyncClient(follow_redirects=True) as http:
             worker = build_worker(client, settings, http, engine, redis)
+            synced = await trigger_arming(client, settings, engine, redis).reconcile()
+            logger.info("reconciled the triggers of %d workflows with Temporal", len(synced))
             logger.info(
                 "worker serving task queue %r on %s", settings.temporal_task_queue, settings.temporal_address
             )

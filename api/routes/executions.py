@@ -20,7 +20,7 @@ from api.resources import Resources
 from api.schemas.base import Page
 from api.schemas.workflows import DecisionBody, ExecutionDetail, ExecutionOut, ResumeBody, StepExecutionOut
 from core import executions as store
-from core.errors import Conflict, ServiceUnavailable
+from core.errors import Conflict
 from core.execution import Decision, run_workflow_id
 from core.models import ExecutionStatus, WorkflowExecution
 from core.permissions import Permission
@@ -35,13 +35,7 @@ Operator = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.EDIT, 
 
 
 async def run_service(resources: Resources) -> RunService:
-    try:
-        client = await resources.temporal.get()
-    except Exception as exc:  # any connection failure means the same thing to the caller
-        raise ServiceUnavailable(
-            f"the workflow engine (Temporal at {resources.settings.temporal_address}) "
-            "is unreachable; try again shortly"
-        ) from exc
+    client = await resources.client()
     quota = ExecutionQuota(resources.engine, resources.redis, resources.keys)
     return RunService(resources.engine, client, resources.settings, quota, workflow_cache(resources))
 

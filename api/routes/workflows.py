@@ -29,8 +29,9 @@ from api.schemas.workflows import (
 )
 from core import executions as execution_store
 from core import workflows as store
+from core.models import TriggerType
 from core.permissions import Permission
-from integrations.catalogue import get_action
+from integrations.catalogue import get_action, get_trigger
 
 router = APIRouter(prefix="/workspaces/{workspace_id}/workflows", tags=["workflows"])
 ERRORS = error_responses(401, 403, 404, 409, 422)
@@ -46,9 +47,22 @@ def forget_after_commit(session: AsyncSession, resources: Resources, workflow_id
     after_commit(session, lambda: workflow_cache(resources).forget(workflow_id))
 
 
+def arm_after_commit(session: AsyncSession, resources: Resources, workflow_id: str) -> None:
+    """Arms or disarms the workflow's trigger (webhook, schedule, poller) once this write has committed."""
+    after_commit(session, lambda: resources.arm(workflow_id))
+
+
 def action_schema(action_id: str) -> dict[str, Any] | None:
     spec = get_action(action_id)
     return spec.input_schema() if spec else None
+
+
+def trigger_schema(trigger_id: str) -> dict[str, Any] | None:
+    """The configSchema of a polling trigger that can poll; None for anything else."""
+    spec = get_trigger(trigger_id)
+    if spec is None or spec.trigger_type != TriggerType.POLLING or spec.poll is None:
+        return None
+    return spec.config_schema()
 
 
 async def create_audited(
@@ -60,7 +74,9 @@ async def create_audited(
     metadata: dict[str, Any] | None = None,
 ) -> WorkflowOut:
     """Creates a draft workflow from `fields` and records `action` in the audit log."""
-    workflow = await store.create(session, access.workspace, access.principal.user, fields, action_schema)
+    workflow = await store.create(
+        session, access.workspace, access.principal.user, fields, action_schema, trigger_schema
+    )
     await session.refresh(workflow)
     out = WorkflowOut.model_validate(workflow)
     await auditor.record(
@@ -172,7 +188,7 @@ async def update(
     workflow = await store.get(session, access.workspace.id, workflow_id)
     before = WorkflowOut.model_validate(workflow)
     fields = body.model_dump(by_alias=True, mode="json", exclude_unset=True)
-    workflow = await store.update(session, workflow, fields, action_schema)
+    workflow = await store.update(session, workflow, fields, action_schema, trigger_schema)
     await session.refresh(workflow)
     out = WorkflowOut.model_validate(workflow)
     await auditor.record(
@@ -194,6 +210,9 @@ async def delete(
     forget_after_commit(session, resources, workflow_id)
     workflow = await store.get(session, access.workspace.id, workflow_id)
     before = WorkflowOut.model_validate(workflow)
+    tokens = await store.webhook_tokens(session, workflow_id)
+    after_commit(session, lambda: resources.webhooks.forget(*tokens))
+    arm_after_commit(session, resources, workflow_id)  # deletes its schedule, stops its poller
     await store.delete(session, workflow)
     await auditor.record(
         "workflow.deleted",
@@ -218,6 +237,7 @@ async def publish(
 ) -> VersionOut:
     """Snapshot the draft as a new version; the workflow becomes active and new runs use this version."""
     forget_after_commit(session, resources, workflow_id)
+    arm_after_commit(session, resources, workflow_id)
     workflow = await store.get(session, access.workspace.id, workflow_id)
     version = await store.publish(session, workflow, access.principal.user, body.change_description)
     await session.refresh(version)
@@ -241,6 +261,7 @@ async def _set_active(
     resources: Resources,
 ) -> WorkflowOut:
     forget_after_commit(session, resources, workflow_id)
+    arm_after_commit(session, resources, workflow_id)
     workflow = await store.set_active(
         session, await store.get(session, access.workspace.id, workflow_id), active
     )
@@ -300,6 +321,7 @@ async def restore(
 ) -> VersionOut:
     """Make an old version current again; it is published as a new version."""
     forget_after_commit(session, resources, workflow_id)
+    arm_after_commit(session, resources, workflow_id)
     workflow = await store.get(session, access.workspace.id, workflow_id)
     restored = await store.restore(session, workflow, version, access.principal.user)
     await session.refresh(restored)
@@ -337,7 +359,7 @@ async def run(
     workflow = await store.get(session, access.workspace.id, workflow_id)
     runs = await run_service(resources)
     target = await (runs.draft(workflow.id) if draft else runs.published_version(workflow.id))
-    started = await runs.start(target, body.payload, trigger_type="MANUAL")
+    started = await runs.start(target, body.payload, trigger_type="MANUAL", test=draft)
     await auditor.record(
         "workflow.executed",
         principal=access.principal,

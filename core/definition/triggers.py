@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 
 class TriggerConfigModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
+
+CRON_MACROS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
+CRON_FIELD = re.compile(r"[0-9A-Za-z*/,?#LW-]+")
 
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 DEFAULT_METHODS: tuple[HttpMethod, ...] = ("POST",)
@@ -33,7 +38,42 @@ class ScheduleTriggerConfig(TriggerConfigModel):
     cron: str | None = Field(default=None, examples=["*/5 * * * *"])
     interval_seconds: int | None = Field(default=None, ge=1)
     timezone: str = Field(default="UTC", examples=["Europe/Paris"])
-    overlap: Literal["skip", "buffer_one", "allow_all"] = "skip"
+    overlap: Literal["skip", "buffer_one", "allow_all"] = Field(
+        default="skip",
+        description="When a run is still going at the next tick: skip the tick, keep one to run after, or "
+        "run both",
+    )
+    catchup_window_seconds: int = Field(
+        default=300,
+        ge=10,
+        le=7 * 86400,
+        description="Ticks missed while Baton was down are still run if they are at most this old",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Paris)") from exc
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _cron_shape(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        text = value.strip()
+        if text in CRON_MACROS:
+            return text
+        fields = text.split()
+        if len(fields) not in (5, 6, 7) or not all(CRON_FIELD.fullmatch(f) for f in fields):
+            raise ValueError(
+                f"{value!r} is not a cron expression: give 5 fields (minute hour day month weekday), "
+                "e.g. `*/5 * * * *`, or a macro like @hourly"
+            )
+        return text
 
     @model_validator(mode="after")
     def _exactly_one_rhythm(self) -> ScheduleTriggerConfig:
@@ -48,7 +88,16 @@ class PollingTriggerConfig(TriggerConfigModel):
     trigger: str = Field(examples=["gmail.new_email"])
     config: dict[str, Any] = Field(default_factory=dict)
     connection_id: str | None = None
-    polling_interval_seconds: int | None = Field(default=None, ge=10)
+    polling_interval_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        description="Seconds between polls (at least MIN_POLLING_INTERVAL_SECONDS, 10 by default)",
+    )
+    fire_existing: bool = Field(
+        default=False,
+        description="Also run for the items already there on the first poll (by default the first poll only "
+        "records them, like Zapier)",
+    )
 
 
 class ManualTriggerConfig(TriggerConfigModel):

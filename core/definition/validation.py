@@ -66,18 +66,38 @@ def validate_definition(
     action_schema: ActionSchemaLookup,
     workflow_id: str | None = None,
     subworkflow_graph: Mapping[str, list[str]] | None = None,
+    trigger_schema: ActionSchemaLookup | None = None,
 ) -> WorkflowDefinition:
-    """Returns the parsed definition or raises InvalidDefinition listing every issue (the first in `path`)."""
+    """Returns the parsed definition or raises InvalidDefinition listing every issue (the first in `path`).
+    `trigger_schema` gives the configSchema of a polling trigger (`rss.new_item`), None when unknown."""
     issues = _structure_issues(data)
     if issues:
         raise _invalid(issues)
     definition = WorkflowDefinition.model_validate(data)
     issues = list(_semantic_issues(definition, action_schema))
+    if trigger_schema is not None and definition.trigger_type == "POLLING":
+        issues += _polling_issues(definition.trigger_config, trigger_schema)
     if workflow_id is not None and subworkflow_graph is not None:
         issues += _cycle_issues(definition, workflow_id, subworkflow_graph)
     if issues:
         raise _invalid(issues)
     return definition
+
+
+def _polling_issues(config: Mapping[str, Any], trigger_schema: ActionSchemaLookup) -> list[Issue]:
+    trigger = str(config.get("trigger", ""))
+    schema = trigger_schema(trigger)
+    if schema is None:
+        return [Issue("triggerConfig.trigger", f"unknown polling trigger {trigger!r}")]
+    validator = jsonschema.Draft202012Validator(dict(schema))
+    return [
+        Issue(
+            "triggerConfig.config"
+            + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path),
+            error.message,
+        )
+        for error in validator.iter_errors(config.get("config") or {})
+    ]
 
 
 def _invalid(issues: list[Issue]) -> InvalidDefinition:

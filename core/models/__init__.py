@@ -12,10 +12,14 @@ from core.models.enums import (
     TriggerType,
     WorkspaceRole,
 )
-from core.models.operations import AuditLog, Webhook, WorkflowTemplate
+from core.models.operations import AuditLog, PollState, Webhook, WorkflowTemplate
 from core.models.workflows import StepExecution, Workflow, WorkflowExecution, WorkflowVersion
 
+# Tables Baton adds to the seed's 15 (named here so schema checks can tell them apart).
+BATON_TABLES = frozenset({"poll_states"})
+
 __all__ = [
+    "BATON_TABLES",
     "PG_ENUM_NAMES",
     "Action",
     "ApiKey",
@@ -25,6 +29,7 @@ __all__ = [
     "ExecutionStatus",
     "Integration",
     "Plan",
+    "PollState",
     "StepExecution",
     "TestStatus",
     "Trigger",

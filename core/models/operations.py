@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, text
+from sqlalchemy import Column, ForeignKey, Index, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -24,7 +24,7 @@ from core.models.columns import (
 )
 from core.models.enums import TriggerType
 
-__all__ = ["AuditLog", "Webhook", "WorkflowTemplate"]
+__all__ = ["AuditLog", "PollState", "Webhook", "WorkflowTemplate"]
 
 
 class Webhook(SQLModel, table=True):
@@ -93,3 +93,30 @@ class AuditLog(SQLModel, table=True):
     ip_address: str | None = text_col(nullable=True)
     user_agent: str | None = text_col(nullable=True)
     created_at: datetime = created_at_col()
+
+
+class PollState(SQLModel, table=True):
+    """Baton's own table (not in the seed): where each POLLING workflow's poller stands, so a worker restart,
+    a deactivation or a new published version neither re-fires nor drops items. `seen_ids` is bounded (the
+    most recent item ids, newest last); `cursor` is whatever the trigger's poll function returned last."""
+
+    __tablename__ = "poll_states"
+
+    workflow_id: str = Field(
+        sa_type=Text,
+        primary_key=True,
+        sa_column_args=[ForeignKey("workflows.id", ondelete="CASCADE", onupdate="CASCADE")],
+    )
+    trigger_id: str = text_col()
+    cursor: dict[str, Any] = json_col(server_default="{}")
+    seen_ids: list[Any] = Field(
+        default_factory=list,
+        sa_type=JSONB,
+        nullable=False,
+        sa_column_kwargs={"server_default": text("'[]'::jsonb")},
+    )
+    baseline_at: datetime | None = timestamp_col()
+    last_polled_at: datetime | None = timestamp_col()
+    last_error: str | None = text_col(nullable=True)
+    fired_total: int = int_col(0)
+    updated_at: datetime = updated_at_col()

@@ -1,0 +1,176 @@
+"""The public webhook ingress: `POST /hooks/{token}` (and the other methods a workflow allows).
+
+No bearer token: the unguessable token is the address, and a webhook with a secret also wants
+`X-Baton-Signature: sha256=<hex HMAC-SHA256 of the raw body>`. Async mode answers 202 once the run is
+durably started in Temporal; sync mode answers with the run's `respond` step (or its result) within
+`syncTimeoutSeconds`, else 202 and the run carries on.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request, Response, status
+from fastapi.responses import JSONResponse
+
+from api.deps import ResourcesDep
+from api.errors import error_response, error_responses
+from api.routes.executions import run_service
+from api.schemas.base import ApiModel
+from core.errors import BatonError, LimitExceeded, NotFound, Unauthenticated
+from core.quotas import month_start, next_month
+from core.runs import SyncReply
+from core.webhooks import SIGNATURE_HEADER, signature_matches
+
+router = APIRouter(tags=["webhooks"])
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+# Request headers never kept in a run's trigger data (they are the sender's credentials, not its data).
+DROPPED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+MAX_IDEMPOTENCY_KEY = 255
+EXECUTION_HEADER = "X-Baton-Execution-Id"
+
+
+class HookAccepted(ApiModel):
+    execution_id: str
+    status: str = "PENDING"
+    replayed: bool = False
+
+
+class BadBody(BatonError):
+    kind = "invalid_body"
+
+
+def parse_body(raw: bytes, content_type: str) -> Any:
+    if not raw:
+        return None
+    media = content_type.split(";")[0].strip().lower()
+    if media == "application/json" or media.endswith("+json"):
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise BadBody(f"the body is not valid JSON: {exc}", path="body") from exc
+    text = raw.decode("utf-8", errors="replace")
+    if media == "application/x-www-form-urlencoded":
+        return {k: v[0] if len(v) == 1 else v for k, v in parse_qs(text, keep_blank_values=True).items()}
+    return text
+
+
+def trigger_data(request: Request, raw: bytes) -> dict[str, Any]:
+    """The run's `trigger`: {body, headers, query, method}, as DEFINITION.md fixes it."""
+    return {
+        "body": parse_body(raw, request.headers.get("content-type", "")),
+        "headers": {k: v for k, v in request.headers.items() if k.lower() not in DROPPED_HEADERS},
+        "query": dict(request.query_params),
+        "method": request.method,
+    }
+
+
+def reply_response(reply: SyncReply, execution_id: str) -> Response:
+    headers = {EXECUTION_HEADER: execution_id}
+    if reply.kind == "respond" and reply.response is not None:
+        extra = {str(k): str(v) for k, v in (reply.response.get("headers") or {}).items()}
+        body = reply.response.get("body")
+        code = int(reply.response.get("status") or 200)
+        if isinstance(body, str) and "content-type" in {k.lower() for k in extra}:
+            return Response(body, status_code=code, headers={**extra, **headers})
+        return JSONResponse(body, status_code=code, headers={**extra, **headers})
+    if reply.kind == "finished":
+        return JSONResponse(reply.result, status_code=200, headers=headers)
+    if reply.kind == "failed":
+        response = error_response(502, "run_failed", f"the run failed: {reply.error}")
+        response.headers.update(headers)
+        return response
+    accepted = HookAccepted(execution_id=execution_id, status="RUNNING")
+    return JSONResponse(accepted.model_dump(by_alias=True), status_code=202, headers=headers)
+
+
+async def receive(token: str, request: Request, resources: ResourcesDep) -> Response:
+    """Starts one run of the workflow behind `token` with `{body, headers, query, method}` as its trigger.
+
+    - `X-Baton-Signature: sha256=<hex>` is required when the webhook has a secret (401 otherwise).
+    - `Idempotency-Key`: the same key within 24 h answers the first execution id and starts nothing.
+    - 404 when the token is unknown or its workflow inactive; 429 when the workspace's monthly quota is used.
+    """
+    webhooks = resources.webhooks
+    target = await webhooks.target(token)
+    if target is None or not target.is_active:
+        raise NotFound("no active webhook at this address (is the workflow published and active?)")
+    if request.method not in target.methods:
+        response = error_response(
+            405,
+            "method_not_allowed",
+            f"this webhook accepts {', '.join(target.methods)}; add {request.method} to its trigger's "
+            "`methods` to allow it",
+        )
+        response.headers["Allow"] = ", ".join(target.methods)
+        return response
+    raw = await request.body()
+    await webhooks.count_call(target.webhook_id)
+    secret = webhooks.secret_of(target)
+    if secret is not None and not signature_matches(secret, raw, request.headers.get(SIGNATURE_HEADER)):
+        raise Unauthenticated(
+            f"missing or wrong {SIGNATURE_HEADER}: send sha256=<hex HMAC-SHA256 of the raw body, keyed with "
+            "the webhook's secret>"
+        )
+    data = trigger_data(request, raw)
+    execution_id = str(uuid.uuid4())
+    key = request.headers.get("idempotency-key")
+    if key is not None:
+        if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY:
+            raise BadBody(
+                f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters", path="Idempotency-Key"
+            )
+        first = await webhooks.claim_idempotency_key(target.webhook_id, key, execution_id)
+        if first is not None:
+            replayed = HookAccepted(execution_id=first, replayed=True)
+            return JSONResponse(
+                replayed.model_dump(by_alias=True),
+                status_code=202,
+                headers={EXECUTION_HEADER: first, "Idempotent-Replayed": "true"},
+            )
+    try:
+        runs = await run_service(resources)
+        version = await runs.published_version(target.workflow_id)
+        await runs.start(version, data, trigger_type="WEBHOOK", execution_id=execution_id)
+    except BaseException as exc:
+        if key is not None:
+            await webhooks.release_idempotency_key(target.webhook_id, key)
+        if isinstance(exc, LimitExceeded):
+            return quota_exceeded(exc)
+        raise
+    if target.mode == "sync":
+        return reply_response(await runs.reply(execution_id, target.sync_timeout_seconds), execution_id)
+    accepted = HookAccepted(execution_id=execution_id)
+    return JSONResponse(
+        accepted.model_dump(by_alias=True), status_code=202, headers={EXECUTION_HEADER: execution_id}
+    )
+
+
+for method in METHODS:  # one route per method, so each has its own OpenAPI operation id
+    router.add_api_route(
+        "/hooks/{token}",
+        receive,
+        methods=[method],
+        status_code=status.HTTP_202_ACCEPTED,
+        response_model=HookAccepted,
+        responses={
+            200: {"description": "Sync mode: the run's `respond` step (status, headers and body) or its result"},
+            **error_responses(400, 401, 404, 413, 429),
+            405: {"description": "The workflow does not accept this method"},
+            502: {"description": "Sync mode: the run failed"},
+        },
+        summary=f"Receive a webhook call ({method})",
+        operation_id=f"receive_webhook_{method.lower()}",
+    )
+
+
+def quota_exceeded(exc: LimitExceeded) -> Response:
+    """429, not 403: a webhook sender retries later, when the quota resets."""
+    now = datetime.now(UTC)
+    response = error_response(429, exc.kind, exc.detail)
+    response.headers["Retry-After"] = str(int((next_month(month_start(now)) - now).total_seconds()) + 1)
+    return response
