@@ -112,6 +112,11 @@ def _structure_issues(data: Mapping[str, Any]) -> list[Issue]:
     try:
         WorkflowDefinition.model_validate(data)
     except ValidationError as exc:
+        if isinstance(data, Mapping) and "triggerType" in data:
+            # the trigger config alone, for a precise path (its errors surface without one otherwise)
+            config_issues = _trigger_config_issues(data)
+            if config_issues:
+                return config_issues
         issues = []
         for error in exc.errors(include_url=False):
             location = tuple(error["loc"])
