@@ -176,7 +176,8 @@ class TriggerActivities:
         if config.connection_id:
             credentials = await self._credentials.load(config.connection_id, published.workspace_id)
         state = await self._state(workflow_id)
-        fresh = state is None or state.trigger_id != config.trigger
+        # no baseline yet (first poll, or every poll so far failed), or another trigger than last time
+        fresh = state is None or state.trigger_id != config.trigger or state.baseline_at is None
         context = ActionContext(credentials, self._http, logging.getLogger(f"baton.trigger.{config.trigger}"))
         try:
             result = await spec.poll(

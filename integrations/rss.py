@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import warnings
 from datetime import UTC, datetime
 from typing import Any
 
@@ -90,16 +91,20 @@ async def poll_new_items(config: NewItemConfig, ctx: ActionContext, cursor: dict
             type="InvalidFeed",
             retryable=False,
         )
+    with warnings.catch_warnings():
+        # feedparser warns when `updated_parsed` falls back to `published_parsed`: that fallback is fine here
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return _result(parsed, response.headers)
+
+
+def _result(parsed: Any, headers: Any) -> PollResult:
     entries = list(parsed.entries)
     # Feeds list newest first; fire oldest first (by date when every entry has one).
     if entries and all(e.get("published_parsed") or e.get("updated_parsed") for e in entries):
         entries.sort(key=lambda e: tuple(e.get("published_parsed") or e.get("updated_parsed")))
     else:
         entries.reverse()
-    next_cursor = {
-        "etag": response.headers.get("etag"),
-        "modified": response.headers.get("last-modified"),
-    }
+    next_cursor = {"etag": headers.get("etag"), "modified": headers.get("last-modified")}
     return PollResult(
         [PolledItem(item_id(entry), item_data(entry, parsed.feed)) for entry in entries],
         {k: v for k, v in next_cursor.items() if v},

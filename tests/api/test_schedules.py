@@ -29,11 +29,18 @@ async def schedule_workflow(
     headers = await sign_up(client, "clock@example.com")
     workspace = (await client.post("/api/v1/workspaces", headers=headers, json={"name": "Clock"})).json()
     base = f"/api/v1/workspaces/{workspace['id']}"
-    body = {"name": "Every few seconds", "triggerType": "SCHEDULE", "triggerConfig": config, "steps": steps or QUICK}
+    body = {
+        "name": "Every few seconds",
+        "triggerType": "SCHEDULE",
+        "triggerConfig": config,
+        "steps": steps or QUICK,
+    }
     created = await client.post(f"{base}/workflows", headers=headers, json=body)
     assert created.status_code == 201, created.text
     workflow_id = created.json()["id"]
-    assert (await client.post(f"{base}/workflows/{workflow_id}/publish", headers=headers, json={})).status_code == 201
+    assert (
+        await client.post(f"{base}/workflows/{workflow_id}/publish", headers=headers, json={})
+    ).status_code == 201
     return base, headers, workflow_id
 
 
@@ -45,21 +52,27 @@ async def runs_of(db: asyncpg.Connection, workflow_id: str) -> list[asyncpg.Reco
     )
 
 
-async def wait_for_runs(db: asyncpg.Connection, workflow_id: str, count: int, timeout: float = 15) -> list[Any]:
+async def wait_for_runs(
+    db: asyncpg.Connection, workflow_id: str, count: int, timeout: float = 15
+) -> list[Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         rows = await runs_of(db, workflow_id)
         if len(rows) >= count:
             return rows
         await asyncio.sleep(0.2)
-    raise AssertionError(f"{count} runs expected within {timeout}s, saw {len(await runs_of(db, workflow_id))}")
+    raise AssertionError(
+        f"{count} runs expected within {timeout}s, saw {len(await runs_of(db, workflow_id))}"
+    )
 
 
 async def test_a_schedule_fires_on_time_pauses_with_the_workflow_and_goes_with_it(
     api_with_worker: httpx.AsyncClient, db: asyncpg.Connection, temporal_client: Client
 ) -> None:
     client = api_with_worker
-    base, headers, workflow_id = await schedule_workflow(client, {"intervalSeconds": 2, "timezone": "Europe/Paris"})
+    base, headers, workflow_id = await schedule_workflow(
+        client, {"intervalSeconds": 2, "timezone": "Europe/Paris"}
+    )
     handle = temporal_client.get_schedule_handle(schedule_id(workflow_id))
     described = await handle.describe()
     assert described.schedule.spec.intervals[0].every == timedelta(seconds=2)
@@ -76,7 +89,9 @@ async def test_a_schedule_fires_on_time_pauses_with_the_workflow_and_goes_with_i
     done = await wait_for_runs(db, workflow_id, 2)
     assert all(r["status"] in {"SUCCESS", "RUNNING", "PENDING"} for r in done)
 
-    assert (await client.post(f"{base}/workflows/{workflow_id}/deactivate", headers=headers)).status_code == 200
+    assert (
+        await client.post(f"{base}/workflows/{workflow_id}/deactivate", headers=headers)
+    ).status_code == 200
     assert (await handle.describe()).schedule.state.paused
     await asyncio.sleep(0.5)  # a tick already in flight may still land
     paused_count = len(await runs_of(db, workflow_id))
@@ -93,7 +108,9 @@ async def test_a_schedule_fires_on_time_pauses_with_the_workflow_and_goes_with_i
     )
     await client.post(f"{base}/workflows/{workflow_id}/publish", headers=headers, json={})
     described = await handle.describe()
-    assert list(described.schedule.spec.cron_expressions) == ["*/5 * * * *"] or described.schedule.spec.calendars
+    assert (
+        list(described.schedule.spec.cron_expressions) == ["*/5 * * * *"] or described.schedule.spec.calendars
+    )
     assert not described.schedule.spec.intervals
 
     assert (await client.delete(f"{base}/workflows/{workflow_id}", headers=headers)).status_code == 204

@@ -33,7 +33,9 @@ async def webhook_workflow(
         "steps": steps or GREET,
     }
     workflow_id = (await client.post(f"{base}/workflows", headers=headers, json=body)).json()["id"]
-    assert (await client.post(f"{base}/workflows/{workflow_id}/publish", headers=headers, json={})).status_code == 201
+    assert (
+        await client.post(f"{base}/workflows/{workflow_id}/publish", headers=headers, json={})
+    ).status_code == 201
     hooks = (await client.get(f"{base}/webhooks", headers=headers)).json()["items"]
     assert len(hooks) == 1
     return base, headers, workflow_id, hooks[0]
@@ -50,7 +52,9 @@ async def finished(db: asyncpg.Connection, execution_id: str, timeout: float = 2
 
 
 async def executions(db: asyncpg.Connection, workflow_id: str) -> int:
-    return int(await db.fetchval("SELECT count(*) FROM workflow_executions WHERE workflow_id = $1", workflow_id))
+    return int(
+        await db.fetchval("SELECT count(*) FROM workflow_executions WHERE workflow_id = $1", workflow_id)
+    )
 
 
 async def test_a_call_starts_one_run_with_the_request_as_its_trigger(
@@ -110,11 +114,17 @@ async def test_signatures_are_required_once_a_secret_is_set(
         assert refused.status_code == 401
         assert "X-Baton-Signature" in refused.json()["detail"]
     assert await executions(db, workflow_id) == 0  # nothing started
-    good = await client.post(url, content=raw, headers={**json_headers, "X-Baton-Signature": sign(secret, raw)})
+    good = await client.post(
+        url, content=raw, headers={**json_headers, "X-Baton-Signature": sign(secret, raw)}
+    )
     assert good.status_code == 202
 
-    second = (await client.post(f"{base}/webhooks/{hook['id']}/rotate-secret", headers=headers)).json()["secret"]
-    old = await client.post(url, content=raw, headers={**json_headers, "X-Baton-Signature": sign(secret, raw)})
+    second = (await client.post(f"{base}/webhooks/{hook['id']}/rotate-secret", headers=headers)).json()[
+        "secret"
+    ]
+    old = await client.post(
+        url, content=raw, headers={**json_headers, "X-Baton-Signature": sign(secret, raw)}
+    )
     assert old.status_code == 401  # the old secret stops working at once
     assert (
         await client.post(url, content=raw, headers={**json_headers, "X-Baton-Signature": sign(second, raw)})
@@ -175,7 +185,9 @@ async def test_sync_mode_without_a_respond_step_answers_the_result_or_the_failur
     api_with_worker: httpx.AsyncClient,
 ) -> None:
     client = api_with_worker
-    base, headers, _, hook = await webhook_workflow(client, config={"methods": ["POST", "GET"], "mode": "sync"})
+    base, headers, _, hook = await webhook_workflow(
+        client, config={"methods": ["POST", "GET"], "mode": "sync"}
+    )
     result = await client.get(f"/hooks/{hook['token']}?x=1")
     assert (result.status_code, result.json()) == (200, {"hello": None})
 
@@ -214,7 +226,9 @@ async def test_bodies_over_the_limit_are_refused_before_any_run(
     client = api_with_worker
     _, _, workflow_id, hook = await webhook_workflow(client)
     big = b"x" * (1024 * 1024 + 1)
-    response = await client.post(f"/hooks/{hook['token']}", content=big, headers={"Content-Type": "text/plain"})
+    response = await client.post(
+        f"/hooks/{hook['token']}", content=big, headers={"Content-Type": "text/plain"}
+    )
     assert response.status_code == 413
     bad_json = await client.post(
         f"/hooks/{hook['token']}", content=b"{not json", headers={"Content-Type": "application/json"}
@@ -232,13 +246,17 @@ async def test_unknown_inactive_and_wrong_method_calls_start_nothing(
     assert (await client.post("/hooks/not-a-token", json={})).status_code == 404
     wrong = await client.put(url, json={})
     assert (wrong.status_code, wrong.headers["Allow"]) == (405, "POST")
-    assert (await client.post(f"{base}/workflows/{workflow_id}/deactivate", headers=headers)).status_code == 200
+    assert (
+        await client.post(f"{base}/workflows/{workflow_id}/deactivate", headers=headers)
+    ).status_code == 200
     assert (await client.post(url, json={})).status_code == 404
     assert (await client.post(f"{base}/workflows/{workflow_id}/activate", headers=headers)).status_code == 200
     assert (await client.post(url, json={})).status_code == 202  # the same URL works again
     # publishing a version with another trigger disarms the webhook
     await client.patch(
-        f"{base}/workflows/{workflow_id}", headers=headers, json={"triggerType": "MANUAL", "triggerConfig": {}}
+        f"{base}/workflows/{workflow_id}",
+        headers=headers,
+        json={"triggerType": "MANUAL", "triggerConfig": {}},
     )
     await client.post(f"{base}/workflows/{workflow_id}/publish", headers=headers, json={})
     assert (await client.post(url, json={})).status_code == 404
