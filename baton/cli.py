@@ -177,6 +177,49 @@ def setup_temporal() -> None:
         typer.echo("Search attributes already registered.")
 
 
+@app.command()
+def reconcile() -> None:
+    """Make Temporal (schedules, pollers) and the webhooks table agree with PostgreSQL again.
+
+    Arming a trigger writes PostgreSQL, then Temporal; a crash between the two leaves them apart. This
+    re-arms every active workflow and disarms whatever Temporal still runs for inactive or deleted ones.
+    Each worker also does this when it starts; it is safe to run at any time."""
+    from core.arming import describe
+    from core.db import create_engine
+    from core.redis_keys import create_redis
+    from core.temporal import connect_temporal
+    from worker.main import trigger_arming
+
+    settings = _settings()
+    _logging("WARNING")
+
+    async def main() -> list[str]:
+        client = await connect_temporal(settings, timeout=10)
+        engine = create_engine(settings)
+        redis = create_redis(settings)
+        try:
+            return [describe(a) for a in await trigger_arming(client, settings, engine, redis).reconcile()]
+        finally:
+            await redis.aclose()
+            await engine.dispose()
+
+    try:
+        lines = asyncio.run(main())
+    except TimeoutError as exc:
+        typer.secho(
+            f"error: cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS). "
+            "Start it, or use `baton dev`.",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(1) from exc
+    except (OSError, ConnectionError) as exc:
+        raise _database_unreachable(settings, exc) from exc
+    for line in lines:
+        typer.echo(line)
+    typer.echo(f"Reconciled {len(lines)} workflow(s) with Temporal.")
+
+
 @app.command("rotate-keys")
 def rotate_keys() -> None:
     """Re-encrypt every connection's credentials with the first key of ENCRYPTION_KEY.

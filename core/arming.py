@@ -56,7 +56,7 @@ from core.execution import (
     schedule_id,
     scheduled_run_id,
 )
-from core.models import TriggerType, Workflow, WorkflowVersion, Workspace
+from core.models import TriggerType, Webhook, Workflow, WorkflowVersion, Workspace
 from core.settings import Settings
 from core.temporal import TRIGGER_TYPE, WORKFLOW_ID, WORKSPACE_ID
 from core.webhooks import Webhooks
@@ -66,6 +66,7 @@ logger = logging.getLogger("baton.arming")
 WORKFLOWS = Workflow.__table__  # type: ignore[attr-defined]
 VERSIONS = WorkflowVersion.__table__  # type: ignore[attr-defined]
 WORKSPACES = Workspace.__table__  # type: ignore[attr-defined]
+WEBHOOKS = Webhook.__table__  # type: ignore[attr-defined]
 OVERLAP = {
     "skip": ScheduleOverlapPolicy.SKIP,
     "buffer_one": ScheduleOverlapPolicy.BUFFER_ONE,
@@ -83,6 +84,16 @@ class Armed:
     trigger_type: str | None  # of the latest published version, when the workflow is active
     schedulable: bool  # has a published SCHEDULE version (so a deactivation pauses rather than deletes)
     trigger_config: dict[str, Any]
+
+
+def describe(armed: Armed) -> str:
+    """One line for `baton reconcile`'s report."""
+    if armed.workspace_id is None:
+        return f"workflow {armed.workflow_id}: deleted; its schedule and poller removed"
+    if armed.trigger_type is None:
+        paused = " (schedule paused)" if armed.schedulable else ""
+        return f"workflow {armed.workflow_id}: inactive; trigger disarmed{paused}"
+    return f"workflow {armed.workflow_id}: {armed.trigger_type} trigger armed"
 
 
 class TriggerArming:
@@ -253,6 +264,11 @@ class TriggerArming:
                 (await connection.execute(select(WORKFLOWS.c.id).where(WORKFLOWS.c.is_active))).scalars()
             )
             workspaces = set((await connection.execute(select(WORKSPACES.c.id))).scalars())
+            hooked = set(
+                (
+                    await connection.execute(select(WEBHOOKS.c.workflow_id).where(WEBHOOKS.c.is_active))
+                ).scalars()
+            )
         in_temporal: set[str] = set()
         async for listed in await self._client.list_schedules():
             workflow_id = listed.typed_search_attributes.get(WORKFLOW_ID)
@@ -265,4 +281,4 @@ class TriggerArming:
             workspace_id = execution.typed_search_attributes.get(WORKSPACE_ID)
             if workflow_id and workspace_id in workspaces:
                 in_temporal.add(workflow_id)
-        return [await self.sync(workflow_id) for workflow_id in sorted(active | in_temporal)]
+        return [await self.sync(workflow_id) for workflow_id in sorted(active | hooked | in_temporal)]

@@ -114,8 +114,11 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         await warm_up(engine, redis)
         async with httpx.AsyncClient(follow_redirects=True) as http:
             worker = build_worker(client, settings, http, engine, redis)
-            synced = await trigger_arming(client, settings, engine, redis).reconcile()
-            logger.info("reconciled the triggers of %d workflows with Temporal", len(synced))
+            try:
+                synced = await trigger_arming(client, settings, engine, redis).reconcile()
+                logger.info("reconciled the triggers of %d workflows with Temporal", len(synced))
+            except Exception:
+                logger.exception("could not reconcile triggers with Temporal; run `baton reconcile` later")
             logger.info(
                 "worker serving task queue %r on %s", settings.temporal_task_queue, settings.temporal_address
             )

@@ -49,6 +49,15 @@ async def test_every_workspace_endpoint_follows_the_permission_matrix(
             json={"integrationId": "http", "name": "c", "credentials": {"type": "bearer", "token": "t"}},
         )
     ).json()
+    hooked = (
+        await client.post(
+            f"{base}/workflows",
+            headers=owner,
+            json={"name": "H", "triggerType": "WEBHOOK", "triggerConfig": {}, "steps": GREET},
+        )
+    ).json()
+    await client.post(f"{base}/workflows/{hooked['id']}/publish", headers=owner, json={})
+    hook = f"{base}/webhooks/{await db.fetchval('SELECT id FROM webhooks WHERE workflow_id = $1', hooked['id'])}"
     execution_id = str(uuid.uuid4())
     await db.execute(
         "INSERT INTO workflow_executions (id, workflow_id, status, trigger_data, context) "
@@ -95,6 +104,9 @@ async def test_every_workspace_endpoint_follows_the_permission_matrix(
         ),
         ("GET", f"{base}/audit-logs", None, "ADMIN"),
         ("GET", f"{base}/members", None, "VIEWER"),
+        ("GET", f"{base}/webhooks", None, "VIEWER"),
+        ("POST", f"{hook}/rotate-secret", None, "MEMBER"),
+        ("DELETE", f"{hook}/secret", None, "MEMBER"),
         ("DELETE", c, None, "ADMIN"),
         ("DELETE", w, None, "MEMBER"),
     ]
