@@ -158,7 +158,9 @@ for method in METHODS:  # one route per method, so each has its own OpenAPI oper
         status_code=status.HTTP_202_ACCEPTED,
         response_model=HookAccepted,
         responses={
-            200: {"description": "Sync mode: the run's `respond` step (status, headers and body) or its result"},
+            200: {
+                "description": "Sync mode: the run's `respond` step (status, headers and body) or its result"
+            },
             **error_responses(400, 401, 404, 413, 429),
             405: {"description": "The workflow does not accept this method"},
             502: {"description": "Sync mode: the run failed"},

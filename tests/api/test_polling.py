@@ -109,7 +109,7 @@ async def two_more_polls(db: asyncpg.Connection, workflow_id: str) -> None:
         before = await polls(db, workflow_id)
 
         async def moved(before: Any = before) -> bool:
-            return await polls(db, workflow_id) != before
+            return bool(await polls(db, workflow_id) != before)
 
         assert await eventually(moved), "the poller stopped polling"
 

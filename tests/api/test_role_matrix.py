@@ -57,7 +57,9 @@ async def test_every_workspace_endpoint_follows_the_permission_matrix(
         )
     ).json()
     await client.post(f"{base}/workflows/{hooked['id']}/publish", headers=owner, json={})
-    hook = f"{base}/webhooks/{await db.fetchval('SELECT id FROM webhooks WHERE workflow_id = $1', hooked['id'])}"
+    hook = (
+        f"{base}/webhooks/{await db.fetchval('SELECT id FROM webhooks WHERE workflow_id = $1', hooked['id'])}"
+    )
     execution_id = str(uuid.uuid4())
     await db.execute(
         "INSERT INTO workflow_executions (id, workflow_id, status, trigger_data, context) "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -63,7 +64,9 @@ async def test_a_call_starts_one_run_with_the_request_as_its_trigger(
     client = api_with_worker
     _, _, workflow_id, hook = await webhook_workflow(client)
     assert hook["url"].endswith(f"/hooks/{hook['token']}")
-    assert len(hook["token"]) >= 32 and hook["isActive"] and not hook["hasSecret"]
+    assert len(hook["token"]) >= 32
+    assert hook["isActive"]
+    assert not hook["hasSecret"]
     response = await client.post(
         f"/hooks/{hook['token']}?source=crm",
         json={"name": "Ada"},
@@ -76,12 +79,12 @@ async def test_a_call_starts_one_run_with_the_request_as_its_trigger(
     assert await db.fetchval("SELECT count(*) FROM workflow_executions WHERE id = $1", execution_id) == 1
     row = await finished(db, execution_id)
     assert row["status"] == "SUCCESS"
-    trigger = __import__("json").loads(row["trigger_data"])
+    trigger = json.loads(row["trigger_data"])
     assert trigger["body"] == {"name": "Ada"}
     assert (trigger["method"], trigger["query"]) == ("POST", {"source": "crm"})
     assert trigger["headers"]["x-source"] == "crm"
     assert "authorization" not in trigger["headers"]  # the sender's credentials are not kept
-    assert __import__("json").loads(row["result"]) == {"hello": "Ada"}
+    assert json.loads(row["result"]) == {"hello": "Ada"}
     # the same ingress answers under the API prefix too
     again = await client.post(f"/api/v1/hooks/{hook['token']}", json={"name": "Bob"})
     assert again.status_code == 202
@@ -97,7 +100,8 @@ async def test_signatures_are_required_once_a_secret_is_set(
     secret = rotated.json()["secret"]
     assert secret.startswith("whsec_")
     listed = (await client.get(f"{base}/webhooks", headers=headers)).json()["items"][0]
-    assert listed["hasSecret"] is True and secret not in str(listed)
+    assert listed["hasSecret"] is True
+    assert secret not in str(listed)
     assert secret not in str(await db.fetchval("SELECT secret FROM webhooks WHERE id = $1", hook["id"]))
 
     url = f"/hooks/{hook['token']}"
@@ -197,7 +201,8 @@ async def test_sync_mode_without_a_respond_step_answers_the_result_or_the_failur
     )
     failed = await client.post(f"/hooks/{hook2['token']}", json={"name": "Ada"})
     assert failed.status_code == 502
-    assert failed.json()["error"] == "run_failed" and "no Ada" in failed.json()["detail"]
+    assert failed.json()["error"] == "run_failed"
+    assert "no Ada" in failed.json()["detail"]
 
 
 async def test_sync_mode_past_its_timeout_answers_202_and_the_run_carries_on(
@@ -289,5 +294,6 @@ async def test_call_stats_are_counted_in_redis_and_flushed_in_one_batch(
     stored = await db.fetchrow("SELECT total_calls, last_called_at FROM webhooks WHERE id = $1", hook["id"])
     assert (stored["total_calls"], stored["last_called_at"]) == (0, None)  # no row update per call
     listed = (await client.get(f"{base}/webhooks", headers=headers)).json()["items"][0]
-    assert listed["totalCalls"] == 3 and listed["lastCalledAt"] is not None
+    assert listed["totalCalls"] == 3
+    assert listed["lastCalledAt"] is not None
     assert await db.fetchval("SELECT total_calls FROM webhooks WHERE id = $1", hook["id"]) == 3

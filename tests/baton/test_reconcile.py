@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
+from typing import Any
 
 import asyncpg
 import httpx
@@ -88,7 +89,8 @@ async def test_reconcile_rearms_what_temporal_lost_and_disarms_what_postgres_tur
 
     # a second run changes nothing and says so
     again = await asyncio.to_thread(reconcile, settings)
-    assert again.returncode == 0 and "Reconciled" in again.stdout
+    assert again.returncode == 0
+    assert "Reconciled" in again.stdout
 
     # a workflow deleted behind Temporal's back: its schedule and poller go on the next reconcile
     await db.execute("DELETE FROM workflows WHERE id = ANY($1::text[])", [scheduled, polling])
