@@ -6,7 +6,6 @@ import asyncio
 import os
 import subprocess
 import sys
-from typing import Any
 
 import asyncpg
 import httpx
@@ -22,7 +21,7 @@ STEPS = [{"id": "noop", "type": "set", "values": {"ok": True}}]
 
 
 async def published(
-    client: httpx.AsyncClient, base: str, headers: dict[str, str], trigger: str, config: dict
+    client: httpx.AsyncClient, base: str, headers: dict[str, str], trigger: str, config: dict[str, Any]
 ) -> str:
     body = {"name": trigger, "triggerType": trigger, "triggerConfig": config, "steps": STEPS}
     workflow_id = (await client.post(f"{base}/workflows", headers=headers, json=body)).json()["id"]
