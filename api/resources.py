@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import asyncpg
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,7 +19,7 @@ from core.errors import ServiceUnavailable
 from core.logstore import LogStore, create_log_store
 from core.redis_keys import RedisKeys, create_redis
 from core.security import TokenSigner
-from core.settings import Settings
+from core.settings import Settings, to_libpq_url
 from core.temporal import TemporalConnector
 from core.webhooks import Webhooks
 
@@ -35,6 +37,19 @@ class Resources:
     log_store: LogStore
     signer: TokenSigner
     webhooks: Webhooks
+    # A plain driver pool for the hot path's single statements (the webhook's PENDING row), opened lazily.
+    _pool: asyncpg.Pool | None = None
+    _pool_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def pg_pool(self) -> asyncpg.Pool:
+        async with self._pool_lock:
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(
+                    to_libpq_url(self.settings.database_url),
+                    min_size=1,
+                    max_size=self.settings.db_pool_size,
+                )
+            return self._pool
 
     @classmethod
     def create(cls, settings: Settings) -> Resources:
@@ -81,6 +96,8 @@ class Resources:
         await TriggerArming(self.engine, client, self.settings, self.webhooks).sync_quietly(*workflow_ids)
 
     async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
         await self.log_store.close()
         await self.redis.aclose()
         await self.engine.dispose()

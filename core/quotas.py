@@ -20,6 +20,18 @@ EXECUTIONS = WorkflowExecution.__table__  # type: ignore[attr-defined]
 WORKFLOWS = Workflow.__table__  # type: ignore[attr-defined]
 
 
+# One round trip: -1 when the counter is missing (to rebuild), 0 when the quota is used up, else the count.
+TAKE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local used = redis.call('INCR', KEYS[1])
+if used > tonumber(ARGV[1]) then
+  redis.call('DECR', KEYS[1])
+  return 0
+end
+return used
+"""
+
+
 def month_start(now: datetime) -> datetime:
     return now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
@@ -33,6 +45,7 @@ class ExecutionQuota:
         self._engine = engine
         self._redis = redis
         self._keys = keys
+        self._take = redis.register_script(TAKE)
 
     def key(self, workspace_id: str, start: datetime) -> str:
         return f"{self._keys.prefix}quota:executions:{workspace_id}:{start:%Y-%m}"
@@ -50,10 +63,11 @@ class ExecutionQuota:
         """Counts one execution; refuses (LimitExceeded) when the month's quota is used up."""
         start = month_start(now or datetime.now(UTC))
         key = self.key(workspace_id, start)
-        if not await self._redis.exists(key):
+        taken = await self._take(keys=[key], args=[limit])
+        if taken == -1:  # Redis lost the month's count: rebuild it from PostgreSQL, then count
             await self._rebuild(workspace_id, start, key)
-        if await self._redis.incr(key) > limit:
-            await self._redis.decr(key)
+            taken = await self._take(keys=[key], args=[limit])
+        if taken == 0:
             raise LimitExceeded(
                 f"the workspace ran its {limit} executions this month (maxExecutions); "
                 f"it resets on {next_month(start):%Y-%m-%d}, or upgrade the plan"

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 from redis.asyncio import Redis
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import (
     Client,
@@ -52,6 +53,21 @@ WORKFLOWS = Workflow.__table__  # type: ignore[attr-defined]
 VERSIONS = WorkflowVersion.__table__  # type: ignore[attr-defined]
 WORKSPACES = Workspace.__table__  # type: ignore[attr-defined]
 AWAIT_RESPONSE_UPDATE = "await_response"
+INSERT_PENDING = (
+    "INSERT INTO workflow_executions (id, workflow_id, status, trigger_data, context, retry_count) "
+    "VALUES ($1, $2, 'PENDING', $3::jsonb, $4::jsonb, $5) ON CONFLICT (id) DO NOTHING"
+)
+# A workspace's maxExecutions, read at most every PLAN_CACHE_SECONDS per process (a plan change applies
+# within that long); the count itself is exact, in Redis.
+PLAN_CACHE_SECONDS = 30.0
+_plan_cache: dict[str, tuple[float, int]] = {}
+
+
+def forget_plan(workspace_id: str) -> None:
+    """Drops this process's cached maxExecutions of a workspace (its plan just changed)."""
+    _plan_cache.pop(workspace_id, None)
+
+
 RETRYABLE = {ExecutionStatus.FAILED.value, ExecutionStatus.TIMEOUT.value, ExecutionStatus.CANCELLED.value}
 
 
@@ -112,7 +128,9 @@ class RunService:
         settings: Settings,
         quota: ExecutionQuota | None = None,
         cache: WorkflowCache | None = None,
+        pool: asyncpg.Pool | None = None,
     ) -> None:
+        self._pool = pool
         self._engine = engine
         self._client = client
         self._settings = settings
@@ -196,19 +214,7 @@ class RunService:
         if test:
             context["test"] = True  # a draft run from the editor, not a published version's
         if created:
-            async with self._engine.begin() as connection:
-                await connection.execute(
-                    pg_insert(EXECUTIONS)
-                    .values(
-                        id=execution_id,
-                        workflow_id=target.workflow_id,
-                        status=ExecutionStatus.PENDING.value,
-                        trigger_data=trigger_data if trigger_data is not None else {},
-                        context=context,
-                        retry_count=retry_count,
-                    )
-                    .on_conflict_do_nothing(index_elements=["id"])
-                )
+            await self._insert_pending(execution_id, target.workflow_id, trigger_data, context, retry_count)
         return RunInput(
             execution_id=execution_id,
             workflow_id=target.workflow_id,
@@ -338,12 +344,40 @@ class RunService:
 
     # ------------------------------------------------------------------ helpers
 
+    async def _insert_pending(
+        self,
+        execution_id: str,
+        workflow_id: str,
+        trigger_data: Any,
+        context: dict[str, Any],
+        retry_count: int,
+    ) -> None:
+        """One autocommitted INSERT, straight on the driver: no ORM, no pool ping (the webhook hot path)."""
+        values = (
+            execution_id,
+            workflow_id,
+            json.dumps(trigger_data if trigger_data is not None else {}),
+            json.dumps(context),
+            retry_count,
+        )
+        if self._pool is not None:
+            await self._pool.execute(INSERT_PENDING, *values)
+            return
+        async with self._engine.connect() as connection:
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None
+            await driver.execute(INSERT_PENDING, *values)
+
     async def _exists(self, execution_id: str) -> bool:
         async with self._engine.connect() as connection:
             found = await connection.execute(select(EXECUTIONS.c.id).where(EXECUTIONS.c.id == execution_id))
             return found.first() is not None
 
     async def _max_executions(self, workspace_id: str) -> int:
+        now = time.monotonic()
+        cached = _plan_cache.get(workspace_id)
+        if cached is not None and now - cached[0] < PLAN_CACHE_SECONDS:
+            return cached[1]
         async with self._engine.connect() as connection:
             row = (
                 await connection.execute(
@@ -352,6 +386,7 @@ class RunService:
             ).first()
         if row is None:
             raise NotFound(f"workspace {workspace_id} does not exist")
+        _plan_cache[workspace_id] = (now, int(row.max_executions))
         return int(row.max_executions)
 
     async def _execution(self, execution_id: str) -> Any:

@@ -37,7 +37,14 @@ Operator = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.EDIT, 
 async def run_service(resources: Resources) -> RunService:
     client = await resources.client()
     quota = ExecutionQuota(resources.engine, resources.redis, resources.keys)
-    return RunService(resources.engine, client, resources.settings, quota, workflow_cache(resources))
+    return RunService(
+        resources.engine,
+        client,
+        resources.settings,
+        quota,
+        workflow_cache(resources),
+        await resources.pg_pool(),
+    )
 
 
 def workflow_cache(resources: Resources) -> WorkflowCache:

@@ -35,6 +35,7 @@ from core.accounts import Principal
 from core.models import User, Webhook, Workflow, Workspace, WorkspaceMember, WorkspaceRole
 from core.permissions import Permission
 from core.plans import PLAN_LIMITS
+from core.runs import forget_plan
 from core.workspaces import (
     add_member,
     change_role,
@@ -111,6 +112,7 @@ async def update(
     if body.plan is not None and body.plan != workspace.plan:
         require(access.role, Permission.OWN)
         limits = PLAN_LIMITS[body.plan]
+        forget_plan(workspace.id)
         workspace.plan, workspace.max_workflows, workspace.max_executions = (
             body.plan,
             limits.max_workflows,
