@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -16,8 +17,15 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.testing import ActivityEnvironment
 
+from activities.connections import ConnectionCredentials
+from activities.triggers import TriggerActivities
+from core.crypto import CredentialCipher
 from core.execution import poller_id
+from core.quotas import ExecutionQuota, month_start
+from core.redis_keys import RedisKeys
+from core.runs import RunService, WorkflowCache
 from core.settings import Settings
 from tests.api.conftest import api_client_for, sign_up
 from tests.http_server import Reply, ScriptedServer
@@ -263,3 +271,55 @@ async def test_an_unknown_trigger_or_bad_config_is_refused_with_its_path(
         response = await api_client.post(f"{base}/workflows", headers=headers, json=body)
         assert response.status_code == 422, config
         assert response.json()["path"] == path, response.json()
+
+
+async def test_a_poll_retried_before_it_saved_its_state_starts_nothing_twice(
+    settings: Settings,
+    temporal_client: Client,
+    engine: AsyncEngine,
+    redis: Redis,
+    db: asyncpg.Connection,
+    http_server: ScriptedServer,
+) -> None:
+    """The poll activity starts runs before it saves the state: if it dies in between, its retry finds the
+    same new items again and must start nothing twice (the execution ids derive from the item ids)."""
+    url = http_server.script(FEED, rss("a"))
+    async with api_client_for(settings) as client:
+        base, headers, workflow_id = await polling_workflow(client, url)  # no worker: polls run by hand here
+    keys = RedisKeys(settings.redis_key_prefix)
+    runs = RunService(
+        engine, temporal_client, settings, ExecutionQuota(engine, redis, keys), WorkflowCache(redis, keys)
+    )
+    async with httpx.AsyncClient() as http:
+        activities = TriggerActivities(
+            engine, redis, keys, runs, http, ConnectionCredentials(engine, CredentialCipher("k")), settings
+        )
+        environment = ActivityEnvironment()
+        baseline = await environment.run(activities.poll, workflow_id)
+        assert baseline.baseline
+        assert baseline.fired == []
+        saved = await db.fetchrow(
+            "SELECT seen_ids, cursor FROM poll_states WHERE workflow_id = $1", workflow_id
+        )
+        http_server.script(FEED, rss("a", "b", "c"))
+        first = await environment.run(activities.poll, workflow_id)
+        assert len(first.fired) == 2
+        # the crash: the state is as it was before that poll, as if it was never saved
+        await db.execute(
+            "UPDATE poll_states SET seen_ids = $2, cursor = $3 WHERE workflow_id = $1",
+            workflow_id,
+            saved["seen_ids"],
+            saved["cursor"],
+        )
+        retried = await environment.run(activities.poll, workflow_id)
+    assert sorted(retried.fired) == sorted(first.fired)  # the same runs, found again...
+    assert await fired(db, workflow_id) == ["post-b", "post-c"]  # ...but each started once
+    described = [await temporal_client.get_workflow_handle(f"run-{e}").describe() for e in first.fired]
+    assert len(described) == 2
+    workspace_id = await db.fetchval("SELECT workspace_id FROM workflows WHERE id = $1", workflow_id)
+    quota = await redis.get(
+        ExecutionQuota(engine, redis, keys).key(workspace_id, month_start(datetime.now(UTC)))
+    )
+    assert int(quota) == 2  # and counted once against the quota
+    for execution_id in first.fired:
+        await temporal_client.get_workflow_handle(f"run-{execution_id}").terminate()

@@ -140,6 +140,7 @@ async def test_a_manual_run_waits_for_its_result_and_is_listed_with_its_steps(
         json={"payload": {"name": "draft"}},
     )
     assert draft.json()["result"] == {"hello": "draft"}
+    assert draft.json()["context"]["test"] is True  # a draft run is marked as a test
 
     await client.post(f"{base}/workflows/{workflow_id}/publish", headers=headers, json={})
     done = await client.post(
@@ -148,6 +149,7 @@ async def test_a_manual_run_waits_for_its_result_and_is_listed_with_its_steps(
     assert done.status_code == 200
     execution = done.json()
     assert (execution["status"], execution["result"]) == ("SUCCESS", {"hello": "Ada"})
+    assert "test" not in execution["context"]
     assert execution["temporalUiUrl"].endswith(f"/workflows/run-{execution['id']}")
     detail = (await client.get(f"{base}/executions/{execution['id']}", headers=headers)).json()
     assert [s["stepId"] for s in detail["stepExecutions"]] == ["greet"]
