@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,17 +30,16 @@ from activities.connections import ConnectionCredentials
 from core.definition.triggers import PollingTriggerConfig
 from core.errors import LimitExceeded, NotFound
 from core.execution import FireDecision, PollOutcome, ScheduledFire
-from core.models import PollState, TriggerType, Workflow, WorkflowVersion
+from core.models import PollState, TriggerType
 from core.redis_keys import RedisKeys
 from core.runs import RunService
 from core.settings import Settings
+from core.workflows import PublishedTrigger, published_trigger
 from integrations.catalogue import get_trigger
 from integrations.sdk import ActionContext, ActionError
 
 logger = logging.getLogger("baton.triggers")
 
-WORKFLOWS = Workflow.__table__  # type: ignore[attr-defined]
-VERSIONS = WorkflowVersion.__table__  # type: ignore[attr-defined]
 POLL_STATES = PollState.__table__  # type: ignore[attr-defined]
 SCHEDULED_NAMESPACE = uuid.UUID("5b3c1f0e-6f1a-4d7e-9a0b-0c2f4e6a8b13")
 POLLED_NAMESPACE = uuid.UUID("a7e2d9c4-1b3f-4e5a-8c6d-2f0b9e7a1c35")
@@ -55,14 +53,6 @@ def scheduled_execution_id(tick_id: str) -> str:
 
 def polled_execution_id(workflow_id: str, item_id: str) -> str:
     return str(uuid.uuid5(POLLED_NAMESPACE, f"{workflow_id}\n{item_id}"))
-
-
-@dataclass(frozen=True)
-class Published:
-    workspace_id: str
-    is_active: bool
-    trigger_type: str
-    trigger_config: dict[str, Any]
 
 
 class TriggerActivities:
@@ -87,26 +77,9 @@ class TriggerActivities:
     def activities(self) -> list[Callable[..., Awaitable[Any]]]:
         return [self.schedule_fire, self.schedule_release, self.poll]
 
-    async def _published(self, workflow_id: str) -> Published | None:
-        query = (
-            select(
-                WORKFLOWS.c.workspace_id,
-                WORKFLOWS.c.is_active,
-                VERSIONS.c.trigger_type,
-                VERSIONS.c.trigger_config,
-            )
-            .join(VERSIONS, VERSIONS.c.workflow_id == WORKFLOWS.c.id)
-            .where(WORKFLOWS.c.id == workflow_id)
-            .order_by(VERSIONS.c.version.desc())
-            .limit(1)
-        )
+    async def _published(self, workflow_id: str) -> PublishedTrigger | None:
         async with self._engine.connect() as connection:
-            row = (await connection.execute(query)).first()
-        if row is None:
-            return None
-        return Published(
-            row.workspace_id, row.is_active, str(row.trigger_type), dict(row.trigger_config or {})
-        )
+            return await published_trigger(connection, workflow_id)
 
     # ------------------------------------------------------------------ schedules
 

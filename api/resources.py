@@ -85,8 +85,6 @@ class Resources:
         try:
             client = await self.temporal.get()
         except Exception:
-            client = None
-        if client is None:
             logger.warning(
                 "Temporal is unreachable: the triggers of %s will be armed by `baton reconcile` or the next "
                 "worker start",

@@ -48,6 +48,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from core.definition.triggers import ScheduleTriggerConfig
 from core.execution import (
+    POKE_SIGNAL,
     POLLER_WORKFLOW,
     SCHEDULED_RUN_WORKFLOW,
     PollerInput,
@@ -56,15 +57,15 @@ from core.execution import (
     schedule_id,
     scheduled_run_id,
 )
-from core.models import TriggerType, Webhook, Workflow, WorkflowVersion, Workspace
+from core.models import TriggerType, Webhook, Workflow, Workspace
 from core.settings import Settings
 from core.temporal import TRIGGER_TYPE, WORKFLOW_ID, WORKSPACE_ID
 from core.webhooks import Webhooks
+from core.workflows import published_trigger
 
 logger = logging.getLogger("baton.arming")
 
 WORKFLOWS = Workflow.__table__  # type: ignore[attr-defined]
-VERSIONS = WorkflowVersion.__table__  # type: ignore[attr-defined]
 WORKSPACES = Workspace.__table__  # type: ignore[attr-defined]
 WEBHOOKS = Webhook.__table__  # type: ignore[attr-defined]
 OVERLAP = {
@@ -72,7 +73,6 @@ OVERLAP = {
     "buffer_one": ScheduleOverlapPolicy.BUFFER_ONE,
     "allow_all": ScheduleOverlapPolicy.ALLOW_ALL,
 }
-POKE_SIGNAL = "poke"
 
 
 @dataclass(frozen=True)
@@ -105,30 +105,15 @@ class TriggerArming:
 
     async def wanted(self, workflow_id: str) -> Armed:
         async with self._engine.connect() as connection:
-            row = (
-                await connection.execute(
-                    select(WORKFLOWS.c.workspace_id, WORKFLOWS.c.is_active).where(
-                        WORKFLOWS.c.id == workflow_id
-                    )
-                )
-            ).first()
-            version = (
-                await connection.execute(
-                    select(VERSIONS.c.trigger_type, VERSIONS.c.trigger_config)
-                    .where(VERSIONS.c.workflow_id == workflow_id)
-                    .order_by(VERSIONS.c.version.desc())
-                    .limit(1)
-                )
-            ).first()
-        if row is None:
+            published = await published_trigger(connection, workflow_id)
+        if published is None:
             return Armed(workflow_id, None, None, False, {})
-        published = str(version.trigger_type) if version is not None else None
         return Armed(
             workflow_id,
-            row.workspace_id,
-            published if row.is_active else None,
-            published == TriggerType.SCHEDULE.value,
-            dict(version.trigger_config or {}) if version is not None else {},
+            published.workspace_id,
+            published.trigger_type if published.is_active else None,
+            published.trigger_type == TriggerType.SCHEDULE.value,
+            published.trigger_config,
         )
 
     async def sync(self, workflow_id: str) -> Armed:
@@ -161,8 +146,7 @@ class TriggerArming:
             if wanted.trigger_type == TriggerType.WEBHOOK.value:
                 tokens = [await self._webhooks.arm(connection, wanted.workflow_id)]
             else:
-                await self._webhooks.disarm(connection, wanted.workflow_id)
-                tokens = await self._webhooks.tokens_of(connection, wanted.workflow_id)
+                tokens = await self._webhooks.disarm(connection, wanted.workflow_id)
         await self._webhooks.forget(*tokens)
 
     # ------------------------------------------------------------------ schedules
@@ -221,9 +205,7 @@ class TriggerArming:
             return
         try:
             if wanted.schedulable and wanted.workspace_id is not None:
-                description = await handle.describe()
-                if not description.schedule.state.paused:
-                    await handle.pause(note="workflow deactivated")
+                await handle.pause(note="workflow deactivated")
             else:
                 await handle.delete()
         except RPCError as exc:

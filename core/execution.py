@@ -15,6 +15,7 @@ from core.models.enums import ExecutionStatus
 INTERPRETER_WORKFLOW = "BatonRun"
 SCHEDULED_RUN_WORKFLOW = "BatonScheduledRun"
 POLLER_WORKFLOW = "BatonPoller"
+POKE_SIGNAL = "poke"  # makes a poller poll now (sent when a new version is published)
 STEP_RECORD_NAMESPACE = uuid.UUID("0d6f7c1e-8a55-4a8e-9a63-2d0f1b7a9c41")
 MAX_OUTPUT_BYTES = 256 * 1024
 MAX_SUBWORKFLOW_DEPTH = 5

@@ -26,12 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from core.crypto import CredentialCipher
 from core.definition.triggers import WebhookTriggerConfig
 from core.errors import NotFound
-from core.models import Webhook, Workflow, WorkflowVersion
+from core.models import Webhook, Workflow
 from core.redis_keys import RedisKeys
+from core.workflows import published_trigger
 
 WEBHOOKS = Webhook.__table__  # type: ignore[attr-defined]
 WORKFLOWS = Workflow.__table__  # type: ignore[attr-defined]
-VERSIONS = WorkflowVersion.__table__  # type: ignore[attr-defined]
 CACHE_SECONDS = 300
 IDEMPOTENCY_SECONDS = 24 * 3600
 SIGNATURE_HEADER = "X-Baton-Signature"
@@ -110,41 +110,25 @@ class Webhooks:
         return found
 
     async def _load_target(self, token: str) -> HookTarget | None:
-        query = (
-            select(WEBHOOKS, WORKFLOWS.c.workspace_id)
-            .join(WORKFLOWS, WORKFLOWS.c.id == WEBHOOKS.c.workflow_id)
-            .where(WEBHOOKS.c.token == token)
-        )
         async with self._engine.connect() as connection:
-            row = (await connection.execute(query)).first()
-            if row is None:
-                return None
-            config = await self._published_config(connection, row.workflow_id)
+            row = (await connection.execute(select(WEBHOOKS).where(WEBHOOKS.c.token == token))).first()
+            published = await published_trigger(connection, row.workflow_id) if row is not None else None
+        if row is None or published is None:
+            return None
+        try:
+            config = WebhookTriggerConfig.model_validate(published.trigger_config)
+        except ValueError:
+            config = WebhookTriggerConfig()
         return HookTarget(
             webhook_id=row.id,
             workflow_id=row.workflow_id,
-            workspace_id=row.workspace_id,
+            workspace_id=published.workspace_id,
             is_active=row.is_active,
             sealed_secret=row.secret,
             methods=list(config.methods),
             mode=config.mode,
             sync_timeout_seconds=config.sync_timeout_seconds,
         )
-
-    @staticmethod
-    async def _published_config(connection: AsyncConnection, workflow_id: str) -> WebhookTriggerConfig:
-        config = (
-            await connection.execute(
-                select(VERSIONS.c.trigger_config)
-                .where(VERSIONS.c.workflow_id == workflow_id)
-                .order_by(VERSIONS.c.version.desc())
-                .limit(1)
-            )
-        ).scalar()
-        try:
-            return WebhookTriggerConfig.model_validate(config or {})
-        except ValueError:
-            return WebhookTriggerConfig()
 
     def secret_of(self, target: HookTarget) -> str | None:
         return self._cipher.open_text(target.sealed_secret) if target.sealed_secret else None
@@ -180,11 +164,10 @@ class Webhooks:
         last = dict(zip(last_raw[::2], last_raw[1::2], strict=True))
         if not calls:
             return 0
+        now = datetime.now(UTC)
         rows = [
-            {"wid": webhook_id, "n": int(count), "at": datetime.fromisoformat(last.get(webhook_id) or "")}
-            if last.get(webhook_id)
-            else {"wid": webhook_id, "n": int(count), "at": datetime.now(UTC)}
-            for webhook_id, count in calls.items()
+            {"wid": wid, "n": int(count), "at": datetime.fromisoformat(last[wid]) if wid in last else now}
+            for wid, count in calls.items()
         ]
         statement = (
             update(WEBHOOKS)
@@ -239,8 +222,11 @@ class Webhooks:
         )
         return [str(token) for token in result.scalars()]
 
-    async def tokens_of(self, connection: AsyncConnection, workflow_id: str) -> list[str]:
-        rows = await connection.execute(select(WEBHOOKS.c.token).where(WEBHOOKS.c.workflow_id == workflow_id))
+    async def tokens_of(self, connection: AsyncConnection, *workflow_ids: str) -> list[str]:
+        """The tokens of these workflows' webhooks (to drop from the cache once the workflows are deleted)."""
+        rows = await connection.execute(
+            select(WEBHOOKS.c.token).where(WEBHOOKS.c.workflow_id.in_(workflow_ids))
+        )
         return [str(token) for token in rows.scalars()]
 
     async def forget(self, *tokens: str) -> None:

@@ -8,17 +8,20 @@ runs; editing afterwards only changes the draft.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import any_, func
+from sqlalchemy import and_, any_, func
+from sqlalchemy import select as core_select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.definition.steps import WorkflowDefinition
 from core.definition.validation import subworkflow_ids, validate_definition
 from core.errors import Conflict, LimitExceeded, NotFound
-from core.models import Connection, User, Webhook, Workflow, WorkflowVersion, Workspace
+from core.models import Connection, User, Workflow, WorkflowVersion, Workspace
 from core.paging import newest_first
 
 ActionSchemaLookup = Callable[[str], Mapping[str, Any] | None]
@@ -36,6 +39,50 @@ async def _call_graph(session: AsyncSession, workspace_id: str) -> dict[str, lis
             continue
         graph[workflow.id] = subworkflow_ids(definition)
     return graph
+
+
+@dataclass(frozen=True)
+class PublishedTrigger:
+    workspace_id: str
+    is_active: bool
+    trigger_type: str | None  # of the latest published version; None before the first publish
+    trigger_config: dict[str, Any]
+
+
+async def published_trigger(connection: AsyncConnection, workflow_id: str) -> PublishedTrigger | None:
+    """The workflow's state as its trigger sees it (None when the workflow is gone): one query shared by the
+    arming, the webhook ingress and the trigger activities."""
+    workflows = Workflow.__table__  # type: ignore[attr-defined]
+    versions = WorkflowVersion.__table__  # type: ignore[attr-defined]
+    others = versions.alias("others")
+    latest = (
+        core_select(func.max(others.c.version))
+        .where(others.c.workflow_id == workflows.c.id)
+        .scalar_subquery()
+    )
+    query = (
+        core_select(
+            workflows.c.workspace_id,
+            workflows.c.is_active,
+            versions.c.trigger_type,
+            versions.c.trigger_config,
+        )
+        .select_from(
+            workflows.outerjoin(
+                versions, and_(versions.c.workflow_id == workflows.c.id, versions.c.version == latest)
+            )
+        )
+        .where(workflows.c.id == workflow_id)
+    )
+    row = (await connection.execute(query)).first()
+    if row is None:
+        return None
+    return PublishedTrigger(
+        row.workspace_id,
+        row.is_active,
+        str(row.trigger_type) if row.trigger_type is not None else None,
+        dict(row.trigger_config or {}),
+    )
 
 
 def definition_of(source: Any) -> dict[str, Any]:
@@ -254,11 +301,6 @@ async def restore(session: AsyncSession, workflow: Workflow, number: int, user: 
 async def delete(session: AsyncSession, workflow: Workflow) -> None:
     """Deletes the workflow with its versions, executions and webhooks (the caller disarms its trigger)."""
     await session.delete(workflow)
-
-
-async def webhook_tokens(session: AsyncSession, workflow_id: str) -> list[str]:
-    query = select(Webhook.token).where(Webhook.workflow_id == workflow_id)
-    return list((await session.exec(query)).all())
 
 
 def map_connections(steps: list[Any], mapping: Mapping[str, str]) -> list[Any]:

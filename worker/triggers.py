@@ -20,6 +20,7 @@ from temporalio.workflow import ParentClosePolicy
 
 from core.execution import (
     INTERPRETER_WORKFLOW,
+    POKE_SIGNAL,
     POLLER_WORKFLOW,
     SCHEDULED_RUN_WORKFLOW,
     FireDecision,
@@ -33,7 +34,6 @@ from core.runs import run_search_attributes
 
 SCHEDULED_START_TIME = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 POLLS_PER_RUN = 100
-POKE_SIGNAL = "poke"
 
 
 @workflow.defn(name=SCHEDULED_RUN_WORKFLOW)

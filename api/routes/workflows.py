@@ -47,8 +47,10 @@ def forget_after_commit(session: AsyncSession, resources: Resources, workflow_id
     after_commit(session, lambda: workflow_cache(resources).forget(workflow_id))
 
 
-def arm_after_commit(session: AsyncSession, resources: Resources, workflow_id: str) -> None:
-    """Arms or disarms the workflow's trigger (webhook, schedule, poller) once this write has committed."""
+def rearm_after_commit(session: AsyncSession, resources: Resources, workflow_id: str) -> None:
+    """For writes that change what runs or whether it is active: once committed, drops the `workflow:{id}`
+    cache entry, then arms or disarms the trigger (webhook, schedule, poller) to match."""
+    forget_after_commit(session, resources, workflow_id)
     after_commit(session, lambda: resources.arm(workflow_id))
 
 
@@ -207,12 +209,11 @@ async def update(
 async def delete(
     workflow_id: str, access: Editor, session: SessionDep, auditor: AuditorDep, resources: ResourcesDep
 ) -> None:
-    forget_after_commit(session, resources, workflow_id)
     workflow = await store.get(session, access.workspace.id, workflow_id)
     before = WorkflowOut.model_validate(workflow)
-    tokens = await store.webhook_tokens(session, workflow_id)
+    tokens = await resources.webhooks.tokens_of(await session.connection(), workflow_id)
     after_commit(session, lambda: resources.webhooks.forget(*tokens))
-    arm_after_commit(session, resources, workflow_id)  # deletes its schedule, stops its poller
+    rearm_after_commit(session, resources, workflow_id)  # deletes its schedule, stops its poller
     await store.delete(session, workflow)
     await auditor.record(
         "workflow.deleted",
@@ -236,8 +237,7 @@ async def publish(
     resources: ResourcesDep,
 ) -> VersionOut:
     """Snapshot the draft as a new version; the workflow becomes active and new runs use this version."""
-    forget_after_commit(session, resources, workflow_id)
-    arm_after_commit(session, resources, workflow_id)
+    rearm_after_commit(session, resources, workflow_id)
     workflow = await store.get(session, access.workspace.id, workflow_id)
     version = await store.publish(session, workflow, access.principal.user, body.change_description)
     await session.refresh(version)
@@ -260,8 +260,7 @@ async def _set_active(
     auditor: AuditorDep,
     resources: Resources,
 ) -> WorkflowOut:
-    forget_after_commit(session, resources, workflow_id)
-    arm_after_commit(session, resources, workflow_id)
+    rearm_after_commit(session, resources, workflow_id)
     workflow = await store.set_active(
         session, await store.get(session, access.workspace.id, workflow_id), active
     )
@@ -320,8 +319,7 @@ async def restore(
     resources: ResourcesDep,
 ) -> VersionOut:
     """Make an old version current again; it is published as a new version."""
-    forget_after_commit(session, resources, workflow_id)
-    arm_after_commit(session, resources, workflow_id)
+    rearm_after_commit(session, resources, workflow_id)
     workflow = await store.get(session, access.workspace.id, workflow_id)
     restored = await store.restore(session, workflow, version, access.principal.user)
     await session.refresh(restored)

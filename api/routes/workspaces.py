@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel import select
 
 from api.audit import AuditorDep
 from api.deps import (
@@ -32,7 +31,7 @@ from api.schemas.workspaces import (
 )
 from core import audit
 from core.accounts import Principal
-from core.models import User, Webhook, Workflow, Workspace, WorkspaceMember, WorkspaceRole
+from core.models import User, Workflow, Workspace, WorkspaceMember, WorkspaceRole
 from core.permissions import Permission
 from core.plans import PLAN_LIMITS
 from core.runs import forget_plan
@@ -134,23 +133,15 @@ async def update(
     return out
 
 
-async def armed_parts(session: AsyncSession, workspace_id: str) -> tuple[list[str], list[str]]:
-    """The workspace's workflow ids and webhook tokens (to disarm once it is gone)."""
-    workflow_ids = list(
-        (await session.exec(select(Workflow.id).where(Workflow.workspace_id == workspace_id))).all()
-    )
-    tokens = list(
-        (await session.exec(select(Webhook.token).where(col(Webhook.workflow_id).in_(workflow_ids)))).all()
-    )
-    return workflow_ids, tokens
-
-
 @router.delete("/{workspace_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
 async def delete(access: Owner, session: SessionDep, auditor: AuditorDep, resources: ResourcesDep) -> None:
     """Delete the workspace and everything it owns (workflows, runs, connections, members); its schedules and
     pollers are removed from Temporal and its webhook URLs stop answering."""
     before = _out(access.workspace, access.role)
-    workflow_ids, tokens = await armed_parts(session, access.workspace.id)
+    workflow_ids = list(
+        (await session.exec(select(Workflow.id).where(Workflow.workspace_id == access.workspace.id))).all()
+    )
+    tokens = await resources.webhooks.tokens_of(await session.connection(), *workflow_ids)
     after_commit(session, lambda: resources.webhooks.forget(*tokens))
     after_commit(session, lambda: resources.arm(*workflow_ids))
     await session.delete(access.workspace)

@@ -13,7 +13,7 @@ import asyncpg
 import httpx
 import pytest
 from redis.asyncio import Redis
-from temporalio.client import Client, ScheduleOverlapPolicy
+from temporalio.client import Client, ScheduleOverlapPolicy, ScheduleRange
 from temporalio.service import RPCError, RPCStatusCode
 
 from core.execution import schedule_id
@@ -108,9 +108,10 @@ async def test_a_schedule_fires_on_time_pauses_with_the_workflow_and_goes_with_i
     )
     await client.post(f"{base}/workflows/{workflow_id}/publish", headers=headers, json={})
     described = await handle.describe()
-    assert (
-        list(described.schedule.spec.cron_expressions) == ["*/5 * * * *"] or described.schedule.spec.calendars
-    )
+    # the server stores a cron expression as a calendar: every 5th minute, at second 0
+    (calendar,) = described.schedule.spec.calendars
+    assert calendar.minute == (ScheduleRange(start=0, end=59, step=5),)
+    assert calendar.second == (ScheduleRange(start=0, end=0, step=1),)
     assert not described.schedule.spec.intervals
 
     assert (await client.delete(f"{base}/workflows/{workflow_id}", headers=headers)).status_code == 204
