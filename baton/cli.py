@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -31,6 +33,15 @@ def _settings() -> Settings:
     except ValueError as exc:
         typer.secho(f"error: invalid configuration: {exc}", fg="red", err=True)
         raise typer.Exit(2) from exc
+
+
+def _exit_without_teardown(code: int = 0) -> NoReturn:
+    """Ends a short-lived command that used a Temporal client. The client's Rust threads can crash the
+    interpreter while it finalizes (temporalio/sdk-python#300: a segfault or SIGABRT after the work is done),
+    so flush what was printed and leave without the teardown."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _logging(level: str) -> None:
@@ -175,6 +186,7 @@ def setup_temporal() -> None:
         typer.echo(f"Registered search attributes: {', '.join(added)}")
     else:
         typer.echo("Search attributes already registered.")
+    _exit_without_teardown()
 
 
 @app.command()
@@ -218,6 +230,7 @@ def reconcile() -> None:
     for line in lines:
         typer.echo(line)
     typer.echo(f"Reconciled {len(lines)} workflow(s) with Temporal.")
+    _exit_without_teardown()
 
 
 @app.command("rotate-keys")
