@@ -1,28 +1,44 @@
-"""One Temporal activity per implemented catalogue action, named after it (`http.request`) so a run's
-history in the Temporal Web UI reads like the workflow.
+"""The action runtime: one Temporal activity per implemented catalogue action, named after it
+(`slack.send_message`) so a run's history in the Temporal Web UI reads like the workflow.
 
-Each activity also writes its step's StepExecution row and the rows the interpreter buffered since the
-last write, in one transaction: recording costs no extra round trip through Temporal.
+Each call: validate the input; load the connection (credentials cached briefly, OAuth2 tokens refreshed
+before they expire); take a slot of the seed's rate limit `ratelimit:{integrationId}:{connectionId}` (over
+it, the attempt is retried when the window resets: delayed, never failed); call the service with an
+idempotency key stable across the step's retries; record `integration_usage`; and write the step's
+StepExecution row with the rows the interpreter buffered since the last write, in one transaction.
+
+A step whose action has side effects keeps its output under its idempotency key once it has acted, so a
+retry after a later failure (the row write, a lost worker) answers that output instead of acting twice.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from pydantic import ValidationError
+from redis.asyncio import Redis
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.connections import ConnectionCredentials
-from core.execution import MAX_OUTPUT_BYTES, ActionRequest, StepRecord
+from activities.connections import ConnectionCredentials, LoadedConnection
+from core.execution import MAX_OUTPUT_BYTES, RATE_LIMITED, ActionRequest, StepRecord
+from core.logstore import BufferedWriter
 from core.models import ExecutionStatus
+from core.ratelimit import hit
+from core.redis_keys import RedisKeys
 from integrations.catalogue import INTEGRATIONS
-from integrations.sdk import ActionContext, ActionError, ActionSpec
+from integrations.context import AUTH_FAILED
+from integrations.sdk import ActionContext, ActionError, ActionSpec, Integration, RateLimit
+
+IDEMPOTENCY_NAMESPACE = uuid.UUID("6c0b7a51-3f0e-4d0c-9a36-8a1d2f4b5e77")
+RESULT_SECONDS = 7 * 86400
 
 
 def to_application_error(error: ActionError) -> ApplicationError:
@@ -35,6 +51,24 @@ def to_application_error(error: ActionError) -> ApplicationError:
     )
 
 
+def idempotency_key(execution_id: str, step_key: str) -> str:
+    """Stable for one step (one loop iteration) of one execution, whatever the attempt."""
+    return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{execution_id}/{step_key}"))
+
+
+def effective_limit(declared: RateLimit | None, own: dict[str, Any] | None) -> RateLimit | None:
+    """The integration's limit, lowered (never raised) by the connection's own."""
+    if not own or not own.get("limit"):
+        return declared
+    mine = RateLimit(int(own["limit"]), int(own.get("windowSeconds") or 60))
+    if declared is None:
+        return mine
+    # Compare as rates, keeping the stricter one.
+    if mine.limit / mine.window_seconds <= declared.limit / declared.window_seconds:
+        return mine
+    return declared
+
+
 class StepRecorder:
     """What an action activity needs to write rows (implemented by activities.records.RecordActivities)."""
 
@@ -43,61 +77,50 @@ class StepRecorder:
 
 
 class ActionActivities:
-    """Built once per worker with its shared HTTP client (connection pooling across all actions)."""
+    """Built once per worker with its shared clients (HTTP connection pooling across all actions)."""
 
     def __init__(
         self,
         http: httpx.AsyncClient,
         recorder: StepRecorder | None = None,
         credentials: ConnectionCredentials | None = None,
+        *,
+        redis: Redis | None = None,
+        keys: RedisKeys | None = None,
+        usage: BufferedWriter | None = None,
+        base_urls: dict[str, str] | None = None,
     ) -> None:
         self._http = http
         self._recorder = recorder
         self._credentials = credentials
+        self._redis = redis
+        self._keys = keys or RedisKeys()
+        self._usage = usage
+        self._base_urls = base_urls or {}
 
     def activities(self) -> list[Callable[..., Awaitable[dict[str, Any]]]]:
         return [
-            self._activity_for(spec)
+            self._activity_for(integration, spec)
             for integration in INTEGRATIONS.values()
             for spec in integration.actions.values()
-            if spec.is_implemented
+            if spec.run is not None
         ]
 
-    def _activity_for(self, spec: ActionSpec[Any, Any]) -> Callable[..., Awaitable[dict[str, Any]]]:
-        run = spec.run
-        assert run is not None
+    def _activity_for(
+        self, integration: Integration, spec: ActionSpec[Any, Any]
+    ) -> Callable[..., Awaitable[dict[str, Any]]]:
         logger = logging.getLogger(f"baton.action.{spec.id}")
 
         async def execute(request: ActionRequest) -> dict[str, Any]:
-            try:
-                data = spec.input_model.model_validate(request.input)
-            except ValidationError as exc:
-                first = exc.errors(include_url=False)[0]
-                where = ".".join(str(p) for p in first["loc"])
-                raise ApplicationError(
-                    f"{spec.id}: invalid input{f' at {where}' if where else ''}: {first['msg']}",
-                    type="InvalidInput",
-                    non_retryable=True,
-                ) from exc
-            secrets: dict[str, Any] = {}
-            if request.connection_id:
-                if self._credentials is None:
-                    raise ApplicationError("this worker cannot read connections", type="NoCredentialStore")
-                secrets = await self._credentials.load(request.connection_id, request.workspace_id)
-            context = ActionContext(credentials=secrets, http=self._http, logger=logger)
-            try:
-                result = await run(data, context)
-            except ActionError as exc:
-                raise to_application_error(exc) from exc
-            output: dict[str, Any] = result.model_dump(mode="json", by_alias=True)
-            size = len(json.dumps(output, separators=(",", ":")))
-            if size > MAX_OUTPUT_BYTES:
-                raise ApplicationError(
-                    f"{spec.id} returned {size // 1024} KiB; a step output may be at most "
-                    f"{MAX_OUTPUT_BYTES // 1024} KiB (narrow the request: fewer fields, a smaller page)",
-                    type="OutputTooLarge",
-                    non_retryable=True,
-                )
+            data = self._validated(spec, request)
+            key = (
+                idempotency_key(request.execution_id, request.step_key or request.step_id or "")
+                if request.execution_id
+                else None
+            )
+            output = await self._earlier_result(spec, key)
+            if output is None:
+                output = await self._call(integration, spec, request, data, key, logger)
             if request.record and self._recorder is not None and request.step_key and request.step_id:
                 record = StepRecord(
                     key=request.step_key,
@@ -114,3 +137,138 @@ class ActionActivities:
             return output
 
         return activity.defn(name=spec.id)(execute)
+
+    @staticmethod
+    def _validated(spec: ActionSpec[Any, Any], request: ActionRequest) -> Any:
+        try:
+            return spec.input_model.model_validate(request.input)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ApplicationError(
+                f"{spec.id}: invalid input{f' at {where}' if where else ''}: {first['msg']}",
+                type="InvalidInput",
+                non_retryable=True,
+            ) from exc
+
+    async def _earlier_result(self, spec: ActionSpec[Any, Any], key: str | None) -> dict[str, Any] | None:
+        """The output of an earlier attempt of this step that already acted (retries only)."""
+        if key is None or self._redis is None or not spec.side_effects or activity.info().attempt == 1:
+            return None
+        raw = await self._redis.get(self._keys.action_result(key))
+        if raw is None:
+            return None
+        activity.logger.info("%s already acted in an earlier attempt; reusing its output", spec.id)
+        result: dict[str, Any] = json.loads(raw)
+        return result
+
+    async def _call(
+        self,
+        integration: Integration,
+        spec: ActionSpec[Any, Any],
+        request: ActionRequest,
+        data: Any,
+        key: str | None,
+        logger: logging.Logger,
+    ) -> dict[str, Any]:
+        run = spec.run
+        assert run is not None
+        loaded = await self._connection(request)
+        if loaded is not None:
+            await self._take_rate_limit_slot(integration, loaded)
+        context = integration.context(
+            loaded.credentials if loaded else {},
+            self._http,
+            logger,
+            base_urls=self._base_urls,
+            idempotency_key=key,
+        )
+        began = time.perf_counter()
+        error: str | None = None
+        try:
+            try:
+                result = await run(data, context)
+            except ActionError as exc:
+                if exc.type != AUTH_FAILED or loaded is None or not loaded.credentials.get("refreshToken"):
+                    raise
+                # The service refused a token it should have taken (revoked or expired early): refresh once.
+                assert self._credentials is not None
+                loaded = await self._credentials.connection(
+                    loaded.id, request.workspace_id, refused_token=str(loaded.credentials.get("accessToken"))
+                )
+                context.credentials = loaded.credentials
+                result = await run(data, context)
+        except ActionError as exc:
+            error = exc.type
+            raise to_application_error(exc) from exc
+        except BaseException as exc:
+            error = type(exc).__name__
+            raise
+        finally:
+            self._record_usage(integration, spec, request, context, began, error)
+        output: dict[str, Any] = result.model_dump(mode="json", by_alias=True)
+        encoded = json.dumps(output, separators=(",", ":"))
+        if len(encoded) > MAX_OUTPUT_BYTES:
+            raise ApplicationError(
+                f"{spec.id} returned {len(encoded) // 1024} KiB; a step output may be at most "
+                f"{MAX_OUTPUT_BYTES // 1024} KiB (narrow the request: fewer fields, a smaller page)",
+                type="OutputTooLarge",
+                non_retryable=True,
+            )
+        if key is not None and self._redis is not None and spec.side_effects:
+            await self._redis.set(self._keys.action_result(key), encoded, ex=RESULT_SECONDS)
+        return output
+
+    async def _connection(self, request: ActionRequest) -> LoadedConnection | None:
+        if not request.connection_id:
+            return None
+        if self._credentials is None:
+            raise ApplicationError("this worker cannot read connections", type="NoCredentialStore")
+        return await self._credentials.connection(request.connection_id, request.workspace_id)
+
+    async def _take_rate_limit_slot(self, integration: Integration, loaded: LoadedConnection) -> None:
+        limit = effective_limit(integration.rate_limit, loaded.rate_limit)
+        if limit is None or self._redis is None:
+            return
+        verdict = await hit(
+            self._redis,
+            self._keys.rate_limit(integration.id, loaded.id),
+            limit=limit.limit,
+            window_seconds=limit.window_seconds,
+        )
+        if verdict.allowed:
+            return
+        wait = max(verdict.retry_after, 0.05)
+        raise ApplicationError(
+            f"{integration.name}: this connection's limit of {limit.limit} calls per "
+            f"{limit.window_seconds}s is reached; the step runs again in {wait:.1f}s",
+            {"retryAfter": wait},
+            type=RATE_LIMITED,
+            next_retry_delay=timedelta(seconds=wait),
+        )
+
+    def _record_usage(
+        self,
+        integration: Integration,
+        spec: ActionSpec[Any, Any],
+        request: ActionRequest,
+        context: ActionContext,
+        began: float,
+        error: str | None,
+    ) -> None:
+        if self._usage is None:
+            return
+        self._usage.add(
+            {
+                "timestamp": datetime.now(UTC),
+                "integrationId": integration.id,
+                "connectionId": request.connection_id,
+                "action": spec.key,
+                "workspaceId": request.workspace_id,
+                "success": error is None,
+                "duration": round((time.perf_counter() - began) * 1000),
+                "rateLimit": context.rate_limit.as_document() if context.rate_limit else None,
+                "executionId": request.execution_id,
+                "error": error,
+            }
+        )

@@ -35,8 +35,8 @@ from core.redis_keys import RedisKeys
 from core.runs import RunService
 from core.settings import Settings
 from core.workflows import PublishedTrigger, published_trigger
-from integrations.catalogue import get_trigger
-from integrations.sdk import ActionContext, ActionError
+from integrations.catalogue import get_integration, get_trigger
+from integrations.sdk import ActionError
 
 logger = logging.getLogger("baton.triggers")
 
@@ -151,7 +151,14 @@ class TriggerActivities:
         state = await self._state(workflow_id)
         # no baseline yet (first poll, or every poll so far failed), or another trigger than last time
         fresh = state is None or state.trigger_id != config.trigger or state.baseline_at is None
-        context = ActionContext(credentials, self._http, logging.getLogger(f"baton.trigger.{config.trigger}"))
+        integration = get_integration(spec.integration_id)
+        assert integration is not None
+        context = integration.context(
+            credentials,
+            self._http,
+            logging.getLogger(f"baton.trigger.{config.trigger}"),
+            base_urls=self._settings.integration_base_urls,
+        )
         try:
             result = await spec.poll(
                 trigger_config, context, {} if fresh or state is None else dict(state.cursor)

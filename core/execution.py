@@ -19,6 +19,10 @@ POKE_SIGNAL = "poke"  # makes a poller poll now (sent when a new version is publ
 STEP_RECORD_NAMESPACE = uuid.UUID("0d6f7c1e-8a55-4a8e-9a63-2d0f1b7a9c41")
 MAX_OUTPUT_BYTES = 256 * 1024
 MAX_SUBWORKFLOW_DEPTH = 5
+# The error type of an action attempt refused by its connection's rate limit (retried when the window resets).
+RATE_LIMITED = "RateLimited"
+# The catalogue action that is a `respond` step (run by the interpreter, not as an activity).
+WEBHOOK_RESPOND_ACTION = "webhook.respond"
 
 
 def run_workflow_id(execution_id: str) -> str:

@@ -113,6 +113,30 @@ async def exchange_code(
     }
     if verifier:
         form["code_verifier"] = verifier
+    return await _token_request(http, client, form, "refused the authorization")
+
+
+class RefreshRefused(ProviderError):
+    """The provider will not refresh (revoked or expired refresh token): the user must reconnect."""
+
+
+async def refresh_tokens(http: httpx.AsyncClient, client: OAuthClient, refresh_token: str) -> Tokens:
+    """RFC 6749 section 6. A provider that answers without a new refresh token keeps the old one valid."""
+    form = {
+        "grant_type": "refresh_token",
+        "refresh_token": refresh_token,
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+    }
+    tokens = await _token_request(http, client, form, "refused to refresh the token")
+    if tokens.refresh_token is None:
+        tokens = Tokens(tokens.access_token, refresh_token, tokens.expires_at, tokens.raw)
+    return tokens
+
+
+async def _token_request(
+    http: httpx.AsyncClient, client: OAuthClient, form: dict[str, str], refused: str
+) -> Tokens:
     try:
         response = await http.post(client.token_url, data=form, headers={"Accept": "application/json"})
     except httpx.HTTPError as exc:
@@ -125,13 +149,17 @@ async def exchange_code(
         ) from exc
     if response.status_code >= 400 or "access_token" not in body or body.get("ok") is False:
         reason = body.get("error_description") or body.get("error") or f"status {response.status_code}"
-        raise ProviderError(f"{client.integration_id} refused the authorization: {reason}")
+        # invalid_grant (RFC 6749 5.2): the grant is expired, revoked or was issued to another client.
+        error = RefreshRefused if body.get("error") in {"invalid_grant", "invalid_client"} else ProviderError
+        if response.status_code >= 500:
+            error = ProviderError
+        raise error(f"{client.integration_id} {refused}: {reason}")
     expires_in = body.get("expires_in")
     return Tokens(
         access_token=str(body["access_token"]),
         refresh_token=body.get("refresh_token"),
         expires_at=datetime.now(UTC) + timedelta(seconds=int(expires_in)) if expires_in else None,
-        raw={k: v for k, v in body.items() if k not in {"access_token", "refresh_token"}},
+        raw={k: v for k, v in body.items() if k not in {"access_token", "refresh_token", "expires_in"}},
     )
 
 

@@ -40,6 +40,13 @@ class RedisKeys:
     def webhook_last_called(self) -> str:
         return f"{self.prefix}webhook-stats:last-called"
 
+    def action_result(self, idempotency_key: str) -> str:
+        """The output of a step attempt that acted, so its retries do not act again."""
+        return f"{self.prefix}idempotency:action:{idempotency_key}"
+
+    def connection_refresh_lock(self, connection_id: str) -> str:
+        return f"{self.prefix}lock:connection:{connection_id}:refresh"
+
     def webhook_idempotency(self, webhook_id: str, key_hash: str) -> str:
         return f"{self.prefix}idempotency:webhook:{webhook_id}:{key_hash}"
 

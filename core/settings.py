@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     # OAUTH_CLIENTS (JSON): {"gmail": {"clientId": ..., "clientSecret": ..., "authorizeUrl"?, "tokenUrl"?}};
     # the URLs override the integration's declared ones (another region, a local test server).
     oauth_clients: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # Refresh OAuth2 access tokens this long before they expire.
+    oauth_refresh_margin_seconds: float = Field(default=300, ge=0)
+    # INTEGRATION_BASE_URLS (JSON): {"slack": "https://slack.example.com/api"}: where an integration's API is
+    # for this installation (an enterprise host, a local server in tests); a connection's `baseUrl` wins.
+    integration_base_urls: dict[str, str] = Field(default_factory=dict)
+    # How long a worker keeps decrypted credentials in memory before reading them again.
+    credentials_cache_seconds: float = Field(default=30, ge=0)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Largest request body (413 above)")
     # Polling triggers never poll more often than this, whatever a workflow asks.
     min_polling_interval_seconds: float = Field(default=10, gt=0)

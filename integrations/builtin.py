@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from pydantic import BaseModel, Field
+
 from core.definition.triggers import ManualTriggerConfig, ScheduleTriggerConfig, WebhookTriggerConfig
 from core.models import AuthType, TriggerType
 from integrations.sdk import Integration
@@ -24,6 +28,28 @@ webhook.trigger(
     trigger_type=TriggerType.WEBHOOK,
     config_model=WebhookTriggerConfig,
     implemented=True,
+)
+
+
+class RespondInput(BaseModel):
+    status: int | str = Field(default=200, description="HTTP status (100-599, or an expression)")
+    headers: dict[str, str] = Field(default_factory=dict, description="Response headers")
+    body: Any = Field(default=None, description="JSON body (or text)")
+
+
+class RespondOutput(BaseModel):
+    status: int
+    headers: dict[str, str]
+    body: Any = None
+
+
+webhook.declare_action(
+    "respond",
+    name="Respond to Webhook",
+    description="Answer the HTTP request of a sync webhook now (a `respond` step); the run goes on",
+    input_model=RespondInput,
+    output_model=RespondOutput,
+    interpreted=True,
 )
 
 schedule = Integration(

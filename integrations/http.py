@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 import httpx
 from pydantic import BaseModel, Field
 
 from core.models import AuthType
+from integrations.context import RETRYABLE_STATUSES, parse_retry_after
 from integrations.sdk import ActionContext, ActionError, Integration
 
 http = Integration(
@@ -80,22 +79,6 @@ def apply_auth(
 
 
 http.credentials_model = HttpAuth
-
-RETRYABLE_STATUSES = frozenset({408, 429})
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds (RFC 9110: delay-seconds or an HTTP date)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _decode_body(response: httpx.Response) -> Any:

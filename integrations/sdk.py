@@ -17,39 +17,12 @@ import httpx
 from pydantic import BaseModel
 
 from core.models import AuthType, TriggerType
+from integrations.context import ActionContext, ActionError
+
+__all__ = ["ActionContext", "ActionError", "ActionSpec", "Integration", "OAuth2", "RateLimit", "TriggerSpec"]
 
 In = TypeVar("In", bound=BaseModel)
 Out = TypeVar("Out", bound=BaseModel)
-
-
-@dataclass
-class ActionContext:
-    """What an action's code receives besides its input: decrypted credentials, an HTTP client, a logger."""
-
-    credentials: dict[str, Any]
-    http: httpx.AsyncClient
-    logger: logging.Logger
-
-
-class ActionError(Exception):
-    """An action failed. `retryable=False` when retrying cannot help (bad input, 4xx); `retry_after` honours
-    the service's Retry-After. The activity layer turns this into Temporal's ApplicationError."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        type: str = "ActionError",
-        retryable: bool = True,  # noqa: A002
-        retry_after: float | None = None,
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.type = type
-        self.retryable = retryable
-        self.retry_after = retry_after
-        self.details = details or {}
 
 
 ActionFunction = Callable[[Any, ActionContext], Awaitable[BaseModel]]
@@ -85,6 +58,11 @@ class ActionSpec(Generic[In, Out]):
     input_model: type[In]
     output_model: type[Out]
     run: ActionFunction | None = None
+    # False for reads: a retry may simply run them again. True: a retried step reuses the output of an
+    # attempt that already acted (kept under the step's idempotency key) instead of acting twice.
+    side_effects: bool = True
+    # Run by the interpreter itself rather than as an activity (webhook.respond sets the run's reply).
+    interpreted: bool = False
 
     @property
     def id(self) -> str:
@@ -92,7 +70,7 @@ class ActionSpec(Generic[In, Out]):
 
     @property
     def is_implemented(self) -> bool:
-        return self.run is not None
+        return self.run is not None or self.interpreted
 
     def input_schema(self) -> dict[str, Any]:
         return self.input_model.model_json_schema()
@@ -135,6 +113,15 @@ class OAuth2:
     extra_authorize_params: tuple[tuple[str, str], ...] = ()
 
 
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `limit` calls per connection in each `window_seconds` (the seed's `ratelimit:*` key); a
+    connection may lower it. Over it, steps are delayed until the window resets, never failed."""
+
+    limit: int
+    window_seconds: int = 60
+
+
 @dataclass
 class Integration:
     """One service (the seed's `Integration` row) with the actions and triggers declared on it."""
@@ -155,6 +142,9 @@ class Integration:
     # Checks a connection against the service (POST .../test); raises ActionError when it fails.
     test: Callable[[ActionContext], Awaitable[None]] | None = None
     oauth2: OAuth2 | None = None
+    # Where the service's API is; a connection's `baseUrl` or the INTEGRATION_BASE_URLS setting overrides it.
+    base_url: str = ""
+    rate_limit: RateLimit | None = None
 
     @property
     def is_active(self) -> bool:
@@ -163,8 +153,28 @@ class Integration:
             t.implemented for t in self.triggers.values()
         )
 
+    def context(
+        self,
+        credentials: dict[str, Any],
+        http: httpx.AsyncClient,
+        logger: logging.Logger,
+        *,
+        base_urls: dict[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> ActionContext:
+        """The context an action or poll of this integration runs with, its base URL resolved."""
+        base_url = credentials.get("baseUrl") or (base_urls or {}).get(self.id) or self.base_url
+        return ActionContext(
+            credentials=credentials,
+            http=http,
+            logger=logger,
+            base_url=str(base_url),
+            idempotency_key=idempotency_key,
+            service=self.name,
+        )
+
     def action(
-        self, key: str, *, name: str, description: str
+        self, key: str, *, name: str, description: str, side_effects: bool = True
     ) -> Callable[
         [Callable[[In, ActionContext], Awaitable[Out]]], Callable[[In, ActionContext], Awaitable[Out]]
     ]:
@@ -178,7 +188,9 @@ class Integration:
             if not parameters or "return" not in hints:
                 raise TypeError(f"action {self.id}.{key} needs typed `input` and return annotations")
             self._add_action(
-                ActionSpec(self.id, key, name, description, parameters[0], hints["return"], function)
+                ActionSpec(
+                    self.id, key, name, description, parameters[0], hints["return"], function, side_effects
+                )
             )
             return function
 
@@ -192,9 +204,22 @@ class Integration:
         description: str,
         input_model: type[BaseModel],
         output_model: type[BaseModel],
+        interpreted: bool = False,
     ) -> ActionSpec[Any, Any]:
-        """An action whose schemas are known but whose code has not landed yet (listed as inactive)."""
-        return self._add_action(ActionSpec(self.id, key, name, description, input_model, output_model))
+        """An action with schemas but no activity: run by the interpreter (`interpreted`), or not yet
+        implemented (listed as inactive)."""
+        return self._add_action(
+            ActionSpec(
+                self.id,
+                key,
+                name,
+                description,
+                input_model,
+                output_model,
+                side_effects=False,
+                interpreted=interpreted,
+            )
+        )
 
     def trigger(
         self,

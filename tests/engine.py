@@ -12,6 +12,7 @@ import asyncpg
 from temporalio.client import Client, WorkflowHandle
 
 from core.execution import INTERPRETER_WORKFLOW, RunInput, RunResult, run_workflow_id
+from core.logstore import BufferedWriter
 from tests.factories import create_workflow
 
 
@@ -21,6 +22,8 @@ class Engine:
     db: asyncpg.Connection
     task_queue: str
     defaults: dict[str, Any] = field(default_factory=dict)
+    # The worker's integration_usage buffer (tests flush it to read what was recorded).
+    usage: BufferedWriter | None = None
 
     async def start(
         self,

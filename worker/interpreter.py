@@ -14,7 +14,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy as TemporalRetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from core.definition.steps import (
@@ -36,6 +36,8 @@ with workflow.unsafe.imports_passed_through():
     from core.execution import (
         INTERPRETER_WORKFLOW,
         MAX_SUBWORKFLOW_DEPTH,
+        RATE_LIMITED,
+        WEBHOOK_RESPOND_ACTION,
         ActionRequest,
         Decision,
         ExecutionFinished,
@@ -69,6 +71,15 @@ def to_retry_policy(policy: StepRetryPolicy | None) -> TemporalRetryPolicy:
         if policy.maximum_interval_seconds
         else None,
     )
+
+
+def rate_limit_wait(failure: ActivityError) -> float | None:
+    """Seconds to wait when an action's attempts all ended on its rate limit; None for other failures."""
+    cause = failure.cause
+    if not isinstance(cause, ApplicationError) or cause.type != RATE_LIMITED:
+        return None
+    details = cause.details[0] if cause.details else {}
+    return float(details.get("retryAfter", 1)) if isinstance(details, dict) else 1.0
 
 
 # Not sandboxed: Temporal's sandbox re-imports a workflow's module for every run, which cost this
@@ -319,6 +330,12 @@ class BatonRun:
 
     async def _execute(self, step: Step, scope: Scope, key: str, started: str) -> Any:
         where = f"step {step.id!r}"
+        if isinstance(step, ActionStep) and step.action == WEBHOOK_RESPOND_ACTION:
+            # The catalogue's spelling of a respond step: the reply is the run's, not an activity's.
+            if not isinstance(step.input, dict):
+                raise StepFailed(step.id, "webhook.respond needs an input object", "InvalidInput")
+            respond = RespondStep.model_validate({"id": step.id, "type": "respond", **step.input})
+            return self._respond(respond, scope, where)
         if isinstance(step, ActionStep):
             return await self._action(step, scope, key, started)
         if isinstance(step, ConditionStep):
@@ -348,19 +365,22 @@ class BatonRun:
         if isinstance(step, SubworkflowStep):
             return await self._subworkflow(step, scope)
         if isinstance(step, RespondStep):
-            self._response = {
-                "status": int(self._evaluate(step.status, scope, f"{where} status")),
-                "headers": {
-                    name: str(value)
-                    for name, value in self._render(step.headers, scope, f"{where} headers").items()
-                },
-                "body": self._render(step.body, scope, f"{where} body"),
-            }
-            return self._response
+            return self._respond(step, scope, where)
         if isinstance(step, StopStep):
             message = self._render(step.message, scope, f"{where} message") if step.message else None
             raise StopRun(step.status, message)
         raise StepFailed(step.id, f"unknown step type {step.type!r}", "InvalidDefinition")
+
+    def _respond(self, step: RespondStep, scope: Scope, where: str) -> dict[str, Any]:
+        self._response = {
+            "status": int(self._evaluate(step.status, scope, f"{where} status")),
+            "headers": {
+                name: str(value)
+                for name, value in self._render(step.headers, scope, f"{where} headers").items()
+            },
+            "body": self._render(step.body, scope, f"{where} body"),
+        }
+        return self._response
 
     async def _action(self, step: ActionStep, scope: Scope, key: str, started: str) -> Any:
         assert self._input is not None
@@ -381,16 +401,25 @@ class BatonRun:
             workspace_id=self._input.workspace_id,
         )
         try:
-            output = await workflow.execute_activity(
-                step.action,
-                request,
-                start_to_close_timeout=timedelta(seconds=step.timeout_seconds)
-                if step.timeout_seconds
-                else DEFAULT_ACTION_TIMEOUT,
-                retry_policy=to_retry_policy(step.retry),
-                summary=step.label,
-                result_type=dict,
-            )
+            while True:
+                try:
+                    output = await workflow.execute_activity(
+                        step.action,
+                        request,
+                        start_to_close_timeout=timedelta(seconds=step.timeout_seconds)
+                        if step.timeout_seconds
+                        else DEFAULT_ACTION_TIMEOUT,
+                        retry_policy=to_retry_policy(step.retry),
+                        summary=step.label,
+                        result_type=dict,
+                    )
+                    break
+                except ActivityError as failure:
+                    # Every attempt met the connection's rate limit: wait for the window, never fail.
+                    wait = rate_limit_wait(failure)
+                    if wait is None:
+                        raise
+                    await workflow.sleep(wait)
         except BaseException:
             self._records = records + self._records  # not written: keep them for the next write
             raise

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from datetime import timedelta
 
 import httpx
 from redis.asyncio import Redis
@@ -14,12 +16,13 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.actions import ActionActivities
-from activities.connections import ConnectionCredentials
+from activities.connections import ConnectionCredentials, RefreshPolicy
 from activities.records import RecordActivities
 from activities.triggers import TriggerActivities
 from core.arming import TriggerArming
 from core.crypto import CredentialCipher
 from core.db import create_engine
+from core.logstore import BufferedWriter, create_log_store
 from core.quotas import ExecutionQuota
 from core.redis_keys import RedisKeys, create_redis
 from core.runs import RunService, WorkflowCache
@@ -65,12 +68,21 @@ def build_worker(
     redis: Redis,
     *,
     task_queue: str | None = None,
+    usage: BufferedWriter | None = None,
 ) -> Worker:
     """Lists, explicitly, what this worker hosts."""
     keys = RedisKeys(settings.redis_key_prefix)
     records = RecordActivities(engine, redis, keys)
-    credentials = ConnectionCredentials(engine, CredentialCipher.from_settings(settings))
-    actions = ActionActivities(http, records, credentials)
+    credentials = connection_loader(settings, engine, redis, http)
+    actions = ActionActivities(
+        http,
+        records,
+        credentials,
+        redis=redis,
+        keys=keys,
+        usage=usage,
+        base_urls=settings.integration_base_urls,
+    )
     queue = task_queue or settings.temporal_task_queue
     runs = RunService(
         engine,
@@ -87,6 +99,27 @@ def build_worker(
         activities=[*actions.activities(), *records.activities(), *triggers.activities()],
         workflow_runner=workflow_runner(),
     )
+
+
+def connection_loader(
+    settings: Settings, engine: AsyncEngine, redis: Redis, http: httpx.AsyncClient
+) -> ConnectionCredentials:
+    return ConnectionCredentials(
+        engine,
+        CredentialCipher.from_settings(settings),
+        redis=redis,
+        keys=RedisKeys(settings.redis_key_prefix),
+        http=http,
+        refresh=RefreshPolicy(
+            settings.oauth_clients, timedelta(seconds=settings.oauth_refresh_margin_seconds)
+        ),
+        cache_seconds=settings.credentials_cache_seconds,
+    )
+
+
+def usage_writer(settings: Settings, engine: AsyncEngine) -> BufferedWriter:
+    """`integration_usage` documents, batched to the log store (run its `run()` as a task)."""
+    return BufferedWriter("integration_usage", create_log_store(settings, engine).write_usage)
 
 
 def trigger_arming(client: Client, settings: Settings, engine: AsyncEngine, redis: Redis) -> TriggerArming:
@@ -110,10 +143,12 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     client = await connect_temporal(settings, timeout=30)
     engine = create_engine(settings)
     redis = create_redis(settings)
+    usage = usage_writer(settings, engine)
+    writing = asyncio.create_task(usage.run(), name="integration-usage")
     try:
         await warm_up(engine, redis)
         async with httpx.AsyncClient(follow_redirects=True) as http:
-            worker = build_worker(client, settings, http, engine, redis)
+            worker = build_worker(client, settings, http, engine, redis, usage=usage)
             try:
                 synced = await trigger_arming(client, settings, engine, redis).reconcile()
                 logger.info("reconciled the triggers of %d workflows with Temporal", len(synced))
@@ -125,5 +160,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             async with worker:
                 await (stop.wait() if stop else asyncio.Event().wait())
     finally:
+        writing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writing
         await redis.aclose()
         await engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import APIRouter, Request, status
 
@@ -78,9 +79,8 @@ async def login(
     ):
         verdict = await hit(resources.redis, key, limit=limit, window_seconds=LOGIN_WINDOW_SECONDS)
         if not verdict.allowed:
-            raise TooManyAttempts(
-                f"too many login attempts; try again in {verdict.retry_after} seconds", verdict.retry_after
-            )
+            wait = math.ceil(verdict.retry_after)
+            raise TooManyAttempts(f"too many login attempts; try again in {wait} seconds", wait)
     user = await authenticate(session, body.email, body.password)
     await auditor.record(
         "user.logged_in", principal=Principal(user), entity_type="user", entity_id=user.id, workspace_id=None

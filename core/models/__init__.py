@@ -12,11 +12,13 @@ from core.models.enums import (
     TriggerType,
     WorkspaceRole,
 )
+from core.models.logs import IntegrationUsage
 from core.models.operations import AuditLog, PollState, Webhook, WorkflowTemplate
 from core.models.workflows import StepExecution, Workflow, WorkflowExecution, WorkflowVersion
 
-# Tables Baton adds to the seed's 15 (named here so schema checks can tell them apart).
-BATON_TABLES = frozenset({"poll_states"})
+# Tables Baton adds to the seed's 15 (named here so schema checks can tell them apart): its own, and the
+# seed's MongoDB collections in their PostgreSQL form.
+BATON_TABLES = frozenset({"poll_states", "integration_usage"})
 
 __all__ = [
     "BATON_TABLES",
@@ -28,6 +30,7 @@ __all__ = [
     "Connection",
     "ExecutionStatus",
     "Integration",
+    "IntegrationUsage",
     "Plan",
     "PollState",
     "StepExecution",

@@ -71,6 +71,8 @@ class Connection(SQLModel, table=True):
     is_active: bool = bool_col(True)
     last_tested_at: datetime | None = timestamp_col()
     test_status: TestStatus = enum_col(TestStatus, "test_status", TestStatus.PENDING)
+    # Baton's addition: {"limit": N, "windowSeconds": S}, lower than the integration's own limit.
+    rate_limit: dict[str, Any] | None = json_col(nullable=True)
     created_at: datetime = created_at_col()
     updated_at: datetime = updated_at_col()
 

@@ -1,0 +1,179 @@
+"""What an action's or a poll's code works with: its credentials, an HTTP helper that classifies the
+service's errors the same way for every integration, and what the runtime learns from each call.
+
+Error classes (the activity layer turns them into Temporal ApplicationErrors):
+- the credentials were refused (401, Slack's `invalid_auth`...): `AuthenticationFailed`, not retried, with
+  a message that tells the user to reconnect (the runtime first refreshes an OAuth2 token once);
+- 429 and 5xx, timeouts, refused connections: retried, honouring Retry-After;
+- any other 4xx: not retried (the same request would fail again), the service's own message shown.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+AUTH_FAILED = "AuthenticationFailed"
+RETRYABLE_STATUSES = frozenset({408, 425, 429})
+
+
+class ActionError(Exception):
+    """An action failed. `retryable=False` when retrying cannot help (bad input, 4xx); `retry_after` honours
+    the service's Retry-After. The activity layer turns this into Temporal's ApplicationError."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        type: str = "ActionError",  # noqa: A002
+        retryable: bool = True,
+        retry_after: float | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.type = type
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.details = details or {}
+
+
+def auth_failed(service: str, reason: str) -> ActionError:
+    return ActionError(
+        f"{service} refused the connection's credentials ({reason}). Reconnect it (Connections -> "
+        "Reconnect, or create a new one) and run the workflow again.",
+        type=AUTH_FAILED,
+        retryable=False,
+    )
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After as seconds (RFC 9110: delay-seconds or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+@dataclass
+class ProviderRateLimit:
+    """The seed's `integration_usage.rateLimit`: what the service said of its own limit."""
+
+    remaining: int | None = None
+    limit: int | None = None
+    reset: datetime | None = None
+
+    @classmethod
+    def from_headers(cls, headers: httpx.Headers) -> ProviderRateLimit | None:
+        """GitHub's `x-ratelimit-*` (reset in epoch seconds) and the IETF `ratelimit-*` (reset in seconds)."""
+        for prefix in ("x-ratelimit-", "ratelimit-"):
+            remaining, limit = headers.get(prefix + "remaining"), headers.get(prefix + "limit")
+            if remaining is None and limit is None:
+                continue
+            reset: datetime | None = None
+            raw_reset = headers.get(prefix + "reset")
+            try:
+                seconds = float(raw_reset) if raw_reset else None
+            except ValueError:
+                seconds = None
+            if seconds is not None:
+                reset = (
+                    datetime.fromtimestamp(seconds, UTC)
+                    if seconds > 1e9
+                    else datetime.now(UTC) + timedelta(seconds=seconds)
+                )
+            return cls(_int(remaining), _int(limit.split(",")[0] if limit else None), reset)
+        return None
+
+    def as_document(self) -> dict[str, Any]:
+        return {"remaining": self.remaining, "limit": self.limit, "reset": self.reset}
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def service_message(response: httpx.Response) -> str:
+    """The service's own words about an error (the usual JSON error fields, else the start of the text)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300]
+    if isinstance(body, dict):
+        for name in ("message", "error_description", "error", "detail"):
+            value = body.get(name)
+            if isinstance(value, dict):
+                value = value.get("message")
+            if value:
+                return str(value)[:300]
+    return str(body)[:300]
+
+
+@dataclass
+class ActionContext:
+    """What an action's code receives besides its input."""
+
+    credentials: dict[str, Any]
+    http: httpx.AsyncClient
+    logger: logging.Logger
+    # Where the service is: the connection's `baseUrl`, else the installation's setting, else the default.
+    base_url: str = ""
+    # Stable across the retries of one step of one execution (uuid text): sent to services that deduplicate.
+    idempotency_key: str | None = None
+    service: str = "the service"
+    # Filled by request(): what the service said of its rate limit in its last answer.
+    rate_limit: ProviderRateLimit | None = field(default=None)
+
+    def url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        auth_statuses: frozenset[int] = frozenset({401}),
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Calls the service and classifies what goes wrong (see the module docstring); answers 2xx/3xx."""
+        url = self.url(path)
+        try:
+            response = await self.http.request(method, url, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise ActionError(
+                f"{self.service} did not answer {method} {url} in time", type="Timeout"
+            ) from exc
+        except httpx.InvalidURL as exc:
+            raise ActionError(f"invalid URL {url!r}: {exc}", type="InvalidInput", retryable=False) from exc
+        except httpx.TransportError as exc:
+            raise ActionError(f"{self.service} is unreachable ({exc})", type="ConnectionError") from exc
+        self.rate_limit = ProviderRateLimit.from_headers(response.headers) or self.rate_limit
+        status = response.status_code
+        if status < 400:
+            return response
+        reason = f"{status}: {service_message(response)}"
+        if status in auth_statuses:
+            raise auth_failed(self.service, reason)
+        if status >= 500 or status in RETRYABLE_STATUSES:
+            raise ActionError(
+                f"{self.service} answered {reason}",
+                type=f"HTTP{status}",
+                retry_after=parse_retry_after(response.headers.get("retry-after")),
+            )
+        raise ActionError(f"{self.service} answered {reason}", type=f"HTTP{status}", retryable=False)
