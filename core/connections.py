@@ -41,6 +41,7 @@ async def create(
     name: str,
     credentials: dict[str, Any],
     credentials_model: type[BaseModel] | None,
+    rate_limit: dict[str, Any] | None = None,
 ) -> Connection:
     if await session.get(Integration, integration_id) is None:
         raise NotFound(f"no integration {integration_id!r}", path="integrationId")
@@ -51,6 +52,7 @@ async def create(
         integration_id=integration_id,
         name=name,
         credentials=cipher.seal(credentials),
+        rate_limit=rate_limit,
     )
     session.add(connection)
     await session.flush()
@@ -114,6 +116,8 @@ async def update(
         connection.name = fields["name"]
     if "isActive" in fields and fields["isActive"] is not None:
         connection.is_active = fields["isActive"]
+    if "rateLimit" in fields:
+        connection.rate_limit = fields["rateLimit"]
     if fields.get("credentials") is not None:
         check_credentials(credentials_model, fields["credentials"])
         connection.credentials = cipher.seal(fields["credentials"])

@@ -5,13 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from integrations.builtin import manual, schedule, webhook
+from integrations.github import github
 from integrations.gmail import gmail
 from integrations.http import http
+from integrations.mail import mail
+from integrations.postgres import postgres
 from integrations.rss import rss
 from integrations.sdk import ActionSpec, Integration, TriggerSpec
 from integrations.slack import slack
+from integrations.transform import transform
 
-INTEGRATIONS: dict[str, Integration] = {i.id: i for i in (webhook, schedule, manual, http, rss, gmail, slack)}
+INTEGRATIONS: dict[str, Integration] = {
+    i.id: i for i in (webhook, schedule, manual, http, transform, rss, gmail, slack, mail, github, postgres)
+}
 
 
 def get_integration(integration_id: str) -> Integration | None:

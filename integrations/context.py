@@ -138,6 +138,20 @@ class ActionContext:
     # Filled by request(): what the service said of its rate limit in its last answer.
     rate_limit: ProviderRateLimit | None = field(default=None)
 
+    def secret(self, name: str) -> str:
+        """A credential field the action cannot work without."""
+        value = self.credentials.get(name)
+        if not value:
+            raise ActionError(
+                f"the {self.service} connection has no {name}; reconnect it or pick another connection",
+                type="InvalidCredentials",
+                retryable=False,
+            )
+        return str(value)
+
+    def bearer(self, name: str = "accessToken") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.secret(name)}"}
+
     def url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
             return path

@@ -1,11 +1,23 @@
-"""Gmail: the seed's own example (`gmail.new_email` trigger, `gmail.send_email` action)."""
+"""Gmail (Gmail API v1): send an email, and a trigger on new emails (the seed's own example integration).
+
+Messages are built with the standard library's `email.message.EmailMessage` (RFC 5322/2045 headers,
+encodings and multipart alternatives done right) and sent base64url-encoded as the API's `raw` field.
+The Message-ID comes from the step's idempotency key: a retried step sends the same Message-ID, which
+Gmail threads and de-duplicates as one message. https://developers.google.com/gmail/api/reference/rest
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+import base64
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from core.models import AuthType, TriggerType
-from integrations.sdk import Integration, OAuth2
+from integrations.context import ActionContext
+from integrations.sdk import Integration, OAuth2, PolledItem, PollResult, RateLimit
 
 gmail = Integration(
     id="gmail",
@@ -26,12 +38,132 @@ gmail = Integration(
         ),
         extra_authorize_params=(("access_type", "offline"), ("prompt", "consent")),
     ),
+    base_url="https://gmail.googleapis.com",
+    rate_limit=RateLimit(250, 60),
 )
+MESSAGES = "gmail/v1/users/me/messages"
+
+
+class GmailCredentials(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    accessToken: str = Field(min_length=1)  # noqa: N815
+    refreshToken: str | None = None  # noqa: N815
+    baseUrl: str | None = None  # noqa: N815
+
+
+gmail.credentials_model = GmailCredentials
+
+
+async def test_connection(ctx: ActionContext) -> None:
+    await ctx.request("GET", "gmail/v1/users/me/profile", headers=ctx.bearer())
+
+
+gmail.test = test_connection
+
+
+class SendEmailInput(BaseModel):
+    to: str | list[str] = Field(
+        description="Recipient address, or several", json_schema_extra={"format": "email"}
+    )
+    subject: str
+    body: str = Field(description="Plain-text body")
+    html: str | None = Field(default=None, description="HTML body (sent as an alternative to `body`)")
+    cc: list[str] = Field(default_factory=list)
+    bcc: list[str] = Field(default_factory=list)
+    reply_to: str | None = Field(default=None, alias="replyTo")
+    thread_id: str | None = Field(
+        default=None, alias="threadId", description="Send as a reply in this thread"
+    )
+
+
+class SendEmailOutput(BaseModel):
+    messageId: str  # noqa: N815 - the seed's output field name
+    threadId: str | None = None  # noqa: N815
+    labelIds: list[str] = Field(default_factory=list)  # noqa: N815
+
+
+def build_message(data: SendEmailInput, message_id: str | None) -> EmailMessage:
+    message = EmailMessage()
+    message["To"] = ", ".join(data.to) if isinstance(data.to, list) else data.to
+    if data.cc:
+        message["Cc"] = ", ".join(data.cc)
+    if data.bcc:
+        message["Bcc"] = ", ".join(data.bcc)
+    if data.reply_to:
+        message["Reply-To"] = data.reply_to
+    message["Subject"] = data.subject
+    message["Date"] = formatdate(localtime=False)
+    if message_id:
+        message["Message-ID"] = f"<{message_id}@baton.local>"
+    message.set_content(data.body)
+    if data.html:
+        message.add_alternative(data.html, subtype="html")
+    return message
+
+
+@gmail.action("send_email", name="Send Email", description="Send an email via Gmail")
+async def send_email(data: SendEmailInput, ctx: ActionContext) -> SendEmailOutput:
+    raw = base64.urlsafe_b64encode(build_message(data, ctx.idempotency_key).as_bytes()).decode()
+    payload: dict[str, Any] = {"raw": raw}
+    if data.thread_id:
+        payload["threadId"] = data.thread_id
+    response = await ctx.request("POST", f"{MESSAGES}/send", json=payload, headers=ctx.bearer())
+    body = response.json()
+    return SendEmailOutput(
+        messageId=body["id"], threadId=body.get("threadId"), labelIds=body.get("labelIds", [])
+    )
 
 
 class NewEmailConfig(BaseModel):
     label: str | None = Field(default=None, description="Only emails with this label (e.g. INBOX)")
     from_: str | None = Field(default=None, alias="from", description="Only emails from this sender")
+    query: str | None = Field(default=None, description="More Gmail search terms, e.g. has:attachment")
+
+
+HEADERS = ("From", "To", "Subject", "Date", "Message-ID")
+
+
+async def poll_emails(config: NewEmailConfig, ctx: ActionContext, cursor: dict[str, Any]) -> PollResult:
+    terms = [t for t in (f"from:{config.from_}" if config.from_ else None, config.query) if t]
+    params: dict[str, Any] = {"maxResults": 25}
+    if terms:
+        params["q"] = " ".join(terms)
+    if config.label:
+        params["labelIds"] = config.label
+    listed = (await ctx.request("GET", MESSAGES, params=params, headers=ctx.bearer())).json()
+    items: list[PolledItem] = []
+    known = set(cursor.get("recent", []))
+    for ref in listed.get("messages", []):
+        if ref["id"] in known:
+            continue  # seen by an earlier poll: no need to fetch it again
+        message = (
+            await ctx.request(
+                "GET",
+                f"{MESSAGES}/{ref['id']}",
+                params=[("format", "metadata"), *(("metadataHeaders", h) for h in HEADERS)],
+                headers=ctx.bearer(),
+            )
+        ).json()
+        headers = {h["name"].lower(): h["value"] for h in message.get("payload", {}).get("headers", [])}
+        items.append(
+            PolledItem(
+                id=message["id"],
+                data={
+                    "id": message["id"],
+                    "threadId": message.get("threadId"),
+                    "labelIds": message.get("labelIds", []),
+                    "snippet": message.get("snippet", ""),
+                    "from": headers.get("from"),
+                    "to": headers.get("to"),
+                    "subject": headers.get("subject"),
+                    "date": headers.get("date"),
+                    "internalDate": message.get("internalDate"),
+                },
+            )
+        )
+    items.sort(key=lambda i: int(i.data.get("internalDate") or 0))  # Gmail lists newest first
+    recent = [ref["id"] for ref in listed.get("messages", [])]
+    return PollResult(items=items, cursor={"recent": recent})
 
 
 gmail.trigger(
@@ -41,23 +173,5 @@ gmail.trigger(
     trigger_type=TriggerType.POLLING,
     config_model=NewEmailConfig,
     polling_interval=300,
-)
-
-
-class SendEmailInput(BaseModel):
-    to: str = Field(json_schema_extra={"format": "email"})
-    subject: str
-    body: str
-
-
-class SendEmailOutput(BaseModel):
-    messageId: str  # noqa: N815 - the seed's output field name
-
-
-gmail.declare_action(
-    "send_email",
-    name="Send Email",
-    description="Send an email via Gmail",
-    input_model=SendEmailInput,
-    output_model=SendEmailOutput,
+    poll=poll_emails,
 )

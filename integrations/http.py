@@ -31,6 +31,12 @@ class RequestInput(BaseModel):
     form: dict[str, str] | None = Field(default=None, description="Sent as application/x-www-form-urlencoded")
     body: str | None = Field(default=None, description="Sent as is (set Content-Type in headers)")
     timeout_seconds: float = Field(default=30, gt=0, le=300, alias="timeoutSeconds")
+    send_idempotency_key: bool = Field(
+        default=True,
+        alias="sendIdempotencyKey",
+        description="POST and PATCH carry an Idempotency-Key header that stays the same when the step is "
+        "retried, so APIs that honour it (Stripe, Adyen, many others) act once",
+    )
 
 
 class RequestOutput(BaseModel):
@@ -100,6 +106,13 @@ async def request(data: RequestInput, ctx: ActionContext) -> RequestOutput:
             "give at most one of `json`, `form` and `body`", type="InvalidInput", retryable=False
         )
     headers = dict(data.headers)
+    if (
+        data.send_idempotency_key
+        and ctx.idempotency_key
+        and data.method in {"POST", "PATCH"}
+        and not any(name.lower() == "idempotency-key" for name in headers)
+    ):
+        headers["Idempotency-Key"] = ctx.idempotency_key
     params = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in data.query.items()}
     auth = apply_auth(ctx.credentials, headers, params)
     try:

@@ -22,7 +22,7 @@ from core.crypto import CredentialCipher
 from core.models import User
 from core.permissions import Permission
 from integrations.catalogue import get_integration
-from integrations.sdk import ActionContext, ActionError
+from integrations.sdk import ActionError
 
 router = APIRouter(prefix="/workspaces/{workspace_id}/connections", tags=["connections"])
 ERRORS = error_responses(401, 403, 404, 422)
@@ -55,6 +55,7 @@ async def create(
         name=body.name,
         credentials=body.credentials,
         credentials_model=_model_of(body.integration_id),
+        rate_limit=body.rate_limit.model_dump(by_alias=True) if body.rate_limit else None,
     )
     await session.refresh(connection)
     out = ConnectionOut.model_validate(connection)
@@ -140,7 +141,11 @@ async def test(
         store.check_credentials(integration.credentials_model if integration else None, credentials)
         if integration is not None and integration.test is not None:
             async with httpx.AsyncClient(timeout=15) as http:
-                await integration.test(ActionContext(credentials=credentials, http=http, logger=logger))
+                await integration.test(
+                    integration.context(
+                        credentials, http, logger, base_urls=resources.settings.integration_base_urls
+                    )
+                )
             detail = f"{integration.name} accepted the credentials"
         else:
             detail = "the credentials are readable and well-formed (this integration has no live test)"

@@ -11,10 +11,19 @@ from api.schemas.base import ApiModel
 from core.models import TestStatus
 
 
+class ConnectionRateLimit(ApiModel):
+    """At most `limit` calls in each `windowSeconds` through this connection (lowers the integration's own
+    limit, never raises it); steps over it wait for the next window instead of failing."""
+
+    limit: int = Field(ge=1, le=1_000_000)
+    window_seconds: int = Field(default=60, ge=1, le=86400)
+
+
 class ConnectionCreate(ApiModel):
     integration_id: str
     name: str = Field(min_length=1, max_length=200)
     credentials: dict[str, Any] = Field(default_factory=dict, description="Write-only; stored encrypted")
+    rate_limit: ConnectionRateLimit | None = None
 
 
 class ConnectionUpdate(ApiModel):
@@ -23,6 +32,7 @@ class ConnectionUpdate(ApiModel):
         default=None, description="Write-only; replaces the stored ones"
     )
     is_active: bool | None = None
+    rate_limit: ConnectionRateLimit | None = Field(default=None, description="null removes it")
 
 
 class ConnectionOut(ApiModel):
@@ -35,6 +45,7 @@ class ConnectionOut(ApiModel):
     expires_at: datetime | None
     last_tested_at: datetime | None
     test_status: TestStatus
+    rate_limit: ConnectionRateLimit | None = None
     created_at: datetime
     updated_at: datetime
 

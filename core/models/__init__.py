@@ -19,8 +19,11 @@ from core.models.workflows import StepExecution, Workflow, WorkflowExecution, Wo
 # Tables Baton adds to the seed's 15 (named here so schema checks can tell them apart): its own, and the
 # seed's MongoDB collections in their PostgreSQL form.
 BATON_TABLES = frozenset({"poll_states", "integration_usage"})
+# Columns Baton adds to the seed's tables.
+BATON_COLUMNS: dict[str, frozenset[str]] = {"connections": frozenset({"rate_limit"})}
 
 __all__ = [
+    "BATON_COLUMNS",
     "BATON_TABLES",
     "PG_ENUM_NAMES",
     "Action",
