@@ -14,7 +14,7 @@ import logging
 from collections import deque
 from typing import Any, Protocol
 
-from sqlalchemy import insert, text
+from sqlalchemy import insert, null, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.models import IntegrationUsage
@@ -75,7 +75,9 @@ class PostgresLogStore:
     async def write_usage(self, documents: list[dict[str, Any]]) -> None:
         rows = [
             {
-                column: _jsonable(d.get(name)) if name == "rateLimit" else d.get(name)
+                column: (_jsonable(d[name]) if d.get(name) is not None else null())
+                if name == "rateLimit"
+                else d.get(name)
                 for name, column in USAGE_FIELDS.items()
             }
             for d in documents

@@ -8,7 +8,7 @@ import httpx
 from pydantic import BaseModel, Field
 
 from core.models import AuthType
-from integrations.context import RETRYABLE_STATUSES, parse_retry_after
+from integrations.context import RETRYABLE_STATUSES, ProviderRateLimit, parse_retry_after
 from integrations.sdk import ActionContext, ActionError, Integration
 
 http = Integration(
@@ -135,6 +135,7 @@ async def request(data: RequestInput, ctx: ActionContext) -> RequestOutput:
         raise ActionError(f"invalid URL {data.url!r}: {exc}", type="InvalidInput", retryable=False) from exc
     except httpx.TransportError as exc:
         raise ActionError(f"{data.method} {data.url} failed: {exc}", type="ConnectionError") from exc
+    ctx.rate_limit = ProviderRateLimit.from_headers(response.headers)
     output = RequestOutput(
         status=response.status_code, headers=dict(response.headers), body=_decode_body(response)
     )
