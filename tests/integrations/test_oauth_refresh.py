@@ -129,7 +129,8 @@ async def test_a_revoked_grant_fails_the_step_and_marks_the_connection(
     workflow = await studio.publish(posts(connection["id"], 1))
     execution = await studio.run(workflow)
     assert execution["status"] == "FAILED"
-    assert "Reconnect" in execution["error"] and "refresh" in execution["error"]
+    assert "Reconnect" in execution["error"]
+    assert "refresh" in execution["error"]
     assert slack_api.hits("/api/chat.postMessage") == []
     got = await studio.client.get(f"{studio.base}/connections/{connection['id']}", headers=studio.headers)
     assert got.json()["testStatus"] == "FAILED"

@@ -136,7 +136,8 @@ async def test_a_retried_post_carries_the_same_idempotency_key(
     first = await studio.run(workflow)
     assert first["status"] == "SUCCESS", first["error"]
     keys = [s.headers["Idempotency-Key"] for s in http_server.hits("/charges")]
-    assert len(keys) == 2 and keys[0] == keys[1]
+    assert len(keys) == 2
+    assert keys[0] == keys[1]
     await studio.run(workflow)
     assert http_server.hits("/charges")[-1].headers["Idempotency-Key"] != keys[0]  # another run, another key
 
@@ -169,7 +170,8 @@ async def test_a_retry_after_the_step_acted_reuses_its_output_instead_of_acting_
         # a read-only action (no side effects) simply runs again
         reread = ActionRequest(input={"url": url}, execution_id="exec-1", step_id="read", step_key="read")
         await environment.run(execute, reread)
-    assert second == first and json.dumps(first).count("m1") == 1
+    assert second == first
+    assert json.dumps(first).count("m1") == 1
     assert [s.method for s in http_server.hits("/messages")] == ["POST", "GET"]
 
 

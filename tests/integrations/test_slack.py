@@ -73,7 +73,8 @@ async def test_a_refused_token_fails_once_and_says_to_reconnect(studio: Studio, 
     )
     execution = await studio.run(workflow)
     assert execution["status"] == "FAILED"
-    assert "invalid_auth" in execution["error"] and "Reconnect" in execution["error"]
+    assert "invalid_auth" in execution["error"]
+    assert "Reconnect" in execution["error"]
     assert len(slack_api.hits("/api/chat.postMessage")) == 1  # not retried: it cannot help
     assert [u["error"] for u in await studio.usage()] == ["AuthenticationFailed"]
 
