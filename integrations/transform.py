@@ -7,6 +7,7 @@ library and a time limit, so a pathological pattern fails its step instead of st
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -165,7 +166,9 @@ def compiled(pattern: str, ignore_case: bool) -> Any:
 async def replace_text(data: ReplaceInput, ctx: ActionContext) -> TextOutput:  # noqa: ARG001
     pattern = compiled(data.find if data.use_regex else regex.escape(data.find), data.ignore_case)
     try:
-        return TextOutput(result=pattern.sub(data.replace, data.text, timeout=REGEX_SECONDS))
+        # In a thread: the worker's event loop keeps serving other steps while a pattern works.
+        result = await asyncio.to_thread(pattern.sub, data.replace, data.text, timeout=REGEX_SECONDS)
+        return TextOutput(result=result)
     except TimeoutError as exc:
         raise invalid(f"the pattern took over {REGEX_SECONDS:g}s on this text; simplify it") from exc
     except regex.error as exc:
@@ -195,9 +198,11 @@ async def extract_text(data: ExtractInput, ctx: ActionContext) -> ExtractOutput:
     pattern = compiled(data.pattern, data.ignore_case)
     try:
         if data.all:
-            found = [m.group(0) for m in pattern.finditer(data.text, timeout=REGEX_SECONDS)]
+            found = await asyncio.to_thread(
+                lambda: [m.group(0) for m in pattern.finditer(data.text, timeout=REGEX_SECONDS)]
+            )
             return ExtractOutput(found=bool(found), match=found[0] if found else None, matches=found)
-        first = pattern.search(data.text, timeout=REGEX_SECONDS)
+        first = await asyncio.to_thread(pattern.search, data.text, timeout=REGEX_SECONDS)
     except TimeoutError as exc:
         raise invalid(f"the pattern took over {REGEX_SECONDS:g}s on this text; simplify it") from exc
     if first is None:
