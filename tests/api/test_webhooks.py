@@ -185,6 +185,28 @@ async def test_sync_mode_answers_with_the_respond_step_before_the_run_ends(
     assert row["status"] == "SUCCESS"
 
 
+async def test_the_catalogues_webhook_respond_action_answers_a_sync_webhook(
+    api_with_worker: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    client = api_with_worker
+    steps = [
+        {
+            "id": "reply",
+            "type": "action",
+            "action": "webhook.respond",
+            "input": {"status": 202, "headers": {"X-Queued": "1"}, "body": {"id": "{{ trigger.body.id }}"}},
+        },
+        {"id": "after", "type": "set", "values": {"sent": "{{ steps.reply.output.status }}"}},
+    ]
+    _, _, _, hook = await webhook_workflow(
+        client, steps, {"methods": ["POST"], "mode": "sync", "syncTimeoutSeconds": 10}, "respond@example.com"
+    )
+    response = await client.post(f"/hooks/{hook['token']}", json={"id": 42})
+    assert (response.status_code, response.json(), response.headers["X-Queued"]) == (202, {"id": 42}, "1")
+    row = await finished(db, response.headers["X-Baton-Execution-Id"])
+    assert (row["status"], json.loads(row["result"])) == ("SUCCESS", {"id": 42})  # a reply is the result
+
+
 async def test_sync_mode_without_a_respond_step_answers_the_result_or_the_failure(
     api_with_worker: httpx.AsyncClient,
 ) -> None:
