@@ -20,6 +20,10 @@ INTEGRATIONS: dict[str, Integration] = {
 }
 
 
+BUILTIN_DOCS = "docs/integrations.md"
+BUILTIN_WEBSITE = "docs/integrations.md"
+
+
 def get_integration(integration_id: str) -> Integration | None:
     return INTEGRATIONS.get(integration_id)
 
@@ -48,8 +52,9 @@ def integration_rows() -> list[dict[str, Any]]:
             "auth_type": i.auth_type,
             "is_active": i.is_active,
             "is_popular": i.is_popular,
-            "docs_url": i.docs_url,
-            "website_url": i.website_url,
+            # Baton's own integrations are documented in the generated catalogue page.
+            "docs_url": i.docs_url or f"{BUILTIN_DOCS}#{i.id}",
+            "website_url": i.website_url or BUILTIN_WEBSITE,
         }
         for i in INTEGRATIONS.values()
     ]

@@ -19,6 +19,7 @@ http = Integration(
     category="developer",
     auth_type=AuthType.NONE,
     is_popular=True,
+    docs_url="https://developer.mozilla.org/en-US/docs/Web/HTTP",
 )
 
 

@@ -28,6 +28,7 @@ rss = Integration(
     auth_type=AuthType.NONE,
     is_popular=True,
     docs_url="https://www.rssboard.org/rss-specification",
+    website_url="https://www.rssboard.org",
 )
 
 

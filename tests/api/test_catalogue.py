@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from jsonschema import Draft202012Validator
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -24,7 +25,7 @@ async def test_integrations_are_listed_filtered_and_detailed_with_schemas(
     communication = (
         await api_client.get("/api/v1/integrations?category=communication", headers=headers)
     ).json()
-    assert {i["id"] for i in communication["items"]} == {"gmail", "slack"}
+    assert {i["id"] for i in communication["items"]} == {"gmail", "slack", "email"}
 
     gmail = (await api_client.get("/api/v1/integrations/gmail", headers=headers)).json()
     assert gmail["authType"] == "OAUTH2"
@@ -37,6 +38,41 @@ async def test_integrations_are_listed_filtered_and_detailed_with_schemas(
 
     missing = await api_client.get("/api/v1/integrations/fax", headers=headers)
     assert missing.status_code == 404
+
+
+async def test_every_integration_is_listed_with_valid_json_schemas(
+    api_client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    await seed(engine)
+    headers = await sign_up(api_client, "schemas@example.com")
+    listed = (await api_client.get("/api/v1/integrations", headers=headers)).json()["items"]
+    expected = {
+        "http",
+        "webhook",
+        "slack",
+        "gmail",
+        "email",
+        "github",
+        "postgres",
+        "rss",
+        "schedule",
+        "transform",
+    }
+    assert expected <= {i["id"] for i in listed}
+    for integration_id in expected:
+        detail = (await api_client.get(f"/api/v1/integrations/{integration_id}", headers=headers)).json()
+        assert detail["isActive"] is True, integration_id
+        assert detail["docsUrl"], integration_id
+        assert detail["websiteUrl"], integration_id
+        assert detail["icon"], integration_id
+        for action in detail["actions"]:
+            Draft202012Validator.check_schema(action["inputSchema"])
+            Draft202012Validator.check_schema(action["outputSchema"])
+            assert action["isActive"] is True, action["id"]
+        for trigger in detail["triggers"]:
+            Draft202012Validator.check_schema(trigger["configSchema"])
+    popular = (await api_client.get("/api/v1/integrations?popular=true", headers=headers)).json()["items"]
+    assert {"slack", "gmail", "github"} <= {i["id"] for i in popular}
 
 
 async def test_templates_and_the_definition_schema(
