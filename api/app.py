@@ -7,8 +7,10 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
@@ -29,6 +31,7 @@ from api.routes import (
 from core.settings import Settings, get_settings
 
 API_PREFIX = "/api/v1"
+STATIC_DIR = Path(__file__).parent / "static"
 logger = logging.getLogger("baton.api")
 
 
@@ -83,4 +86,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(hooks.router)  # the public ingress: /hooks/{token}
     app.include_router(hooks.router, prefix=API_PREFIX, include_in_schema=False)
     app.include_router(connections.oauth_router, prefix=API_PREFIX)
+    # The catalogue's icons (`/static/icons/{integrationId}.svg`), for UIs listing integrations.
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -264,3 +264,26 @@ def rotate_keys() -> None:
             err=True,
         )
         raise typer.Exit(1)
+
+
+@app.command()
+def docs(
+    output: Annotated[Path, typer.Option(help="Where to write the catalogue page")] = Path(
+        "docs/integrations.md"
+    ),
+    check: Annotated[bool, typer.Option("--check", help="Only tell whether the page is up to date")] = False,
+) -> None:
+    """Write the integrations catalogue page (every integration, trigger, action and field) from the code."""
+    from integrations.docs import render
+
+    page = render()
+    current = output.read_text() if output.exists() else None
+    if check:
+        if current != page:
+            typer.secho(f"{output} is out of date: run `baton docs` and commit it", fg="red", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{output} is up to date")
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(page)
+    typer.echo(f"wrote {output} ({'unchanged' if current == page else 'updated'})")

@@ -64,7 +64,8 @@ async def test_every_integration_is_listed_with_valid_json_schemas(
         assert detail["isActive"] is True, integration_id
         assert detail["docsUrl"], integration_id
         assert detail["websiteUrl"], integration_id
-        assert detail["icon"], integration_id
+        icon = await api_client.get(detail["icon"])
+        assert (icon.status_code, icon.headers["content-type"]) == (200, "image/svg+xml"), integration_id
         for action in detail["actions"]:
             Draft202012Validator.check_schema(action["inputSchema"])
             Draft202012Validator.check_schema(action["outputSchema"])
