@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
@@ -28,7 +28,9 @@ from core.execution import (
     StepRecord,
     step_record_id,
 )
+from core.logstore import BufferedWriter
 from core.models import ExecutionStatus, StepExecution, Workflow, WorkflowExecution, WorkflowVersion
+from core.redaction import redact
 from core.redis_keys import RedisKeys
 
 logger = logging.getLogger("baton.records")
@@ -84,10 +86,49 @@ async def write_step_records(
 
 
 class RecordActivities(StepRecorder):
-    def __init__(self, engine: AsyncEngine, redis: Redis, keys: RedisKeys) -> None:
+    def __init__(
+        self, engine: AsyncEngine, redis: Redis, keys: RedisKeys, logs: BufferedWriter | None = None
+    ) -> None:
         self._engine = engine
         self._redis = redis
         self._keys = keys
+        self._logs = logs
+        self._workflows: dict[str, str | None] = {}  # execution id -> workflow id, for log entries
+
+    async def _workflow_of(self, execution_id: str) -> str | None:
+        if execution_id not in self._workflows:
+            if len(self._workflows) > 10_000:
+                self._workflows.clear()
+            async with self._engine.connect() as connection:
+                self._workflows[execution_id] = await connection.scalar(
+                    select(EXECUTIONS.c.workflow_id).where(EXECUTIONS.c.id == execution_id)
+                )
+        return self._workflows[execution_id]
+
+    async def log_steps(self, execution_id: str, records: Sequence[StepRecord]) -> None:
+        """One `execution_logs` entry per finished step (never fails the step: the writer buffers)."""
+        if self._logs is None or not records:
+            return
+        workflow_id = await self._workflow_of(execution_id)
+        for record in records:
+            self._logs.add(step_log(execution_id, workflow_id, record))
+
+    def log(
+        self, execution_id: str, workflow_id: str | None, level: str, message: str, **metadata: Any
+    ) -> None:
+        if self._logs is not None:
+            self._workflows[execution_id] = workflow_id
+            self._logs.add(
+                {
+                    "executionId": execution_id,
+                    "workflowId": workflow_id,
+                    "timestamp": datetime.now(UTC),
+                    "level": level,
+                    "message": message,
+                    "stepId": None,
+                    "metadata": metadata or None,
+                }
+            )
 
     async def publish(self, execution_id: str, *events: dict[str, Any]) -> None:
         """Publishes events on `execution:{id}` in one round trip (a pipeline, in order)."""
@@ -109,6 +150,7 @@ class RecordActivities(StepRecorder):
         async with self._engine.begin() as connection:
             await write_step_records(connection, request.execution_id, records)
         await self.publish(request.execution_id, *(_step_event(written) for written in records))
+        await self.log_steps(request.execution_id, records)
 
     @activity.defn(name="baton.execution_started")
     async def execution_started(self, started: ExecutionStarted) -> None:
@@ -131,12 +173,14 @@ class RecordActivities(StepRecorder):
         async with self._engine.begin() as connection:
             await connection.execute(statement)
         await self.publish(started.execution_id, {"type": "execution", "status": "RUNNING"})
+        self.log(started.execution_id, started.workflow_id, "info", "Execution started")
 
     @activity.defn(name="baton.record_steps")
     async def record_steps(self, execution_id: str, records: list[StepRecord]) -> None:
         async with self._engine.begin() as connection:
             await write_step_records(connection, execution_id, records)
         await self.publish(execution_id, *(_step_event(record) for record in records))
+        await self.log_steps(execution_id, records)
 
     @activity.defn(name="baton.execution_finished")
     async def execution_finished(self, finished: ExecutionFinished) -> None:
@@ -180,6 +224,14 @@ class RecordActivities(StepRecorder):
             *(_step_event(record) for record in finished.records),
             {"type": "execution", "status": finished.status, "error": finished.error},
         )
+        await self.log_steps(finished.execution_id, finished.records)
+        ok = finished.status == ExecutionStatus.SUCCESS.value
+        self.log(
+            finished.execution_id,
+            finished.workflow_id,
+            "info" if ok else "error",
+            f"Execution finished: {finished.status}" + (f" ({finished.error})" if finished.error else ""),
+        )
 
     @activity.defn(name="baton.load_published_version")
     async def load_published_version(self, workflow_id: str) -> dict[str, Any]:
@@ -216,6 +268,36 @@ class RecordActivities(StepRecorder):
             self.execution_finished,
             self.load_published_version,
         ]
+
+
+def step_log(execution_id: str, workflow_id: str | None, record: StepRecord) -> dict[str, Any]:
+    """The seed's log entry for a step: `Step 'Send Email' completed successfully`, with its duration and
+    its input and output, secrets redacted."""
+    started, completed = _time(record.started_at), _time(record.completed_at)
+    if record.status == ExecutionStatus.SUCCESS.value:
+        level, message = "info", f"Step '{record.step_id}' completed successfully"
+    elif record.status in (ExecutionStatus.FAILED.value, ExecutionStatus.TIMEOUT.value):
+        level, message = "error", f"Step '{record.step_id}' failed: {record.error}"
+    else:
+        level, message = (
+            "warn" if record.error else "info",
+            f"Step '{record.step_id}' is {record.status.lower()}",
+        )
+    return {
+        "executionId": execution_id,
+        "workflowId": workflow_id,
+        "timestamp": completed or started or datetime.now(UTC),
+        "level": level,
+        "message": message,
+        "stepId": record.step_id,
+        "metadata": {
+            "duration": _duration_ms(started, completed),
+            "input": redact(record.input),
+            "output": redact(record.output),
+            "key": record.key,
+            "retries": record.retry_count,
+        },
+    }
 
 
 def _step_event(record: StepRecord) -> dict[str, Any]:

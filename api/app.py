@@ -22,6 +22,7 @@ from api.routes import (
     executions,
     health,
     hooks,
+    logs,
     me,
     templates,
     webhooks,
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         connections,
         workflows,
         executions,
+        logs,
         webhooks,
     ):
         app.include_router(resource.router, prefix=API_PREFIX)

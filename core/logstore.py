@@ -12,17 +12,43 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import insert, null, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.models import IntegrationUsage
+from core.models import ExecutionLog, IntegrationUsage
 from core.settings import Settings
 
 logger = logging.getLogger("baton.logstore")
 
 USAGE = IntegrationUsage.__table__  # type: ignore[attr-defined]
+LOGS = ExecutionLog.__table__  # type: ignore[attr-defined]
+LOG_FIELDS = {
+    "executionId": "execution_id",
+    "workflowId": "workflow_id",
+    "timestamp": "timestamp",
+    "level": "level",
+    "message": "message",
+    "stepId": "step_id",
+    "metadata": "metadata",
+}
+LEVELS = ("info", "warn", "error")
+
+
+@dataclass(frozen=True)
+class LogQuery:
+    """Which of an execution's log entries to read: in time order, after `after` ((timestamp, id))."""
+
+    execution_id: str
+    level: str | None = None
+    step_id: str | None = None
+    after: tuple[datetime, str] | None = None
+    limit: int = 100
+
+
 # The seed's `integration_usage` fields and their columns.
 USAGE_FIELDS = {
     "timestamp": "timestamp",
@@ -49,6 +75,12 @@ class LogStore(Protocol):
 
     async def usage(self, workspace_id: str, limit: int = 100) -> list[dict[str, Any]]:
         """A workspace's most recent `integration_usage` documents, newest first."""
+
+    async def write_logs(self, documents: list[dict[str, Any]]) -> None:
+        """Appends `execution_logs` documents."""
+
+    async def logs(self, query: LogQuery) -> list[dict[str, Any]]:
+        """Entries of one execution in time order (each with its `id`), at most `query.limit`."""
 
     async def close(self) -> None: ...
 
@@ -92,6 +124,37 @@ class PostgresLogStore:
             rows = (await connection.execute(query)).mappings().all()
         return [{name: row[column] for name, column in USAGE_FIELDS.items()} for row in rows]
 
+    async def write_logs(self, documents: list[dict[str, Any]]) -> None:
+        rows = [
+            {
+                column: (_jsonable(d[name]) if d.get(name) is not None else null())
+                if name == "metadata"
+                else d.get(name)
+                for name, column in LOG_FIELDS.items()
+            }
+            for d in documents
+        ]
+        async with self._engine.begin() as connection:
+            await connection.execute(insert(LOGS), rows)
+
+    async def logs(self, query: LogQuery) -> list[dict[str, Any]]:
+        statement = LOGS.select().where(LOGS.c.execution_id == query.execution_id)
+        if query.level:
+            statement = statement.where(LOGS.c.level == query.level)
+        if query.step_id:
+            statement = statement.where(LOGS.c.step_id == query.step_id)
+        if query.after:
+            at, last = query.after
+            statement = statement.where(
+                (LOGS.c.timestamp > at) | ((LOGS.c.timestamp == at) & (LOGS.c.id > last))
+            )
+        statement = statement.order_by(LOGS.c.timestamp, LOGS.c.id).limit(query.limit)
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(statement)).mappings().all()
+        return [
+            {"id": row["id"], **{name: row[column] for name, column in LOG_FIELDS.items()}} for row in rows
+        ]
+
     async def close(self) -> None:
         """The engine belongs to the caller."""
 
@@ -117,6 +180,9 @@ class MongoLogStore:
         usage = self.database["integration_usage"]
         await usage.create_index([("integrationId", 1), ("timestamp", -1)])
         await usage.create_index([("workspaceId", 1), ("timestamp", -1)])
+        logs = self.database["execution_logs"]
+        await logs.create_index([("executionId", 1), ("timestamp", 1)])
+        await logs.create_index([("workflowId", 1), ("timestamp", -1)])
         self._indexed = True
 
     async def write_usage(self, documents: list[dict[str, Any]]) -> None:
@@ -131,6 +197,29 @@ class MongoLogStore:
             .limit(limit)
         )
         return [document async for document in cursor]
+
+    async def write_logs(self, documents: list[dict[str, Any]]) -> None:
+        await self._ensure_indexes()
+        await self.database["execution_logs"].insert_many([dict(d) for d in documents], ordered=False)
+
+    async def logs(self, query: LogQuery) -> list[dict[str, Any]]:
+        from bson import ObjectId
+
+        selector: dict[str, Any] = {"executionId": query.execution_id}
+        if query.level:
+            selector["level"] = query.level
+        if query.step_id:
+            selector["stepId"] = query.step_id
+        if query.after:
+            at, last = query.after
+            selector["$or"] = [{"timestamp": {"$gt": at}}, {"timestamp": at, "_id": {"$gt": ObjectId(last)}}]
+        cursor = (
+            self.database["execution_logs"]
+            .find(selector)
+            .sort([("timestamp", 1), ("_id", 1)])
+            .limit(query.limit)
+        )
+        return [{**{k: v for k, v in d.items() if k != "_id"}, "id": str(d["_id"])} async for d in cursor]
 
     async def close(self) -> None:
         await self._client.close()

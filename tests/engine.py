@@ -24,6 +24,7 @@ class Engine:
     defaults: dict[str, Any] = field(default_factory=dict)
     # The worker's integration_usage buffer (tests flush it to read what was recorded).
     usage: BufferedWriter | None = None
+    logs: BufferedWriter | None = None
 
     async def start(
         self,

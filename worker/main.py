@@ -69,10 +69,11 @@ def build_worker(
     *,
     task_queue: str | None = None,
     usage: BufferedWriter | None = None,
+    logs: BufferedWriter | None = None,
 ) -> Worker:
     """Lists, explicitly, what this worker hosts."""
     keys = RedisKeys(settings.redis_key_prefix)
-    records = RecordActivities(engine, redis, keys)
+    records = RecordActivities(engine, redis, keys, logs)
     credentials = connection_loader(settings, engine, redis, http)
     actions = ActionActivities(
         http,
@@ -122,6 +123,11 @@ def usage_writer(settings: Settings, engine: AsyncEngine) -> BufferedWriter:
     return BufferedWriter("integration_usage", create_log_store(settings, engine).write_usage)
 
 
+def execution_log_writer(settings: Settings, engine: AsyncEngine) -> BufferedWriter:
+    """`execution_logs` entries, batched to the log store (run its `run()` as a task)."""
+    return BufferedWriter("execution_logs", create_log_store(settings, engine).write_logs, interval=0.5)
+
+
 def trigger_arming(client: Client, settings: Settings, engine: AsyncEngine, redis: Redis) -> TriggerArming:
     keys = RedisKeys(settings.redis_key_prefix)
     webhooks = Webhooks(
@@ -144,11 +150,12 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     engine = create_engine(settings)
     redis = create_redis(settings)
     usage = usage_writer(settings, engine)
-    writing = asyncio.create_task(usage.run(), name="integration-usage")
+    logs = execution_log_writer(settings, engine)
+    writing = asyncio.gather(usage.run(), logs.run())
     try:
         await warm_up(engine, redis)
         async with httpx.AsyncClient(follow_redirects=True) as http:
-            worker = build_worker(client, settings, http, engine, redis, usage=usage)
+            worker = build_worker(client, settings, http, engine, redis, usage=usage, logs=logs)
             try:
                 synced = await trigger_arming(client, settings, engine, redis).reconcile()
                 logger.info("reconciled the triggers of %d workflows with Temporal", len(synced))

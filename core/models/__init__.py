@@ -12,13 +12,13 @@ from core.models.enums import (
     TriggerType,
     WorkspaceRole,
 )
-from core.models.logs import IntegrationUsage
+from core.models.logs import ExecutionLog, IntegrationUsage
 from core.models.operations import AuditLog, PollState, Webhook, WorkflowTemplate
 from core.models.workflows import StepExecution, Workflow, WorkflowExecution, WorkflowVersion
 
 # Tables Baton adds to the seed's 15 (named here so schema checks can tell them apart): its own, and the
 # seed's MongoDB collections in their PostgreSQL form.
-BATON_TABLES = frozenset({"poll_states", "integration_usage"})
+BATON_TABLES = frozenset({"poll_states", "integration_usage", "execution_logs"})
 # Columns Baton adds to the seed's tables.
 BATON_COLUMNS: dict[str, frozenset[str]] = {"connections": frozenset({"rate_limit"})}
 
@@ -32,6 +32,7 @@ __all__ = [
     "AuthType",
     "Connection",
     "ExecutionStatus",
+    "ExecutionLog",
     "Integration",
     "IntegrationUsage",
     "Plan",

@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, text
-from sqlmodel import SQLModel
+from sqlalchemy import Column, Index, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
 
 from core.models.columns import bool_col, created_at_col, int_col, json_col, text_col, uuid_pk
 
-__all__ = ["IntegrationUsage"]
+__all__ = ["ExecutionLog", "IntegrationUsage"]
 
 
 class IntegrationUsage(SQLModel, table=True):
@@ -38,3 +39,22 @@ class IntegrationUsage(SQLModel, table=True):
     # Baton's additions: which run made the call, and the error type when it failed.
     execution_id: str | None = text_col(nullable=True)
     error: str | None = text_col(nullable=True)
+
+
+class ExecutionLog(SQLModel, table=True):
+    """One line of a run's log (the seed's `execution_logs` document)."""
+
+    __tablename__ = "execution_logs"
+    __table_args__ = (
+        Index("execution_logs_execution_id_timestamp_idx", "execution_id", "timestamp"),
+        Index("execution_logs_workflow_id_timestamp_idx", "workflow_id", text("timestamp DESC")),
+    )
+
+    id: str = uuid_pk()
+    execution_id: str = text_col()
+    workflow_id: str | None = text_col(nullable=True)
+    timestamp: datetime = created_at_col()
+    level: str = text_col()  # info | warn | error
+    message: str = text_col()
+    step_id: str | None = text_col(nullable=True)
+    metadata_: dict[str, Any] | None = Field(default=None, sa_column=Column("metadata", JSONB, nullable=True))

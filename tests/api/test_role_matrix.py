@@ -92,6 +92,7 @@ async def test_every_workspace_endpoint_follows_the_permission_matrix(
         ("POST", f"{w}/run", {"payload": {}}, "MEMBER"),
         ("GET", f"{base}/executions", None, "VIEWER"),
         ("GET", e, None, "VIEWER"),
+        ("GET", f"{e}/logs", None, "VIEWER"),
         ("POST", f"{e}/retry", None, "MEMBER"),
         ("POST", f"{e}/resume", {}, "MEMBER"),
         ("GET", f"{base}/connections", None, "VIEWER"),

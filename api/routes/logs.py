@@ -1,0 +1,72 @@
+"""An execution's log (the seed's `execution_logs`), paged in time order, from the log store."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from api.deps import ResourcesDep, SessionDep, WorkspaceAccess, workspace_access
+from api.errors import error_responses
+from api.pagination import Cursor, InvalidCursor, Limit
+from api.schemas.base import ApiModel, Page
+from core import executions as store
+from core.logstore import LogQuery
+from core.permissions import Permission
+
+router = APIRouter(prefix="/workspaces/{workspace_id}/executions", tags=["executions"])
+Reader = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.READ, "executions:read"))]
+
+
+class LogEntryOut(ApiModel):
+    id: str
+    execution_id: str
+    workflow_id: str | None
+    timestamp: datetime
+    level: Literal["info", "warn", "error"]
+    message: str
+    step_id: str | None
+    metadata: dict[str, Any] | None
+
+
+def _after(cursor: str | None) -> tuple[datetime, str] | None:
+    if not cursor:
+        return None
+    try:
+        at, _, entry_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(at), entry_id
+    except ValueError as exc:
+        raise InvalidCursor(
+            "invalid cursor; pass the `nextCursor` of the previous page", path="cursor"
+        ) from exc
+
+
+@router.get(
+    "/{execution_id}/logs", response_model=Page[LogEntryOut], responses=error_responses(400, 401, 403, 404)
+)
+async def logs(
+    execution_id: str,
+    access: Reader,
+    session: SessionDep,
+    resources: ResourcesDep,
+    level: Annotated[Literal["info", "warn", "error"] | None, Query(description="Only this level")] = None,
+    step_id: Annotated[str | None, Query(alias="stepId", description="Only this step's entries")] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> Page[LogEntryOut]:
+    """The run's log in time order: one entry as it starts and ends, one per step with its duration and its
+    input and output (secrets redacted). Entries are written in batches, so the newest may take a second."""
+    await store.get(session, access.workspace.id, execution_id)  # 404 outside the workspace
+    entries = await resources.log_store.logs(
+        LogQuery(execution_id, level=level, step_id=step_id, after=_after(cursor), limit=limit + 1)
+    )
+    next_cursor = None
+    if len(entries) > limit:
+        entries = entries[:limit]
+        last = entries[-1]
+        next_cursor = base64.urlsafe_b64encode(
+            f"{last['timestamp'].isoformat()}|{last['id']}".encode()
+        ).decode()
+    return Page(items=[LogEntryOut.model_validate(e) for e in entries], next_cursor=next_cursor)
