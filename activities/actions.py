@@ -118,9 +118,10 @@ class ActionActivities:
                 if request.execution_id
                 else None
             )
-            output = await self._earlier_result(spec, key)
+            acts = spec.acts(data)
+            output = await self._earlier_result(spec, key) if acts else None
             if output is None:
-                output = await self._call(integration, spec, request, data, key, logger)
+                output = await self._call(integration, spec, request, data, key, logger, keep=acts)
             if request.record and self._recorder is not None and request.step_key and request.step_id:
                 record = StepRecord(
                     key=request.step_key,
@@ -153,7 +154,7 @@ class ActionActivities:
 
     async def _earlier_result(self, spec: ActionSpec[Any, Any], key: str | None) -> dict[str, Any] | None:
         """The output of an earlier attempt of this step that already acted (retries only)."""
-        if key is None or self._redis is None or not spec.side_effects or activity.info().attempt == 1:
+        if key is None or self._redis is None or activity.info().attempt == 1:
             return None
         raw = await self._redis.get(self._keys.action_result(key))
         if raw is None:
@@ -170,7 +171,10 @@ class ActionActivities:
         data: Any,
         key: str | None,
         logger: logging.Logger,
+        *,
+        keep: bool,
     ) -> dict[str, Any]:
+        """Calls the service; `keep`: the output is kept under `key` so retries do not act again."""
         run = spec.run
         assert run is not None
         loaded = await self._connection(request)
@@ -215,7 +219,7 @@ class ActionActivities:
                 type="OutputTooLarge",
                 non_retryable=True,
             )
-        if key is not None and self._redis is not None and spec.side_effects:
+        if keep and key is not None and self._redis is not None:
             await self._redis.set(self._keys.action_result(key), encoded, ex=RESULT_SECONDS)
         return output
 

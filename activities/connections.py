@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.exceptions import ApplicationError
 
 from core import oauth
+from core.connections import oauth_credentials, token_columns
 from core.crypto import CredentialCipher, DecryptionError
 from core.errors import BatonError
 from core.models import Connection, TestStatus
@@ -98,10 +99,6 @@ class ConnectionCredentials:
             loaded = await self._refreshed(loaded, refused_token)
         self._cache[key] = (time.monotonic() + self._cache_seconds, loaded)
         return loaded
-
-    def forget(self, connection_id: str) -> None:
-        for key in [k for k in self._cache if k[0] == connection_id]:
-            del self._cache[key]
 
     def _needs_refresh(self, loaded: LoadedConnection, refused_token: str | None) -> bool:
         if self._refresh is None or not loaded.credentials.get("refreshToken"):
@@ -194,25 +191,12 @@ class ConnectionCredentials:
             raise ActionError(
                 f"{service}: the token could not be refreshed: {exc}", type="RefreshFailed"
             ) from exc
-        credentials = {
-            **current.credentials,
-            **tokens.raw,
-            "accessToken": tokens.access_token,
-            "refreshToken": tokens.refresh_token,
-        }
+        credentials = oauth_credentials(tokens, current.credentials)
         async with self._engine.begin() as connection:
             await connection.execute(
                 update(CONNECTIONS)
                 .where(CONNECTIONS.c.id == current.id)
-                .values(
-                    credentials=self._cipher.seal(credentials),
-                    access_token=self._cipher.seal_text(tokens.access_token),
-                    refresh_token=self._cipher.seal_text(tokens.refresh_token)
-                    if tokens.refresh_token
-                    else None,
-                    expires_at=tokens.expires_at,
-                    test_status=TestStatus.SUCCESS,
-                )
+                .values(**token_columns(self._cipher, credentials, tokens))
             )
         logger.info("connection %s: OAuth2 token refreshed (expires %s)", current.id, tokens.expires_at)
         return replace(current, credentials=credentials, expires_at=tokens.expires_at)

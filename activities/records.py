@@ -105,19 +105,18 @@ class RecordActivities(StepRecorder):
                 )
         return self._workflows[execution_id]
 
-    async def log_steps(self, execution_id: str, records: Sequence[StepRecord]) -> None:
+    async def log_steps(
+        self, execution_id: str, records: Sequence[StepRecord], workflow_id: str | None = None
+    ) -> None:
         """One `execution_logs` entry per finished step (never fails the step: the writer buffers)."""
         if self._logs is None or not records:
             return
-        workflow_id = await self._workflow_of(execution_id)
+        workflow_id = workflow_id or await self._workflow_of(execution_id)
         for record in records:
             self._logs.add(step_log(execution_id, workflow_id, record))
 
-    def log(
-        self, execution_id: str, workflow_id: str | None, level: str, message: str, **metadata: Any
-    ) -> None:
+    def log(self, execution_id: str, workflow_id: str | None, level: str, message: str) -> None:
         if self._logs is not None:
-            self._workflows[execution_id] = workflow_id
             self._logs.add(
                 {
                     "executionId": execution_id,
@@ -126,7 +125,7 @@ class RecordActivities(StepRecorder):
                     "level": level,
                     "message": message,
                     "stepId": None,
-                    "metadata": metadata or None,
+                    "metadata": None,
                 }
             )
 
@@ -173,6 +172,8 @@ class RecordActivities(StepRecorder):
         async with self._engine.begin() as connection:
             await connection.execute(statement)
         await self.publish(started.execution_id, {"type": "execution", "status": "RUNNING"})
+        if self._logs is not None:
+            self._workflows[started.execution_id] = started.workflow_id
         self.log(started.execution_id, started.workflow_id, "info", "Execution started")
 
     @activity.defn(name="baton.record_steps")
@@ -224,7 +225,8 @@ class RecordActivities(StepRecorder):
             *(_step_event(record) for record in finished.records),
             {"type": "execution", "status": finished.status, "error": finished.error},
         )
-        await self.log_steps(finished.execution_id, finished.records)
+        await self.log_steps(finished.execution_id, finished.records, finished.workflow_id)
+        self._workflows.pop(finished.execution_id, None)
         ok = finished.status == ExecutionStatus.SUCCESS.value
         self.log(
             finished.execution_id,

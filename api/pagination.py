@@ -1,4 +1,4 @@
-"""Cursor pagination (`?limit=` and `?cursor=`): the cursor encodes the last row's (createdAt, id)."""
+"""Cursor pagination (`?limit=` and `?cursor=`): the cursor encodes the last row's (time, id)."""
 
 from __future__ import annotations
 
@@ -38,11 +38,14 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
         ) from exc
 
 
+def encode_cursor(at: datetime, row_id: str) -> str:
+    """The cursor of the row after which the next page starts (read back by `decode_cursor`)."""
+    return base64.urlsafe_b64encode(f"{at.isoformat()}|{row_id}".encode()).decode()
+
+
 def page(rows: list[Any], limit: int) -> tuple[list[Any], str | None]:
     """The first `limit` rows and the cursor of the next page (rows were fetched with limit + 1)."""
     if len(rows) <= limit:
         return rows, None
     last = rows[limit - 1]
-    return rows[:limit], base64.urlsafe_b64encode(
-        f"{last.created_at.isoformat()}|{last.id}".encode()
-    ).decode()
+    return rows[:limit], encode_cursor(last.created_at, last.id)

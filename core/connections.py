@@ -59,6 +59,28 @@ async def create(
     return connection
 
 
+def oauth_credentials(tokens: Tokens, earlier: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What an OAuth2 connection holds: the tokens, and what `earlier` credentials held (a baseUrl...)."""
+    return {
+        **(earlier or {}),
+        **tokens.raw,
+        "accessToken": tokens.access_token,
+        "refreshToken": tokens.refresh_token,
+    }
+
+
+def token_columns(cipher: CredentialCipher, credentials: dict[str, Any], tokens: Tokens) -> dict[str, Any]:
+    """The columns an OAuth2 connection's tokens live in: `credentials` (sealed) and the seed's token
+    columns (each encrypted), with `expiresAt` so refreshing can happen before it passes."""
+    return {
+        "credentials": cipher.seal(credentials),
+        "access_token": cipher.seal_text(tokens.access_token),
+        "refresh_token": cipher.seal_text(tokens.refresh_token) if tokens.refresh_token else None,
+        "expires_at": tokens.expires_at,
+        "test_status": TestStatus.SUCCESS,
+    }
+
+
 async def create_from_oauth(
     session: AsyncSession,
     cipher: CredentialCipher,
@@ -69,20 +91,14 @@ async def create_from_oauth(
     name: str,
     tokens: Tokens,
 ) -> Connection:
-    """A connection holding OAuth2 tokens: in `credentials` (sealed) and in the seed's token columns
-    (each encrypted), with `expiresAt` so refreshing can happen before it passes."""
-    credentials = {"accessToken": tokens.access_token, "refreshToken": tokens.refresh_token, **tokens.raw}
+    """A connection holding the OAuth2 tokens the authorization gave."""
     connection = Connection(
         workspace_id=workspace_id,
         user_id=user_id,
         integration_id=integration_id,
         name=name,
-        credentials=cipher.seal(credentials),
-        access_token=cipher.seal_text(tokens.access_token),
-        refresh_token=cipher.seal_text(tokens.refresh_token) if tokens.refresh_token else None,
-        expires_at=tokens.expires_at,
-        test_status=TestStatus.SUCCESS,
         last_tested_at=datetime.now(UTC),
+        **token_columns(cipher, oauth_credentials(tokens), tokens),
     )
     session.add(connection)
     await session.flush()

@@ -35,7 +35,6 @@ LOG_FIELDS = {
     "stepId": "step_id",
     "metadata": "metadata",
 }
-LEVELS = ("info", "warn", "error")
 
 
 @dataclass(frozen=True)
@@ -73,9 +72,6 @@ class LogStore(Protocol):
     async def write_usage(self, documents: list[dict[str, Any]]) -> None:
         """Appends `integration_usage` documents."""
 
-    async def usage(self, workspace_id: str, limit: int = 100) -> list[dict[str, Any]]:
-        """A workspace's most recent `integration_usage` documents, newest first."""
-
     async def write_logs(self, documents: list[dict[str, Any]]) -> None:
         """Appends `execution_logs` documents."""
 
@@ -105,37 +101,26 @@ class PostgresLogStore:
             await connection.execute(text("SELECT 1"))
 
     async def write_usage(self, documents: list[dict[str, Any]]) -> None:
-        rows = [
-            {
-                column: (_jsonable(d[name]) if d.get(name) is not None else null())
-                if name == "rateLimit"
-                else d.get(name)
-                for name, column in USAGE_FIELDS.items()
-            }
-            for d in documents
-        ]
-        async with self._engine.begin() as connection:
-            await connection.execute(insert(USAGE), rows)
-
-    async def usage(self, workspace_id: str, limit: int = 100) -> list[dict[str, Any]]:
-        query = USAGE.select().where(USAGE.c.workspace_id == workspace_id)
-        query = query.order_by(USAGE.c.timestamp.desc()).limit(limit)
-        async with self._engine.connect() as connection:
-            rows = (await connection.execute(query)).mappings().all()
-        return [{name: row[column] for name, column in USAGE_FIELDS.items()} for row in rows]
+        await self._insert(USAGE, USAGE_FIELDS, "rateLimit", documents)
 
     async def write_logs(self, documents: list[dict[str, Any]]) -> None:
+        await self._insert(LOGS, LOG_FIELDS, "metadata", documents)
+
+    async def _insert(
+        self, table: Any, fields: dict[str, str], nested: str, documents: list[dict[str, Any]]
+    ) -> None:
+        """Documents as rows: fields to columns, the nested object as JSONB (SQL NULL when absent)."""
         rows = [
             {
                 column: (_jsonable(d[name]) if d.get(name) is not None else null())
-                if name == "metadata"
+                if name == nested
                 else d.get(name)
-                for name, column in LOG_FIELDS.items()
+                for name, column in fields.items()
             }
             for d in documents
         ]
         async with self._engine.begin() as connection:
-            await connection.execute(insert(LOGS), rows)
+            await connection.execute(insert(table), rows)
 
     async def logs(self, query: LogQuery) -> list[dict[str, Any]]:
         statement = LOGS.select().where(LOGS.c.execution_id == query.execution_id)
@@ -188,15 +173,6 @@ class MongoLogStore:
     async def write_usage(self, documents: list[dict[str, Any]]) -> None:
         await self._ensure_indexes()
         await self.database["integration_usage"].insert_many([dict(d) for d in documents], ordered=False)
-
-    async def usage(self, workspace_id: str, limit: int = 100) -> list[dict[str, Any]]:
-        cursor = (
-            self.database["integration_usage"]
-            .find({"workspaceId": workspace_id}, {"_id": 0})
-            .sort("timestamp", -1)
-            .limit(limit)
-        )
-        return [document async for document in cursor]
 
     async def write_logs(self, documents: list[dict[str, Any]]) -> None:
         await self._ensure_indexes()

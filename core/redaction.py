@@ -23,20 +23,17 @@ SECRET_VALUE = re.compile(
 URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s]+@", re.IGNORECASE)
 
 
-def redact(value: Any, secret_names: frozenset[str] = frozenset()) -> Any:
-    """A copy of `value` with secrets replaced; `secret_names` adds exact keys to hide (a connection's
-    credential field names)."""
+def redact(value: Any) -> Any:
+    """A copy of `value` with secrets replaced."""
     if isinstance(value, dict):
         return {
             key: REDACTED
-            if isinstance(key, str)
-            and (key in secret_names or SECRET_KEY.search(key))
-            and value[key] not in (None, "")
-            else redact(item, secret_names)
+            if isinstance(key, str) and SECRET_KEY.search(key) and value[key] not in (None, "")
+            else redact(item)
             for key, item in value.items()
         }
     if isinstance(value, list):
-        return [redact(item, secret_names) for item in value]
+        return [redact(item) for item in value]
     if isinstance(value, str):
         return URL_PASSWORD.sub(rf"\g<scheme>{REDACTED}@", SECRET_VALUE.sub(REDACTED, value))
     return value

@@ -153,7 +153,7 @@ class ActionContext:
         return {"Authorization": f"Bearer {self.secret(name)}"}
 
     def url(self, path: str) -> str:
-        if path.startswith(("http://", "https://")):
+        if not self.base_url or path.startswith(("http://", "https://")):
             return path
         return self.base_url.rstrip("/") + "/" + path.lstrip("/")
 
@@ -162,27 +162,29 @@ class ActionContext:
         method: str,
         path: str,
         *,
-        auth_statuses: frozenset[int] = frozenset({401}),
+        check_status: bool = True,
         **kwargs: Any,
     ) -> httpx.Response:
-        """Calls the service and classifies what goes wrong (see the module docstring); answers 2xx/3xx."""
+        """Calls the service and classifies what goes wrong (see the module docstring); answers 2xx/3xx.
+        With `check_status=False` any answer comes back, for callers that classify statuses themselves."""
         url = self.url(path)
         try:
             response = await self.http.request(method, url, **kwargs)
         except httpx.TimeoutException as exc:
-            raise ActionError(
-                f"{self.service} did not answer {method} {url} in time", type="Timeout"
-            ) from exc
+            after = f" after {kwargs['timeout']:g}s" if isinstance(kwargs.get("timeout"), int | float) else ""
+            raise ActionError(f"{method} {url} timed out{after}", type="Timeout") from exc
         except httpx.InvalidURL as exc:
             raise ActionError(f"invalid URL {url!r}: {exc}", type="InvalidInput", retryable=False) from exc
         except httpx.TransportError as exc:
-            raise ActionError(f"{self.service} is unreachable ({exc})", type="ConnectionError") from exc
+            raise ActionError(
+                f"{self.service} is unreachable: {method} {url} failed ({exc})", type="ConnectionError"
+            ) from exc
         self.rate_limit = ProviderRateLimit.from_headers(response.headers) or self.rate_limit
         status = response.status_code
-        if status < 400:
+        if status < 400 or not check_status:
             return response
         reason = f"{status}: {service_message(response)}"
-        if status in auth_statuses:
+        if status == 401:
             raise auth_failed(self.service, reason)
         if status >= 500 or status in RETRYABLE_STATUSES:
             raise ActionError(

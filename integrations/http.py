@@ -8,7 +8,7 @@ import httpx
 from pydantic import BaseModel, Field
 
 from core.models import AuthType
-from integrations.context import RETRYABLE_STATUSES, ProviderRateLimit, parse_retry_after
+from integrations.context import RETRYABLE_STATUSES, parse_retry_after
 from integrations.sdk import ActionContext, ActionError, Integration
 
 http = Integration(
@@ -88,6 +88,9 @@ def apply_auth(
 http.credentials_model = HttpAuth
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def _decode_body(response: httpx.Response) -> Any:
     if "json" in response.headers.get("content-type", "") and response.content:
         try:
@@ -98,7 +101,11 @@ def _decode_body(response: httpx.Response) -> Any:
 
 
 @http.action(
-    "request", name="HTTP Request", description="Send an HTTP request and return its status, headers and body"
+    "request",
+    name="HTTP Request",
+    description="Send an HTTP request and return its status, headers and body",
+    # GET, HEAD and OPTIONS only read (RFC 9110 safe methods): a retry may simply send them again.
+    side_effects=lambda data: data.method not in SAFE_METHODS,
 )
 async def request(data: RequestInput, ctx: ActionContext) -> RequestOutput:
     bodies = [b for b in (data.json_body, data.form, data.body) if b is not None]
@@ -116,27 +123,19 @@ async def request(data: RequestInput, ctx: ActionContext) -> RequestOutput:
         headers["Idempotency-Key"] = ctx.idempotency_key
     params = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in data.query.items()}
     auth = apply_auth(ctx.credentials, headers, params)
-    try:
-        response = await ctx.http.request(
-            data.method,
-            data.url,
-            params=params,
-            headers=headers,
-            auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
-            json=data.json_body,
-            data=data.form,
-            content=data.body,
-            timeout=data.timeout_seconds,
-        )
-    except httpx.TimeoutException as exc:
-        raise ActionError(
-            f"{data.method} {data.url} timed out after {data.timeout_seconds:g}s", type="Timeout"
-        ) from exc
-    except httpx.InvalidURL as exc:
-        raise ActionError(f"invalid URL {data.url!r}: {exc}", type="InvalidInput", retryable=False) from exc
-    except httpx.TransportError as exc:
-        raise ActionError(f"{data.method} {data.url} failed: {exc}", type="ConnectionError") from exc
-    ctx.rate_limit = ProviderRateLimit.from_headers(response.headers)
+    # Any status comes back: this action reports the answer itself (its body in the error's details).
+    response = await ctx.request(
+        data.method,
+        data.url,
+        check_status=False,
+        params=params,
+        headers=headers,
+        auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
+        json=data.json_body,
+        data=data.form,
+        content=data.body,
+        timeout=data.timeout_seconds,
+    )
     output = RequestOutput(
         status=response.status_code, headers=dict(response.headers), body=_decode_body(response)
     )

@@ -59,8 +59,9 @@ class ActionSpec(Generic[In, Out]):
     output_model: type[Out]
     run: ActionFunction | None = None
     # False for reads: a retry may simply run them again. True: a retried step reuses the output of an
-    # attempt that already acted (kept under the step's idempotency key) instead of acting twice.
-    side_effects: bool = True
+    # attempt that already acted (kept under the step's idempotency key) instead of acting twice. A function
+    # of the validated input when it depends on it (http.request: not for GET).
+    side_effects: bool | Callable[[Any], bool] = True
     # Run by the interpreter itself rather than as an activity (webhook.respond sets the run's reply).
     interpreted: bool = False
 
@@ -71,6 +72,10 @@ class ActionSpec(Generic[In, Out]):
     @property
     def is_implemented(self) -> bool:
         return self.run is not None or self.interpreted
+
+    def acts(self, data: Any) -> bool:
+        """Whether running it with this (validated) input changes something outside."""
+        return self.side_effects(data) if callable(self.side_effects) else self.side_effects
 
     def input_schema(self) -> dict[str, Any]:
         return self.input_model.model_json_schema()
@@ -174,7 +179,7 @@ class Integration:
         )
 
     def action(
-        self, key: str, *, name: str, description: str, side_effects: bool = True
+        self, key: str, *, name: str, description: str, side_effects: bool | Callable[[Any], bool] = True
     ) -> Callable[
         [Callable[[In, ActionContext], Awaitable[Out]]], Callable[[In, ActionContext], Awaitable[Out]]
     ]:

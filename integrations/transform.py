@@ -157,6 +157,15 @@ def compiled(pattern: str, ignore_case: bool) -> Any:
         raise invalid(f"invalid regular expression {pattern!r}: {exc}") from exc
 
 
+async def matching(function: Any, *args: Any) -> Any:
+    """Runs a `regex` call with the time limit, in a thread: the worker's event loop keeps serving other
+    steps while a pattern works, and a runaway pattern fails its step."""
+    try:
+        return await asyncio.to_thread(function, *args, timeout=REGEX_SECONDS)
+    except TimeoutError as exc:
+        raise invalid(f"the pattern took over {REGEX_SECONDS:g}s on this text; simplify it") from exc
+
+
 @transform.action(
     "replace_text",
     name="Replace Text",
@@ -166,11 +175,7 @@ def compiled(pattern: str, ignore_case: bool) -> Any:
 async def replace_text(data: ReplaceInput, ctx: ActionContext) -> TextOutput:  # noqa: ARG001
     pattern = compiled(data.find if data.use_regex else regex.escape(data.find), data.ignore_case)
     try:
-        # In a thread: the worker's event loop keeps serving other steps while a pattern works.
-        result = await asyncio.to_thread(pattern.sub, data.replace, data.text, timeout=REGEX_SECONDS)
-        return TextOutput(result=result)
-    except TimeoutError as exc:
-        raise invalid(f"the pattern took over {REGEX_SECONDS:g}s on this text; simplify it") from exc
+        return TextOutput(result=await matching(pattern.sub, data.replace, data.text))
     except regex.error as exc:
         raise invalid(f"invalid replacement {data.replace!r}: {exc}") from exc
 
@@ -196,15 +201,13 @@ class ExtractOutput(BaseModel):
 )
 async def extract_text(data: ExtractInput, ctx: ActionContext) -> ExtractOutput:  # noqa: ARG001
     pattern = compiled(data.pattern, data.ignore_case)
-    try:
-        if data.all:
-            found = await asyncio.to_thread(
-                lambda: [m.group(0) for m in pattern.finditer(data.text, timeout=REGEX_SECONDS)]
-            )
-            return ExtractOutput(found=bool(found), match=found[0] if found else None, matches=found)
-        first = await asyncio.to_thread(pattern.search, data.text, timeout=REGEX_SECONDS)
-    except TimeoutError as exc:
-        raise invalid(f"the pattern took over {REGEX_SECONDS:g}s on this text; simplify it") from exc
+    if data.all:
+        found = [
+            m.group(0)
+            for m in await matching(lambda text, **limit: list(pattern.finditer(text, **limit)), data.text)
+        ]
+        return ExtractOutput(found=bool(found), match=found[0] if found else None, matches=found)
+    first = await matching(pattern.search, data.text)
     if first is None:
         return ExtractOutput(found=False)
     groups: dict[str, str | None] | list[str | None] = first.groupdict() or list(first.groups())

@@ -32,7 +32,7 @@ from core.settings import Settings, to_libpq_url
 from core.temporal import SEARCH_ATTRIBUTES, connect_temporal
 from tests.engine import Engine
 from tests.http_server import ScriptedServer
-from worker.main import build_worker, execution_log_writer, usage_writer, warm_up
+from worker.main import build_worker, log_writers, warm_up
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RUN_ID = uuid.uuid4().hex[:8]
@@ -250,7 +250,7 @@ async def engine_worker(  # a worker with everything Baton hosts, on this test's
     db: asyncpg.Connection,
 ) -> AsyncIterator[Engine]:
     await warm_up(engine, redis)
-    usage, logs = usage_writer(settings, engine), execution_log_writer(settings, engine)
+    usage, logs = log_writers(settings, engine)
     async with httpx.AsyncClient() as http:
         worker = build_worker(
             temporal_client, settings, http, engine, redis, task_queue=task_queue, usage=usage, logs=logs

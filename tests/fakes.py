@@ -11,61 +11,21 @@ import base64
 import itertools
 import json
 import re
-import threading
 import time
 from collections.abc import Callable
 from email import message_from_bytes, policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
-from tests.http_server import Reply, Seen
+from tests.http_server import LocalServer, Reply, Seen
 
 Handler = Callable[[Seen, re.Match[str]], Reply]
 
 
-class FakeService:
+class FakeService(LocalServer):
     def __init__(self) -> None:
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
-        self.requests: list[Seen] = []
-        self.lock = threading.RLock()
-        # Scripted failures: path -> replies answered (in order) before the real handler.
-        self.failures: dict[str, list[Reply]] = {}
-        service = self
-
-        class RequestHandler(BaseHTTPRequestHandler):
-            def _answer(self) -> None:
-                split = urlsplit(self.path)
-                length = int(self.headers.get("content-length") or 0)
-                seen = Seen(
-                    self.command,
-                    split.path,
-                    parse_qs(split.query),
-                    dict(self.headers),
-                    self.rfile.read(length),
-                    time.monotonic(),
-                )
-                with service.lock:
-                    service.requests.append(seen)
-                    reply = service.dispatch(seen)
-                raw = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
-                self.send_response(reply.status)
-                self.send_header("content-type", reply.headers.get("content-type", "application/json"))
-                for name, value in reply.headers.items():
-                    if name.lower() != "content-type":
-                        self.send_header(name, value)
-                self.send_header("content-length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer  # noqa: N815
-
-            def log_message(self, *_: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        super().__init__()
 
     def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -74,25 +34,12 @@ class FakeService:
 
         return register
 
-    def fail_next(self, path: str, *replies: Reply) -> None:
-        self.failures.setdefault(path, []).extend(replies)
-
-    def dispatch(self, seen: Seen) -> Reply:
-        queued = self.failures.get(seen.path)
-        if queued:
-            return queued.pop(0)
+    def answer(self, seen: Seen) -> Reply:
         for method, pattern, handler in self.routes:
             match = pattern.match(seen.path)
             if match and method == seen.method:
                 return handler(seen, match)
         return Reply(404, {"message": "Not Found"})
-
-    def hits(self, path: str) -> list[Seen]:
-        return [r for r in self.requests if r.path == path]
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 def bearer(seen: Seen) -> str | None:
@@ -349,10 +296,6 @@ class GitHubAPI(FakeService):
 
     def open_issue(self, repo: str, title: str) -> None:
         """An issue opened by someone else (on github.com), for the trigger."""
-        with self.lock:
-            self.dispatch_create(repo, title)
-
-    def dispatch_create(self, repo: str, title: str) -> None:
         owner, name = repo.split("/")
         token = next(iter(self.tokens))
         seen = Seen(
@@ -363,7 +306,8 @@ class GitHubAPI(FakeService):
             json.dumps({"title": title}).encode(),
             time.monotonic(),
         )
-        self.dispatch(seen)
+        with self.lock:
+            self.answer(seen)
 
 
 class OAuthServer(FakeService):
@@ -411,18 +355,3 @@ class OAuthServer(FakeService):
                 time.sleep(0.05)  # a real endpoint takes a moment: concurrent steps overlap it
                 return Reply(200, issue())
             return Reply(400, {"error": "unsupported_grant_type"})
-
-    def issue_pair(self) -> tuple[str, str]:
-        """Tokens as if a user had connected earlier."""
-        with self.lock:
-            reply = self.dispatch(
-                Seen(
-                    "POST",
-                    "/token",
-                    {},
-                    {},
-                    b"client_id=client&client_secret=secret&grant_type=authorization_code&code=good-code",
-                    time.monotonic(),
-                )
-            )
-        return reply.body["access_token"], reply.body["refresh_token"]

@@ -28,13 +28,12 @@ class Seen:
     at: float
 
 
-class ScriptedServer:
-    """Answers `path` with the next scripted reply (the last one repeats) and records every request."""
+class LocalServer:
+    """A threaded HTTP server on 127.0.0.1 that records every request and answers what `answer` says."""
 
     def __init__(self) -> None:
-        self.replies: dict[str, list[Reply]] = {}
         self.requests: list[Seen] = []
-        self._lock = threading.Lock()
+        self.lock = threading.RLock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -49,10 +48,9 @@ class ScriptedServer:
                     self.rfile.read(length),
                     time.monotonic(),
                 )
-                with server._lock:
+                with server.lock:
                     server.requests.append(seen)
-                    queue = server.replies.get(split.path) or [Reply(404, {"error": "no such path"})]
-                    reply = queue.pop(0) if len(queue) > 1 else queue[0]
+                    reply = server.answer(seen)
                 raw = (
                     reply.body
                     if isinstance(reply.body, bytes)
@@ -82,9 +80,8 @@ class ScriptedServer:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
-    def script(self, path: str, *replies: Reply) -> str:
-        self.replies[path] = list(replies)
-        return self.base_url + path
+    def answer(self, seen: Seen) -> Reply:
+        raise NotImplementedError
 
     def hits(self, path: str) -> list[Seen]:
         return [r for r in self.requests if r.path == path]
@@ -92,3 +89,19 @@ class ScriptedServer:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class ScriptedServer(LocalServer):
+    """Answers `path` with the next scripted reply (the last one repeats) and records every request."""
+
+    def __init__(self) -> None:
+        self.replies: dict[str, list[Reply]] = {}
+        super().__init__()
+
+    def answer(self, seen: Seen) -> Reply:
+        queue = self.replies.get(seen.path) or [Reply(404, {"error": "no such path"})]
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+
+    def script(self, path: str, *replies: Reply) -> str:
+        self.replies[path] = list(replies)
+        return self.base_url + path

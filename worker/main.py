@@ -118,14 +118,14 @@ def connection_loader(
     )
 
 
-def usage_writer(settings: Settings, engine: AsyncEngine) -> BufferedWriter:
-    """`integration_usage` documents, batched to the log store (run its `run()` as a task)."""
-    return BufferedWriter("integration_usage", create_log_store(settings, engine).write_usage)
-
-
-def execution_log_writer(settings: Settings, engine: AsyncEngine) -> BufferedWriter:
-    """`execution_logs` entries, batched to the log store (run its `run()` as a task)."""
-    return BufferedWriter("execution_logs", create_log_store(settings, engine).write_logs, interval=0.5)
+def log_writers(settings: Settings, engine: AsyncEngine) -> tuple[BufferedWriter, BufferedWriter]:
+    """`integration_usage` and `execution_logs` entries, batched to one log store (run their `run()` as
+    tasks)."""
+    store = create_log_store(settings, engine)
+    return (
+        BufferedWriter("integration_usage", store.write_usage),
+        BufferedWriter("execution_logs", store.write_logs, interval=0.5),
+    )
 
 
 def trigger_arming(client: Client, settings: Settings, engine: AsyncEngine, redis: Redis) -> TriggerArming:
@@ -149,8 +149,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     client = await connect_temporal(settings, timeout=30)
     engine = create_engine(settings)
     redis = create_redis(settings)
-    usage = usage_writer(settings, engine)
-    logs = execution_log_writer(settings, engine)
+    usage, logs = log_writers(settings, engine)
     writing = asyncio.gather(usage.run(), logs.run())
     try:
         await warm_up(engine, redis)

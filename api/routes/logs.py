@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 
 from api.deps import ResourcesDep, SessionDep, WorkspaceAccess, workspace_access
 from api.errors import error_responses
-from api.pagination import Cursor, InvalidCursor, Limit
+from api.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from api.schemas.base import ApiModel, Page
 from core import executions as store
 from core.logstore import LogQuery
@@ -31,18 +30,6 @@ class LogEntryOut(ApiModel):
     metadata: dict[str, Any] | None
 
 
-def _after(cursor: str | None) -> tuple[datetime, str] | None:
-    if not cursor:
-        return None
-    try:
-        at, _, entry_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(at), entry_id
-    except ValueError as exc:
-        raise InvalidCursor(
-            "invalid cursor; pass the `nextCursor` of the previous page", path="cursor"
-        ) from exc
-
-
 @router.get(
     "/{execution_id}/logs", response_model=Page[LogEntryOut], responses=error_responses(400, 401, 403, 404)
 )
@@ -60,13 +47,11 @@ async def logs(
     input and output (secrets redacted). Entries are written in batches, so the newest may take a second."""
     await store.get(session, access.workspace.id, execution_id)  # 404 outside the workspace
     entries = await resources.log_store.logs(
-        LogQuery(execution_id, level=level, step_id=step_id, after=_after(cursor), limit=limit + 1)
+        LogQuery(execution_id, level=level, step_id=step_id, after=decode_cursor(cursor), limit=limit + 1)
     )
     next_cursor = None
     if len(entries) > limit:
         entries = entries[:limit]
         last = entries[-1]
-        next_cursor = base64.urlsafe_b64encode(
-            f"{last['timestamp'].isoformat()}|{last['id']}".encode()
-        ).decode()
+        next_cursor = encode_cursor(last["timestamp"], last["id"])
     return Page(items=[LogEntryOut.model_validate(e) for e in entries], next_cursor=next_cursor)
