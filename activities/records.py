@@ -21,6 +21,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.actions import StepRecorder
+from core.analytics import executed_event, step_failed_event
 from core.execution import (
     ActionRequest,
     ExecutionFinished,
@@ -28,7 +29,7 @@ from core.execution import (
     StepRecord,
     step_record_id,
 )
-from core.logstore import BufferedWriter
+from core.logstore import LogWriters
 from core.models import ExecutionStatus, StepExecution, Workflow, WorkflowExecution, WorkflowVersion
 from core.redaction import redact
 from core.redis_keys import RedisKeys
@@ -87,12 +88,13 @@ async def write_step_records(
 
 class RecordActivities(StepRecorder):
     def __init__(
-        self, engine: AsyncEngine, redis: Redis, keys: RedisKeys, logs: BufferedWriter | None = None
+        self, engine: AsyncEngine, redis: Redis, keys: RedisKeys, writers: LogWriters | None = None
     ) -> None:
         self._engine = engine
         self._redis = redis
         self._keys = keys
-        self._logs = logs
+        self._logs = writers.logs if writers else None
+        self._events = writers.events if writers else None
         self._workflows: dict[str, str | None] = {}  # execution id -> workflow id, for log entries
 
     async def _workflow_of(self, execution_id: str) -> str | None:
@@ -186,6 +188,7 @@ class RecordActivities(StepRecorder):
     @activity.defn(name="baton.execution_finished")
     async def execution_finished(self, finished: ExecutionFinished) -> None:
         completed = _time(finished.completed_at)
+        events: list[dict[str, Any]] = []
         async with self._engine.begin() as connection:
             await write_step_records(connection, finished.execution_id, finished.records)
             open_row = (
@@ -210,7 +213,7 @@ class RecordActivities(StepRecorder):
                 # the transition happens once, so the counters move once
                 succeeded = finished.status == ExecutionStatus.SUCCESS.value
                 failed = finished.status in (ExecutionStatus.FAILED.value, ExecutionStatus.TIMEOUT.value)
-                await connection.execute(
+                workspace_id = await connection.scalar(
                     update(WORKFLOWS)
                     .where(WORKFLOWS.c.id == finished.workflow_id)
                     .values(
@@ -219,13 +222,25 @@ class RecordActivities(StepRecorder):
                         failed_executions=WORKFLOWS.c.failed_executions + int(failed),
                         last_executed_at=func.greatest(WORKFLOWS.c.last_executed_at, completed),
                     )
+                    .returning(WORKFLOWS.c.workspace_id)
                 )
+                if self._events is not None and workspace_id is not None:
+                    events = await self._analytics_events(
+                        connection,
+                        finished,
+                        workspace_id,
+                        _duration_ms(open_row.started_at, completed),
+                        completed or datetime.now(UTC),
+                    )
         await self.publish(
             finished.execution_id,
             *(_step_event(record) for record in finished.records),
             {"type": "execution", "status": finished.status, "error": finished.error},
         )
         await self.log_steps(finished.execution_id, finished.records, finished.workflow_id)
+        for event in events:
+            assert self._events is not None
+            self._events.add(event)
         self._workflows.pop(finished.execution_id, None)
         ok = finished.status == ExecutionStatus.SUCCESS.value
         self.log(
@@ -234,6 +249,49 @@ class RecordActivities(StepRecorder):
             "info" if ok else "error",
             f"Execution finished: {finished.status}" + (f" ({finished.error})" if finished.error else ""),
         )
+
+    async def _analytics_events(
+        self,
+        connection: AsyncConnection,
+        finished: ExecutionFinished,
+        workspace_id: str,
+        duration: int | None,
+        at: datetime,
+    ) -> list[dict[str, Any]]:
+        """`workflow_executed` for the run and `step_failed` for each step that failed (read in the
+        transaction that finishes the run, so they are made once)."""
+        steps = (
+            await connection.execute(
+                select(STEPS.c.step_id, STEPS.c.step_type, STEPS.c.status, STEPS.c.error).where(
+                    STEPS.c.execution_id == finished.execution_id
+                )
+            )
+        ).all()
+        ids = {"workspace_id": workspace_id, "workflow_id": finished.workflow_id}
+        events = [
+            executed_event(
+                **ids,
+                execution_id=finished.execution_id,
+                status=finished.status,
+                duration=duration,
+                step_count=len(steps),
+                integrations=finished.integrations,
+                at=at,
+            )
+        ]
+        for step in steps:
+            if step.status in (ExecutionStatus.FAILED.value, ExecutionStatus.TIMEOUT.value):
+                events.append(
+                    step_failed_event(
+                        **ids,
+                        execution_id=finished.execution_id,
+                        step_id=step.step_id,
+                        step_type=step.step_type,
+                        error=step.error,
+                        at=at,
+                    )
+                )
+        return events
 
     @activity.defn(name="baton.load_published_version")
     async def load_published_version(self, workflow_id: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.resources import Resources
 from api.routes import (
+    analytics,
     auth,
     catalogue,
     connections,
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         workflows,
         executions,
         logs,
+        analytics,
         webhooks,
     ):
         app.include_router(resource.router, prefix=API_PREFIX)

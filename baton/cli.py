@@ -287,3 +287,49 @@ def docs(
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(page)
     typer.echo(f"wrote {output} ({'unchanged' if current == page else 'updated'})")
+
+
+retention_app = typer.Typer(
+    help="The data retention policy (executions per plan, logs 30 days, audit logs and analytics a year).",
+    no_args_is_help=True,
+)
+app.add_typer(retention_app, name="retention")
+
+
+@retention_app.command("run")
+def retention_run(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be removed; change nothing")
+    ] = False,
+) -> None:
+    """Apply the retention policy now, as the daily maintenance workflow does, and print what it removes.
+
+    Finished executions older than their workspace plan's retention (EXECUTION_RETENTION_DAYS), execution
+    logs (EXECUTION_LOG_RETENTION_DAYS), audit logs (AUDIT_LOG_RETENTION_DAYS) and analytics (folded into
+    daily rows after ANALYTICS_RAW_DAYS, kept ANALYTICS_RETENTION_DAYS) go, in batches of
+    RETENTION_BATCH_SIZE rows. Runs still going are never removed."""
+    from core.db import create_engine
+    from core.logstore import create_log_store
+    from core.retention import Retention
+
+    settings = _settings()
+
+    async def main() -> int:
+        engine = create_engine(settings)
+        store = create_log_store(settings, engine)
+        try:
+            report = await Retention(engine, store, settings, typer.echo).run(dry_run=dry_run)
+        finally:
+            await store.close()
+            await engine.dispose()
+        return report.total
+
+    typer.echo(
+        f"Retention ({'dry run: nothing is removed' if dry_run else 'removing'}), log store: "
+        f"{'MongoDB' if settings.mongodb_url else 'PostgreSQL'}"
+    )
+    try:
+        total = asyncio.run(main())
+    except (OSError, ConnectionError) as exc:
+        raise _database_unreachable(settings, exc) from exc
+    typer.echo(f"{'Would remove' if dry_run else 'Removed'} {total} row(s) in all.")

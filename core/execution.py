@@ -15,6 +15,8 @@ from core.models.enums import ExecutionStatus
 INTERPRETER_WORKFLOW = "BatonRun"
 SCHEDULED_RUN_WORKFLOW = "BatonScheduledRun"
 POLLER_WORKFLOW = "BatonPoller"
+MAINTENANCE_WORKFLOW = "BatonMaintenance"
+RETENTION_ACTIVITY = "baton.retention"
 POKE_SIGNAL = "poke"  # makes a poller poll now (sent when a new version is published)
 STEP_RECORD_NAMESPACE = uuid.UUID("0d6f7c1e-8a55-4a8e-9a63-2d0f1b7a9c41")
 MAX_OUTPUT_BYTES = 256 * 1024
@@ -161,6 +163,27 @@ class ExecutionFinished:
     result: Any = None
     error: str | None = None
     records: list[StepRecord] = field(default_factory=list)
+    # The integrations the workflow's action steps use (for the `workflow_executed` analytics event).
+    integrations: list[str] = field(default_factory=list)
+
+
+def action_integrations(steps: Any) -> list[str]:
+    """The integrations named by the action steps of a definition, nested ones included, sorted."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            action = value.get("action")
+            if value.get("type") == "action" and isinstance(action, str) and "." in action:
+                found.add(action.split(".", 1)[0])
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(steps)
+    return sorted(found)
 
 
 TERMINAL_STATUSES = frozenset(

@@ -11,11 +11,17 @@ from core.models import Plan
 class PlanLimits:
     max_workflows: int
     max_executions: int  # per calendar month
+    execution_retention_days: int = 90  # the seed's default; finished runs older than this are removed
 
 
 PLAN_LIMITS = {
     Plan.FREE: PlanLimits(5, 1_000),
     Plan.STARTER: PlanLimits(20, 10_000),
-    Plan.PROFESSIONAL: PlanLimits(100, 100_000),
-    Plan.ENTERPRISE: PlanLimits(10_000, 10_000_000),
+    Plan.PROFESSIONAL: PlanLimits(100, 100_000, 180),
+    Plan.ENTERPRISE: PlanLimits(10_000, 10_000_000, 365),
 }
+
+
+def execution_retention_days(plan: Plan, overrides: dict[str, int]) -> int:
+    """How long a plan keeps finished runs (EXECUTION_RETENTION_DAYS overrides the defaults)."""
+    return overrides.get(plan.value, PLAN_LIMITS[plan].execution_retention_days)

@@ -56,6 +56,18 @@ class Settings(BaseSettings):
     min_polling_interval_seconds: float = Field(default=10, gt=0)
     # How often the API writes the webhook call counts it keeps in Redis to PostgreSQL.
     webhook_stats_flush_seconds: float = Field(default=5, gt=0)
+    # The seed's data retention policy. Executions follow the workspace's plan (core.plans); this overrides
+    # it per plan, e.g. EXECUTION_RETENTION_DAYS='{"FREE": 30}'.
+    execution_retention_days: dict[str, int] = Field(default_factory=dict)
+    execution_log_retention_days: int = Field(default=30, ge=1)
+    audit_log_retention_days: int = Field(default=365, ge=1)
+    # Raw analytics events and integration usage are folded into daily rows after this many days...
+    analytics_raw_days: int = Field(default=30, ge=1)
+    # ...which are kept this long.
+    analytics_retention_days: int = Field(default=365, ge=1)
+    # When the maintenance workflow runs (a cron expression, UTC), and how many rows one delete removes.
+    retention_cron: str = "17 3 * * *"
+    retention_batch_size: int = Field(default=5000, ge=1)
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     log_level: str = "INFO"

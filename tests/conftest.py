@@ -59,7 +59,12 @@ def pytest_report_header() -> list[str]:
         "MongoDB: "
         + ("MONGODB_URL" if os.environ.get("MONGODB_URL") else "not configured (logs in PostgreSQL)"),
     ]
-    return ["baton servers: " + ", ".join(sources)]
+    stores = (
+        "PostgreSQL and MongoDB"
+        if os.environ.get("MONGODB_URL")
+        else "PostgreSQL only (set MONGODB_URL for MongoDB)"
+    )
+    return ["baton servers: " + ", ".join(sources), f"log store contract suite: {stores}"]
 
 
 @pytest.fixture(scope="session")
@@ -250,10 +255,10 @@ async def engine_worker(  # a worker with everything Baton hosts, on this test's
     db: asyncpg.Connection,
 ) -> AsyncIterator[Engine]:
     await warm_up(engine, redis)
-    usage, logs = log_writers(settings, engine)
+    writers = log_writers(settings, engine)
     async with httpx.AsyncClient() as http:
         worker = build_worker(
-            temporal_client, settings, http, engine, redis, task_queue=task_queue, usage=usage, logs=logs
+            temporal_client, settings, http, engine, redis, task_queue=task_queue, writers=writers
         )
         async with worker:
-            yield Engine(temporal_client, db, task_queue, usage=usage, logs=logs)
+            yield Engine(temporal_client, db, task_queue, writers=writers)

@@ -12,7 +12,7 @@ import asyncpg
 from temporalio.client import Client, WorkflowHandle
 
 from core.execution import INTERPRETER_WORKFLOW, RunInput, RunResult, run_workflow_id
-from core.logstore import BufferedWriter
+from core.logstore import BufferedWriter, LogWriters
 from tests.factories import create_workflow
 
 
@@ -22,9 +22,16 @@ class Engine:
     db: asyncpg.Connection
     task_queue: str
     defaults: dict[str, Any] = field(default_factory=dict)
-    # The worker's integration_usage buffer (tests flush it to read what was recorded).
-    usage: BufferedWriter | None = None
-    logs: BufferedWriter | None = None
+    # The worker's log store writers (tests flush them to read what was recorded).
+    writers: LogWriters | None = None
+
+    @property
+    def usage(self) -> BufferedWriter | None:
+        return self.writers.usage if self.writers else None
+
+    @property
+    def logs(self) -> BufferedWriter | None:
+        return self.writers.logs if self.writers else None
 
     async def start(
         self,

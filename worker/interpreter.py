@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         RunInput,
         RunResult,
         StepRecord,
+        action_integrations,
         run_workflow_id,
     )
     from core.expressions import render_value
@@ -167,6 +168,7 @@ class BatonRun:
                 result,
                 error,
                 records,
+                action_integrations(self._input.definition.get("steps", [])),
             ),
         )
 

@@ -17,12 +17,14 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.actions import ActionActivities
 from activities.connections import ConnectionCredentials, RefreshPolicy
+from activities.maintenance import MaintenanceActivities
 from activities.records import RecordActivities
 from activities.triggers import TriggerActivities
 from core.arming import TriggerArming
 from core.crypto import CredentialCipher
 from core.db import create_engine
-from core.logstore import BufferedWriter, create_log_store
+from core.logstore import LogWriters, create_log_store
+from core.maintenance import ensure_maintenance_schedule
 from core.quotas import ExecutionQuota
 from core.redis_keys import RedisKeys, create_redis
 from core.runs import RunService, WorkflowCache
@@ -30,6 +32,7 @@ from core.settings import Settings
 from core.temporal import connect_temporal
 from core.webhooks import Webhooks
 from worker.interpreter import BatonRun
+from worker.maintenance import BatonMaintenance
 from worker.triggers import BatonPoller, BatonScheduledRun
 
 logger = logging.getLogger("baton.worker")
@@ -68,12 +71,11 @@ def build_worker(
     redis: Redis,
     *,
     task_queue: str | None = None,
-    usage: BufferedWriter | None = None,
-    logs: BufferedWriter | None = None,
+    writers: LogWriters | None = None,
 ) -> Worker:
     """Lists, explicitly, what this worker hosts."""
     keys = RedisKeys(settings.redis_key_prefix)
-    records = RecordActivities(engine, redis, keys, logs)
+    records = RecordActivities(engine, redis, keys, writers)
     credentials = connection_loader(settings, engine, redis, http)
     actions = ActionActivities(
         http,
@@ -81,7 +83,7 @@ def build_worker(
         credentials,
         redis=redis,
         keys=keys,
-        usage=usage,
+        usage=writers.usage if writers else None,
         base_urls=settings.integration_base_urls,
     )
     queue = task_queue or settings.temporal_task_queue
@@ -93,11 +95,19 @@ def build_worker(
         WorkflowCache(redis, keys),
     )
     triggers = TriggerActivities(engine, redis, keys, runs, http, credentials, settings)
+    maintenance = MaintenanceActivities(
+        engine, writers.store if writers else create_log_store(settings, engine), settings
+    )
     return Worker(
         client,
         task_queue=queue,
-        workflows=[BatonRun, BatonScheduledRun, BatonPoller],
-        activities=[*actions.activities(), *records.activities(), *triggers.activities()],
+        workflows=[BatonRun, BatonScheduledRun, BatonPoller, BatonMaintenance],
+        activities=[
+            *actions.activities(),
+            *records.activities(),
+            *triggers.activities(),
+            *maintenance.activities(),
+        ],
         workflow_runner=workflow_runner(),
     )
 
@@ -118,14 +128,10 @@ def connection_loader(
     )
 
 
-def log_writers(settings: Settings, engine: AsyncEngine) -> tuple[BufferedWriter, BufferedWriter]:
-    """`integration_usage` and `execution_logs` entries, batched to one log store (run their `run()` as
-    tasks)."""
-    store = create_log_store(settings, engine)
-    return (
-        BufferedWriter("integration_usage", store.write_usage),
-        BufferedWriter("execution_logs", store.write_logs, interval=0.5),
-    )
+def log_writers(settings: Settings, engine: AsyncEngine) -> LogWriters:
+    """`integration_usage`, `execution_logs` and `analytics_events` documents, batched to one log store
+    (run `run()` as a task)."""
+    return LogWriters.to(create_log_store(settings, engine))
 
 
 def trigger_arming(client: Client, settings: Settings, engine: AsyncEngine, redis: Redis) -> TriggerArming:
@@ -149,17 +155,22 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     client = await connect_temporal(settings, timeout=30)
     engine = create_engine(settings)
     redis = create_redis(settings)
-    usage, logs = log_writers(settings, engine)
-    writing = asyncio.gather(usage.run(), logs.run())
+    writers = log_writers(settings, engine)
+    writing = asyncio.ensure_future(writers.run())
     try:
         await warm_up(engine, redis)
         async with httpx.AsyncClient(follow_redirects=True) as http:
-            worker = build_worker(client, settings, http, engine, redis, usage=usage, logs=logs)
+            worker = build_worker(client, settings, http, engine, redis, writers=writers)
             try:
                 synced = await trigger_arming(client, settings, engine, redis).reconcile()
                 logger.info("reconciled the triggers of %d workflows with Temporal", len(synced))
             except Exception:
                 logger.exception("could not reconcile triggers with Temporal; run `baton reconcile` later")
+            try:
+                done = await ensure_maintenance_schedule(client, settings)
+                logger.info("maintenance schedule %s (%s UTC)", done, settings.retention_cron)
+            except Exception:
+                logger.exception("could not arm the maintenance schedule; retention will not run by itself")
             logger.info(
                 "worker serving task queue %r on %s", settings.temporal_task_queue, settings.temporal_address
             )

@@ -12,13 +12,15 @@ from core.models.enums import (
     TriggerType,
     WorkspaceRole,
 )
-from core.models.logs import ExecutionLog, IntegrationUsage
+from core.models.logs import AnalyticsDaily, AnalyticsEvent, ExecutionLog, IntegrationUsage
 from core.models.operations import AuditLog, PollState, Webhook, WorkflowTemplate
 from core.models.workflows import StepExecution, Workflow, WorkflowExecution, WorkflowVersion
 
 # Tables Baton adds to the seed's 15 (named here so schema checks can tell them apart): its own, and the
 # seed's MongoDB collections in their PostgreSQL form.
-BATON_TABLES = frozenset({"poll_states", "integration_usage", "execution_logs"})
+BATON_TABLES = frozenset(
+    {"poll_states", "integration_usage", "execution_logs", "analytics_events", "analytics_daily"}
+)
 # Columns Baton adds to the seed's tables.
 BATON_COLUMNS: dict[str, frozenset[str]] = {"connections": frozenset({"rate_limit"})}
 
@@ -27,6 +29,8 @@ __all__ = [
     "BATON_TABLES",
     "PG_ENUM_NAMES",
     "Action",
+    "AnalyticsDaily",
+    "AnalyticsEvent",
     "ApiKey",
     "AuditLog",
     "AuthType",

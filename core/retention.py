@@ -1,0 +1,162 @@
+"""The seed's data retention policy, applied: finished executions past their plan's retention (90 days by
+default), execution logs past 30 days, audit logs past a year, and analytics folded into daily rows after
+30 days, those kept a year.
+
+Every delete removes at most `batch` rows in its own transaction, so no table is locked for long and a
+stopped run loses nothing: the next run starts where it left off. Runs that have not finished are never
+removed, however old (an approval may wait for months). Raw analytics are removed only after their days
+are aggregated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.analytics import day_start
+from core.logstore import LogStore
+from core.models import ExecutionStatus, Plan
+from core.plans import execution_retention_days
+from core.settings import Settings
+
+FINISHED = tuple(
+    s.value
+    for s in (
+        ExecutionStatus.SUCCESS,
+        ExecutionStatus.FAILED,
+        ExecutionStatus.CANCELLED,
+        ExecutionStatus.TIMEOUT,
+    )
+)
+AGGREGATION_CHUNK_DAYS = 7
+
+
+@dataclass
+class Removal:
+    what: str
+    before: datetime | date
+    count: int
+
+
+@dataclass
+class RetentionReport:
+    dry_run: bool
+    removals: list[Removal] = field(default_factory=list)
+    aggregated_days: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(r.count for r in self.removals)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "dryRun": self.dry_run,
+            "aggregatedDays": self.aggregated_days,
+            "removed": {r.what: r.count for r in self.removals},
+            "total": self.total,
+        }
+
+
+Progress = Callable[[str], None]
+
+
+class Retention:
+    def __init__(
+        self, engine: AsyncEngine, store: LogStore, settings: Settings, progress: Progress | None = None
+    ) -> None:
+        self._engine = engine
+        self._store = store
+        self._settings = settings
+        self._batch = settings.retention_batch_size
+        self._progress = progress or (lambda _: None)
+
+    async def run(self, *, dry_run: bool = False, now: datetime | None = None) -> RetentionReport:
+        now = now or datetime.now(UTC)
+        report = RetentionReport(dry_run)
+        settings = self._settings
+        for plan in Plan:
+            days = execution_retention_days(plan, settings.execution_retention_days)
+            before = now - timedelta(days=days)
+            count = await self._delete_executions(plan, before, dry_run)
+            self._note(report, Removal(f"workflow_executions ({plan.value}, {days} days)", before, count))
+        before = now - timedelta(days=settings.audit_log_retention_days)
+        self._note(report, Removal("audit_logs", before, await self._delete_audit_logs(before, dry_run)))
+        before = now - timedelta(days=settings.execution_log_retention_days)
+        count = await self._store.purge("execution_logs", before, batch=self._batch, dry_run=dry_run)
+        self._note(report, Removal("execution_logs", before, count))
+
+        raw_until = now.date() - timedelta(days=settings.analytics_raw_days)
+        if not dry_run:
+            report.aggregated_days = await self.aggregate(raw_until)
+        for collection in ("analytics_events", "integration_usage"):
+            count = await self._store.purge(
+                collection, day_start(raw_until), batch=self._batch, dry_run=dry_run
+            )
+            self._note(report, Removal(collection, day_start(raw_until), count))
+        oldest = now.date() - timedelta(days=settings.analytics_retention_days)
+        count = await self._store.purge("analytics_daily", oldest, batch=self._batch, dry_run=dry_run)
+        self._note(report, Removal("analytics_daily", oldest, count))
+        return report
+
+    def _note(self, report: RetentionReport, removal: Removal) -> None:
+        report.removals.append(removal)
+        verb = "would remove" if report.dry_run else "removed"
+        when = removal.before.date() if isinstance(removal.before, datetime) else removal.before
+        self._progress(f"{removal.what}: {verb} {removal.count} older than {when.isoformat()}")
+
+    async def aggregate(self, until: date) -> int:
+        """Folds the raw analytics of the days before `until` that are not aggregated yet into
+        `analytics_daily`, a week at a time; returns how many days were folded."""
+        through = await self._store.aggregated_through()
+        start = through + timedelta(days=1) if through is not None else None
+        if start is None:
+            oldest = await self._store.oldest_raw()
+            if oldest is None:
+                return 0
+            start = oldest.astimezone(UTC).date()
+        days = 0
+        while start < until:
+            end = min(start + timedelta(days=AGGREGATION_CHUNK_DAYS), until)
+            rows = await self._store.daily_rows(None, day_start(start), day_start(end))
+            await self._store.write_aggregates(rows)
+            self._progress(
+                f"analytics: aggregated {start.isoformat()} .. {end.isoformat()} ({len(rows)} rows)"
+            )
+            days += (end - start).days
+            start = end
+        return days
+
+    async def _delete_executions(self, plan: Plan, before: datetime, dry_run: bool) -> int:
+        selected = """
+            SELECT e.id FROM workflow_executions e
+            JOIN workflows w ON w.id = e.workflow_id
+            JOIN workspaces s ON s.id = w.workspace_id
+            WHERE s.plan = CAST(:plan AS plan) AND e.created_at < :before
+              AND e.status = ANY(CAST(:finished AS execution_status[]))
+        """
+        scope: dict[str, object] = {"plan": plan.value, "before": before, "finished": list(FINISHED)}
+        return await self._batched("workflow_executions", "id", selected, scope, dry_run)
+
+    async def _delete_audit_logs(self, before: datetime, dry_run: bool) -> int:
+        selected = "SELECT ctid FROM audit_logs WHERE created_at < :before"
+        return await self._batched("audit_logs", "ctid", selected, {"before": before}, dry_run)
+
+    async def _batched(
+        self, table: str, key: str, selected: str, scope: dict[str, object], dry_run: bool
+    ) -> int:
+        if dry_run:
+            async with self._engine.connect() as connection:
+                count = await connection.scalar(text(f"SELECT count(*) FROM ({selected}) AS doomed"), scope)
+            return int(count or 0)
+        delete = text(f"DELETE FROM {table} WHERE {key} IN ({selected} LIMIT :batch)")
+        removed = 0
+        while True:
+            async with self._engine.begin() as connection:
+                done = (await connection.execute(delete, {**scope, "batch": self._batch})).rowcount
+            removed += done
+            if done < self._batch:
+                return removed

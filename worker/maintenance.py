@@ -1,0 +1,30 @@
+"""The maintenance workflow its daily schedule starts: one retention activity, retried, heartbeating."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+from core.execution import MAINTENANCE_WORKFLOW, RETENTION_ACTIVITY
+
+
+@workflow.defn(name=MAINTENANCE_WORKFLOW)
+class BatonMaintenance:
+    @workflow.run
+    async def run(self, dry_run: bool = False) -> dict[str, Any]:
+        report: dict[str, Any] = await workflow.execute_activity(
+            RETENTION_ACTIVITY,
+            dry_run,
+            start_to_close_timeout=timedelta(hours=6),
+            heartbeat_timeout=timedelta(minutes=10),
+            retry_policy=RetryPolicy(
+                initial_interval=timedelta(minutes=1),
+                maximum_interval=timedelta(minutes=30),
+                maximum_attempts=5,
+            ),
+            summary="apply the data retention policy",
+        )
+        return report
