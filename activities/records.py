@@ -29,6 +29,7 @@ from core.execution import (
     StepRecord,
     step_record_id,
 )
+from core.live import live_event, new_entry_id
 from core.logstore import LogWriters
 from core.models import ExecutionStatus, StepExecution, Workflow, WorkflowExecution, WorkflowVersion
 from core.redaction import redact
@@ -95,54 +96,61 @@ class RecordActivities(StepRecorder):
         self._keys = keys
         self._logs = writers.logs if writers else None
         self._events = writers.events if writers else None
-        self._workflows: dict[str, str | None] = {}  # execution id -> workflow id, for log entries
+        # execution id -> workflow id, and workflow id -> workspace id (never changes), for entries and events
+        self._workflows: dict[str, str | None] = {}
+        self._workspaces: dict[str, str | None] = {}
 
-    async def _workflow_of(self, execution_id: str) -> str | None:
-        if execution_id not in self._workflows:
+    async def _scope(
+        self, execution_id: str, workflow_id: str | None = None
+    ) -> tuple[str | None, str | None]:
+        """(workflow id, workspace id) of a run, read once per worker and kept."""
+        if workflow_id is None and execution_id not in self._workflows:
             if len(self._workflows) > 10_000:
                 self._workflows.clear()
             async with self._engine.connect() as connection:
                 self._workflows[execution_id] = await connection.scalar(
                     select(EXECUTIONS.c.workflow_id).where(EXECUTIONS.c.id == execution_id)
                 )
-        return self._workflows[execution_id]
+        workflow_id = workflow_id or self._workflows.get(execution_id)
+        if workflow_id is not None and workflow_id not in self._workspaces:
+            if len(self._workspaces) > 10_000:
+                self._workspaces.clear()
+            async with self._engine.connect() as connection:
+                self._workspaces[workflow_id] = await connection.scalar(
+                    select(WORKFLOWS.c.workspace_id).where(WORKFLOWS.c.id == workflow_id)
+                )
+        return workflow_id, self._workspaces.get(workflow_id) if workflow_id else None
 
-    async def log_steps(
-        self, execution_id: str, records: Sequence[StepRecord], workflow_id: str | None = None
+    async def emit(
+        self, execution_id: str, entries: list[dict[str, Any]], workflow_id: str | None = None
     ) -> None:
-        """One `execution_logs` entry per finished step (never fails the step: the writer buffers)."""
-        if self._logs is None or not records:
+        """Writes log entries (batched: never fails the step) and publishes their live events, in order, on
+        `execution:{id}` and on the workspace's channel, in one round trip (best effort: the rows are the
+        truth)."""
+        if not entries:
             return
-        workflow_id = workflow_id or await self._workflow_of(execution_id)
-        for record in records:
-            self._logs.add(step_log(execution_id, workflow_id, record))
-
-    def log(self, execution_id: str, workflow_id: str | None, level: str, message: str) -> None:
-        if self._logs is not None:
-            self._logs.add(
-                {
-                    "executionId": execution_id,
-                    "workflowId": workflow_id,
-                    "timestamp": datetime.now(UTC),
-                    "level": level,
-                    "message": message,
-                    "stepId": None,
-                    "metadata": None,
-                }
-            )
-
-    async def publish(self, execution_id: str, *events: dict[str, Any]) -> None:
-        """Publishes events on `execution:{id}` in one round trip (a pipeline, in order)."""
-        if not events:
-            return
-        channel = self._keys.execution_channel(execution_id)
+        workflow_id, workspace_id = await self._scope(execution_id, workflow_id)
+        for entry in entries:
+            entry["workflowId"] = workflow_id
+            if self._logs is not None:
+                self._logs.add(entry)
+        channels = [self._keys.execution_channel(execution_id)]
+        if workspace_id is not None:
+            channels.append(self._keys.workspace_channel(workspace_id))
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                for event in events:
-                    pipe.publish(channel, json.dumps(event, default=str))
+                for entry in entries:
+                    message = json.dumps(live_event(entry), default=str)
+                    for channel in channels:
+                        pipe.publish(channel, message)
                 await pipe.execute()
-        except Exception as exc:  # live updates are best effort; the rows are the truth
+        except Exception as exc:
             logger.warning("could not publish on execution:%s: %s", execution_id, exc)
+
+    async def emit_steps(
+        self, execution_id: str, records: Sequence[StepRecord], workflow_id: str | None = None
+    ) -> None:
+        await self.emit(execution_id, [step_log(execution_id, workflow_id, r) for r in records], workflow_id)
 
     async def write_action_result(self, request: ActionRequest, record: StepRecord) -> None:
         """Piggy-backed on an action activity: its own row plus the rows the interpreter buffered."""
@@ -150,8 +158,7 @@ class RecordActivities(StepRecorder):
         records = [*request.records, record]
         async with self._engine.begin() as connection:
             await write_step_records(connection, request.execution_id, records)
-        await self.publish(request.execution_id, *(_step_event(written) for written in records))
-        await self.log_steps(request.execution_id, records)
+        await self.emit_steps(request.execution_id, records)
 
     @activity.defn(name="baton.execution_started")
     async def execution_started(self, started: ExecutionStarted) -> None:
@@ -173,17 +180,18 @@ class RecordActivities(StepRecorder):
         )
         async with self._engine.begin() as connection:
             await connection.execute(statement)
-        await self.publish(started.execution_id, {"type": "execution", "status": "RUNNING"})
-        if self._logs is not None:
-            self._workflows[started.execution_id] = started.workflow_id
-        self.log(started.execution_id, started.workflow_id, "info", "Execution started")
+        self._workflows[started.execution_id] = started.workflow_id
+        await self.emit(
+            started.execution_id,
+            [execution_log(started.execution_id, "info", "Execution started", {"status": "RUNNING"})],
+            started.workflow_id,
+        )
 
     @activity.defn(name="baton.record_steps")
     async def record_steps(self, execution_id: str, records: list[StepRecord]) -> None:
         async with self._engine.begin() as connection:
             await write_step_records(connection, execution_id, records)
-        await self.publish(execution_id, *(_step_event(record) for record in records))
-        await self.log_steps(execution_id, records)
+        await self.emit_steps(execution_id, records)
 
     @activity.defn(name="baton.execution_finished")
     async def execution_finished(self, finished: ExecutionFinished) -> None:
@@ -232,23 +240,19 @@ class RecordActivities(StepRecorder):
                         _duration_ms(open_row.started_at, completed),
                         completed or datetime.now(UTC),
                     )
-        await self.publish(
+        ok = finished.status == ExecutionStatus.SUCCESS.value
+        last = execution_log(
             finished.execution_id,
-            *(_step_event(record) for record in finished.records),
-            {"type": "execution", "status": finished.status, "error": finished.error},
+            "info" if ok else "error",
+            f"Execution finished: {finished.status}" + (f" ({finished.error})" if finished.error else ""),
+            {"status": finished.status, "error": finished.error},
         )
-        await self.log_steps(finished.execution_id, finished.records, finished.workflow_id)
+        entries = [step_log(finished.execution_id, finished.workflow_id, r) for r in finished.records]
+        await self.emit(finished.execution_id, [*entries, last], finished.workflow_id)
         for event in events:
             assert self._events is not None
             self._events.add(event)
         self._workflows.pop(finished.execution_id, None)
-        ok = finished.status == ExecutionStatus.SUCCESS.value
-        self.log(
-            finished.execution_id,
-            finished.workflow_id,
-            "info" if ok else "error",
-            f"Execution finished: {finished.status}" + (f" ({finished.error})" if finished.error else ""),
-        )
 
     async def _analytics_events(
         self,
@@ -344,6 +348,7 @@ def step_log(execution_id: str, workflow_id: str | None, record: StepRecord) -> 
             f"Step '{record.step_id}' is {record.status.lower()}",
         )
     return {
+        "id": new_entry_id(),
         "executionId": execution_id,
         "workflowId": workflow_id,
         "timestamp": completed or started or datetime.now(UTC),
@@ -356,15 +361,21 @@ def step_log(execution_id: str, workflow_id: str | None, record: StepRecord) -> 
             "output": redact(record.output),
             "key": record.key,
             "retries": record.retry_count,
+            "status": record.status,
+            "error": record.error,
         },
     }
 
 
-def _step_event(record: StepRecord) -> dict[str, Any]:
+def execution_log(execution_id: str, level: str, message: str, metadata: dict[str, Any]) -> dict[str, Any]:
+    """A run-level entry (started, finished): its metadata holds the run's status."""
     return {
-        "type": "step",
-        "stepId": record.step_id,
-        "key": record.key,
-        "status": record.status,
-        "error": record.error,
+        "id": new_entry_id(),
+        "executionId": execution_id,
+        "workflowId": None,
+        "timestamp": datetime.now(UTC),
+        "level": level,
+        "message": message,
+        "stepId": None,
+        "metadata": metadata,
     }

@@ -23,6 +23,7 @@ from api.routes import (
     executions,
     health,
     hooks,
+    live,
     logs,
     me,
     templates,
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         workflows,
         executions,
         logs,
+        live,
         analytics,
         webhooks,
     ):

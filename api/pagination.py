@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import Query
 
 from core.errors import BatonError
+from core.live import decode_position, encode_position
 
 
 class InvalidCursor(BatonError):
@@ -26,21 +26,18 @@ Limit = Annotated[int, Query(ge=1, le=200, description="Items per page (default 
 Cursor = Annotated[str | None, Query(description="`nextCursor` of the previous page")]
 
 
-def decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+def decode_cursor(cursor: str | None, path: str = "cursor") -> tuple[datetime, str] | None:
     if not cursor:
         return None
     try:
-        created, _, row_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(created), row_id
-    except ValueError as exc:
-        raise InvalidCursor(
-            "invalid cursor; pass the `nextCursor` of the previous page", path="cursor"
-        ) from exc
+        return decode_position(cursor)
+    except ValueError as exc:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        raise InvalidCursor(f"invalid {path}; pass the `nextCursor` of the previous page", path=path) from exc
 
 
 def encode_cursor(at: datetime, row_id: str) -> str:
     """The cursor of the row after which the next page starts (read back by `decode_cursor`)."""
-    return base64.urlsafe_b64encode(f"{at.isoformat()}|{row_id}".encode()).decode()
+    return encode_position(at, row_id)
 
 
 def page(rows: list[Any], limit: int) -> tuple[list[Any], str | None]:

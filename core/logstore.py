@@ -33,6 +33,7 @@ from core.analytics import (
     day_start,
     fold,
 )
+from core.live import new_entry_id
 from core.models import AnalyticsDaily, AnalyticsEvent, ExecutionLog, IntegrationUsage
 from core.settings import Settings
 
@@ -57,6 +58,7 @@ PURGEABLE = {
     "analytics_daily": "day",
 }
 LOG_FIELDS = {
+    "id": "id",
     "executionId": "execution_id",
     "workflowId": "workflow_id",
     "timestamp": "timestamp",
@@ -148,6 +150,10 @@ class LogStore(Protocol):
         batches of at most `batch`."""
 
     async def close(self) -> None: ...
+
+
+def _without(document: dict[str, Any], name: str) -> dict[str, Any]:
+    return {k: v for k, v in document.items() if k != name}
 
 
 def _jsonable(value: Any) -> Any:
@@ -303,7 +309,7 @@ class PostgresLogStore:
             {
                 column: (_jsonable(d[name]) if d.get(name) is not None else null())
                 if name == nested
-                else d.get(name)
+                else (d.get("id") or new_entry_id() if name == "id" else d.get(name))
                 for name, column in fields.items()
             }
             for d in documents
@@ -325,9 +331,7 @@ class PostgresLogStore:
         statement = statement.order_by(LOGS.c.timestamp, LOGS.c.id).limit(query.limit)
         async with self._engine.connect() as connection:
             rows = (await connection.execute(statement)).mappings().all()
-        return [
-            {"id": row["id"], **{name: row[column] for name, column in LOG_FIELDS.items()}} for row in rows
-        ]
+        return [{name: row[column] for name, column in LOG_FIELDS.items()} for row in rows]
 
     async def close(self) -> None:
         """The engine belongs to the caller."""
@@ -397,7 +401,16 @@ class MongoLogStore:
         await self._insert("integration_usage", documents)
 
     async def write_logs(self, documents: list[dict[str, Any]]) -> None:
-        await self._insert("execution_logs", documents)
+        from bson import ObjectId
+
+        # the entry's id is the document's `_id` (live events carry it, replays start after it)
+        await self._insert(
+            "execution_logs",
+            [
+                {"_id": ObjectId(d["id"]) if d.get("id") else ObjectId(), **_without(d, "id")}
+                for d in documents
+            ],
+        )
 
     async def write_events(self, documents: list[dict[str, Any]]) -> None:
         await self._insert("analytics_events", documents)

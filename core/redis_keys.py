@@ -31,6 +31,10 @@ class RedisKeys:
         return f"{self.prefix}execution:{execution_id}"
 
     # Baton's own keys (not in the seed).
+    def workspace_channel(self, workspace_id: str) -> str:
+        """Every live event of a workspace's runs (the dashboards' stream)."""
+        return f"{self.prefix}workspace:{workspace_id}:executions"
+
     def webhook_cache(self, token: str) -> str:
         return f"{self.prefix}webhook:{token}"
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
-from fastapi.responses import StreamingResponse
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -102,54 +99,6 @@ async def get(
     return ExecutionDetail.model_validate(
         {**execution_out(execution, resources).model_dump(), "step_executions": steps}
     )
-
-
-TERMINAL = {"SUCCESS", "FAILED", "CANCELLED", "TIMEOUT"}
-KEEPALIVE_SECONDS = 15.0
-
-
-def sse(event: dict[str, object]) -> bytes:
-    return f"event: {event.get('type', 'message')}\ndata: {json.dumps(event, default=str)}\n\n".encode()
-
-
-@router.get(
-    "/{execution_id}/events",
-    responses={**ERRORS, 200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}},
-)
-async def events(
-    execution_id: str, access: Reader, session: SessionDep, resources: ResourcesDep
-) -> StreamingResponse:
-    """Live status and step events of a run (Server-Sent Events from Redis `execution:{executionId}`).
-    The first event is the current status; the stream ends after the run's final status."""
-    execution = await store.get(session, access.workspace.id, execution_id)
-    channel = resources.keys.execution_channel(execution.id)
-    pubsub = resources.redis.pubsub()
-    await pubsub.subscribe(channel)  # before reading the status, so no event falls between the two
-    await session.refresh(execution)
-    current: dict[str, object] = {
-        "type": "execution",
-        "status": execution.status.value,
-        "error": execution.error,
-    }
-
-    async def stream() -> AsyncIterator[bytes]:
-        try:
-            yield sse(current)
-            if current["status"] in TERMINAL:
-                return
-            while True:
-                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=KEEPALIVE_SECONDS)
-                if message is None:
-                    yield b": keep-alive\n\n"
-                    continue
-                event = json.loads(message["data"])
-                yield sse(event)
-                if event.get("type") == "execution" and event.get("status") in TERMINAL:
-                    return
-        finally:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
-
-    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
 
 @router.post(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -21,6 +22,32 @@ async def api_client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://baton.test") as client:
             yield client
+
+
+@asynccontextmanager
+async def served_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The API behind a real uvicorn server on 127.0.0.1, for what ASGITransport cannot do: it reads a
+    whole response before returning it, so it cannot follow an open-ended event stream."""
+    import uvicorn
+
+    from baton.embedded import free_port
+
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
+    )
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            serving.result()  # raises what stopped it
+        await asyncio.sleep(0.05)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        await serving
 
 
 @pytest.fixture
