@@ -28,6 +28,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.connections import ConnectionCredentials, LoadedConnection
+from activities.metrics import observe_seconds
 from core.execution import MAX_OUTPUT_BYTES, RATE_LIMITED, ActionRequest, StepRecord
 from core.logstore import BufferedWriter
 from core.models import ExecutionStatus
@@ -260,6 +261,13 @@ class ActionActivities:
         began: float,
         error: str | None,
     ) -> None:
+        observe_seconds(
+            "baton_step_duration_seconds",
+            "Time an action step took, by action and outcome",
+            time.perf_counter() - began,
+            action=spec.id,
+            outcome=error or "success",
+        )
         if self._usage is None:
             return
         self._usage.add(

@@ -21,6 +21,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.actions import StepRecorder
+from activities.metrics import count
 from core.analytics import executed_event, step_failed_event
 from core.execution import (
     ActionRequest,
@@ -181,6 +182,7 @@ class RecordActivities(StepRecorder):
         async with self._engine.begin() as connection:
             await connection.execute(statement)
         self._workflows[started.execution_id] = started.workflow_id
+        count("baton_executions_started", "Runs started")
         await self.emit(
             started.execution_id,
             [execution_log(started.execution_id, "info", "Execution started", {"status": "RUNNING"})],
@@ -221,6 +223,8 @@ class RecordActivities(StepRecorder):
                 # the transition happens once, so the counters move once
                 succeeded = finished.status == ExecutionStatus.SUCCESS.value
                 failed = finished.status in (ExecutionStatus.FAILED.value, ExecutionStatus.TIMEOUT.value)
+                outcome = "completed" if succeeded else "failed" if failed else "cancelled"
+                count(f"baton_executions_{outcome}", f"Runs {outcome}", status=finished.status)
                 workspace_id = await connection.scalar(
                     update(WORKFLOWS)
                     .where(WORKFLOWS.c.id == finished.workflow_id)

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # When the maintenance workflow runs (a cron expression, UTC), and how many rows one delete removes.
     retention_cron: str = "17 3 * * *"
     retention_batch_size: int = Field(default=5000, ge=1)
+    # The worker's Prometheus endpoint (Temporal SDK metrics plus Baton's runs and step durations); 0: none.
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     log_level: str = "INFO"

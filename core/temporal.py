@@ -6,6 +6,7 @@ import asyncio
 
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
+from temporalio.runtime import Runtime
 
 from core.settings import Settings
 
@@ -22,9 +23,12 @@ WORKFLOW_VERSION = SearchAttributeKey.for_int("BatonWorkflowVersion")
 TRIGGER_TYPE = SearchAttributeKey.for_keyword("BatonTriggerType")
 
 
-async def connect_temporal(settings: Settings, *, timeout: float = 10.0) -> Client:
+async def connect_temporal(
+    settings: Settings, *, timeout: float = 10.0, runtime: Runtime | None = None
+) -> Client:
     return await asyncio.wait_for(
-        Client.connect(settings.temporal_address, namespace=settings.temporal_namespace), timeout
+        Client.connect(settings.temporal_address, namespace=settings.temporal_namespace, runtime=runtime),
+        timeout,
     )
 
 

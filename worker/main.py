@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -151,8 +152,29 @@ async def warm_up(engine: AsyncEngine, redis: Redis) -> None:
     await redis.publish("baton:warm-up", "")
 
 
+def metrics_runtime(settings: Settings) -> Runtime | None:
+    """A Temporal runtime exporting Prometheus metrics on WORKER_METRICS_HOST:PORT (None when disabled or
+    when the port cannot be bound: the worker runs on without metrics, and says so)."""
+    if not settings.worker_metrics_port:
+        return None
+    address = f"{settings.worker_metrics_host}:{settings.worker_metrics_port}"
+    try:
+        runtime = Runtime(
+            telemetry=TelemetryConfig(
+                metrics=PrometheusConfig(bind_address=address, durations_as_seconds=True)
+            )
+        )
+    except Exception as exc:
+        logger.error(
+            "worker metrics are off: cannot serve them on %s (%s); set WORKER_METRICS_PORT", address, exc
+        )
+        return None
+    logger.info("worker metrics on http://%s/metrics", address)
+    return runtime
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    client = await connect_temporal(settings, timeout=30)
+    client = await connect_temporal(settings, timeout=30, runtime=metrics_runtime(settings))
     engine = create_engine(settings)
     redis = create_redis(settings)
     writers = log_writers(settings, engine)
