@@ -33,6 +33,7 @@ from core.execution import MAX_OUTPUT_BYTES, RATE_LIMITED, ActionRequest, StepRe
 from core.logstore import BufferedWriter
 from core.models import ExecutionStatus
 from core.ratelimit import hit
+from core.redaction import NO_SECRETS, Secrets
 from core.redis_keys import RedisKeys
 from integrations.catalogue import INTEGRATIONS
 from integrations.context import AUTH_FAILED
@@ -73,7 +74,9 @@ def effective_limit(declared: RateLimit | None, own: dict[str, Any] | None) -> R
 class StepRecorder:
     """What an action activity needs to write rows (implemented by activities.records.RecordActivities)."""
 
-    async def write_action_result(self, request: ActionRequest, record: StepRecord) -> None:
+    async def write_action_result(
+        self, request: ActionRequest, record: StepRecord, secrets: Secrets = NO_SECRETS
+    ) -> None:
         raise NotImplementedError
 
 
@@ -135,7 +138,9 @@ class ActionActivities:
                     completed_at=datetime.now(UTC).isoformat(),
                     retry_count=activity.info().attempt - 1,
                 )
-                await self._recorder.write_action_result(request, record)
+                loaded = await self._connection(request)  # cached: read by the call just made
+                secrets = Secrets.of(loaded.credentials) if loaded is not None else NO_SECRETS
+                await self._recorder.write_action_result(request, record, secrets)
             return output
 
         return activity.defn(name=spec.id)(execute)

@@ -33,7 +33,7 @@ from core.execution import (
 from core.live import live_event, new_entry_id
 from core.logstore import LogWriters
 from core.models import ExecutionStatus, StepExecution, Workflow, WorkflowExecution, WorkflowVersion
-from core.redaction import redact
+from core.redaction import NO_SECRETS, Secrets, redact
 from core.redis_keys import RedisKeys
 
 logger = logging.getLogger("baton.records")
@@ -149,17 +149,27 @@ class RecordActivities(StepRecorder):
             logger.warning("could not publish on execution:%s: %s", execution_id, exc)
 
     async def emit_steps(
-        self, execution_id: str, records: Sequence[StepRecord], workflow_id: str | None = None
+        self,
+        execution_id: str,
+        records: Sequence[StepRecord],
+        workflow_id: str | None = None,
+        secrets: dict[str, Secrets] | None = None,
     ) -> None:
-        await self.emit(execution_id, [step_log(execution_id, workflow_id, r) for r in records], workflow_id)
+        """Entries and events for step rows (`secrets`: the connection credentials a step used, by key)."""
+        entries = [
+            step_log(execution_id, workflow_id, r, (secrets or {}).get(r.key, NO_SECRETS)) for r in records
+        ]
+        await self.emit(execution_id, entries, workflow_id)
 
-    async def write_action_result(self, request: ActionRequest, record: StepRecord) -> None:
+    async def write_action_result(
+        self, request: ActionRequest, record: StepRecord, secrets: Secrets = NO_SECRETS
+    ) -> None:
         """Piggy-backed on an action activity: its own row plus the rows the interpreter buffered."""
         assert request.execution_id is not None
         records = [*request.records, record]
         async with self._engine.begin() as connection:
             await write_step_records(connection, request.execution_id, records)
-        await self.emit_steps(request.execution_id, records)
+        await self.emit_steps(request.execution_id, records, secrets={record.key: secrets})
 
     @activity.defn(name="baton.execution_started")
     async def execution_started(self, started: ExecutionStarted) -> None:
@@ -338,7 +348,9 @@ class RecordActivities(StepRecorder):
         ]
 
 
-def step_log(execution_id: str, workflow_id: str | None, record: StepRecord) -> dict[str, Any]:
+def step_log(
+    execution_id: str, workflow_id: str | None, record: StepRecord, secrets: Secrets = NO_SECRETS
+) -> dict[str, Any]:
     """The seed's log entry for a step: `Step 'Send Email' completed successfully`, with its duration and
     its input and output, secrets redacted."""
     started, completed = _time(record.started_at), _time(record.completed_at)
@@ -361,8 +373,8 @@ def step_log(execution_id: str, workflow_id: str | None, record: StepRecord) -> 
         "stepId": record.step_id,
         "metadata": {
             "duration": _duration_ms(started, completed),
-            "input": redact(record.input),
-            "output": redact(record.output),
+            "input": redact(record.input, secrets),
+            "output": redact(record.output, secrets),
             "key": record.key,
             "retries": record.retry_count,
             "status": record.status,

@@ -1,10 +1,13 @@
 """Hides secrets in what logs keep of a step's input and output: values under secret-looking keys
 (password, token, apiKey, authorization...) and secret-shaped strings (bearer tokens, Slack, GitHub and
-Stripe keys, JWTs, passwords in URLs) become "[redacted]"."""
+Stripe keys, JWTs, passwords in URLs) become "[redacted]"; so do, for a step that used a connection, the
+values under that connection's credential field names and those credentials wherever they show up."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 REDACTED = "[redacted]"
@@ -23,17 +26,52 @@ SECRET_VALUE = re.compile(
 URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s]+@", re.IGNORECASE)
 
 
-def redact(value: Any) -> Any:
+# Credential fields that say where or who, not how to get in: kept in logs.
+PUBLIC_CREDENTIAL_FIELDS = frozenset(
+    {"type", "name", "baseurl", "host", "port", "database", "username", "user", "email", "scope", "tokentype",
+     "expiresat", "ssl", "security", "region", "accountid", "teamid", "from"}
+)  # fmt: skip
+SHORTEST_SECRET = 6  # shorter values (a port, "yes") would blank out ordinary text
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """A connection's credentials as redaction sees them: field names (lowercase) and secret values."""
+
+    names: frozenset[str] = frozenset()
+    values: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, credentials: Mapping[str, Any]) -> Secrets:
+        names = {k.lower() for k in credentials if k.lower() not in PUBLIC_CREDENTIAL_FIELDS}
+        values = {
+            str(v)
+            for k, v in credentials.items()
+            if k.lower() in names and isinstance(v, str | int) and len(str(v)) >= SHORTEST_SECRET
+        }
+        return cls(frozenset(names), tuple(sorted(values, key=len, reverse=True)))
+
+
+NO_SECRETS = Secrets()
+
+
+def _secret_key(key: Any, secrets: Secrets) -> bool:
+    return isinstance(key, str) and (SECRET_KEY.search(key) is not None or key.lower() in secrets.names)
+
+
+def redact(value: Any, secrets: Secrets = NO_SECRETS) -> Any:
     """A copy of `value` with secrets replaced."""
     if isinstance(value, dict):
         return {
             key: REDACTED
-            if isinstance(key, str) and SECRET_KEY.search(key) and value[key] not in (None, "")
-            else redact(item)
+            if _secret_key(key, secrets) and value[key] not in (None, "")
+            else redact(item, secrets)
             for key, item in value.items()
         }
     if isinstance(value, list):
-        return [redact(item) for item in value]
+        return [redact(item, secrets) for item in value]
     if isinstance(value, str):
+        for secret in secrets.values:
+            value = value.replace(secret, REDACTED)
         return URL_PASSWORD.sub(rf"\g<scheme>{REDACTED}@", SECRET_VALUE.sub(REDACTED, value))
     return value

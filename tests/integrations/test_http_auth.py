@@ -11,6 +11,7 @@ import pytest
 from temporalio.client import WorkflowFailureError
 
 from core.crypto import CredentialCipher
+from core.redaction import REDACTED, Secrets, redact
 from core.settings import Settings
 from tests.engine import Engine
 from tests.factories import create_user, create_workflow
@@ -139,3 +140,42 @@ async def test_a_disabled_connection_fails_the_step_without_calling(
         await handle.result()
     assert "is disabled" in (await engine_worker.execution(handle))["error"]
     assert http_server.hits("/private") == []
+
+
+async def test_logs_redact_a_connections_credentials_wherever_a_step_shows_them(
+    engine_worker: Engine, settings: Settings, http_server: ScriptedServer
+) -> None:
+    secret = "plain-looking-key-1234"  # no common secret pattern would catch it
+    url = http_server.script(
+        "/echo", Reply(200, {"youSent": f"key={secret}", "value": secret, "host": "api.test"})
+    )
+    workflow_id = await create_workflow(engine_worker.db, [])
+    workspace_id = await engine_worker.db.fetchval(
+        "SELECT workspace_id FROM workflows WHERE id = $1", workflow_id
+    )
+    credentials = {"type": "header", "name": "X-Api-Key", "value": secret}
+    connection_id = await create_connection(engine_worker.db, settings, workspace_id, credentials)
+    handle = await engine_worker.start(call(url, connection_id), workflow_id=workflow_id)
+    assert (await handle.result()).status == "SUCCESS"
+    assert engine_worker.writers is not None
+    await engine_worker.writers.logs.flush()
+    logged = await engine_worker.db.fetchval(
+        "SELECT metadata::text FROM execution_logs WHERE step_id IS NOT NULL AND execution_id = $1",
+        handle.id.removeprefix("run-"),
+    )
+    assert logged is not None
+    assert secret not in logged
+    body = json.loads(logged)["output"]["body"]
+    assert body == {"youSent": f"key={REDACTED}", "value": REDACTED, "host": "api.test"}
+
+
+def test_secrets_of_a_connection_skip_public_fields_and_short_values() -> None:
+    secrets = Secrets.of(
+        {"type": "basic", "username": "ada", "password": "hunter22", "pin": "1234", "Host": "db"}
+    )
+    assert "password" in secrets.names
+    assert "username" not in secrets.names
+    assert "host" not in secrets.names
+    assert secrets.values == ("hunter22",)  # the auth type is public, "1234" too short to hunt
+    redacted = redact({"note": "pw hunter22 for ada", "PIN": "1234", "username": "ada"}, secrets)
+    assert redacted == {"note": f"pw {REDACTED} for ada", "PIN": REDACTED, "username": "ada"}
