@@ -333,3 +333,39 @@ def retention_run(
     except (OSError, ConnectionError) as exc:
         raise _database_unreachable(settings, exc) from exc
     typer.echo(f"{'Would remove' if dry_run else 'Removed'} {total} row(s) in all.")
+
+
+@app.command("backup")
+def backup_command(
+    target: Annotated[Path, typer.Argument(help="A new (or empty) folder for the backup")],
+    data_dir: Annotated[Path, typer.Option(help="The folder `baton dev --data-dir` uses")] = Path(".baton"),
+) -> None:
+    """Back up the embedded stack of `baton dev`: PostgreSQL (pg_dump), Redis (RDB + AOF files) and the
+    Temporal dev server's database. It may be running or stopped.
+
+    For managed servers, use their own backups (see the README's Backups section)."""
+    from baton.backup import BackupError, backup
+
+    try:
+        backup(data_dir.resolve(), target.resolve(), typer.echo)
+    except BackupError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from exc
+
+
+@app.command("restore")
+def restore_command(
+    source: Annotated[Path, typer.Argument(help="A folder written by `baton backup`")],
+    data_dir: Annotated[Path, typer.Option(help="A new (or empty) data folder to restore into")] = Path(
+        ".baton"
+    ),
+) -> None:
+    """Restore a `baton backup` into a new data folder, then check the restored row counts against the
+    backup's. Start it with `baton dev --data-dir FOLDER`."""
+    from baton.backup import BackupError, restore
+
+    try:
+        restore(source.resolve(), data_dir.resolve(), typer.echo)
+    except BackupError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from exc
