@@ -124,9 +124,14 @@ class ActionActivities:
             )
             acts = spec.acts(data)
             output = await self._earlier_result(spec, key) if acts else None
+            credentials: dict[str, Any] = {}  # what the call used, redacted from the step's log entry
             if output is None:
-                output = await self._call(integration, spec, request, data, key, logger, keep=acts)
+                output, credentials = await self._call(
+                    integration, spec, request, data, key, logger, keep=acts
+                )
             if request.record and self._recorder is not None and request.step_key and request.step_id:
+                if not credentials and (loaded := await self._connection(request)) is not None:
+                    credentials = loaded.credentials  # the output is an earlier attempt's
                 record = StepRecord(
                     key=request.step_key,
                     step_id=request.step_id,
@@ -138,8 +143,7 @@ class ActionActivities:
                     completed_at=datetime.now(UTC).isoformat(),
                     retry_count=activity.info().attempt - 1,
                 )
-                loaded = await self._connection(request)  # cached: read by the call just made
-                secrets = Secrets.of(loaded.credentials) if loaded is not None else NO_SECRETS
+                secrets = Secrets.of(credentials) if credentials else NO_SECRETS
                 await self._recorder.write_action_result(request, record, secrets)
             return output
 
@@ -179,8 +183,9 @@ class ActionActivities:
         logger: logging.Logger,
         *,
         keep: bool,
-    ) -> dict[str, Any]:
-        """Calls the service; `keep`: the output is kept under `key` so retries do not act again."""
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Calls the service; `keep`: the output is kept under `key` so retries do not act again. Returns
+        the output and the credentials the call used."""
         run = spec.run
         assert run is not None
         loaded = await self._connection(request)
@@ -227,7 +232,7 @@ class ActionActivities:
             )
         if keep and key is not None and self._redis is not None:
             await self._redis.set(self._keys.action_result(key), encoded, ex=RESULT_SECONDS)
-        return output
+        return output, context.credentials
 
     async def _connection(self, request: ActionRequest) -> LoadedConnection | None:
         if not request.connection_id:

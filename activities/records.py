@@ -22,7 +22,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.actions import StepRecorder
 from activities.metrics import count
-from core.analytics import executed_event, step_failed_event
+from core.analytics import FAILED_STATUSES, executed_event, step_failed_event
 from core.execution import (
     ActionRequest,
     ExecutionFinished,
@@ -149,17 +149,11 @@ class RecordActivities(StepRecorder):
             logger.warning("could not publish on execution:%s: %s", execution_id, exc)
 
     async def emit_steps(
-        self,
-        execution_id: str,
-        records: Sequence[StepRecord],
-        workflow_id: str | None = None,
-        secrets: dict[str, Secrets] | None = None,
+        self, execution_id: str, records: Sequence[StepRecord], secrets: dict[str, Secrets] | None = None
     ) -> None:
         """Entries and events for step rows (`secrets`: the connection credentials a step used, by key)."""
-        entries = [
-            step_log(execution_id, workflow_id, r, (secrets or {}).get(r.key, NO_SECRETS)) for r in records
-        ]
-        await self.emit(execution_id, entries, workflow_id)
+        entries = [step_log(execution_id, r, (secrets or {}).get(r.key, NO_SECRETS)) for r in records]
+        await self.emit(execution_id, entries)
 
     async def write_action_result(
         self, request: ActionRequest, record: StepRecord, secrets: Secrets = NO_SECRETS
@@ -232,7 +226,7 @@ class RecordActivities(StepRecorder):
                 )
                 # the transition happens once, so the counters move once
                 succeeded = finished.status == ExecutionStatus.SUCCESS.value
-                failed = finished.status in (ExecutionStatus.FAILED.value, ExecutionStatus.TIMEOUT.value)
+                failed = finished.status in FAILED_STATUSES
                 outcome = "completed" if succeeded else "failed" if failed else "cancelled"
                 count(f"baton_executions_{outcome}", f"Runs {outcome}", status=finished.status)
                 workspace_id = await connection.scalar(
@@ -261,7 +255,7 @@ class RecordActivities(StepRecorder):
             f"Execution finished: {finished.status}" + (f" ({finished.error})" if finished.error else ""),
             {"status": finished.status, "error": finished.error},
         )
-        entries = [step_log(finished.execution_id, finished.workflow_id, r) for r in finished.records]
+        entries = [step_log(finished.execution_id, r) for r in finished.records]
         await self.emit(finished.execution_id, [*entries, last], finished.workflow_id)
         for event in events:
             assert self._events is not None
@@ -298,7 +292,7 @@ class RecordActivities(StepRecorder):
             )
         ]
         for step in steps:
-            if step.status in (ExecutionStatus.FAILED.value, ExecutionStatus.TIMEOUT.value):
+            if step.status in FAILED_STATUSES:
                 events.append(
                     step_failed_event(
                         **ids,
@@ -348,15 +342,13 @@ class RecordActivities(StepRecorder):
         ]
 
 
-def step_log(
-    execution_id: str, workflow_id: str | None, record: StepRecord, secrets: Secrets = NO_SECRETS
-) -> dict[str, Any]:
+def step_log(execution_id: str, record: StepRecord, secrets: Secrets = NO_SECRETS) -> dict[str, Any]:
     """The seed's log entry for a step: `Step 'Send Email' completed successfully`, with its duration and
-    its input and output, secrets redacted."""
+    its input and output, secrets redacted (`emit` fills in the workflow)."""
     started, completed = _time(record.started_at), _time(record.completed_at)
     if record.status == ExecutionStatus.SUCCESS.value:
         level, message = "info", f"Step '{record.step_id}' completed successfully"
-    elif record.status in (ExecutionStatus.FAILED.value, ExecutionStatus.TIMEOUT.value):
+    elif record.status in FAILED_STATUSES:
         level, message = "error", f"Step '{record.step_id}' failed: {record.error}"
     else:
         level, message = (
@@ -366,7 +358,7 @@ def step_log(
     return {
         "id": new_entry_id(),
         "executionId": execution_id,
-        "workflowId": workflow_id,
+        "workflowId": None,
         "timestamp": completed or started or datetime.now(UTC),
         "level": level,
         "message": message,
@@ -384,7 +376,8 @@ def step_log(
 
 
 def execution_log(execution_id: str, level: str, message: str, metadata: dict[str, Any]) -> dict[str, Any]:
-    """A run-level entry (started, finished): its metadata holds the run's status."""
+    """A run-level entry (started, finished): its metadata holds the run's status (`emit` fills in the
+    workflow)."""
     return {
         "id": new_entry_id(),
         "executionId": execution_id,

@@ -29,14 +29,11 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
     ScheduleState,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 from temporalio.common import (
     SearchAttributePair,
@@ -59,7 +56,7 @@ from core.execution import (
 )
 from core.models import TriggerType, Webhook, Workflow, Workspace
 from core.settings import Settings
-from core.temporal import TRIGGER_TYPE, WORKFLOW_ID, WORKSPACE_ID
+from core.temporal import TRIGGER_TYPE, WORKFLOW_ID, WORKSPACE_ID, upsert_schedule
 from core.webhooks import Webhooks
 from core.workflows import published_trigger
 
@@ -190,18 +187,12 @@ class TriggerArming:
         handle = self._client.get_schedule_handle(schedule_id(wanted.workflow_id))
         if wanted.trigger_type == TriggerType.SCHEDULE.value:
             schedule = self.schedule_for(wanted, ScheduleTriggerConfig.model_validate(wanted.trigger_config))
-            try:
-                await self._client.create_schedule(
-                    schedule_id(wanted.workflow_id),
-                    schedule,
-                    search_attributes=self._search_attributes(wanted, TriggerType.SCHEDULE.value),
-                )
-            except ScheduleAlreadyRunningError:
-
-                def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
-                    return ScheduleUpdate(schedule=schedule)
-
-                await handle.update(replace)  # the new spec, policy and action, unpaused
+            await upsert_schedule(
+                self._client,
+                schedule_id(wanted.workflow_id),
+                schedule,
+                search_attributes=self._search_attributes(wanted, TriggerType.SCHEDULE.value),
+            )
             return
         try:
             if wanted.schedulable and wanted.workspace_id is not None:

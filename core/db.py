@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,3 +30,29 @@ async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
     """One unit of work: commits when the block succeeds, rolls back when it raises."""
     async with factory() as session, session.begin():
         yield session
+
+
+async def delete_in_batches(
+    engine: AsyncEngine,
+    table: str,
+    key: str,
+    selected: str,
+    params: dict[str, object],
+    *,
+    batch: int,
+    dry_run: bool,
+) -> int:
+    """Deletes the rows of `table` whose `key` (a column, or `ctid`) the query `selected` picks, at most
+    `batch` per transaction so no lock is held for long; `dry_run` only counts them. Returns how many."""
+    if dry_run:
+        async with engine.connect() as connection:
+            count = await connection.scalar(text(f"SELECT count(*) FROM ({selected}) AS doomed"), params)
+        return int(count or 0)
+    delete = text(f"DELETE FROM {table} WHERE {key} IN ({selected} LIMIT :batch)")
+    removed = 0
+    while True:
+        async with engine.begin() as connection:
+            done = (await connection.execute(delete, {**params, "batch": batch})).rowcount
+        removed += done
+        if done < batch:
+            return removed

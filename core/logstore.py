@@ -33,6 +33,7 @@ from core.analytics import (
     day_start,
     fold,
 )
+from core.db import delete_in_batches
 from core.live import new_entry_id
 from core.models import AnalyticsDaily, AnalyticsEvent, ExecutionLog, IntegrationUsage
 from core.settings import Settings
@@ -70,7 +71,7 @@ LOG_FIELDS = {
 
 
 @dataclass(frozen=True)
-class Retention:
+class LogRetention:
     """How long the log store keeps things (the seed's data retention policy)."""
 
     execution_log_days: int = 30
@@ -78,7 +79,7 @@ class Retention:
     analytics_days: int = 365
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Retention:
+    def from_settings(cls, settings: Settings) -> LogRetention:
         return cls(
             settings.execution_log_retention_days,
             settings.analytics_raw_days,
@@ -282,24 +283,10 @@ class PostgresLogStore:
 
     async def purge(self, collection: str, before: datetime | date, *, batch: int, dry_run: bool) -> int:
         column = PURGEABLE[collection]  # KeyError: not a log store collection
-        if dry_run:
-            async with self._engine.connect() as connection:
-                count = await connection.scalar(
-                    text(f"SELECT count(*) FROM {collection} WHERE {column} < :before"), {"before": before}
-                )
-            return int(count or 0)
-        # A batch per transaction (by ctid: every table here has one), so no lock is held for long.
-        delete = text(
-            f"DELETE FROM {collection} WHERE ctid IN "
-            f"(SELECT ctid FROM {collection} WHERE {column} < :before LIMIT :batch)"
+        selected = f"SELECT ctid FROM {collection} WHERE {column} < :before"  # every table here has a ctid
+        return await delete_in_batches(
+            self._engine, collection, "ctid", selected, {"before": before}, batch=batch, dry_run=dry_run
         )
-        removed = 0
-        while True:
-            async with self._engine.begin() as connection:
-                done = (await connection.execute(delete, {"before": before, "batch": batch})).rowcount
-            removed += done
-            if done < batch:
-                return removed
 
     async def _insert(
         self, table: Any, fields: dict[str, str], nested: str, documents: list[dict[str, Any]]
@@ -340,14 +327,14 @@ class PostgresLogStore:
 class MongoLogStore:
     kind = "mongodb"
 
-    def __init__(self, url: str, database: str, retention: Retention | None = None) -> None:
+    def __init__(self, url: str, database: str, retention: LogRetention | None = None) -> None:
         from pymongo import AsyncMongoClient
 
         self._client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
             url, serverSelectionTimeoutMS=2000, tz_aware=True
         )
         self.database = self._client[database]
-        self._retention = retention or Retention()
+        self._retention = retention or LogRetention()
         self._indexed = False
 
     async def ping(self) -> None:
@@ -602,7 +589,7 @@ class MongoLogStore:
 def create_log_store(settings: Settings, engine: AsyncEngine) -> LogStore:
     if settings.mongodb_url:
         return MongoLogStore(
-            settings.mongodb_url, settings.mongodb_database, Retention.from_settings(settings)
+            settings.mongodb_url, settings.mongodb_database, LogRetention.from_settings(settings)
         )
     return PostgresLogStore(engine)
 
@@ -701,7 +688,3 @@ class LogWriters:
     async def flush(self) -> None:
         for writer in (self.usage, self.logs, self.events):
             await writer.flush()
-
-    @property
-    def dropped(self) -> dict[str, int]:
-        return {w.name: w.dropped for w in (self.usage, self.logs, self.events)}

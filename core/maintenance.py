@@ -7,17 +7,15 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
     ScheduleState,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 
 from core.execution import MAINTENANCE_WORKFLOW
 from core.settings import Settings
+from core.temporal import upsert_schedule
 
 MAINTENANCE_SCHEDULE_ID = "baton-maintenance"
 
@@ -39,14 +37,4 @@ def maintenance_schedule(settings: Settings) -> Schedule:
 async def ensure_maintenance_schedule(client: Client, settings: Settings) -> str:
     """Creates the daily schedule, or brings an existing one to the configured cron and task queue.
     Returns what it did ("created" or "updated")."""
-    schedule = maintenance_schedule(settings)
-    try:
-        await client.create_schedule(MAINTENANCE_SCHEDULE_ID, schedule)
-        return "created"
-    except ScheduleAlreadyRunningError:
-
-        def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
-            return ScheduleUpdate(schedule=schedule)
-
-        await client.get_schedule_handle(MAINTENANCE_SCHEDULE_ID).update(replace)
-        return "updated"
+    return await upsert_schedule(client, MAINTENANCE_SCHEDULE_ID, maintenance_schedule(settings))

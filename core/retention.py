@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.analytics import day_start
+from core.db import delete_in_batches
 from core.logstore import LogStore
 from core.models import ExecutionStatus, Plan
 from core.plans import execution_retention_days
@@ -139,24 +139,15 @@ class Retention:
               AND e.status = ANY(CAST(:finished AS execution_status[]))
         """
         scope: dict[str, object] = {"plan": plan.value, "before": before, "finished": list(FINISHED)}
-        return await self._batched("workflow_executions", "id", selected, scope, dry_run)
+        return await self._delete("workflow_executions", "id", selected, scope, dry_run)
 
     async def _delete_audit_logs(self, before: datetime, dry_run: bool) -> int:
         selected = "SELECT ctid FROM audit_logs WHERE created_at < :before"
-        return await self._batched("audit_logs", "ctid", selected, {"before": before}, dry_run)
+        return await self._delete("audit_logs", "ctid", selected, {"before": before}, dry_run)
 
-    async def _batched(
-        self, table: str, key: str, selected: str, scope: dict[str, object], dry_run: bool
+    async def _delete(
+        self, table: str, key: str, selected: str, params: dict[str, object], dry_run: bool
     ) -> int:
-        if dry_run:
-            async with self._engine.connect() as connection:
-                count = await connection.scalar(text(f"SELECT count(*) FROM ({selected}) AS doomed"), scope)
-            return int(count or 0)
-        delete = text(f"DELETE FROM {table} WHERE {key} IN ({selected} LIMIT :batch)")
-        removed = 0
-        while True:
-            async with self._engine.begin() as connection:
-                done = (await connection.execute(delete, {**scope, "batch": self._batch})).rowcount
-            removed += done
-            if done < self._batch:
-                return removed
+        return await delete_in_batches(
+            self._engine, table, key, selected, params, batch=self._batch, dry_run=dry_run
+        )

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleAlreadyRunningError,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
 from temporalio.common import SearchAttributeKey
 from temporalio.runtime import Runtime
 
@@ -49,3 +56,18 @@ class TemporalConnector:
     async def check_health(self, *, timeout: float = 2.0) -> None:
         client = await self.get(timeout=timeout)
         await asyncio.wait_for(client.service_client.check_health(), timeout)
+
+
+async def upsert_schedule(client: Client, schedule_id: str, schedule: Schedule, **create: Any) -> str:
+    """Creates a Temporal Schedule, or gives an existing one this spec, policy and action (unpaused).
+    `create`: what only a new schedule takes (search attributes). Returns "created" or "updated"."""
+    try:
+        await client.create_schedule(schedule_id, schedule, **create)
+        return "created"
+    except ScheduleAlreadyRunningError:
+
+        def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
+            return ScheduleUpdate(schedule=schedule)
+
+        await client.get_schedule_handle(schedule_id).update(replace)
+        return "updated"

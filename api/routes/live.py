@@ -89,6 +89,7 @@ async def execution_events(
     written within a second), then goes on live. The stream ends after the run's final status."""
     execution = await store.get(session, access.workspace.id, execution_id)
     after = decode_cursor(last_event_id or resume_after, path="Last-Event-ID")
+    resuming = after is not None
     pubsub = resources.redis.pubsub()
     await pubsub.subscribe(
         resources.keys.execution_channel(execution.id)
@@ -107,12 +108,12 @@ async def execution_events(
 
     async def body() -> AsyncIterator[bytes]:
         seen = {event["id"] for event in replay}
-        if not (last_event_id or resume_after):
+        if not resuming:
             yield sse(current)
         for event in replay:
             yield sse(event)
         if current["status"] in TERMINAL:
-            if not any(is_final(event) for event in replay) and (last_event_id or resume_after):
+            if resuming and not any(is_final(event) for event in replay):
                 yield sse(current)  # the log has not caught up with the end yet: say how it ended
             return
         async for chunk in relay(pubsub, seen, until_final=True):
