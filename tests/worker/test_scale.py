@@ -79,6 +79,9 @@ async def test_long_runs_continue_as_new_and_keep_their_outputs(
             "type": "action",
             "action": "http.request",
             "input": {"url": http_server.base_url + "/n"},
+            # Longer than LOCAL_ACTION_MAX_TIMEOUT: regular activities, ~6 events each. (Short actions run
+            # as local activities, one marker each, and seldom make a history long enough to continue.)
+            "timeoutSeconds": 600,
         }
         for i in range(300)
     ]
