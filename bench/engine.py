@@ -51,8 +51,9 @@ STEPS = [
 ]
 
 
-async def serve_http() -> tuple[asyncio.Server, str]:
-    """A minimal keep-alive HTTP/1.1 server answering JSON, so the benchmark measures Baton, not it."""
+async def serve_http(work_seconds: float = 0.0) -> tuple[asyncio.Server, str]:
+    """A minimal keep-alive HTTP/1.1 server answering JSON, so the benchmark measures Baton, not it; each
+    answer takes `work_seconds` (a stand-in for the service's own work)."""
     body = json.dumps({"tier": "gold"}).encode()
     answer = (
         b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
@@ -75,13 +76,30 @@ async def serve_http() -> tuple[asyncio.Server, str]:
                 )
                 if length:
                     await reader.readexactly(length)
+                if work_seconds:
+                    await asyncio.sleep(work_seconds)
                 writer.write(answer)
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             writer.close()
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     return server, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/person"
+
+
+def summarize(latencies_ms: list[float], wall_seconds: float) -> dict[str, float]:
+    """runs/s over the wall time, and p50/p95/p99 of the latencies (ms)."""
+    ordered = sorted(latencies_ms)
+
+    def rank(fraction: float) -> float:
+        return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
+
+    return {
+        "runs_per_s": len(ordered) / wall_seconds,
+        "p50_ms": statistics.median(ordered),
+        "p95_ms": rank(0.95),
+        "p99_ms": rank(0.99),
+    }
 
 
 async def measure(
@@ -100,12 +118,7 @@ async def measure(
     began = time.perf_counter()
     await asyncio.gather(*(lane() for _ in range(concurrency)))
     wall = time.perf_counter() - began
-    latencies.sort()
-    figures = {
-        "runs_per_s": runs / wall,
-        "p50_ms": statistics.median(latencies),
-        "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
-    }
+    figures = summarize(latencies, wall)
     print(
         f"  {label:<34} c={concurrency:<3} {figures['runs_per_s']:7.1f} runs/s   "
         f"p50 {figures['p50_ms']:7.1f} ms   p99 {figures['p99_ms']:7.1f} ms",
@@ -151,10 +164,23 @@ async def main(runs: int) -> None:
             db_pool_size=20,
             _env_file=None,
         )
-        await run_benchmark(settings, runs)
+        results = await run_benchmark(settings, runs)
+    print(
+        "\nInterpreter / hand-written with the same records (target: latency <= 1.15x, throughput >= 0.85x):"
+    )
+    for concurrency in (1, 50):
+        ours = results[("interpreter (BatonRun)", concurrency)]
+        theirs = results[("hand-written, same records", concurrency)]
+        print(
+            f"  c={concurrency:<3} p50 latency x{ours['p50_ms'] / theirs['p50_ms']:.2f}   "
+            f"throughput x{ours['runs_per_s'] / theirs['runs_per_s']:.2f}"
+        )
 
 
-async def run_benchmark(settings: Settings, runs: int) -> None:
+async def run_benchmark(
+    settings: Settings, runs: int, contenders_shown: tuple[str, ...] | None = None
+) -> dict[tuple[str, int], dict[str, float]]:
+    """Figures per (contender, concurrency); `contenders_shown` limits which contenders run."""
     db = await asyncpg.connect(to_libpq_url(settings.database_url))
     user = await db.fetchval(
         "INSERT INTO users (email, password_hash, first_name, last_name) "
@@ -211,6 +237,8 @@ async def run_benchmark(settings: Settings, runs: int) -> None:
                 "interpreter, no records": starter(INTERPRETER_WORKFLOW, "bench", record=False),
                 "hand-written, no records (floor)": starter("HandWrittenBare", "bench-reference"),
             }
+            if contenders_shown is not None:
+                contenders = {k: v for k, v in contenders.items() if k in contenders_shown}
             print(f"Warming up ({min(20, runs)} runs each) ...", flush=True)
             for start_one in contenders.values():
                 await measure_quietly(start_one, min(20, runs))
@@ -222,16 +250,7 @@ async def run_benchmark(settings: Settings, runs: int) -> None:
     http_server.close()
     await redis.aclose()
     await engine.dispose()
-    print(
-        "\nInterpreter / hand-written with the same records (target: latency <= 1.15x, throughput >= 0.85x):"
-    )
-    for concurrency in (1, 50):
-        ours = results[("interpreter (BatonRun)", concurrency)]
-        theirs = results[("hand-written, same records", concurrency)]
-        print(
-            f"  c={concurrency:<3} p50 latency x{ours['p50_ms'] / theirs['p50_ms']:.2f}   "
-            f"throughput x{ours['runs_per_s'] / theirs['runs_per_s']:.2f}"
-        )
+    return results
 
 
 async def measure_quietly(start_one: Callable[[], Awaitable[Any]], runs: int) -> None:

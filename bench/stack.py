@@ -1,0 +1,110 @@
+"""`baton dev` for benchmarks: started on free ports in a temporary folder, with its defaults, and the
+processes it runs (api, worker, servers) found for weighing and CPU accounting."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from baton.embedded import free_port
+from bench.devstack import STACK_VARIABLES, ready
+
+
+@dataclass
+class DevStack:
+    api: str
+    database_url: str
+    redis_url: str
+    temporal_address: str
+    folder: Path
+    process: subprocess.Popen[bytes]
+    processes: dict[str, psutil.Process] = field(default_factory=dict)
+
+    def find_processes(self) -> None:
+        """api and worker (Baton's Python processes), temporal, postgres (all its backends), redis."""
+        for child in psutil.Process(self.process.pid).children(recursive=True):
+            try:
+                line = " ".join(child.cmdline())
+            except psutil.Error:
+                continue
+            if "baton worker" in line:
+                self.processes["worker"] = child
+            elif "baton api" in line:
+                self.processes["api"] = child
+            elif child.name() == "temporal":
+                self.processes["temporal"] = child
+            elif "redis-server" in child.name():
+                self.processes["redis"] = child
+            elif child.name() == "postgres" and "postgres" not in self.processes:
+                self.processes["postgres"] = child
+
+    def rss_mb(self, *names: str) -> float:
+        return float(sum(self.processes[name].memory_info().rss for name in names)) / 2**20
+
+    def cpu_seconds(self, *names: str) -> float:
+        """User + system CPU seconds so far (postgres with all its backends)."""
+        total = 0.0
+        for name in names:
+            process = self.processes[name]
+            members = [process]
+            if name == "postgres":
+                members += process.children(recursive=True)
+            for member in members:
+                try:
+                    times = member.cpu_times()
+                except psutil.Error:
+                    continue
+                total += times.user + times.system
+        return total
+
+
+@contextmanager
+def dev_stack(extra_env: dict[str, str] | None = None) -> Iterator[DevStack]:
+    with tempfile.TemporaryDirectory(prefix="baton-bench-") as folder:
+        ports = [free_port() for _ in range(5)]
+        env = {k: v for k, v in os.environ.items() if k not in STACK_VARIABLES}
+        env.update({"LOG_LEVEL": "WARNING", **(extra_env or {})})
+        names = ("--port", "--postgres-port", "--redis-port", "--temporal-port", "--temporal-ui-port")
+        args = [sys.executable, "-m", "baton", "dev", "--data-dir", str(Path(folder) / "data")]
+        for name, port in zip(names, ports, strict=True):
+            args += [name, str(port)]
+        print(f"starting baton dev in {folder} ...", flush=True)
+        log = (Path(folder) / "baton-dev.log").open("wb")
+        process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+        api = f"http://127.0.0.1:{ports[0]}"
+        started = time.monotonic()
+        try:
+            while not ready(f"{api}/readyz"):
+                if process.poll() is not None or time.monotonic() - started > 180:
+                    raise SystemExit(
+                        f"baton dev did not become ready; its output:\n{Path(log.name).read_text()[-3000:]}"
+                    )
+                time.sleep(0.1)
+            print(f"baton dev ready in {time.monotonic() - started:.1f} s", flush=True)
+            stack = DevStack(
+                api=api,
+                database_url=f"postgresql://postgres@127.0.0.1:{ports[1]}/baton",
+                redis_url=f"redis://127.0.0.1:{ports[2]}/0",
+                temporal_address=f"127.0.0.1:{ports[3]}",
+                folder=Path(folder),
+                process=process,
+            )
+            stack.find_processes()
+            yield stack
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            log.close()
