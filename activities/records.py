@@ -79,13 +79,20 @@ async def write_step_records(
                 "retry_count": record.retry_count,
             }
         )
-    statement = insert(STEPS).values(rows)
+    await connection.execute(UPSERT_STEPS, rows)
+
+
+def _upsert_steps() -> Any:
+    """One statement for every batch (executed with a list of rows): compiled once and cached, where a
+    multi-row VALUES clause built per batch was compiled again on every write."""
+    statement = insert(STEPS)
     changing = ("status", "input", "output", "error", "started_at", "completed_at", "duration", "retry_count")
-    await connection.execute(
-        statement.on_conflict_do_update(
-            index_elements=[STEPS.c.id], set_={column: statement.excluded[column] for column in changing}
-        )
+    return statement.on_conflict_do_update(
+        index_elements=[STEPS.c.id], set_={column: statement.excluded[column] for column in changing}
     )
+
+
+UPSERT_STEPS = _upsert_steps()
 
 
 class RecordActivities(StepRecorder):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -50,7 +50,12 @@ async def flush_webhook_stats(resources: Resources) -> None:
             logger.warning("could not flush webhook stats; they are kept for the next flush", exc_info=True)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+Companion = Callable[[Resources], AbstractAsyncContextManager[object]]
+
+
+def create_app(settings: Settings | None = None, *, companion: Companion | None = None) -> FastAPI:
+    """The API. `companion`: something to run beside it for the app's lifetime, given its resources (the
+    composition root's `baton serve` runs the worker there)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -58,7 +63,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         resources = app.state.resources = Resources.create(settings)
         flusher = asyncio.create_task(flush_webhook_stats(resources), name="webhook-stats")
         try:
-            yield
+            if companion is None:
+                yield
+            else:
+                async with companion(resources):
+                    yield
         finally:
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -70,6 +70,13 @@ def dev(
     redis_port: Annotated[int, typer.Option(help="Embedded Redis port")] = 63790,
     temporal_port: Annotated[int, typer.Option(help="Embedded Temporal gRPC port")] = 7233,
     temporal_ui_port: Annotated[int, typer.Option(help="Temporal Web UI port")] = 8233,
+    single_process: Annotated[
+        bool,
+        typer.Option(
+            help="Run the API and the worker as one process (`baton serve`): about 130 MB less memory and "
+            "eager run starts (lower latency when lightly loaded), but one CPU core for both"
+        ),
+    ] = False,
 ) -> None:
     """Run the whole platform on this machine: embedded PostgreSQL, Redis and Temporal (for each whose
     DATABASE_URL / REDIS_URL / TEMPORAL_ADDRESS is not set), migrations, seed data, the API and a worker.
@@ -77,7 +84,14 @@ def dev(
     from baton.devstack import DevOptions, DevStack
 
     options = DevOptions(
-        data_dir.resolve(), host, port, postgres_port, redis_port, temporal_port, temporal_ui_port
+        data_dir.resolve(),
+        host,
+        port,
+        postgres_port,
+        redis_port,
+        temporal_port,
+        temporal_ui_port,
+        single_process,
     )
     raise typer.Exit(DevStack(options, _settings()).run())
 
@@ -98,6 +112,27 @@ def api(
         host=host or settings.api_host,
         port=port or settings.api_port,
         workers=workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Listen address (default API_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port (default API_PORT)")] = None,
+) -> None:
+    """Run the API and a worker in one process (what `baton dev` runs): runs start eagerly on this
+    process's own worker; add more `baton serve` or `baton worker` processes to scale out."""
+    import uvicorn
+
+    settings = _settings()
+    _logging(settings.log_level)
+    uvicorn.run(
+        "baton.serve:create_serving_app",
+        factory=True,
+        host=host or settings.api_host,
+        port=port or settings.api_port,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
     )

@@ -47,6 +47,7 @@ class DevOptions:
     redis_port: int = 63790
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
+    single_process: bool = False  # the API and the worker in one process (`baton serve`) instead of two
 
 
 def step(message: str) -> float:
@@ -157,14 +158,17 @@ class DevStack:
     def _start_processes(self) -> None:
         require_free_port(self.options.port, "the API", "--port")
         env = {**os.environ, **self.env, "API_HOST": self.options.host, "API_PORT": str(self.options.port)}
-        started = step("Worker")
-        worker = _spawn_python("worker", ["-m", "baton", "worker"], env)
-        self.started.append(worker)
-        done(started)
-        started = step(f"API on http://{self.options.host}:{self.options.port}")
-        api = _spawn_python(
-            "API", ["-m", "baton", "api", "--host", self.options.host, "--port", str(self.options.port)], env
-        )
+        listen = ["--host", self.options.host, "--port", str(self.options.port)]
+        if not self.options.single_process:
+            started = step("Worker")
+            worker = _spawn_python("worker", ["-m", "baton", "worker"], env)
+            self.started.append(worker)
+            done(started)
+            started = step(f"API on http://{self.options.host}:{self.options.port}")
+            api = _spawn_python("API", ["-m", "baton", "api", *listen], env)
+        else:
+            started = step(f"API and worker (one process) on http://{self.options.host}:{self.options.port}")
+            api = _spawn_python("API and worker", ["-m", "baton", "serve", *listen], env)
         self.started.append(api)
         health = f"http://{self.options.host}:{self.options.port}/healthz"
         wait_until_ready(api, lambda: _http_ok(health), 60, "GET /healthz")

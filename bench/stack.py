@@ -37,7 +37,9 @@ class DevStack:
                 line = " ".join(child.cmdline())
             except psutil.Error:
                 continue
-            if "baton worker" in line:
+            if "baton serve" in line:  # the default: one process is both
+                self.processes["api"] = self.processes["worker"] = child
+            elif "baton worker" in line:
                 self.processes["worker"] = child
             elif "baton api" in line:
                 self.processes["api"] = child
@@ -48,13 +50,20 @@ class DevStack:
             elif child.name() == "postgres" and "postgres" not in self.processes:
                 self.processes["postgres"] = child
 
+    def _distinct(self, names: tuple[str, ...]) -> list[str]:
+        """`api` and `worker` are one process under `baton serve`: count it once."""
+        seen: dict[int, str] = {}
+        for name in names:
+            seen.setdefault(self.processes[name].pid, name)
+        return list(seen.values())
+
     def rss_mb(self, *names: str) -> float:
-        return float(sum(self.processes[name].memory_info().rss for name in names)) / 2**20
+        return float(sum(self.processes[n].memory_info().rss for n in self._distinct(names))) / 2**20
 
     def cpu_seconds(self, *names: str) -> float:
         """User + system CPU seconds so far (postgres with all its backends)."""
         total = 0.0
-        for name in names:
+        for name in self._distinct(names):
             process = self.processes[name]
             members = [process]
             if name == "postgres":
@@ -69,7 +78,7 @@ class DevStack:
 
 
 @contextmanager
-def dev_stack(extra_env: dict[str, str] | None = None) -> Iterator[DevStack]:
+def dev_stack(extra_env: dict[str, str] | None = None, *, single_process: bool = False) -> Iterator[DevStack]:
     with tempfile.TemporaryDirectory(prefix="baton-bench-") as folder:
         ports = [free_port() for _ in range(5)]
         env = {k: v for k, v in os.environ.items() if k not in STACK_VARIABLES}
@@ -78,6 +87,8 @@ def dev_stack(extra_env: dict[str, str] | None = None) -> Iterator[DevStack]:
         args = [sys.executable, "-m", "baton", "dev", "--data-dir", str(Path(folder) / "data")]
         for name, port in zip(names, ports, strict=True):
             args += [name, str(port)]
+        if single_process:
+            args.append("--single-process")
         print(f"starting baton dev in {folder} ...", flush=True)
         log = (Path(folder) / "baton-dev.log").open("wb")
         process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -109,6 +109,7 @@ class Api:
 
     def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client
+        self.load = RawClient(str(client.base_url).rstrip("/"))
         self.headers: dict[str, str] = {}
         self.base = ""
         self.workspace_id = ""
@@ -147,11 +148,11 @@ class Api:
 
 
 async def fire(
-    call: Callable[[int], Awaitable[httpx.Response]], concurrency: int, total: int
-) -> tuple[list[float], list[httpx.Response], float]:
+    call: Callable[[int], Awaitable[Any]], concurrency: int, total: int
+) -> tuple[list[float], list[Any], float]:
     """`total` calls over `concurrency` lanes: (latencies ms, responses, wall seconds)."""
     latencies: list[float] = []
-    responses: list[httpx.Response] = []
+    responses: list[Any] = []
     counter = iter(range(total))
 
     async def lane() -> None:
@@ -164,6 +165,51 @@ async def fire(
     began = time.perf_counter()
     await asyncio.gather(*(lane() for _ in range(concurrency)))
     return latencies, responses, time.perf_counter() - began
+
+
+class RawResponse:
+    """What `RawClient` read: the status and the body (JSON is decoded on demand)."""
+
+    def __init__(self, status_code: int, body: bytes) -> None:
+        self.status_code = status_code
+        self.text = body.decode(errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+class RawClient:
+    """A minimal keep-alive HTTP/1.1 client for load (POST of a JSON body): httpx spends ~2 ms of CPU per
+    call, which on 2 cores is taken from the server being measured. One connection per lane."""
+
+    def __init__(self, base_url: str) -> None:
+        host, port = base_url.removeprefix("http://").split(":")
+        self.host, self.port = host, int(port)
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def post(self, path: str, body: Any) -> RawResponse:
+        payload = json.dumps(body).encode()
+        request = (
+            f"POST {path} HTTP/1.1\r\nhost: {self.host}\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(payload)}\r\n\r\n"
+        ).encode() + payload
+        reader, writer = (
+            self._idle.pop() if self._idle else await asyncio.open_connection(self.host, self.port)
+        )
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        response = RawResponse(status, await reader.readexactly(length) if length else b"")
+        self._idle.append((reader, writer))
+        return response
+
+    def close(self) -> None:
+        for _, writer in self._idle:
+            writer.close()
 
 
 async def drain(db: asyncpg.Connection, workflow_ids: list[str], timeout: float = 600) -> None:
@@ -239,8 +285,8 @@ async def async_webhook(stack: DevStack, api: Api, db: asyncpg.Connection, quick
     workflow_id, token = await api.publish("Bench async", {"methods": ["POST"], "mode": "async"}, steps)
     baseline = await temporal_starts(stack, 500 if quick else 2000)
 
-    async def call(n: int) -> httpx.Response:
-        return await api.client.post(f"/hooks/{token}", json={"order": n})
+    async def call(n: int) -> RawResponse:
+        return await api.load.post(f"/hooks/{token}", {"order": n})
 
     await fire(call, 10, 20)
     await drain(db, [workflow_id])
@@ -305,8 +351,8 @@ async def sync_webhook(
     trigger: dict[str, Any] = {"methods": ["POST"], "mode": "sync", "syncTimeoutSeconds": 30}
     workflow_id, token = await api.publish("Bench sync", trigger, THREE_STEPS)
 
-    async def call(n: int) -> httpx.Response:
-        return await api.client.post(f"/hooks/{token}", json={"url": url, "n": n})
+    async def call(n: int) -> RawResponse:
+        return await api.load.post(f"/hooks/{token}", {"url": url, "n": n})
 
     await fire(call, 10, 30)
     rows: list[Row] = []
@@ -353,8 +399,8 @@ async def steps_40(stack: DevStack, api: Api, db: asyncpg.Connection, quick: boo
             await direct.get(url)
         one_call_ms = (time.perf_counter() - began) * 1000 / 40
 
-    async def call(n: int) -> httpx.Response:
-        return await api.client.post(f"/hooks/{token}", json={"n": n})
+    async def call(n: int) -> RawResponse:
+        return await api.load.post(f"/hooks/{token}", {"n": n})
 
     await fire(call, 1, 2)
     runs = 5 if quick else 20
@@ -433,9 +479,9 @@ async def waiting(stack: DevStack, api: Api, db: asyncpg.Connection, total: int)
     rss_start = stack.rss_mb("worker")
     cpu_start = stack.cpu_seconds("worker")
 
-    async def call(n: int) -> httpx.Response:
+    async def call(n: int) -> RawResponse:
         token = delayed_token if n % 2 else approved_token
-        return await api.client.post(f"/hooks/{token}", json={"until": wake.isoformat()})
+        return await api.load.post(f"/hooks/{token}", {"until": wake.isoformat()})
 
     print(f"    parking {total} runs (delays end at {wake:%H:%M:%S} UTC) ...", flush=True)
     began = time.perf_counter()
@@ -739,6 +785,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller counts: a check, not the figures")
     parser.add_argument("--executions", type=int, help="executions for api-reads (1,000,000; quick 100,000)")
     parser.add_argument("--waiting", type=int, help="runs parked at once (10,000; quick 1,000)")
+    parser.add_argument(
+        "--single-process", action="store_true", help="baton dev --single-process (api + worker in one)"
+    )
     parser.add_argument("--write", type=Path, help="also write the results as Markdown (BENCHMARKS.md)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
     options = parser.parse_args()
@@ -747,7 +796,7 @@ def main() -> None:
     parked = options.waiting or (1_000 if options.quick else 10_000)
     print(f"Baton benchmark suite: {', '.join(chosen)}\n{machine()}", flush=True)
     began = time.monotonic()
-    with dev_stack() as stack:
+    with dev_stack(single_process=options.single_process) as stack:
         rows = asyncio.run(run_suite(stack, chosen, options.quick, executions, parked))
     seconds = time.monotonic() - began
     print(f"\nDone in {seconds / 60:.1f} min.\n\n{HEADER}")

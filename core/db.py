@@ -12,12 +12,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from core.settings import Settings, to_asyncpg_url
 
 
-def create_engine(settings: Settings, *, database_url: str | None = None) -> AsyncEngine:
+def create_engine(
+    settings: Settings, *, database_url: str | None = None, pre_ping: bool = True
+) -> AsyncEngine:
+    """`pre_ping`: test each connection as it leaves the pool (a round trip per transaction), so a request
+    after a PostgreSQL restart does not fail. The worker turns it off: an activity that meets a dropped
+    connection fails, the pool drops it, and Temporal retries the activity."""
     return create_async_engine(
         to_asyncpg_url(database_url or settings.database_url),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
     )
 
 

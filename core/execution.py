@@ -167,6 +167,36 @@ class ExecutionFinished:
     integrations: list[str] = field(default_factory=list)
 
 
+def _is_respond(step: Any) -> bool:
+    return isinstance(step, dict) and (
+        step.get("type") == "respond"
+        or (step.get("type") == "action" and step.get("action") == WEBHOOK_RESPOND_ACTION)
+    )
+
+
+def responds_before_the_end(steps: Any) -> bool:
+    """Whether a run of these steps may reply to a sync webhook before it ends: a respond step anywhere but
+    as the last top-level step. When not, the reply is the run's result and waiting for it is enough."""
+    if not isinstance(steps, list):
+        return False
+    found = 0
+
+    def walk(value: Any) -> None:
+        nonlocal found
+        if _is_respond(value):
+            found += 1
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(steps)
+    last_is_respond = bool(steps) and _is_respond(steps[-1])
+    return found > (1 if last_is_respond else 0)
+
+
 def action_integrations(steps: Any) -> list[str]:
     """The integrations named by the action steps of a definition, nested ones included, sorted."""
     found: set[str] = set()

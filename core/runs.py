@@ -264,6 +264,7 @@ class RunService:
                 result_type=RunResult,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=run_search_attributes(run),
+                request_eager_start=self._settings.eager_workflow_start,
             )
         except WorkflowAlreadyStartedError as exc:
             return StartedRun(run.execution_id, target.workflow_id, target.version, temporal_id, exc.run_id)
@@ -277,20 +278,24 @@ class RunService:
     def handle(self, execution_id: str) -> WorkflowHandle[Any, RunResult]:
         return self._client.get_workflow_handle(run_workflow_id(execution_id), result_type=RunResult)
 
-    async def reply(self, execution_id: str, timeout: float) -> SyncReply:
+    async def reply(self, execution_id: str, timeout: float, *, early: bool = True) -> SyncReply:
         """What a sync webhook answers: the `respond` step's reply as soon as the run gives one, else the
-        run's result when it ends; `pending` once `timeout` passes (the run carries on)."""
+        run's result when it ends; `pending` once `timeout` passes (the run carries on).
+
+        `early=False` (no respond step before the last one: see `responds_before_the_end`) only waits for
+        the result, which carries the reply: no update round trip through the worker."""
         handle = self.handle(execution_id)
         deadline = asyncio.get_running_loop().time() + timeout
-        try:
-            response = await asyncio.wait_for(
-                handle.execute_update(AWAIT_RESPONSE_UPDATE, result_type=dict), timeout
-            )
-            return SyncReply("respond", response=response)
-        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-            return SyncReply("pending")
-        except (WorkflowUpdateFailedError, RPCError):
-            pass  # the run ended without a `respond` step: answer with its result
+        if early:
+            try:
+                response = await asyncio.wait_for(
+                    handle.execute_update(AWAIT_RESPONSE_UPDATE, result_type=dict), timeout
+                )
+                return SyncReply("respond", response=response)
+            except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+                return SyncReply("pending")
+            except (WorkflowUpdateFailedError, RPCError):
+                pass  # the run ended without a `respond` step: answer with its result
         try:
             remaining = max(deadline - asyncio.get_running_loop().time(), 0.1)
             result = await asyncio.wait_for(handle.result(), remaining)

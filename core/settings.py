@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_task_queue: str = "baton"
     temporal_ui_url: str = "http://127.0.0.1:8233"
+    # Ask Temporal to hand a new run's first workflow task straight back to the starting process (eager
+    # start). Only takes effect where a worker shares the starting client: `baton serve` turns it on.
+    eager_workflow_start: bool = False
     # A run still going after this long ends as TIMEOUT (unset: runs may wait as long as their steps say).
     run_timeout_seconds: float | None = Field(default=None, gt=0)
 

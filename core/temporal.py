@@ -53,6 +53,10 @@ class TemporalConnector:
                 self._client = await connect_temporal(self._settings, timeout=timeout)
             return self._client
 
+    def use(self, client: Client) -> None:
+        """Shares a client connected elsewhere (`baton serve`: the co-located worker's)."""
+        self._client = client
+
     async def check_health(self, *, timeout: float = 2.0) -> None:
         client = await self.get(timeout=timeout)
         await asyncio.wait_for(client.service_client.check_health(), timeout)

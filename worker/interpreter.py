@@ -55,6 +55,10 @@ with workflow.unsafe.imports_passed_through():
 
 RECORD_TIMEOUT = timedelta(seconds=30)
 LOCAL_RECORDS_PATCH = "local-records"
+LOCAL_ACTIONS_PATCH = "local-actions"
+# Actions whose timeout is longer than this run as regular activities: the server tracks them, a crashed
+# worker's attempt is retried on its timeout, and they do not hold the run's workflow task.
+LOCAL_ACTION_MAX_TIMEOUT = timedelta(minutes=5)
 DEFAULT_ACTION_TIMEOUT = timedelta(minutes=5)
 FLUSH_THRESHOLD = 500
 # Steps whose output can be a run's result (the last one to complete wins); condition and switch only route.
@@ -405,16 +409,7 @@ class BatonRun:
         try:
             while True:
                 try:
-                    output = await workflow.execute_activity(
-                        step.action,
-                        request,
-                        start_to_close_timeout=timedelta(seconds=step.timeout_seconds)
-                        if step.timeout_seconds
-                        else DEFAULT_ACTION_TIMEOUT,
-                        retry_policy=to_retry_policy(step.retry),
-                        summary=step.label,
-                        result_type=dict,
-                    )
+                    output = await self._call_action(step, request)
                     break
                 except ActivityError as failure:
                     # Every attempt met the connection's rate limit: wait for the window, never fail.
@@ -427,6 +422,23 @@ class BatonRun:
             raise
         self._action_inputs.pop(key, None)
         return output
+
+    @staticmethod
+    async def _call_action(step: ActionStep, request: ActionRequest) -> dict[str, Any]:
+        """The action's activity: a local activity since patch `local-actions` (it runs in the worker that
+        runs the workflow, in the same workflow task, so a run of short steps costs one server round trip
+        instead of two per step; a crash mid-call re-runs it, as a regular activity's retry would, with the
+        same idempotency key). Runs recorded before the patch replay with regular activities."""
+        timeout = timedelta(seconds=step.timeout_seconds) if step.timeout_seconds else DEFAULT_ACTION_TIMEOUT
+        options: dict[str, Any] = {
+            "start_to_close_timeout": timeout,
+            "retry_policy": to_retry_policy(step.retry),
+            "summary": step.label,
+            "result_type": dict,
+        }
+        if timeout <= LOCAL_ACTION_MAX_TIMEOUT and workflow.patched(LOCAL_ACTIONS_PATCH):
+            return await workflow.execute_local_activity(step.action, request, **options)  # type: ignore[no-any-return]
+        return await workflow.execute_activity(step.action, request, **options)  # type: ignore[no-any-return]
 
     async def _loop(self, step: LoopStep, scope: Scope, key: str) -> Any:
         assert self._input is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
@@ -175,8 +176,23 @@ def metrics_runtime(settings: Settings) -> Runtime | None:
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     client = await connect_temporal(settings, timeout=30, runtime=metrics_runtime(settings))
-    engine = create_engine(settings)
+    engine = create_engine(settings, pre_ping=False)
     redis = create_redis(settings)
+    try:
+        async with serving(settings, client, engine, redis):
+            await (stop.wait() if stop else asyncio.Event().wait())
+    finally:
+        await redis.aclose()
+        await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    settings: Settings, client: Client, engine: AsyncEngine, redis: Redis
+) -> AsyncIterator[Worker]:
+    """Baton's worker polling its task queue on `client` while the block runs: log writers, triggers
+    reconciled with Temporal, the maintenance schedule armed. `baton worker` runs it alone; `baton serve`
+    beside the API, on the API's own client (so the API's starts can be eager)."""
     writers = log_writers(settings, engine)
     writing = asyncio.ensure_future(writers.run())
     try:
@@ -197,10 +213,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
                 "worker serving task queue %r on %s", settings.temporal_task_queue, settings.temporal_address
             )
             async with worker:
-                await (stop.wait() if stop else asyncio.Event().wait())
+                yield worker
     finally:
         writing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await writing
-        await redis.aclose()
-        await engine.dispose()

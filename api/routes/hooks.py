@@ -22,6 +22,7 @@ from api.errors import error_response, error_responses
 from api.routes.executions import run_service
 from api.schemas.base import ApiModel
 from core.errors import BatonError, LimitExceeded, NotFound, Unauthenticated
+from core.execution import responds_before_the_end
 from core.quotas import month_start, next_month
 from core.runs import SyncReply
 from core.webhooks import SIGNATURE_HEADER, signature_matches
@@ -143,7 +144,9 @@ async def receive(token: str, request: Request, resources: ResourcesDep) -> Resp
             return quota_exceeded(exc)
         raise
     if target.mode == "sync":
-        return reply_response(await runs.reply(execution_id, target.sync_timeout_seconds), execution_id)
+        early = responds_before_the_end(version.definition.get("steps"))
+        reply = await runs.reply(execution_id, target.sync_timeout_seconds, early=early)
+        return reply_response(reply, execution_id)
     accepted = HookAccepted(execution_id=execution_id)
     return JSONResponse(
         accepted.model_dump(by_alias=True), status_code=202, headers={EXECUTION_HEADER: execution_id}

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import httpx
 import psutil
 import pytest
 from redis.asyncio import Redis
@@ -44,7 +45,7 @@ def ports() -> Ports:
 
 
 class DevProcess:
-    def __init__(self, data_dir: Path, ports: Ports) -> None:
+    def __init__(self, data_dir: Path, ports: Ports, *extra: str) -> None:
         env = {k: v for k, v in os.environ.items() if k not in STACK_VARIABLES}
         self.log = data_dir.parent / f"dev-{time.monotonic_ns()}.log"
         self._log_file = self.log.open("w")
@@ -66,6 +67,7 @@ class DevProcess:
                 str(ports.temporal),
                 "--temporal-ui-port",
                 str(ports.ui),
+                *extra,
             ],
             env=env,
             stdout=self._log_file,
@@ -202,3 +204,43 @@ def test_a_taken_port_gives_a_clear_message_and_stops_what_was_started(
         assert leftovers == []
     finally:
         blocker.close()
+
+
+def test_single_process_mode_runs_api_and_worker_in_one_process(
+    tmp_path: Path, ports: Ports, dev: list[DevProcess]
+) -> None:
+    process = DevProcess(tmp_path / "data", ports, "--single-process")
+    dev.append(process)
+    process.wait_for("Press Ctrl-C to stop")
+    assert "API and worker (one process)" in process.output()
+    commands = [" ".join(child.cmdline()) for child in psutil.Process(process.process.pid).children()]
+    assert any("baton serve" in line for line in commands), commands
+    assert not any("baton worker" in line or "baton api" in line for line in commands), commands
+
+    base = f"http://127.0.0.1:{ports.api}"
+    with httpx.Client(base_url=base, timeout=30) as client:
+        account = {"email": "one@example.com", "password": "one process 1", "firstName": "O", "lastName": "P"}
+        client.post("/api/v1/auth/register", json=account).raise_for_status()
+        login = client.post(
+            "/api/v1/auth/login", json={"email": account["email"], "password": account["password"]}
+        )
+        headers = {"Authorization": f"Bearer {login.json()['accessToken']}"}
+        workspace = client.post("/api/v1/workspaces", headers=headers, json={"name": "One"}).json()
+        workflows = f"/api/v1/workspaces/{workspace['id']}/workflows"
+        body = {
+            "name": "Echo",
+            "triggerType": "WEBHOOK",
+            "triggerConfig": {"methods": ["POST"], "mode": "sync"},
+            "steps": [
+                {"id": "double", "type": "set", "values": {"twice": "{{ trigger.body.n * 2 }}"}},
+                {"id": "reply", "type": "respond", "status": 201, "body": {"twice": "{{ vars.twice }}"}},
+            ],
+        }
+        workflow = client.post(workflows, headers=headers, json=body).json()
+        client.post(f"{workflows}/{workflow['id']}/publish", headers=headers, json={}).raise_for_status()
+        hooks = client.get(f"/api/v1/workspaces/{workspace['id']}/webhooks", headers=headers).json()["items"]
+        reply = client.post(f"/hooks/{hooks[0]['token']}", json={"n": 21})
+        assert reply.status_code == 201, reply.text
+        assert reply.json() == {"twice": 42}
+    assert process.stop(signal.SIGINT) == 0, process.output()
+    _assert_nothing_left(process, ports)

@@ -2,8 +2,9 @@
 current interpreter. A change that would break runs in flight fails here; guard it with `workflow.patched`.
 
 histories/before-local-records/ and before-local-actions/ hold runs recorded before those patches: they
-keep proving that runs started by older workers still replay. Re-record the current set (only when a change is meant to
-alter new runs, after guarding the old path with `workflow.patched`; move the old files to a folder first):
+keep proving that runs started by older workers still replay. Re-record the current set (only when a
+change is meant to alter new runs, after guarding the old path with `workflow.patched`; move the old
+files to a folder first):
     BATON_RECORD_HISTORIES=1 .venv/bin/pytest tests/worker/test_replay.py -k record
 """
 

@@ -3,6 +3,8 @@ step outputs that would bloat the history are refused clearly."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from temporalio.client import WorkflowFailureError
 
@@ -72,7 +74,7 @@ async def test_long_runs_continue_as_new_and_keep_their_outputs(
     engine_worker: Engine, http_server: ScriptedServer
 ) -> None:
     http_server.script("/n", Reply(200, {"ok": True}))
-    steps = [{"id": "first", "type": "set", "values": {"seed": 7}}]
+    steps: list[dict[str, Any]] = [{"id": "first", "type": "set", "values": {"seed": 7}}]
     steps += [
         {
             "id": f"call_{i}",

@@ -1,0 +1,35 @@
+"""`baton serve`: the API and a worker in one process, sharing one Temporal client.
+
+What it buys over `baton api` + `baton worker` (bench/run, 2 cores): a webhook's run is started eagerly (the
+start call hands the run's first workflow task straight to this process's worker: no queue hand-off, ~30%
+less Temporal CPU per run), one Python process's memory instead of two, and one pool of connections to
+PostgreSQL and Redis. Scale out with more `baton serve` processes, or with `baton api` and `baton worker`
+apart (docs/scaling.md): every worker on the task queue still takes its share of the runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.app import create_app
+from api.resources import Resources
+from core.settings import Settings, get_settings
+from core.temporal import connect_temporal
+from worker.main import metrics_runtime, serving
+
+
+def create_serving_app(settings: Settings | None = None) -> FastAPI:
+    """The API with a worker beside it (uvicorn factory of `baton serve`)."""
+    settings = (settings or get_settings()).model_copy(update={"eager_workflow_start": True})
+
+    @asynccontextmanager
+    async def worker_beside(resources: Resources) -> AsyncIterator[None]:
+        client = await connect_temporal(settings, timeout=30, runtime=metrics_runtime(settings))
+        resources.temporal.use(client)  # the API starts runs on the worker's client: eager starts
+        async with serving(settings, client, resources.engine, resources.redis):
+            yield
+
+    return create_app(settings, companion=worker_beside)
