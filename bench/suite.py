@@ -193,11 +193,21 @@ class RawClient:
             f"POST {path} HTTP/1.1\r\nhost: {self.host}\r\ncontent-type: application/json\r\n"
             f"content-length: {len(payload)}\r\n\r\n"
         ).encode() + payload
-        reader, writer = (
-            self._idle.pop() if self._idle else await asyncio.open_connection(self.host, self.port)
-        )
-        writer.write(request)
-        head = await reader.readuntil(b"\r\n\r\n")
+        while True:
+            reused = bool(self._idle)
+            if reused:
+                reader, writer = self._idle.pop()
+            else:
+                reader, writer = await asyncio.open_connection(self.host, self.port)
+            writer.write(request)
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+                break
+            except (asyncio.IncompleteReadError, ConnectionError):
+                writer.close()
+                if not reused:
+                    raise  # a fresh connection that fails is the server's failure: report it
+                # the server closed this idle keep-alive connection: send again on a new one
         status = int(head[9:12])
         length = 0
         for line in head.split(b"\r\n"):
