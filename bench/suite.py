@@ -530,7 +530,11 @@ async def waiting(stack: DevStack, api: Api, db: asyncpg.Connection, total: int)
     async def approve(n: int) -> httpx.Response:
         path = f"{api.base}/executions/{approvals[n]}/steps/ok/decision"
         for _ in range(20):
-            response = await api.client.post(path, headers=api.headers, json={"approved": True})
+            try:
+                response = await api.client.post(path, headers=api.headers, json={"approved": True})
+            except httpx.TransportError:  # a keep-alive connection the server closed while idle
+                await asyncio.sleep(0.1)
+                continue
             if response.status_code != 409:
                 return response
             await asyncio.sleep(0.5)
@@ -728,21 +732,29 @@ async def run_suite(
             api = Api(client)
             await api.sign_up()
             print("\n" + HEADER, flush=True)
+
+            async def scenario(name: str, work: Awaitable[list[Row]]) -> None:
+                """Runs one scenario; a failure is reported as its row and the suite goes on."""
+                try:
+                    rows.extend(await work)
+                except Exception as exc:
+                    rows.append(report(Row(name, met=False, target="(failed)", notes=[repr(exc)[:300]])))
+
             if "idle" in chosen:
-                rows += await idle(stack)
+                await scenario("idle", idle(stack))
             if "interpreter" in chosen or "sync-webhook" in chosen:
                 found, handwritten = await interpreter(stack, quick)
-                rows += found if "interpreter" in chosen else []
+                rows.extend(found if "interpreter" in chosen else [])
             if "async-webhook" in chosen:
-                rows += await async_webhook(stack, api, db, quick)
+                await scenario("async-webhook", async_webhook(stack, api, db, quick))
             if "sync-webhook" in chosen:
-                rows += await sync_webhook(stack, api, db, url, quick, handwritten)
+                await scenario("sync-webhook", sync_webhook(stack, api, db, url, quick, handwritten))
             if "steps-40" in chosen:
-                rows += await steps_40(stack, api, db, quick)
+                await scenario("steps-40", steps_40(stack, api, db, quick))
             if "waiting" in chosen:
-                rows += await waiting(stack, api, db, parked)
+                await scenario("waiting", waiting(stack, api, db, parked))
             if "api-reads" in chosen:
-                rows += await api_reads(stack, api, db, executions)
+                await scenario("api-reads", api_reads(stack, api, db, executions))
     finally:
         http_server.close()
         await db.close()
