@@ -436,7 +436,10 @@ class BatonRun:
             "summary": step.label,
             "result_type": dict,
         }
-        if timeout <= LOCAL_ACTION_MAX_TIMEOUT and workflow.patched(LOCAL_ACTIONS_PATCH):
+        # Steps on a connection stay regular activities: its rate limit's waits (RATE_LIMITED, retried after
+        # the window) are handled by the server's retries, which local activities do not reproduce yet.
+        local = timeout <= LOCAL_ACTION_MAX_TIMEOUT and step.connection_id is None
+        if local and workflow.patched(LOCAL_ACTIONS_PATCH):
             return await workflow.execute_local_activity(step.action, request, **options)  # type: ignore[no-any-return]
         return await workflow.execute_activity(step.action, request, **options)  # type: ignore[no-any-return]
 
