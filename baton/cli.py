@@ -122,8 +122,8 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Listen address (default API_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port (default API_PORT)")] = None,
 ) -> None:
-    """Run the API and a worker in one process (what `baton dev` runs): runs start eagerly on this
-    process's own worker; add more `baton serve` or `baton worker` processes to scale out."""
+    """Run the API and a worker in one process (what `baton dev --single-process` runs): runs start eagerly
+    on this process's own worker; add more `baton serve` or `baton worker` processes to scale out."""
     import uvicorn
 
     settings = _settings()

@@ -5,51 +5,22 @@ Prints: seconds until /readyz answers 200, and the resident memory of every proc
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import psutil
 
 from baton.embedded import free_port
-
-STACK_VARIABLES = ("DATABASE_URL", "REDIS_URL", "TEMPORAL_ADDRESS", "MONGODB_URL")
-
-
-def ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
+from bench.stack import dev_command, dev_env, ready
 
 
 def start_once(data_dir: Path, label: str) -> None:
     ports = [free_port() for _ in range(5)]
-    env = {k: v for k, v in os.environ.items() if k not in STACK_VARIABLES}
-    args = [
-        sys.executable,
-        "-m",
-        "baton",
-        "dev",
-        "--data-dir",
-        str(data_dir),
-        "--port",
-        str(ports[0]),
-        "--postgres-port",
-        str(ports[1]),
-        "--redis-port",
-        str(ports[2]),
-        "--temporal-port",
-        str(ports[3]),
-        "--temporal-ui-port",
-        str(ports[4]),
-    ]
+    env = dev_env()
+    args = dev_command(data_dir, ports)
     started = time.monotonic()
     process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

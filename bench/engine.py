@@ -87,6 +87,17 @@ async def serve_http(work_seconds: float = 0.0) -> tuple[asyncio.Server, str]:
     return server, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/person"
 
 
+async def fresh_database(server_url: str) -> str:
+    """A new, migrated database on the server of `server_url`: its URL."""
+    database = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(to_libpq_url(server_url))
+    await admin.execute(f'CREATE DATABASE "{database}"')
+    await admin.close()
+    database_url = to_libpq_url(server_url).rsplit("/", 1)[0] + f"/{database}"
+    await upgrade_to_head_async(database_url)
+    return database_url
+
+
 def summarize(latencies_ms: list[float], wall_seconds: float) -> dict[str, float]:
     """runs/s over the wall time, and p50/p95/p99 of the latencies (ms)."""
     ordered = sorted(latencies_ms)
@@ -150,12 +161,7 @@ async def main(runs: int) -> None:
             temporal.start()
             stack.callback(temporal.stop)
             temporal_address = temporal.address
-        database = f"bench_{uuid.uuid4().hex[:8]}"
-        admin = await asyncpg.connect(to_libpq_url(database_url))
-        await admin.execute(f'CREATE DATABASE "{database}"')
-        await admin.close()
-        database_url = to_libpq_url(database_url).rsplit("/", 1)[0] + f"/{database}"
-        await upgrade_to_head_async(database_url)
+        database_url = await fresh_database(database_url)
         settings = Settings(
             database_url=database_url,
             redis_url=redis_url,

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,11 +18,34 @@ from pathlib import Path
 import psutil
 
 from baton.embedded import free_port
-from bench.devstack import STACK_VARIABLES, ready
+
+STACK_VARIABLES = ("DATABASE_URL", "REDIS_URL", "TEMPORAL_ADDRESS", "MONGODB_URL")
+PORT_OPTIONS = ("--port", "--postgres-port", "--redis-port", "--temporal-port", "--temporal-ui-port")
+
+
+def ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def dev_command(data_dir: Path, ports: list[int], *, single_process: bool = False) -> list[str]:
+    """`baton dev` on these ports (API, PostgreSQL, Redis, Temporal, Temporal UI)."""
+    args = [sys.executable, "-m", "baton", "dev", "--data-dir", str(data_dir)]
+    for name, port in zip(PORT_OPTIONS, ports, strict=True):
+        args += [name, str(port)]
+    return [*args, "--single-process"] if single_process else args
+
+
+def dev_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This environment without the variables that would make `baton dev` use servers of its own."""
+    return {**{k: v for k, v in os.environ.items() if k not in STACK_VARIABLES}, **(extra or {})}
 
 
 @dataclass
-class DevStack:
+class BenchStack:
     api: str
     database_url: str
     redis_url: str
@@ -78,17 +102,13 @@ class DevStack:
 
 
 @contextmanager
-def dev_stack(extra_env: dict[str, str] | None = None, *, single_process: bool = False) -> Iterator[DevStack]:
+def dev_stack(
+    extra_env: dict[str, str] | None = None, *, single_process: bool = False
+) -> Iterator[BenchStack]:
     with tempfile.TemporaryDirectory(prefix="baton-bench-") as folder:
         ports = [free_port() for _ in range(5)]
-        env = {k: v for k, v in os.environ.items() if k not in STACK_VARIABLES}
-        env.update({"LOG_LEVEL": "WARNING", **(extra_env or {})})
-        names = ("--port", "--postgres-port", "--redis-port", "--temporal-port", "--temporal-ui-port")
-        args = [sys.executable, "-m", "baton", "dev", "--data-dir", str(Path(folder) / "data")]
-        for name, port in zip(names, ports, strict=True):
-            args += [name, str(port)]
-        if single_process:
-            args.append("--single-process")
+        env = dev_env({"LOG_LEVEL": "WARNING", **(extra_env or {})})
+        args = dev_command(Path(folder) / "data", ports, single_process=single_process)
         print(f"starting baton dev in {folder} ...", flush=True)
         log = (Path(folder) / "baton-dev.log").open("wb")
         process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -102,7 +122,7 @@ def dev_stack(extra_env: dict[str, str] | None = None, *, single_process: bool =
                     )
                 time.sleep(0.1)
             print(f"baton dev ready in {time.monotonic() - started:.1f} s", flush=True)
-            stack = DevStack(
+            stack = BenchStack(
                 api=api,
                 database_url=f"postgresql://postgres@127.0.0.1:{ports[1]}/baton",
                 redis_url=f"redis://127.0.0.1:{ports[2]}/0",

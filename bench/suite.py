@@ -33,9 +33,8 @@ from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from temporalio.client import Client
 
 from api.pagination import encode_cursor
-from baton.migrate import upgrade_to_head_async
-from bench.engine import run_benchmark, serve_http, summarize
-from bench.stack import DevStack, dev_stack
+from bench.engine import fresh_database, run_benchmark, serve_http, summarize
+from bench.stack import BenchStack, dev_stack
 from core.executions import list_query
 from core.settings import Settings, to_libpq_url
 
@@ -244,7 +243,7 @@ def per_run(cpu_before: float, cpu_after: float, runs: int) -> float | None:
 # ---------------------------------------------------------------------------------------------- scenarios
 
 
-async def idle(stack: DevStack) -> list[Row]:
+async def idle(stack: BenchStack) -> list[Row]:
     """RSS of api + worker after start-up, and their CPU over 10 quiet seconds."""
     await asyncio.sleep(5)
     before = stack.cpu_seconds("api", "worker")
@@ -266,7 +265,7 @@ async def idle(stack: DevStack) -> list[Row]:
     return [report(row)]
 
 
-async def temporal_starts(stack: DevStack, total: int) -> dict[str, float]:
+async def temporal_starts(stack: BenchStack, total: int) -> dict[str, float]:
     """Baseline for webhook ingest: bare workflow starts/s from a Temporal client at concurrency 50 (on a
     task queue no worker polls, so only the start is measured)."""
     client = await Client.connect(stack.temporal_address)
@@ -274,23 +273,12 @@ async def temporal_starts(stack: DevStack, total: int) -> dict[str, float]:
     async def start(_: int) -> None:
         await client.start_workflow("BenchNothing", id=f"bench-start-{uuid.uuid4()}", task_queue="bench-idle")
 
-    for n in range(20):
-        await start(n)
-    latencies: list[float] = []
-    counter = iter(range(total))
-
-    async def lane() -> None:
-        for n in counter:
-            began = time.perf_counter()
-            await start(n)
-            latencies.append((time.perf_counter() - began) * 1000)
-
-    began = time.perf_counter()
-    await asyncio.gather(*(lane() for _ in range(50)))
-    return summarize(latencies, time.perf_counter() - began)
+    await fire(start, 10, 20)
+    latencies, _, wall = await fire(start, 50, total)
+    return summarize(latencies, wall)
 
 
-async def async_webhook(stack: DevStack, api: Api, db: asyncpg.Connection, quick: bool) -> list[Row]:
+async def async_webhook(stack: BenchStack, api: Api, db: asyncpg.Connection, quick: bool) -> list[Row]:
     steps = [{"id": "note", "type": "set", "values": {"order": "{{ trigger.body.order }}"}}]
     workflow_id, token = await api.publish("Bench async", {"methods": ["POST"], "mode": "async"}, steps)
     baseline = await temporal_starts(stack, 500 if quick else 2000)
@@ -351,7 +339,7 @@ THREE_STEPS: list[dict[str, Any]] = [
 
 
 async def sync_webhook(
-    stack: DevStack,
+    stack: BenchStack,
     api: Api,
     db: asyncpg.Connection,
     url: str,
@@ -394,7 +382,7 @@ async def sync_webhook(
     return rows
 
 
-async def steps_40(stack: DevStack, api: Api, db: asyncpg.Connection, quick: bool) -> list[Row]:
+async def steps_40(stack: BenchStack, api: Api, db: asyncpg.Connection, quick: bool) -> list[Row]:
     """40 http.request steps in a row, each answered after 10 ms of (simulated) work; sync webhook, c=1."""
     server, url = await serve_http(work_seconds=0.010)
     steps: list[dict[str, Any]] = [
@@ -433,16 +421,10 @@ async def steps_40(stack: DevStack, api: Api, db: asyncpg.Connection, quick: boo
     return [report(row)]
 
 
-async def interpreter(stack: DevStack, quick: bool) -> tuple[list[Row], dict[int, dict[str, float]]]:
+async def interpreter(stack: BenchStack, quick: bool) -> tuple[list[Row], dict[int, dict[str, float]]]:
     """bench.engine's comparison on the stack's servers (its own worker in this process, queue `bench`)."""
-    database = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(stack.database_url)
-    await admin.execute(f'CREATE DATABASE "{database}"')
-    await admin.close()
-    database_url = stack.database_url.rsplit("/", 1)[0] + f"/{database}"
-    await upgrade_to_head_async(database_url)
     settings = Settings(
-        database_url=database_url,
+        database_url=await fresh_database(stack.database_url),
         redis_url=stack.redis_url,
         temporal_address=stack.temporal_address,
         temporal_task_queue="bench",
@@ -470,7 +452,7 @@ async def interpreter(stack: DevStack, quick: bool) -> tuple[list[Row], dict[int
     return rows, handwritten
 
 
-async def waiting(stack: DevStack, api: Api, db: asyncpg.Connection, total: int) -> list[Row]:
+async def waiting(stack: BenchStack, api: Api, db: asyncpg.Connection, total: int) -> list[Row]:
     """`total` runs parked at once, half on a delay (until a common time), half on an approval."""
     delay_steps: list[dict[str, Any]] = [
         {"id": "wait", "type": "delay", "until": "{{ trigger.body.until }}"},
@@ -564,7 +546,7 @@ async def waiting(stack: DevStack, api: Api, db: asyncpg.Connection, total: int)
     return [report(row)]
 
 
-async def api_reads(stack: DevStack, api: Api, db: asyncpg.Connection, total: int) -> list[Row]:
+async def api_reads(stack: BenchStack, api: Api, db: asyncpg.Connection, total: int) -> list[Row]:
     """List and get endpoints over `total` executions (5 steps each) in PostgreSQL, c=1."""
     workflow_ids = []
     for n in range(10):
@@ -720,7 +702,7 @@ async def explain(
 
 
 async def run_suite(
-    stack: DevStack, chosen: list[str], quick: bool, executions: int, parked: int
+    stack: BenchStack, chosen: list[str], quick: bool, executions: int, parked: int
 ) -> list[Row]:
     rows: list[Row] = []
     db = await asyncpg.connect(to_libpq_url(stack.database_url))

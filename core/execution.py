@@ -7,6 +7,7 @@ field always has a default, so histories recorded before it still decode.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,6 +168,17 @@ class ExecutionFinished:
     integrations: list[str] = field(default_factory=list)
 
 
+def _objects(value: Any) -> Iterator[dict[str, Any]]:
+    """Every JSON object in a definition's steps, nested ones included (branches, loop bodies, inputs)."""
+    if isinstance(value, dict):
+        yield value
+        for item in value.values():
+            yield from _objects(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _objects(item)
+
+
 def _is_respond(step: Any) -> bool:
     return isinstance(step, dict) and (
         step.get("type") == "respond"
@@ -179,20 +191,7 @@ def responds_before_the_end(steps: Any) -> bool:
     as the last top-level step. When not, the reply is the run's result and waiting for it is enough."""
     if not isinstance(steps, list):
         return False
-    found = 0
-
-    def walk(value: Any) -> None:
-        nonlocal found
-        if _is_respond(value):
-            found += 1
-        if isinstance(value, dict):
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-
-    walk(steps)
+    found = sum(1 for value in _objects(steps) if _is_respond(value))
     last_is_respond = bool(steps) and _is_respond(steps[-1])
     return found > (1 if last_is_respond else 0)
 
@@ -200,19 +199,10 @@ def responds_before_the_end(steps: Any) -> bool:
 def action_integrations(steps: Any) -> list[str]:
     """The integrations named by the action steps of a definition, nested ones included, sorted."""
     found: set[str] = set()
-
-    def walk(value: Any) -> None:
-        if isinstance(value, dict):
-            action = value.get("action")
-            if value.get("type") == "action" and isinstance(action, str) and "." in action:
-                found.add(action.split(".", 1)[0])
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-
-    walk(steps)
+    for value in _objects(steps):
+        action = value.get("action")
+        if value.get("type") == "action" and isinstance(action, str) and "." in action:
+            found.add(action.split(".", 1)[0])
     return sorted(found)
 
 
