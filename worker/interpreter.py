@@ -78,9 +78,10 @@ def to_retry_policy(policy: StepRetryPolicy | None) -> TemporalRetryPolicy:
     )
 
 
-def rate_limit_wait(failure: ActivityError) -> float | None:
-    """Seconds to wait when an action's attempts all ended on its rate limit; None for other failures."""
-    cause = failure.cause
+def rate_limit_wait(failure: ActivityError | ApplicationError) -> float | None:
+    """Seconds to wait when an action's attempts all ended on its rate limit; None for other failures. A
+    regular activity's failure wraps the activity's error; a local activity's is that error itself."""
+    cause = failure.cause if isinstance(failure, ActivityError) else failure
     if not isinstance(cause, ApplicationError) or cause.type != RATE_LIMITED:
         return None
     details = cause.details[0] if cause.details else {}
@@ -411,7 +412,7 @@ class BatonRun:
                 try:
                     output = await self._call_action(step, request)
                     break
-                except ActivityError as failure:
+                except (ActivityError, ApplicationError) as failure:
                     # Every attempt met the connection's rate limit: wait for the window, never fail.
                     wait = rate_limit_wait(failure)
                     if wait is None:
@@ -436,10 +437,7 @@ class BatonRun:
             "summary": step.label,
             "result_type": dict,
         }
-        # Steps on a connection stay regular activities: its rate limit's waits (RATE_LIMITED, retried after
-        # the window) are handled by the server's retries, which local activities do not reproduce yet.
-        local = timeout <= LOCAL_ACTION_MAX_TIMEOUT and step.connection_id is None
-        if local and workflow.patched(LOCAL_ACTIONS_PATCH):
+        if timeout <= LOCAL_ACTION_MAX_TIMEOUT and workflow.patched(LOCAL_ACTIONS_PATCH):
             return await workflow.execute_local_activity(step.action, request, **options)  # type: ignore[no-any-return]
         return await workflow.execute_activity(step.action, request, **options)  # type: ignore[no-any-return]
 
