@@ -14,8 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -57,7 +56,7 @@ def _duration_ms(started: datetime | None, completed: datetime | None) -> int | 
 async def write_step_records(
     connection: AsyncConnection, execution_id: str, records: Sequence[StepRecord]
 ) -> None:
-    """Upserts StepExecution rows (one statement for the whole batch)."""
+    """Upserts StepExecution rows (one cached statement, executed once per row in one round trip)."""
     if not records:
         return
     rows = []
@@ -70,8 +69,8 @@ async def write_step_records(
                 "step_id": record.step_id,
                 "step_type": record.step_type,
                 "status": record.status,
-                "input": record.input if record.input is not None else {},
-                "output": record.output,
+                "input": json.dumps(record.input if record.input is not None else {}, default=str),
+                "output": json.dumps(record.output, default=str),
                 "error": record.error,
                 "started_at": started,
                 "completed_at": completed,
@@ -82,17 +81,40 @@ async def write_step_records(
     await connection.execute(UPSERT_STEPS, rows)
 
 
-def _upsert_steps() -> Any:
-    """One statement for every batch (executed with a list of rows): compiled once and cached, where a
-    multi-row VALUES clause built per batch was compiled again on every write."""
-    statement = insert(STEPS)
-    changing = ("status", "input", "output", "error", "started_at", "completed_at", "duration", "retry_count")
-    return statement.on_conflict_do_update(
-        index_elements=[STEPS.c.id], set_={column: statement.excluded[column] for column in changing}
+# Upserts written as "update the row with this id, or insert it when there is none", not `ON CONFLICT (id)`:
+# the same statements work whether the table is the seed's (primary key `id`) or partitioned by month
+# (`baton partition`, core.partitions: the parent's key is `(id, created_at)`, each month keeps `id`
+# unique). The targetless `ON CONFLICT DO NOTHING` settles a race between two first writes of one row.
+UPSERT_STEPS = text(
+    """
+    WITH changed AS (
+        UPDATE step_executions SET status = CAST(:status AS execution_status), input = CAST(:input AS jsonb),
+            output = CAST(:output AS jsonb), error = :error, started_at = :started_at,
+            completed_at = :completed_at, duration = :duration, retry_count = :retry_count
+        WHERE id = :id RETURNING 1
     )
-
-
-UPSERT_STEPS = _upsert_steps()
+    INSERT INTO step_executions (id, execution_id, step_id, step_type, status, input, output, error,
+        started_at, completed_at, duration, retry_count)
+    SELECT :id, :execution_id, :step_id, :step_type, CAST(:status AS execution_status),
+        CAST(:input AS jsonb), CAST(:output AS jsonb), :error, :started_at, :completed_at, :duration,
+        :retry_count
+    WHERE NOT EXISTS (SELECT FROM changed)
+    ON CONFLICT DO NOTHING
+    """
+)
+# RUNNING once: inserts the row when the API wrote none (schedules, child runs), else moves an open row.
+EXECUTION_STARTED = text(
+    """
+    WITH changed AS (
+        UPDATE workflow_executions SET status = 'RUNNING', started_at = coalesce(started_at, :started_at)
+        WHERE id = :id AND status IN ('PENDING', 'RUNNING') RETURNING 1
+    )
+    INSERT INTO workflow_executions (id, workflow_id, status, trigger_data, context, started_at)
+    SELECT :id, :workflow_id, 'RUNNING', CAST(:trigger_data AS jsonb), CAST(:context AS jsonb), :started_at
+    WHERE NOT EXISTS (SELECT FROM workflow_executions WHERE id = :id)
+    ON CONFLICT DO NOTHING
+    """
+)
 
 
 class RecordActivities(StepRecorder):
@@ -174,24 +196,17 @@ class RecordActivities(StepRecorder):
 
     @activity.defn(name="baton.execution_started")
     async def execution_started(self, started: ExecutionStarted) -> None:
-        inserting = insert(EXECUTIONS).values(
-            id=started.execution_id,
-            workflow_id=started.workflow_id,
-            status=ExecutionStatus.RUNNING.value,
-            trigger_data=started.trigger_data if started.trigger_data is not None else {},
-            context=started.context,
-            started_at=_time(started.started_at),
-        )
-        statement = inserting.on_conflict_do_update(
-            index_elements=[EXECUTIONS.c.id],
-            set_={
-                "status": ExecutionStatus.RUNNING.value,
-                "started_at": func.coalesce(EXECUTIONS.c.started_at, inserting.excluded.started_at),
-            },
-            where=EXECUTIONS.c.status.in_(OPEN_STATUSES),
-        )
+        values = {
+            "id": started.execution_id,
+            "workflow_id": started.workflow_id,
+            "trigger_data": json.dumps(
+                started.trigger_data if started.trigger_data is not None else {}, default=str
+            ),
+            "context": json.dumps(started.context, default=str),
+            "started_at": _time(started.started_at),
+        }
         async with self._engine.begin() as connection:
-            await connection.execute(statement)
+            await connection.execute(EXECUTION_STARTED, values)
         self._workflows[started.execution_id] = started.workflow_id
         count("baton_executions_started", "Runs started")
         await self.emit(

@@ -370,6 +370,57 @@ def retention_run(
     typer.echo(f"{'Would remove' if dry_run else 'Removed'} {total} row(s) in all.")
 
 
+@app.command("partition")
+def partition_command(
+    months_ahead: Annotated[
+        int, typer.Option(min=1, max=24, help="Monthly partitions to create ahead of this month")
+    ] = 3,
+    status: Annotated[bool, typer.Option("--status", help="Only show each table's partitions")] = False,
+) -> None:
+    """Move workflow_executions, step_executions and audit_logs to monthly range partitions on created_at,
+    on a live database (the API and workers can keep running).
+
+    Each table gets a unique index built CONCURRENTLY and a validated CHECK, then an empty partitioned
+    parent with its months, then a swap in one short transaction that attaches the existing rows as the
+    partition of everything before the first month. Safe to run again (converted tables are skipped) and
+    after an interruption. From then on, the daily retention run adds months ahead and drops whole months
+    past retention. See docs/scaling.md."""
+    import time
+
+    from core.db import create_engine
+    from core.partitions import Partitions
+
+    settings = _settings()
+
+    async def main() -> None:
+        engine = create_engine(settings)
+        partitions = Partitions(engine, typer.echo, months_ahead)
+        try:
+            if not status:
+                began = time.monotonic()
+                converted = await partitions.convert()
+                typer.echo(
+                    f"Partitioned {len(converted)} table(s) in {time.monotonic() - began:.1f} s"
+                    + (f": {', '.join(converted)}" if converted else " (nothing left to do)")
+                )
+            for table, parts in (await partitions.status()).items():
+                if parts is None:
+                    typer.echo(f"{table}: not partitioned")
+                    continue
+                names = ", ".join(p.name for p in parts)
+                typer.echo(f"{table}: {len(parts)} partitions ({names})")
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(main())
+    except (OSError, ConnectionError) as exc:
+        raise _database_unreachable(settings, exc) from exc
+    except RuntimeError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from exc
+
+
 @app.command("backup")
 def backup_command(
     target: Annotated[Path, typer.Argument(help="A new (or empty) folder for the backup")],

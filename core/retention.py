@@ -2,6 +2,9 @@
 default), execution logs past 30 days, audit logs past a year, and analytics folded into daily rows after
 30 days, those kept a year.
 
+When the tables are partitioned by month (`baton partition`, core.partitions), whole months past retention
+are dropped first and the months ahead are added; what is left past retention is deleted row by row.
+
 Every delete removes at most `batch` rows in its own transaction, so no table is locked for long and a
 stopped run loses nothing: the next run starts where it left off. Runs that have not finished are never
 removed, however old (an approval may wait for months). Raw analytics are removed only after their days
@@ -20,6 +23,7 @@ from core.analytics import day_start
 from core.db import delete_in_batches
 from core.logstore import LogStore
 from core.models import ExecutionStatus, Plan
+from core.partitions import Partitions
 from core.plans import execution_retention_days
 from core.settings import Settings
 
@@ -78,6 +82,7 @@ class Retention:
         now = now or datetime.now(UTC)
         report = RetentionReport(dry_run)
         settings = self._settings
+        await self._partitions(report, now)
         for plan in Plan:
             days = execution_retention_days(plan, settings.execution_retention_days)
             before = now - timedelta(days=days)
@@ -101,6 +106,24 @@ class Retention:
         count = await self._store.purge("analytics_daily", oldest, batch=self._batch, dry_run=dry_run)
         self._note(report, Removal("analytics_daily", oldest, count))
         return report
+
+    async def _partitions(self, report: RetentionReport, now: datetime) -> None:
+        """Whole months: the oldest plan retention decides for executions (a month is dropped only when
+        every plan is done with it and it holds no run still going)."""
+        partitions = Partitions(self._engine, self._progress)
+        if not await partitions.any_partitioned():
+            return
+        if not report.dry_run:
+            await partitions.add_months_ahead(now)
+        longest = max(execution_retention_days(p, self._settings.execution_retention_days) for p in Plan)
+        executions_before = now - timedelta(days=longest)
+        audit_before = now - timedelta(days=self._settings.audit_log_retention_days)
+        for gone in await partitions.drop_expired(executions_before, audit_before, dry_run=report.dry_run):
+            upper = gone.partition.upper
+            assert upper is not None
+            self._note(
+                report, Removal(f"{gone.partition.table} (partition {gone.partition.name})", upper, gone.rows)
+            )
 
     def _note(self, report: RetentionReport, removal: Removal) -> None:
         report.removals.append(removal)
@@ -142,8 +165,9 @@ class Retention:
         return await self._delete("workflow_executions", "id", selected, scope, dry_run)
 
     async def _delete_audit_logs(self, before: datetime, dry_run: bool) -> int:
-        selected = "SELECT ctid FROM audit_logs WHERE created_at < :before"
-        return await self._delete("audit_logs", "ctid", selected, {"before": before}, dry_run)
+        # by id, not ctid: a ctid is unique only within one partition once the table is partitioned
+        selected = "SELECT id FROM audit_logs WHERE created_at < :before"
+        return await self._delete("audit_logs", "id", selected, {"before": before}, dry_run)
 
     async def _delete(
         self, table: str, key: str, selected: str, params: dict[str, object], dry_run: bool

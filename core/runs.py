@@ -53,9 +53,12 @@ WORKFLOWS = Workflow.__table__  # type: ignore[attr-defined]
 VERSIONS = WorkflowVersion.__table__  # type: ignore[attr-defined]
 WORKSPACES = Workspace.__table__  # type: ignore[attr-defined]
 AWAIT_RESPONSE_UPDATE = "await_response"
+# Once per id, whether the table is the seed's or partitioned by month (core.partitions: the parent's key
+# is `(id, created_at)`, so `ON CONFLICT (id)` cannot name it; each month keeps `id` unique).
 INSERT_PENDING = (
     "INSERT INTO workflow_executions (id, workflow_id, status, trigger_data, context, retry_count) "
-    "VALUES ($1, $2, 'PENDING', $3::jsonb, $4::jsonb, $5) ON CONFLICT (id) DO NOTHING"
+    "SELECT $1, $2, 'PENDING', $3::jsonb, $4::jsonb, $5::integer "
+    "WHERE NOT EXISTS (SELECT FROM workflow_executions WHERE id = $1) ON CONFLICT DO NOTHING"
 )
 # A workspace's maxExecutions, read at most every PLAN_CACHE_SECONDS per process (a plan change applies
 # within that long); the count itself is exact, in Redis.
