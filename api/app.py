@@ -10,9 +10,11 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
+from api.headers import SecurityHeaders
 from api.limits import BodySizeLimit
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.metrics import router as metrics_router
@@ -84,6 +86,16 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Baton-Execution-Id", "Retry-After", "Idempotent-Replayed"],
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeaders)
     app.state.metrics = ApiMetrics()
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)  # outermost: sees every answer
     app.include_router(health.router)

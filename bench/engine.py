@@ -168,6 +168,7 @@ async def main(runs: int) -> None:
             temporal_address=temporal_address,
             temporal_task_queue="bench",
             db_pool_size=20,
+            outbound_allow=["127.0.0.1"],  # the local HTTP server the steps call
             _env_file=None,
         )
         results = await run_benchmark(settings, runs)

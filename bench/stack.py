@@ -41,7 +41,9 @@ def dev_command(data_dir: Path, ports: list[int], *, single_process: bool = Fals
 
 def dev_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """This environment without the variables that would make `baton dev` use servers of its own."""
-    return {**{k: v for k, v in os.environ.items() if k not in STACK_VARIABLES}, **(extra or {})}
+    kept = {k: v for k, v in os.environ.items() if k not in STACK_VARIABLES}
+    # the scenarios' HTTP servers are on 127.0.0.1, which the outbound guard blocks unless allowed
+    return {**kept, "OUTBOUND_ALLOW": kept.get("OUTBOUND_ALLOW", "127.0.0.1"), **(extra or {})}
 
 
 @dataclass

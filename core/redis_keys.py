@@ -38,6 +38,10 @@ class RedisKeys:
     def webhook_cache(self, token: str) -> str:
         return f"{self.prefix}webhook:{token}"
 
+    def webhook_rate_limit(self, token: str) -> str:
+        """Calls to one webhook in the current minute (WEBHOOK_RATE_LIMIT_PER_MINUTE)."""
+        return f"{self.prefix}ratelimit:webhook:{token}"
+
     def webhook_calls(self) -> str:
         return f"{self.prefix}webhook-stats:calls"
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 UNSAFE_SECRETS = frozenset({"", "changethis", "dev-secret-key-change-me"})
 DEV_SECRET = "dev-secret-key-change-me"
@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     # INTEGRATION_BASE_URLS (JSON): {"slack": "https://slack.example.com/api"}: where an integration's API is
     # for this installation (an enterprise host, a local server in tests); a connection's `baseUrl` wins.
     integration_base_urls: dict[str, str] = Field(default_factory=dict)
+    # OUTBOUND_ALLOW: comma-separated networks and host names that calls made by workflows may reach although
+    # they are private, loopback or link-local (core.outbound), e.g. "10.1.0.0/16,intranet.example.com".
+    outbound_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # CORS_ORIGINS: comma-separated origins a browser may call the API from ("*" for any); none by default.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Calls accepted per webhook token per minute (429 with Retry-After above it); 0 turns the limit off.
+    webhook_rate_limit_per_minute: int = Field(default=6000, ge=0)
     # How long a worker keeps decrypted credentials in memory before reading them again.
     credentials_cache_seconds: float = Field(default=30, ge=0)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Largest request body (413 above)")
@@ -77,6 +84,13 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     log_level: str = "INFO"
+
+    @field_validator("outbound_allow", "cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _refuse_unsafe_production_values(self) -> Settings:

@@ -18,6 +18,8 @@ from typing import Any
 
 import httpx
 
+from core.outbound import BlockedAddress
+
 AUTH_FAILED = "AuthenticationFailed"
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
 
@@ -175,6 +177,8 @@ class ActionContext:
             raise ActionError(f"{method} {url} timed out{after}", type="Timeout") from exc
         except httpx.InvalidURL as exc:
             raise ActionError(f"invalid URL {url!r}: {exc}", type="InvalidInput", retryable=False) from exc
+        except BlockedAddress as exc:
+            raise ActionError(f"{method} {url}: {exc}", type="BlockedAddress", retryable=False) from exc
         except httpx.TransportError as exc:
             raise ActionError(
                 f"{self.service} is unreachable: {method} {url} failed ({exc})", type="ConnectionError"

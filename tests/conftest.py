@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -27,6 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 from baton.embedded import EmbeddedPostgres, EmbeddedRedis, free_port, temporal_binary
 from baton.migrate import upgrade_to_head_async
 from core.db import create_engine
+from core.outbound import outbound_client, policy_for
 from core.redis_keys import RedisKeys
 from core.settings import Settings, to_libpq_url
 from core.temporal import SEARCH_ATTRIBUTES, connect_temporal
@@ -36,6 +36,10 @@ from worker.main import build_worker, log_writers, warm_up
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RUN_ID = uuid.uuid4().hex[:8]
+# The tests' third-party servers listen on 127.0.0.1, which Baton's outbound guard blocks by default
+# (core.outbound): the tests permit it explicitly, and so do the processes they start.
+TEST_OUTBOUND_ALLOW = "127.0.0.1,::1"
+os.environ["OUTBOUND_ALLOW"] = TEST_OUTBOUND_ALLOW
 SUGGEST_CAN_AT = 500
 
 
@@ -193,6 +197,7 @@ def settings(database_url: str, servers: Servers, redis_prefix: str) -> Settings
         redis_key_prefix=redis_prefix,
         temporal_address=servers.temporal_address,
         mongodb_url=os.environ.get("MONGODB_URL") or None,
+        outbound_allow=TEST_OUTBOUND_ALLOW.split(","),
         _env_file=None,
     )
 
@@ -256,7 +261,7 @@ async def engine_worker(  # a worker with everything Baton hosts, on this test's
 ) -> AsyncIterator[Engine]:
     await warm_up(engine, redis)
     writers = log_writers(settings, engine)
-    async with httpx.AsyncClient() as http:
+    async with outbound_client(policy_for(settings), follow_redirects=True) as http:  # as `baton worker`
         worker = build_worker(
             temporal_client, settings, http, engine, redis, task_queue=task_queue, writers=writers
         )

@@ -27,6 +27,7 @@ from core.crypto import CredentialCipher
 from core.db import create_engine
 from core.logstore import LogWriters, create_log_store
 from core.maintenance import ensure_maintenance_schedule
+from core.outbound import outbound_client, policy_for
 from core.quotas import ExecutionQuota
 from core.redis_keys import RedisKeys, create_redis
 from core.runs import RunService, WorkflowCache
@@ -197,7 +198,7 @@ async def serving(
     writing = asyncio.ensure_future(writers.run())
     try:
         await warm_up(engine, redis)
-        async with httpx.AsyncClient(follow_redirects=True) as http:
+        async with outbound_client(policy_for(settings), follow_redirects=True) as http:
             worker = build_worker(client, settings, http, engine, redis, writers=writers)
             try:
                 synced = await trigger_arming(client, settings, engine, redis).reconcile()

@@ -20,6 +20,7 @@ from core import oauth
 from core.accounts import Principal
 from core.crypto import CredentialCipher
 from core.models import User
+from core.outbound import outbound_client, policy_for
 from core.permissions import Permission
 from integrations.catalogue import get_integration
 from integrations.sdk import ActionError
@@ -140,7 +141,7 @@ async def test(
         credentials = _cipher(resources).open(connection.credentials)
         store.check_credentials(integration.credentials_model if integration else None, credentials)
         if integration is not None and integration.test is not None:
-            async with httpx.AsyncClient(timeout=15) as http:
+            async with outbound_client(policy_for(resources.settings), timeout=15) as http:
                 await integration.test(
                     integration.context(
                         credentials, http, logger, base_urls=resources.settings.integration_base_urls

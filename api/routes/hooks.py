@@ -9,6 +9,7 @@ durably started in Temporal; sync mode answers with the run's `respond` step (or
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,7 @@ from api.schemas.base import ApiModel
 from core.errors import BatonError, LimitExceeded, NotFound, Unauthenticated
 from core.execution import responds_before_the_end
 from core.quotas import month_start, next_month
+from core.ratelimit import hit
 from core.runs import SyncReply
 from core.webhooks import SIGNATURE_HEADER, signature_matches
 
@@ -94,7 +96,8 @@ async def receive(token: str, request: Request, resources: ResourcesDep) -> Resp
 
     - `X-Baton-Signature: sha256=<hex>` is required when the webhook has a secret (401 otherwise).
     - `Idempotency-Key`: the same key within 24 h answers the first execution id and starts nothing.
-    - 404 when the token is unknown or its workflow inactive; 429 when the workspace's monthly quota is used.
+    - 404 when the token is unknown or its workflow inactive; 429 when the workspace's monthly quota is used
+      or the webhook's calls per minute (WEBHOOK_RATE_LIMIT_PER_MINUTE) are, with Retry-After.
     """
     webhooks = resources.webhooks
     target = await webhooks.target(token)
@@ -109,6 +112,20 @@ async def receive(token: str, request: Request, resources: ResourcesDep) -> Resp
         )
         response.headers["Allow"] = ", ".join(target.methods)
         return response
+    limit = resources.settings.webhook_rate_limit_per_minute
+    if limit:
+        verdict = await hit(
+            resources.redis, resources.keys.webhook_rate_limit(token), limit=limit, window_seconds=60
+        )
+        if not verdict.allowed:
+            response = error_response(
+                429,
+                "rate_limited",
+                f"this webhook takes at most {limit} calls a minute (WEBHOOK_RATE_LIMIT_PER_MINUTE); "
+                "retry after the time in Retry-After",
+            )
+            response.headers["Retry-After"] = str(math.ceil(verdict.retry_after) or 1)
+            return response
     raw = await request.body()
     await webhooks.count_call(target.webhook_id)
     secret = webhooks.secret_of(target)

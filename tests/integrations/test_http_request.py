@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,6 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from core.execution import ActionRequest
+from core.outbound import outbound_client, policy_for
 from core.settings import Settings
 from tests.http_server import Reply, ScriptedServer
 from worker.main import build_worker
@@ -44,7 +44,8 @@ class CallOneAction:
 async def run_action(
     temporal_client: Client, settings: Settings, task_queue: str, engine: AsyncEngine, redis: Redis
 ) -> AsyncIterator[Any]:
-    async with httpx.AsyncClient() as http:
+    # the worker's own client: outbound calls guarded, 127.0.0.1 permitted by the tests' OUTBOUND_ALLOW
+    async with outbound_client(policy_for(settings), follow_redirects=True) as http:
         worker = build_worker(temporal_client, settings, http, engine, redis, task_queue=task_queue)
         test_worker = Worker(
             temporal_client,
@@ -139,3 +140,34 @@ async def test_contradictory_input_is_refused_without_calling_anything(
         await run_action("http.request", {"url": url, "method": "BREW"})
     assert _cause(caught.value).type == "InvalidInput"
     assert http_server.hits("/never") == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",  # cloud metadata (link-local)
+        "http://10.0.0.1/admin",  # private
+        "http://127.0.0.2:9/",  # loopback, not the one address the tests permit
+        "http://[::ffff:169.254.169.254]/",  # IPv4-mapped IPv6
+        "http://0.0.0.0:9/",  # unspecified
+        "http://[fe80::1]/",  # IPv6 link-local
+    ],
+)
+async def test_internal_addresses_are_refused_at_once_without_a_connection(run_action: Any, url: str) -> None:
+    with pytest.raises(WorkflowFailureError) as caught:
+        await run_action("http.request", {"url": url})
+    cause = _cause(caught.value)
+    assert cause.type == "BlockedAddress"
+    assert cause.non_retryable
+    assert "OUTBOUND_ALLOW" in str(cause)
+
+
+async def test_a_redirect_to_an_internal_address_is_refused(
+    run_action: Any, http_server: ScriptedServer
+) -> None:
+    metadata = "http://169.254.169.254/latest/meta-data/iam"
+    url = http_server.script("/jump", Reply(302, "", {"location": metadata}))
+    with pytest.raises(WorkflowFailureError) as caught:
+        await run_action("http.request", {"url": url})
+    assert _cause(caught.value).type == "BlockedAddress"
+    assert len(http_server.hits("/jump")) == 1
