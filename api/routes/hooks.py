@@ -144,6 +144,12 @@ async def receive(token: str, request: Request, resources: ResourcesDep) -> Resp
             )
         first = await webhooks.claim_idempotency_key(target.webhook_id, key, execution_id)
         if first is not None:
+            # The first call may have died between claiming the key and starting its run (a crash, a
+            # deploy): make sure the run exists, under the id already answered. Nothing is counted or
+            # written again when its row is there; Temporal starts a workflow id once.
+            runs = await run_service(resources)
+            version = await runs.published_version(target.workflow_id)
+            await runs.start(version, data, trigger_type="WEBHOOK", execution_id=first, idempotent=True)
             replayed = HookAccepted(execution_id=first, replayed=True)
             return JSONResponse(
                 replayed.model_dump(by_alias=True),

@@ -1,0 +1,85 @@
+"""Chaos tests: real processes killed with SIGKILL and servers restarted under load (`pytest -m chaos`
+runs them alone; they are part of the default run too, each bounded in time).
+
+Each test records its figures (runs attempted, completed, lost; duplicated effects; webhooks acknowledged
+against executions) with `record`; the run's summary prints them, and `bench/chaos_report.py` writes them
+out as a table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPORT_ENV = "BATON_CHAOS_REPORT"
+FIGURES: list[dict[str, Any]] = []
+
+
+def record(test: str, **figures: Any) -> None:
+    """Keeps one test's figures for the summary (and the file named by BATON_CHAOS_REPORT)."""
+    FIGURES.append({"test": test, **figures})
+    path = os.environ.get(REPORT_ENV)
+    if path:
+        with Path(path).open("a", encoding="utf-8") as out:
+            out.write(json.dumps({"test": test, **figures}) + "\n")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.chaos)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not FIGURES:
+        return
+    terminalreporter.section("chaos figures")
+    for figures in FIGURES:
+        rest = ", ".join(f"{k}={v}" for k, v in figures.items() if k != "test")
+        terminalreporter.write_line(f"{figures['test']}: {rest}")
+
+
+class Process:
+    """A Baton command as a child process that can be killed with SIGKILL and started again."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.args, self.env, self.log = args, env, log
+        self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        self.starts += 1
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "baton", *self.args], env=self.env, stdout=out, stderr=out
+            )
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()  # SIGKILL: no shutdown, no cleanup
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def processes() -> Iterator[list[Process]]:
+    started: list[Process] = []
+    yield started
+    for process in started:
+        process.kill()
