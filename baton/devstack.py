@@ -68,6 +68,9 @@ class DevStack:
 
     def run(self) -> int:
         previous = signal.signal(signal.SIGTERM, _raise_stop)
+        # Ctrl-C (SIGINT) stops the stack even when this process was started with SIGINT ignored, as a
+        # non-interactive shell does for `baton dev &` (and hands down to what it starts).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             self._start_servers()
             self._prepare_database()
