@@ -188,6 +188,10 @@ async def decide(
 ) -> dict[str, object]:
     """Approve or reject an approval step that is waiting; the decision records who made it."""
     execution = await store.get(session, access.workspace.id, execution_id)
+    # The update waits for the run's worker (seconds when it must replay a run evicted from its cache):
+    # end the read's transaction first, so the request does not hold a pooled connection meanwhile (50
+    # decisions at once exhausted the pool: 30 s waits and 500s, ~4 decisions/s).
+    await session.commit()
     handle = (await run_service(resources)).handle(execution.id)
     decision = Decision(step_id, body.approved, by=access.principal.user.id, comment=body.comment)
     try:
