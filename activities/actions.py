@@ -29,10 +29,18 @@ from temporalio.exceptions import ApplicationError
 
 from activities.connections import ConnectionCredentials, LoadedConnection
 from activities.metrics import observe_seconds
-from core.execution import MAX_OUTPUT_BYTES, RATE_LIMITED, ActionRequest, StepRecord
+from core.execution import (
+    MAX_OUTPUT_BYTES,
+    RATE_LIMITED,
+    UNAVAILABLE,
+    UNAVAILABLE_RETRY_SECONDS,
+    ActionRequest,
+    StepRecord,
+)
 from core.logstore import BufferedWriter
 from core.models import ExecutionStatus
-from core.ratelimit import hit
+from core.outages import best_effort, unavailable_store
+from core.ratelimit import Verdict, hit
 from core.redaction import NO_SECRETS, Secrets
 from core.redis_keys import RedisKeys
 from integrations.catalogue import INTEGRATIONS
@@ -116,6 +124,20 @@ class ActionActivities:
         logger = logging.getLogger(f"baton.action.{spec.id}")
 
         async def execute(request: ActionRequest) -> dict[str, Any]:
+            try:
+                return await run_step(request)
+            except Exception as exc:
+                if (store := unavailable_store(exc)) is None:
+                    raise
+                # Not the step's fault: the interpreter waits and calls again without spending its retries.
+                raise ApplicationError(
+                    f"{spec.id}: Baton's {store} is unreachable ({exc}); the step runs again when it answers",
+                    {"retryAfter": UNAVAILABLE_RETRY_SECONDS},
+                    type=UNAVAILABLE,
+                    next_retry_delay=timedelta(seconds=UNAVAILABLE_RETRY_SECONDS),
+                ) from exc
+
+        async def run_step(request: ActionRequest) -> dict[str, Any]:
             data = self._validated(spec, request)
             key = (
                 idempotency_key(request.execution_id, request.step_key or request.step_id or "")
@@ -123,7 +145,7 @@ class ActionActivities:
                 else None
             )
             acts = spec.acts(data)
-            output = await self._earlier_result(spec, key) if acts else None
+            output = await self._earlier_result(spec, key, request.again) if acts else None
             credentials: dict[str, Any] = {}  # what the call used, redacted from the step's log entry
             if output is None:
                 output, credentials = await self._call(
@@ -162,9 +184,12 @@ class ActionActivities:
                 non_retryable=True,
             ) from exc
 
-    async def _earlier_result(self, spec: ActionSpec[Any, Any], key: str | None) -> dict[str, Any] | None:
-        """The output of an earlier attempt of this step that already acted (retries only)."""
-        if key is None or self._redis is None or activity.info().attempt == 1:
+    async def _earlier_result(
+        self, spec: ActionSpec[Any, Any], key: str | None, again: bool
+    ) -> dict[str, Any] | None:
+        """The output of an earlier attempt of this step that already acted (retries and calls made again
+        after a wait only). Redis out of reach fails the attempt: acting without knowing could act twice."""
+        if key is None or self._redis is None or (activity.info().attempt == 1 and not again):
             return None
         raw = await self._redis.get(self._keys.action_result(key))
         if raw is None:
@@ -231,7 +256,12 @@ class ActionActivities:
                 non_retryable=True,
             )
         if keep and key is not None and self._redis is not None:
-            await self._redis.set(self._keys.action_result(key), encoded, ex=RESULT_SECONDS)
+            # It has acted: a Redis outage now must not fail the step (its retry would act again).
+            await best_effort(
+                self._redis.set(self._keys.action_result(key), encoded, ex=RESULT_SECONDS),
+                None,
+                "keeping an action's output for its retries",
+            )
         return output, context.credentials
 
     async def _connection(self, request: ActionRequest) -> LoadedConnection | None:
@@ -245,11 +275,15 @@ class ActionActivities:
         limit = effective_limit(integration.rate_limit, loaded.rate_limit)
         if limit is None or self._redis is None:
             return
-        verdict = await hit(
-            self._redis,
-            self._keys.rate_limit(integration.id, loaded.id),
-            limit=limit.limit,
-            window_seconds=limit.window_seconds,
+        verdict = await best_effort(
+            hit(
+                self._redis,
+                self._keys.rate_limit(integration.id, loaded.id),
+                limit=limit.limit,
+                window_seconds=limit.window_seconds,
+            ),
+            Verdict(True, limit.limit, 0.0),  # let the call through: the service's own 429s still slow us
+            "the connection's rate limit",
         )
         if verdict.allowed:
             return

@@ -12,8 +12,10 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import BatonError
+from core.outages import OUTAGE_ERRORS, unavailable_store, warn_unavailable
 
 logger = logging.getLogger("baton.api")
+OUTAGE_RETRY_AFTER_SECONDS = 2
 
 
 class ErrorBody(BaseModel):
@@ -48,6 +50,7 @@ ERROR_DESCRIPTIONS = {
     413: "Body too large",
     422: "Invalid body (the path names the field)",
     429: "Too many requests (see Retry-After)",
+    503: "Baton's database, Redis or Temporal briefly unreachable (see Retry-After)",
 }
 
 
@@ -89,6 +92,22 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         kind = _KINDS.get(exc.status_code, "error")
         return error_response(exc.status_code, kind, str(exc.detail))
+
+    async def _outage(request: Request, exc: Exception) -> JSONResponse:
+        if (store := unavailable_store(exc)) is None:
+            raise exc  # not an outage: the 500 below
+        warn_unavailable(f"{request.method} {request.url.path}", exc)
+        response = error_response(
+            503,
+            "unavailable",
+            f"Baton's {store} is briefly unreachable; retry after the time in Retry-After (with the same "
+            "Idempotency-Key, if you sent one)",
+        )
+        response.headers["Retry-After"] = str(OUTAGE_RETRY_AFTER_SECONDS)
+        return response
+
+    for kind in OUTAGE_ERRORS:  # handled inside the app: the connection stays open, nothing logs a traceback
+        app.add_exception_handler(kind, _outage)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -24,6 +24,10 @@ MAX_OUTPUT_BYTES = 256 * 1024
 MAX_SUBWORKFLOW_DEPTH = 5
 # The error type of an action attempt refused by its connection's rate limit (retried when the window resets).
 RATE_LIMITED = "RateLimited"
+# The error type of an action attempt that met Baton's own PostgreSQL or Redis out of reach (core.outages):
+# the step waits and tries again like a rate-limited one, without spending its retries.
+UNAVAILABLE = "BatonUnavailable"
+UNAVAILABLE_RETRY_SECONDS = 2.0
 # The catalogue action that is a `respond` step (run by the interpreter, not as an activity).
 WEBHOOK_RESPOND_ACTION = "webhook.respond"
 
@@ -134,6 +138,8 @@ class ActionRequest:
     started_at: str | None = None
     record: bool = False
     records: list[StepRecord] = field(default_factory=list)
+    # Called again after a wait (rate limit, outage): an earlier call may have acted, so look for its output.
+    again: bool = False
 
 
 @dataclass

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.errors import LimitExceeded
 from core.models import Workflow, WorkflowExecution
+from core.outages import unavailable_store, warn_unavailable
 from core.redis_keys import RedisKeys
 
 EXECUTIONS = WorkflowExecution.__table__  # type: ignore[attr-defined]
@@ -63,7 +64,15 @@ class ExecutionQuota:
         """Counts one execution; refuses (LimitExceeded) when the month's quota is used up."""
         start = month_start(now or datetime.now(UTC))
         key = self.key(workspace_id, start)
-        taken = await self._take(keys=[key], args=[limit])
+        try:
+            taken = await self._take(keys=[key], args=[limit])
+        except Exception as exc:
+            if unavailable_store(exc) is None:
+                raise
+            # Redis out of reach: count in PostgreSQL instead (slower, as exact); the counter is rebuilt
+            # from PostgreSQL once Redis is back, should it have lost this month's count.
+            warn_unavailable("the execution quota", exc)
+            taken = 1 if await self._count(workspace_id, start) < limit else 0
         if taken == -1:  # Redis lost the month's count: rebuild it from PostgreSQL, then count
             await self._rebuild(workspace_id, start, key)
             taken = await self._take(keys=[key], args=[limit])
@@ -74,12 +83,15 @@ class ExecutionQuota:
             )
 
     async def _rebuild(self, workspace_id: str, start: datetime, key: str) -> None:
+        count = await self._count(workspace_id, start)
+        expires = int((next_month(start) - datetime.now(UTC)).total_seconds()) + 86400
+        await self._redis.set(key, count, nx=True, ex=max(expires, 60))
+
+    async def _count(self, workspace_id: str, start: datetime) -> int:
         query = (
             select(func.count())
             .select_from(EXECUTIONS.join(WORKFLOWS, WORKFLOWS.c.id == EXECUTIONS.c.workflow_id))
             .where(WORKFLOWS.c.workspace_id == workspace_id, EXECUTIONS.c.created_at >= start)
         )
         async with self._engine.connect() as connection:
-            count = int((await connection.execute(query)).scalar_one())
-        expires = int((next_month(start) - datetime.now(UTC)).total_seconds()) + 86400
-        await self._redis.set(key, count, nx=True, ex=max(expires, 60))
+            return int((await connection.execute(query)).scalar_one())

@@ -41,6 +41,7 @@ from core.models import (
     WorkflowVersion,
     Workspace,
 )
+from core.outages import best_effort
 from core.quotas import ExecutionQuota
 from core.redis_keys import RedisKeys
 from core.settings import Settings
@@ -146,15 +147,16 @@ class RunService:
         """A given version, or the latest one through the seed's `workflow:{id}` cache (5 minutes; every
         write to the workflow drops it)."""
         if version is None and self._cache is not None:
-            cached = await self._cache.redis.get(self._cache.keys.workflow_cache(workflow_id))
+            key = self._cache.keys.workflow_cache(workflow_id)
+            cached = await best_effort(self._cache.redis.get(key), None, "the workflow cache")
             if cached:
                 return VersionToRun(**json.loads(cached))
         target = await self._load_version(workflow_id, version)
         if version is None and self._cache is not None:
-            await self._cache.redis.set(
-                self._cache.keys.workflow_cache(workflow_id),
-                json.dumps(asdict(target)),
-                ex=WORKFLOW_CACHE_SECONDS,
+            await best_effort(
+                self._cache.redis.set(key, json.dumps(asdict(target)), ex=WORKFLOW_CACHE_SECONDS),
+                None,
+                "the workflow cache",
             )
         return target
 

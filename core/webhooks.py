@@ -27,6 +27,7 @@ from core.crypto import CredentialCipher
 from core.definition.triggers import WebhookTriggerConfig
 from core.errors import NotFound
 from core.models import Webhook, Workflow
+from core.outages import best_effort
 from core.redis_keys import RedisKeys
 from core.workflows import published_trigger
 
@@ -98,14 +99,18 @@ class Webhooks:
 
     async def target(self, token: str) -> HookTarget | None:
         key = self._keys.webhook_cache(token)
-        cached = await self._redis.get(key)
+        cached = await best_effort(self._redis.get(key), None, "the webhook cache")
         if cached is not None:
             data = json.loads(cached)
             return HookTarget(**data) if data else None
         found = await self._load_target(token)
         # A miss is cached too (briefly), so a flood of calls to a wrong token never reaches PostgreSQL.
-        await self._redis.set(
-            key, json.dumps(asdict(found) if found else {}), ex=CACHE_SECONDS if found else 30
+        await best_effort(
+            self._redis.set(
+                key, json.dumps(asdict(found) if found else {}), ex=CACHE_SECONDS if found else 30
+            ),
+            None,
+            "the webhook cache",
         )
         return found
 
@@ -134,10 +139,11 @@ class Webhooks:
         return self._cipher.open_text(target.sealed_secret) if target.sealed_secret else None
 
     async def count_call(self, webhook_id: str, at: datetime | None = None) -> None:
+        """Counts a call for the webhook's stats (calls during a Redis outage go uncounted)."""
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hincrby(self._keys.webhook_calls(), webhook_id, 1)
             pipe.hset(self._keys.webhook_last_called(), webhook_id, (at or datetime.now(UTC)).isoformat())
-            await pipe.execute()
+            await best_effort(pipe.execute(), [], "webhook call counts")
 
     async def claim_idempotency_key(self, webhook_id: str, key: str, execution_id: str) -> str | None:
         """Claims `key` for `execution_id`; returns the execution id that claimed it first, if any (24 h)."""

@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         INTERPRETER_WORKFLOW,
         MAX_SUBWORKFLOW_DEPTH,
         RATE_LIMITED,
+        UNAVAILABLE,
         WEBHOOK_RESPOND_ACTION,
         ActionRequest,
         Decision,
@@ -78,11 +79,12 @@ def to_retry_policy(policy: StepRetryPolicy | None) -> TemporalRetryPolicy:
     )
 
 
-def rate_limit_wait(failure: ActivityError | ApplicationError) -> float | None:
-    """Seconds to wait when an action's attempts all ended on its rate limit; None for other failures. A
-    regular activity's failure wraps the activity's error; a local activity's is that error itself."""
+def wait_before_calling_again(failure: ActivityError | ApplicationError) -> float | None:
+    """Seconds to wait when an action's attempts all ended on its rate limit or on Baton's own PostgreSQL or
+    Redis out of reach (neither is the step's failure); None for other failures. A regular activity's
+    failure wraps the activity's error; a local activity's is that error itself."""
     cause = failure.cause if isinstance(failure, ActivityError) else failure
-    if not isinstance(cause, ApplicationError) or cause.type != RATE_LIMITED:
+    if not isinstance(cause, ApplicationError) or cause.type not in (RATE_LIMITED, UNAVAILABLE):
         return None
     details = cause.details[0] if cause.details else {}
     return float(details.get("retryAfter", 1)) if isinstance(details, dict) else 1.0
@@ -413,11 +415,13 @@ class BatonRun:
                     output = await self._call_action(step, request)
                     break
                 except (ActivityError, ApplicationError) as failure:
-                    # Every attempt met the connection's rate limit: wait for the window, never fail.
-                    wait = rate_limit_wait(failure)
+                    # Every attempt met the connection's rate limit, or an outage of Baton's own servers:
+                    # wait (for the window, for the server), never fail.
+                    wait = wait_before_calling_again(failure)
                     if wait is None:
                         raise
                     await workflow.sleep(wait)
+                    request.again = True
         except BaseException:
             self._records = records + self._records  # not written: keep them for the next write
             raise

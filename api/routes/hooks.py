@@ -24,8 +24,9 @@ from api.routes.executions import run_service
 from api.schemas.base import ApiModel
 from core.errors import BatonError, LimitExceeded, NotFound, Unauthenticated
 from core.execution import responds_before_the_end
+from core.outages import best_effort
 from core.quotas import month_start, next_month
-from core.ratelimit import hit
+from core.ratelimit import Verdict, hit
 from core.runs import SyncReply
 from core.webhooks import SIGNATURE_HEADER, signature_matches
 
@@ -114,8 +115,10 @@ async def receive(token: str, request: Request, resources: ResourcesDep) -> Resp
         return response
     limit = resources.settings.webhook_rate_limit_per_minute
     if limit:
-        verdict = await hit(
-            resources.redis, resources.keys.webhook_rate_limit(token), limit=limit, window_seconds=60
+        verdict = await best_effort(  # Redis out of reach: calls go through unlimited until it is back
+            hit(resources.redis, resources.keys.webhook_rate_limit(token), limit=limit, window_seconds=60),
+            Verdict(True, limit, 0.0),
+            "the webhook rate limit",
         )
         if not verdict.allowed:
             response = error_response(

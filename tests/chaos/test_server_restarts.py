@@ -1,0 +1,285 @@
+"""Baton's own servers restarted under load: Redis (SIGKILL), PostgreSQL (immediate shutdown, crash recovery
+on start) and the Temporal dev server with its file database (SIGKILL), each while a worker runs 100
+five-step runs and an API takes webhook calls.
+
+Every run completes with exact records and counters, each step's effect reaches the service under one
+idempotency key, and every webhook call retried with its Idempotency-Key until answered 2xx has exactly one
+execution. While a server is down the API answers 503 with Retry-After (never a 500), and action steps wait
+for it without spending their retries (core.outages).
+
+These tests run on servers of their own (the session's are shared with every other test).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
+
+from baton.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedTemporal, free_port
+from baton.migrate import upgrade_to_head_async
+from core.execution import RunResult
+from core.settings import Settings
+from tests.api.conftest import PASSWORD
+from tests.chaos.conftest import Process, record
+from tests.chaos.test_api_crashes import ready
+from tests.chaos.test_worker_crashes import worker_env
+from tests.conftest import TEST_OUTBOUND_ALLOW
+from tests.engine import Engine
+from tests.factories import create_workflow
+from tests.http_server import Reply, ScriptedServer
+
+RUNS = 100
+CALLS = 60
+SENDERS = 5
+OUTAGE_SECONDS = 4.0
+DEADLINE_SECONDS = 240
+
+
+@dataclass
+class OwnServers:
+    postgres: EmbeddedPostgres
+    redis: EmbeddedRedis
+    temporal: EmbeddedTemporal
+
+    def restart(self, which: str) -> float:
+        """Takes one server down the hard way, leaves it down OUTAGE_SECONDS, starts it again on the same
+        data; returns how long it was unreachable."""
+        server = getattr(self, which)
+        assert server.server is not None
+        began = time.monotonic()
+        if which == "postgres":
+            # SIGQUIT: PostgreSQL's immediate shutdown, no checkpoint: it starts with crash recovery
+            server.server.process.send_signal(signal.SIGQUIT)
+        else:
+            server.server.process.kill()
+        server.server.process.wait(30)
+        time.sleep(OUTAGE_SECONDS)
+        server.start()
+        return time.monotonic() - began
+
+
+@pytest.fixture(scope="module")
+def own_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnServers]:
+    root = tmp_path_factory.mktemp("restarted-servers")
+    servers = OwnServers(
+        EmbeddedPostgres(root / "postgres", free_port(), database="baton"),
+        EmbeddedRedis(root / "redis", free_port()),
+        EmbeddedTemporal(root / "temporal", free_port(), free_port()),
+    )
+    servers.postgres.start()
+    servers.redis.start()
+    servers.temporal.start()
+    try:
+        yield servers
+    finally:
+        for server in (servers.temporal, servers.redis, servers.postgres):
+            server.stop()
+
+
+@pytest.fixture
+async def own_settings(own_servers: OwnServers) -> Settings:
+    name = f"restarts_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(own_servers.postgres.url.rsplit("/", 1)[0] + "/postgres")
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    url = own_servers.postgres.url.rsplit("/", 1)[0] + f"/{name}"
+    await upgrade_to_head_async(url)
+    return Settings(
+        environment="test",
+        database_url=url,
+        redis_url=own_servers.redis.url,
+        redis_key_prefix=f"restarts:{uuid.uuid4().hex[:8]}:",
+        temporal_address=own_servers.temporal.address,
+        outbound_allow=TEST_OUTBOUND_ALLOW.split(","),
+        _env_file=None,
+    )
+
+
+async def result_of(handle: WorkflowHandle[object, RunResult]) -> RunResult:
+    """The run's result, asking again while Temporal itself is the server being restarted."""
+    while True:
+        try:
+            return await handle.result()
+        except RPCError:
+            await asyncio.sleep(0.5)
+
+
+async def connect(url: str) -> asyncpg.Connection:
+    for _ in range(100):
+        try:
+            return await asyncpg.connect(url)
+        except (OSError, asyncpg.PostgresError):
+            await asyncio.sleep(0.2)
+    raise AssertionError("PostgreSQL did not come back")
+
+
+async def webhook(client: httpx.AsyncClient, effect_url: str) -> str:
+    user = {"email": "restarts@example.com", "password": PASSWORD, "firstName": "R", "lastName": "S"}
+    assert (await client.post("/api/v1/auth/register", json=user)).status_code == 201
+    login = await client.post("/api/v1/auth/login", json={"email": user["email"], "password": PASSWORD})
+    headers = {"Authorization": f"Bearer {login.json()['accessToken']}"}
+    workspace = (await client.post("/api/v1/workspaces", headers=headers, json={"name": "R"})).json()
+    base = f"/api/v1/workspaces/{workspace['id']}"
+    body = {
+        "name": "Hooked",
+        "triggerType": "WEBHOOK",
+        "triggerConfig": {"methods": ["POST"], "mode": "async"},
+        "steps": [
+            {
+                "id": "notify",
+                "type": "action",
+                "action": "http.request",
+                "input": {"method": "POST", "url": effect_url, "json": {"hook": "{{ trigger.body.n }}"}},
+            },
+            {"id": "done", "type": "set", "values": {"n": "{{ trigger.body.n }}"}},
+        ],
+    }
+    created = await client.post(f"{base}/workflows", headers=headers, json=body)
+    assert created.status_code == 201, created.text
+    workflow_id: str = created.json()["id"]
+    assert (await client.post(f"{base}/workflows/{workflow_id}/publish", headers=headers, json={})).is_success
+    token: str = (await client.get(f"{base}/webhooks", headers=headers)).json()["items"][0]["token"]
+    return token
+
+
+@pytest.mark.parametrize("which", ["redis", "postgres", "temporal"])
+async def test_a_server_restarted_under_load_loses_no_run_and_repeats_no_effect(
+    which: str,
+    own_servers: OwnServers,
+    own_settings: Settings,
+    http_server: ScriptedServer,
+    processes: list[Process],
+    tmp_path: Path,
+) -> None:
+    settings = own_settings
+    database = settings.database_url
+    effect = http_server.script("/effect", Reply(200, {"ok": True}))
+    hook_effect = http_server.script("/hook-effect", Reply(200, {"ok": True}))
+    steps = [
+        {"id": "charge", "type": "action", "action": "http.request",
+         "input": {"method": "POST", "url": effect, "json": {"step": 1, "order": "{{ trigger.order }}"}}},
+        {"id": "pause1", "type": "delay", "seconds": 1},
+        {"id": "ship", "type": "action", "action": "http.request",
+         "input": {"method": "POST", "url": effect, "json": {"step": 2, "order": "{{ trigger.order }}"}}},
+        {"id": "pause2", "type": "delay", "seconds": 1},
+        {"id": "mail", "type": "action", "action": "http.request",
+         "input": {"method": "POST", "url": effect, "json": {"step": 3, "order": "{{ trigger.order }}"}}},
+    ]  # fmt: skip
+    task_queue = f"restarts-{uuid.uuid4().hex[:8]}"
+    env = worker_env(settings, task_queue)
+    worker = Process(["worker"], env, tmp_path / "worker.log")
+    port = free_port()
+    api = Process(["api", "--port", str(port)], env, tmp_path / "api.log")
+    processes.extend([worker, api])
+    worker.start()
+    api.start()
+
+    db = await connect(database)
+    workflow_id = await create_workflow(db, steps)
+    client = await Client.connect(settings.temporal_address)
+    engine = Engine(client, db, task_queue)
+    answers: dict[str, list[str]] = defaultdict(list)
+    codes: Counter[int | str] = Counter()
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+        await ready(http)
+        token = await webhook(http, hook_effect)
+        handles = [await engine.start(steps, {"order": n}, workflow_id=workflow_id) for n in range(RUNS)]
+        await db.close()
+        calls = iter(range(CALLS))
+
+        async def sender() -> None:
+            for n in calls:
+                key = f"call-{n}"
+                for _ in range(600):  # what a well-behaved sender does: retry with the same key until 2xx
+                    try:
+                        answer = await http.post(
+                            f"/hooks/{token}", json={"n": n}, headers={"Idempotency-Key": key}
+                        )
+                    except httpx.TransportError:
+                        codes["cut"] += 1
+                        await asyncio.sleep(0.2)
+                        continue
+                    codes[answer.status_code] += 1
+                    if answer.status_code == 202:
+                        answers[key].append(answer.json()["executionId"])
+                        break
+                    assert answer.status_code == 503, answer.text  # never a 500
+                    assert answer.json()["error"] == "unavailable"
+                    assert int(answer.headers["Retry-After"]) >= 1
+                    await asyncio.sleep(0.2)
+                await asyncio.sleep(0.4)  # spread the calls over the outage and after it
+
+        began = time.monotonic()
+        senders = [asyncio.create_task(sender()) for _ in range(SENDERS)]
+        await asyncio.sleep(1.0)  # runs under way, webhook calls coming in
+        down_for = await asyncio.to_thread(own_servers.restart, which)
+        results = await asyncio.wait_for(
+            asyncio.gather(*(result_of(handle) for handle in handles), *senders), DEADLINE_SECONDS
+        )
+        took = time.monotonic() - began
+
+    db = await connect(database)
+    try:
+        statuses = Counter(result.status for result in results[:RUNS] if isinstance(result, RunResult))
+        step_rows = await db.fetch(
+            "SELECT s.status, count(*) AS n FROM step_executions s JOIN workflow_executions e "
+            "ON e.id = s.execution_id WHERE e.workflow_id = $1 GROUP BY s.status",
+            workflow_id,
+        )
+        counters = await db.fetchrow(
+            "SELECT total_executions, successful_executions, failed_executions FROM workflows WHERE id = $1",
+            workflow_id,
+        )
+        hooked = await db.fetchrow("SELECT id FROM workflows WHERE name = 'Hooked'")
+        ids = {execution for found in answers.values() for execution in found}
+        deadline = time.monotonic() + 120
+        while True:  # the webhook runs finish on their own; wait for their final status
+            hook_rows = {
+                r["id"]: r["status"]
+                for r in await db.fetch(
+                    "SELECT id::text, status FROM workflow_executions WHERE workflow_id = $1", hooked["id"]
+                )
+            }
+            if set(hook_rows.values()) <= {"SUCCESS"} or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.5)
+    finally:
+        await db.close()
+    keys = Counter(hit.headers.get("Idempotency-Key") for hit in http_server.hits("/effect"))
+    hook_keys = Counter(hit.headers.get("Idempotency-Key") for hit in http_server.hits("/hook-effect"))
+    record(
+        f"{which} restarted ({down_for:.1f} s down) during 100 runs of 5 steps and {CALLS} webhook calls",
+        runs_attempted=RUNS,
+        runs_completed=statuses["SUCCESS"],
+        runs_lost=RUNS - sum(statuses.values()),
+        effects_expected=RUNS * 3 + CALLS,
+        duplicated_effects=(len(keys) - RUNS * 3) + (len(hook_keys) - CALLS),
+        redeliveries_same_key=sum(keys.values()) - len(keys) + sum(hook_keys.values()) - len(hook_keys),
+        webhooks_acknowledged=len(answers),
+        webhook_executions=len(hook_rows),
+        answers=dict(codes),
+        seconds=round(took, 1),
+    )
+    assert statuses == {"SUCCESS": RUNS}, statuses
+    assert {row["status"]: row["n"] for row in step_rows} == {"SUCCESS": RUNS * len(steps)}
+    assert tuple(counters) == (RUNS, RUNS, 0)
+    assert None not in keys
+    assert len(keys) == RUNS * 3  # every step reached the service once per key
+    assert len(answers) == CALLS
+    assert all(len(set(found)) == 1 for found in answers.values())
+    assert set(hook_rows) == ids  # one execution per acknowledged call, none other
+    assert set(hook_rows.values()) == {"SUCCESS"}
+    assert len(hook_keys) == CALLS
+    assert 500 not in codes
