@@ -1,0 +1,49 @@
+"""The API with Redis out of reach (core.outages): webhooks still start their runs (caches read PostgreSQL,
+the rate limit lets calls through, the quota is counted in PostgreSQL), and what cannot be done safely
+without Redis answers 503 with Retry-After and the server's name, never a 500."""
+
+from __future__ import annotations
+
+import asyncpg
+import httpx
+from temporalio.client import Client
+
+from baton.embedded import free_port
+from core.settings import Settings
+from tests.api.conftest import PASSWORD, api_client_for
+from tests.api.test_webhooks import webhook_workflow
+
+
+async def test_with_redis_out_of_reach_webhooks_start_runs_and_the_rest_answers_503(
+    api_client: httpx.AsyncClient, settings: Settings, db: asyncpg.Connection, temporal_client: Client
+) -> None:
+    base, headers, workflow_id, hook = await webhook_workflow(api_client, email="outage@example.com")
+    await db.execute("UPDATE workspaces SET max_executions = 2")  # the quota, counted without Redis
+    nowhere = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+    async with api_client_for(nowhere) as client:
+        accepted = await client.post(f"/hooks/{hook['token']}", json={"n": 1})
+        assert accepted.status_code == 202, accepted.text
+        execution_id = accepted.json()["executionId"]
+        assert await db.fetchval("SELECT count(*) FROM workflow_executions WHERE id = $1", execution_id) == 1
+        await temporal_client.get_workflow_handle(f"run-{execution_id}").describe()  # durably started
+        assert (await client.post(f"/hooks/{hook['token']}", json={"n": 2})).status_code == 202
+        over = await client.post(f"/hooks/{hook['token']}", json={"n": 3})
+        assert over.status_code == 429, over.text  # the monthly quota still holds
+
+        keyed = await client.post(f"/hooks/{hook['token']}", json={}, headers={"Idempotency-Key": "k-1"})
+        login = await client.post(
+            "/api/v1/auth/login", json={"email": "outage@example.com", "password": PASSWORD}
+        )
+        for answer in (keyed, login):
+            assert answer.status_code == 503, answer.text
+            body = answer.json()
+            assert body["error"] == "unavailable"
+            assert "Redis" in body["detail"]
+            assert int(answer.headers["Retry-After"]) >= 1
+        ready = await client.get("/readyz")
+        assert ready.status_code == 503
+        assert "redis" in ready.text.lower()
+        # reads that never needed Redis go on
+        assert (await client.get(f"{base}/workflows/{workflow_id}", headers=headers)).status_code == 200
+    rows = await db.fetchval("SELECT count(*) FROM workflow_executions WHERE workflow_id = $1", workflow_id)
+    assert rows == 2  # the two accepted calls, nothing for the refused ones
