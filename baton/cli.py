@@ -105,6 +105,8 @@ def api(
     """Run the REST API (FastAPI on uvicorn) against the configured servers."""
     import uvicorn
 
+    from api.server import HTTP
+
     settings = _settings()
     uvicorn.run(
         "api.app:create_app",
@@ -114,6 +116,7 @@ def api(
         workers=workers,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        http=HTTP,
     )
 
 
@@ -126,6 +129,8 @@ def serve(
     on this process's own worker; add more `baton serve` or `baton worker` processes to scale out."""
     import uvicorn
 
+    from api.server import HTTP
+
     settings = _settings()
     _logging(settings.log_level)
     uvicorn.run(
@@ -135,6 +140,7 @@ def serve(
         port=port or settings.api_port,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        http=HTTP,
     )
 
 

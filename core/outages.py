@@ -35,7 +35,7 @@ _POSTGRES = (
     asyncpg.exceptions.OperatorInterventionError,  # class 57: shutting down, starting up
 )
 # What an outage can surface as (`unavailable_store` tells which of them are one): for exception handlers.
-OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+OUTAGE_ERRORS: tuple[type[Exception], ...] = (
     *_REDIS,
     *_POSTGRES,
     sqlalchemy.exc.DBAPIError,

@@ -71,6 +71,18 @@ def pytest_report_header() -> list[str]:
     return ["baton servers: " + ", ".join(sources), f"log store contract suite: {stores}"]
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The figures chaos and fuzz tests recorded (tests.chaos.conftest.record)."""
+    from tests.chaos.conftest import FIGURES
+
+    if not FIGURES:
+        return
+    terminalreporter.section("chaos figures")
+    for figures in FIGURES:
+        rest = ", ".join(f"{k}={v}" for k, v in figures.items() if k != "test")
+        terminalreporter.write_line(f"{figures['test']}: {rest}")
+
+
 @pytest.fixture(scope="session")
 def server_dir() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="baton-tests-"))

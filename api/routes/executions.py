@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
@@ -17,7 +17,7 @@ from api.resources import Resources
 from api.schemas.base import Page
 from api.schemas.workflows import DecisionBody, ExecutionDetail, ExecutionOut, ResumeBody, StepExecutionOut
 from core import executions as store
-from core.errors import Conflict
+from core.errors import Conflict, ServiceUnavailable
 from core.execution import Decision, run_workflow_id
 from core.models import ExecutionStatus, WorkflowExecution
 from core.permissions import Permission
@@ -26,6 +26,8 @@ from core.runs import RunService, WorkflowCache
 
 router = APIRouter(prefix="/workspaces/{workspace_id}/executions", tags=["executions"])
 ERRORS = error_responses(401, 403, 404, 409, 422)
+# How long a decision waits for the run's worker to take it (a run evicted from its cache replays first).
+DECISION_TIMEOUT_SECONDS = 20
 
 Reader = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.READ, "executions:read"))]
 Operator = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.EDIT, "executions:write"))]
@@ -195,12 +197,20 @@ async def decide(
     handle = (await run_service(resources)).handle(execution.id)
     decision = Decision(step_id, body.approved, by=access.principal.user.id, comment=body.comment)
     try:
-        answer: dict[str, object] = await handle.execute_update("decide", decision, result_type=dict)
+        answer: dict[str, object] = await handle.execute_update(
+            "decide", decision, result_type=dict, rpc_timeout=timedelta(seconds=DECISION_TIMEOUT_SECONDS)
+        )
     except WorkflowUpdateFailedError as exc:
         raise Conflict(str(exc.cause) if exc.cause else "the decision was refused", path="stepId") from exc
     except RPCError as exc:
         if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
             raise Conflict(f"execution {execution_id} is not running; it cannot take decisions") from exc
+        if exc.status == RPCStatusCode.DEADLINE_EXCEEDED:
+            raise ServiceUnavailable(
+                f"no worker took the decision within {DECISION_TIMEOUT_SECONDS} s (is `baton worker` "
+                "running?); Temporal may still hand it to the run when a worker comes, so look at the "
+                "execution before sending it again"
+            ) from exc
         raise
     await auditor.record(
         "execution.decided",

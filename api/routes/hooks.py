@@ -57,6 +57,8 @@ def parse_body(raw: bytes, content_type: str) -> Any:
             return json.loads(raw)
         except ValueError as exc:
             raise BadBody(f"the body is not valid JSON: {exc}", path="body") from exc
+        except RecursionError as exc:
+            raise BadBody("the body's JSON is nested too deeply", path="body") from exc
     text = raw.decode("utf-8", errors="replace")
     if media == "application/x-www-form-urlencoded":
         return {k: v[0] if len(v) == 1 else v for k, v in parse_qs(text, keep_blank_values=True).items()}

@@ -27,6 +27,7 @@ from core.definition.steps import (
 )
 from core.errors import InvalidDefinition
 from core.expressions import ExpressionError, compile_expression, has_expression, names_used
+from core.models.enums import TriggerType
 
 MAX_STEPS = 2_000
 MAX_DEPTH = 12
@@ -129,9 +130,11 @@ def _structure_issues(data: Mapping[str, Any]) -> list[Issue]:
 
 
 def _trigger_config_issues(data: Mapping[str, Any]) -> list[Issue]:
-    config_model = TRIGGER_CONFIGS.get(data["triggerType"])
+    trigger_type = data["triggerType"]
+    known = isinstance(trigger_type, str) and trigger_type in TriggerType.__members__
+    config_model = TRIGGER_CONFIGS.get(TriggerType(trigger_type)) if known else None
     if config_model is None:
-        return [Issue("triggerType", "unknown trigger type")]
+        return [Issue("triggerType", f"unknown trigger type (one of {', '.join(TRIGGER_CONFIGS)})")]
     try:
         config_model.model_validate(data.get("triggerConfig") or {})
     except ValidationError as exc:

@@ -11,6 +11,7 @@ import pytest
 
 from api.app import create_app
 from core.settings import Settings
+from tests.chaos.conftest import processes  # noqa: F401 (the fixture, for tests/api/test_fuzz.py)
 
 ClientFactory = Callable[[Settings], AbstractAsyncContextManager[httpx.AsyncClient]]
 
@@ -30,11 +31,17 @@ async def served_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     whole response before returning it, so it cannot follow an open-ended event stream."""
     import uvicorn
 
+    from api.server import HTTP
     from baton.embedded import free_port
 
     port = free_port()
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=1,
+        http=HTTP,  # as `baton api` serves it
     )
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())

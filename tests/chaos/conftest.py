@@ -38,15 +38,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.chaos)
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if not FIGURES:
-        return
-    terminalreporter.section("chaos figures")
-    for figures in FIGURES:
-        rest = ", ".join(f"{k}={v}" for k, v in figures.items() if k != "test")
-        terminalreporter.write_line(f"{figures['test']}: {rest}")
-
-
 class Process:
     """A Baton command as a child process that can be killed with SIGKILL and started again."""
 

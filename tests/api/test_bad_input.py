@@ -1,0 +1,97 @@
+"""Hostile input on a real uvicorn socket: deep JSON nesting, invalid UTF-8, NUL characters, huge headers,
+bodies without a declared length; on the API and on a webhook. Each gets a 4xx in the error shape (or
+the server's own 431/400 for headers it will not read), never a 5xx, and nothing is stored."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import httpx
+import pytest
+
+from core.settings import Settings
+from tests.api.conftest import served_api, sign_up
+from tests.api.test_webhooks import webhook_workflow
+
+DEEP = 100_000
+
+
+def assert_error(answer: httpx.Response, status: int, path: str | None = None) -> None:
+    assert answer.status_code == status, answer.text
+    body = answer.json()
+    assert {"error", "detail"} <= body.keys()
+    if path is not None:
+        assert body["path"] == path, body
+
+
+@pytest.fixture
+async def served(settings: Settings) -> httpx.AsyncClient:
+    async with served_api(settings) as client:
+        yield client
+
+
+async def test_hostile_bodies_get_a_4xx_naming_the_problem(
+    served: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    base, headers, workflow_id, hook = await webhook_workflow(served, email="hostile@example.com")
+    json_headers = {**headers, "content-type": "application/json"}
+    deep = ("[" * DEEP + "]" * DEEP).encode()
+    deep_object = ('{"a":' * DEEP + "1" + "}" * DEEP).encode()
+    cases = [
+        # (method, url, body, headers, status)
+        ("POST", f"{base}/workflows", deep, json_headers, 400),
+        ("POST", f"{base}/workflows", deep_object, json_headers, 400),
+        ("POST", f"/hooks/{hook['token']}", deep, {"content-type": "application/json"}, 400),
+        ("POST", f"{base}/workflows", b'{"name": "\xff\xfe"}', json_headers, 400),
+        ("POST", f"/hooks/{hook['token']}", b'{"n": "\xff"}', {"content-type": "application/json"}, 400),
+        ("POST", f"/hooks/{hook['token']}", b'{"n": "\xc3\x28"}', {"content-type": "text/plain"}, 202),
+    ]
+    for method, url, body, extra, status in cases:
+        answer = await served.request(method, url, content=body, headers=extra)
+        if status == 202:
+            assert answer.status_code == 202, (
+                answer.text
+            )  # text bodies are taken as text (bad bytes replaced)
+            continue
+        assert_error(answer, status)
+    nul = await served.post(
+        f"{base}/workflows",
+        headers=headers,
+        json={"name": "x\x00y", "triggerType": "MANUAL", "steps": []},
+    )
+    assert_error(nul, 422, "name")
+    nested_nul = await served.post(
+        f"/hooks/{hook['token']}", json={"order": {"lines": [{"sku": "a"}, {"sku": "b\x00"}]}}
+    )
+    assert_error(nested_nul, 422, "order.lines[1].sku")
+    query_nul = await served.get(f"{base}/audit-logs", headers=headers, params={"action": "a\x00"})
+    assert_error(query_nul, 422, "action")
+    assert await db.fetchval("SELECT count(*) FROM workflows") == 1  # the webhook's own, nothing more
+    assert await db.fetchval("SELECT count(*) FROM workflow_executions") == 1  # the text body's run
+
+
+async def test_huge_headers_and_unbounded_bodies_are_refused(served: httpx.AsyncClient) -> None:
+    headers = await sign_up(served, "headers-big@example.com")
+    for extra in ({"X-Filler": "a" * 200_000}, {f"X-H{i}": "v" * 40 for i in range(2000)}):
+        # the server stops reading past 64 KiB of headers (api.server), answers 400 and closes
+        async with httpx.AsyncClient(base_url=served.base_url, timeout=10) as fresh:
+            huge = await fresh.get("/api/v1/me", headers={**headers, **extra})
+        assert huge.status_code == 400, huge.status_code
+    host, port = served.base_url.host, served.base_url.port
+    reader, writer = await asyncio.open_connection(host, port)  # a URL no client library would send
+    writer.write(b"GET /api/v1/me?q=" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    await writer.drain()
+    assert (await reader.readline()).startswith(b"HTTP/1.1 400")
+    writer.close()
+
+    async def endless() -> object:
+        for _ in range(4096):  # 4 MiB without a Content-Length, over the 1 MiB limit
+            yield b"a" * 1024
+            await asyncio.sleep(0)
+
+    streamed = await served.post(
+        "/api/v1/auth/login", content=endless(), headers={"content-type": "application/json"}
+    )
+    assert_error(streamed, 413)
+    assert (await served.get("/api/v1/me", headers=headers)).status_code == 200  # the server is fine

@@ -1,0 +1,181 @@
+"""Schemathesis against the API's own /openapi.json, on a real `baton api` process, authenticated as a
+workspace owner: every operation gets generated cases that fit the schema and cases that break it (wrong
+types, missing fields, strings where numbers go, odd encodings), with the path's ids both real (the
+owner's workspace, workflow, execution, connection...) and made up. No answer may be a 5xx, and every 4xx
+must be in the documented error shape {"error", "detail", "path"}.
+
+FUZZ_EXAMPLES (per operation and mode, default 12) sets the depth; the figures go to the chaos summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+
+from baton.embedded import free_port
+from core.settings import Settings
+from tests.api.conftest import PASSWORD
+from tests.chaos.conftest import Process, record
+from tests.chaos.test_api_crashes import ready
+from tests.chaos.test_worker_crashes import worker_env
+
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
+STREAMS = ("/events",)  # Server-Sent Event streams stay open: fuzzed with a short read timeout
+
+
+async def real_ids(client: httpx.AsyncClient) -> tuple[dict[str, str], dict[str, Any]]:
+    """An owner with one of everything; returns the path ids and the Authorization header."""
+    user = {"email": "fuzz@example.com", "password": PASSWORD, "firstName": "F", "lastName": "Z"}
+    assert (await client.post("/api/v1/auth/register", json=user)).status_code == 201
+    login = await client.post("/api/v1/auth/login", json={"email": user["email"], "password": PASSWORD})
+    headers = {"Authorization": f"Bearer {login.json()['accessToken']}"}
+    workspace = (await client.post("/api/v1/workspaces", headers=headers, json={"name": "Fuzz"})).json()
+    base = f"/api/v1/workspaces/{workspace['id']}"
+    body = {
+        "name": "Fuzzed",
+        "triggerType": "WEBHOOK",
+        "triggerConfig": {"methods": ["POST"], "mode": "async"},
+        "steps": [
+            {"id": "ask", "type": "approval", "message": "ok?", "timeoutSeconds": 3600},
+            {"id": "done", "type": "set", "values": {"n": "{{ trigger.body.n }}"}},
+        ],
+    }
+    workflow = (await client.post(f"{base}/workflows", headers=headers, json=body)).json()
+    assert (
+        await client.post(f"{base}/workflows/{workflow['id']}/publish", headers=headers, json={})
+    ).is_success
+    hook = (await client.get(f"{base}/webhooks", headers=headers)).json()["items"][0]
+    run = await client.post(f"/hooks/{hook['token']}", json={"n": 1})
+    connection = await client.post(
+        f"{base}/connections",
+        headers=headers,
+        json={"integrationId": "github", "name": "gh", "credentials": {"token": "ghp_" + "a" * 36}},
+    )
+    key = await client.post("/api/v1/me/api-keys", headers=headers, json={"name": "k", "scopes": ["read"]})
+    ids = {
+        "workspace_id": workspace["id"],
+        "workflow_id": workflow["id"],
+        "execution_id": run.json()["executionId"],
+        "webhook_id": hook["id"],
+        "token": hook["token"],
+        "integration_id": "github",
+        "step_id": "ask",
+        "version": "1",
+        "user_id": (await client.get("/api/v1/me", headers=headers)).json()["id"],
+    }
+    if connection.is_success:
+        ids["connection_id"] = connection.json()["id"]
+    if key.is_success:
+        ids["key_id"] = key.json()["id"]
+    return ids, headers
+
+
+def fuzz(base_url: str, headers: dict[str, str], ids: dict[str, str]) -> tuple[Counter[str], list[str]]:
+    """Runs every operation's cases; returns the answers by status class and what went wrong."""
+    spec = requests.get(f"{base_url}/openapi.json", timeout=30).json()
+    schema = schemathesis.openapi.from_dict(spec)
+    operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
+    # DELETEs last, so the real ids stay real for the rest
+    operations.sort(key=lambda operation: operation.method.upper() == "DELETE")
+    seen: Counter[str] = Counter()
+    problems: list[str] = []
+    session = requests.Session()
+
+    def check(case: Any, label: str, stream: bool) -> None:
+        try:
+            answer = case.call(
+                base_url=base_url, session=session, headers=headers, timeout=0.5 if stream else 30
+            )
+        except requests.exceptions.ReadTimeout:
+            if stream:
+                seen["stream"] += 1  # an open stream: nothing to read yet
+                return
+            raise
+        except requests.exceptions.InvalidHeader:
+            seen["unsendable"] += 1  # the client refused to send it (a header with a newline)
+            return
+        seen[f"{answer.status_code // 100}xx"] += 1
+        if answer.status_code >= 500:
+            problems.append(f"{label}: {answer.status_code} {answer.text[:300]}")
+        elif answer.status_code >= 400:
+            try:
+                body = answer.json()
+            except ValueError:
+                body = None
+            if not (isinstance(body, dict) and {"error", "detail"} <= body.keys()):
+                problems.append(f"{label}: {answer.status_code} not in the error shape: {answer.text[:200]}")
+
+    def cases(strategy: Any, label: str, stream: bool) -> None:
+        @hypothesis_settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=strategy)
+        def one(case: Any) -> None:
+            check(case, label, stream)
+
+        try:
+            one()
+        except Unsatisfiable:
+            seen["nothing to break"] += 1  # a negative mode for an operation without inputs
+
+    for operation in operations:
+        names = {p.name for p in operation.path_parameters}
+        real = {name: ids[name] for name in names if name in ids}
+        label = f"{operation.method.upper()} {operation.path}"
+        stream = operation.path.endswith(STREAMS)
+        # a manual run told to wait would wait out its timeout for the approval the workflow asks for
+        query = {"wait": False} if operation.path.endswith("/run") else None
+        cases(
+            operation.as_strategy(GenerationMode.POSITIVE, path_parameters=real, query=query), label, stream
+        )
+        cases(operation.as_strategy(GenerationMode.NEGATIVE, path_parameters=real), label, stream)
+        cases(operation.as_strategy(GenerationMode.POSITIVE, query=query), label, stream)
+    return seen, problems
+
+
+async def test_generated_requests_to_every_endpoint_get_no_5xx_and_documented_errors(
+    settings: Settings,
+    task_queue: str,
+    engine_worker: object,  # noqa: ARG001 (serves the runs the API starts: approvals take decisions)
+    processes: list[Process],
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    api = Process(["api", "--port", str(port)], worker_env(settings, task_queue), tmp_path / "api.log")
+    processes.append(api)
+    api.start()
+    base_url = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        await ready(client)
+        ids, headers = await real_ids(client)
+    seen, problems = await asyncio.to_thread(fuzz, base_url, headers, ids)
+    cases = sum(seen.values())
+    record(
+        f"schemathesis on every operation ({EXAMPLES} examples per operation and mode)",
+        cases=cases,
+        answers=dict(seen),
+        server_errors=seen["5xx"],
+        problems=len(problems),
+    )
+    log = (tmp_path / "api.log").read_text(errors="replace")
+    assert problems == [], "\n".join(problems[:20])
+    assert cases >= 1000, seen
+    assert "Traceback" not in log, log[-3000:]
+    assert uuid.UUID(ids["workspace_id"])  # the real ids were used
