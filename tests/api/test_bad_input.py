@@ -5,6 +5,7 @@ the server's own 431/400 for headers it will not read), never a 5xx, and nothing
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
@@ -26,7 +27,7 @@ def assert_error(answer: httpx.Response, status: int, path: str | None = None) -
 
 
 @pytest.fixture
-async def served(settings: Settings) -> httpx.AsyncClient:
+async def served(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     async with served_api(settings) as client:
         yield client
 
@@ -85,7 +86,7 @@ async def test_huge_headers_and_unbounded_bodies_are_refused(served: httpx.Async
     assert (await reader.readline()).startswith(b"HTTP/1.1 400")
     writer.close()
 
-    async def endless() -> object:
+    async def endless() -> AsyncIterator[bytes]:
         for _ in range(4096):  # 4 MiB without a Content-Length, over the 1 MiB limit
             yield b"a" * 1024
             await asyncio.sleep(0)
