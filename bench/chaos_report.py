@@ -1,7 +1,8 @@
-"""Runs the chaos tests (`pytest -m chaos`) and prints their figures as a table: runs attempted, completed
-and lost, duplicated effects, webhooks acknowledged against executions.
+"""Runs the chaos and fuzz tests (`pytest -m "chaos or fuzz"`) and prints their figures as a table: runs
+attempted, completed and lost, duplicated effects, webhooks acknowledged against executions, servers
+restarted, fuzz cases tried and 5xx answers found.
 
-    python -m bench.chaos_report            # all chaos tests (about a minute and a half on 2 cores)
+    python -m bench.chaos_report            # all of them (about five minutes on 2 cores)
     python -m bench.chaos_report -k worker  # extra arguments go to pytest
 """
 
@@ -18,16 +19,26 @@ from pathlib import Path
 def main(arguments: list[str]) -> int:
     with tempfile.TemporaryDirectory() as folder:
         report = Path(folder) / "chaos.jsonl"
-        print("running pytest -m chaos ...", flush=True)
+        print('running pytest -m "chaos or fuzz" ...', flush=True)
         done = subprocess.run(
-            [sys.executable, "-m", "pytest", "-m", "chaos", "-q", "-p", "no:cacheprovider", *arguments],
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-m",
+                "chaos or fuzz",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                *arguments,
+            ],
             env={**os.environ, "BATON_CHAOS_REPORT": str(report)},
             check=False,
         )
         lines = report.read_text().splitlines() if report.exists() else []
     print("\nChaos figures")
     if not lines:
-        print("  (no chaos test recorded figures)")
+        print("  (no chaos or fuzz test recorded figures)")
     for line in lines:
         figures = json.loads(line)
         print(f"- {figures.pop('test')}")

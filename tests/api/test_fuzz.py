@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given
@@ -32,6 +33,7 @@ from tests.chaos.test_api_crashes import ready
 from tests.chaos.test_worker_crashes import worker_env
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
+pytestmark = pytest.mark.fuzz
 STREAMS = ("/events",)  # Server-Sent Event streams stay open: fuzzed with a short read timeout
 
 

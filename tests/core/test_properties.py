@@ -4,17 +4,38 @@ answers a validation error naming where, or a value; never a crash of another ki
 from __future__ import annotations
 
 import string
+from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.definition.validation import validate_definition
 from core.errors import InvalidDefinition
 from core.expressions import ExpressionError, compile_expression, evaluate, render_value
+from tests.chaos.conftest import record
 from tests.core.test_definition_validation import action_schema
 
 PROPERTY = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+pytestmark = pytest.mark.fuzz
+TRIED: Counter[str] = Counter()  # examples run per property, for the fuzz figures
+
+
+def tried(name: str) -> None:
+    TRIED[name] += 1
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _figures() -> Iterator[None]:
+    yield
+    record(
+        "hypothesis properties (definitions, expressions, rendering)",
+        cases=sum(TRIED.values()),
+        by_property=dict(TRIED),
+    )
+
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
@@ -47,6 +68,7 @@ definitions = st.fixed_dictionaries(
 @PROPERTY
 @given(definition=definitions)
 def test_any_definition_is_valid_or_refused_with_paths(definition: dict[str, Any]) -> None:
+    tried("definitions")
     try:
         validate_definition(definition, action_schema=action_schema)
     except InvalidDefinition as exc:
@@ -74,6 +96,7 @@ SCOPE = {"trigger": {"body": {"x": 1, "items": [1, 2, 3], "name": "Ada"}}, "step
 @PROPERTY
 @given(source=expressions | st.text(max_size=40))
 def test_any_expression_evaluates_or_raises_an_expression_error(source: str) -> None:
+    tried("expressions")
     try:
         compile_expression(source)
     except ExpressionError:
@@ -94,6 +117,7 @@ def test_any_expression_evaluates_or_raises_an_expression_error(source: str) -> 
 @PROPERTY
 @given(value=json_values, source=expressions)
 def test_render_value_keeps_shapes_and_locates_errors(value: Any, source: str) -> None:
+    tried("rendering")
     document = {"a": [value, {"b": source}]}
     try:
         rendered = render_value(document, SCOPE, "input")
