@@ -11,6 +11,7 @@ the user to reconnect; one that fails for a passing reason keeps using the old t
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import time
 import uuid
@@ -104,7 +105,8 @@ class ConnectionCredentials:
         if self._refresh is None or not loaded.credentials.get("refreshToken"):
             return False
         if refused_token is not None:  # unless someone refreshed since that token was used
-            return loaded.credentials.get("accessToken") == refused_token
+            current = str(loaded.credentials.get("accessToken") or "")
+            return hmac.compare_digest(current.encode(), refused_token.encode())
         if loaded.expires_at is None:
             return False
         return loaded.expires_at - datetime.now(UTC) <= self._refresh.margin

@@ -3,6 +3,8 @@ their status, a new-row trigger on an increasing column, and the everyday data u
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import pytest
 
@@ -106,7 +108,13 @@ async def test_new_row_fires_once_per_row_added_after_publishing(
         done = [e for e in await studio.executions(workflow) if e["status"] == "SUCCESS"]
         return sorted(e["steps"]["got"]["output"]["who"] for e in done)
 
-    assert await eventually(who) == ["dee", "eve"]
+    async def both() -> list[str] | None:  # one run per row: wait for both, not the first to finish
+        found = await who()
+        return found if len(found) >= 2 else None
+
+    assert await eventually(both) == ["dee", "eve"]
+    await asyncio.sleep(2)  # two more polls fire nothing more
+    assert await who() == ["dee", "eve"]
 
 
 async def test_transform_utilities_chain_in_a_workflow(studio: Studio) -> None:
