@@ -19,8 +19,10 @@ from collections.abc import Awaitable
 from typing import TypeVar
 
 import asyncpg
+import httpx
 import redis.exceptions
 import sqlalchemy.exc
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 logger = logging.getLogger("baton.outages")
@@ -45,6 +47,9 @@ OUTAGE_ERRORS: tuple[type[Exception], ...] = (
 WARN_EVERY_SECONDS = 10.0
 _last_warned: dict[str, float] = {}
 _TEMPORAL_DOWN = (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
+# An HTTP call to a service (its refused connection chains a ConnectionRefusedError too) and an error an
+# integration or activity already classified (ApplicationError) are never Baton's outage.
+_NOT_OURS = (httpx.HTTPError, ApplicationError)
 
 
 def unavailable_store(error: BaseException) -> str | None:
@@ -54,6 +59,8 @@ def unavailable_store(error: BaseException) -> str | None:
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
+        if isinstance(current, _NOT_OURS):
+            return None  # a third party's failure, or one already classified: what caused it is not ours
         if isinstance(current, _REDIS):
             return "Redis"
         if isinstance(current, _POSTGRES):

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 
+from baton.embedded import free_port
 from core.execution import Decision
 from tests.engine import Engine, output
 from tests.http_server import Reply, ScriptedServer
@@ -100,6 +101,22 @@ async def test_retries_stop_at_max_attempts(engine_worker: Engine, http_server: 
     with pytest.raises(WorkflowFailureError):
         await engine_worker.run([call("send", url, retry={"maxAttempts": 2, "initialIntervalSeconds": 0.1})])
     assert len(http_server.hits("/down")) == 2
+
+
+async def test_a_service_that_refuses_connections_fails_the_step_after_its_retries(
+    engine_worker: Engine,
+) -> None:
+    """A refused connection is the service's outage, not Baton's (core.outages): the step's retries apply and
+    the run fails, instead of waiting for the service as it would for Baton's own PostgreSQL or Redis."""
+    url = f"http://127.0.0.1:{free_port()}/nobody-listens"
+    handle = await engine_worker.start(
+        [call("send", url, retry={"maxAttempts": 2, "initialIntervalSeconds": 0.1})]
+    )
+    with pytest.raises(WorkflowFailureError):
+        await asyncio.wait_for(handle.result(), 30)
+    execution = await engine_worker.execution(handle)
+    assert execution["status"] == "FAILED"
+    assert "unreachable" in execution["error"]
 
 
 async def test_a_step_timeout_fails_the_step(engine_worker: Engine) -> None:
