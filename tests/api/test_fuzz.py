@@ -27,7 +27,7 @@ from schemathesis import GenerationMode
 
 from baton.embedded import free_port
 from core.settings import Settings
-from tests.api.conftest import PASSWORD
+from tests.api.test_webhooks import webhook_workflow
 from tests.chaos.conftest import Process, record
 from tests.chaos.test_api_crashes import ready
 from tests.chaos.test_worker_crashes import worker_env
@@ -39,26 +39,11 @@ STREAMS = ("/events",)  # Server-Sent Event streams stay open: fuzzed with a sho
 
 async def real_ids(client: httpx.AsyncClient) -> tuple[dict[str, str], dict[str, Any]]:
     """An owner with one of everything; returns the path ids and the Authorization header."""
-    user = {"email": "fuzz@example.com", "password": PASSWORD, "firstName": "F", "lastName": "Z"}
-    assert (await client.post("/api/v1/auth/register", json=user)).status_code == 201
-    login = await client.post("/api/v1/auth/login", json={"email": user["email"], "password": PASSWORD})
-    headers = {"Authorization": f"Bearer {login.json()['accessToken']}"}
-    workspace = (await client.post("/api/v1/workspaces", headers=headers, json={"name": "Fuzz"})).json()
-    base = f"/api/v1/workspaces/{workspace['id']}"
-    body = {
-        "name": "Fuzzed",
-        "triggerType": "WEBHOOK",
-        "triggerConfig": {"methods": ["POST"], "mode": "async"},
-        "steps": [
-            {"id": "ask", "type": "approval", "message": "ok?", "timeoutSeconds": 3600},
-            {"id": "done", "type": "set", "values": {"n": "{{ trigger.body.n }}"}},
-        ],
-    }
-    workflow = (await client.post(f"{base}/workflows", headers=headers, json=body)).json()
-    assert (
-        await client.post(f"{base}/workflows/{workflow['id']}/publish", headers=headers, json={})
-    ).is_success
-    hook = (await client.get(f"{base}/webhooks", headers=headers)).json()["items"][0]
+    steps = [
+        {"id": "ask", "type": "approval", "message": "ok?", "timeoutSeconds": 3600},
+        {"id": "done", "type": "set", "values": {"n": "{{ trigger.body.n }}"}},
+    ]
+    base, headers, workflow_id, hook = await webhook_workflow(client, steps, email="fuzz@example.com")
     run = await client.post(f"/hooks/{hook['token']}", json={"n": 1})
     connection = await client.post(
         f"{base}/connections",
@@ -67,8 +52,8 @@ async def real_ids(client: httpx.AsyncClient) -> tuple[dict[str, str], dict[str,
     )
     key = await client.post("/api/v1/me/api-keys", headers=headers, json={"name": "k", "scopes": ["read"]})
     ids = {
-        "workspace_id": workspace["id"],
-        "workflow_id": workflow["id"],
+        "workspace_id": base.rsplit("/", 1)[1],
+        "workflow_id": workflow_id,
         "execution_id": run.json()["executionId"],
         "webhook_id": hook["id"],
         "token": hook["token"],

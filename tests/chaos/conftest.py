@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 REPORT_ENV = "BATON_CHAOS_REPORT"
@@ -74,3 +75,18 @@ def processes() -> Iterator[list[Process]]:
     yield started
     for process in started:
         process.kill()
+
+
+async def run_records(db: asyncpg.Connection, workflow_id: str) -> tuple[dict[str, int], tuple[int, ...]]:
+    """What the workflow's runs wrote: step rows by status, and the workflow's (total, successful, failed)
+    counters."""
+    steps = await db.fetch(
+        "SELECT s.status, count(*) AS n FROM step_executions s JOIN workflow_executions e "
+        "ON e.id = s.execution_id WHERE e.workflow_id = $1 GROUP BY s.status",
+        workflow_id,
+    )
+    counters = await db.fetchrow(
+        "SELECT total_executions, successful_executions, failed_executions FROM workflows WHERE id = $1",
+        workflow_id,
+    )
+    return {row["status"]: row["n"] for row in steps}, tuple(counters)

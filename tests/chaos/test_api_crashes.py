@@ -17,7 +17,7 @@ from temporalio.service import RPCError
 
 from baton.embedded import free_port
 from core.settings import Settings
-from tests.api.conftest import PASSWORD
+from tests.api.test_webhooks import webhook_workflow
 from tests.chaos.conftest import Process, record
 from tests.chaos.test_worker_crashes import worker_env
 
@@ -53,21 +53,9 @@ async def test_an_api_killed_during_a_webhook_burst_acknowledges_each_run_once(
     chance = random.Random(seed)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
         await ready(client)
-        user = {"email": "burst@example.com", "password": PASSWORD, "firstName": "B", "lastName": "B"}
-        assert (await client.post("/api/v1/auth/register", json=user)).status_code == 201
-        login = await client.post("/api/v1/auth/login", json={"email": user["email"], "password": PASSWORD})
-        headers = {"Authorization": f"Bearer {login.json()['accessToken']}"}
-        workspace = (await client.post("/api/v1/workspaces", headers=headers, json={"name": "B"})).json()
-        base = f"/api/v1/workspaces/{workspace['id']}"
-        body = {
-            "name": "Burst",
-            "triggerType": "WEBHOOK",
-            "triggerConfig": {"methods": ["POST"], "mode": "async"},
-            "steps": [{"id": "s", "type": "set", "values": {"n": "{{ trigger.body.n }}"}}],
-        }
-        workflow_id = (await client.post(f"{base}/workflows", headers=headers, json=body)).json()["id"]
-        await client.post(f"{base}/workflows/{workflow_id}/publish", headers=headers, json={})
-        token = (await client.get(f"{base}/webhooks", headers=headers)).json()["items"][0]["token"]
+        steps = [{"id": "s", "type": "set", "values": {"n": "{{ trigger.body.n }}"}}]
+        _, _, workflow_id, hook = await webhook_workflow(client, steps, email="burst@example.com")
+        token = hook["token"]
 
         answers: dict[str, list[str]] = defaultdict(list)  # key -> execution ids answered
         refused = 0

@@ -20,6 +20,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -31,8 +32,8 @@ from baton.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedTemporal, fr
 from baton.migrate import upgrade_to_head_async
 from core.execution import RunResult
 from core.settings import Settings
-from tests.api.conftest import PASSWORD
-from tests.chaos.conftest import Process, record
+from tests.api.test_webhooks import webhook_workflow
+from tests.chaos.conftest import Process, record, run_records
 from tests.chaos.test_api_crashes import ready
 from tests.chaos.test_worker_crashes import worker_env
 from tests.conftest import TEST_OUTBOUND_ALLOW
@@ -125,33 +126,16 @@ async def connect(url: str) -> asyncpg.Connection:
     raise AssertionError("PostgreSQL did not come back")
 
 
-async def webhook(client: httpx.AsyncClient, effect_url: str) -> str:
-    user = {"email": "restarts@example.com", "password": PASSWORD, "firstName": "R", "lastName": "S"}
-    assert (await client.post("/api/v1/auth/register", json=user)).status_code == 201
-    login = await client.post("/api/v1/auth/login", json={"email": user["email"], "password": PASSWORD})
-    headers = {"Authorization": f"Bearer {login.json()['accessToken']}"}
-    workspace = (await client.post("/api/v1/workspaces", headers=headers, json={"name": "R"})).json()
-    base = f"/api/v1/workspaces/{workspace['id']}"
-    body = {
-        "name": "Hooked",
-        "triggerType": "WEBHOOK",
-        "triggerConfig": {"methods": ["POST"], "mode": "async"},
-        "steps": [
-            {
-                "id": "notify",
-                "type": "action",
-                "action": "http.request",
-                "input": {"method": "POST", "url": effect_url, "json": {"hook": "{{ trigger.body.n }}"}},
-            },
-            {"id": "done", "type": "set", "values": {"n": "{{ trigger.body.n }}"}},
-        ],
-    }
-    created = await client.post(f"{base}/workflows", headers=headers, json=body)
-    assert created.status_code == 201, created.text
-    workflow_id: str = created.json()["id"]
-    assert (await client.post(f"{base}/workflows/{workflow_id}/publish", headers=headers, json={})).is_success
-    token: str = (await client.get(f"{base}/webhooks", headers=headers)).json()["items"][0]["token"]
-    return token
+def hook_steps(effect_url: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": "notify",
+            "type": "action",
+            "action": "http.request",
+            "input": {"method": "POST", "url": effect_url, "json": {"hook": "{{ trigger.body.n }}"}},
+        },
+        {"id": "done", "type": "set", "values": {"n": "{{ trigger.body.n }}"}},
+    ]
 
 
 @pytest.mark.parametrize("which", ["redis", "postgres", "temporal"])
@@ -194,7 +178,10 @@ async def test_a_server_restarted_under_load_loses_no_run_and_repeats_no_effect(
     codes: Counter[int | str] = Counter()
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
         await ready(http)
-        token = await webhook(http, hook_effect)
+        _, _, hooked, hook = await webhook_workflow(
+            http, hook_steps(hook_effect), email="restarts@example.com"
+        )
+        token = hook["token"]
         handles = [await engine.start(steps, {"order": n}, workflow_id=workflow_id) for n in range(RUNS)]
         await db.close()
         calls = iter(range(CALLS))
@@ -233,23 +220,14 @@ async def test_a_server_restarted_under_load_loses_no_run_and_repeats_no_effect(
     db = await connect(database)
     try:
         statuses = Counter(result.status for result in results[:RUNS] if isinstance(result, RunResult))
-        step_rows = await db.fetch(
-            "SELECT s.status, count(*) AS n FROM step_executions s JOIN workflow_executions e "
-            "ON e.id = s.execution_id WHERE e.workflow_id = $1 GROUP BY s.status",
-            workflow_id,
-        )
-        counters = await db.fetchrow(
-            "SELECT total_executions, successful_executions, failed_executions FROM workflows WHERE id = $1",
-            workflow_id,
-        )
-        hooked = await db.fetchrow("SELECT id FROM workflows WHERE name = 'Hooked'")
+        step_rows, counters = await run_records(db, workflow_id)
         ids = {execution for found in answers.values() for execution in found}
         deadline = time.monotonic() + 120
         while True:  # the webhook runs finish on their own; wait for their final status
             hook_rows = {
                 r["id"]: r["status"]
                 for r in await db.fetch(
-                    "SELECT id::text, status FROM workflow_executions WHERE workflow_id = $1", hooked["id"]
+                    "SELECT id::text, status FROM workflow_executions WHERE workflow_id = $1", hooked
                 )
             }
             if set(hook_rows.values()) <= {"SUCCESS"} or time.monotonic() > deadline:
@@ -273,8 +251,8 @@ async def test_a_server_restarted_under_load_loses_no_run_and_repeats_no_effect(
         seconds=round(took, 1),
     )
     assert statuses == {"SUCCESS": RUNS}, statuses
-    assert {row["status"]: row["n"] for row in step_rows} == {"SUCCESS": RUNS * len(steps)}
-    assert tuple(counters) == (RUNS, RUNS, 0)
+    assert step_rows == {"SUCCESS": RUNS * len(steps)}
+    assert counters == (RUNS, RUNS, 0)
     assert None not in keys
     assert len(keys) == RUNS * 3  # every step reached the service once per key
     assert len(answers) == CALLS
