@@ -522,7 +522,7 @@ async def waiting(stack: BenchStack, api: Api, db: asyncpg.Connection, total: in
             except httpx.TransportError:  # a keep-alive connection the server closed while idle
                 await asyncio.sleep(0.1)
                 continue
-            if response.status_code != 409:
+            if response.status_code not in (409, 503):  # 503: no worker took it in time; safe to resend
                 return response
             await asyncio.sleep(0.5)
         return response

@@ -81,6 +81,17 @@ class Settings(BaseSettings):
     # The worker's Prometheus endpoint (Temporal SDK metrics plus Baton's runs and step durations); 0: none.
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
+    # Worker tuning (Temporal). Runs kept in memory between their workflow tasks (each takes ~20-40 KB; a run
+    # that is not must be replayed from its history when it wakes or gets a decision):
+    worker_max_cached_workflows: int = Field(default=1000, ge=0)
+    # How long a task waits for the worker that ran the workflow last before any worker may take it (the SDK's
+    # default of 10 s made each wake-up of an evicted or backlogged run wait 10 s), and how many pollers take
+    # workflow tasks, a share of them from the shared queue (the SDK's 0.2 left one poller for it).
+    worker_sticky_timeout_seconds: float = Field(default=10.0, gt=0)
+    worker_workflow_task_polls: int = Field(default=5, ge=2)
+    worker_nonsticky_poll_ratio: float = Field(default=0.2, gt=0, le=1)
+    # How long an approval decision waits for the run's worker to take it before answering 503.
+    decision_timeout_seconds: float = Field(default=60, gt=0)
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     log_level: str = "INFO"

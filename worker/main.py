@@ -112,6 +112,10 @@ def build_worker(
             *maintenance.activities(),
         ],
         workflow_runner=workflow_runner(),
+        max_cached_workflows=settings.worker_max_cached_workflows,
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=settings.worker_sticky_timeout_seconds),
+        max_concurrent_workflow_task_polls=settings.worker_workflow_task_polls,
+        nonsticky_to_sticky_poll_ratio=settings.worker_nonsticky_poll_ratio,
     )
 
 

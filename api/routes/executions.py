@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.audit import AuditorDep
@@ -26,8 +26,6 @@ from core.runs import RunService, WorkflowCache
 
 router = APIRouter(prefix="/workspaces/{workspace_id}/executions", tags=["executions"])
 ERRORS = error_responses(401, 403, 404, 409, 422)
-# How long a decision waits for the run's worker to take it (a run evicted from its cache replays first).
-DECISION_TIMEOUT_SECONDS = 20
 
 Reader = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.READ, "executions:read"))]
 Operator = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.EDIT, "executions:write"))]
@@ -196,21 +194,22 @@ async def decide(
     await session.commit()
     handle = (await run_service(resources)).handle(execution.id)
     decision = Decision(step_id, body.approved, by=access.principal.user.id, comment=body.comment)
+    timeout = resources.settings.decision_timeout_seconds  # a busy worker, a run replayed from its history
     try:
         answer: dict[str, object] = await handle.execute_update(
-            "decide", decision, result_type=dict, rpc_timeout=timedelta(seconds=DECISION_TIMEOUT_SECONDS)
+            "decide", decision, result_type=dict, rpc_timeout=timedelta(seconds=timeout)
         )
     except WorkflowUpdateFailedError as exc:
         raise Conflict(str(exc.cause) if exc.cause else "the decision was refused", path="stepId") from exc
+    except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+        raise ServiceUnavailable(
+            f"no worker took the decision within {timeout:g} s (is `baton worker` running?); "
+            "Temporal may still hand it to the run when a worker comes: sending it again is safe (a step "
+            "already decided answers 409)"
+        ) from exc
     except RPCError as exc:
         if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
             raise Conflict(f"execution {execution_id} is not running; it cannot take decisions") from exc
-        if exc.status == RPCStatusCode.DEADLINE_EXCEEDED:
-            raise ServiceUnavailable(
-                f"no worker took the decision within {DECISION_TIMEOUT_SECONDS} s (is `baton worker` "
-                "running?); Temporal may still hand it to the run when a worker comes, so look at the "
-                "execution before sending it again"
-            ) from exc
         raise
     await auditor.record(
         "execution.decided",

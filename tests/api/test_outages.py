@@ -47,3 +47,20 @@ async def test_with_redis_out_of_reach_webhooks_start_runs_and_the_rest_answers_
         assert (await client.get(f"{base}/workflows/{workflow_id}", headers=headers)).status_code == 200
     rows = await db.fetchval("SELECT count(*) FROM workflow_executions WHERE workflow_id = $1", workflow_id)
     assert rows == 2  # the two accepted calls, nothing for the refused ones
+
+
+async def test_a_decision_no_worker_takes_answers_503_after_its_timeout(settings: Settings) -> None:
+    """No worker serves the run's task queue: the decision waits DECISION_TIMEOUT_SECONDS, then 503."""
+    quick = settings.model_copy(update={"decision_timeout_seconds": 1.0})
+    approval = [{"id": "ask", "type": "approval", "message": "ok?", "timeoutSeconds": 3600}]
+    async with api_client_for(quick) as client:
+        base, headers, workflow_id, hook = await webhook_workflow(
+            client, approval, email="noworker@example.com"
+        )
+        execution_id = (await client.post(f"/hooks/{hook['token']}", json={})).json()["executionId"]
+        decided = await client.post(
+            f"{base}/executions/{execution_id}/steps/ask/decision", headers=headers, json={"approved": True}
+        )
+    assert decided.status_code == 503, decided.text
+    assert decided.json()["error"] == "unavailable"
+    assert "no worker took the decision within 1 s" in decided.json()["detail"]
