@@ -20,6 +20,7 @@ import re
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -529,6 +530,9 @@ async def waiting(stack: BenchStack, api: Api, db: asyncpg.Connection, total: in
 
     _, decisions, _ = await fire(approve, 50, len(approvals))
     refused_decisions = [d for d in decisions if d.status_code >= 400]
+    reasons = Counter(f"{d.status_code} {d.json().get('detail', '')[:90]}" for d in refused_decisions)
+    for reason, count in reasons.most_common(3):  # what refused them, for whoever profiles this next
+        print(f"    {count} decisions refused: {reason}", flush=True)
     await drain(db, workflows, timeout=600 + total / 20)
     finished = time.perf_counter() - released
     succeeded = await db.fetchval(
