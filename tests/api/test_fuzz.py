@@ -25,10 +25,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from baton.embedded import free_port
 from core.settings import Settings
 from tests.api.test_webhooks import webhook_workflow
-from tests.chaos.conftest import Process, record
+from tests.chaos.conftest import Process, record, start_api
 from tests.chaos.test_api_crashes import ready
 from tests.chaos.test_worker_crashes import worker_env
 
@@ -144,10 +143,7 @@ async def test_generated_requests_to_every_endpoint_get_no_5xx_and_documented_er
     processes: list[Process],
     tmp_path: Path,
 ) -> None:
-    port = free_port()
-    api = Process(["api", "--port", str(port)], worker_env(settings, task_queue), tmp_path / "api.log")
-    processes.append(api)
-    api.start()
+    port = start_api(worker_env(settings, task_queue), tmp_path / "api.log", processes)
     base_url = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
         await ready(client)

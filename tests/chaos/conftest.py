@@ -19,6 +19,8 @@ from typing import Any
 import asyncpg
 import pytest
 
+from baton.embedded import free_port
+
 REPORT_ENV = "BATON_CHAOS_REPORT"
 FIGURES: list[dict[str, Any]] = []
 
@@ -90,3 +92,12 @@ async def run_records(db: asyncpg.Connection, workflow_id: str) -> tuple[dict[st
         workflow_id,
     )
     return {row["status"]: row["n"] for row in steps}, tuple(counters)
+
+
+def start_api(env: dict[str, str], log: Path, processes: list[Process]) -> int:
+    """A `baton api` process on a free port (killed at the test's end); returns the port."""
+    port = free_port()
+    api = Process(["api", "--port", str(port)], env, log)
+    processes.append(api)
+    api.start()
+    return port

@@ -15,10 +15,9 @@ import httpx
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from baton.embedded import free_port
 from core.settings import Settings
 from tests.api.test_webhooks import webhook_workflow
-from tests.chaos.conftest import Process, record
+from tests.chaos.conftest import Process, record, start_api
 from tests.chaos.test_worker_crashes import worker_env
 
 CALLS = 300
@@ -45,10 +44,8 @@ async def test_an_api_killed_during_a_webhook_burst_acknowledges_each_run_once(
     processes: list[Process],
     tmp_path: Path,
 ) -> None:
-    port = free_port()
-    api = Process(["api", "--port", str(port)], worker_env(settings, task_queue), tmp_path / "api.log")
-    processes.append(api)
-    api.start()
+    port = start_api(worker_env(settings, task_queue), tmp_path / "api.log", processes)
+    api = processes[-1]
     seed = random.randrange(1 << 30)
     chance = random.Random(seed)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
