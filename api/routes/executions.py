@@ -209,7 +209,9 @@ async def decide(
         ) from exc
     except RPCError as exc:
         if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
-            raise Conflict(f"execution {execution_id} is not running; it cannot take decisions") from exc
+            raise Conflict(
+                f"execution {execution_id} is not running; it cannot take decisions ({exc.message})"
+            ) from exc
         raise
     await auditor.record(
         "execution.decided",
