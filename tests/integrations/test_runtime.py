@@ -24,6 +24,7 @@ from tests.integrations.conftest import Studio
 from worker.main import connection_loader
 
 LIMIT, WINDOW = 3, 2
+ARRIVAL_SLACK = 0.5  # seconds between the limiter's admission and the call reaching the service
 
 
 async def test_a_connection_limited_to_n_calls_runs_2n_steps_all_succeed_never_over_n_per_window(
@@ -65,8 +66,11 @@ async def test_a_connection_limited_to_n_calls_runs_2n_steps_all_succeed_never_o
     seen = http_server.hits("/items")
     assert sorted(int(s.query["n"][0]) for s in seen) == list(range(1, 13))  # each step called once
     times = sorted(s.at for s in seen)
-    for start in times:  # never more than LIMIT calls within one window, wherever it starts
-        assert sum(1 for t in times if start <= t < start + WINDOW - 0.1) <= LIMIT
+    # Never more than LIMIT calls within one window, wherever it starts. The limiter admits calls in its
+    # fixed windows; the service sees each a little later (the activity's start, the HTTP call), so on a
+    # loaded machine a window's calls can arrive up to a few hundred ms after it opened: that much slack.
+    for start in times:
+        assert sum(1 for t in times if start <= t < start + WINDOW - ARRIVAL_SLACK) <= LIMIT
     assert times[-1] - times[0] >= 3 * WINDOW - 0.5  # 12 calls at 3 per window: at least 4 windows
 
 
