@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
 from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -41,6 +43,40 @@ STEPS = StepExecution.__table__  # type: ignore[attr-defined]
 WORKFLOWS = Workflow.__table__  # type: ignore[attr-defined]
 VERSIONS = WorkflowVersion.__table__  # type: ignore[attr-defined]
 OPEN_STATUSES = (ExecutionStatus.PENDING.value, ExecutionStatus.RUNNING.value)
+FOREIGN_KEY_VIOLATION = "23503"
+
+
+def _parent_deleted(exc: IntegrityError) -> bool:
+    """The row points at a workflow or execution that is no longer there."""
+    orig = exc.orig
+    state = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
+    return state == FOREIGN_KEY_VIOLATION
+
+
+class Deleted:
+    """Whether a run's rows turned out to have no workflow or execution left to belong to."""
+
+    def __init__(self) -> None:
+        self.gone = False
+
+
+@asynccontextmanager
+async def rows_of_run(
+    engine: AsyncEngine, execution_id: str
+) -> AsyncIterator[tuple[AsyncConnection, Deleted]]:
+    """One transaction writing a run's rows. When the run's workflow (or the execution) was deleted while the
+    run went on (`DELETE /workflows/{id}` cascades to its executions and steps), the rows have nothing to
+    belong to: they are dropped, once, instead of failing the record activity, which Temporal would retry
+    without end (and a worker shutting down waits for its local activities)."""
+    deleted = Deleted()
+    try:
+        async with engine.begin() as connection:
+            yield connection, deleted
+    except IntegrityError as exc:
+        if not _parent_deleted(exc):
+            raise
+        deleted.gone = True
+        logger.info("execution %s: its workflow was deleted; its rows are not written", execution_id)
 
 
 def _time(value: str | None) -> datetime | None:
@@ -99,6 +135,7 @@ UPSERT_STEPS = text(
         CAST(:input AS jsonb), CAST(:output AS jsonb), :error, :started_at, :completed_at, :duration,
         :retry_count
     WHERE NOT EXISTS (SELECT FROM changed)
+        AND EXISTS (SELECT FROM workflow_executions WHERE id = :execution_id)
     ON CONFLICT DO NOTHING
     """
 )
@@ -190,8 +227,10 @@ class RecordActivities(StepRecorder):
         """Piggy-backed on an action activity: its own row plus the rows the interpreter buffered."""
         assert request.execution_id is not None
         records = [*request.records, record]
-        async with self._engine.begin() as connection:
+        async with rows_of_run(self._engine, request.execution_id) as (connection, deleted):
             await write_step_records(connection, request.execution_id, records)
+        if deleted.gone:
+            return
         await self.emit_steps(request.execution_id, records, secrets={record.key: secrets})
 
     @activity.defn(name="baton.execution_started")
@@ -205,8 +244,10 @@ class RecordActivities(StepRecorder):
             "context": json.dumps(started.context, default=str),
             "started_at": _time(started.started_at),
         }
-        async with self._engine.begin() as connection:
+        async with rows_of_run(self._engine, started.execution_id) as (connection, deleted):
             await connection.execute(EXECUTION_STARTED, values)
+        if deleted.gone:
+            return
         self._workflows[started.execution_id] = started.workflow_id
         count("baton_executions_started", "Runs started")
         await self.emit(
@@ -217,15 +258,16 @@ class RecordActivities(StepRecorder):
 
     @activity.defn(name="baton.record_steps")
     async def record_steps(self, execution_id: str, records: list[StepRecord]) -> None:
-        async with self._engine.begin() as connection:
+        async with rows_of_run(self._engine, execution_id) as (connection, deleted):
             await write_step_records(connection, execution_id, records)
-        await self.emit_steps(execution_id, records)
+        if not deleted.gone:
+            await self.emit_steps(execution_id, records)
 
     @activity.defn(name="baton.execution_finished")
     async def execution_finished(self, finished: ExecutionFinished) -> None:
         completed = _time(finished.completed_at)
         events: list[dict[str, Any]] = []
-        async with self._engine.begin() as connection:
+        async with rows_of_run(self._engine, finished.execution_id) as (connection, deleted):
             await write_step_records(connection, finished.execution_id, finished.records)
             open_row = (
                 await connection.execute(
@@ -270,6 +312,9 @@ class RecordActivities(StepRecorder):
                         _duration_ms(open_row.started_at, completed),
                         completed or datetime.now(UTC),
                     )
+        if deleted.gone:
+            self._workflows.pop(finished.execution_id, None)
+            return
         ok = finished.status == ExecutionStatus.SUCCESS.value
         last = execution_log(
             finished.execution_id,

@@ -41,6 +41,7 @@ RUN_ID = uuid.uuid4().hex[:8]
 TEST_OUTBOUND_ALLOW = "127.0.0.1,::1"
 os.environ["OUTBOUND_ALLOW"] = TEST_OUTBOUND_ALLOW
 SUGGEST_CAN_AT = 500
+pytest_plugins = ["tests.watchdog"]  # a hung test prints its stacks, then ends the run (tests/watchdog.py)
 
 
 @dataclass(frozen=True)
