@@ -18,6 +18,7 @@ from core.db import create_engine, session_factory
 from core.errors import ServiceUnavailable
 from core.logstore import LogStore, create_log_store
 from core.redis_keys import RedisKeys, create_redis
+from core.runs import cancel_runs
 from core.security import TokenSigner
 from core.settings import Settings, to_libpq_url
 from core.temporal import TemporalConnector
@@ -92,6 +93,18 @@ class Resources:
             )
             return
         await TriggerArming(self.engine, client, self.settings, self.webhooks).sync_quietly(*workflow_ids)
+
+    async def cancel_runs(self, *execution_ids: str) -> None:
+        """Cancels the runs in flight of workflows whose deletion has committed (best effort: a run that goes
+        on finds its rows gone and writes nothing; see activities.records.rows_of_run)."""
+        if not execution_ids:
+            return
+        try:
+            cancelled = await cancel_runs(await self.temporal.get(), execution_ids)
+        except Exception:
+            logger.warning("could not cancel %d runs of deleted workflows", len(execution_ids), exc_info=True)
+            return
+        logger.info("cancelled %d runs of deleted workflows", cancelled)
 
     async def close(self) -> None:
         if self._pool is not None:

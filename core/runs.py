@@ -12,6 +12,7 @@ import json
 import time
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import asyncpg
 from redis.asyncio import Redis
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio.client import (
     Client,
     WorkflowFailureError,
@@ -76,6 +77,34 @@ RETRYABLE = {ExecutionStatus.FAILED.value, ExecutionStatus.TIMEOUT.value, Execut
 
 
 WORKFLOW_CACHE_SECONDS = 300
+
+
+async def open_execution_ids(connection: AsyncConnection, workflow_ids: Sequence[str]) -> list[str]:
+    """The executions of these workflows that have not ended (PENDING or RUNNING, waiting included)."""
+    rows = await connection.execute(
+        select(EXECUTIONS.c.id).where(
+            EXECUTIONS.c.workflow_id.in_(list(workflow_ids)),
+            EXECUTIONS.c.status.in_([ExecutionStatus.PENDING.value, ExecutionStatus.RUNNING.value]),
+        )
+    )
+    return [row.id for row in rows]
+
+
+async def cancel_runs(client: Client, execution_ids: Sequence[str], *, at_once: int = 20) -> int:
+    """Asks Temporal to cancel each run (those of a workflow being deleted: nothing should call a service for
+    a workflow that is gone). A run that already ended, or never started, is skipped. Returns how many runs
+    took the request."""
+    gate = asyncio.Semaphore(at_once)
+
+    async def cancel(execution_id: str) -> bool:
+        async with gate:
+            try:
+                await client.get_workflow_handle(run_workflow_id(execution_id)).cancel()
+            except RPCError:  # not found, or already ended
+                return False
+            return True
+
+    return sum(await asyncio.gather(*(cancel(execution_id) for execution_id in execution_ids)))
 
 
 def run_search_attributes(run: RunInput) -> TypedSearchAttributes:

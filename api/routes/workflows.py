@@ -31,6 +31,7 @@ from core import executions as execution_store
 from core import workflows as store
 from core.models import TriggerType
 from core.permissions import Permission
+from core.runs import open_execution_ids
 from integrations.catalogue import get_action, get_trigger
 
 router = APIRouter(prefix="/workspaces/{workspace_id}/workflows", tags=["workflows"])
@@ -209,11 +210,14 @@ async def update(
 async def delete(
     workflow_id: str, access: Editor, session: SessionDep, auditor: AuditorDep, resources: ResourcesDep
 ) -> None:
+    """Delete the workflow with its versions, runs and webhooks; its runs still in flight are cancelled."""
     workflow = await store.get(session, access.workspace.id, workflow_id)
     before = WorkflowOut.model_validate(workflow)
     tokens = await resources.webhooks.tokens_of(await session.connection(), workflow_id)
     after_commit(session, lambda: resources.webhooks.forget(*tokens))
     rearm_after_commit(session, resources, workflow_id)  # deletes its schedule, stops its poller
+    in_flight = await open_execution_ids(await session.connection(), [workflow_id])
+    after_commit(session, lambda: resources.cancel_runs(*in_flight))
     await store.delete(session, workflow)
     await auditor.record(
         "workflow.deleted",

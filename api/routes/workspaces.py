@@ -34,7 +34,7 @@ from core.accounts import Principal
 from core.models import User, Workflow, Workspace, WorkspaceMember, WorkspaceRole
 from core.permissions import Permission
 from core.plans import PLAN_LIMITS
-from core.runs import forget_plan
+from core.runs import forget_plan, open_execution_ids
 from core.workspaces import (
     add_member,
     change_role,
@@ -135,8 +135,8 @@ async def update(
 
 @router.delete("/{workspace_id}", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
 async def delete(access: Owner, session: SessionDep, auditor: AuditorDep, resources: ResourcesDep) -> None:
-    """Delete the workspace and everything it owns (workflows, runs, connections, members); its schedules and
-    pollers are removed from Temporal and its webhook URLs stop answering."""
+    """Delete the workspace and everything it owns (workflows, runs, connections, members); its runs in flight
+    are cancelled, its schedules and pollers are removed from Temporal and its webhook URLs stop answering."""
     before = _out(access.workspace, access.role)
     workflow_ids = list(
         (await session.exec(select(Workflow.id).where(Workflow.workspace_id == access.workspace.id))).all()
@@ -144,6 +144,8 @@ async def delete(access: Owner, session: SessionDep, auditor: AuditorDep, resour
     tokens = await resources.webhooks.tokens_of(await session.connection(), *workflow_ids)
     after_commit(session, lambda: resources.webhooks.forget(*tokens))
     after_commit(session, lambda: resources.arm(*workflow_ids))
+    in_flight = await open_execution_ids(await session.connection(), workflow_ids)
+    after_commit(session, lambda: resources.cancel_runs(*in_flight))
     await session.delete(access.workspace)
     await auditor.record(
         "workspace.deleted",
