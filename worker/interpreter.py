@@ -62,6 +62,13 @@ LOCAL_ACTIONS_PATCH = "local-actions"
 LOCAL_ACTION_MAX_TIMEOUT = timedelta(minutes=5)
 DEFAULT_ACTION_TIMEOUT = timedelta(minutes=5)
 FLUSH_THRESHOLD = 500
+FINAL_STEP_STATUSES = (ExecutionStatus.SUCCESS.value, ExecutionStatus.FAILED.value)
+FINAL_RUN_STATUSES = (
+    ExecutionStatus.SUCCESS.value,
+    ExecutionStatus.FAILED.value,
+    ExecutionStatus.CANCELLED.value,
+    ExecutionStatus.TIMEOUT.value,
+)
 # Steps whose output can be a run's result (the last one to complete wins); condition and switch only route.
 RESULT_TYPES = ("action", "set", "delay", "approval", "subworkflow", "respond", "loop", "parallel")
 
@@ -221,20 +228,44 @@ class BatonRun:
         await workflow.wait_condition(lambda: self._response is not None)
         return self._response
 
-    @workflow.update(name="decide")
+    @workflow.update(name="decide", unfinished_policy=workflow.HandlerUnfinishedPolicy.ABANDON)
     async def decide(self, decision: Decision) -> dict[str, Any]:
+        if decision.step_id not in self._waiting:
+            # Accepted before the run had run at all (see the validator): the decision waits for its step to
+            # wait, and is refused if the run passes it or ends first. No command is issued either way, so
+            # histories recorded before this replay as they did.
+            await workflow.wait_condition(
+                lambda: decision.step_id in self._waiting or self._passed(decision.step_id)
+            )
+            self._check_decision(decision)
         self._decisions[decision.step_id] = decision
         return {"stepId": decision.step_id, "approved": decision.approved}
 
     @decide.validator
     def _validate_decision(self, decision: Decision) -> None:
+        if self._input is None:
+            # The run's first workflow task and this update reached the worker together (a worker that was
+            # down or busy, a first task that timed out): updates are validated before the run's code runs,
+            # so nothing is waiting yet. The handler waits for the step instead of refusing a decision sent
+            # for a run the API already reported as started.
+            return
+        self._check_decision(decision)
+
+    def _check_decision(self, decision: Decision) -> None:
         step = self._waiting.get(decision.step_id)
         if step is None:
-            raise ValueError(f"step {decision.step_id!r} is not waiting for a decision")
-        if step.approvers and decision.by not in step.approvers:
-            raise ValueError(
-                f"{decision.by or 'an anonymous caller'} may not decide step {decision.step_id!r}"
+            raise ApplicationError(
+                f"step {decision.step_id!r} is not waiting for a decision", type="NotWaiting"
             )
+        if step.approvers and decision.by not in step.approvers:
+            raise ApplicationError(
+                f"{decision.by or 'an anonymous caller'} may not decide step {decision.step_id!r}",
+                type="NotAnApprover",
+            )
+
+    def _passed(self, step_id: str) -> bool:
+        """The step ran to its end in this run (outside loops), or the run is over."""
+        return self._statuses.get(step_id) in FINAL_STEP_STATUSES or self._status in FINAL_RUN_STATUSES
 
     # ------------------------------------------------------------------ steps
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Header, Query, status
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -185,8 +185,19 @@ async def decide(
     session: SessionDep,
     resources: ResourcesDep,
     auditor: AuditorDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=255,
+            description="Sending the decision again with the same key (after a 503, a lost answer) answers "
+            "the first one's outcome instead of a 409 for a step already decided",
+        ),
+    ] = None,
 ) -> dict[str, object]:
-    """Approve or reject an approval step that is waiting; the decision records who made it."""
+    """Approve or reject an approval step that is waiting; the decision records who made it. A decision sent
+    before the run has first run (just started, or its worker busy) waits for the step."""
     execution = await store.get(session, access.workspace.id, execution_id)
     # The update waits for the run's worker (seconds when it must replay a run evicted from its cache):
     # end the read's transaction first, so the request does not hold a pooled connection meanwhile (50
@@ -197,15 +208,20 @@ async def decide(
     timeout = resources.settings.decision_timeout_seconds  # a busy worker, a run replayed from its history
     try:
         answer: dict[str, object] = await handle.execute_update(
-            "decide", decision, result_type=dict, rpc_timeout=timedelta(seconds=timeout)
+            "decide",
+            decision,
+            # Temporal keeps one outcome per update id and run: the same key is the same decision
+            id=f"decision:{step_id}:{idempotency_key}" if idempotency_key else None,
+            result_type=dict,
+            rpc_timeout=timedelta(seconds=timeout),
         )
     except WorkflowUpdateFailedError as exc:
         raise Conflict(str(exc.cause) if exc.cause else "the decision was refused", path="stepId") from exc
     except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
         raise ServiceUnavailable(
             f"no worker took the decision within {timeout:g} s (is `baton worker` running?); "
-            "Temporal may still hand it to the run when a worker comes: sending it again is safe (a step "
-            "already decided answers 409)"
+            "Temporal may still hand it to the run when a worker comes: send it again with the same "
+            "Idempotency-Key to get its outcome (without one, a step already decided answers 409)"
         ) from exc
     except RPCError as exc:
         if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):

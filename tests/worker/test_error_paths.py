@@ -274,3 +274,28 @@ async def test_a_decision_reaches_a_run_the_worker_no_longer_holds_in_memory(
             answer = await handle.execute_update("decide", Decision("review", True, by="user-3"))
             assert answer == {"stepId": "review", "approved": True}
             assert (await handle.result()).result == {"approved": True, "by": "user-3"}
+
+
+async def test_a_decision_sent_before_the_run_first_ran_waits_for_its_approval(
+    temporal_client: Client,
+    settings: Settings,
+    engine: AsyncEngine,
+    redis: Redis,
+    task_queue: str,
+    db: asyncpg.Connection,
+) -> None:
+    """The run's first workflow task and the decision reach the worker together (a worker that was down or
+    busy, a first task that timed out): the validator runs before the run has reached its approval. It must
+    take the decision once the approval waits, not refuse it as 'not waiting' (and still check approvers)."""
+    engine_ = Engine(temporal_client, db, task_queue)
+    handle = await engine_.start([{**APPROVAL[0], "approvers": ["boss"]}, APPROVAL[1]])
+    early = asyncio.create_task(handle.execute_update("decide", Decision("review", True, by="boss")))
+    intruder = asyncio.create_task(handle.execute_update("decide", Decision("review", True, by="intern")))
+    await asyncio.sleep(1)  # both updates wait on the server for a worker
+    async with outbound_client(policy_for(settings), follow_redirects=True) as http:
+        async with build_worker(temporal_client, settings, http, engine, redis, task_queue=task_queue):
+            assert await asyncio.wait_for(early, 30) == {"stepId": "review", "approved": True}
+            assert (await handle.result()).result == {"approved": True, "by": "boss"}
+            with pytest.raises(WorkflowUpdateFailedError) as caught:
+                await asyncio.wait_for(intruder, 30)
+            assert "intern may not decide step 'review'" in str(caught.value.cause)
