@@ -458,6 +458,9 @@ async def interpreter(stack: BenchStack, quick: bool) -> tuple[list[Row], dict[i
     return rows, handwritten
 
 
+UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 async def waiting(stack: BenchStack, api: Api, db: asyncpg.Connection, total: int) -> list[Row]:
     """`total` runs parked at once, half on a delay (until a common time), half on an approval."""
     delay_steps: list[dict[str, Any]] = [
@@ -517,9 +520,10 @@ async def waiting(stack: BenchStack, api: Api, db: asyncpg.Connection, total: in
 
     async def approve(n: int) -> httpx.Response:
         path = f"{api.base}/executions/{approvals[n]}/steps/ok/decision"
+        keyed = {**api.headers, "Idempotency-Key": f"bench-{approvals[n]}"}  # a resend is the same decision
         for _ in range(20):
             try:
-                response = await api.client.post(path, headers=api.headers, json={"approved": True})
+                response = await api.client.post(path, headers=keyed, json={"approved": True})
             except httpx.TransportError:  # a keep-alive connection the server closed while idle
                 await asyncio.sleep(0.1)
                 continue
@@ -530,7 +534,11 @@ async def waiting(stack: BenchStack, api: Api, db: asyncpg.Connection, total: in
 
     _, decisions, _ = await fire(approve, 50, len(approvals))
     refused_decisions = [d for d in decisions if d.status_code >= 400]
-    reasons = Counter(f"{d.status_code} {d.json().get('detail', '')[:90]}" for d in refused_decisions)
+    # one line per kind of refusal (the execution ids in the texts made every one unique)
+    reasons = Counter(
+        UUID_TEXT.sub("{id}", f"{d.status_code} {d.json().get('detail', '')[:240]}")
+        for d in refused_decisions
+    )
     for reason, count in reasons.most_common(3):  # what refused them, for whoever profiles this next
         print(f"    {count} decisions refused: {reason}", flush=True)
     await drain(db, workflows, timeout=600 + total / 20)

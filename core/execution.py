@@ -212,6 +212,16 @@ def action_integrations(steps: Any) -> list[str]:
     return sorted(found)
 
 
+def approval_steps(steps: Any) -> dict[str, list[str] | None]:
+    """The approval steps of a definition, nested ones included: step id -> its approvers (None: anyone)."""
+    found: dict[str, list[str] | None] = {}
+    for value in _objects(steps):
+        if value.get("type") == "approval" and isinstance(value.get("id"), str):
+            approvers = value.get("approvers")
+            found[value["id"]] = list(approvers) if isinstance(approvers, list) else None
+    return found
+
+
 TERMINAL_STATUSES = frozenset(
     {ExecutionStatus.SUCCESS, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED, ExecutionStatus.TIMEOUT}
 )

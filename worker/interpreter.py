@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         RunResult,
         StepRecord,
         action_integrations,
+        approval_steps,
         run_workflow_id,
     )
     from core.expressions import render_value
@@ -231,9 +232,9 @@ class BatonRun:
     @workflow.update(name="decide", unfinished_policy=workflow.HandlerUnfinishedPolicy.ABANDON)
     async def decide(self, decision: Decision) -> dict[str, Any]:
         if decision.step_id not in self._waiting:
-            # Accepted before the run had run at all (see the validator): the decision waits for its step to
-            # wait, and is refused if the run passes it or ends first. No command is issued either way, so
-            # histories recorded before this replay as they did.
+            # Accepted while the run's code had not caught up with its own history (see the validator): the
+            # decision waits for its step, and is refused if the run passes the step or ends first. No
+            # command is issued either way, so histories recorded before this replay as they did.
             await workflow.wait_condition(
                 lambda: decision.step_id in self._waiting or self._passed(decision.step_id)
             )
@@ -243,13 +244,27 @@ class BatonRun:
 
     @decide.validator
     def _validate_decision(self, decision: Decision) -> None:
-        if self._input is None:
-            # The run's first workflow task and this update reached the worker together (a worker that was
-            # down or busy, a first task that timed out): updates are validated before the run's code runs,
-            # so nothing is waiting yet. The handler waits for the step instead of refusing a decision sent
-            # for a run the API already reported as started.
+        """Refuses what can never be taken; a decision for an approval the run has not reached is accepted
+        and waits in the handler. Updates are validated before the jobs that came with them run: a worker
+        replaying a run it no longer holds in memory gets the decision together with the results that
+        bring the run back to its approval (and a run's very first task may come with it), so the step is
+        not yet waiting when the validator looks (bench waiting: 100 of 1,000 decisions refused so)."""
+        if decision.step_id in self._waiting:
+            self._check_decision(decision)
             return
-        self._check_decision(decision)
+        if self._input is None:
+            return  # the run's code has not run at all yet: the handler checks once the step waits
+        approvals = approval_steps(self._input.definition.get("steps", []))
+        if decision.step_id not in approvals or self._passed(decision.step_id):
+            raise ApplicationError(
+                f"step {decision.step_id!r} is not waiting for a decision", type="NotWaiting"
+            )
+        approvers = approvals[decision.step_id]
+        if approvers and decision.by not in approvers:
+            raise ApplicationError(
+                f"{decision.by or 'an anonymous caller'} may not decide step {decision.step_id!r}",
+                type="NotAnApprover",
+            )
 
     def _check_decision(self, decision: Decision) -> None:
         step = self._waiting.get(decision.step_id)

@@ -299,3 +299,18 @@ async def test_a_decision_sent_before_the_run_first_ran_waits_for_its_approval(
             with pytest.raises(WorkflowUpdateFailedError) as caught:
                 await asyncio.wait_for(intruder, 30)
             assert "intern may not decide step 'review'" in str(caught.value.cause)
+
+
+async def test_a_decision_for_an_approval_not_reached_yet_is_held_until_it_waits(
+    engine_worker: Engine,
+) -> None:
+    """A worker replaying a run it no longer holds gets the decision with the results that bring the run back
+    to its approval, and validates the decision first: whatever the run has not reached yet is held, not
+    refused. Here the run is still in its delay when the decision comes."""
+    handle = await engine_worker.start([{"id": "first", "type": "delay", "seconds": 1.5}, *APPROVAL])
+    await _wait_for_step(handle, "first")
+    answer = await handle.execute_update("decide", Decision("review", True, by="user-5"))
+    assert answer == {"stepId": "review", "approved": True}
+    assert (await handle.result()).result == {"approved": True, "by": "user-5"}
+    state = await handle.query("state")
+    assert state["steps"] == {"first": "SUCCESS", "review": "SUCCESS", "after": "SUCCESS"}
