@@ -154,9 +154,10 @@ class Api:
 async def fire(
     call: Callable[[int], Awaitable[Any]], concurrency: int, total: int
 ) -> tuple[list[float], list[Any], float]:
-    """`total` calls over `concurrency` lanes: (latencies ms, responses, wall seconds)."""
+    """`total` calls over `concurrency` lanes: (latencies ms, responses in call order: `responses[n]` is
+    what `call(n)` returned, wall seconds)."""
     latencies: list[float] = []
-    responses: list[Any] = []
+    responses: list[Any] = [None] * total
     counter = iter(range(total))
 
     async def lane() -> None:
@@ -164,7 +165,7 @@ async def fire(
             began = time.perf_counter()
             response = await call(n)
             latencies.append((time.perf_counter() - began) * 1000)
-            responses.append(response)
+            responses[n] = response
 
     began = time.perf_counter()
     await asyncio.gather(*(lane() for _ in range(concurrency)))
