@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.errors import LimitExceeded
 from core.models import Workflow, WorkflowExecution
-from core.outages import unavailable_store, warn_unavailable
+from core.outages import best_effort
 from core.redis_keys import RedisKeys
 
 EXECUTIONS = WorkflowExecution.__table__  # type: ignore[attr-defined]
@@ -64,14 +64,10 @@ class ExecutionQuota:
         """Counts one execution; refuses (LimitExceeded) when the month's quota is used up."""
         start = month_start(now or datetime.now(UTC))
         key = self.key(workspace_id, start)
-        try:
-            taken = await self._take(keys=[key], args=[limit])
-        except Exception as exc:
-            if unavailable_store(exc) is None:
-                raise
+        taken = await best_effort(self._take(keys=[key], args=[limit]), None, "the execution quota")
+        if taken is None:
             # Redis out of reach: count in PostgreSQL instead (slower, as exact); the counter is rebuilt
             # from PostgreSQL once Redis is back, should it have lost this month's count.
-            warn_unavailable("the execution quota", exc)
             taken = 1 if await self._count(workspace_id, start) < limit else 0
         if taken == -1:  # Redis lost the month's count: rebuild it from PostgreSQL, then count
             await self._rebuild(workspace_id, start, key)

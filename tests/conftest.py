@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -263,6 +264,26 @@ def task_queue() -> str:
     return f"test-{uuid.uuid4().hex}"
 
 
+@asynccontextmanager
+async def running_engine(
+    temporal_client: Client,
+    settings: Settings,
+    engine: AsyncEngine,
+    redis: Redis,
+    task_queue: str,
+    db: asyncpg.Connection,
+) -> AsyncIterator[Engine]:
+    """A worker with everything Baton hosts on `task_queue`, built from `settings` as `baton worker` is."""
+    await warm_up(engine, redis)
+    writers = log_writers(settings, engine)
+    async with outbound_client(policy_for(settings), follow_redirects=True) as http:
+        worker = build_worker(
+            temporal_client, settings, http, engine, redis, task_queue=task_queue, writers=writers
+        )
+        async with worker:
+            yield Engine(temporal_client, db, task_queue, writers=writers)
+
+
 @pytest.fixture
 async def engine_worker(  # a worker with everything Baton hosts, on this test's task queue
     temporal_client: Client,
@@ -272,11 +293,5 @@ async def engine_worker(  # a worker with everything Baton hosts, on this test's
     task_queue: str,
     db: asyncpg.Connection,
 ) -> AsyncIterator[Engine]:
-    await warm_up(engine, redis)
-    writers = log_writers(settings, engine)
-    async with outbound_client(policy_for(settings), follow_redirects=True) as http:  # as `baton worker`
-        worker = build_worker(
-            temporal_client, settings, http, engine, redis, task_queue=task_queue, writers=writers
-        )
-        async with worker:
-            yield Engine(temporal_client, db, task_queue, writers=writers)
+    async with running_engine(temporal_client, settings, engine, redis, task_queue, db) as running:
+        yield running

@@ -11,11 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
 from baton.embedded import free_port
-from core.outbound import outbound_client, policy_for
 from core.settings import Settings
 from tests.api.conftest import PASSWORD, api_client_for
 from tests.api.test_webhooks import webhook_workflow
-from worker.main import build_worker
+from tests.conftest import running_engine
 
 
 async def test_with_redis_out_of_reach_webhooks_start_runs_and_the_rest_answers_503(
@@ -71,7 +70,12 @@ async def test_a_decision_no_worker_takes_answers_503_after_its_timeout(settings
 
 
 async def test_a_decision_resent_with_its_idempotency_key_answers_its_outcome_once_a_worker_comes(
-    settings: Settings, task_queue: str, engine: AsyncEngine, redis: Redis, temporal_client: Client
+    settings: Settings,
+    task_queue: str,
+    engine: AsyncEngine,
+    redis: Redis,
+    temporal_client: Client,
+    db: asyncpg.Connection,
 ) -> None:
     """The worker is down when the run starts and when the decision is sent (503); the decision is resent
     with the same Idempotency-Key once a worker serves the queue: it is the same decision (Temporal keeps one
@@ -87,20 +91,19 @@ async def test_a_decision_resent_with_its_idempotency_key_answers_its_outcome_on
         first = await client.post(url, headers=keyed, json={"approved": True, "comment": "go"})
         assert first.status_code == 503, first.text
         assert "same Idempotency-Key" in first.json()["detail"]
-        async with outbound_client(policy_for(quick), follow_redirects=True) as http:
-            async with build_worker(temporal_client, quick, http, engine, redis, task_queue=task_queue):
-                resent = await client.post(url, headers=keyed, json={"approved": True, "comment": "go"})
-                assert resent.status_code == 200, resent.text
-                assert resent.json()["approved"] is True
-                await temporal_client.get_workflow_handle(f"run-{execution_id}").result()
-                detail = (await client.get(f"{base}/executions/{execution_id}", headers=headers)).json()
-                assert detail["status"] == "SUCCESS"
-                (ask,) = detail["stepExecutions"]
-                assert ask["output"]["comment"] == "go"
-                again = await client.post(url, headers=keyed, json={"approved": True, "comment": "go"})
-                assert again.status_code == 200, again.text
-                unkeyed = await client.post(url, headers=headers, json={"approved": True})
-                assert unkeyed.status_code == 409, unkeyed.text
+        async with running_engine(temporal_client, quick, engine, redis, task_queue, db):
+            resent = await client.post(url, headers=keyed, json={"approved": True, "comment": "go"})
+            assert resent.status_code == 200, resent.text
+            assert resent.json()["approved"] is True
+            await temporal_client.get_workflow_handle(f"run-{execution_id}").result()
+            detail = (await client.get(f"{base}/executions/{execution_id}", headers=headers)).json()
+            assert detail["status"] == "SUCCESS"
+            (ask,) = detail["stepExecutions"]
+            assert ask["output"]["comment"] == "go"
+            again = await client.post(url, headers=keyed, json={"approved": True, "comment": "go"})
+            assert again.status_code == 200, again.text
+            unkeyed = await client.post(url, headers=headers, json={"approved": True})
+            assert unkeyed.status_code == 409, unkeyed.text
         bad = await client.post(
             url, headers={**headers, "Idempotency-Key": "k" * 256}, json={"approved": True}
         )

@@ -13,11 +13,10 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, Work
 
 from baton.embedded import free_port
 from core.execution import Decision
-from core.outbound import outbound_client, policy_for
 from core.settings import Settings
+from tests.conftest import running_engine
 from tests.engine import Engine, output
 from tests.http_server import Reply, ScriptedServer
-from worker.main import build_worker
 
 
 def call(step_id: str, url: str, **extra: Any) -> dict[str, Any]:
@@ -256,24 +255,21 @@ async def test_a_decision_reaches_a_run_the_worker_no_longer_holds_in_memory(
     """With no cache, every workflow task replays the run from its history: a decision must still find the
     approval waiting (as it does for the thousands of parked runs a worker cannot keep in memory)."""
     uncached = settings.model_copy(update={"worker_max_cached_workflows": 0})
-    async with outbound_client(policy_for(uncached), follow_redirects=True) as http:
-        worker = build_worker(temporal_client, uncached, http, engine, redis, task_queue=task_queue)
-        async with worker:
-            engine_ = Engine(temporal_client, db, task_queue)
-            handle = await engine_.start(APPROVAL)
-            for _ in range(100):
-                if (
-                    await db.fetchval(
-                        "SELECT status FROM workflow_executions WHERE id = $1", handle.id.removeprefix("run-")
-                    )
-                    == "RUNNING"
-                ):
-                    break
-                await asyncio.sleep(0.05)
-            await asyncio.sleep(0.5)  # parked on its approval
-            answer = await handle.execute_update("decide", Decision("review", True, by="user-3"))
-            assert answer == {"stepId": "review", "approved": True}
-            assert (await handle.result()).result == {"approved": True, "by": "user-3"}
+    async with running_engine(temporal_client, uncached, engine, redis, task_queue, db) as uncached_engine:
+        handle = await uncached_engine.start(APPROVAL)
+        for _ in range(100):
+            if (
+                await db.fetchval(
+                    "SELECT status FROM workflow_executions WHERE id = $1", handle.id.removeprefix("run-")
+                )
+                == "RUNNING"
+            ):
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # parked on its approval
+        answer = await handle.execute_update("decide", Decision("review", True, by="user-3"))
+        assert answer == {"stepId": "review", "approved": True}
+        assert (await handle.result()).result == {"approved": True, "by": "user-3"}
 
 
 async def test_a_decision_sent_before_the_run_first_ran_waits_for_its_approval(
@@ -287,18 +283,18 @@ async def test_a_decision_sent_before_the_run_first_ran_waits_for_its_approval(
     """The run's first workflow task and the decision reach the worker together (a worker that was down or
     busy, a first task that timed out): the validator runs before the run has reached its approval. It must
     take the decision once the approval waits, not refuse it as 'not waiting' (and still check approvers)."""
-    engine_ = Engine(temporal_client, db, task_queue)
-    handle = await engine_.start([{**APPROVAL[0], "approvers": ["boss"]}, APPROVAL[1]])
+    handle = await Engine(temporal_client, db, task_queue).start(
+        [{**APPROVAL[0], "approvers": ["boss"]}, APPROVAL[1]]
+    )
     early = asyncio.create_task(handle.execute_update("decide", Decision("review", True, by="boss")))
     intruder = asyncio.create_task(handle.execute_update("decide", Decision("review", True, by="intern")))
     await asyncio.sleep(1)  # both updates wait on the server for a worker
-    async with outbound_client(policy_for(settings), follow_redirects=True) as http:
-        async with build_worker(temporal_client, settings, http, engine, redis, task_queue=task_queue):
-            assert await asyncio.wait_for(early, 30) == {"stepId": "review", "approved": True}
-            assert (await handle.result()).result == {"approved": True, "by": "boss"}
-            with pytest.raises(WorkflowUpdateFailedError) as caught:
-                await asyncio.wait_for(intruder, 30)
-            assert "intern may not decide step 'review'" in str(caught.value.cause)
+    async with running_engine(temporal_client, settings, engine, redis, task_queue, db):
+        assert await asyncio.wait_for(early, 30) == {"stepId": "review", "approved": True}
+        assert (await handle.result()).result == {"approved": True, "by": "boss"}
+        with pytest.raises(WorkflowUpdateFailedError) as caught:
+            await asyncio.wait_for(intruder, 30)
+        assert "intern may not decide step 'review'" in str(caught.value.cause)
 
 
 async def test_a_decision_for_an_approval_not_reached_yet_is_held_until_it_waits(
