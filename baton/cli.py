@@ -157,7 +157,11 @@ def worker() -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await run_worker(settings, stop)
+        if not await run_worker(settings, stop):
+            # its shutdown waits on a task that does not end (run_worker logged which): asyncio.run would
+            # wait for it too, so the process leaves now; Temporal retries the task on another worker
+            logging.shutdown()
+            os._exit(1)
 
     try:
         asyncio.run(main())

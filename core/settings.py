@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     worker_sticky_timeout_seconds: float = Field(default=10.0, gt=0)
     worker_workflow_task_polls: int = Field(default=5, ge=2)
     worker_nonsticky_poll_ratio: float = Field(default=0.2, gt=0, le=1)
+    # How long a stopping worker waits for its tasks to end before it leaves them (Temporal hands its runs to
+    # the next worker): a local activity that keeps failing (PostgreSQL out of reach) is retried even after
+    # a shutdown began, and would keep `baton worker` from ever exiting.
+    worker_shutdown_seconds: float = Field(default=30, gt=0)
     # How long an approval decision waits for the run's worker to take it before answering 503.
     decision_timeout_seconds: float = Field(default=60, gt=0)
     db_pool_size: int = Field(default=10, ge=1)

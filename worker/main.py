@@ -179,16 +179,40 @@ def metrics_runtime(settings: Settings) -> Runtime | None:
     return runtime
 
 
-async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> bool:
+    """Serves until `stop` is set; returns whether the worker stopped within WORKER_SHUTDOWN_SECONDS (when
+    not, its shutdown is still waiting on a task: the caller should exit the process anyway)."""
     client = await connect_temporal(settings, timeout=30, runtime=metrics_runtime(settings))
     engine = create_engine(settings, pre_ping=False)
     redis = create_redis(settings)
-    try:
-        async with serving(settings, client, engine, redis):
-            await (stop.wait() if stop else asyncio.Event().wait())
-    finally:
-        await redis.aclose()
-        await engine.dispose()
+    stop = stop or asyncio.Event()
+
+    async def serve() -> None:
+        try:
+            async with serving(settings, client, engine, redis):
+                await stop.wait()
+        finally:
+            await redis.aclose()
+            await engine.dispose()
+
+    task = asyncio.ensure_future(serve())
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([task, stopped], return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if task.done():
+        task.result()  # raises what ended it
+        return True
+    done, _ = await asyncio.wait([task], timeout=settings.worker_shutdown_seconds)
+    if done:
+        task.result()
+        return True
+    logger.error(
+        "the worker did not stop within %g s (WORKER_SHUTDOWN_SECONDS): a task of its is still running or "
+        "retrying (a local activity failing while PostgreSQL or Redis is out of reach?); leaving it: "
+        "Temporal hands its runs to the next worker",
+        settings.worker_shutdown_seconds,
+    )
+    return False
 
 
 @contextlib.asynccontextmanager
