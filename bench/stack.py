@@ -94,6 +94,11 @@ class BenchStack:
             members = [process]
             if name == "postgres":
                 members += process.children(recursive=True)
+                try:  # backends that have exited since (the postmaster waited for them)
+                    reaped = process.cpu_times()
+                    total += reaped.children_user + reaped.children_system
+                except psutil.Error:
+                    pass
             for member in members:
                 try:
                     times = member.cpu_times()
