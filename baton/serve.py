@@ -9,6 +9,8 @@ apart (docs/scaling.md): every worker on the task queue still takes its share of
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,7 +20,7 @@ from api.app import create_app
 from api.resources import Resources
 from core.settings import Settings, get_settings
 from core.temporal import connect_temporal
-from worker.main import metrics_runtime, serving
+from worker.main import metrics_runtime, serving_bounded
 
 
 def create_serving_app(settings: Settings | None = None) -> FastAPI:
@@ -29,7 +31,11 @@ def create_serving_app(settings: Settings | None = None) -> FastAPI:
     async def worker_beside(resources: Resources) -> AsyncIterator[None]:
         client = await connect_temporal(settings, timeout=30, runtime=metrics_runtime(settings))
         resources.temporal.use(client)  # the API starts runs on the worker's client: eager starts
-        async with serving(settings, client, resources.engine, resources.redis):
+        async with serving_bounded(settings, client, resources.engine, resources.redis) as stopped:
             yield
+        if not stopped.is_set():
+            # the worker's shutdown waits on a task that does not end (logged): leave, as `baton worker` does
+            logging.shutdown()
+            os._exit(1)
 
     return create_app(settings, companion=worker_beside)

@@ -185,34 +185,55 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> b
     client = await connect_temporal(settings, timeout=30, runtime=metrics_runtime(settings))
     engine = create_engine(settings, pre_ping=False)
     redis = create_redis(settings)
-    stop = stop or asyncio.Event()
-
-    async def serve() -> None:
-        try:
-            async with serving(settings, client, engine, redis):
-                await stop.wait()
-        finally:
+    stopped: asyncio.Event | None = None
+    try:
+        async with serving_bounded(settings, client, engine, redis) as stopped:
+            await (stop or asyncio.Event()).wait()
+    finally:
+        if stopped is None or stopped.is_set():  # else a task still holds them: the process leaves
             await redis.aclose()
             await engine.dispose()
+    return stopped.is_set()
+
+
+@contextlib.asynccontextmanager
+async def serving_bounded(
+    settings: Settings, client: Client, engine: AsyncEngine, redis: Redis
+) -> AsyncIterator[asyncio.Event]:
+    """`serving`, whose exit waits at most WORKER_SHUTDOWN_SECONDS: Temporal's core retries a failing local
+    activity even after a shutdown began (a record write while PostgreSQL is out of reach), so the worker's
+    own exit can wait for ever. The event it yields is set once the worker has stopped; when it is not after
+    the block, the caller should leave the process (Temporal hands the runs to the next worker)."""
+    stopped = asyncio.Event()
+    ready = asyncio.Event()
+    leave = asyncio.Event()
+
+    async def serve() -> None:
+        async with serving(settings, client, engine, redis):
+            ready.set()
+            await leave.wait()
+        stopped.set()
 
     task = asyncio.ensure_future(serve())
-    stopped = asyncio.ensure_future(stop.wait())
-    await asyncio.wait([task, stopped], return_when=asyncio.FIRST_COMPLETED)
-    stopped.cancel()
+    started = asyncio.ensure_future(ready.wait())
+    await asyncio.wait([task, started], return_when=asyncio.FIRST_COMPLETED)
+    started.cancel()
     if task.done():
-        task.result()  # raises what ended it
-        return True
-    done, _ = await asyncio.wait([task], timeout=settings.worker_shutdown_seconds)
-    if done:
-        task.result()
-        return True
-    logger.error(
-        "the worker did not stop within %g s (WORKER_SHUTDOWN_SECONDS): a task of its is still running or "
-        "retrying (a local activity failing while PostgreSQL or Redis is out of reach?); leaving it: "
-        "Temporal hands its runs to the next worker",
-        settings.worker_shutdown_seconds,
-    )
-    return False
+        task.result()  # raises what kept it from serving
+    try:
+        yield stopped
+    finally:
+        leave.set()
+        await asyncio.wait([task], timeout=settings.worker_shutdown_seconds)
+        if task.done():
+            task.result()
+        else:
+            logger.error(
+                "the worker did not stop within %g s (WORKER_SHUTDOWN_SECONDS): a task of its is still "
+                "running or retrying (a local activity failing while PostgreSQL or Redis is out of "
+                "reach?); leaving it: Temporal hands its runs to the next worker",
+                settings.worker_shutdown_seconds,
+            )
 
 
 @contextlib.asynccontextmanager

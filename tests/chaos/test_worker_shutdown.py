@@ -10,8 +10,10 @@ import time
 from pathlib import Path
 
 import asyncpg
+import pytest
 from temporalio.client import Client
 
+from baton.embedded import free_port
 from core.settings import Settings
 from tests.chaos.conftest import Process
 from tests.chaos.test_worker_crashes import worker_env
@@ -25,7 +27,9 @@ CREATE TRIGGER refuse_runs BEFORE INSERT OR UPDATE ON workflow_executions
 """
 
 
+@pytest.mark.parametrize("command", [["worker"], ["serve"]], ids=["baton worker", "baton serve"])
 async def test_a_worker_stuck_on_a_failing_local_activity_still_stops_and_loses_nothing(
+    command: list[str],
     settings: Settings,
     db: asyncpg.Connection,
     temporal_client: Client,
@@ -35,7 +39,9 @@ async def test_a_worker_stuck_on_a_failing_local_activity_still_stops_and_loses_
 ) -> None:
     env = {**worker_env(settings, task_queue), "WORKER_SHUTDOWN_SECONDS": "2", "LOG_LEVEL": "INFO"}
     log = tmp_path / "worker.log"
-    worker = Process(["worker"], env, log)
+    if command == ["serve"]:  # the API and the worker in one process
+        command = ["serve", "--port", str(free_port())]
+    worker = Process(command, env, log)
     processes.append(worker)
     await db.execute(REFUSE_WRITES)
     worker.start()
