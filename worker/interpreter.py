@@ -98,6 +98,18 @@ def wait_before_calling_again(failure: ActivityError | ApplicationError) -> floa
     return float(details.get("retryAfter", 1)) if isinstance(details, dict) else 1.0
 
 
+def _not_waiting(decision: Decision) -> ApplicationError:
+    return ApplicationError(f"step {decision.step_id!r} is not waiting for a decision", type="NotWaiting")
+
+
+def _check_approver(decision: Decision, approvers: list[str] | None) -> None:
+    if approvers and decision.by not in approvers:
+        raise ApplicationError(
+            f"{decision.by or 'an anonymous caller'} may not decide step {decision.step_id!r}",
+            type="NotAnApprover",
+        )
+
+
 # Not sandboxed: Temporal's sandbox re-imports a workflow's module for every run, which cost this
 # interpreter about 35% of its throughput at 50 concurrent runs (bench/engine.py). It runs no user code
 # outside the Jinja sandbox of core.expressions, takes time and ids only from `workflow.*`, and the replay
@@ -232,51 +244,35 @@ class BatonRun:
     @workflow.update(name="decide", unfinished_policy=workflow.HandlerUnfinishedPolicy.ABANDON)
     async def decide(self, decision: Decision) -> dict[str, Any]:
         if decision.step_id not in self._waiting:
-            # Accepted while the run's code had not caught up with its own history (see the validator): the
-            # decision waits for its step, and is refused if the run passes the step or ends first. No
-            # command is issued either way, so histories recorded before this replay as they did.
+            # Accepted before the run reached its approval (see the validator): the decision waits for its
+            # step, and is refused if the run passes the step or ends first. No command is issued either
+            # way, so histories recorded before this replay as they did.
             await workflow.wait_condition(
                 lambda: decision.step_id in self._waiting or self._passed(decision.step_id)
             )
-            self._check_decision(decision)
+            step = self._waiting.get(decision.step_id)
+            if step is None:
+                raise _not_waiting(decision)
+            _check_approver(decision, step.approvers)
         self._decisions[decision.step_id] = decision
         return {"stepId": decision.step_id, "approved": decision.approved}
 
     @decide.validator
     def _validate_decision(self, decision: Decision) -> None:
-        """Refuses what can never be taken; a decision for an approval the run has not reached is accepted
-        and waits in the handler. Updates are validated before the jobs that came with them run: a worker
-        replaying a run it no longer holds in memory gets the decision together with the results that
-        bring the run back to its approval (and a run's very first task may come with it), so the step is
-        not yet waiting when the validator looks (bench waiting: 100 of 1,000 decisions refused so)."""
-        if decision.step_id in self._waiting:
-            self._check_decision(decision)
-            return
+        """Refuses what can never be taken; a decision for an approval the run has not reached yet is
+        accepted and waits in the handler. Updates are validated before the jobs that came with them run, so
+        a decision arriving with the run's first workflow task (a worker that was down or busy), or with the
+        result that brings the run to its approval, found nothing waiting and was refused."""
         if self._input is None:
             return  # the run's code has not run at all yet: the handler checks once the step waits
-        approvals = approval_steps(self._input.definition.get("steps", []))
-        if decision.step_id not in approvals or self._passed(decision.step_id):
-            raise ApplicationError(
-                f"step {decision.step_id!r} is not waiting for a decision", type="NotWaiting"
-            )
-        approvers = approvals[decision.step_id]
-        if approvers and decision.by not in approvers:
-            raise ApplicationError(
-                f"{decision.by or 'an anonymous caller'} may not decide step {decision.step_id!r}",
-                type="NotAnApprover",
-            )
-
-    def _check_decision(self, decision: Decision) -> None:
-        step = self._waiting.get(decision.step_id)
-        if step is None:
-            raise ApplicationError(
-                f"step {decision.step_id!r} is not waiting for a decision", type="NotWaiting"
-            )
-        if step.approvers and decision.by not in step.approvers:
-            raise ApplicationError(
-                f"{decision.by or 'an anonymous caller'} may not decide step {decision.step_id!r}",
-                type="NotAnApprover",
-            )
+        if (step := self._waiting.get(decision.step_id)) is not None:
+            approvers = step.approvers
+        else:
+            approvals = approval_steps(self._input.definition.get("steps", []))
+            if decision.step_id not in approvals or self._passed(decision.step_id):
+                raise _not_waiting(decision)
+            approvers = approvals[decision.step_id]
+        _check_approver(decision, approvers)
 
     def _passed(self, step_id: str) -> bool:
         """The step ran to its end in this run (outside loops), or the run is over."""
