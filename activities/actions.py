@@ -39,7 +39,7 @@ from core.execution import (
 )
 from core.logstore import BufferedWriter
 from core.models import ExecutionStatus
-from core.outages import best_effort, unavailable_store
+from core.outages import best_effort, raise_if_cancelled, unavailable_store
 from core.ratelimit import Verdict, hit
 from core.redaction import NO_SECRETS, Secrets
 from core.redis_keys import RedisKeys
@@ -127,6 +127,7 @@ class ActionActivities:
             try:
                 return await run_step(request)
             except Exception as exc:
+                raise_if_cancelled()  # a cancelled attempt, not Redis being down
                 if (store := unavailable_store(exc)) is None:
                     raise
                 # Not the step's fault: the interpreter waits and calls again without spending its retries.

@@ -35,6 +35,7 @@ from api.routes import (
     workflows,
     workspaces,
 )
+from core.outages import raise_if_cancelled
 from core.settings import Settings, get_settings
 
 API_PREFIX = "/api/v1"
@@ -49,7 +50,9 @@ async def flush_webhook_stats(resources: Resources) -> None:
         try:
             await resources.webhooks.flush_stats()
         except Exception:
+            raise_if_cancelled()  # a cancel redis-py turned into an error: stop, do not flush again
             logger.warning("could not flush webhook stats; they are kept for the next flush", exc_info=True)
+        raise_if_cancelled()  # a cancel redis-py swallowed whole (the call returned): stop all the same
 
 
 Companion = Callable[[Resources], AbstractAsyncContextManager[object]]

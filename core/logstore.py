@@ -36,6 +36,7 @@ from core.analytics import (
 from core.db import delete_in_batches
 from core.live import new_entry_id
 from core.models import AnalyticsDaily, AnalyticsEvent, ExecutionLog, IntegrationUsage
+from core.outages import raise_if_cancelled
 from core.settings import Settings
 
 logger = logging.getLogger("baton.logstore")
@@ -645,6 +646,7 @@ class BufferedWriter:
                 room = (self._pending.maxlen or 0) - len(self._pending)
                 self.dropped += max(0, len(batch) - room)  # the newest entries make way for older ones
                 self._pending.extendleft(reversed(batch))
+                raise_if_cancelled()  # the batch is back in line for the last flush
                 logger.warning("%s: could not write %d entries (%s); will retry", self.name, len(batch), exc)
                 return False
             self.written += len(batch)
@@ -658,6 +660,7 @@ class BufferedWriter:
                     await asyncio.wait_for(self._wake.wait(), self._interval)
                 self._wake.clear()
                 await self.flush()
+                raise_if_cancelled()  # a cancel a store's client swallowed: the finally still flushes
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.flush())

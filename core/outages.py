@@ -13,6 +13,7 @@ Such an error is nobody's fault but the platform's, and it passes. What each par
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable
@@ -83,12 +84,24 @@ def warn_unavailable(what: str, error: BaseException) -> None:
         logger.warning("%s: %s is unreachable (%s)", what, unavailable_store(error), error)
 
 
+def raise_if_cancelled() -> None:
+    """Raises CancelledError when the current task is being cancelled. redis-py's asyncio client loses a
+    cancellation that comes in the middle of a command, about one time in three here: the call returns as if
+    nothing happened, or raises a ConnectionError. A loop that goes on after such a call would then never
+    end (the API's webhook-stats flusher held the app's shutdown that way), and a cancelled call would pass
+    for Redis being down: loops call this after each round, `except Exception` handlers before carrying on."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 async def best_effort(call: Awaitable[T], default: T, what: str) -> T:
     """`call`'s result, or `default` when Redis (or PostgreSQL) is out of reach: for caches, rate limits and
     counters, which may be skipped while a server restarts. Any other error is raised."""
     try:
         return await call
     except Exception as exc:
+        raise_if_cancelled()
         if unavailable_store(exc) is None:
             raise
         warn_unavailable(what, exc)

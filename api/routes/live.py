@@ -17,6 +17,7 @@ from api.pagination import decode_cursor
 from core import executions as store
 from core.live import live_event
 from core.logstore import LogQuery
+from core.outages import raise_if_cancelled
 from core.permissions import Permission
 
 router = APIRouter(prefix="/workspaces/{workspace_id}", tags=["executions"])
@@ -44,6 +45,7 @@ async def relay(pubsub: PubSub, seen: set[str], *, until_final: bool) -> AsyncIt
     """Live events from a subscription (those already sent skipped), a comment every 15 s of silence."""
     while True:
         message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=KEEPALIVE_SECONDS)
+        raise_if_cancelled()  # the client went away, and redis-py swallowed the cancel: stop relaying
         if message is None:
             yield b": keep-alive\n\n"
             continue
