@@ -25,6 +25,7 @@ from activities.actions import StepRecorder
 from activities.metrics import count
 from core.analytics import FAILED_STATUSES, executed_event, step_failed_event
 from core.execution import (
+    OPEN_STATUSES,
     ActionRequest,
     ExecutionFinished,
     ExecutionStarted,
@@ -42,7 +43,6 @@ EXECUTIONS = WorkflowExecution.__table__  # type: ignore[attr-defined]
 STEPS = StepExecution.__table__  # type: ignore[attr-defined]
 WORKFLOWS = Workflow.__table__  # type: ignore[attr-defined]
 VERSIONS = WorkflowVersion.__table__  # type: ignore[attr-defined]
-OPEN_STATUSES = (ExecutionStatus.PENDING.value, ExecutionStatus.RUNNING.value)
 FOREIGN_KEY_VIOLATION = "23503"
 
 

@@ -225,6 +225,8 @@ def approval_steps(steps: Any) -> dict[str, list[str] | None]:
 TERMINAL_STATUSES = frozenset(
     {ExecutionStatus.SUCCESS, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED, ExecutionStatus.TIMEOUT}
 )
+# A run that has not ended: not started yet, or going (waiting on a delay or an approval included).
+OPEN_STATUSES = (ExecutionStatus.PENDING.value, ExecutionStatus.RUNNING.value)
 
 
 @dataclass

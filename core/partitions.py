@@ -38,8 +38,9 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.execution import OPEN_STATUSES
+
 TABLES = ("workflow_executions", "step_executions", "audit_logs")
-OPEN_STATUSES = ("PENDING", "RUNNING")
 MONTHS_AHEAD = 3
 # A step row is written within moments of its run's; past this, a run's steps are in its month's partition.
 STEP_SPILL = timedelta(days=1)

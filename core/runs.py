@@ -33,7 +33,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from core.errors import Conflict, LimitExceeded, NotFound
-from core.execution import INTERPRETER_WORKFLOW, RunInput, RunResult, run_workflow_id
+from core.execution import INTERPRETER_WORKFLOW, OPEN_STATUSES, RunInput, RunResult, run_workflow_id
 from core.models import (
     ExecutionStatus,
     StepExecution,
@@ -84,7 +84,7 @@ async def open_execution_ids(connection: AsyncConnection, workflow_ids: Sequence
     rows = await connection.execute(
         select(EXECUTIONS.c.id).where(
             EXECUTIONS.c.workflow_id.in_(list(workflow_ids)),
-            EXECUTIONS.c.status.in_([ExecutionStatus.PENDING.value, ExecutionStatus.RUNNING.value]),
+            EXECUTIONS.c.status.in_(OPEN_STATUSES),
         )
     )
     return [row.id for row in rows]
@@ -343,7 +343,7 @@ class RunService:
 
     async def cancel(self, execution_id: str) -> None:
         execution = await self._execution(execution_id)
-        if execution.status not in (ExecutionStatus.PENDING.value, ExecutionStatus.RUNNING.value):
+        if execution.status not in OPEN_STATUSES:
             raise Conflict(
                 f"execution {execution_id} is {execution.status}; only running executions can be cancelled"
             )

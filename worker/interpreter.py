@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         INTERPRETER_WORKFLOW,
         MAX_SUBWORKFLOW_DEPTH,
         RATE_LIMITED,
+        TERMINAL_STATUSES,
         UNAVAILABLE,
         WEBHOOK_RESPOND_ACTION,
         ActionRequest,
@@ -64,12 +65,6 @@ LOCAL_ACTION_MAX_TIMEOUT = timedelta(minutes=5)
 DEFAULT_ACTION_TIMEOUT = timedelta(minutes=5)
 FLUSH_THRESHOLD = 500
 FINAL_STEP_STATUSES = (ExecutionStatus.SUCCESS.value, ExecutionStatus.FAILED.value)
-FINAL_RUN_STATUSES = (
-    ExecutionStatus.SUCCESS.value,
-    ExecutionStatus.FAILED.value,
-    ExecutionStatus.CANCELLED.value,
-    ExecutionStatus.TIMEOUT.value,
-)
 # Steps whose output can be a run's result (the last one to complete wins); condition and switch only route.
 RESULT_TYPES = ("action", "set", "delay", "approval", "subworkflow", "respond", "loop", "parallel")
 
@@ -276,7 +271,7 @@ class BatonRun:
 
     def _passed(self, step_id: str) -> bool:
         """The step ran to its end in this run (outside loops), or the run is over."""
-        return self._statuses.get(step_id) in FINAL_STEP_STATUSES or self._status in FINAL_RUN_STATUSES
+        return self._statuses.get(step_id) in FINAL_STEP_STATUSES or self._status in TERMINAL_STATUSES
 
     # ------------------------------------------------------------------ steps
 
