@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     # OUTBOUND_ALLOW: comma-separated networks and host names that calls made by workflows may reach although
     # they are private, loopback or link-local (core.outbound), e.g. "10.1.0.0/16,intranet.example.com".
     outbound_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # OUTBOUND_ALLOW_BATON_SERVERS: Baton's own servers (DATABASE_URL, REDIS_URL, TEMPORAL_ADDRESS,
+    # MONGODB_URL) are refused to workflows even inside an allowed range; "host:port" entries listed here
+    # may be reached anyway (e.g. a reporting workflow reading a replica on Baton's PostgreSQL server).
+    outbound_allow_baton_servers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # CORS_ORIGINS: comma-separated origins a browser may call the API from ("*" for any); none by default.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Calls accepted per webhook token per minute (429 with Retry-After above it); 0 turns the limit off.
@@ -100,7 +104,7 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0)
     log_level: str = "INFO"
 
-    @field_validator("outbound_allow", "cors_origins", mode="before")
+    @field_validator("outbound_allow", "outbound_allow_baton_servers", "cors_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

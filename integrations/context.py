@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from core.outbound import BlockedAddress
+from core.outbound import BlockedAddress, OutboundPolicy
 
 AUTH_FAILED = "AuthenticationFailed"
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
@@ -52,6 +52,38 @@ def auth_failed(service: str, reason: str) -> ActionError:
         type=AUTH_FAILED,
         retryable=False,
     )
+
+
+# What a connection test may say of a failure: a kind and Baton's own sentence, never the remote server's
+# words (a banner or an error page would make the test a port scanner for whatever it can reach).
+FAILURE_KINDS: dict[str, str] = {
+    "auth": "the service refused the credentials",
+    "refused": "the server could not be reached (connection refused or unreachable)",
+    "timeout": "the server did not answer in time",
+    "tls": "the TLS handshake failed (certificate or protocol)",
+    "blocked": "the address is private, loopback, link-local or one of Baton's own servers; an operator "
+    "can allow a private range with OUTBOUND_ALLOW",
+    "credentials": "the connection's credentials are incomplete or malformed",
+    "failed": "the service answered with an error",
+}
+
+
+def failure_kind(error: ActionError) -> str:
+    """The FAILURE_KINDS key of an action's error."""
+    kind = error.type
+    if kind == AUTH_FAILED:
+        return "auth"
+    if kind == "BlockedAddress":
+        return "blocked"
+    if kind in {"Timeout", "HTTP408"}:
+        return "timeout"
+    if kind == "TLSError":
+        return "tls"
+    if kind == "ConnectionError":
+        return "refused"
+    if kind in {"InvalidCredentials", "InvalidInput"}:
+        return "credentials"
+    return "failed"
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -139,6 +171,33 @@ class ActionContext:
     service: str = "the service"
     # Filled by request(): what the service said of its rate limit in its last answer.
     rate_limit: ProviderRateLimit | None = field(default=None)
+
+    @property
+    def egress(self) -> OutboundPolicy:
+        """The egress guard every socket this action opens must go through (`OutboundPolicy.resolve`, then
+        connect to the address it answers). It comes with the guarded HTTP client; without one no socket
+        may be opened at all."""
+        policy = getattr(self.http, "policy", None)
+        if not isinstance(policy, OutboundPolicy):
+            raise ActionError(
+                f"{self.service}: no egress guard is configured, so no connection may be opened",
+                type="BlockedAddress",
+                retryable=False,
+            )
+        return policy
+
+    async def resolve(self, host: str, port: int) -> list[str]:
+        """The checked addresses to connect to for `host`:`port` (see `egress`), as ActionErrors."""
+        try:
+            return await self.egress.resolve(host, port)
+        except BlockedAddress as exc:
+            raise ActionError(f"{self.service}: {exc}", type="BlockedAddress", retryable=False) from exc
+        except TimeoutError as exc:
+            raise ActionError(f"{self.service}: resolving {host} timed out", type="Timeout") from exc
+        except OSError as exc:
+            raise ActionError(
+                f"{self.service}: cannot resolve {host} ({exc})", type="ConnectionError"
+            ) from exc
 
     def secret(self, name: str) -> str:
         """A credential field the action cannot work without."""

@@ -23,6 +23,7 @@ import aiosmtplib
 from pydantic import BaseModel, Field
 
 from core.models import AuthType, TriggerType
+from core.outbound import pinned_tls
 from integrations.context import ActionContext, ActionError, auth_failed
 from integrations.sdk import Integration, PolledItem, PollResult
 
@@ -103,17 +104,15 @@ async def send(data: SendInput, ctx: ActionContext) -> SendOutput:
     if data.html:
         message.add_alternative(data.html, subtype="html")
     recipients = [a for _, a in getaddresses([message["To"], *data.cc, *data.bcc]) if a]
+    address = (await ctx.resolve(creds.smtp_host, creds.smtp_port))[0]
     try:
         errors, _ = await aiosmtplib.send(
             message,
             recipients=recipients,
-            hostname=creds.smtp_host,
-            port=creds.smtp_port,
             username=creds.username,
             password=creds.password,
-            use_tls=creds.smtp_security == "ssl",
-            start_tls=True if creds.smtp_security == "starttls" else False,
             timeout=30,
+            **_smtp_target(creds, address),
         )
     except aiosmtplib.SMTPAuthenticationError as exc:
         raise auth_failed("The SMTP server", f"{exc.code} {exc.message}") from exc
@@ -126,6 +125,8 @@ async def send(data: SendInput, ctx: ActionContext) -> SendOutput:
         raise ActionError(
             f"SMTP {exc.code}: {exc.message}", type=f"SMTP{exc.code}", retryable=400 <= exc.code < 500
         ) from exc
+    except ssl.SSLError as exc:
+        raise ActionError(f"the SMTP server's TLS failed ({exc.reason})", type="TLSError") from exc
     except (aiosmtplib.SMTPException, OSError) as exc:
         raise ActionError(f"the SMTP server is unreachable: {exc}", type="ConnectionError") from exc
     rejected = sorted(errors)
@@ -139,16 +140,40 @@ class NewEmailConfig(BaseModel):
     from_: str | None = Field(default=None, alias="from", description="Only mail whose From contains this")
 
 
-def _imap(creds: EmailCredentials) -> imaplib.IMAP4:
+def _smtp_target(creds: EmailCredentials, address: str) -> dict[str, Any]:
+    """aiosmtplib's arguments for a connection to the checked `address` of the connection's SMTP host
+    (TLS verifies the host's name, not the address)."""
+    assert creds.smtp_host
+    secure = creds.smtp_security != "none"
+    return {
+        "hostname": address,
+        "port": creds.smtp_port,
+        "use_tls": creds.smtp_security == "ssl",
+        "start_tls": creds.smtp_security == "starttls",
+        "tls_context": pinned_tls(creds.smtp_host) if secure else None,
+    }
+
+
+async def _imap_address(creds: EmailCredentials, ctx: ActionContext) -> str:
     if not creds.imap_host:
         raise ActionError("the email connection has no imapHost", type="InvalidCredentials", retryable=False)
+    return (await ctx.resolve(creds.imap_host, creds.imap_port))[0]
+
+
+def _imap(creds: EmailCredentials, address: str) -> imaplib.IMAP4:
+    """A logged-in IMAP client connected to the checked `address` of the connection's IMAP host."""
+    assert creds.imap_host
     try:
         if creds.imap_security == "ssl":
-            client: imaplib.IMAP4 = imaplib.IMAP4_SSL(creds.imap_host, creds.imap_port, timeout=30)
+            client: imaplib.IMAP4 = imaplib.IMAP4_SSL(
+                address, creds.imap_port, ssl_context=pinned_tls(creds.imap_host), timeout=30
+            )
         else:
-            client = imaplib.IMAP4(creds.imap_host, creds.imap_port, timeout=30)
+            client = imaplib.IMAP4(address, creds.imap_port, timeout=30)
             if creds.imap_security == "starttls":
-                client.starttls(ssl.create_default_context())
+                client.starttls(pinned_tls(creds.imap_host))
+    except ssl.SSLError as exc:
+        raise ActionError(f"the IMAP server's TLS failed ({exc.reason})", type="TLSError") from exc
     except (OSError, imaplib.IMAP4.error) as exc:
         raise ActionError(f"the IMAP server is unreachable: {exc}", type="ConnectionError") from exc
     try:
@@ -167,8 +192,10 @@ def _text_of(message: Any) -> tuple[str, str | None]:
     return text[:MAX_TEXT], html[:MAX_TEXT] if html else None
 
 
-def _poll_mailbox(creds: EmailCredentials, config: NewEmailConfig, cursor: dict[str, Any]) -> PollResult:
-    client = _imap(creds)
+def _poll_mailbox(
+    creds: EmailCredentials, address: str, config: NewEmailConfig, cursor: dict[str, Any]
+) -> PollResult:
+    client = _imap(creds, address)
     try:
         status, _ = client.select(_quoted(config.mailbox), readonly=True)
         if status != "OK":
@@ -230,7 +257,9 @@ def _untagged(client: imaplib.IMAP4, name: str) -> str | None:
 
 
 async def poll_mail(config: NewEmailConfig, ctx: ActionContext, cursor: dict[str, Any]) -> PollResult:
-    return await asyncio.to_thread(_poll_mailbox, credentials_of(ctx), config, cursor)
+    creds = credentials_of(ctx)
+    address = await _imap_address(creds, ctx)
+    return await asyncio.to_thread(_poll_mailbox, creds, address, config, cursor)
 
 
 mail.trigger(
@@ -247,25 +276,22 @@ mail.trigger(
 async def test_connection(ctx: ActionContext) -> None:
     creds = credentials_of(ctx)
     if creds.smtp_host:
-        smtp = aiosmtplib.SMTP(
-            hostname=creds.smtp_host,
-            port=creds.smtp_port,
-            use_tls=creds.smtp_security == "ssl",
-            start_tls=True if creds.smtp_security == "starttls" else False,
-            timeout=15,
-        )
+        address = (await ctx.resolve(creds.smtp_host, creds.smtp_port))[0]
+        smtp = aiosmtplib.SMTP(timeout=15, **_smtp_target(creds, address))
         try:
             await smtp.connect()
             await smtp.login(creds.username, creds.password)
         except aiosmtplib.SMTPAuthenticationError as exc:
             raise auth_failed("The SMTP server", f"{exc.code} {exc.message}") from exc
+        except ssl.SSLError as exc:
+            raise ActionError(f"the SMTP server's TLS failed ({exc.reason})", type="TLSError") from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise ActionError(f"the SMTP server is unreachable: {exc}", type="ConnectionError") from exc
         finally:
             if smtp.is_connected:
                 smtp.close()
     if creds.imap_host:
-        client = await asyncio.to_thread(_imap, creds)
+        client = await asyncio.to_thread(_imap, creds, await _imap_address(creds, ctx))
         await asyncio.to_thread(client.logout)
 
 

@@ -1,6 +1,6 @@
 """PostgreSQL: run a query with bound parameters, and a trigger on new rows (an increasing column).
 
-asyncpg talks to the server; parameters are always bound (`$1`, `$2`...), never pasted into the SQL, and
+asyncpg talks to the server, through the egress guard (`connect`); parameters are always bound (`$1`, `$2`...), never pasted into the SQL, and
 the trigger's table and column names are quoted identifiers, so a workflow's data cannot change what SQL
 runs. Values come back as JSON: numbers, text, ISO times, UUIDs as text, JSON as itself.
 """
@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import os
+import ssl
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import asyncpg
 from pydantic import BaseModel, Field, model_validator
 
 from core.models import AuthType, TriggerType
+from core.outbound import pinned_tls
 from integrations.context import ActionContext, ActionError, auth_failed
 from integrations.sdk import Integration, PolledItem, PollResult
 
@@ -58,35 +63,114 @@ class PostgresCredentials(BaseModel):
 postgres.credentials_model = PostgresCredentials
 
 
+@dataclass(frozen=True)
+class Target:
+    """Where a PostgreSQL connection goes, read from the credentials; one host, never a local socket."""
+
+    host: str
+    port: int
+    database: str | None
+    user: str | None
+    password: str | None
+    sslmode: str
+
+
+SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
+def target_of(credentials: PostgresCredentials) -> Target:
+    """The one host a connection may go to. A connection string may not name hosts in its query
+    (`?host=/var/run/postgresql`, `hostaddr=`), several hosts, or no host (libpq then uses a local socket
+    or PGHOST): each would open a connection the egress guard never checked."""
+    if not credentials.connectionString:
+        return Target(
+            credentials.host or "",
+            credentials.port,
+            credentials.database,
+            credentials.user,
+            credentials.password,
+            "require" if credentials.ssl else "disable",
+        )
+    parts = urlsplit(credentials.connectionString)
+    if parts.scheme not in {"postgresql", "postgres"}:
+        raise ValueError("connectionString must start with postgresql://")
+    query = parse_qs(parts.query)
+    for name in ("host", "hostaddr", "port", "passfile", "service", "sslkey", "sslcert", "sslrootcert"):
+        if name in query:
+            raise ValueError(f"connectionString may not set {name}= (give the host in the URL itself)")
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    if "," in netloc:
+        raise ValueError("connectionString names several hosts; give one")
+    if not parts.hostname:
+        raise ValueError("connectionString names no host (a local socket is not reachable from workflows)")
+    sslmode = (query.get("sslmode") or ["prefer"])[0]
+    if sslmode not in SSLMODES:
+        raise ValueError(f"sslmode must be one of {', '.join(SSLMODES)}")
+    try:
+        port = parts.port or 5432
+    except ValueError as exc:
+        raise ValueError(f"connectionString has a bad port: {exc}") from exc
+    return Target(
+        parts.hostname,
+        port,
+        unquote(parts.path.lstrip("/")) or None,
+        unquote(parts.username) if parts.username else None,
+        unquote(parts.password) if parts.password is not None else None,
+        sslmode,
+    )
+
+
+def _ssl(target: Target) -> Any:
+    if target.sslmode == "disable":
+        return False
+    if target.sslmode in {"allow", "prefer", "require"}:
+        return "prefer" if target.sslmode != "require" else "require"  # encrypted, certificate not checked
+    return pinned_tls(target.host, check_hostname=target.sslmode == "verify-full")
+
+
 @asynccontextmanager
 async def connect(ctx: ActionContext) -> AsyncIterator[asyncpg.Connection]:
+    """A connection through the egress guard: the host is resolved once and checked, and asyncpg connects
+    to the checked address (TLS still verifies the name); no PG* environment variable or passfile of the
+    worker's machine is read."""
     try:
-        credentials = PostgresCredentials.model_validate(ctx.credentials)
+        target = target_of(PostgresCredentials.model_validate(ctx.credentials))
     except ValueError as exc:
         raise ActionError(
             f"the PostgreSQL connection is incomplete: {exc}", type="InvalidCredentials", retryable=False
         ) from exc
+    addresses = await ctx.resolve(target.host, target.port)
+    connection: asyncpg.Connection | None = None
     try:
-        if credentials.connectionString:
-            connection = await asyncpg.connect(credentials.connectionString, timeout=15)
-        else:
-            connection = await asyncpg.connect(
-                host=credentials.host,
-                port=credentials.port,
-                database=credentials.database,
-                user=credentials.user,
-                password=credentials.password,
-                ssl="require" if credentials.ssl else None,
-                timeout=15,
-            )
+        for index, address in enumerate(addresses):
+            try:
+                connection = await asyncpg.connect(
+                    host=address,
+                    port=target.port,
+                    database=target.database or target.user or "postgres",
+                    user=target.user or "postgres",
+                    password=target.password or "",
+                    passfile=os.devnull,
+                    ssl=_ssl(target),
+                    timeout=15,
+                )
+                break
+            except (OSError, TimeoutError):
+                if index == len(addresses) - 1:
+                    raise
     except (asyncpg.InvalidPasswordError, asyncpg.InvalidAuthorizationSpecificationError) as exc:
         raise auth_failed("PostgreSQL", str(exc)) from exc
-    except (OSError, TimeoutError, asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError) as exc:
+    except ssl.SSLError as exc:
+        raise ActionError(f"PostgreSQL: TLS failed ({exc.reason})", type="TLSError") from exc
+    except TimeoutError as exc:
+        raise ActionError("PostgreSQL did not answer in time", type="Timeout") from exc
+    except (OSError, asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError) as exc:
         raise ActionError(f"PostgreSQL is unreachable: {exc}", type="ConnectionError") from exc
     except asyncpg.PostgresError as exc:
         raise ActionError(
             f"PostgreSQL refused the connection: {exc}", type="PostgresError", retryable=False
         ) from exc
+    assert connection is not None
     try:
         yield connection
     finally:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-import httpx
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import JSONResponse, RedirectResponse
 
@@ -23,6 +22,7 @@ from core.models import User
 from core.outbound import outbound_client, policy_for
 from core.permissions import Permission
 from integrations.catalogue import get_integration
+from integrations.context import FAILURE_KINDS, failure_kind
 from integrations.sdk import ActionError
 
 router = APIRouter(prefix="/workspaces/{workspace_id}/connections", tags=["connections"])
@@ -137,6 +137,7 @@ async def test(
     readable and well-formed); records `lastTestedAt` and `testStatus`."""
     connection = await store.get(session, access.workspace.id, connection_id)
     integration = get_integration(connection.integration_id)
+    kind: str | None = None
     try:
         credentials = _cipher(resources).open(connection.credentials)
         store.check_credentials(integration.credentials_model if integration else None, credentials)
@@ -151,8 +152,14 @@ async def test(
         else:
             detail = "the credentials are readable and well-formed (this integration has no live test)"
         ok = True
-    except (ActionError, store.InvalidCredentials, ValueError) as exc:
-        ok, detail = False, str(exc)
+    except ActionError as exc:
+        # Baton's own words only: the remote server's (a banner, an error page) are logged, not answered
+        logger.info("connection test of %s failed: %s", connection_id, exc.type)
+        ok, kind = False, failure_kind(exc)
+        detail = FAILURE_KINDS[kind]
+    except (store.InvalidCredentials, ValueError):
+        ok, kind = False, "credentials"
+        detail = FAILURE_KINDS[kind]
     store.record_test(connection, ok)
     session.add(connection)
     await auditor.record(
@@ -163,7 +170,7 @@ async def test(
         workspace_id=access.workspace.id,
         metadata={"ok": ok},
     )
-    return ConnectionTest(ok=ok, test_status=connection.test_status, detail=detail)
+    return ConnectionTest(ok=ok, test_status=connection.test_status, detail=detail, failure=kind)
 
 
 oauth_router = APIRouter(tags=["connections"])
@@ -226,7 +233,8 @@ async def callback(
     client = oauth.client_for(
         pending.integration_id, integration.oauth2 if integration else None, resources.settings.oauth_clients
     )
-    async with httpx.AsyncClient(timeout=20) as http:
+    # the same guarded client and policy as the worker's refresh (core.outbound.policy_for)
+    async with outbound_client(policy_for(resources.settings), timeout=20) as http:
         tokens = await oauth.exchange_code(
             http, client, code, _redirect_uri(resources), pending.code_verifier
         )

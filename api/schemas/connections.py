@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -53,4 +53,7 @@ class ConnectionOut(ApiModel):
 class ConnectionTest(ApiModel):
     ok: bool
     test_status: TestStatus
-    detail: str
+    detail: str = Field(description="Baton's sentence for the outcome (never the remote server's words)")
+    failure: Literal["auth", "refused", "timeout", "tls", "blocked", "credentials", "failed"] | None = Field(
+        default=None, description="Why the test failed; null when it passed", examples=["refused"]
+    )

@@ -8,7 +8,7 @@ import ipaddress
 import httpx
 import pytest
 
-from core.outbound import BlockedAddress, OutboundPolicy, is_internal, outbound_client
+from core.outbound import BlockedAddress, OutboundPolicy, is_internal, outbound_client, policy_for
 from core.settings import Settings
 from tests.http_server import Reply, ScriptedServer
 
@@ -31,6 +31,15 @@ from tests.http_server import Reply, ScriptedServer
         ("fe80::1", True),
         ("::ffff:10.0.0.1", True),
         ("::ffff:8.8.8.8", False),
+        # IPv4 carried inside IPv6: NAT64 (well-known and local-use), 6to4, Teredo (client 127.0.0.1)
+        ("64:ff9b::7f00:1", True),
+        ("64:ff9b::a9fe:a9fe", True),  # 169.254.169.254, cloud metadata
+        ("64:ff9b::808:808", False),
+        ("64:ff9b:1::a00:1", True),
+        ("2002:7f00:1::", True),
+        ("2002:a00:1::1", True),
+        ("2002:808:808::1", False),
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", True),
     ],
 )
 def test_internal_addresses(address: str, internal: bool) -> None:
@@ -41,7 +50,9 @@ def test_the_allow_list_takes_networks_and_host_names() -> None:
     policy = OutboundPolicy(["10.1.0.0/16", "intranet.example.com", " "], ["https://slack.corp.local/api"])
     assert policy.check("10.1.2.3", ["10.1.2.3"]) == ["10.1.2.3"]
     assert policy.check("intranet.example.com", ["192.168.0.9"]) == ["192.168.0.9"]
-    assert policy.check("slack.corp.local", ["10.9.9.9"]) == ["10.9.9.9"]  # an operator's base URL
+    assert policy.check("slack.corp.local", ["10.9.9.9"], 443) == ["10.9.9.9"]  # an operator's base URL...
+    with pytest.raises(BlockedAddress):  # ...at its own port only: not a way into every port of that host
+        policy.check("slack.corp.local", ["10.9.9.9"], 5432)
     with pytest.raises(BlockedAddress, match="OUTBOUND_ALLOW"):
         policy.check("10.2.0.1", ["10.2.0.1"])
     with pytest.raises(BlockedAddress):  # one internal address among public ones is enough to refuse
@@ -75,3 +86,53 @@ async def test_an_allowed_address_where_nothing_listens_is_an_ordinary_connect_e
     async with outbound_client(OutboundPolicy(["127.0.0.1"])) as http:
         with pytest.raises(httpx.ConnectError):
             await http.get("http://127.0.0.1:1/")  # allowed, nothing listens: an ordinary connect error
+
+
+@pytest.mark.parametrize("form", ["64:ff9b::7f00:1", "2002:7f00:1::1", "::ffff:127.0.0.1"])
+def test_an_allowed_ipv4_range_opens_its_ipv6_forms_too_and_nothing_else(form: str) -> None:
+    assert OutboundPolicy(["127.0.0.1"]).check(form, [form]) == [form]
+    with pytest.raises(BlockedAddress):
+        OutboundPolicy(["10.0.0.0/8"]).check(form, [form])
+
+
+def test_batons_own_servers_are_refused_even_inside_an_allowed_range() -> None:
+    own = [("127.0.0.1", 5432), ("10.0.0.5", 6379)]
+    policy = OutboundPolicy(["127.0.0.0/8", "10.0.0.0/8", "db.internal"], own=own)
+    with pytest.raises(BlockedAddress, match="OUTBOUND_ALLOW_BATON_SERVERS"):
+        policy.check("127.0.0.1", ["127.0.0.1"], 5432)
+    with pytest.raises(BlockedAddress, match="own servers"):  # any loopback address reaches a local server
+        policy.check("127.0.0.2", ["127.0.0.2"], 5432)
+    with pytest.raises(BlockedAddress, match="own servers"):
+        policy.check("64:ff9b::7f00:1", ["64:ff9b::7f00:1"], 5432)
+    with pytest.raises(BlockedAddress, match="own servers"):  # allowed by name, still Baton's server
+        policy.check("db.internal", ["10.0.0.5"], 6379)
+    assert policy.check("127.0.0.1", ["127.0.0.1"], 8080) == ["127.0.0.1"]  # another port: allowed
+    assert policy.check("db.internal", ["10.0.0.5"], 5432) == ["10.0.0.5"]
+    opened = OutboundPolicy(["127.0.0.1"], own=own, own_allowed=["127.0.0.1:5432"])
+    assert opened.check("127.0.0.1", ["127.0.0.1"], 5432) == ["127.0.0.1"]
+
+
+def test_the_installations_own_servers_come_from_its_settings() -> None:
+    settings = Settings(
+        _env_file=None,
+        database_url="postgresql://u:p@127.0.0.1:6543/baton",
+        redis_url="redis://127.0.0.1:6390/0",
+        temporal_address="127.0.0.1:7299",
+        mongodb_url="mongodb://u:p@127.0.0.1:27018,127.0.0.1:27019/?replicaSet=rs",
+        outbound_allow=["127.0.0.1"],
+    )
+    policy = policy_for(settings)
+    for port in (6543, 6390, 7299, 27018, 27019):
+        with pytest.raises(BlockedAddress, match="own servers"):
+            policy.check("127.0.0.1", ["127.0.0.1"], port)
+    assert policy.check("127.0.0.1", ["127.0.0.1"], 8080) == ["127.0.0.1"]
+
+
+async def test_resolve_refuses_local_sockets_and_checks_every_address() -> None:
+    policy = OutboundPolicy()
+    for host in ("", "/var/run/postgresql"):
+        with pytest.raises(BlockedAddress):
+            await policy.resolve(host, 5432)
+    with pytest.raises(BlockedAddress, match="localhost"):
+        await policy.resolve("localhost", 80)
+    assert await OutboundPolicy(["127.0.0.1", "::1"]).resolve("127.0.0.1", 80) == ["127.0.0.1"]

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -104,6 +105,15 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 20) -
         if value or time.monotonic() > deadline:
             return value
         await asyncio.sleep(0.2)
+
+
+def allow_baton_database(settings: Settings, database_url: str) -> Settings:
+    """Settings under which workflows may reach Baton's own PostgreSQL server (the test database is on it),
+    as an operator allows it: OUTBOUND_ALLOW_BATON_SERVERS."""
+    parts = urlsplit(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    return settings.model_copy(
+        update={"outbound_allow_baton_servers": [f"{parts.hostname}:{parts.port or 5432}"]}
+    )
 
 
 @pytest.fixture

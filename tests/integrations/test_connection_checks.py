@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fakes import FakeService, GitHubAPI, GmailAPI, SlackAPI
-from tests.integrations.conftest import Studio
+from core.settings import Settings
+from tests.integrations.conftest import Studio, allow_baton_database
 
 
 @pytest.fixture
@@ -41,7 +42,15 @@ async def test_each_service_is_asked_with_the_connections_credentials(
     assert (good["ok"], good["testStatus"]) == (True, "SUCCESS")
     bad = await check(studio, integration_id, {field: "bad", "baseUrl": base})
     assert (bad["ok"], bad["testStatus"]) == (False, "FAILED")
-    assert "Reconnect" in str(bad["detail"])
+    assert bad["failure"] == "auth"
+    assert bad["detail"] == "the service refused the credentials"  # Baton's words, not the service's
+
+
+@pytest.fixture
+def settings(settings: Settings, database_url: str) -> Settings:
+    """The test database lives on Baton's own PostgreSQL server: named, as an operator would, in
+    OUTBOUND_ALLOW_BATON_SERVERS (tests/integrations/test_egress.py proves it is refused otherwise)."""
+    return allow_baton_database(settings, database_url)
 
 
 async def test_postgres_is_checked_by_connecting(studio: Studio, database_url: str) -> None:
@@ -49,7 +58,8 @@ async def test_postgres_is_checked_by_connecting(studio: Studio, database_url: s
     assert (await check(studio, "postgres", {"connectionString": url}))["ok"] is True
     unreachable = await check(studio, "postgres", {"connectionString": "postgresql://nobody@127.0.0.1:9/x"})
     assert unreachable["ok"] is False
-    assert "unreachable" in str(unreachable["detail"])
+    assert unreachable["failure"] == "refused"
+    assert "refused" in str(unreachable["detail"])
 
 
 async def test_credentials_that_do_not_fit_the_integration_are_refused_with_their_path(

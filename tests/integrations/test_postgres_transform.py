@@ -8,7 +8,16 @@ import asyncio
 import asyncpg
 import pytest
 
-from tests.integrations.conftest import Studio, eventually
+from core.settings import Settings
+from tests.integrations.conftest import Studio, allow_baton_database, eventually
+
+
+@pytest.fixture
+def settings(settings: Settings, database_url: str) -> Settings:
+    """The tables these tests query live on Baton's own PostgreSQL server, which workflows may reach only
+    when an operator names it (OUTBOUND_ALLOW_BATON_SERVERS); tests/integrations/test_egress.py proves the
+    refusal."""
+    return allow_baton_database(settings, database_url)
 
 
 @pytest.fixture
