@@ -19,6 +19,7 @@ import httpx
 from redis.asyncio import Redis
 
 from core.errors import BatonError, NotFound
+from core.outbound import BlockedAddress
 from core.redis_keys import RedisKeys
 
 STATE_SECONDS = 600
@@ -139,7 +140,7 @@ async def _token_request(
 ) -> Tokens:
     try:
         response = await http.post(client.token_url, data=form, headers={"Accept": "application/json"})
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, BlockedAddress) as exc:
         raise ProviderError(f"{client.integration_id}'s token endpoint is unreachable: {exc}") from exc
     try:
         body: dict[str, Any] = response.json()

@@ -41,8 +41,15 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
-_DEFAULT_PORTS = {"http": 80, "https": 443, "postgresql": 5432, "postgres": 5432, "redis": 6379,
-                  "rediss": 6379, "mongodb": 27017}
+_DEFAULT_PORTS = {
+    "http": 80,
+    "https": 443,
+    "postgresql": 5432,
+    "postgres": 5432,
+    "redis": 6379,
+    "rediss": 6379,
+    "mongodb": 27017,
+}
 BLOCKED_HINT = "An operator can allow it with OUTBOUND_ALLOW."
 
 
@@ -220,11 +227,11 @@ class _PinnedContext(ssl.SSLContext):
 
     pinned_hostname: str
 
-    def wrap_socket(self, sock: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def wrap_socket(self, sock: Any, *args: Any, **kwargs: Any) -> Any:
         kwargs["server_hostname"] = self.pinned_hostname
         return super().wrap_socket(sock, *args, **kwargs)
 
-    def wrap_bio(self, incoming: Any, outgoing: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def wrap_bio(self, incoming: Any, outgoing: Any, *args: Any, **kwargs: Any) -> Any:
         kwargs["server_hostname"] = self.pinned_hostname
         return super().wrap_bio(incoming, outgoing, *args, **kwargs)
 

@@ -1,8 +1,9 @@
 """PostgreSQL: run a query with bound parameters, and a trigger on new rows (an increasing column).
 
-asyncpg talks to the server, through the egress guard (`connect`); parameters are always bound (`$1`, `$2`...), never pasted into the SQL, and
-the trigger's table and column names are quoted identifiers, so a workflow's data cannot change what SQL
-runs. Values come back as JSON: numbers, text, ISO times, UUIDs as text, JSON as itself.
+asyncpg talks to the server, through the egress guard (`connect`); parameters are always bound (`$1`,
+`$2`...), never pasted into the SQL, and the trigger's table and column names are quoted identifiers, so a
+workflow's data cannot change what SQL runs. Values come back as JSON: numbers, text, ISO times, UUIDs as
+text, JSON as itself.
 """
 
 from __future__ import annotations

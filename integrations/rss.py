@@ -76,7 +76,8 @@ async def poll_new_items(config: NewItemConfig, ctx: ActionContext, cursor: dict
         headers["If-None-Match"] = str(cursor["etag"])
     if cursor.get("modified"):
         headers["If-Modified-Since"] = str(cursor["modified"])
-    response = await ctx.http.get(config.url, headers=headers, timeout=30)
+    # ctx.request classifies transport errors and a blocked address like every other integration's calls
+    response = await ctx.request("GET", config.url, headers=headers, timeout=30, check_status=False)
     if response.status_code == 304:
         return PollResult([], cursor)
     if response.status_code >= 400:

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.fakes import FakeService, GitHubAPI, GmailAPI, SlackAPI
 from core.settings import Settings
+from tests.fakes import FakeService, GitHubAPI, GmailAPI, SlackAPI
 from tests.integrations.conftest import Studio, allow_baton_database
 
 
