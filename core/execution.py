@@ -6,11 +6,13 @@ field always has a default, so histories recorded before it still decode.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.expressions import size_of
 from core.models.enums import ExecutionStatus
 
 INTERPRETER_WORKFLOW = "BatonRun"
@@ -22,6 +24,11 @@ POKE_SIGNAL = "poke"  # makes a poller poll now (sent when a new version is publ
 STEP_RECORD_NAMESPACE = uuid.UUID("0d6f7c1e-8a55-4a8e-9a63-2d0f1b7a9c41")
 MAX_OUTPUT_BYTES = 256 * 1024
 MAX_SUBWORKFLOW_DEPTH = 5
+# The largest value one step may hand on inside a run (its output, an action's rendered input, the run's
+# result): Temporal refuses a payload over 2 MiB, and a refused payload fails the workflow task for ever.
+MAX_PAYLOAD_BYTES = 1024 * 1024
+# The longest delay a step may ask for (a timer far past this is a bad value, not a plan).
+MAX_DELAY_SECONDS = 100 * 365 * 86400
 # The error type of an action attempt refused by its connection's rate limit (retried when the window resets).
 RATE_LIMITED = "RateLimited"
 # The error type of an action attempt that met Baton's own PostgreSQL or Redis out of reach (core.outages):
@@ -30,6 +37,25 @@ UNAVAILABLE = "BatonUnavailable"
 UNAVAILABLE_RETRY_SECONDS = 2.0
 # The catalogue action that is a `respond` step (run by the interpreter, not as an activity).
 WEBHOOK_RESPOND_ACTION = "webhook.respond"
+
+
+def payload_bytes(value: Any, limit: int = MAX_PAYLOAD_BYTES) -> int:
+    """The size of `value` as Temporal's JSON converter sends it, exactly when it could be near `limit`
+    (a cheap count of characters and items screens out the small ones: JSON takes at most 6 bytes each)."""
+    if size_of(value, limit) * 6 < limit:
+        return 0
+    return len(json.dumps(value, separators=(",", ":")).encode())
+
+
+def too_large(value: Any, what: str, limit: int = MAX_PAYLOAD_BYTES) -> str | None:
+    """Why `value` cannot travel through Temporal, or None when it can."""
+    size = payload_bytes(value, limit)
+    if size <= limit:
+        return None
+    return (
+        f"{what} is {size // 1024:,} KiB, over the {limit // 1024:,} KiB a value may take inside a run; keep "
+        "large data outside the run (store it, pass its URL or id) or narrow it down"
+    )
 
 
 def run_workflow_id(execution_id: str) -> str:

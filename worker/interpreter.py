@@ -8,6 +8,7 @@ buffered and written piggy-backed on the next action activity, before long waits
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from core.definition.steps import RetryPolicy as StepRetryPolicy
     from core.execution import (
         INTERPRETER_WORKFLOW,
+        MAX_DELAY_SECONDS,
         MAX_SUBWORKFLOW_DEPTH,
         RATE_LIMITED,
         TERMINAL_STATUSES,
@@ -51,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
         action_integrations,
         approval_steps,
         run_workflow_id,
+        too_large,
     )
     from core.expressions import render_value
     from core.models.enums import ExecutionStatus
@@ -59,6 +62,9 @@ with workflow.unsafe.imports_passed_through():
 RECORD_TIMEOUT = timedelta(seconds=30)
 LOCAL_RECORDS_PATCH = "local-records"
 LOCAL_ACTIONS_PATCH = "local-actions"
+# A value too large for Temporal fails its step. Asked only when a value is too large, so runs recorded
+# before it (where such a value went on) replay as they ran.
+BOUNDED_PAYLOADS_PATCH = "bounded-payloads"
 # Actions whose timeout is longer than this run as regular activities: the server tracks them, a crashed
 # worker's attempt is retried on its timeout, and they do not hold the run's workflow task.
 LOCAL_ACTION_MAX_TIMEOUT = timedelta(minutes=5)
@@ -129,8 +135,18 @@ class BatonRun:
     @workflow.run
     async def run(self, run: RunInput) -> RunResult:
         self._input = run
-        definition = WorkflowDefinition.model_validate(run.definition)
         started_at = run.started_at or workflow.now().isoformat()
+        try:
+            definition = WorkflowDefinition.model_validate(run.definition)
+        except ValueError as exc:  # the API validates on save: this is a definition from elsewhere
+            reason = f"the definition is not valid: {str(exc)[:2000]}"
+            if run.record and run.resume_at == 0 and run.batch is None:
+                await self._record(
+                    "baton.execution_started",
+                    ExecutionStarted(run.execution_id, run.workflow_id, run.trigger_data, started_at),
+                )
+            await self._finish(ExecutionStatus.FAILED.value, reason)
+            raise ApplicationError(reason, type="InvalidDefinition", non_retryable=True) from None
         self._execution = {"id": run.execution_id, "workflowId": run.workflow_id, "startedAt": started_at}
         if run.batch is not None:
             return await self._run_batch(run.batch)
@@ -168,8 +184,11 @@ class BatonRun:
             self._status = ExecutionStatus.CANCELLED.value
             await self._finish(ExecutionStatus.CANCELLED.value, "cancelled")
             raise
-        self._status = status
         result = self._response["body"] if self._response is not None else self._last_output
+        oversize = too_large(result, "the run's result")
+        if oversize is not None and workflow.patched(BOUNDED_PAYLOADS_PATCH):
+            status, error, result = ExecutionStatus.FAILED.value, oversize, None
+        self._status = status
         await self._finish(status, error, result)
         if status in (ExecutionStatus.FAILED.value, ExecutionStatus.TIMEOUT.value):
             raise ApplicationError(error or status, type=status, non_retryable=True)
@@ -298,6 +317,7 @@ class BatonRun:
                 output = await asyncio.wait_for(coroutine, step.timeout_seconds)
             else:
                 output = await coroutine
+            self._check_payload(step.id, output, f"step {step.id!r} output")
         except StopRun as stop:
             self._current.discard(key)
             self._statuses[key] = ExecutionStatus.SUCCESS.value
@@ -364,6 +384,12 @@ class BatonRun:
             if len(self._records) >= FLUSH_THRESHOLD:
                 await self._flush()
         return output
+
+    @staticmethod
+    def _check_payload(step_id: str, value: Any, what: str) -> None:
+        reason = too_large(value, what)
+        if reason is not None and workflow.patched(BOUNDED_PAYLOADS_PATCH):
+            raise StepFailed(step_id, reason, "PayloadTooLarge")
 
     def _render(self, value: Any, scope: Scope, where: str) -> Any:
         assert self._input is not None
@@ -433,6 +459,7 @@ class BatonRun:
         data = self._render(step.input, scope, f"step {step.id!r} input")
         if not isinstance(data, dict):
             raise StepFailed(step.id, f"input must be an object, got {type(data).__name__}", "InvalidInput")
+        self._check_payload(step.id, data, f"step {step.id!r} input")
         self._action_inputs[key] = data
         records, self._records = self._records, []
         request = ActionRequest(
@@ -570,16 +597,45 @@ class BatonRun:
         return {"branches": [task.result() for task in tasks]}
 
     async def _delay(self, step: DelayStep, scope: Scope) -> Any:
-        if step.seconds is not None:
-            seconds = float(self._evaluate(step.seconds, scope, f"step {step.id!r} seconds"))
-        else:
-            until_text = str(self._evaluate(step.until, scope, f"step {step.id!r} until"))
-            until = datetime.fromisoformat(until_text.replace("Z", "+00:00"))
-            seconds = (until - workflow.now()).total_seconds()
+        seconds = self._delay_seconds(step, scope)
         if seconds > 0:
             await self._flush()
             await workflow.sleep(seconds)
         return {"resumedAt": workflow.now().isoformat()}
+
+    def _delay_seconds(self, step: DelayStep, scope: Scope) -> float:
+        """How long a delay step waits; a value that is no duration or date fails the step, naming it."""
+        if step.seconds is not None:
+            where = f"step {step.id!r} seconds"
+            value = self._evaluate(step.seconds, scope, where)
+            try:
+                seconds = float(value)
+            except (TypeError, ValueError, OverflowError):
+                raise StepFailed(
+                    step.id, f"{where}: {value!r} is not a number of seconds", "InvalidValue"
+                ) from None
+        else:
+            where = f"step {step.id!r} until"
+            value = self._evaluate(step.until, scope, where)
+            try:
+                until = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+            except ValueError:
+                raise StepFailed(
+                    step.id,
+                    f"{where}: {value!r} is not an ISO 8601 date and time (e.g. 2026-12-24T09:00:00Z)",
+                    "InvalidValue",
+                ) from None
+            if until.tzinfo is None:
+                until = until.replace(tzinfo=workflow.now().tzinfo)
+            seconds = (until - workflow.now()).total_seconds()
+        if not math.isfinite(seconds) or seconds > MAX_DELAY_SECONDS:
+            raise StepFailed(
+                step.id,
+                f"{where}: {value!r} is longer than the longest delay "
+                f"({MAX_DELAY_SECONDS // 31536000} years)",
+                "InvalidValue",
+            )
+        return seconds
 
     async def _approval(self, step: ApprovalStep) -> Any:
         self._waiting[step.id] = step

@@ -33,7 +33,10 @@ class StopRun(Exception):
         self.message = message
 
 
-STEP_ERRORS = (StepFailed, ExpressionError, FailureError, TimeoutError)
+# A bad value a step computes (a number where a list was needed, a date that does not parse, an overflow)
+# fails that step, as its onError says, instead of failing the workflow task for ever.
+BAD_VALUES = (ValueError, TypeError, ArithmeticError, LookupError, RecursionError)
+STEP_ERRORS = (StepFailed, ExpressionError, FailureError, TimeoutError, *BAD_VALUES)
 
 
 def describe_failure(step_id: str, error: BaseException) -> StepFailed:
@@ -44,6 +47,8 @@ def describe_failure(step_id: str, error: BaseException) -> StepFailed:
         return StepFailed(step_id, str(error), "ExpressionError")
     if isinstance(error, TimeoutError):
         return StepFailed(step_id, f"step {step_id!r} timed out", "StepTimeout")
+    if isinstance(error, BAD_VALUES):
+        return StepFailed(step_id, f"step {step_id!r}: {type(error).__name__}: {error}", "InvalidValue")
     cause: BaseException = error
     while isinstance(cause, ActivityError | ChildWorkflowError) and cause.cause is not None:
         cause = cause.cause

@@ -112,3 +112,56 @@ def test_names_used_lists_the_data_an_expression_reads() -> None:
         ("trigger",),
         ("trigger", "body"),
     }
+
+
+# Each of these allocated gigabytes, or stalled the workflow task past its deadlock timeout, before every
+# operator and filter had a size budget and an evaluation a step budget.
+AMPLIFIERS = [
+    "{{ [[1]*100000]*100 }}",
+    "{{ [[[1]*1000]*1000]*10 }}",
+    "{{ 'a'|center(10**9) }}",
+    "{{ '%0999999999d'|format(1) }}",
+    "{{ '%0999999999d' % 1 }}",
+    "{{ '%.999999999f' % 1 }}",
+    "{{ '%*d' % (999999999, 1) }}",
+    "{{ 'a'|indent(10**9) }}",
+    "{{ ('x' * 100000)|replace('x', 'yyyyyyyyyyyy') }}",
+    "{{ ('x' * 100000)|replace('', 'yyyyyyyyyyyy') }}",
+    "{{ ['x' * 100000] * 10 }}",
+    "{{ (['x' * 1000] * 1000)|join('y' * 1000) }}",
+    "{{ [1]|tojson(10**9) }}",
+    "{{ ('a' * 100000) + ('b' * 100000) + ('c' * 100000) + ('d' * 100000) + ('e' * 100000) + ('f' * 100000) "
+    "+ ('g' * 100000) + ('h' * 100000) + ('i' * 100000) + ('j' * 100000) + ('k' * 100000) }}",
+]
+
+
+@pytest.mark.parametrize("source", AMPLIFIERS)
+def test_every_operator_and_filter_respects_the_size_budget(source: str) -> None:
+    with pytest.raises(ExpressionError) as caught:
+        evaluate(source, SCOPE)
+    message = str(caught.value)
+    assert source in message  # the error names the expression
+    assert any(word in message for word in ("size budget", "longer than", "tojson's indent", "widths")), (
+        message
+    )
+
+
+def test_an_evaluation_has_a_step_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    import core.expressions as expressions
+
+    monkeypatch.setattr(expressions, "MAX_STEPS", 1000)
+    scope = {"trigger": {"items": list(range(5000))}}
+    with pytest.raises(ExpressionError, match="more than 1,000 steps"):
+        evaluate("{{ trigger.items|map('string')|join(',') }}", scope)
+    assert evaluate("{{ trigger.items[:10]|map('string')|join(',') }}", scope) == "0,1,2,3,4,5,6,7,8,9"
+
+
+def test_ordinary_expressions_still_work_within_the_budgets() -> None:
+    scope = {"trigger": {"names": ["ada", "bob"], "n": 3}}
+    assert evaluate("{{ trigger.names|map('upper')|join(', ') }}", scope) == "ADA, BOB"
+    assert evaluate("{{ '%s has %03d' % ('ada', trigger.n) }}", scope) == "ada has 003"
+    assert evaluate("{{ 'a-b'|replace('-', '+') }}", scope) == "a+b"
+    assert evaluate("{{ 'x'|center(5) }}", scope) == "  x  "
+    assert evaluate("{{ trigger|tojson(2) }}", scope).startswith("{\n  ")
+    assert evaluate("{{ -trigger.n + 1 }}", scope) == -2
+    assert evaluate("{{ [0] * 1000 }}", scope) == [0] * 1000
