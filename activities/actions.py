@@ -146,7 +146,7 @@ class ActionActivities:
                 else None
             )
             acts = spec.acts(data)
-            output = await self._earlier_result(spec, key, request.again) if acts else None
+            output = await self._earlier_result(spec, key) if acts else None
             credentials: dict[str, Any] = {}  # what the call used, redacted from the step's log entry
             if output is None:
                 output, credentials = await self._call(
@@ -185,12 +185,12 @@ class ActionActivities:
                 non_retryable=True,
             ) from exc
 
-    async def _earlier_result(
-        self, spec: ActionSpec[Any, Any], key: str | None, again: bool
-    ) -> dict[str, Any] | None:
-        """The output of an earlier attempt of this step that already acted (retries and calls made again
-        after a wait only). Redis out of reach fails the attempt: acting without knowing could act twice."""
-        if key is None or self._redis is None or (activity.info().attempt == 1 and not again):
+    async def _earlier_result(self, spec: ActionSpec[Any, Any], key: str | None) -> dict[str, Any] | None:
+        """The output of an earlier attempt of this step that already acted. Looked for on every attempt,
+        the first included: an action is a local activity, and a worker that replays a run after a crash
+        starts its attempts again at 1 although the dead worker's attempt acted. Redis out of reach fails
+        the attempt: acting without knowing could act twice."""
+        if key is None or self._redis is None:
             return None
         raw = await self._redis.get(self._keys.action_result(key))
         if raw is None:

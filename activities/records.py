@@ -24,6 +24,7 @@ from temporalio.exceptions import ApplicationError
 from activities.actions import StepRecorder
 from activities.metrics import count
 from core.analytics import FAILED_STATUSES, executed_event, step_failed_event
+from core.db import jsonb, pg_text
 from core.execution import (
     OPEN_STATUSES,
     ActionRequest,
@@ -105,9 +106,9 @@ async def write_step_records(
                 "step_id": record.step_id,
                 "step_type": record.step_type,
                 "status": record.status,
-                "input": json.dumps(record.input if record.input is not None else {}, default=str),
-                "output": json.dumps(record.output, default=str),
-                "error": record.error,
+                "input": jsonb(record.input if record.input is not None else {}),
+                "output": jsonb(record.output),
+                "error": pg_text(record.error),
                 "started_at": started,
                 "completed_at": completed,
                 "duration": _duration_ms(started, completed),
@@ -238,10 +239,8 @@ class RecordActivities(StepRecorder):
         values = {
             "id": started.execution_id,
             "workflow_id": started.workflow_id,
-            "trigger_data": json.dumps(
-                started.trigger_data if started.trigger_data is not None else {}, default=str
-            ),
-            "context": json.dumps(started.context, default=str),
+            "trigger_data": jsonb(started.trigger_data if started.trigger_data is not None else {}),
+            "context": jsonb(started.context),
             "started_at": _time(started.started_at),
         }
         async with rows_of_run(self._engine, started.execution_id) as (connection, deleted):
@@ -282,8 +281,8 @@ class RecordActivities(StepRecorder):
                     .where(EXECUTIONS.c.id == finished.execution_id)
                     .values(
                         status=finished.status,
-                        result=finished.result,
-                        error=finished.error,
+                        result=json.loads(jsonb(finished.result)),
+                        error=pg_text(finished.error),
                         completed_at=completed,
                         duration=_duration_ms(open_row.started_at, completed),
                     )

@@ -122,6 +122,7 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
     app.include_router(hooks.router)  # the public ingress: /hooks/{token}
     app.include_router(hooks.router, prefix=API_PREFIX, include_in_schema=False)
     app.include_router(connections.oauth_router, prefix=API_PREFIX)
+    app.include_router(workspaces.admin_router, prefix=API_PREFIX)
     # The catalogue's icons (`/static/icons/{integrationId}.svg`), for UIs listing integrations.
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -207,6 +207,34 @@ def seed_command() -> None:
         typer.echo(f"{table}: {line}")
 
 
+@app.command("plan")
+def plan_command(
+    workspace: Annotated[str, typer.Argument(help="The workspace's id or slug")],
+    plan: Annotated[str, typer.Argument(help="FREE, STARTER, PROFESSIONAL or ENTERPRISE")],
+    max_workflows: Annotated[
+        int | None, typer.Option(min=0, help="Workflows the workspace may have (default: the plan's)")
+    ] = None,
+    max_executions: Annotated[
+        int | None, typer.Option(min=0, help="Runs a calendar month (default: the plan's)")
+    ] = None,
+) -> None:
+    """Set a workspace's plan and limits: the instance operator's call, never a tenant's.
+
+    Example: `baton plan acme ENTERPRISE --max-workflows 500`. New workspaces get DEFAULT_PLAN.
+    """
+    from baton.admin import set_plan
+
+    settings = _settings()
+    try:
+        line = asyncio.run(set_plan(settings, workspace, plan.upper(), max_workflows, max_executions))
+    except (OSError, ConnectionError) as exc:
+        raise _database_unreachable(settings, exc) from exc
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(line)
+
+
 @app.command("setup-temporal")
 def setup_temporal() -> None:
     """Register Baton's search attributes on the Temporal namespace (idempotent; `baton dev` needs not)."""

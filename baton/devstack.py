@@ -161,6 +161,8 @@ class DevStack:
     def _start_processes(self) -> None:
         require_free_port(self.options.port, "the API", "--port")
         env = {**os.environ, **self.env, "API_HOST": self.options.host, "API_PORT": str(self.options.port)}
+        # one developer's own machine: no plan limits unless DEFAULT_PLAN says otherwise
+        env.setdefault("DEFAULT_PLAN", "ENTERPRISE")
         listen = ["--host", self.options.host, "--port", str(self.options.port)]
         if not self.options.single_process:
             started = step("Worker")

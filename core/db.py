@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -61,3 +64,19 @@ async def delete_in_batches(
         removed += done
         if done < batch:
             return removed
+
+
+# A NUL character escaped in JSON text (not a literal backslash before "u0000").
+_JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def jsonb(value: Any) -> str:
+    """JSON text PostgreSQL's JSONB accepts: it refuses the NUL character (\\u0000), which JSON and a
+    run's data may hold (a webhook body, a service's answer), so NUL is stored as U+FFFD. Refused, the
+    write of a run's rows would fail on every retry and the run would never end."""
+    return _JSON_NUL.sub(r"\1\\ufffd", json.dumps(value, default=str))
+
+
+def pg_text(value: str | None) -> str | None:
+    """Text PostgreSQL accepts: NUL stored as U+FFFD (see `jsonb`)."""
+    return value.replace("\x00", "\ufffd") if value else value

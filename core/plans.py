@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from core.models import Plan
 
@@ -25,3 +26,13 @@ PLAN_LIMITS = {
 def execution_retention_days(plan: Plan, overrides: dict[str, int]) -> int:
     """How long a plan keeps finished runs (EXECUTION_RETENTION_DAYS overrides the defaults)."""
     return overrides.get(plan.value, PLAN_LIMITS[plan].execution_retention_days)
+
+
+def apply_plan(
+    workspace: Any, plan: Plan, *, max_workflows: int | None = None, max_executions: int | None = None
+) -> None:
+    """Sets a workspace's plan and the limits that come with it (or the operator's own limits)."""
+    limits = PLAN_LIMITS[plan]
+    workspace.plan = plan
+    workspace.max_workflows = limits.max_workflows if max_workflows is None else max_workflows
+    workspace.max_executions = limits.max_executions if max_executions is None else max_executions

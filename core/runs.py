@@ -32,6 +32,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from core.db import jsonb
 from core.errors import Conflict, LimitExceeded, NotFound
 from core.execution import INTERPRETER_WORKFLOW, OPEN_STATUSES, RunInput, RunResult, run_workflow_id
 from core.models import (
@@ -395,8 +396,8 @@ class RunService:
         values = (
             execution_id,
             workflow_id,
-            json.dumps(trigger_data if trigger_data is not None else {}),
-            json.dumps(context),
+            jsonb(trigger_data if trigger_data is not None else {}),
+            jsonb(context),
             retry_count,
         )
         if self._pool is not None:

@@ -100,11 +100,18 @@ class Settings(BaseSettings):
     worker_shutdown_seconds: float = Field(default=30, gt=0)
     # How long an approval decision waits for the run's worker to take it before answering 503.
     decision_timeout_seconds: float = Field(default=60, gt=0)
+    # The plan a new workspace gets (FREE: 5 workflows, 1,000 runs a month; see core.plans). Plans and limits
+    # are the instance operator's: `baton plan`, or PUT /api/v1/admin/workspaces/{id}/plan by INSTANCE_ADMINS.
+    default_plan: Literal["FREE", "STARTER", "PROFESSIONAL", "ENTERPRISE"] = "FREE"
+    # INSTANCE_ADMINS: comma-separated emails of the users who may change any workspace's plan and limits.
+    instance_admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     log_level: str = "INFO"
 
-    @field_validator("outbound_allow", "outbound_allow_baton_servers", "cors_origins", mode="before")
+    @field_validator(
+        "outbound_allow", "outbound_allow_baton_servers", "cors_origins", "instance_admins", mode="before"
+    )
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

@@ -11,8 +11,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.accounts import find_user_by_email
 from core.errors import Conflict, NotFound, PermissionDenied
-from core.models import User, Workspace, WorkspaceMember, WorkspaceRole
+from core.models import Plan, User, Workspace, WorkspaceMember, WorkspaceRole
 from core.permissions import Permission, allows
+from core.plans import apply_plan
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
@@ -26,7 +27,9 @@ async def _slug_taken(session: AsyncSession, slug: str) -> bool:
     return (await session.exec(select(Workspace.id).where(Workspace.slug == slug))).first() is not None
 
 
-async def create_workspace(session: AsyncSession, owner: User, *, name: str, slug: str | None) -> Workspace:
+async def create_workspace(
+    session: AsyncSession, owner: User, *, name: str, slug: str | None, plan: Plan = Plan.FREE
+) -> Workspace:
     if slug is not None:
         if not SLUG_PATTERN.match(slug):
             raise Conflict("a slug is lowercase letters, digits and inner dashes (1-64)", path="slug")
@@ -37,6 +40,7 @@ async def create_workspace(session: AsyncSession, owner: User, *, name: str, slu
         while await _slug_taken(session, slug):
             slug = f"{slugify(name)[:40]}-{secrets.token_hex(3)}"
     workspace = Workspace(name=name, slug=slug)
+    apply_plan(workspace, plan)
     session.add(workspace)
     await session.flush()
     session.add(WorkspaceMember(workspace_id=workspace.id, user_id=owner.id, role=WorkspaceRole.OWNER))
@@ -151,3 +155,31 @@ async def remove_member(
 async def _keep_an_owner(session: AsyncSession, workspace_id: str) -> None:
     if await _owner_count(session, workspace_id) <= 1:
         raise Conflict("a workspace needs an owner: make someone else OWNER first")
+
+
+class OperatorOnly(PermissionDenied):
+    kind = "operator_only"
+
+
+def is_instance_admin(user: User, instance_admins: list[str]) -> bool:
+    return user.email.lower() in {email.lower() for email in instance_admins}
+
+
+async def change_plan(
+    session: AsyncSession,
+    workspace_id: str,
+    plan: Plan,
+    *,
+    max_workflows: int | None = None,
+    max_executions: int | None = None,
+) -> Workspace:
+    """The instance operator sets a workspace's plan (and, optionally, limits of its own)."""
+    workspace = await session.get(Workspace, workspace_id)
+    if workspace is None:
+        workspace = (await session.exec(select(Workspace).where(Workspace.slug == workspace_id))).first()
+    if workspace is None:
+        raise NotFound(f"no workspace {workspace_id!r}", path="workspaceId")
+    apply_plan(workspace, plan, max_workflows=max_workflows, max_executions=max_executions)
+    session.add(workspace)
+    await session.flush()
+    return workspace

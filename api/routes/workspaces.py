@@ -25,20 +25,24 @@ from api.schemas.workspaces import (
     MemberCreate,
     MemberOut,
     MemberUpdate,
+    PlanChange,
     WorkspaceCreate,
     WorkspaceOut,
     WorkspaceUpdate,
 )
 from core import audit
 from core.accounts import Principal
-from core.models import User, Workflow, Workspace, WorkspaceMember, WorkspaceRole
+from core.models import Plan, User, Workflow, Workspace, WorkspaceMember, WorkspaceRole
 from core.permissions import Permission
-from core.plans import PLAN_LIMITS
+from core.plans import apply_plan
 from core.runs import forget_plan, open_execution_ids
 from core.workspaces import (
+    OperatorOnly,
     add_member,
+    change_plan,
     change_role,
     create_workspace,
+    is_instance_admin,
     members,
     remove_member,
     require,
@@ -72,10 +76,16 @@ def _member_out(member: WorkspaceMember, user: User) -> MemberOut:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=WorkspaceOut, responses=ERRORS)
 async def create(
-    body: WorkspaceCreate, principal: Admin, session: SessionDep, auditor: AuditorDep
+    body: WorkspaceCreate,
+    principal: Admin,
+    session: SessionDep,
+    auditor: AuditorDep,
+    resources: ResourcesDep,
 ) -> WorkspaceOut:
     """Create a workspace; you become its OWNER. A slug is generated from the name when absent."""
-    workspace = await create_workspace(session, principal.user, name=body.name, slug=body.slug)
+    workspace = await create_workspace(
+        session, principal.user, name=body.name, slug=body.slug, plan=Plan(resources.settings.default_plan)
+    )
     await session.refresh(workspace)
     out = _out(workspace, WorkspaceRole.OWNER)
     await auditor.record(
@@ -101,22 +111,24 @@ async def get(access: Reader) -> WorkspaceOut:
 
 @router.patch("/{workspace_id}", response_model=WorkspaceOut, responses=ERRORS)
 async def update(
-    body: WorkspaceUpdate, access: Manager, session: SessionDep, auditor: AuditorDep
+    body: WorkspaceUpdate, access: Manager, session: SessionDep, auditor: AuditorDep, resources: ResourcesDep
 ) -> WorkspaceOut:
-    """ADMIN and OWNER rename; only an OWNER changes the plan (which sets the plan's limits)."""
+    """ADMIN and OWNER rename. The plan (and the limits it sets) is the instance operator's: only an
+    OWNER who is also one of INSTANCE_ADMINS changes it here (see PUT /admin/workspaces/{id}/plan)."""
     workspace = access.workspace
     before = _out(workspace, access.role)
     if body.name is not None:
         workspace.name = body.name
     if body.plan is not None and body.plan != workspace.plan:
         require(access.role, Permission.OWN)
-        limits = PLAN_LIMITS[body.plan]
+        if not is_instance_admin(access.principal.user, resources.settings.instance_admins):
+            raise OperatorOnly(
+                "plans and limits are set by the instance operator (`baton plan WORKSPACE PLAN`, or an "
+                "instance admin named in INSTANCE_ADMINS)",
+                path="plan",
+            )
         forget_plan(workspace.id)
-        workspace.plan, workspace.max_workflows, workspace.max_executions = (
-            body.plan,
-            limits.max_workflows,
-            limits.max_executions,
-        )
+        apply_plan(workspace, body.plan)
     session.add(workspace)
     await session.flush()
     await session.refresh(workspace)
@@ -239,3 +251,40 @@ async def audit_logs(
         items=[AuditLogOut.model_validate({**r.model_dump(), "metadata": r.metadata_}) for r in items],
         next_cursor=next_cursor,
     )
+
+
+admin_router = APIRouter(prefix="/admin", tags=["instance administration"])
+
+
+@admin_router.put("/workspaces/{workspace_id}/plan", response_model=WorkspaceOut, responses=ERRORS)
+async def set_plan(
+    workspace_id: str,
+    body: PlanChange,
+    principal: PrincipalDep,
+    session: SessionDep,
+    auditor: AuditorDep,
+    resources: ResourcesDep,
+) -> WorkspaceOut:
+    """Set any workspace's plan and limits. Only the instance admins named in INSTANCE_ADMINS may; the
+    operator's other way is `baton plan WORKSPACE PLAN` on the server."""
+    if not is_instance_admin(principal.user, resources.settings.instance_admins):
+        raise OperatorOnly("only an instance admin (INSTANCE_ADMINS) may set plans and limits")
+    workspace = await change_plan(
+        session,
+        workspace_id,
+        body.plan,
+        max_workflows=body.max_workflows,
+        max_executions=body.max_executions,
+    )
+    forget_plan(workspace.id)
+    await session.refresh(workspace)
+    out = _out(workspace, WorkspaceRole.OWNER)
+    await auditor.record(
+        "workspace.plan_changed",
+        principal=principal,
+        entity_type="workspace",
+        entity_id=workspace.id,
+        workspace_id=workspace.id,
+        after=out,
+    )
+    return out

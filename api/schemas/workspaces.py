@@ -63,3 +63,11 @@ class AuditLogOut(ApiModel):
     ip_address: str | None
     user_agent: str | None
     created_at: datetime
+
+
+class PlanChange(ApiModel):
+    """An instance operator's change of a workspace's plan; the limits default to the plan's."""
+
+    plan: Plan = Field(examples=["ENTERPRISE"])
+    max_workflows: int | None = Field(default=None, ge=0, le=1_000_000_000, examples=[500])
+    max_executions: int | None = Field(default=None, ge=0, le=2_000_000_000, examples=[5_000_000])

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.api.conftest import sign_up
+from baton.admin import set_plan
+from core.settings import Settings
+from tests.api.conftest import api_client_for, sign_up
 
 W = "/api/v1/workspaces"
 
@@ -61,7 +64,6 @@ MATRIX = [
     (_call("PATCH", "{w}", {"name": "Renamed"}), "ADMIN"),
     (_call("POST", "{w}/members", {"email": "new@example.com", "role": "VIEWER"}), "ADMIN"),
     (_call("PATCH", "{w}/members/{member}", {"role": "VIEWER"}), "ADMIN"),
-    (_call("PATCH", "{w}", {"plan": "STARTER"}), "OWNER"),
     (_call("DELETE", "{w}"), "OWNER"),
 ]
 RANK = {"VIEWER": 0, "MEMBER": 1, "ADMIN": 2, "OWNER": 3}
@@ -134,12 +136,78 @@ async def test_an_admin_cannot_make_owners_and_a_member_can_leave(api_client: ht
     assert (await api_client.get(f"{W}/{workspace_id}", headers=headers["MEMBER"])).status_code == 404
 
 
-async def test_changing_the_plan_sets_its_limits_and_deleting_cascades(api_client: httpx.AsyncClient) -> None:
+async def test_a_tenant_cannot_lift_its_own_plan(api_client: httpx.AsyncClient) -> None:
+    """Any OWNER lifted every quota with PATCH {"plan": "ENTERPRISE"}: plans are the operator's now."""
     workspace_id, headers = await workspace_with_roles(api_client)
-    upgraded = await api_client.patch(
-        f"{W}/{workspace_id}", headers=headers["OWNER"], json={"plan": "PROFESSIONAL"}
+    owner = await api_client.patch(
+        f"{W}/{workspace_id}", headers=headers["OWNER"], json={"plan": "ENTERPRISE"}
     )
-    assert (upgraded.json()["maxWorkflows"], upgraded.json()["maxExecutions"]) == (100, 100_000)
+    assert owner.status_code == 403
+    assert (owner.json()["path"], owner.json()["error"]) == ("plan", "operator_only")
+    for role in ("OWNER", "ADMIN"):
+        lifted = await api_client.patch(
+            f"{W}/{workspace_id}", headers=headers[role], json={"plan": "ENTERPRISE"}
+        )
+        assert lifted.status_code == 403, lifted.text
+    assert lifted.json()["error"] == "forbidden"  # an ADMIN may not even ask
+    admin = await api_client.put(
+        f"/api/v1/admin/workspaces/{workspace_id}/plan", headers=headers["OWNER"], json={"plan": "ENTERPRISE"}
+    )
+    assert admin.status_code == 403
+    after = (await api_client.get(f"{W}/{workspace_id}", headers=headers["OWNER"])).json()
+    assert (after["plan"], after["maxWorkflows"]) == ("FREE", 5)
+
+
+async def test_an_instance_admin_sets_plans_and_limits(settings: Settings) -> None:
+    async with api_client_for(
+        settings.model_copy(update={"instance_admins": ["Operator@example.com"]})
+    ) as client:
+        operator = await sign_up(client, "operator@example.com")
+        tenant = await sign_up(client, f"tenant-{uuid.uuid4().hex[:6]}@example.com")
+        workspace = (await client.post(W, headers=tenant, json={"name": "Tenant"})).json()
+        path = f"/api/v1/admin/workspaces/{workspace['id']}/plan"
+        refused = await client.put(path, headers=tenant, json={"plan": "ENTERPRISE"})
+        assert refused.status_code == 403
+        bad = await client.put(path, headers=operator, json={"plan": "GOLD"})
+        assert bad.status_code == 422
+        changed = await client.put(path, headers=operator, json={"plan": "STARTER", "maxWorkflows": 42})
+        assert changed.status_code == 200, changed.text
+        assert (changed.json()["plan"], changed.json()["maxWorkflows"], changed.json()["maxExecutions"]) == (
+            "STARTER",
+            42,
+            10_000,
+        )
+        missing = await client.put(
+            "/api/v1/admin/workspaces/nope/plan", headers=operator, json={"plan": "FREE"}
+        )
+        assert missing.status_code == 404
+
+
+async def test_new_workspaces_get_the_default_plan_setting(settings: Settings) -> None:
+    async with api_client_for(settings.model_copy(update={"default_plan": "PROFESSIONAL"})) as client:
+        headers = await sign_up(client, f"u-{uuid.uuid4().hex[:6]}@example.com")
+        workspace = (await client.post(W, headers=headers, json={"name": "Mine"})).json()
+        assert (workspace["plan"], workspace["maxWorkflows"], workspace["maxExecutions"]) == (
+            "PROFESSIONAL",
+            100,
+            100_000,
+        )
+
+
+async def test_baton_plan_sets_a_workspaces_plan(settings: Settings, api_client: httpx.AsyncClient) -> None:
+    workspace_id, headers = await workspace_with_roles(api_client)
+    line = await set_plan(settings, workspace_id, "ENTERPRISE", None, 2_000_000)
+    assert "ENTERPRISE" in line
+    after = (await api_client.get(f"{W}/{workspace_id}", headers=headers["OWNER"])).json()
+    assert (after["plan"], after["maxWorkflows"], after["maxExecutions"]) == ("ENTERPRISE", 10_000, 2_000_000)
+    with pytest.raises(ValueError, match="unknown plan"):
+        await set_plan(settings, workspace_id, "GOLD", None, None)
+    with pytest.raises(ValueError, match="id or slug"):
+        await set_plan(settings, "no-such-workspace", "FREE", None, None)
+
+
+async def test_deleting_a_workspace_cascades(api_client: httpx.AsyncClient) -> None:
+    workspace_id, headers = await workspace_with_roles(api_client)
     assert (await api_client.delete(f"{W}/{workspace_id}", headers=headers["OWNER"])).status_code == 204
     assert (await api_client.get(f"{W}/{workspace_id}", headers=headers["OWNER"])).status_code == 404
     assert (await api_client.get(W, headers=headers["ADMIN"])).json()["items"] == []
