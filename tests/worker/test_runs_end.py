@@ -176,7 +176,7 @@ def definitions(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 
 @pytest.mark.fuzz
-@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     steps=definitions(), trigger=st.fixed_dictionaries({"n": values, "items": st.lists(values, max_size=3)})
 )
