@@ -123,12 +123,15 @@ async def request(data: RequestInput, ctx: ActionContext) -> RequestOutput:
         headers["Idempotency-Key"] = ctx.idempotency_key
     params = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in data.query.items()}
     auth = apply_auth(ctx.credentials, headers, params)
+    # httpx replaces a URL's own query string with `params`: keep both (the URL's first, then `query`)
+    written = httpx.URL(data.url).params
+    merged = httpx.QueryParams([*written.multi_items(), *params.items()]) if written else params
     # Any status comes back: this action reports the answer itself (its body in the error's details).
     response = await ctx.request(
         data.method,
         data.url,
         check_status=False,
-        params=params,
+        params=merged,
         headers=headers,
         auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
         json=data.json_body,
