@@ -46,6 +46,10 @@ def _exit_without_teardown(code: int = 0) -> NoReturn:
 
 def _logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request's full URL at INFO: a credential sent as a query parameter (an API key in
+    # `?key=`) would land in the logs. Its warnings still show.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 def _database_unreachable(settings: Settings, exc: Exception) -> typer.Exit:
