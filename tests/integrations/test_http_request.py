@@ -173,7 +173,9 @@ async def test_a_redirect_to_an_internal_address_is_refused(
     assert len(http_server.hits("/jump")) == 1
 
 
-async def test_a_query_string_written_in_the_url_is_kept(run_action: Any, http_server: ScriptedServer) -> None:
+async def test_a_query_string_written_in_the_url_is_kept(
+    run_action: Any, http_server: ScriptedServer
+) -> None:
     """httpx replaced the URL's own query with `query` (even an empty one): `?page=2` was dropped."""
     url = http_server.script("/items", Reply(200, {"items": []}))
     await run_action("http.request", {"url": f"{url}?page=2&tag=a&tag=b"})
