@@ -86,17 +86,7 @@ async def create(
     workspace = await create_workspace(
         session, principal.user, name=body.name, slug=body.slug, plan=Plan(resources.settings.default_plan)
     )
-    await session.refresh(workspace)
-    out = _out(workspace, WorkspaceRole.OWNER)
-    await auditor.record(
-        "workspace.created",
-        principal=principal,
-        entity_type="workspace",
-        entity_id=workspace.id,
-        workspace_id=workspace.id,
-        after=out,
-    )
-    return out
+    return await _audited(session, auditor, principal, workspace, "workspace.created")
 
 
 @router.get("", response_model=Page[WorkspaceOut], responses=ERRORS)
@@ -253,6 +243,23 @@ async def audit_logs(
     )
 
 
+async def _audited(
+    session: SessionDep, auditor: AuditorDep, principal: Principal, workspace: Workspace, action: str
+) -> WorkspaceOut:
+    """The workspace as its OWNER sees it, after `action`, recorded in the audit log."""
+    await session.refresh(workspace)
+    out = _out(workspace, WorkspaceRole.OWNER)
+    await auditor.record(
+        action,
+        principal=principal,
+        entity_type="workspace",
+        entity_id=workspace.id,
+        workspace_id=workspace.id,
+        after=out,
+    )
+    return out
+
+
 admin_router = APIRouter(prefix="/admin", tags=["instance administration"])
 
 
@@ -277,14 +284,4 @@ async def set_plan(
         max_executions=body.max_executions,
     )
     forget_plan(workspace.id)
-    await session.refresh(workspace)
-    out = _out(workspace, WorkspaceRole.OWNER)
-    await auditor.record(
-        "workspace.plan_changed",
-        principal=principal,
-        entity_type="workspace",
-        entity_id=workspace.id,
-        workspace_id=workspace.id,
-        after=out,
-    )
-    return out
+    return await _audited(session, auditor, principal, workspace, "workspace.plan_changed")
