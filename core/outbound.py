@@ -236,17 +236,14 @@ class _PinnedContext(ssl.SSLContext):
         return super().wrap_bio(incoming, outgoing, *args, **kwargs)
 
 
-def pinned_tls(hostname: str, *, verify: bool = True, check_hostname: bool = True) -> ssl.SSLContext:
-    """A client TLS context for a connection made to a checked address on behalf of `hostname`."""
+def pinned_tls(hostname: str, *, check_hostname: bool = True) -> ssl.SSLContext:
+    """A client TLS context for a connection made to a checked address on behalf of `hostname`: the
+    certificate is verified, and with `check_hostname` its name too."""
     context = _PinnedContext(ssl.PROTOCOL_TLS_CLIENT)
     context.pinned_hostname = hostname
-    if verify:
-        context.load_default_certs()
-        context.check_hostname = check_hostname
-        context.verify_mode = ssl.CERT_REQUIRED
-    else:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
+    context.load_default_certs()
+    context.check_hostname = check_hostname
+    context.verify_mode = ssl.CERT_REQUIRED
     return context
 
 
