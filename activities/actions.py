@@ -41,7 +41,7 @@ from core.logstore import BufferedWriter
 from core.models import ExecutionStatus
 from core.outages import best_effort, raise_if_cancelled, unavailable_store
 from core.ratelimit import Verdict, hit
-from core.redaction import NO_SECRETS, Secrets
+from core.redaction import NO_SECRETS, Secrets, scrub
 from core.redis_keys import RedisKeys
 from integrations.catalogue import INTEGRATIONS
 from integrations.context import AUTH_FAILED
@@ -241,13 +241,19 @@ class ActionActivities:
                 result = await run(data, context)
         except ActionError as exc:
             error = exc.type
+            secrets = self._secrets(loaded, context)
+            exc.message, exc.details = scrub(exc.message, secrets), scrub(exc.details, secrets)
             raise to_application_error(exc) from exc
         except BaseException as exc:
             error = type(exc).__name__
             raise
         finally:
             self._record_usage(integration, spec, request, context, began, error)
-        output: dict[str, Any] = result.model_dump(mode="json", by_alias=True)
+        # The connection's secrets never go back to the run (a service that echoes the request's headers):
+        # what this returns is in Temporal's history, the step's row and the API's answers.
+        output: dict[str, Any] = scrub(
+            result.model_dump(mode="json", by_alias=True), self._secrets(loaded, context)
+        )
         encoded = json.dumps(output, separators=(",", ":"))
         if len(encoded) > MAX_OUTPUT_BYTES:
             raise ApplicationError(
@@ -264,6 +270,13 @@ class ActionActivities:
                 "keeping an action's output for its retries",
             )
         return output, context.credentials
+
+    @staticmethod
+    def _secrets(loaded: LoadedConnection | None, context: ActionContext) -> Secrets:
+        """The secrets a call had: the connection's, and a token refreshed during the call."""
+        if loaded is None:
+            return NO_SECRETS
+        return Secrets.of(loaded.credentials) | Secrets.of(context.credentials)
 
     async def _connection(self, request: ActionRequest) -> LoadedConnection | None:
         if not request.connection_id:

@@ -74,6 +74,9 @@ def dev(
     redis_port: Annotated[int, typer.Option(help="Embedded Redis port")] = 63790,
     temporal_port: Annotated[int, typer.Option(help="Embedded Temporal gRPC port")] = 7233,
     temporal_ui_port: Annotated[int, typer.Option(help="Temporal Web UI port")] = 8233,
+    codec_port: Annotated[
+        int, typer.Option(help="Port of the codec endpoint that shows sealed payloads in the Temporal Web UI")
+    ] = 8234,
     single_process: Annotated[
         bool,
         typer.Option(
@@ -95,6 +98,7 @@ def dev(
         redis_port,
         temporal_port,
         temporal_ui_port,
+        codec_port,
         single_process,
     )
     raise typer.Exit(DevStack(options, _settings()).run())
@@ -121,6 +125,28 @@ def api(
         log_level=settings.log_level.lower(),
         proxy_headers=True,
         http=HTTP,
+    )
+
+
+@app.command("codec-server")
+def codec_server(
+    host: Annotated[str | None, typer.Option(help="Listen address (default CODEC_HOST, 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port (default CODEC_PORT, 8234)")] = None,
+) -> None:
+    """Serve the Temporal Web UI's codec endpoint, so an operator sees the run inputs and results Baton
+    seals with ENCRYPTION_KEY. Start the UI with this address as its codec endpoint, e.g.
+    `temporal server start-dev --ui-codec-endpoint http://127.0.0.1:8234` (`baton dev` does it), or set
+    it in the UI's settings (Data Encoder). It decodes any payload it gets: keep it on a private address,
+    behind the same access control as the Web UI."""
+    import uvicorn
+
+    settings = _settings()
+    uvicorn.run(
+        "api.codec:create_codec_app",
+        factory=True,
+        host=host or settings.codec_host,
+        port=port or settings.codec_port,
+        log_level=settings.log_level.lower(),
     )
 
 

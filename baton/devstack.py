@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -47,6 +48,7 @@ class DevOptions:
     redis_port: int = 63790
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
+    codec_port: int = 8234
     single_process: bool = False  # the API and the worker in one process (`baton serve`) instead of two
 
 
@@ -72,6 +74,7 @@ class DevStack:
         # non-interactive shell does for `baton dev &` (and hands down to what it starts).
         signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
+            self._secret()
             self._start_servers()
             self._prepare_database()
             self._start_processes()
@@ -101,6 +104,20 @@ class DevStack:
         print("Stopped. Data kept in", self.options.data_dir, flush=True)
 
     # ------------------------------------------------------------------ steps
+
+    def _secret(self) -> None:
+        """SECRET_KEY signs tokens and derives the keys that seal credentials and Temporal payloads: unless
+        it is set, each data folder gets its own random one (kept in `secret_key`, readable by its owner
+        only), never the built-in development value the API and worker refuse."""
+        if "secret_key" in self.settings.model_fields_set:
+            return
+        path = self.options.data_dir / "secret_key"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as out:
+                out.write(secrets.token_urlsafe(48))
+        self.env["SECRET_KEY"] = path.read_text().strip()
 
     def _start_servers(self) -> None:
         data = self.options.data_dir
@@ -140,6 +157,7 @@ class DevStack:
                 self.options.temporal_port,
                 self.options.temporal_ui_port,
                 namespace=self.settings.temporal_namespace,
+                codec_endpoint=self._codec_url,
             )
             started = step(
                 f"Temporal dev server (embedded) on {temporal.address}, Web UI on {temporal.ui_port}"
@@ -158,11 +176,22 @@ class DevStack:
         report = asyncio.run(seed_database(self.env["DATABASE_URL"], self.settings, self.env["REDIS_URL"]))
         done(started, " (" + "; ".join(f"{name}: {line}" for name, line in report.items()) + ")", word="done")
 
+    @property
+    def _codec_url(self) -> str:
+        return f"http://127.0.0.1:{self.options.codec_port}"
+
     def _start_processes(self) -> None:
         require_free_port(self.options.port, "the API", "--port")
+        require_free_port(self.options.codec_port, "the codec endpoint", "--codec-port")
         env = {**os.environ, **self.env, "API_HOST": self.options.host, "API_PORT": str(self.options.port)}
         # one developer's own machine: no plan limits unless DEFAULT_PLAN says otherwise
         env.setdefault("DEFAULT_PLAN", "ENTERPRISE")
+        started = step(f"Codec endpoint for the Temporal Web UI on {self._codec_url}")
+        codec = _spawn_python(
+            "codec endpoint", ["-m", "baton", "codec-server", "--port", str(self.options.codec_port)], env
+        )
+        self.started.append(codec)
+        done(started)
         listen = ["--host", self.options.host, "--port", str(self.options.port)]
         if not self.options.single_process:
             started = step("Worker")
@@ -186,7 +215,7 @@ class DevStack:
             f"  API          {base}/api/v1\n"
             f"  API docs     {base}/docs\n"
             f"  Readiness    {base}/readyz\n"
-            f"  Temporal UI  {self.env['TEMPORAL_UI_URL']}\n"
+            f"  Temporal UI  {self.env['TEMPORAL_UI_URL']} (payloads decoded by {self._codec_url})\n"
             "Press Ctrl-C to stop (data is kept for the next start).",
             flush=True,
         )

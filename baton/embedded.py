@@ -369,6 +369,7 @@ def temporal_dev_server_args(
     db_file: Path | None,
     namespace: str = "default",
     extra_dynamic_config: dict[str, str] | None = None,
+    codec_endpoint: str | None = None,
 ) -> list[str]:
     """`temporal server start-dev` arguments with Baton's search attributes, the fast SQLite pragmas and
     on-demand task dispatch (FAST_DISPATCH)."""
@@ -393,6 +394,8 @@ def temporal_dev_server_args(
         args.append("--headless")
     else:
         args += ["--ui-port", str(ui_port), "--ui-disable-news-fetch"]
+        if codec_endpoint:
+            args += ["--ui-codec-endpoint", codec_endpoint]
     if db_file is not None:
         args += ["--db-filename", str(db_file)]
     for name, kind in SEARCH_ATTRIBUTES.items():
@@ -408,6 +411,7 @@ class EmbeddedTemporal:
     port: int
     ui_port: int
     namespace: str = "default"
+    codec_endpoint: str | None = None
     dynamic_config: dict[str, str] = field(default_factory=dict)
     server: ServerProcess | None = field(default=None, init=False)
 
@@ -431,6 +435,7 @@ class EmbeddedTemporal:
                 db_file=self.data_dir / "temporal.db",
                 namespace=self.namespace,
                 extra_dynamic_config=self.dynamic_config,
+                codec_endpoint=self.codec_endpoint,
             ),
             self.data_dir.parent / "logs" / "temporal.log",
         )

@@ -14,11 +14,11 @@ from pathlib import Path
 import psutil
 
 from baton.embedded import free_port
-from bench.stack import dev_command, dev_env, ready
+from bench.stack import PORT_OPTIONS, dev_command, dev_env, ready
 
 
 def start_once(data_dir: Path, label: str) -> None:
-    ports = [free_port() for _ in range(5)]
+    ports = [free_port() for _ in range(len(PORT_OPTIONS))]
     env = dev_env()
     args = dev_command(data_dir, ports)
     started = time.monotonic()

@@ -33,6 +33,7 @@ from activities.records import RecordActivities
 from baton.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedTemporal, free_port
 from baton.migrate import upgrade_to_head_async
 from bench.handwritten import HandWrittenBare, HandWrittenRecorded
+from core.codec import data_converter
 from core.db import create_engine
 from core.execution import INTERPRETER_WORKFLOW, RunInput, RunResult
 from core.redis_keys import RedisKeys, create_redis
@@ -205,7 +206,7 @@ async def run_benchmark(
     )
     await db.close()
     http_server, url = await serve_http()
-    client = await Client.connect(settings.temporal_address)
+    client = await Client.connect(settings.temporal_address, data_converter=data_converter(settings))
     engine, redis = create_engine(settings), create_redis(settings)
     await warm_up(engine, redis)
     async with httpx.AsyncClient(limits=httpx.Limits(max_connections=200)) as http:

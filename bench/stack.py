@@ -20,7 +20,14 @@ import psutil
 from baton.embedded import free_port
 
 STACK_VARIABLES = ("DATABASE_URL", "REDIS_URL", "TEMPORAL_ADDRESS", "MONGODB_URL")
-PORT_OPTIONS = ("--port", "--postgres-port", "--redis-port", "--temporal-port", "--temporal-ui-port")
+PORT_OPTIONS = (
+    "--port",
+    "--postgres-port",
+    "--redis-port",
+    "--temporal-port",
+    "--temporal-ui-port",
+    "--codec-port",
+)
 
 
 def ready(url: str) -> bool:
@@ -32,7 +39,7 @@ def ready(url: str) -> bool:
 
 
 def dev_command(data_dir: Path, ports: list[int], *, single_process: bool = False) -> list[str]:
-    """`baton dev` on these ports (API, PostgreSQL, Redis, Temporal, Temporal UI)."""
+    """`baton dev` on these ports (API, PostgreSQL, Redis, Temporal, Temporal UI, codec)."""
     args = [sys.executable, "-m", "baton", "dev", "--data-dir", str(data_dir)]
     for name, port in zip(PORT_OPTIONS, ports, strict=True):
         args += [name, str(port)]
@@ -113,7 +120,7 @@ def dev_stack(
     extra_env: dict[str, str] | None = None, *, single_process: bool = False
 ) -> Iterator[BenchStack]:
     with tempfile.TemporaryDirectory(prefix="baton-bench-") as folder:
-        ports = [free_port() for _ in range(5)]
+        ports = [free_port() for _ in range(len(PORT_OPTIONS))]
         env = dev_env({"LOG_LEVEL": "WARNING", **(extra_env or {})})
         args = dev_command(Path(folder) / "data", ports, single_process=single_process)
         print(f"starting baton dev in {folder} ...", flush=True)

@@ -26,9 +26,14 @@ class DecryptionError(Exception):
     """Ciphertext that this key cannot open (another key, or tampered data)."""
 
 
+def derive_raw_key(secret: str, purpose: bytes) -> bytes:
+    """32 bytes for one purpose (HKDF-SHA256): each purpose's key says nothing about another's."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(secret.encode())
+
+
 def derive_key(secret: str, purpose: bytes) -> bytes:
-    raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(secret.encode())
-    return base64.urlsafe_b64encode(raw)
+    """A Fernet key (URL-safe base64) for one purpose."""
+    return base64.urlsafe_b64encode(derive_raw_key(secret, purpose))
 
 
 class CredentialCipher:

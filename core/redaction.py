@@ -5,6 +5,7 @@ values under that connection's credential field names and those credentials wher
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -43,13 +44,23 @@ class Secrets:
 
     @classmethod
     def of(cls, credentials: Mapping[str, Any]) -> Secrets:
+        """A connection's secrets, with the forms they travel in: a username and password also as the
+        base64 of an `Authorization: Basic` header."""
         names = {k.lower() for k in credentials if k.lower() not in PUBLIC_CREDENTIAL_FIELDS}
         values = {
             str(v)
             for k, v in credentials.items()
             if k.lower() in names and isinstance(v, str | int) and len(str(v)) >= SHORTEST_SECRET
         }
+        user = credentials.get("username") or credentials.get("user") or credentials.get("email")
+        password = credentials.get("password")
+        if isinstance(user, str) and isinstance(password, str) and password:
+            values.add(base64.b64encode(f"{user}:{password}".encode()).decode())
         return cls(frozenset(names), tuple(sorted(values, key=len, reverse=True)))
+
+    def __or__(self, other: Secrets) -> Secrets:
+        values = {*self.values, *other.values}
+        return Secrets(self.names | other.names, tuple(sorted(values, key=len, reverse=True)))
 
 
 NO_SECRETS = Secrets()
@@ -57,6 +68,25 @@ NO_SECRETS = Secrets()
 
 def _secret_key(key: Any, secrets: Secrets) -> bool:
     return isinstance(key, str) and (SECRET_KEY.search(key) is not None or key.lower() in secrets.names)
+
+
+def scrub(value: Any, secrets: Secrets) -> Any:
+    """A copy of `value` without the connection's secret values, wherever they appear (keys and strings),
+    and nothing else changed: what an action returns to the run, which later steps read, so a field that
+    is merely called "token" keeps its value. An echoed `Authorization: Bearer <token>` becomes
+    `Bearer [redacted]`."""
+    if not secrets.values:
+        return value
+    if isinstance(value, dict):
+        return {scrub(key, secrets): scrub(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [scrub(item, secrets) for item in value]
+    if isinstance(value, str):
+        for secret in secrets.values:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+    return value
 
 
 def redact(value: Any, secrets: Secrets = NO_SECRETS) -> Any:

@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     # Ask Temporal to hand a new run's first workflow task straight back to the starting process (eager
     # start). Only takes effect where a worker shares the starting client: `baton serve` turns it on.
     eager_workflow_start: bool = False
+    # Seal every payload Baton writes to Temporal (trigger data, step outputs, failures) with a key derived
+    # from ENCRYPTION_KEY (core.codec); the Web UI shows them through `baton codec-server`.
+    temporal_encrypt_payloads: bool = True
+    # Where `baton codec-server` listens (the Temporal Web UI's codec endpoint): an operator's tool, keep it
+    # on a private address behind the same access control as the Web UI.
+    codec_host: str = "127.0.0.1"
+    codec_port: int = Field(default=8234, ge=1, le=65535)
     # A run still going after this long ends as TIMEOUT (unset: runs may wait as long as their steps say).
     run_timeout_seconds: float | None = Field(default=None, gt=0)
 

@@ -15,6 +15,7 @@ from temporalio.client import (
 from temporalio.common import SearchAttributeKey
 from temporalio.runtime import Runtime
 
+from core.codec import data_converter
 from core.settings import Settings
 
 SEARCH_ATTRIBUTES: dict[str, str] = {
@@ -34,7 +35,12 @@ async def connect_temporal(
     settings: Settings, *, timeout: float = 10.0, runtime: Runtime | None = None
 ) -> Client:
     return await asyncio.wait_for(
-        Client.connect(settings.temporal_address, namespace=settings.temporal_namespace, runtime=runtime),
+        Client.connect(
+            settings.temporal_address,
+            namespace=settings.temporal_namespace,
+            runtime=runtime,
+            data_converter=data_converter(settings),
+        ),
         timeout,
     )
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+from google.protobuf.message import Message
+from temporalio.api.common.v1 import Payload
 from temporalio.client import Client, WorkflowHandle
 
 from core.execution import INTERPRETER_WORKFLOW, RunInput, RunResult, run_workflow_id
@@ -80,3 +83,30 @@ class Engine:
 
 def output(row: asyncpg.Record) -> Any:
     return json.loads(row["output"]) if row["output"] is not None else None
+
+
+def payloads_in(message: Message) -> Iterator[Payload]:
+    """Every Temporal Payload inside a protobuf message (a history event), at any depth."""
+    if isinstance(message, Payload):
+        yield message
+        return
+    for descriptor, value in message.ListFields():
+        if descriptor.type != descriptor.TYPE_MESSAGE or descriptor.message_type is None:
+            continue
+        if descriptor.message_type.GetOptions().map_entry:
+            items = list(value.values())
+        elif descriptor.is_repeated:
+            items = list(value)
+        else:
+            items = [value]
+        for item in items:
+            if isinstance(item, Message):
+                yield from payloads_in(item)
+
+
+async def history_payloads(client: Client, workflow_id: str, *, decoded: bool = True) -> list[Payload]:
+    """The payloads of a run's history as Temporal keeps them, or as the client's codec opens them."""
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    found = [p for event in history.events for p in payloads_in(event)]
+    codec = client.data_converter.payload_codec
+    return await codec.decode(found) if decoded and codec else found

@@ -105,3 +105,19 @@ class ScriptedServer(LocalServer):
     def script(self, path: str, *replies: Reply) -> str:
         self.replies[path] = list(replies)
         return self.base_url + path
+
+
+class EchoServer(LocalServer):
+    """Answers every request with what it received (like httpbin's /anything): a service that echoes."""
+
+    def answer(self, seen: Seen) -> Reply:
+        return Reply(
+            200,
+            {
+                "method": seen.method,
+                "path": seen.path,
+                "query": seen.query,
+                "headers": seen.headers,
+                "body": seen.body.decode(errors="replace"),
+            },
+        )

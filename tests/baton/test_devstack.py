@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -17,10 +18,13 @@ import asyncpg
 import httpx
 import psutil
 import pytest
+from google.protobuf import json_format
 from redis.asyncio import Redis
+from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from baton.embedded import free_port, port_is_free
+from core.codec import EncryptionCodec
 
 pytestmark = pytest.mark.slow
 
@@ -34,14 +38,15 @@ class Ports:
     redis: int
     temporal: int
     ui: int
+    codec: int
 
     def all(self) -> list[int]:
-        return [self.api, self.postgres, self.redis, self.temporal, self.ui]
+        return [self.api, self.postgres, self.redis, self.temporal, self.ui, self.codec]
 
 
 @pytest.fixture
 def ports() -> Ports:
-    return Ports(free_port(), free_port(), free_port(), free_port(), free_port())
+    return Ports(free_port(), free_port(), free_port(), free_port(), free_port(), free_port())
 
 
 class DevProcess:
@@ -67,6 +72,8 @@ class DevProcess:
                 str(ports.temporal),
                 "--temporal-ui-port",
                 str(ports.ui),
+                "--codec-port",
+                str(ports.codec),
                 *extra,
             ],
             env=env,
@@ -151,6 +158,21 @@ async def test_baton_dev_runs_the_platform_stops_cleanly_and_keeps_its_data(
     assert status == 200, body
     assert _get(f"http://127.0.0.1:{ports.ui}/")[0] == 200
     assert _get(f"http://127.0.0.1:{ports.api}/docs")[0] == 200
+    # its own random secret, kept for the next start; the Web UI decodes sealed payloads through the codec
+    secret = data_dir / "secret_key"
+    assert secret.stat().st_mode & 0o777 == 0o600
+    kept_secret = secret.read_text()
+    assert len(kept_secret) >= 40
+    ui_settings = json.loads(_get(f"http://127.0.0.1:{ports.ui}/api/v1/settings")[1])
+    assert ui_settings["Codec"]["Endpoint"] == f"http://127.0.0.1:{ports.codec}"
+    sealed = await EncryptionCodec(kept_secret).encode([Payload(data=b"kept")])
+    decoded = httpx.post(
+        f"http://127.0.0.1:{ports.codec}/decode",
+        content=json_format.MessageToJson(Payloads(payloads=sealed)),
+        headers={"origin": f"http://127.0.0.1:{ports.ui}"},
+    )
+    assert decoded.status_code == 200, decoded.text
+    assert json_format.Parse(decoded.content, Payloads()).payloads[0].data == b"kept"
 
     # Leave a mark in each store.
     database = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{ports.postgres}/baton")
@@ -171,6 +193,7 @@ async def test_baton_dev_runs_the_platform_stops_cleanly_and_keeps_its_data(
     dev.append(second)
     second.wait_for("Press Ctrl-C to stop")
     assert "integrations: 0 inserted, 0 updated" in second.output()  # the catalogue was already there
+    assert secret.read_text() == kept_secret
     assert _get(f"http://127.0.0.1:{ports.api}/readyz")[0] == 200
     database = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{ports.postgres}/baton")
     assert await database.fetchval("SELECT name FROM workspaces WHERE slug = 'kept'") == "Kept"

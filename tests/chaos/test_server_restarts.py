@@ -30,6 +30,7 @@ from temporalio.service import RPCError
 
 from baton.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedTemporal, free_port
 from baton.migrate import upgrade_to_head_async
+from core.codec import data_converter
 from core.execution import RunResult
 from core.settings import Settings
 from tests.api.test_webhooks import webhook_workflow
@@ -172,7 +173,7 @@ async def test_a_server_restarted_under_load_loses_no_run_and_repeats_no_effect(
 
     db = await connect(database)
     workflow_id = await create_workflow(db, steps)
-    client = await Client.connect(settings.temporal_address)
+    client = await Client.connect(settings.temporal_address, data_converter=data_converter(settings))
     engine = Engine(client, db, task_queue)
     answers: dict[str, list[str]] = defaultdict(list)
     codes: Counter[int | str] = Counter()

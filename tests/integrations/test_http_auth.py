@@ -13,9 +13,9 @@ from temporalio.client import WorkflowFailureError
 from core.crypto import CredentialCipher
 from core.redaction import REDACTED, Secrets, redact
 from core.settings import Settings
-from tests.engine import Engine
+from tests.engine import Engine, history_payloads
 from tests.factories import create_user, create_workflow
-from tests.http_server import Reply, ScriptedServer
+from tests.http_server import EchoServer, Reply, ScriptedServer
 
 
 async def create_connection(
@@ -176,6 +176,51 @@ def test_secrets_of_a_connection_skip_public_fields_and_short_values() -> None:
     assert "password" in secrets.names
     assert "username" not in secrets.names
     assert "host" not in secrets.names
-    assert secrets.values == ("hunter22",)  # the auth type is public, "1234" too short to hunt
+    basic = base64.b64encode(b"ada:hunter22").decode()  # the Authorization: Basic form
+    assert secrets.values == (basic, "hunter22")  # the auth type is public, "1234" too short to hunt
     redacted = redact({"note": "pw hunter22 for ada", "PIN": "1234", "username": "ada"}, secrets)
     assert redacted == {"note": f"pw {REDACTED} for ada", "PIN": REDACTED, "username": "ada"}
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        {"type": "bearer", "token": "s3cret-token-4c7a"},
+        {"type": "basic", "username": "ada", "password": "s3cret-pw-91"},
+        {"type": "query", "name": "key", "value": "s3cret-q-5e"},
+    ],
+    ids=["bearer", "basic", "query"],
+)
+async def test_a_service_that_echoes_the_request_does_not_give_the_secret_back(
+    engine_worker: Engine, settings: Settings, credentials: dict[str, Any]
+) -> None:
+    echo = EchoServer()
+    try:
+        workflow_id = await create_workflow(engine_worker.db, [])
+        workspace_id = await engine_worker.db.fetchval(
+            "SELECT workspace_id FROM workflows WHERE id = $1", workflow_id
+        )
+        connection_id = await create_connection(engine_worker.db, settings, workspace_id, credentials)
+        steps = [
+            *call(echo.base_url + "/anything", connection_id),
+            {"id": "after", "type": "set", "values": {"seen": "{{ steps.call.output.body.headers }}"}},
+        ]
+        handle = await engine_worker.start(steps, workflow_id=workflow_id)
+        result = await handle.result()
+    finally:
+        echo.close()
+    assert result.status == "SUCCESS"
+    sent = echo.requests[0]
+    wire = Secrets.of(credentials).values  # the secret and, for basic, the header's base64 of it
+    assert any(v in json.dumps({"h": sent.headers, "q": sent.query}) for v in wire)  # the service got it
+    rows = await engine_worker.step_rows(handle)
+    history = await history_payloads(engine_worker.client, handle.id)
+    places = {
+        "the step's row": str(rows["call"]["output"]) + str(rows["after"]["output"]),
+        "the run's result": json.dumps(result.result, default=str),
+        "Temporal's history (decoded)": b"".join(p.data for p in history).decode(errors="replace"),
+    }
+    for where, text in places.items():
+        for value in wire:
+            assert value not in text, f"{value!r} is in {where}"
+    assert REDACTED in str(rows["call"]["output"])

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
+from core.codec import data_converter
 from core.settings import Settings
 from tests.engine import Engine
 from tests.factories import create_workflow
@@ -48,7 +49,10 @@ async def test_two_workers_on_one_task_queue_split_the_runs(
         http = await stack.enter_async_context(httpx.AsyncClient())
         for name in ("worker-a", "worker-b"):
             client = await Client.connect(
-                settings.temporal_address, namespace=settings.temporal_namespace, identity=name
+                settings.temporal_address,
+                namespace=settings.temporal_namespace,
+                identity=name,
+                data_converter=data_converter(settings),
             )
             writers = log_writers(settings, engine)
             worker = build_worker(
