@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Calls accepted per webhook token per minute (429 with Retry-After above it); 0 turns the limit off.
     webhook_rate_limit_per_minute: int = Field(default=6000, ge=0)
+    # How far a signed webhook call's timestamp may be from now (Standard Webhooks, Stripe, Slack); older
+    # calls answer 401 as replays. Message ids and signatures are remembered 24 h whatever this is.
+    webhook_signature_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
     # How long a worker keeps decrypted credentials in memory before reading them again.
     credentials_cache_seconds: float = Field(default=30, ge=0)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Largest request body (413 above)")

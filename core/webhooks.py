@@ -2,17 +2,18 @@
 
 - The token lookup is served from Redis (`webhook:{token}`, 5 minutes, dropped on every arm/disarm/rotate),
   so an accepted call reads PostgreSQL only when the cache is cold.
-- The secret (HMAC-SHA256 of the raw body) is stored encrypted with the credentials key, in the row and in
-  the cache alike; it is shown once, when it is made.
+- The secret is stored encrypted with the credentials key, in the row and in the cache alike; a secret Baton
+  makes is shown once. How calls are signed with it is the webhook's `signature_scheme`
+  (core.webhook_signatures: Standard Webhooks for Baton's own secrets, or GitHub's, Stripe's, Slack's).
 - `totalCalls`/`lastCalledAt` are counted in Redis and flushed to PostgreSQL in batches by `flush_stats`
   (one UPDATE for all webhooks called since the last flush), never one row update per call.
-- `Idempotency-Key`: the first execution id is kept 24 h under the webhook and the key's hash.
+- `Idempotency-Key`, or a signed call's replay key (its message id or signature): the first execution id is
+  kept 24 h under the webhook and the key's hash.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import secrets
 from dataclasses import asdict, dataclass, field
@@ -29,14 +30,13 @@ from core.errors import NotFound
 from core.models import Webhook, Workflow
 from core.outages import best_effort
 from core.redis_keys import RedisKeys
+from core.webhook_signatures import Scheme, new_standard_secret
 from core.workflows import published_trigger
 
 WEBHOOKS = Webhook.__table__  # type: ignore[attr-defined]
 WORKFLOWS = Workflow.__table__  # type: ignore[attr-defined]
 CACHE_SECONDS = 300
 IDEMPOTENCY_SECONDS = 24 * 3600
-SIGNATURE_HEADER = "X-Baton-Signature"
-SECRET_PREFIX = "whsec_"
 # Takes the whole stats hashes in one step, so calls counted during a flush land in the next one.
 TAKE_STATS = """
 local calls = redis.call('HGETALL', KEYS[1])
@@ -51,22 +51,6 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def new_secret() -> str:
-    return SECRET_PREFIX + secrets.token_urlsafe(32)
-
-
-def sign(secret: str, body: bytes) -> str:
-    """The `X-Baton-Signature` value a sender computes: `sha256=<hex HMAC-SHA256 of the raw body>`."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def signature_matches(secret: str, body: bytes, header: str | None) -> bool:
-    """Constant-time comparison of the sender's signature with ours."""
-    if not header:
-        return False
-    return hmac.compare_digest(sign(secret, body).encode(), header.strip().encode())
-
-
 @dataclass(frozen=True)
 class HookTarget:
     """What `POST /hooks/{token}` needs to know about a token, as cached in Redis."""
@@ -76,6 +60,8 @@ class HookTarget:
     workspace_id: str
     is_active: bool
     sealed_secret: str | None
+    # entries cached before schemes existed were all X-Baton-Signature
+    signature_scheme: str = "baton-v1"
     methods: list[str] = field(default_factory=lambda: ["POST"])
     mode: str = "async"
     sync_timeout_seconds: int = 30
@@ -130,6 +116,7 @@ class Webhooks:
             workspace_id=published.workspace_id,
             is_active=row.is_active,
             sealed_secret=row.secret,
+            signature_scheme=row.signature_scheme,
             methods=list(config.methods),
             mode=config.mode,
             sync_timeout_seconds=config.sync_timeout_seconds,
@@ -242,21 +229,25 @@ class Webhooks:
     # ------------------------------------------------------------------ the management API
 
     async def rotate_secret(self, webhook_id: str) -> str:
-        """A new secret (shown once); the old one stops working at once."""
-        secret = new_secret()
-        await self._set_secret(webhook_id, self._cipher.seal_text(secret))
+        """A new Standard Webhooks secret (shown once); the old one stops working at once."""
+        secret = new_standard_secret()
+        await self._set_secret(webhook_id, self._cipher.seal_text(secret), "standard")
         return secret
 
-    async def remove_secret(self, webhook_id: str) -> None:
-        await self._set_secret(webhook_id, None)
+    async def set_secret(self, webhook_id: str, scheme: Scheme, secret: str) -> None:
+        """A sender's own secret (GitHub's, Stripe's, Slack's signing secret, or a Standard Webhooks one)."""
+        await self._set_secret(webhook_id, self._cipher.seal_text(secret), scheme)
 
-    async def _set_secret(self, webhook_id: str, sealed: str | None) -> None:
+    async def remove_secret(self, webhook_id: str) -> None:
+        await self._set_secret(webhook_id, None, "standard")
+
+    async def _set_secret(self, webhook_id: str, sealed: str | None, scheme: Scheme) -> None:
         async with self._engine.begin() as connection:
             token = (
                 await connection.execute(
                     update(WEBHOOKS)
                     .where(WEBHOOKS.c.id == webhook_id)
-                    .values(secret=sealed)
+                    .values(secret=sealed, signature_scheme=scheme)
                     .returning(WEBHOOKS.c.token)
                 )
             ).scalar()

@@ -1,15 +1,17 @@
 """The public webhook ingress: `POST /hooks/{token}` (and the other methods a workflow allows).
 
-No bearer token: the unguessable token is the address, and a webhook with a secret also wants
-`X-Baton-Signature: sha256=<hex HMAC-SHA256 of the raw body>`. Async mode answers 202 once the run is
-durably started in Temporal; sync mode answers with the run's `respond` step (or its result) within
-`syncTimeoutSeconds`, else 202 and the run carries on.
+No bearer token: the unguessable token is the address, and a webhook with a secret also wants its calls
+signed in the webhook's scheme (core.webhook_signatures: Standard Webhooks for Baton's secrets, GitHub's,
+Stripe's or Slack's), fresh (within WEBHOOK_SIGNATURE_TOLERANCE_SECONDS) and not seen before. Async mode
+answers 202 once the run is durably started in Temporal; sync mode answers with the run's `respond` step
+(or its result) within `syncTimeoutSeconds`, else 202 and the run carries on.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -28,7 +30,7 @@ from core.outages import best_effort
 from core.quotas import month_start, next_month
 from core.ratelimit import Verdict, hit
 from core.runs import SyncReply
-from core.webhooks import SIGNATURE_HEADER, signature_matches
+from core.webhook_signatures import SignatureRefused, verify
 
 router = APIRouter(tags=["webhooks"])
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -46,6 +48,10 @@ class HookAccepted(ApiModel):
 
 class BadBody(BatonError):
     kind = "invalid_body"
+
+
+class UnsignedQuery(BatonError):
+    kind = "unsigned_query"
 
 
 def parse_body(raw: bytes, content_type: str) -> Any:
@@ -97,8 +103,12 @@ def reply_response(reply: SyncReply, execution_id: str) -> Response:
 async def receive(token: str, request: Request, resources: ResourcesDep) -> Response:
     """Starts one run of the workflow behind `token` with `{body, headers, query, method}` as its trigger.
 
-    - `X-Baton-Signature: sha256=<hex>` is required when the webhook has a secret (401 otherwise).
-    - `Idempotency-Key`: the same key within 24 h answers the first execution id and starts nothing.
+    - A webhook with a secret wants each call signed in its scheme (401 naming the header otherwise) and
+      no query string (400: no scheme signs the URL); a signed call seen before (the same `webhook-id`, or
+      the same signature) answers the first execution id and starts nothing. Only a call whose signature
+      passes is counted in the webhook's stats.
+    - `Idempotency-Key` (unsigned webhooks): the same key within 24 h answers the first execution id and
+      starts nothing.
     - 404 when the token is unknown or its workflow inactive; 429 when the workspace's monthly quota is used
       or the webhook's calls per minute (WEBHOOK_RATE_LIMIT_PER_MINUTE) are, with Retry-After.
     """
@@ -132,21 +142,16 @@ async def receive(token: str, request: Request, resources: ResourcesDep) -> Resp
             response.headers["Retry-After"] = str(math.ceil(verdict.retry_after) or 1)
             return response
     raw = await request.body()
+    key = await signed_call(request, raw, resources, webhooks.secret_of(target), target.signature_scheme)
     await webhooks.count_call(target.webhook_id)
-    secret = webhooks.secret_of(target)
-    if secret is not None and not signature_matches(secret, raw, request.headers.get(SIGNATURE_HEADER)):
-        raise Unauthenticated(
-            f"missing or wrong {SIGNATURE_HEADER}: send sha256=<hex HMAC-SHA256 of the raw body, keyed with "
-            "the webhook's secret>"
-        )
     data = trigger_data(request, raw)
     execution_id = str(uuid.uuid4())
-    key = request.headers.get("idempotency-key")
-    if key is not None:
+    if key is None and (key := request.headers.get("idempotency-key")) is not None:
         if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY:
             raise BadBody(
                 f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters", path="Idempotency-Key"
             )
+    if key is not None:
         first = await webhooks.claim_idempotency_key(target.webhook_id, key, execution_id)
         if first is not None:
             # The first call may have died between claiming the key and starting its run (a crash, a
@@ -179,6 +184,25 @@ async def receive(token: str, request: Request, resources: ResourcesDep) -> Resp
     return JSONResponse(
         accepted.model_dump(by_alias=True), status_code=202, headers={EXECUTION_HEADER: execution_id}
     )
+
+
+async def signed_call(
+    request: Request, raw: bytes, resources: ResourcesDep, secret: str | None, scheme: str
+) -> str | None:
+    """The replay key of a signed call (None when the webhook has no secret); 401 or 400 when refused."""
+    if secret is None:
+        return None
+    if request.url.query:
+        raise UnsignedQuery(
+            "this webhook is signed and no signature covers the URL: send the values in the body, not in "
+            "the query string",
+            path="query",
+        )
+    tolerance = resources.settings.webhook_signature_tolerance_seconds
+    try:
+        return verify(scheme, secret, raw, request.headers, time.time(), tolerance)
+    except SignatureRefused as exc:
+        raise Unauthenticated(str(exc)) from exc
 
 
 for method in METHODS:  # one route per method, so each has its own OpenAPI operation id

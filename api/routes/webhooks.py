@@ -1,4 +1,8 @@
-"""A workspace's webhooks: their URLs and stats, and their signing secrets (made here, shown once)."""
+"""A workspace's webhooks: their URLs and stats, and their signing secrets.
+
+A secret Baton makes (`rotate-secret`, shown once) signs calls the Standard Webhooks way; a sender's own
+secret (GitHub's, Stripe's, Slack's signing secret) is set with `PUT .../secret` and its scheme.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,9 @@ from api.audit import AuditorDep
 from api.deps import ResourcesDep, WorkspaceAccess, workspace_access
 from api.errors import error_responses
 from api.schemas.base import ApiModel, Page
-from core.errors import NotFound
+from core.errors import BatonError, NotFound
 from core.permissions import Permission
+from core.webhook_signatures import SIGNATURE_HEADERS, Scheme, standard_key
 
 router = APIRouter(prefix="/workspaces/{workspace_id}/webhooks", tags=["webhooks"])
 ERRORS = error_responses(401, 403, 404)
@@ -28,7 +33,11 @@ class WebhookOut(ApiModel):
     url: str
     token: str
     is_active: bool
-    has_secret: bool = Field(description="Calls must be signed (X-Baton-Signature)")
+    has_secret: bool = Field(description="Calls must be signed, in `signatureScheme`")
+    signature_scheme: Scheme | None = Field(
+        description="How calls are signed when `hasSecret`: standard (Standard Webhooks), github, stripe, "
+        "slack, or baton-v1 (X-Baton-Signature, secrets made before Standard Webhooks)"
+    )
     total_calls: int
     last_called_at: datetime | None
     created_at: datetime
@@ -36,12 +45,37 @@ class WebhookOut(ApiModel):
 
 class WebhookSecret(ApiModel):
     webhook_id: str
-    secret: str = Field(description="Shown this once; sign each call's raw body with it (HMAC-SHA256)")
-    signature_header: str = "X-Baton-Signature"
+    secret: str = Field(
+        description="Shown this once; a Standard Webhooks secret (`whsec_<base64 key>`): sign each call "
+        "with `webhook-id`, `webhook-timestamp` and `webhook-signature` (any Standard Webhooks library does)"
+    )
+    signature_scheme: Scheme = "standard"
+    signature_header: str = SIGNATURE_HEADERS["standard"]
+
+
+class SecretIn(ApiModel):
+    """A sender's own signing secret, e.g. `{"scheme": "github", "secret": "<the GitHub webhook's>"}`."""
+
+    scheme: Scheme = Field(description="standard, github, stripe, slack or baton-v1")
+    secret: str = Field(min_length=8, max_length=512, description="The secret the sender signs with")
+
+
+class SchemeSet(ApiModel):
+    webhook_id: str
+    signature_scheme: Scheme
+    signature_header: str
+
+
+class BadSecret(BatonError):
+    status_code = 422
+    kind = "invalid_secret"
 
 
 def _out(row: dict[str, object]) -> WebhookOut:
-    return WebhookOut.model_validate({**row, "has_secret": row.get("secret") is not None})
+    signed = row.get("secret") is not None
+    return WebhookOut.model_validate(
+        {**row, "has_secret": signed, "signature_scheme": row.get("signature_scheme") if signed else None}
+    )
 
 
 @router.get("", response_model=Page[WebhookOut], responses=ERRORS)
@@ -65,8 +99,9 @@ async def _own(resources: ResourcesDep, access: WorkspaceAccess, webhook_id: str
 async def rotate_secret(
     webhook_id: str, access: Editor, resources: ResourcesDep, auditor: AuditorDep
 ) -> WebhookSecret:
-    """Make a new signing secret (the old one stops working at once). From now on every call must carry
-    `X-Baton-Signature: sha256=<hex HMAC-SHA256 of the raw body>`; unsigned calls answer 401."""
+    """Make a new Standard Webhooks secret (the old one stops working at once). From now on every call must
+    carry `webhook-id`, `webhook-timestamp` (within 5 minutes) and `webhook-signature: v1,<base64
+    HMAC-SHA256 of "{id}.{timestamp}.{raw body}">`; unsigned, stale or replayed calls answer 401."""
     await _own(resources, access, webhook_id)
     secret = await resources.webhooks.rotate_secret(webhook_id)
     await auditor.record(
@@ -77,6 +112,34 @@ async def rotate_secret(
         workspace_id=access.workspace.id,
     )
     return WebhookSecret(webhook_id=webhook_id, secret=secret)
+
+
+@router.put("/{webhook_id}/secret", response_model=SchemeSet, responses=error_responses(401, 403, 404, 422))
+async def set_secret(
+    webhook_id: str, body: SecretIn, access: Editor, resources: ResourcesDep, auditor: AuditorDep
+) -> SchemeSet:
+    """Verify calls with a sender's own secret, in its scheme: `github` (`X-Hub-Signature-256`), `stripe`
+    (`Stripe-Signature`, the endpoint's `whsec_...` signing secret), `slack` (`X-Slack-Signature`, the
+    app's signing secret) or `standard` (a `whsec_<base64>` secret another Standard Webhooks sender made).
+    The secret is stored encrypted and never shown again."""
+    if body.scheme == "standard":
+        try:
+            standard_key(body.secret)
+        except ValueError as exc:
+            raise BadSecret(str(exc), path="secret") from exc
+    await _own(resources, access, webhook_id)
+    await resources.webhooks.set_secret(webhook_id, body.scheme, body.secret)
+    await auditor.record(
+        "webhook.secret_set",
+        principal=access.principal,
+        entity_type="webhook",
+        entity_id=webhook_id,
+        workspace_id=access.workspace.id,
+        after={"signatureScheme": body.scheme},
+    )
+    return SchemeSet(
+        webhook_id=webhook_id, signature_scheme=body.scheme, signature_header=SIGNATURE_HEADERS[body.scheme]
+    )
 
 
 @router.delete("/{webhook_id}/secret", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)

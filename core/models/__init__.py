@@ -22,7 +22,10 @@ BATON_TABLES = frozenset(
     {"poll_states", "integration_usage", "execution_logs", "analytics_events", "analytics_daily"}
 )
 # Columns Baton adds to the seed's tables.
-BATON_COLUMNS: dict[str, frozenset[str]] = {"connections": frozenset({"rate_limit"})}
+BATON_COLUMNS: dict[str, frozenset[str]] = {
+    "connections": frozenset({"rate_limit"}),
+    "webhooks": frozenset({"signature_scheme"}),
+}
 
 __all__ = [
     "BATON_COLUMNS",

@@ -1,0 +1,161 @@
+"""How a signed webhook call proves who sent it and that it is not a replay, per webhook (`signature_scheme`):
+
+- `standard` (Baton's own secrets, https://www.standardwebhooks.com): `webhook-id`, `webhook-timestamp`
+  (Unix seconds) and `webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">` (several,
+  space-separated, during a secret's rotation); the key is the base64 after `whsec_`. The timestamp must be
+  within the tolerance (5 minutes) and the id is remembered: a second call with it answers the first run.
+- `github`: `X-Hub-Signature-256: sha256=<hex HMAC of the body>` with the secret set on the GitHub webhook.
+  No timestamp in GitHub's scheme: the signature itself is remembered for a day, so a replay answers the
+  first run.
+- `stripe`: `Stripe-Signature: t=<timestamp>,v1=<hex HMAC of "{t}.{body}">` with the endpoint's `whsec_...`
+  secret, within the tolerance.
+- `slack`: `X-Slack-Request-Timestamp` and `X-Slack-Signature: v0=<hex HMAC of "v0:{ts}:{body}">` with the
+  app's signing secret, within the tolerance.
+- `baton-v1` (secrets made before Standard Webhooks, until rotated): `X-Baton-Signature: sha256=<hex HMAC of
+  the body>`; the signature is remembered for a day like GitHub's.
+
+No scheme signs the URL, so a signed webhook refuses a query string (the route answers 400): values the
+sender did not sign never reach a run. Every comparison is constant-time (`hmac.compare_digest`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from typing import Literal
+
+Scheme = Literal["standard", "github", "stripe", "slack", "baton-v1"]
+SCHEMES: tuple[Scheme, ...] = ("standard", "github", "stripe", "slack", "baton-v1")
+STANDARD_PREFIX = "whsec_"
+TOLERANCE_SECONDS = 300
+# The header each scheme's signature travels in (for error messages and the API's answers).
+SIGNATURE_HEADERS: dict[Scheme, str] = {
+    "standard": "webhook-signature",
+    "github": "X-Hub-Signature-256",
+    "stripe": "Stripe-Signature",
+    "slack": "X-Slack-Signature",
+    "baton-v1": "X-Baton-Signature",
+}
+
+
+class SignatureRefused(Exception):
+    """The call's signature is missing, wrong or too old: the detail says what a sender must send."""
+
+
+def new_standard_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and 32 random bytes in base64."""
+    return STANDARD_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def standard_key(secret: str) -> bytes:
+    """The HMAC key of a Standard Webhooks secret; ValueError when it is not `whsec_<base64>` (padding is
+    optional, as in the reference libraries)."""
+    encoded = secret.removeprefix(STANDARD_PREFIX)
+    try:
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("a Standard Webhooks secret is `whsec_` followed by base64") from exc
+    if len(key) < 16:
+        raise ValueError("a Standard Webhooks secret's key is at least 16 bytes (24 characters of base64)")
+    return key
+
+
+def sign_standard(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` value a Standard Webhooks sender computes."""
+    content = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(standard_key(secret), content, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def hex_hmac(secret: str, content: bytes) -> str:
+    return hmac.new(secret.encode(), content, hashlib.sha256).hexdigest()
+
+
+def verify(
+    scheme: str,
+    secret: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    now: float,
+    tolerance: float = TOLERANCE_SECONDS,
+) -> str:
+    """Checks a call; answers its replay key (remembered: a second call with it is a replay) or raises
+    SignatureRefused. `headers` must look names up case-insensitively (Starlette's do)."""
+    if scheme == "standard":
+        return _standard(secret, body, headers, now, tolerance)
+    if scheme == "github":
+        return _body_only(secret, body, headers.get("x-hub-signature-256"), "X-Hub-Signature-256")
+    if scheme == "baton-v1":
+        return _body_only(secret, body, headers.get("x-baton-signature"), "X-Baton-Signature")
+    if scheme == "stripe":
+        return _stripe(secret, body, headers.get("stripe-signature"), now, tolerance)
+    if scheme == "slack":
+        return _slack(secret, body, headers, now, tolerance)
+    raise SignatureRefused(f"this webhook's signature scheme {scheme!r} is unknown; set one of {SCHEMES}")
+
+
+def _timestamp(raw: str | None, header: str, now: float, tolerance: float) -> int:
+    if not raw or not raw.strip().isdigit():
+        raise SignatureRefused(f"missing or malformed {header}: send the Unix time in seconds")
+    stamp = int(raw.strip())
+    if abs(now - stamp) > tolerance:
+        raise SignatureRefused(
+            f"{header} is {int(abs(now - stamp))} s away from now; calls are accepted within "
+            f"{int(tolerance)} s (a replay, or the sender's clock is off)"
+        )
+    return stamp
+
+
+def _standard(secret: str, body: bytes, headers: Mapping[str, str], now: float, tolerance: float) -> str:
+    message_id = headers.get("webhook-id")
+    if not message_id or len(message_id) > 256:
+        raise SignatureRefused("missing webhook-id: send the message id (Standard Webhooks)")
+    stamp = _timestamp(headers.get("webhook-timestamp"), "webhook-timestamp", now, tolerance)
+    expected = sign_standard(secret, message_id, stamp, body).encode()
+    offered = (headers.get("webhook-signature") or "").split()
+    if not any(hmac.compare_digest(expected, candidate.encode()) for candidate in offered):
+        raise SignatureRefused(
+            "missing or wrong webhook-signature: send v1,<base64 HMAC-SHA256 of "
+            '"{webhook-id}.{webhook-timestamp}.{raw body}", keyed with the base64-decoded secret after '
+            "whsec_>"
+        )
+    return "id:" + message_id
+
+
+def _body_only(secret: str, body: bytes, offered: str | None, header: str) -> str:
+    expected = ("sha256=" + hex_hmac(secret, body)).encode()
+    if not offered or not hmac.compare_digest(expected, offered.strip().encode()):
+        raise SignatureRefused(
+            f"missing or wrong {header}: send sha256=<hex HMAC-SHA256 of the raw body, keyed with the secret>"
+        )
+    return "sig:" + offered.strip()
+
+
+def _stripe(secret: str, body: bytes, header: str | None, now: float, tolerance: float) -> str:
+    parts: dict[str, list[str]] = {}
+    for item in (header or "").split(","):
+        name, _, value = item.strip().partition("=")
+        parts.setdefault(name, []).append(value)
+    stamp = _timestamp((parts.get("t") or [""])[0], "Stripe-Signature's t", now, tolerance)
+    expected = hex_hmac(secret, f"{stamp}.".encode() + body).encode()
+    signatures = parts.get("v1", [])
+    if not any(hmac.compare_digest(expected, s.encode()) for s in signatures):
+        raise SignatureRefused(
+            'missing or wrong Stripe-Signature: send t=<timestamp>,v1=<hex HMAC-SHA256 of "{t}.{raw body}">'
+        )
+    return "sig:" + expected.decode()
+
+
+def _slack(secret: str, body: bytes, headers: Mapping[str, str], now: float, tolerance: float) -> str:
+    stamp = _timestamp(headers.get("x-slack-request-timestamp"), "X-Slack-Request-Timestamp", now, tolerance)
+    expected = ("v0=" + hex_hmac(secret, f"v0:{stamp}:".encode() + body)).encode()
+    offered = (headers.get("x-slack-signature") or "").strip().encode()
+    if not hmac.compare_digest(expected, offered):
+        raise SignatureRefused(
+            'missing or wrong X-Slack-Signature: send v0=<hex HMAC-SHA256 of "v0:{timestamp}:{raw body}">'
+        )
+    return "sig:" + expected.decode()
