@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
 from api.headers import SecurityHeaders
-from api.limits import BodySizeLimit, refuse_nul_characters
+from api.limits import BodySizeLimit, check_request_text
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.metrics import router as metrics_router
 from api.resources import Resources
@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
         version="0.1.0",
         summary="Durable workflow automation on Temporal",
         lifespan=lifespan,
-        dependencies=[Depends(refuse_nul_characters)],
+        dependencies=[Depends(check_request_text)],
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -1,15 +1,14 @@
 """Refuses request bodies over the configured size with 413, before a handler reads them (also when the
-client sends no Content-Length: the body is counted as it arrives), and text PostgreSQL cannot store."""
+client sends no Content-Length: the body is counted as it arrives), and JSON or text Baton cannot keep."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from core.errors import BatonError
+from core import json_input
 
 
 class BodyTooLarge(BaseException):  # noqa: N818
@@ -74,43 +73,20 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-class NulCharacter(BatonError):
-    status_code = 422
-    kind = "validation_error"
+def is_json(content_type: str) -> bool:
+    media = content_type.split(";")[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
 
 
-def _nul_path(value: Any, path: str) -> str | None:
-    """The JSON path of the first string (or key) under `value` holding a NUL character."""
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            where = f"{path}.{key}" if path else str(key)
-            if "\x00" in str(key):
-                return where
-            if (found := _nul_path(item, where)) is not None:
-                return found
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            if (found := _nul_path(item, f"{path}[{index}]")) is not None:
-                return found
-    return None
-
-
-async def refuse_nul_characters(request: Request) -> None:
-    """NUL (U+0000) cannot be stored in PostgreSQL text or JSONB: refused with 422 naming where it is, in the
-    path, the query or the JSON body, before anything is written (one substring search on the way)."""
+async def check_request_text(request: Request) -> None:
+    """Every request's path, query and JSON body as Baton can keep them (core.json_input: no NUL, no lone
+    surrogate, no NaN or infinite number, no nesting past MAX_DEPTH), else 400/422 naming where, before any
+    handler runs. The parsed body is kept in `request.state.json_body` for the routes that read it
+    themselves (the webhook ingress), so it is parsed strictly once."""
     for name, value in [*request.path_params.items(), *request.query_params.multi_items()]:
-        if "\x00" in name or "\x00" in str(value):
-            raise NulCharacter(f"{name}: text may not contain NUL (\\u0000) characters", path=name)
-    body = await request.body()  # Starlette keeps it: the handler reads the same bytes
-    if b"\\u0000" not in body and b"\x00" not in body:
+        json_input.check({name: str(value)}, name)
+    if not is_json(request.headers.get("content-type", "")):
         return
-    try:
-        document = json.loads(body)
-    except ValueError:
-        return  # not JSON: the handler says what is wrong with it
-    if (path := _nul_path(document, "")) is not None:
-        raise NulCharacter(
-            f"{path or 'body'}: text may not contain NUL (\\u0000) characters", path=path or None
-        )
+    body = await request.body()  # Starlette keeps it: the handler reads the same bytes
+    if body:
+        request.state.json_body = json_input.loads(body)

@@ -7,10 +7,10 @@ Cloud through its own tooling) gets them once from this command.
 from __future__ import annotations
 
 from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 
-from core.temporal import SEARCH_ATTRIBUTES
+from core.temporal import SEARCH_ATTRIBUTES, missing_search_attributes
 
 INDEXED_TYPES = {
     "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
@@ -23,11 +23,9 @@ INDEXED_TYPES = {
 
 async def register_search_attributes(client: Client) -> list[str]:
     """Adds the missing ones; returns the names it added (empty when all were there)."""
-    existing = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace=client.namespace)
-    )
-    known = set(existing.custom_attributes) | set(existing.system_attributes)
-    missing = {name: INDEXED_TYPES[kind] for name, kind in SEARCH_ATTRIBUTES.items() if name not in known}
+    missing = {
+        name: INDEXED_TYPES[SEARCH_ATTRIBUTES[name]] for name in await missing_search_attributes(client)
+    }
     if missing:
         await client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -68,15 +69,37 @@ async def delete_in_batches(
 
 # A NUL character escaped in JSON text (not a literal backslash before "u0000").
 _JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+_JSON_SURROGATE = re.compile(r"\\ud[89a-f]")  # json.dumps escapes every UTF-16 surrogate like this
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def jsonb(value: Any) -> str:
-    """JSON text PostgreSQL's JSONB accepts: it refuses the NUL character (\\u0000), which JSON and a
-    run's data may hold (a webhook body, a service's answer), so NUL is stored as U+FFFD. Refused, the
-    write of a run's rows would fail on every retry and the run would never end."""
-    return _JSON_NUL.sub(r"\1\\ufffd", json.dumps(value, default=str))
+    """JSON text PostgreSQL's JSONB accepts: it refuses the NUL character (\\u0000) and lone UTF-16
+    surrogates (\\ud800), which a run's data may hold (a webhook body, a service's answer), so both are
+    stored as U+FFFD. Refused, the write of a run's rows would fail on every retry and the run would never
+    end. NaN and infinities, which JSON has no words for, are stored as the strings "NaN", "Infinity".
+    Characters outside the BMP (emoji) are kept: only they pay for the second look."""
+    try:
+        text = json.dumps(value, default=str, allow_nan=False)
+    except ValueError:  # a NaN or an infinity somewhere
+        text = json.dumps(_storable(json.loads(json.dumps(value, default=str))), allow_nan=False)
+    if _JSON_SURROGATE.search(text):
+        text = json.dumps(_storable(json.loads(text)))
+    return _JSON_NUL.sub(r"\1\\ufffd", text)
+
+
+def _storable(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    return value
 
 
 def pg_text(value: str | None) -> str | None:
-    """Text PostgreSQL accepts: NUL stored as U+FFFD (see `jsonb`)."""
-    return value.replace("\x00", "\ufffd") if value else value
+    """Text PostgreSQL accepts: NUL and lone surrogates stored as U+FFFD (see `jsonb`)."""
+    return _SURROGATE.sub("\ufffd", value.replace("\x00", "\ufffd")) if value else value

@@ -33,7 +33,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from core.db import jsonb
-from core.errors import Conflict, LimitExceeded, NotFound
+from core.errors import Conflict, LimitExceeded, NotFound, ServiceUnavailable
 from core.execution import INTERPRETER_WORKFLOW, OPEN_STATUSES, RunInput, RunResult, run_workflow_id
 from core.models import (
     ExecutionStatus,
@@ -47,7 +47,16 @@ from core.outages import best_effort
 from core.quotas import ExecutionQuota
 from core.redis_keys import RedisKeys
 from core.settings import Settings
-from core.temporal import TRIGGER_TYPE, WORKFLOW_ID, WORKFLOW_VERSION, WORKSPACE_ID
+from core.temporal import (
+    SEARCH_ATTRIBUTES,
+    TRIGGER_TYPE,
+    WORKFLOW_ID,
+    WORKFLOW_VERSION,
+    WORKSPACE_ID,
+    SearchAttributesMissing,
+    missing_search_attributes,
+    names_a_missing_search_attribute,
+)
 from core.workflows import definition_of
 
 EXECUTIONS = WorkflowExecution.__table__  # type: ignore[attr-defined]
@@ -305,6 +314,15 @@ class RunService:
             return StartedRun(run.execution_id, target.workflow_id, target.version, temporal_id, exc.run_id)
         except RPCError as exc:
             await self._mark_failed_to_start(run.execution_id, f"could not start the run: {exc.message}")
+            if names_a_missing_search_attribute(exc):
+                try:
+                    missing = await missing_search_attributes(self._client)
+                except RPCError:  # not allowed to list them: name all of Baton's
+                    missing = []
+                refused = SearchAttributesMissing(
+                    self._client.namespace, missing or sorted(SEARCH_ATTRIBUTES)
+                )
+                raise ServiceUnavailable(f"cannot start runs: {refused}") from exc
             raise
         return StartedRun(
             run.execution_id, target.workflow_id, target.version, temporal_id, handle.first_execution_run_id

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import (
     Client,
     Schedule,
@@ -14,6 +15,7 @@ from temporalio.client import (
 )
 from temporalio.common import SearchAttributeKey
 from temporalio.runtime import Runtime
+from temporalio.service import RPCError, RPCStatusCode
 
 from core.codec import data_converter
 from core.settings import Settings
@@ -29,6 +31,33 @@ WORKSPACE_ID = SearchAttributeKey.for_keyword("BatonWorkspaceId")
 WORKFLOW_ID = SearchAttributeKey.for_keyword("BatonWorkflowId")
 WORKFLOW_VERSION = SearchAttributeKey.for_int("BatonWorkflowVersion")
 TRIGGER_TYPE = SearchAttributeKey.for_keyword("BatonTriggerType")
+SETUP_COMMAND = "baton setup-temporal"
+
+
+class SearchAttributesMissing(Exception):
+    """The namespace lacks Baton's search attributes: every run start would be refused until they exist."""
+
+    def __init__(self, namespace: str, missing: list[str]) -> None:
+        self.namespace = namespace
+        self.missing = missing
+        super().__init__(
+            f"the Temporal namespace {namespace!r} lacks Baton's search attributes {', '.join(missing)}: run "
+            f"`{SETUP_COMMAND}` once against it (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE)"
+        )
+
+
+async def missing_search_attributes(client: Client) -> list[str]:
+    """Baton's search attributes the client's namespace does not have (sorted; empty when all are)."""
+    existing = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=client.namespace)
+    )
+    known = set(existing.custom_attributes) | set(existing.system_attributes)
+    return sorted(name for name in SEARCH_ATTRIBUTES if name not in known)
+
+
+def names_a_missing_search_attribute(exc: RPCError) -> bool:
+    """Whether Temporal refused a start because a search attribute Baton sets is not registered."""
+    return exc.status == RPCStatusCode.INVALID_ARGUMENT and "search attribute" in exc.message.lower()
 
 
 async def connect_temporal(
@@ -52,6 +81,7 @@ class TemporalConnector:
         self._settings = settings
         self._client: Client | None = None
         self._lock = asyncio.Lock()
+        self._attributes_seen_at: float | None = None  # when all search attributes were last found
 
     async def get(self, *, timeout: float = 5.0) -> Client:
         async with self._lock:
@@ -66,6 +96,24 @@ class TemporalConnector:
     async def check_health(self, *, timeout: float = 2.0) -> None:
         client = await self.get(timeout=timeout)
         await asyncio.wait_for(client.service_client.check_health(), timeout)
+
+    async def check_search_attributes(self, *, timeout: float = 2.0) -> None:
+        """SearchAttributesMissing when the namespace lacks some; a cluster that will not list them to
+        Baton (a cloud namespace's API key without the operator role) passes: starts will say. Found once,
+        they are looked for again after a minute only."""
+        now = asyncio.get_running_loop().time()
+        if self._attributes_seen_at is not None and now - self._attributes_seen_at < 60:
+            return
+        client = await self.get(timeout=timeout)
+        try:
+            missing = await asyncio.wait_for(missing_search_attributes(client), timeout)
+        except RPCError as exc:
+            if exc.status in (RPCStatusCode.PERMISSION_DENIED, RPCStatusCode.UNIMPLEMENTED):
+                return
+            raise
+        if missing:
+            raise SearchAttributesMissing(client.namespace, missing)
+        self._attributes_seen_at = now
 
 
 async def upsert_schedule(client: Client, schedule_id: str, schedule: Schedule, **create: Any) -> str:

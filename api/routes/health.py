@@ -1,4 +1,5 @@
-"""Liveness (`/healthz`) and readiness (`/readyz`: PostgreSQL, Redis, Temporal and the log store)."""
+"""Liveness (`/healthz`) and readiness (`/readyz`: PostgreSQL, Redis, Temporal with Baton's search
+attributes, and the log store)."""
 
 from __future__ import annotations
 
@@ -63,11 +64,15 @@ async def readyz(resources: ResourcesDep) -> Readiness | JSONResponse:
     async def redis() -> None:
         await resources.redis.ping()
 
+    async def temporal() -> None:
+        await resources.temporal.check_health()
+        await resources.temporal.check_search_attributes()  # else every run start would be refused
+
     names = ["postgresql", "redis", "temporal", f"log_store ({resources.log_store.kind})"]
     results = await asyncio.gather(
         _check(postgres),
         _check(redis),
-        _check(resources.temporal.check_health),
+        _check(temporal),
         _check(resources.log_store.ping),
     )
     checks = dict(zip(names, results, strict=True))

@@ -9,7 +9,6 @@ answers 202 once the run is durably started in Temporal; sync mode answers with 
 
 from __future__ import annotations
 
-import json
 import math
 import time
 import uuid
@@ -22,10 +21,12 @@ from fastapi.responses import JSONResponse
 
 from api.deps import ResourcesDep
 from api.errors import error_response, error_responses
+from api.limits import is_json
 from api.routes.executions import run_service
 from api.schemas.base import ApiModel
 from core.errors import BatonError, LimitExceeded, NotFound, Unauthenticated
 from core.execution import responds_before_the_end
+from core.json_input import loads
 from core.outages import best_effort
 from core.quotas import month_start, next_month
 from core.ratelimit import Verdict, hit
@@ -54,19 +55,16 @@ class UnsignedQuery(BatonError):
     kind = "unsigned_query"
 
 
-def parse_body(raw: bytes, content_type: str) -> Any:
+def parse_body(request: Request, raw: bytes) -> Any:
     if not raw:
         return None
-    media = content_type.split(";")[0].strip().lower()
-    if media == "application/json" or media.endswith("+json"):
-        try:
-            return json.loads(raw)
-        except ValueError as exc:
-            raise BadBody(f"the body is not valid JSON: {exc}", path="body") from exc
-        except RecursionError as exc:
-            raise BadBody("the body's JSON is nested too deeply", path="body") from exc
+    content_type = request.headers.get("content-type", "")
+    if is_json(content_type):  # parsed and checked once, by api.limits.check_request_text
+        return (
+            getattr(request.state, "json_body", None) if hasattr(request.state, "json_body") else loads(raw)
+        )
     text = raw.decode("utf-8", errors="replace")
-    if media == "application/x-www-form-urlencoded":
+    if content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
         return {k: v[0] if len(v) == 1 else v for k, v in parse_qs(text, keep_blank_values=True).items()}
     return text
 
@@ -74,7 +72,7 @@ def parse_body(raw: bytes, content_type: str) -> Any:
 def trigger_data(request: Request, raw: bytes) -> dict[str, Any]:
     """The run's `trigger`: {body, headers, query, method}, as DEFINITION.md fixes it."""
     return {
-        "body": parse_body(raw, request.headers.get("content-type", "")),
+        "body": parse_body(request, raw),
         "headers": {k: v for k, v in request.headers.items() if k.lower() not in DROPPED_HEADERS},
         "query": dict(request.query_params),
         "method": request.method,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import WorkflowFailureError
 
@@ -37,6 +37,8 @@ from integrations.catalogue import get_action, get_trigger
 router = APIRouter(prefix="/workspaces/{workspace_id}/workflows", tags=["workflows"])
 ERRORS = error_responses(401, 403, 404, 409, 422)
 
+# workflow_versions.version is an INTEGER: a number past it is refused (422 naming `version`), not a 500
+VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1, description="A version number (1, 2, ...)")]
 Reader = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.READ, "workflows:read"))]
 Editor = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.EDIT, "workflows:write"))]
 Runner = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.EDIT, "executions:write"))]
@@ -303,7 +305,9 @@ async def versions(workflow_id: str, access: Reader, session: SessionDep) -> Pag
 
 
 @router.get("/{workflow_id}/versions/{version}", response_model=VersionOut, responses=ERRORS)
-async def version(workflow_id: str, version: int, access: Reader, session: SessionDep) -> VersionOut:
+async def version(
+    workflow_id: str, version: VersionNumber, access: Reader, session: SessionDep
+) -> VersionOut:
     await store.get(session, access.workspace.id, workflow_id)
     return VersionOut.model_validate(await store.version(session, workflow_id, version))
 
@@ -316,7 +320,7 @@ async def version(workflow_id: str, version: int, access: Reader, session: Sessi
 )
 async def restore(
     workflow_id: str,
-    version: int,
+    version: VersionNumber,
     access: Editor,
     session: SessionDep,
     auditor: AuditorDep,

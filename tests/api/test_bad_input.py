@@ -96,3 +96,74 @@ async def test_huge_headers_and_unbounded_bodies_are_refused(served: httpx.Async
     )
     assert_error(streamed, 413)
     assert (await served.get("/api/v1/me", headers=headers)).status_code == 200  # the server is fine
+
+
+def nested(depth: int, leaf: str = "1") -> str:
+    return "[" * depth + leaf + "]" * depth
+
+
+STEP = (
+    '{{"name": "n", "triggerType": "MANUAL", '
+    '"steps": [{{"id": "s", "type": "set", "values": {{"v": {0}}}}}]}}'
+)
+# (value, status, error kind)
+VALUES = {
+    "nested 500": (nested(500), 400, "invalid_json"),
+    "nested 900": (nested(900), 400, "invalid_json"),
+    "objects nested 700": ('{"a":' * 700 + "1" + "}" * 700, 400, "invalid_json"),
+    "lone high surrogate": ('"\\ud800"', 400, "invalid_json"),
+    "lone low surrogate": ('"a\\udfffb"', 400, "invalid_json"),
+    "NaN": ("NaN", 400, "invalid_json"),
+    "Infinity": ("Infinity", 400, "invalid_json"),
+    "-Infinity": ("-Infinity", 400, "invalid_json"),
+    "1e999999": ("1e999999", 400, "invalid_json"),
+    "NUL": ('"a\\u0000"', 422, "validation_error"),
+}
+
+
+async def test_the_inputs_that_answered_500_answer_4xx_naming_where_and_store_nothing(
+    served: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    """The security review's 500s (JSON nested 500-900 deep, lone surrogates, NUL characters, NaN, Infinity,
+    numbers too large for a float, a version over int32 in a path) on a definition, a manual run's trigger
+    data and a webhook call: each a 4xx in the error shape naming the JSON path, and nothing stored."""
+    base, headers, workflow_id, hook = await webhook_workflow(served, email="fivehundred@example.com")
+    json_headers = {**headers, "content-type": "application/json"}
+    workflows, hook_url = f"{base}/workflows", f"/hooks/{hook['token']}"
+    run = f"{workflows}/{workflow_id}/run"
+    for name, (value, status, kind) in VALUES.items():
+        for url, body, extra, path in (
+            (workflows, STEP.format(value), json_headers, "steps[0].values.v"),
+            (run, f'{{"triggerData": {{"v": {value}}}}}', json_headers, "triggerData.v"),
+            (hook_url, f'{{"v": {value}}}', {"content-type": "application/json"}, "v"),
+        ):
+            answer = await served.post(url, content=body.encode(), headers=extra)
+            assert answer.status_code == status, (name, url, answer.status_code, answer.text[:300])
+            error = answer.json()
+            assert error["error"] == kind, (name, error)
+            assert error["path"].startswith(path), (name, url, error)
+    nan = await served.post(run, content=b'{"triggerData": {"v": NaN}}', headers=json_headers)
+    assert "NaN is not a JSON number" in nan.json()["detail"]
+    # not only values: names, keys and the workspace's own fields
+    for method, url, raw, path in (
+        ("POST", workflows, b'{"name": "\\ud83d", "triggerType": "MANUAL"}', "name"),
+        ("PATCH", base, b'{"name": "\\udc00"}', "name"),
+        ("PATCH", base, b'{"settings": {"x": NaN}}', "settings.x"),
+        ("POST", run, b'{"triggerData": {"\\ud800": 1}}', "triggerData.\ufffd"),
+    ):
+        answer = await served.request(method, url, content=raw, headers=json_headers)
+        assert_error(answer, 400, path)
+    # the deepest value anything legitimate sends still passes
+    fine = await served.post(
+        hook_url, content=nested(100).encode(), headers={"content-type": "application/json"}
+    )
+    assert fine.status_code == 202, fine.text
+    for version in ("2147483648", "99999999999999999999", "-2147483649", "0"):
+        for method, url in (
+            ("GET", f"{workflows}/{workflow_id}/versions/{version}"),
+            ("POST", f"{workflows}/{workflow_id}/versions/{version}/restore"),
+        ):
+            assert_error(await served.request(method, url, headers=headers), 422, "version")
+    assert await db.fetchval("SELECT count(*) FROM workflows") == 1  # the webhook's own
+    assert await db.fetchval("SELECT count(*) FROM workflow_executions") == 1  # the 100-deep call's run
+    assert await db.fetchval("SELECT count(*) FROM workflow_versions") == 1

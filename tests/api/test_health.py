@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
+from google.protobuf.duration_pb2 import Duration
+from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 
 from baton.embedded import free_port
+from baton.temporal_setup import register_search_attributes
 from core.settings import Settings
-from tests.api.conftest import api_client_for
+from core.temporal import SEARCH_ATTRIBUTES, connect_temporal
+from tests.api.conftest import api_client_for, sign_up
 
 
 async def test_healthz_answers_while_the_process_lives(api_client: httpx.AsyncClient) -> None:
@@ -80,3 +86,59 @@ async def test_oversized_bodies_are_refused_with_413(api_client: httpx.AsyncClie
         "/api/v1/auth/login", content=chunks(), headers={"content-type": "application/json"}
     )
     assert streamed.status_code == 413
+
+
+async def test_a_namespace_without_batons_search_attributes_is_not_ready_and_starts_say_how_to_fix_it(
+    settings: Settings, task_queue: str
+) -> None:
+    """A production install that skipped `baton setup-temporal`: readiness names the missing attributes and a
+    run start answers 503 with the command, not 500; once the command has run, both are fine."""
+    namespace = f"bare-{uuid.uuid4().hex[:8]}"
+    operator = await connect_temporal(settings)
+    await operator.workflow_service.register_namespace(
+        RegisterNamespaceRequest(
+            namespace=namespace, workflow_execution_retention_period=Duration(seconds=86400)
+        )
+    )
+    bare = settings.model_copy(update={"temporal_namespace": namespace, "temporal_task_queue": task_queue})
+    async with api_client_for(bare) as client:
+        for _ in range(100):  # a new namespace takes a moment to be served
+            response = await client.get("/readyz")
+            if "search attributes" in response.json()["checks"]["temporal"]:
+                break
+            await asyncio.sleep(0.2)
+        assert response.status_code == 503, response.text
+        assert response.json()["detail"] == "Not ready: temporal down"
+        check = response.json()["checks"]["temporal"]
+        assert "BatonWorkflowId" in check
+        assert "BatonWorkspaceId" in check
+        assert "baton setup-temporal" in check
+
+        headers = await sign_up(client, "bare-namespace@example.com")
+        workspace = (await client.post("/api/v1/workspaces", headers=headers, json={"name": "W"})).json()
+        base = f"/api/v1/workspaces/{workspace['id']}/workflows"
+        definition = {
+            "name": "n",
+            "triggerType": "MANUAL",
+            "steps": [{"id": "s", "type": "set", "values": {}}],
+        }
+        workflow = (await client.post(base, headers=headers, json=definition)).json()
+        assert (
+            await client.post(f"{base}/{workflow['id']}/publish", headers=headers, json={})
+        ).status_code == 201
+        refused = await client.post(f"{base}/{workflow['id']}/run?wait=false", headers=headers, json={})
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["error"] == "unavailable"
+        assert "baton setup-temporal" in refused.json()["detail"]
+        assert "BatonTriggerType" in refused.json()["detail"]
+
+        added = await register_search_attributes(await connect_temporal(bare))
+        assert added == sorted(SEARCH_ATTRIBUTES)
+        for _ in range(100):
+            response = await client.get("/readyz")
+            if response.status_code == 200:
+                break
+            await asyncio.sleep(0.2)
+        assert response.status_code == 200, response.text
+        started = await client.post(f"{base}/{workflow['id']}/run?wait=false", headers=headers, json={})
+        assert started.status_code in (201, 202), started.text

@@ -9,6 +9,7 @@ ends within a bound."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from typing import Any
 
@@ -231,3 +232,20 @@ async def test_a_nul_character_in_the_runs_data_does_not_stop_the_run(engine_wor
         "SELECT trigger_data->>'s' FROM workflow_executions WHERE id = $1", handle.id.removeprefix("run-")
     )
     assert trigger == "a\ufffdb"
+
+
+async def test_lone_surrogates_and_nan_in_the_runs_data_do_not_stop_the_run(engine_worker: Engine) -> None:
+    """PostgreSQL's JSONB refuses a lone UTF-16 surrogate (a service may answer "\\ud800") and NaN as it
+    refuses NUL: stored as U+FFFD and "NaN", emoji kept."""
+    handle = await engine_worker.start(
+        [{"id": "s", "type": "set", "values": {"v": "{{ trigger.s }}", "e": "😀"}}],
+        {"s": "a\ud800b\udfff", "n": float("nan")},
+    )
+    status, error = await ended(engine_worker, handle)
+    assert status == "SUCCESS", error
+    rows = await engine_worker.step_rows(handle)
+    assert output(rows["s"]) == {"v": "a\ufffdb\ufffd", "e": "😀"}
+    trigger = await engine_worker.db.fetchval(
+        "SELECT trigger_data FROM workflow_executions WHERE id = $1", handle.id.removeprefix("run-")
+    )
+    assert json.loads(trigger) == {"s": "a\ufffdb\ufffd", "n": "NaN"}  # a step's NaN fails the step
