@@ -12,7 +12,7 @@ from api.resources import Resources
 from core.accounts import Principal, active_user, principal_for_api_key
 from core.errors import PermissionDenied, Unauthenticated
 from core.models import Workspace, WorkspaceRole
-from core.permissions import Permission
+from core.permissions import Permission, allows
 from core.security import API_KEY_PREFIX, InvalidToken
 from core.workspaces import membership, require
 
@@ -87,6 +87,19 @@ class WorkspaceAccess:
         self.workspace = workspace
         self.role = role
         self.principal = principal
+
+    def may(self, permission: Permission, scope: str) -> bool:
+        """Whether the caller could also do what `permission` and `scope` guard (to show what only they
+        may see: a webhook's token to those who may edit its workflow)."""
+        return allows(self.role, permission) and self.principal.has_scope(scope)
+
+    @property
+    def read_only(self) -> bool:
+        """A VIEWER, or an API key with read scopes only."""
+        scopes = self.principal.scopes
+        return not allows(self.role, Permission.EDIT) or (
+            scopes is not None and all(scope.endswith(":read") for scope in scopes)
+        )
 
 
 def workspace_access(

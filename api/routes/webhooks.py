@@ -30,8 +30,11 @@ class WebhookOut(ApiModel):
     id: str
     workflow_id: str
     workflow_name: str
-    url: str
-    token: str
+    url: str | None = Field(
+        description="The address that starts runs; null for callers who may not edit workflows (VIEWERs, "
+        "keys without workflows:write)"
+    )
+    token: str | None = Field(description="The secret part of `url`; null like `url`")
     is_active: bool
     has_secret: bool = Field(description="Calls must be signed, in `signatureScheme`")
     signature_scheme: Scheme | None = Field(
@@ -71,18 +74,26 @@ class BadSecret(BatonError):
     kind = "invalid_secret"
 
 
-def _out(row: dict[str, object]) -> WebhookOut:
+def _out(row: dict[str, object], editor: bool) -> WebhookOut:
     signed = row.get("secret") is not None
+    hidden = {} if editor else {"url": None, "token": None}  # a token starts runs: editors' only
     return WebhookOut.model_validate(
-        {**row, "has_secret": signed, "signature_scheme": row.get("signature_scheme") if signed else None}
+        {
+            **row,
+            **hidden,
+            "has_secret": signed,
+            "signature_scheme": row.get("signature_scheme") if signed else None,
+        }
     )
 
 
 @router.get("", response_model=Page[WebhookOut], responses=ERRORS)
 async def list_webhooks(access: Reader, resources: ResourcesDep) -> Page[WebhookOut]:
-    """Every webhook of the workspace: its URL and token, whether it is active and signed, and its stats."""
+    """Every webhook of the workspace: whether it is active and signed, its stats, and its URL and token to
+    callers who may edit workflows (the token starts runs: VIEWERs and read-only keys get null)."""
     rows = await resources.webhooks.list_for_workspace(access.workspace.id)
-    return Page(items=[_out(row) for row in rows])
+    editor = access.may(Permission.EDIT, "workflows:write")
+    return Page(items=[_out(row, editor) for row in rows])
 
 
 async def _own(resources: ResourcesDep, access: WorkspaceAccess, webhook_id: str) -> None:

@@ -63,10 +63,10 @@ def _out(workspace: Workspace, role: WorkspaceRole) -> WorkspaceOut:
     return WorkspaceOut.model_validate({**workspace.model_dump(), "role": role})
 
 
-def _member_out(member: WorkspaceMember, user: User) -> MemberOut:
+def _member_out(member: WorkspaceMember, user: User, *, email: bool = True) -> MemberOut:
     return MemberOut(
         user_id=user.id,
-        email=user.email,
+        email=user.email if email else None,
         first_name=user.first_name,
         last_name=user.last_name,
         role=member.role,
@@ -161,7 +161,14 @@ async def delete(access: Owner, session: SessionDep, auditor: AuditorDep, resour
 
 @router.get("/{workspace_id}/members", response_model=Page[MemberOut], responses=ERRORS)
 async def list_members(access: Reader, session: SessionDep) -> Page[MemberOut]:
-    return Page(items=[_member_out(m, u) for m, u in await members(session, access.workspace.id)])
+    """The workspace's members and roles. Emails go to callers who may change something in the workspace:
+    read-only callers (VIEWERs, keys without a write scope) see their own email only."""
+    return Page(
+        items=[
+            _member_out(m, u, email=not access.read_only or u.id == access.principal.user.id)
+            for m, u in await members(session, access.workspace.id)
+        ]
+    )
 
 
 @router.post(

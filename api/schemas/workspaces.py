@@ -44,7 +44,7 @@ class MemberUpdate(ApiModel):
 
 class MemberOut(ApiModel):
     user_id: str
-    email: str
+    email: str | None = Field(description="null for read-only callers, but for their own")
     first_name: str
     last_name: str
     role: WorkspaceRole
