@@ -24,6 +24,7 @@ from api.errors import error_response, error_responses
 from api.limits import is_json
 from api.routes.executions import run_service
 from api.schemas.base import ApiModel
+from core.definition.steps import refused_response_header
 from core.errors import BatonError, LimitExceeded, NotFound, Unauthenticated
 from core.execution import responds_before_the_end
 from core.json_input import loads
@@ -39,6 +40,9 @@ METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 DROPPED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 MAX_IDEMPOTENCY_KEY = 255
 EXECUTION_HEADER = "X-Baton-Execution-Id"
+# What a `respond` step's answer always carries, whatever the workflow says.
+RESPOND_HEADERS = {"Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff"}
+BATON_OWNED_HEADERS = frozenset(name.lower() for name in RESPOND_HEADERS)
 
 
 class HookAccepted(ApiModel):
@@ -80,9 +84,18 @@ def trigger_data(request: Request, raw: bytes) -> dict[str, Any]:
 
 
 def reply_response(reply: SyncReply, execution_id: str) -> Response:
+    """A sync webhook's answer. A `respond` step's body is served from Baton's origin, so it is sandboxed
+    (`Content-Security-Policy: sandbox`: no script, no same-origin access to the API), never sniffed into
+    another type, and may not set cookies or CORS headers (dropped here too: a computed `headers` value
+    is only known at run time)."""
     headers = {EXECUTION_HEADER: execution_id}
     if reply.kind == "respond" and reply.response is not None:
-        extra = {str(k): str(v) for k, v in (reply.response.get("headers") or {}).items()}
+        extra = {
+            str(k): str(v)
+            for k, v in (reply.response.get("headers") or {}).items()
+            if not refused_response_header(str(k)) and str(k).lower() not in BATON_OWNED_HEADERS
+        }
+        extra.update(RESPOND_HEADERS)
         body = reply.response.get("body")
         code = int(reply.response.get("status") or 200)
         if isinstance(body, str) and "content-type" in {k.lower() for k in extra}:

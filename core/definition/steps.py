@@ -119,10 +119,19 @@ class SubworkflowStep(StepBase):
     input: Any = Field(default_factory=dict)
 
 
+def refused_response_header(name: str) -> bool:
+    """Headers a workflow may not answer with from Baton's origin: cookies (they would be the API's) and
+    CORS (they would open the API to other sites)."""
+    lowered = name.strip().lower()
+    return lowered in {"set-cookie", "set-cookie2"} or lowered.startswith("access-control-")
+
+
 class RespondStep(StepBase):
     type: Literal["respond"] = "respond"
     status: int | str = Field(default=200, description="HTTP status (or expression)")
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Answer headers; Set-Cookie and Access-Control-* are refused"
+    )
     body: Any = None
 
 

@@ -20,12 +20,15 @@ from core.definition.steps import (
     ConditionStep,
     LoopStep,
     ParallelStep,
+    RespondStep,
     Step,
     SubworkflowStep,
     SwitchStep,
     WorkflowDefinition,
+    refused_response_header,
 )
 from core.errors import InvalidDefinition
+from core.execution import WEBHOOK_RESPOND_ACTION
 from core.expressions import ExpressionError, compile_expression, has_expression, names_used
 from core.models.enums import TriggerType
 
@@ -207,9 +210,29 @@ def _semantic_issues(definition: WorkflowDefinition, action_schema: ActionSchema
             yield Issue(path, f"steps are nested {depth} deep; the limit is {MAX_DEPTH}")
         if isinstance(step, ActionStep):
             yield from _action_issues(step, path, action_schema)
+        yield from _response_header_issues(step, path)
     if count > MAX_STEPS:
         yield Issue("steps", f"the workflow has {count} steps; the limit is {MAX_STEPS}")
     yield from _reference_issues(definition.steps, "steps", frozenset(), in_loop=False)
+
+
+def _response_header_issues(step: Step, path: str) -> Iterator[Issue]:
+    """A respond step (or the catalogue's webhook.respond) may not set cookies or CORS headers: its answer
+    is served from Baton's own origin. (Names computed at run time are dropped from the answer.)"""
+    headers: Any
+    if isinstance(step, RespondStep):
+        headers, where = step.headers, f"{path}.headers"
+    elif (
+        isinstance(step, ActionStep)
+        and step.action == WEBHOOK_RESPOND_ACTION
+        and isinstance(step.input, dict)
+    ):
+        headers, where = step.input.get("headers"), f"{path}.input.headers"
+    else:
+        return
+    for name in headers if isinstance(headers, dict) else ():
+        if refused_response_header(str(name)):
+            yield Issue(f"{where}.{name}", "a workflow may not set cookies or CORS headers on Baton's origin")
 
 
 def _action_issues(step: ActionStep, path: str, action_schema: ActionSchemaLookup) -> Iterator[Issue]:

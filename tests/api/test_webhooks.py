@@ -270,3 +270,76 @@ async def test_call_stats_are_counted_in_redis_and_flushed_in_one_batch(
     assert listed["totalCalls"] == 3
     assert listed["lastCalledAt"] is not None
     assert await db.fetchval("SELECT total_calls FROM webhooks WHERE id = $1", hook["id"]) == 3
+
+
+async def test_a_respond_step_answers_sandboxed_and_without_cookies_or_cors(
+    api_with_worker: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    """A sync webhook's answer comes from the API's origin: whatever a workflow answers is sandboxed, never
+    sniffed, and cannot set a cookie or open CORS (refused on save, dropped at run time when computed)."""
+    client = api_with_worker
+    base, headers, _, _ = await webhook_workflow(client, email="respond-headers@example.com")
+    for name, step, path in (
+        ("Set-Cookie", {"type": "respond", "headers": {"Set-Cookie": "a=b"}}, "steps[0].headers.Set-Cookie"),
+        (
+            "access-control-allow-origin",
+            {
+                "type": "action",
+                "action": "webhook.respond",
+                "input": {"headers": {"access-control-allow-origin": "*"}},
+            },
+            "steps[0].input.headers.access-control-allow-origin",
+        ),
+    ):
+        refused = await client.post(
+            f"{base}/workflows",
+            headers=headers,
+            json={"name": "cookie", "triggerType": "MANUAL", "steps": [{"id": "r", **step}]},
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["path"] == path, name
+    page = "<html><script>fetch('/api/v1/me')</script></html>"
+    steps = [
+        {
+            "id": "reply",
+            "type": "action",
+            "action": "webhook.respond",
+            "input": {
+                "status": 200,
+                "headers": {
+                    "Content-Type": "text/html",
+                    "X-Cookie": "session=stolen; Path=/",
+                    "X-Allow-Origin": "https://evil.example",
+                    "X-Allow-Credentials": "true",
+                    "X-Content-Type-Options": "sniff",
+                    "Content-Security-Policy": "default-src *",
+                    "X-Order": "7",
+                },
+                "body": page,
+            },
+        }
+    ]
+    _, _, _, hook = await webhook_workflow(
+        client,
+        steps,
+        {"methods": ["POST"], "mode": "sync", "syncTimeoutSeconds": 10},
+        "respond-html@example.com",
+    )
+    # a definition saved before the rule: only the answer can drop what it must not carry
+    for table in ("workflows", "workflow_versions"):
+        await db.execute(
+            f"UPDATE {table} SET steps = replace(replace(replace(steps::text, 'X-Cookie', 'Set-Cookie'), "  # noqa: S608
+            "'X-Allow-Origin', 'Access-Control-Allow-Origin'), 'X-Allow-Credentials', "
+            "'Access-Control-Allow-Credentials')::jsonb"
+        )
+    response = await client.post(f"/hooks/{hook['token']}", json={})
+    assert response.status_code == 200, response.text
+    assert response.text == page
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["x-order"] == "7"  # the workflow's own headers go through
+    assert response.headers.get_list("content-security-policy") == ["sandbox"]
+    assert response.headers.get_list("x-content-type-options") == ["nosniff"]
+    assert "x-cookie" not in response.headers  # the run did answer the rewritten definition
+    assert "set-cookie" not in response.headers
+    assert not [name for name in response.headers if name.lower().startswith("access-control-")]
+    await finished(db, response.headers["X-Baton-Execution-Id"])
