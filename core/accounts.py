@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.errors import Conflict, NotFound, Unauthenticated
+from core.errors import NotFound, Unauthenticated
 from core.models import ApiKey, User
 from core.security import new_api_key, stored_api_key, verify_password
 
@@ -37,12 +38,18 @@ async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
 
 async def register_user(
     session: AsyncSession, *, email: str, password_hash: str, first: str, last: str
-) -> User:
+) -> User | None:
+    """The new account, or None when the email has one already: the caller answers the same either way,
+    so registration does not tell who has an account (the owner of the address is told instead)."""
     if await find_user_by_email(session, email) is not None:
-        raise Conflict("an account with this email already exists", path="email")
+        return None
     user = User(email=normalize_email(email), password_hash=password_hash, first_name=first, last_name=last)
-    session.add(user)
-    await session.flush()
+    try:
+        async with session.begin_nested():  # two registrations of one address at once: one wins
+            session.add(user)
+            await session.flush()
+    except IntegrityError:
+        return None
     return user
 
 

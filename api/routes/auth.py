@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-import math
+import uuid
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, status
 
@@ -12,26 +13,16 @@ from api.deps import ResourcesDep, SessionDep
 from api.errors import error_responses
 from api.schemas.accounts import LoginBody, RefreshBody, RegisterBody, TokenPair, UserOut, VerifyEmailBody
 from core.accounts import Principal, active_user, authenticate, normalize_email, register_user
-from core.errors import BatonError, Unauthenticated
-from core.ratelimit import hit
+from core.errors import Unauthenticated
+from core.login_throttle import LoginThrottle
+from core.passwords import require_strong_password
 from core.security import InvalidToken, hash_password
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 logger = logging.getLogger("baton.auth")
 
-LOGIN_WINDOW_SECONDS = 15 * 60
-LOGIN_LIMIT_PER_EMAIL = 10
-LOGIN_LIMIT_PER_IP = 50
+DEVELOPMENT = ("development", "test")  # where the verification token may be logged
 ERRORS = error_responses(401, 409, 422, 429)
-
-
-class TooManyAttempts(BatonError):
-    status_code = 429
-    kind = "rate_limited"
-
-    def __init__(self, detail: str, retry_after: int) -> None:
-        super().__init__(detail)
-        self.retry_after = retry_after
 
 
 def _tokens(resources: ResourcesDep, user_id: str) -> TokenPair:
@@ -48,18 +39,35 @@ def _tokens(resources: ResourcesDep, user_id: str) -> TokenPair:
 async def register(
     body: RegisterBody, session: SessionDep, resources: ResourcesDep, auditor: AuditorDep
 ) -> UserOut:
-    """Create an account. The email verification link is logged in development (sent by email later)."""
+    """Create an account. The password must be hard to guess (422 `weak_password` says why it is not).
+
+    An address that has an account already gets the same answer as a new one (a user that was not made,
+    and cannot log in): registration does not tell who has an account. The verification token is logged
+    in development only."""
+    require_strong_password(body.password, body.email, body.first_name, body.last_name)
+    password_hash = hash_password(body.password)  # hashed either way: both answers take as long
     user = await register_user(
-        session,
-        email=body.email,
-        password_hash=hash_password(body.password),
-        first=body.first_name,
-        last=body.last_name,
+        session, email=body.email, password_hash=password_hash, first=body.first_name, last=body.last_name
     )
+    if user is None:
+        logger.info("a registration for an address that has an account changed nothing")
+        now = datetime.now(UTC)
+        return UserOut(
+            id=str(uuid.uuid4()),
+            email=normalize_email(body.email),
+            first_name=body.first_name,
+            last_name=body.last_name,
+            email_verified=False,
+            is_active=True,
+            created_at=now,
+            updated_at=now,
+            last_login_at=None,
+        )
     token, _ = resources.signer.issue(user.id, "verify")
-    logger.info(
-        'verify the email of %s with POST /api/v1/auth/verify-email {"token": "%s"}', user.email, token
-    )
+    if resources.settings.environment in DEVELOPMENT:
+        logger.info(
+            'verify the email of %s with POST /api/v1/auth/verify-email {"token": "%s"}', user.email, token
+        )
     await auditor.record(
         "user.registered", principal=Principal(user), entity_type="user", entity_id=user.id, workspace_id=None
     )
@@ -70,18 +78,20 @@ async def register(
 async def login(
     body: LoginBody, request: Request, session: SessionDep, resources: ResourcesDep, auditor: AuditorDep
 ) -> TokenPair:
-    """Exchange email and password for a short-lived access token and a refresh token."""
-    keys = resources.keys.prefix
+    """Exchange email and password for a short-lived access token and a refresh token.
+
+    Wrong passwords earn a wait that doubles (core.login_throttle): per client and account after 5, per
+    account from anywhere after 20 (at most 30 s), answered 429 with Retry-After. No account is locked."""
     client = request.client.host if request.client else "unknown"
-    for key, limit in (
-        (f"{keys}ratelimit:login:email:{normalize_email(body.email)}", LOGIN_LIMIT_PER_EMAIL),
-        (f"{keys}ratelimit:login:ip:{client}", LOGIN_LIMIT_PER_IP),
-    ):
-        verdict = await hit(resources.redis, key, limit=limit, window_seconds=LOGIN_WINDOW_SECONDS)
-        if not verdict.allowed:
-            wait = math.ceil(verdict.retry_after)
-            raise TooManyAttempts(f"too many login attempts; try again in {wait} seconds", wait)
-    user = await authenticate(session, body.email, body.password)
+    email = normalize_email(body.email)
+    throttle = LoginThrottle(resources.redis, resources.keys.prefix)
+    await throttle.check(client, email)
+    try:
+        user = await authenticate(session, body.email, body.password)
+    except Unauthenticated:
+        await throttle.failed(client, email)
+        raise
+    await throttle.succeeded(client, email)
     await auditor.record(
         "user.logged_in", principal=Principal(user), entity_type="user", entity_id=user.id, workspace_id=None
     )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import asyncpg
 import httpx
 import pytest
 
-from tests.api.conftest import PASSWORD, sign_up
+from core.settings import Settings
+from tests.api.conftest import PASSWORD, api_client_for, sign_up
 
 
 async def test_register_login_and_me(api_client: httpx.AsyncClient, db: asyncpg.Connection) -> None:
@@ -23,14 +25,75 @@ async def test_register_login_and_me(api_client: httpx.AsyncClient, db: asyncpg.
     assert PASSWORD not in stored
 
 
-async def test_registering_twice_is_a_conflict_naming_the_field(api_client: httpx.AsyncClient) -> None:
+async def test_registering_an_address_that_has_an_account_answers_as_for_a_new_one(
+    api_client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    """No oracle: the same 201 and body shape whether the address has an account, and nothing changes."""
     await sign_up(api_client, "dup@example.com")
-    response = await api_client.post(
-        "/api/v1/auth/register",
-        json={"email": "dup@example.com", "password": PASSWORD, "firstName": "A", "lastName": "B"},
+    before = await db.fetchrow(
+        "SELECT id, password_hash, first_name FROM users WHERE email = 'dup@example.com'"
     )
-    assert response.status_code == 409
-    assert response.json()["path"] == "email"
+    fresh = await api_client.post(
+        "/api/v1/auth/register",
+        json={"email": "new@example.com", "password": PASSWORD, "firstName": "A", "lastName": "B"},
+    )
+    again = await api_client.post(
+        "/api/v1/auth/register",
+        json={
+            "email": "Dup@Example.com",
+            "password": "another strong passphrase",
+            "firstName": "E",
+            "lastName": "V",
+        },
+    )
+    assert fresh.status_code == again.status_code == 201
+    assert fresh.json().keys() == again.json().keys()
+    assert again.json()["email"] == "dup@example.com"
+    assert again.json()["id"] != str(before["id"])
+    after = await db.fetchrow(
+        "SELECT id, password_hash, first_name FROM users WHERE email = 'dup@example.com'"
+    )
+    assert dict(after) == dict(before)
+    assert await db.fetchval("SELECT count(*) FROM users") == 2
+    refused = await api_client.post(
+        "/api/v1/auth/login", json={"email": "dup@example.com", "password": "another strong passphrase"}
+    )
+    assert refused.status_code == 401
+    kept = await api_client.post(
+        "/api/v1/auth/login", json={"email": "dup@example.com", "password": PASSWORD}
+    )
+    assert kept.status_code == 200
+
+
+async def test_guessable_passwords_are_refused_saying_why(api_client: httpx.AsyncClient) -> None:
+    for password in ("password123", "qwertyuiop", "Password1!", "letmein12345", "adalovelace"):
+        response = await api_client.post(
+            "/api/v1/auth/register",
+            json={
+                "email": "weak@example.com",
+                "password": password,
+                "firstName": "Ada",
+                "lastName": "Lovelace",
+            },
+        )
+        assert response.status_code == 422, password
+        body = response.json()
+        assert (body["error"], body["path"]) == ("weak_password", "password"), password
+        assert password not in body["detail"]
+    assert (
+        "common"
+        in (
+            await api_client.post(
+                "/api/v1/auth/register",
+                json={
+                    "email": "weak@example.com",
+                    "password": "password123",
+                    "firstName": "A",
+                    "lastName": "B",
+                },
+            )
+        ).json()["detail"]
+    )
 
 
 async def test_bad_registration_bodies_name_the_field(api_client: httpx.AsyncClient) -> None:
@@ -60,19 +123,49 @@ async def test_wrong_password_and_unknown_email_get_the_same_answer(api_client: 
     assert wrong.headers["www-authenticate"] == "Bearer"
 
 
-async def test_login_attempts_are_rate_limited_per_email(api_client: httpx.AsyncClient) -> None:
-    await sign_up(api_client, "slow@example.com")  # one successful login counted
-    statuses = [
-        (
-            await api_client.post(
-                "/api/v1/auth/login", json={"email": "slow@example.com", "password": "x" * 10}
-            )
-        )
-        for _ in range(10)
-    ]
-    assert [r.status_code for r in statuses][-1] == 429
-    assert int(statuses[-1].headers["retry-after"]) > 0
-    assert statuses[-1].json()["error"] == "rate_limited"
+def from_address(client: httpx.AsyncClient, host: str) -> httpx.AsyncClient:
+    """Another client of the same app, calling from `host`."""
+    app = client._transport.app  # type: ignore[attr-defined]
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=(host, 40000)), base_url=client.base_url
+    )
+
+
+async def login(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:
+    return await client.post("/api/v1/auth/login", json={"email": email, "password": password})
+
+
+async def test_wrong_passwords_slow_the_guesser_down_without_locking_the_owner_out(
+    api_client: httpx.AsyncClient,
+) -> None:
+    await sign_up(api_client, "slow@example.com")
+    guesser = from_address(api_client, "198.51.100.7")
+    answers = [await login(guesser, "slow@example.com", f"guess number {n}") for n in range(6)]
+    assert [r.status_code for r in answers] == [401] * 5 + [429]
+    assert answers[-1].json()["error"] == "rate_limited"
+    assert 1 <= int(answers[-1].headers["retry-after"]) <= 2
+    # the owner, elsewhere, is not affected: ten wrong passwords no longer lock the account
+    assert (await login(api_client, "slow@example.com", PASSWORD)).status_code == 200
+    await asyncio.sleep(2.1)
+    assert (await login(guesser, "slow@example.com", "guess number 6")).status_code == 401
+    doubled = await login(guesser, "slow@example.com", "guess number 7")
+    assert doubled.status_code == 429
+    assert 3 <= int(doubled.headers["retry-after"]) <= 4  # each failure doubles the wait
+    await guesser.aclose()
+
+
+async def test_guesses_from_many_addresses_earn_the_account_a_short_wait_only(
+    api_client: httpx.AsyncClient,
+) -> None:
+    await sign_up(api_client, "spread@example.com")
+    for n in range(20):
+        async with from_address(api_client, f"203.0.113.{n + 1}") as guesser:
+            assert (await login(guesser, "spread@example.com", f"guess {n}")).status_code == 401
+    async with from_address(api_client, "203.0.113.200") as guesser:
+        slowed = await login(guesser, "spread@example.com", "guess 20")
+    assert slowed.status_code == 429
+    assert int(slowed.headers["retry-after"]) <= 30  # a pause, never a lockout
+    assert "for this account" in slowed.json()["detail"]
 
 
 async def test_inactive_users_are_refused(api_client: httpx.AsyncClient, db: asyncpg.Connection) -> None:
@@ -118,6 +211,18 @@ async def test_the_email_verification_link_is_logged_and_verifies(
     assert response.status_code == 200
     assert response.json()["emailVerified"] is True
     assert (await api_client.get("/api/v1/me", headers=headers)).json()["emailVerified"] is True
+
+
+async def test_the_verification_token_is_not_logged_outside_development(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    production = settings.model_copy(update={"environment": "production", "secret_key": "p" * 64})
+    with caplog.at_level(logging.DEBUG):
+        async with api_client_for(production) as client:
+            await sign_up(client, "prod@example.com")
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "verify-email" not in logged
+    assert "eyJ" not in logged  # no JWT of any kind
 
 
 async def test_no_or_bad_tokens_are_401(api_client: httpx.AsyncClient) -> None:
