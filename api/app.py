@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
         )
     app.add_middleware(SecurityHeaders)
     app.state.metrics = ApiMetrics()
+    app.state.settings = settings
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)  # outermost: sees every answer
     app.include_router(health.router)
     app.include_router(metrics_router)

@@ -7,11 +7,14 @@ process per container (or scrape each) rather than `--workers N`.
 
 from __future__ import annotations
 
+import hmac
 import time
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import ErrorBody, error_response
 
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -84,8 +87,28 @@ class MetricsMiddleware:
 router = APIRouter(tags=["health"])
 
 
-@router.get("/metrics", include_in_schema=True, response_class=Response)
+@router.get(
+    "/metrics",
+    include_in_schema=True,
+    response_class=Response,
+    responses={
+        401: {"model": ErrorBody, "description": "METRICS_TOKEN is set and the bearer token is not it"},
+        403: {"model": ErrorBody, "description": "METRICS_TOKEN is unset outside development"},
+    },
+)
 async def metrics(request: Request) -> Response:
-    """Prometheus text format: requests and latency by route, webhook accepts."""
+    """Prometheus text format: requests and latency by route, webhook accepts. Scrape it with
+    `Authorization: Bearer $METRICS_TOKEN` (Prometheus: `authorization: {credentials: ...}`)."""
+    settings = request.app.state.settings
+    if settings.metrics_token:
+        offered = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(offered.encode(), settings.metrics_token.encode()):
+            response = error_response(401, "unauthenticated", "send Authorization: Bearer <METRICS_TOKEN>")
+            response.headers["WWW-Authenticate"] = "Bearer"
+            return response
+    elif not settings.development:
+        return error_response(
+            403, "forbidden", "set METRICS_TOKEN and scrape /metrics with it as a bearer token"
+        )
     api_metrics: ApiMetrics = request.app.state.metrics
     return Response(api_metrics.render(), media_type=CONTENT_TYPE_LATEST)

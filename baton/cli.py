@@ -35,6 +35,15 @@ def _settings() -> Settings:
         raise typer.Exit(2) from exc
 
 
+def _serving_settings() -> Settings:
+    """The settings of a process that serves (the API, a worker): never with a forgeable SECRET_KEY."""
+    settings = _settings()
+    if (reason := settings.unsafe_secret()) is not None:
+        typer.secho(f"error: {reason}.", fg="red", err=True)
+        raise typer.Exit(2)
+    return settings
+
+
 def _exit_without_teardown(code: int = 0) -> NoReturn:
     """Ends a short-lived command that used a Temporal client. The client's Rust threads can crash the
     interpreter while it finalizes (temporalio/sdk-python#300: a segfault or SIGABRT after the work is done),
@@ -115,7 +124,7 @@ def api(
 
     from api.server import HTTP
 
-    settings = _settings()
+    settings = _serving_settings()
     uvicorn.run(
         "api.app:create_app",
         factory=True,
@@ -140,7 +149,7 @@ def codec_server(
     behind the same access control as the Web UI."""
     import uvicorn
 
-    settings = _settings()
+    settings = _serving_settings()
     uvicorn.run(
         "api.codec:create_codec_app",
         factory=True,
@@ -161,7 +170,7 @@ def serve(
 
     from api.server import HTTP
 
-    settings = _settings()
+    settings = _serving_settings()
     _logging(settings.log_level)
     uvicorn.run(
         "baton.serve:create_serving_app",
@@ -179,7 +188,7 @@ def worker() -> None:
     """Run a Temporal worker serving Baton's task queue (run several for more throughput)."""
     from worker.main import run_worker
 
-    settings = _settings()
+    settings = _serving_settings()
     _logging(settings.log_level)
 
     async def main() -> None:

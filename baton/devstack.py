@@ -109,6 +109,8 @@ class DevStack:
         """SECRET_KEY signs tokens and derives the keys that seal credentials and Temporal payloads: unless
         it is set, each data folder gets its own random one (kept in `secret_key`, readable by its owner
         only), never the built-in development value the API and worker refuse."""
+        if "environment" not in self.settings.model_fields_set:
+            self.env["ENVIRONMENT"] = "development"
         if "secret_key" in self.settings.model_fields_set:
             return
         path = self.options.data_dir / "secret_key"

@@ -17,7 +17,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    environment: Literal["development", "test", "production"] = "development"
+    # Unset is not development: the API and worker refuse the built-in SECRET_KEY unless ENVIRONMENT says
+    # development or test (`baton dev` sets development and makes a random secret per data folder).
+    environment: Literal["development", "test", "production"] | None = None
 
     database_url: str = "postgresql://postgres@127.0.0.1:5432/baton"
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -92,6 +94,9 @@ class Settings(BaseSettings):
     # When the maintenance workflow runs (a cron expression, UTC), and how many rows one delete removes.
     retention_cron: str = "17 3 * * *"
     retention_batch_size: int = Field(default=5000, ge=1)
+    # METRICS_TOKEN: `GET /metrics` on the API wants `Authorization: Bearer <it>`. Unset, /metrics answers
+    # in development and test only (it tells traffic by route and webhook, which is not for everyone).
+    metrics_token: str | None = None
     # The worker's Prometheus endpoint (Temporal SDK metrics plus Baton's runs and step durations); 0: none.
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
@@ -136,6 +141,21 @@ class Settings(BaseSettings):
                 "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
             )
         return self
+
+    @property
+    def development(self) -> bool:
+        return self.environment in ("development", "test")
+
+    def unsafe_secret(self) -> str | None:
+        """Why a process that serves (the API, a worker) must not start with this SECRET_KEY, if it must
+        not: the built-in development value signs tokens anyone can forge once they read Baton's source."""
+        if self.secret_key not in UNSAFE_SECRETS or self.development:
+            return None
+        return (
+            "SECRET_KEY is unset or the built-in development value, which anyone can sign tokens with: set a "
+            "long random SECRET_KEY (`python -c 'import secrets; print(secrets.token_urlsafe(48))'`), or "
+            "ENVIRONMENT=development on your own machine (`baton dev` does both for you)"
+        )
 
     @property
     def async_database_url(self) -> str:

@@ -21,7 +21,6 @@ from core.security import InvalidToken, hash_password
 router = APIRouter(prefix="/auth", tags=["auth"])
 logger = logging.getLogger("baton.auth")
 
-DEVELOPMENT = ("development", "test")  # where the verification token may be logged
 ERRORS = error_responses(401, 409, 422, 429)
 
 
@@ -64,7 +63,7 @@ async def register(
             last_login_at=None,
         )
     token, _ = resources.signer.issue(user.id, "verify")
-    if resources.settings.environment in DEVELOPMENT:
+    if resources.settings.development:
         logger.info(
             'verify the email of %s with POST /api/v1/auth/verify-email {"token": "%s"}', user.email, token
         )

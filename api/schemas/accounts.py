@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pydantic import EmailStr, Field, field_validator
 
@@ -52,7 +52,19 @@ class UserOut(ApiModel):
 class ApiKeyCreate(ApiModel):
     name: str = Field(min_length=1, max_length=100)
     scopes: list[str] = Field(min_length=1, examples=[["workflows:read", "executions:read"]])
-    expires_at: datetime | None = None
+    expires_at: datetime | None = Field(
+        default=None, description="When the key stops working (in the future; UTC when no offset is given)"
+    )
+
+    @field_validator("expires_at")
+    @classmethod
+    def _in_the_future(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        if value <= datetime.now(UTC):
+            raise ValueError("is not in the future: a key must expire later than now (or omit expiresAt)")
+        return value
 
     @field_validator("scopes")
     @classmethod

@@ -277,6 +277,27 @@ async def test_api_keys_are_shown_once_stored_hashed_and_honour_scopes_and_expir
     assert (await api_client.get("/api/v1/me/api-keys", headers=headers)).json()["items"] == []
 
 
+async def test_an_api_key_cannot_be_created_already_expired(api_client: httpx.AsyncClient) -> None:
+    headers = await sign_up(api_client, "expired-key@example.com")
+    for moment in ("2020-01-01T00:00:00Z", "2020-01-01T00:00:00", "1999-12-31T23:59:59+02:00"):
+        response = await api_client.post(
+            "/api/v1/me/api-keys",
+            headers=headers,
+            json={"name": "late", "scopes": ["workflows:read"], "expiresAt": moment},
+        )
+        assert response.status_code == 422, moment
+        assert response.json()["path"] == "expiresAt"
+        assert "future" in response.json()["detail"]
+    assert (await api_client.get("/api/v1/me/api-keys", headers=headers)).json()["items"] == []
+    later = await api_client.post(
+        "/api/v1/me/api-keys",
+        headers=headers,
+        json={"name": "ok", "scopes": ["workflows:read"], "expiresAt": "2999-01-01T00:00:00"},
+    )
+    assert later.status_code == 201
+    assert later.json()["expiresAt"].startswith("2999-01-01T00:00:00")
+
+
 async def test_unknown_scopes_are_refused(api_client: httpx.AsyncClient) -> None:
     headers = await sign_up(api_client, "scope@example.com")
     response = await api_client.post(

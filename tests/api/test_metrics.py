@@ -17,6 +17,7 @@ from temporalio.client import WorkflowFailureError
 from baton.embedded import free_port
 from core.settings import Settings
 from core.temporal import connect_temporal
+from tests.api.conftest import api_client_for
 from tests.api.test_webhooks import webhook_workflow
 from tests.engine import Engine
 from worker.main import build_worker, metrics_runtime
@@ -63,6 +64,25 @@ async def test_the_api_counts_requests_by_route_and_webhooks_accepted(
 def workspace_id_free(text: str) -> bool:
     """Series are labelled by route templates, never by raw paths with ids in them."""
     return re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", text) is None
+
+
+async def test_metrics_want_the_token_and_are_closed_outside_development_without_one(
+    settings: Settings,
+) -> None:
+    production = settings.model_copy(update={"environment": "production", "secret_key": "m" * 64})
+    async with api_client_for(production) as client:
+        closed = await client.get("/metrics")
+        assert closed.status_code == 403
+        assert "METRICS_TOKEN" in closed.json()["detail"]
+    guarded = production.model_copy(update={"metrics_token": "scrape-me-please"})
+    async with api_client_for(guarded) as client:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "scrape-me-please!"}):
+            refused = await client.get("/metrics", headers=headers)
+            assert refused.status_code == 401, headers
+            assert refused.json()["error"] == "unauthenticated"
+        allowed = await client.get("/metrics", headers={"Authorization": "Bearer scrape-me-please"})
+        assert allowed.status_code == 200
+        assert "baton_http_requests_total" in allowed.text
 
 
 async def test_the_worker_serves_sdk_and_baton_metrics(

@@ -45,7 +45,8 @@ class Process:
     """A Baton command as a child process that can be killed with SIGKILL and started again."""
 
     def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
-        self.args, self.env, self.log = args, env, log
+        # the tests' processes sign with the development secret: say so, as `baton dev` does
+        self.args, self.env, self.log = args, {"ENVIRONMENT": "test", **env}, log
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
 

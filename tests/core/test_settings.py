@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -12,6 +17,32 @@ def test_production_refuses_the_development_secret() -> None:
     with pytest.raises(ValidationError, match="SECRET_KEY"):
         Settings(environment="production", _env_file=None)
     assert Settings(environment="production", secret_key="x" * 48, _env_file=None).secret_key == "x" * 48
+
+
+def test_serving_with_the_development_secret_needs_environment_to_say_development() -> None:
+    assert Settings(_env_file=None).environment is None  # unset is not development
+    assert "SECRET_KEY" in (Settings(_env_file=None).unsafe_secret() or "")
+    assert "ENVIRONMENT=development" in (Settings(_env_file=None).unsafe_secret() or "")
+    for environment in ("development", "test"):
+        assert Settings(environment=environment, _env_file=None).unsafe_secret() is None
+    assert Settings(secret_key="r" * 48, _env_file=None).unsafe_secret() is None
+
+
+@pytest.mark.parametrize("command", ["api", "worker", "serve", "codec-server"])
+def test_the_api_and_the_worker_refuse_to_start_with_the_development_secret(command: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ENVIRONMENT")}
+    done = subprocess.run(
+        [sys.executable, "-m", "baton", command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=Path(__file__).parent,  # no .env here
+    )
+    assert done.returncode == 2, done.stderr
+    assert "SECRET_KEY is unset or the built-in development value" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_any_postgres_url_spelling_gets_the_asyncpg_driver() -> None:
