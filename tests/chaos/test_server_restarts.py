@@ -5,7 +5,9 @@ five-step runs and an API takes webhook calls.
 Every run completes with exact records and counters, each step's effect reaches the service under one
 idempotency key, and every webhook call retried with its Idempotency-Key until answered 2xx has exactly one
 execution. While a server is down the API answers 503 with Retry-After (never a 500), and action steps wait
-for it without spending their retries (core.outages).
+for it without spending their retries (core.outages). Each test also proves the outage met the load: calls
+answered 503 or cut while the server was down, or (Temporal, whose client retries by itself) calls held
+until it was back; a restart that fell between calls fails the test.
 
 These tests run on servers of their own (the session's are shared with every other test).
 """
@@ -177,6 +179,8 @@ async def test_a_server_restarted_under_load_loses_no_run_and_repeats_no_effect(
     engine = Engine(client, db, task_queue)
     answers: dict[str, list[str]] = defaultdict(list)
     codes: Counter[int | str] = Counter()
+    refused_at: list[float] = []  # when a call met the outage (503 or a cut connection)
+    held: list[tuple[float, float]] = []  # calls answered after waiting 1 s or more (the client's retries)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
         await ready(http)
         _, _, hooked, hook = await webhook_workflow(
@@ -191,19 +195,24 @@ async def test_a_server_restarted_under_load_loses_no_run_and_repeats_no_effect(
             for n in calls:
                 key = f"call-{n}"
                 for _ in range(600):  # what a well-behaved sender does: retry with the same key until 2xx
+                    sent_at = time.monotonic()
                     try:
                         answer = await http.post(
                             f"/hooks/{token}", json={"n": n}, headers={"Idempotency-Key": key}
                         )
                     except httpx.TransportError:
                         codes["cut"] += 1
+                        refused_at.append(time.monotonic())
                         await asyncio.sleep(0.2)
                         continue
                     codes[answer.status_code] += 1
+                    if time.monotonic() - sent_at >= 1.0:
+                        held.append((sent_at, time.monotonic()))
                     if answer.status_code == 202:
                         answers[key].append(answer.json()["executionId"])
                         break
                     assert answer.status_code == 503, answer.text  # never a 500
+                    refused_at.append(time.monotonic())
                     assert answer.json()["error"] == "unavailable"
                     assert int(answer.headers["Retry-After"]) >= 1
                     await asyncio.sleep(0.2)
@@ -212,7 +221,9 @@ async def test_a_server_restarted_under_load_loses_no_run_and_repeats_no_effect(
         began = time.monotonic()
         senders = [asyncio.create_task(sender()) for _ in range(SENDERS)]
         await asyncio.sleep(1.0)  # runs under way, webhook calls coming in
+        killed_at = time.monotonic()
         down_for = await asyncio.to_thread(own_servers.restart, which)
+        back_at = time.monotonic()
         results = await asyncio.wait_for(
             asyncio.gather(*(result_of(handle) for handle in handles), *senders), DEADLINE_SECONDS
         )
@@ -236,6 +247,14 @@ async def test_a_server_restarted_under_load_loses_no_run_and_repeats_no_effect(
             await asyncio.sleep(0.5)
     finally:
         await db.close()
+    # calls refused while the server was down (the API notices within its own retries)
+    during = [at for at in refused_at if killed_at <= at <= back_at + 30]
+    # Temporal's client retries an unavailable server itself: a call in flight waits and is answered after
+    held_through = [(sent, done) for sent, done in held if sent <= back_at and done >= killed_at]
+    logged = sum(
+        (tmp_path / log).read_text(errors="replace").count("is unreachable")
+        for log in ("api.log", "worker.log")
+    )
     keys = Counter(hit.headers.get("Idempotency-Key") for hit in http_server.hits("/effect"))
     hook_keys = Counter(hit.headers.get("Idempotency-Key") for hit in http_server.hits("/hook-effect"))
     record(
@@ -249,8 +268,13 @@ async def test_a_server_restarted_under_load_loses_no_run_and_repeats_no_effect(
         webhooks_acknowledged=len(answers),
         webhook_executions=len(hook_rows),
         answers=dict(codes),
+        calls_refused_during_the_outage=len(during),
+        calls_held_through_the_outage=len(held_through),
+        outage_warnings_logged=logged,
         seconds=round(took, 1),
     )
+    # the restart met the load: calls were refused while the server was down, not before or after it only
+    assert during or held_through, f"no call met the outage ({dict(codes)}): the restart fell between calls"
     assert statuses == {"SUCCESS": RUNS}, statuses
     assert step_rows == {"SUCCESS": RUNS * len(steps)}
     assert counters == (RUNS, RUNS, 0)
