@@ -1,32 +1,57 @@
 """Determinism guard: recorded histories of representative runs (every step type) must replay on the
-current interpreter. A change that would break runs in flight fails here; guard it with `workflow.patched`.
+current interpreter, and those of the other workflows (poller, scheduled run, maintenance) on theirs. A
+change that would break runs in flight fails here; guard it with `workflow.patched`.
+
+histories/paths/ covers what the first set missed: cancellation, a step timeout, a decision sent before its
+approval, the sync `await_response` update, a regular (long-timeout) action, a run that continues as new
+(both its runs), a subworkflow's parent and child, a scheduled tick and its child, a poller (polls, pokes,
+its end) and the maintenance workflow. `test_the_guard_bites_when_commands_are_reordered` proves a reordered
+command fails the guard.
 
 histories/before-local-records/ and before-local-actions/ hold runs recorded before those patches: they
 keep proving that runs started by older workers still replay. Re-record the current set (only when a
 change is meant to alter new runs, after guarding the old path with `workflow.patched`; move the old
 files to a folder first):
     BATON_RECORD_HISTORIES=1 .venv/bin/pytest tests/worker/test_replay.py -k record
+(`-k first_missed` re-records histories/paths/ only.)
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowFailureError, WorkflowHistory
+from temporalio import workflow
+from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowHistory
 from temporalio.worker import Replayer
 
 from core.codec import data_converter
-from core.execution import Decision
+from core.execution import (
+    MAINTENANCE_WORKFLOW,
+    POKE_SIGNAL,
+    POLLER_WORKFLOW,
+    SCHEDULED_RUN_WORKFLOW,
+    Decision,
+    PollerInput,
+    ScheduledFire,
+)
+from core.runs import AWAIT_RESPONSE_UPDATE
 from core.settings import Settings
+from tests.api.test_polling import rss
 from tests.engine import Engine
 from tests.factories import create_workflow
 from tests.http_server import Reply, ScriptedServer
 from worker.interpreter import BatonRun
 from worker.main import workflow_runner
+from worker.maintenance import BatonMaintenance
+from worker.triggers import BatonPoller, BatonScheduledRun
+
+WORKFLOWS = [BatonRun, BatonPoller, BatonScheduledRun, BatonMaintenance]
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -40,12 +65,56 @@ async def test_recorded_histories_replay_on_the_current_interpreter(settings: Se
     assert len(files) >= 10, f"expected the recorded histories in {HISTORIES}"
     # histories recorded before payloads were sealed pass through the codec; later ones need its key
     replayer = Replayer(
-        workflows=[BatonRun], workflow_runner=workflow_runner(), data_converter=data_converter(settings)
+        workflows=WORKFLOWS, workflow_runner=workflow_runner(), data_converter=data_converter(settings)
     )
     for path in files:
         history = WorkflowHistory.from_json(path.stem, path.read_text())
         result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
         assert result.replay_failure is None, f"{path.name} no longer replays: {result.replay_failure}"
+
+
+@workflow.defn(name=POLLER_WORKFLOW, sandboxed=False)  # defined in a test module: nothing to re-import
+class ReorderedPoller:
+    """The poller with its first two commands swapped (sleep, then poll): what a careless edit does."""
+
+    @workflow.run
+    async def run(self, poller: PollerInput) -> str:
+        await workflow.sleep(10)
+        await workflow.execute_activity(
+            "baton.poll", poller.workflow_id, start_to_close_timeout=timedelta(minutes=5)
+        )
+        return "reordered"
+
+
+async def test_the_guard_bites_when_commands_are_reordered(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The replay test above would pass whatever the workflows do if it replayed nothing it could notice:
+    a poller that sleeps before it polls, and an interpreter that runs its top-level steps last-first, must
+    each fail on the histories recorded before."""
+    converter = data_converter(settings)
+    poller = HISTORIES / "paths" / "poller.json"
+    replayer = Replayer(
+        workflows=[ReorderedPoller], workflow_runner=workflow_runner(), data_converter=converter
+    )
+    result = await replayer.replay_workflow(
+        WorkflowHistory.from_json("poller", poller.read_text()), raise_on_replay_failure=False
+    )
+    assert result.replay_failure is not None, "a reordered poller replayed the recorded history"
+    assert "nondetermin" in str(result.replay_failure).lower()
+
+    original = BatonRun._run_top
+
+    async def last_first(self: BatonRun, steps: list[Any], scope: Any) -> None:
+        await original(self, list(reversed(steps)), scope)
+
+    monkeypatch.setattr(BatonRun, "_run_top", last_first)
+    replayer = Replayer(workflows=[BatonRun], workflow_runner=workflow_runner(), data_converter=converter)
+    every = HISTORIES / "every_step_type.json"
+    result = await replayer.replay_workflow(
+        WorkflowHistory.from_json("every_step_type", every.read_text()), raise_on_replay_failure=False
+    )
+    assert result.replay_failure is not None, "an interpreter running its steps last-first replayed"
 
 
 @pytest.mark.skipif(
@@ -181,3 +250,170 @@ async def test_record_histories(engine_worker: Engine, http_server: ScriptedServ
         ],
     )
     await save("run_timeout", [{"id": "nap", "type": "delay", "seconds": 30}], timeout_seconds=1)
+
+
+async def _history(engine: Engine, workflow_id: str, run_id: str | None = None) -> str:
+    return str(
+        (await engine.client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()).to_json()
+    )
+
+
+async def _wait(handle: WorkflowHandle[Any, Any]) -> None:
+    try:
+        await handle.result()
+    except WorkflowFailureError:
+        pass
+
+
+async def _first_run(handle: WorkflowHandle[Any, Any]) -> str:
+    description = await handle.describe()
+    return description.raw_description.workflow_execution_info.first_run_id or description.run_id or ""
+
+
+@pytest.mark.skipif(
+    os.environ.get("BATON_RECORD_HISTORIES") != "1",
+    reason="records new histories only when BATON_RECORD_HISTORIES=1 (see this module's docstring)",
+)
+async def test_record_the_paths_and_workflows_first_missed(
+    engine_worker: Engine, http_server: ScriptedServer
+) -> None:
+    """The paths the first recordings missed (cancellation, a step timeout, an early decision, the sync
+    `await_response` update, a regular action, a run that really continues as new, a child run) and the
+    other workflows (poller, scheduled run, maintenance). Written to histories/paths/."""
+    folder = HISTORIES / "paths"
+    folder.mkdir(exist_ok=True)
+    ok = http_server.script("/ok", Reply(200, {"ok": True}))
+
+    async def save(name: str, handle: WorkflowHandle[Any, Any]) -> None:
+        await _wait(handle)
+        first = await _first_run(handle)
+        (folder / f"{name}.json").write_text(await _history(engine_worker, handle.id, first))
+
+    cancelled = await engine_worker.start([{"id": "nap", "type": "delay", "seconds": 600}])
+    await asyncio.sleep(1)
+    await cancelled.cancel()
+    await save("cancelled", cancelled)
+
+    await save(
+        "step_timeout",
+        await engine_worker.start(
+            [
+                {
+                    "id": "slow",
+                    "type": "condition",
+                    "if": "{{ true }}",
+                    "timeoutSeconds": 1,
+                    "then": [{"id": "nap", "type": "delay", "seconds": 60}],
+                    "onError": "continue",
+                },
+                _set("after", done=True),
+            ]
+        ),
+    )
+
+    early = await engine_worker.start(
+        [
+            {"id": "first", "type": "delay", "seconds": 1},
+            {"id": "review", "type": "approval", "message": "ok?", "timeoutSeconds": 3600},
+            _set("after", approved="{{ steps.review.output.approved }}"),
+        ]
+    )
+    await early.execute_update("decide", Decision("review", True, by="user-1", comment="early"))
+    await save("early_decision", early)
+
+    replying = await engine_worker.start(
+        [
+            {"id": "first", "type": "delay", "seconds": 1},
+            {"id": "reply", "type": "respond", "status": 201, "body": {"ok": True}},
+            {"id": "later", "type": "delay", "seconds": 1},
+        ]
+    )
+    assert (await replying.execute_update(AWAIT_RESPONSE_UPDATE, result_type=dict))["status"] == 201
+    await save("await_response", replying)
+
+    await save(
+        "regular_action",  # a timeout past LOCAL_ACTION_MAX_TIMEOUT: a regular activity, not a local one
+        await engine_worker.start(
+            [
+                {
+                    "id": "call",
+                    "type": "action",
+                    "action": "http.request",
+                    "timeoutSeconds": 900,
+                    "input": {"url": ok},
+                }
+            ]
+        ),
+    )
+
+    # each delay ends a workflow task, so the server's continue-as-new suggestion is seen between steps
+    pairs = [
+        step
+        for i in range(120)
+        for step in (
+            {"id": f"c{i}", "type": "action", "action": "http.request", "input": {"url": ok}},
+            {"id": f"d{i}", "type": "delay", "seconds": 0.01},
+        )
+    ]
+    continued = await engine_worker.start(pairs)
+    await _wait(continued)
+    first = await _first_run(continued)
+    first_history = await _history(engine_worker, continued.id, first)
+    assert "ContinuedAsNew" in first_history, "the run did not continue as new"
+    (folder / "continue_as_new_first_run.json").write_text(first_history)
+    (folder / "continue_as_new_last_run.json").write_text(await _history(engine_worker, continued.id))
+
+    child = await create_workflow(engine_worker.db, [_set("double", v="{{ trigger.n * 2 }}")])
+    parent = await engine_worker.start(
+        [{"id": "sub", "type": "subworkflow", "workflowId": child, "input": {"n": 2}}]
+    )
+    await save("subworkflow_parent", parent)
+    child_ids = await engine_worker.db.fetch(
+        "SELECT id::text FROM workflow_executions WHERE workflow_id = $1", child
+    )
+    assert len(child_ids) == 1
+    (folder / "subworkflow_child.json").write_text(await _history(engine_worker, f"run-{child_ids[0]['id']}"))
+
+    scheduled = await create_workflow(
+        engine_worker.db, [_set("tick", at="{{ trigger.scheduledAt }}")], trigger_type="SCHEDULE",
+        trigger_config={"cron": "0 * * * *"},
+    )  # fmt: skip
+    await engine_worker.db.execute("UPDATE workflows SET is_active = true WHERE id = $1", scheduled)
+    tick = await engine_worker.client.start_workflow(
+        SCHEDULED_RUN_WORKFLOW,
+        ScheduledFire(scheduled),
+        id=f"schedule-tick-{uuid.uuid4().hex[:8]}",
+        task_queue=engine_worker.task_queue,
+    )
+    assert "SUCCESS" in str(await tick.result()), "the scheduled run did not run its child"
+    await save("scheduled_run", tick)
+    tick_child = await engine_worker.db.fetchval(
+        "SELECT id::text FROM workflow_executions WHERE workflow_id = $1", scheduled
+    )
+    (folder / "scheduled_run_child.json").write_text(await _history(engine_worker, f"run-{tick_child}"))
+
+    feed = http_server.script("/feed.xml", rss("a"), rss("a", "b"))
+    polled = await create_workflow(
+        engine_worker.db, [_set("seen", title="{{ trigger.item.title }}")], trigger_type="POLLING",
+        trigger_config={"trigger": "rss.new_item", "config": {"url": feed}, "pollingIntervalSeconds": 10},
+    )  # fmt: skip
+    await engine_worker.db.execute("UPDATE workflows SET is_active = true WHERE id = $1", polled)
+    poller = await engine_worker.client.start_workflow(
+        POLLER_WORKFLOW, PollerInput(polled), id=f"poll-{polled}", task_queue=engine_worker.task_queue
+    )
+    for _ in range(2):  # the baseline, then a poll that fires a run for the new item
+        await asyncio.sleep(1)
+        await poller.signal(POKE_SIGNAL)
+    await asyncio.sleep(1)
+    await engine_worker.db.execute("UPDATE workflows SET is_active = false WHERE id = $1", polled)
+    await poller.signal(POKE_SIGNAL)
+    assert "stopped after" in str(await poller.result())
+    await save("poller", poller)
+
+    maintenance = await engine_worker.client.start_workflow(
+        MAINTENANCE_WORKFLOW,
+        True,
+        id=f"maintenance-{uuid.uuid4().hex[:8]}",
+        task_queue=engine_worker.task_queue,
+    )
+    await save("maintenance", maintenance)
