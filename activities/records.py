@@ -26,7 +26,11 @@ from activities.metrics import count
 from core.analytics import FAILED_STATUSES, executed_event, step_failed_event
 from core.db import jsonb, pg_text
 from core.execution import (
+    EXECUTION_FINISHED_ACTIVITY,
+    EXECUTION_STARTED_ACTIVITY,
+    LOAD_PUBLISHED_VERSION_ACTIVITY,
     OPEN_STATUSES,
+    RECORD_STEPS_ACTIVITY,
     ActionRequest,
     ExecutionFinished,
     ExecutionStarted,
@@ -234,7 +238,7 @@ class RecordActivities(StepRecorder):
             return
         await self.emit_steps(request.execution_id, records, secrets={record.key: secrets})
 
-    @activity.defn(name="baton.execution_started")
+    @activity.defn(name=EXECUTION_STARTED_ACTIVITY)
     async def execution_started(self, started: ExecutionStarted) -> None:
         values = {
             "id": started.execution_id,
@@ -255,14 +259,14 @@ class RecordActivities(StepRecorder):
             started.workflow_id,
         )
 
-    @activity.defn(name="baton.record_steps")
+    @activity.defn(name=RECORD_STEPS_ACTIVITY)
     async def record_steps(self, execution_id: str, records: list[StepRecord]) -> None:
         async with rows_of_run(self._engine, execution_id) as (connection, deleted):
             await write_step_records(connection, execution_id, records)
         if not deleted.gone:
             await self.emit_steps(execution_id, records)
 
-    @activity.defn(name="baton.execution_finished")
+    @activity.defn(name=EXECUTION_FINISHED_ACTIVITY)
     async def execution_finished(self, finished: ExecutionFinished) -> None:
         completed = _time(finished.completed_at)
         events: list[dict[str, Any]] = []
@@ -371,7 +375,7 @@ class RecordActivities(StepRecorder):
                 )
         return events
 
-    @activity.defn(name="baton.load_published_version")
+    @activity.defn(name=LOAD_PUBLISHED_VERSION_ACTIVITY)
     async def load_published_version(self, workflow_id: str) -> dict[str, Any]:
         """The latest published version of a workflow (for subworkflow steps)."""
         async with self._engine.connect() as connection:

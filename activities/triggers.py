@@ -29,7 +29,14 @@ from activities.actions import to_application_error
 from activities.connections import ConnectionCredentials
 from core.definition.triggers import PollingTriggerConfig
 from core.errors import LimitExceeded, NotFound
-from core.execution import FireDecision, PollOutcome, ScheduledFire
+from core.execution import (
+    POLL_ACTIVITY,
+    SCHEDULE_FIRE_ACTIVITY,
+    SCHEDULE_RELEASE_ACTIVITY,
+    FireDecision,
+    PollOutcome,
+    ScheduledFire,
+)
 from core.models import PollState, TriggerType
 from core.redis_keys import RedisKeys
 from core.runs import RunService
@@ -83,7 +90,7 @@ class TriggerActivities:
 
     # ------------------------------------------------------------------ schedules
 
-    @activity.defn(name="baton.schedule_fire")
+    @activity.defn(name=SCHEDULE_FIRE_ACTIVITY)
     async def schedule_fire(self, fire: ScheduledFire) -> FireDecision:
         published = await self._published(fire.workflow_id)
         if (
@@ -114,13 +121,13 @@ class TriggerActivities:
             raise
         return FireDecision(run=run)
 
-    @activity.defn(name="baton.schedule_release")
+    @activity.defn(name=SCHEDULE_RELEASE_ACTIVITY)
     async def schedule_release(self, workflow_id: str) -> None:
         await self._redis.delete(self._keys.schedule_lock(workflow_id))
 
     # ------------------------------------------------------------------ polling
 
-    @activity.defn(name="baton.poll")
+    @activity.defn(name=POLL_ACTIVITY)
     async def poll(self, workflow_id: str) -> PollOutcome:
         published = await self._published(workflow_id)
         if (

@@ -19,7 +19,20 @@ INTERPRETER_WORKFLOW = "BatonRun"
 SCHEDULED_RUN_WORKFLOW = "BatonScheduledRun"
 POLLER_WORKFLOW = "BatonPoller"
 MAINTENANCE_WORKFLOW = "BatonMaintenance"
+# The Temporal contract's names, written once: activities define themselves with them, the workflows call
+# them by method reference, and the API (which holds no activity) sends the updates and signals by name.
 RETENTION_ACTIVITY = "baton.retention"
+EXECUTION_STARTED_ACTIVITY = "baton.execution_started"
+RECORD_STEPS_ACTIVITY = "baton.record_steps"
+EXECUTION_FINISHED_ACTIVITY = "baton.execution_finished"
+LOAD_PUBLISHED_VERSION_ACTIVITY = "baton.load_published_version"
+SCHEDULE_FIRE_ACTIVITY = "baton.schedule_fire"
+SCHEDULE_RELEASE_ACTIVITY = "baton.schedule_release"
+POLL_ACTIVITY = "baton.poll"
+DECIDE_UPDATE = "decide"  # an approval's decision (api: executions.decide)
+AWAIT_RESPONSE_UPDATE = "await_response"  # a sync webhook's reply (core.runs.reply)
+STATE_QUERY = "state"  # where a run is: `temporal workflow query --type state`
+RESPONSE_QUERY = "response"  # a respond step's reply so far: `temporal workflow query --type response`
 POKE_SIGNAL = "poke"  # makes a poller poll now (sent when a new version is published)
 STEP_RECORD_NAMESPACE = uuid.UUID("0d6f7c1e-8a55-4a8e-9a63-2d0f1b7a9c41")
 MAX_OUTPUT_BYTES = 256 * 1024

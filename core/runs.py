@@ -34,7 +34,14 @@ from temporalio.service import RPCError
 
 from core.db import jsonb
 from core.errors import Conflict, LimitExceeded, NotFound, ServiceUnavailable
-from core.execution import INTERPRETER_WORKFLOW, OPEN_STATUSES, RunInput, RunResult, run_workflow_id
+from core.execution import (
+    AWAIT_RESPONSE_UPDATE,
+    INTERPRETER_WORKFLOW,
+    OPEN_STATUSES,
+    RunInput,
+    RunResult,
+    run_workflow_id,
+)
 from core.models import (
     ExecutionStatus,
     StepExecution,
@@ -64,7 +71,6 @@ STEPS = StepExecution.__table__  # type: ignore[attr-defined]
 WORKFLOWS = Workflow.__table__  # type: ignore[attr-defined]
 VERSIONS = WorkflowVersion.__table__  # type: ignore[attr-defined]
 WORKSPACES = Workspace.__table__  # type: ignore[attr-defined]
-AWAIT_RESPONSE_UPDATE = "await_response"
 # Once per id, whether the table is the seed's or partitioned by month (core.partitions: the parent's key
 # is `(id, created_at)`, so `ON CONFLICT (id)` cannot name it; each month keeps `id` unique).
 INSERT_PENDING = (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from temporalio.common import RetryPolicy as TemporalRetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.records import RecordActivities
     from core.definition.steps import (
         ActionStep,
         ApprovalStep,
@@ -35,10 +37,14 @@ with workflow.unsafe.imports_passed_through():
     )
     from core.definition.steps import RetryPolicy as StepRetryPolicy
     from core.execution import (
+        AWAIT_RESPONSE_UPDATE,
+        DECIDE_UPDATE,
         INTERPRETER_WORKFLOW,
         MAX_DELAY_SECONDS,
         MAX_SUBWORKFLOW_DEPTH,
         RATE_LIMITED,
+        RESPONSE_QUERY,
+        STATE_QUERY,
         TERMINAL_STATUSES,
         UNAVAILABLE,
         WEBHOOK_RESPOND_ACTION,
@@ -142,7 +148,7 @@ class BatonRun:
             reason = f"the definition is not valid: {str(exc)[:2000]}"
             if run.record and run.resume_at == 0 and run.batch is None:
                 await self._record(
-                    "baton.execution_started",
+                    RecordActivities.execution_started,
                     ExecutionStarted(run.execution_id, run.workflow_id, run.trigger_data, started_at),
                 )
             await self._finish(ExecutionStatus.FAILED.value, reason)
@@ -154,7 +160,7 @@ class BatonRun:
         self._last_output, self._response = run.carried_result, run.carried_response
         if run.record and run.resume_at == 0:
             await self._record(
-                "baton.execution_started",
+                RecordActivities.execution_started,
                 ExecutionStarted(run.execution_id, run.workflow_id, run.trigger_data, started_at),
             )
         scope = Scope(
@@ -200,7 +206,7 @@ class BatonRun:
             return
         records, self._records = self._records, []
         await self._record(
-            "baton.execution_finished",
+            RecordActivities.execution_finished,
             ExecutionFinished(
                 self._input.execution_id,
                 self._input.workflow_id,
@@ -234,7 +240,7 @@ class BatonRun:
 
     # ------------------------------------------------------------------ queries and updates
 
-    @workflow.query(name="state")
+    @workflow.query(name=STATE_QUERY)
     def state(self) -> dict[str, Any]:
         return {
             "status": self._status,
@@ -244,18 +250,18 @@ class BatonRun:
             "response": self._response,
         }
 
-    @workflow.query(name="response")
+    @workflow.query(name=RESPONSE_QUERY)
     def response(self) -> dict[str, Any] | None:
         return self._response
 
-    @workflow.update(name="await_response", unfinished_policy=workflow.HandlerUnfinishedPolicy.ABANDON)
+    @workflow.update(name=AWAIT_RESPONSE_UPDATE, unfinished_policy=workflow.HandlerUnfinishedPolicy.ABANDON)
     async def await_response(self) -> dict[str, Any] | None:
         """For sync webhooks: returns the `respond` step's reply as soon as there is one. When the run ends
         without one, the caller reads the run's result instead (this update is abandoned then)."""
         await workflow.wait_condition(lambda: self._response is not None)
         return self._response
 
-    @workflow.update(name="decide", unfinished_policy=workflow.HandlerUnfinishedPolicy.ABANDON)
+    @workflow.update(name=DECIDE_UPDATE, unfinished_policy=workflow.HandlerUnfinishedPolicy.ABANDON)
     async def decide(self, decision: Decision) -> dict[str, Any]:
         if decision.step_id not in self._waiting:
             # Accepted before the run reached its approval (see the validator): the decision waits for its
@@ -662,11 +668,10 @@ class BatonRun:
             raise StepFailed(step.id, f"subworkflows nest deeper than {MAX_SUBWORKFLOW_DEPTH}", "TooDeep")
         data = self._render(step.input, scope, f"step {step.id!r} input")
         await self._flush()
-        version: dict[str, Any] = await workflow.execute_activity(
-            "baton.load_published_version",
+        version: dict[str, Any] = await workflow.execute_activity_method(
+            RecordActivities.load_published_version,
             step.workflow_id,
             start_to_close_timeout=RECORD_TIMEOUT,
-            result_type=dict,
         )
         child_execution = str(workflow.uuid4())
         child: RunResult = await workflow.execute_child_workflow(
@@ -725,14 +730,16 @@ class BatonRun:
         if not self._records:
             return
         records, self._records = self._records, []
-        await self._record("baton.record_steps", self._input.execution_id, records)
+        await self._record(RecordActivities.record_steps, self._input.execution_id, records)
 
     @staticmethod
-    async def _record(activity: str, *args: Any) -> None:
+    async def _record(activity: Callable[..., Awaitable[None]], *args: Any) -> None:
         """Writes rows. Local activities since patch `local-records`: a short idempotent write needs no
         round trip through the server (runs recorded before the patch replay with regular activities)."""
         timeout = RECORD_TIMEOUT
         if workflow.patched(LOCAL_RECORDS_PATCH):
-            await workflow.execute_local_activity(activity, args=list(args), start_to_close_timeout=timeout)
+            await workflow.execute_local_activity_method(
+                activity, args=list(args), start_to_close_timeout=timeout
+            )
         else:
-            await workflow.execute_activity(activity, args=list(args), start_to_close_timeout=timeout)
+            await workflow.execute_activity_method(activity, args=list(args), start_to_close_timeout=timeout)

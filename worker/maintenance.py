@@ -8,15 +8,17 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-from core.execution import MAINTENANCE_WORKFLOW, RETENTION_ACTIVITY
+with workflow.unsafe.imports_passed_through():
+    from activities.maintenance import MaintenanceActivities
+from core.execution import MAINTENANCE_WORKFLOW
 
 
 @workflow.defn(name=MAINTENANCE_WORKFLOW)
 class BatonMaintenance:
     @workflow.run
     async def run(self, dry_run: bool = False) -> dict[str, Any]:
-        report: dict[str, Any] = await workflow.execute_activity(
-            RETENTION_ACTIVITY,
+        report: dict[str, Any] = await workflow.execute_activity_method(
+            MaintenanceActivities.retention,
             dry_run,
             start_to_close_timeout=timedelta(hours=6),
             heartbeat_timeout=timedelta(minutes=10),

@@ -18,14 +18,14 @@ from temporalio.common import RetryPolicy, SearchAttributeKey, WorkflowIDReusePo
 from temporalio.exceptions import ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
+with workflow.unsafe.imports_passed_through():
+    from activities.triggers import TriggerActivities
 from core.execution import (
     INTERPRETER_WORKFLOW,
     POKE_SIGNAL,
     POLLER_WORKFLOW,
     SCHEDULED_RUN_WORKFLOW,
-    FireDecision,
     PollerInput,
-    PollOutcome,
     RunResult,
     ScheduledFire,
     run_workflow_id,
@@ -43,10 +43,9 @@ class BatonScheduledRun:
         info = workflow.info()
         due = info.typed_search_attributes.get(SCHEDULED_START_TIME) or workflow.now()
         fire = replace(fire, scheduled_at=due.isoformat(), tick_id=info.workflow_id)
-        decision = await workflow.execute_activity(
-            "baton.schedule_fire",
+        decision = await workflow.execute_activity_method(
+            TriggerActivities.schedule_fire,
             fire,
-            result_type=FireDecision,
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10), maximum_attempts=10),
             summary="prepare the scheduled run",
@@ -65,8 +64,10 @@ class BatonScheduledRun:
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             )
         finally:
-            await workflow.execute_local_activity(
-                "baton.schedule_release", fire.workflow_id, start_to_close_timeout=timedelta(seconds=10)
+            await workflow.execute_local_activity_method(
+                TriggerActivities.schedule_release,
+                fire.workflow_id,
+                start_to_close_timeout=timedelta(seconds=10),
             )
         try:
             result = await child
@@ -90,10 +91,9 @@ class BatonPoller:
         polls = poller.polls
         while True:
             self._poked = False
-            outcome = await workflow.execute_activity(
-                "baton.poll",
+            outcome = await workflow.execute_activity_method(
+                TriggerActivities.poll,
                 poller.workflow_id,
-                result_type=PollOutcome,
                 start_to_close_timeout=timedelta(minutes=5),
                 retry_policy=RetryPolicy(
                     initial_interval=timedelta(seconds=5),

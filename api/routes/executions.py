@@ -18,7 +18,7 @@ from api.schemas.base import Page
 from api.schemas.workflows import DecisionBody, ExecutionDetail, ExecutionOut, ResumeBody, StepExecutionOut
 from core import executions as store
 from core.errors import Conflict, ServiceUnavailable
-from core.execution import Decision, run_workflow_id
+from core.execution import DECIDE_UPDATE, Decision, run_workflow_id
 from core.models import ExecutionStatus, WorkflowExecution
 from core.permissions import Permission
 from core.quotas import ExecutionQuota
@@ -208,7 +208,7 @@ async def decide(
     timeout = resources.settings.decision_timeout_seconds  # a busy worker, a run replayed from its history
     try:
         answer: dict[str, object] = await handle.execute_update(
-            "decide",
+            DECIDE_UPDATE,
             decision,
             # Temporal keeps one outcome per update id and run: the same key is the same decision
             id=f"decision:{step_id}:{idempotency_key}" if idempotency_key else None,

@@ -32,6 +32,7 @@ from temporalio.worker import Replayer
 
 from core.codec import data_converter
 from core.execution import (
+    AWAIT_RESPONSE_UPDATE,
     MAINTENANCE_WORKFLOW,
     POKE_SIGNAL,
     POLLER_WORKFLOW,
@@ -40,7 +41,6 @@ from core.execution import (
     PollerInput,
     ScheduledFire,
 )
-from core.runs import AWAIT_RESPONSE_UPDATE
 from core.settings import Settings
 from tests.api.test_polling import rss
 from tests.engine import Engine
