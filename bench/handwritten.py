@@ -11,6 +11,8 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from core.execution import (
+        EXECUTION_FINISHED_ACTIVITY,
+        EXECUTION_STARTED_ACTIVITY,
         ActionRequest,
         ExecutionFinished,
         ExecutionStarted,
@@ -29,7 +31,7 @@ class HandWrittenRecorded:
     async def run(self, run: RunInput) -> RunResult:
         started = workflow.now().isoformat()
         await workflow.execute_local_activity(
-            "baton.execution_started",
+            EXECUTION_STARTED_ACTIVITY,
             ExecutionStarted(run.execution_id, run.workflow_id, run.trigger_data, started),
             start_to_close_timeout=timedelta(seconds=30),
         )
@@ -57,7 +59,7 @@ class HandWrittenRecorded:
             StepRecord(chosen, chosen, "set", "SUCCESS", None, result, None, now, now),
         ]
         await workflow.execute_local_activity(
-            "baton.execution_finished",
+            EXECUTION_FINISHED_ACTIVITY,
             ExecutionFinished(run.execution_id, run.workflow_id, "SUCCESS", now, result, None, rows),
             start_to_close_timeout=timedelta(seconds=30),
         )

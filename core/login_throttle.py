@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 
 from core.errors import BatonError
 from core.ratelimit import hit
+from core.redis_keys import RedisKeys
 
 WINDOW_SECONDS = 15 * 60
 CLIENT_FREE_FAILURES, CLIENT_MAX_WAIT = 5, 15 * 60.0
@@ -60,21 +61,23 @@ def wait_after(failures: int, free: int, cap: float) -> float:
 @dataclass
 class LoginThrottle:
     redis: Redis
-    prefix: str
+    keys: RedisKeys
 
     def _client_key(self, client: str, email: str) -> str:
-        return f"{self.prefix}ratelimit:login:fail:{client}:{email}"
+        return self.keys.login_failures(client, email)
 
     def _account_key(self, email: str) -> str:
-        return f"{self.prefix}ratelimit:login:account:{email}"
+        return self.keys.account_login_failures(email)
 
     async def check(self, client: str, email: str, now: float | None = None) -> None:
         """TooManyAttempts (with Retry-After) while this client or this account must wait."""
         now = time.time() if now is None else now
         verdict = await hit(
-            self.redis, f"{self.prefix}ratelimit:login:ip:{client}", limit=ATTEMPTS_PER_CLIENT,
+            self.redis,
+            self.keys.login_attempts(client),
+            limit=ATTEMPTS_PER_CLIENT,
             window_seconds=WINDOW_SECONDS,
-        )  # fmt: skip
+        )
         if not verdict.allowed:
             raise self._refused(verdict.retry_after, "from this address")
         for key, free, cap, whose in (

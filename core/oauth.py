@@ -70,7 +70,7 @@ def pkce_challenge(verifier: str) -> str:
 
 
 def _state_key(keys: RedisKeys, state: str) -> str:
-    return f"{keys.prefix}oauth:state:{state}"
+    return keys.oauth_state(state)
 
 
 async def begin(

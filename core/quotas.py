@@ -49,7 +49,7 @@ class ExecutionQuota:
         self._take = redis.register_script(TAKE)
 
     def key(self, workspace_id: str, start: datetime) -> str:
-        return f"{self._keys.prefix}quota:executions:{workspace_id}:{start:%Y-%m}"
+        return self._keys.execution_quota(workspace_id, f"{start:%Y-%m}")
 
     async def used(self, workspace_id: str, now: datetime | None = None) -> int:
         start = month_start(now or datetime.now(UTC))

@@ -58,6 +58,30 @@ class RedisKeys:
     def webhook_idempotency(self, webhook_id: str, key_hash: str) -> str:
         return f"{self.prefix}idempotency:webhook:{webhook_id}:{key_hash}"
 
+    def execution_quota(self, workspace_id: str, month: str) -> str:
+        """Runs started by a workspace in a month (`2026-12`), against its plan's max_executions."""
+        return f"{self.prefix}quota:executions:{workspace_id}:{month}"
+
+    def oauth_state(self, state: str) -> str:
+        """An OAuth2 authorization in progress (its PKCE verifier and where to go back)."""
+        return f"{self.prefix}oauth:state:{state}"
+
+    def refresh_token_used(self, token_id: str) -> str:
+        """A refresh token already exchanged (each works once)."""
+        return f"{self.prefix}auth:refresh-used:{token_id}"
+
+    def login_attempts(self, client: str) -> str:
+        """Login attempts from one client address, every account (core.login_throttle)."""
+        return f"{self.prefix}ratelimit:login:ip:{client}"
+
+    def login_failures(self, client: str, email: str) -> str:
+        """Wrong passwords from one client for one account, and when the last was."""
+        return f"{self.prefix}ratelimit:login:fail:{client}:{email}"
+
+    def account_login_failures(self, email: str) -> str:
+        """Wrong passwords for one account from every client, and when the last was."""
+        return f"{self.prefix}ratelimit:login:account:{email}"
+
 
 def create_redis(settings: Settings) -> Redis:
     return Redis.from_url(settings.redis_url, decode_responses=True, health_check_interval=30)

@@ -83,7 +83,7 @@ async def login(
     account from anywhere after 20 (at most 30 s), answered 429 with Retry-After. No account is locked."""
     client = request.client.host if request.client else "unknown"
     email = normalize_email(body.email)
-    throttle = LoginThrottle(resources.redis, resources.keys.prefix)
+    throttle = LoginThrottle(resources.redis, resources.keys)
     await throttle.check(client, email)
     try:
         user = await authenticate(session, body.email, body.password)
@@ -106,7 +106,7 @@ async def refresh(body: RefreshBody, session: SessionDep, resources: ResourcesDe
         raise Unauthenticated(f"invalid refresh token ({exc}); log in again") from exc
     seconds_left = max(1, int(claims["exp"]) - int(claims["iat"]))
     first_use = await resources.redis.set(
-        f"{resources.keys.prefix}auth:refresh-used:{claims['jti']}", "1", nx=True, ex=seconds_left
+        resources.keys.refresh_token_used(claims["jti"]), "1", nx=True, ex=seconds_left
     )
     if not first_use:
         raise Unauthenticated("this refresh token was already used; log in again")
