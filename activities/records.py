@@ -23,13 +23,12 @@ from temporalio.exceptions import ApplicationError
 
 from activities.actions import StepRecorder
 from activities.metrics import count
-from core.analytics import FAILED_STATUSES, executed_event, step_failed_event
+from core.analytics import executed_event, step_failed_event
 from core.db import jsonb, pg_text
 from core.execution import (
     EXECUTION_FINISHED_ACTIVITY,
     EXECUTION_STARTED_ACTIVITY,
     LOAD_PUBLISHED_VERSION_ACTIVITY,
-    OPEN_STATUSES,
     RECORD_STEPS_ACTIVITY,
     ActionRequest,
     ExecutionFinished,
@@ -40,6 +39,7 @@ from core.execution import (
 from core.live import live_event, new_entry_id
 from core.logstore import LogWriters
 from core.models import ExecutionStatus, StepExecution, Workflow, WorkflowExecution, WorkflowVersion
+from core.models.enums import FAILED_STATUSES, OPEN_STATUSES
 from core.redaction import NO_SECRETS, Secrets, redact
 from core.redis_keys import RedisKeys
 

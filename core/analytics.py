@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
+from core.models.enums import FAILED_STATUSES
+
 # Event names (the seed's `workflow_executed`, and the failures behind "top failing steps").
 WORKFLOW_EXECUTED = "workflow_executed"
 STEP_FAILED = "step_failed"
@@ -24,7 +26,6 @@ STEP_FAILED = "step_failed"
 EXECUTIONS = "executions"  # name: the execution status
 STEP_FAILURES = "step_failures"  # name: the step id
 INTEGRATION_USAGE = "integration_usage"  # name: "integration.action"
-FAILED_STATUSES = frozenset({"FAILED", "TIMEOUT"})
 
 BUCKET_BASE = 1.1
 LOG_BASE = math.log(BUCKET_BASE)

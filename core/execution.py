@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.expressions import size_of
-from core.models.enums import ExecutionStatus
 
 INTERPRETER_WORKFLOW = "BatonRun"
 SCHEDULED_RUN_WORKFLOW = "BatonScheduledRun"
@@ -259,13 +258,6 @@ def approval_steps(steps: Any) -> dict[str, list[str] | None]:
             approvers = value.get("approvers")
             found[value["id"]] = list(approvers) if isinstance(approvers, list) else None
     return found
-
-
-TERMINAL_STATUSES = frozenset(
-    {ExecutionStatus.SUCCESS, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED, ExecutionStatus.TIMEOUT}
-)
-# A run that has not ended: not started yet, or going (waiting on a delay or an approval included).
-OPEN_STATUSES = (ExecutionStatus.PENDING.value, ExecutionStatus.RUNNING.value)
 
 
 @dataclass

@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.analytics import (
     EXECUTIONS,
-    FAILED_STATUSES,
     INTEGRATION_USAGE,
     LOG_BASE,
     STEP_FAILED,
@@ -36,6 +35,7 @@ from core.analytics import (
 from core.db import delete_in_batches
 from core.live import new_entry_id
 from core.models import AnalyticsDaily, AnalyticsEvent, ExecutionLog, IntegrationUsage
+from core.models.enums import FAILED_STATUSES
 from core.outages import raise_if_cancelled
 from core.settings import Settings
 

@@ -38,7 +38,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.execution import OPEN_STATUSES
+from core.models.enums import OPEN_STATUSES
 
 TABLES = ("workflow_executions", "step_executions", "audit_logs")
 MONTHS_AHEAD = 3

@@ -37,7 +37,6 @@ from core.errors import Conflict, LimitExceeded, NotFound, ServiceUnavailable
 from core.execution import (
     AWAIT_RESPONSE_UPDATE,
     INTERPRETER_WORKFLOW,
-    OPEN_STATUSES,
     RunInput,
     RunResult,
     run_workflow_id,
@@ -50,6 +49,7 @@ from core.models import (
     WorkflowVersion,
     Workspace,
 )
+from core.models.enums import OPEN_STATUSES
 from core.outages import best_effort
 from core.quotas import ExecutionQuota
 from core.redis_keys import RedisKeys

@@ -45,7 +45,6 @@ with workflow.unsafe.imports_passed_through():
         RATE_LIMITED,
         RESPONSE_QUERY,
         STATE_QUERY,
-        TERMINAL_STATUSES,
         UNAVAILABLE,
         WEBHOOK_RESPOND_ACTION,
         ActionRequest,
@@ -62,7 +61,7 @@ with workflow.unsafe.imports_passed_through():
         too_large,
     )
     from core.expressions import render_value
-    from core.models.enums import ExecutionStatus
+    from core.models.enums import FINAL_STEP_STATUSES, TERMINAL_STATUSES, ExecutionStatus
     from worker.run_scope import STEP_ERRORS, Scope, StepFailed, StopRun, describe_failure
 
 RECORD_TIMEOUT = timedelta(seconds=30)
@@ -76,7 +75,6 @@ BOUNDED_PAYLOADS_PATCH = "bounded-payloads"
 LOCAL_ACTION_MAX_TIMEOUT = timedelta(minutes=5)
 DEFAULT_ACTION_TIMEOUT = timedelta(minutes=5)
 FLUSH_THRESHOLD = 500
-FINAL_STEP_STATUSES = (ExecutionStatus.SUCCESS.value, ExecutionStatus.FAILED.value)
 # Steps whose output can be a run's result (the last one to complete wins); condition and switch only route.
 RESULT_TYPES = ("action", "set", "delay", "approval", "subworkflow", "respond", "loop", "parallel")
 

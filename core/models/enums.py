@@ -50,6 +50,18 @@ class ExecutionStatus(StrEnum):
     TIMEOUT = "TIMEOUT"
 
 
+# The status sets, once. A run that has ended:
+TERMINAL_STATUSES = frozenset(
+    {ExecutionStatus.SUCCESS, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED, ExecutionStatus.TIMEOUT}
+)
+# A run that has not ended: not started yet, or going (waiting on a delay or an approval included).
+OPEN_STATUSES = (ExecutionStatus.PENDING.value, ExecutionStatus.RUNNING.value)
+# A run that ended badly (the analytics' failures).
+FAILED_STATUSES = frozenset({ExecutionStatus.FAILED.value, ExecutionStatus.TIMEOUT.value})
+# A step that ran to its end (its output or its error is final).
+FINAL_STEP_STATUSES = (ExecutionStatus.SUCCESS.value, ExecutionStatus.FAILED.value)
+
+
 # PostgreSQL type name of each enum (snake_case of the seed's name).
 PG_ENUM_NAMES: dict[type[StrEnum], str] = {
     Plan: "plan",

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 
-from core.execution import TERMINAL_STATUSES
+from core.models.enums import TERMINAL_STATUSES
 from tests.engine import Engine, output
 
 ENDS_WITHIN = 30.0  # seconds: a run that fails a step fails in well under a second here
