@@ -44,7 +44,7 @@ async def test_waiting_runs_survive_a_full_baton_dev_restart(
     with httpx.Client(base_url=base_url, timeout=30) as client:
         account = {
             "email": "restart@example.com",
-            "password": "restart me 1",
+            "password": "survive the restart, amber kettle",
             "firstName": "R",
             "lastName": "S",
         }
