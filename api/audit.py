@@ -1,4 +1,5 @@
-"""The per-request audit recorder: route handlers say what changed; it adds who, where from, and when."""
+"""The per-request audit recorder: route handlers say what changed; it adds who, where from, and when. And
+the audited creation of a workflow, which the workflow, import and template routes share."""
 
 from __future__ import annotations
 
@@ -6,10 +7,14 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from pydantic import BaseModel
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.deps import SessionDep
+from api.deps import SessionDep, WorkspaceAccess
+from api.schemas.workflows import WorkflowOut
 from core import audit
+from core import workflows as store
 from core.accounts import Principal
+from integrations.catalogue import action_input_schema, polling_config_schema
 
 
 class Auditor:
@@ -57,3 +62,29 @@ def _plain(value: Any) -> dict[str, Any] | None:
 
 
 AuditorDep = Annotated[Auditor, Depends()]
+
+
+async def create_audited(
+    session: AsyncSession,
+    access: WorkspaceAccess,
+    auditor: AuditorDep,
+    fields: dict[str, Any],
+    action: str,
+    metadata: dict[str, Any] | None = None,
+) -> WorkflowOut:
+    """Creates a draft workflow from `fields` and records `action` in the audit log."""
+    workflow = await store.create(
+        session, access.workspace, access.principal.user, fields, action_input_schema, polling_config_schema
+    )
+    await session.refresh(workflow)
+    out = WorkflowOut.model_validate(workflow)
+    await auditor.record(
+        action,
+        principal=access.principal,
+        entity_type="workflow",
+        entity_id=workflow.id,
+        workspace_id=access.workspace.id,
+        after=out,
+        metadata=metadata,
+    )
+    return out

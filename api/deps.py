@@ -9,11 +9,14 @@ from fastapi import Depends, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resources import Resources
+from api.schemas.workflows import ExecutionOut
 from core.accounts import Principal, active_user, principal_for_api_key
 from core.errors import PermissionDenied, Unauthenticated
-from core.models import Workspace, WorkspaceRole
+from core.execution import run_workflow_id
+from core.models import WorkflowExecution, Workspace, WorkspaceRole
 from core.permissions import Permission, allows
 from core.security import API_KEY_PREFIX, InvalidToken
+from core.settings import Settings
 from core.workspaces import membership, require
 
 
@@ -113,3 +116,18 @@ def workspace_access(
         return WorkspaceAccess(workspace, role, principal)
 
     return check
+
+
+def temporal_ui_url(settings: Settings, execution_id: str) -> str:
+    """Where the run is in the Temporal Web UI."""
+    return (
+        f"{settings.temporal_ui_url.rstrip('/')}/namespaces/{settings.temporal_namespace}/workflows/"
+        f"{run_workflow_id(execution_id)}"
+    )
+
+
+def execution_out(execution: WorkflowExecution, resources: Resources) -> ExecutionOut:
+    """An execution as the API answers it (the executions and workflows routes)."""
+    return ExecutionOut.model_validate(
+        {**execution.model_dump(), "temporal_ui_url": temporal_ui_url(resources.settings, execution.id)}
+    )

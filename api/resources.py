@@ -17,8 +17,9 @@ from core.crypto import CredentialCipher
 from core.db import create_engine, session_factory
 from core.errors import ServiceUnavailable
 from core.logstore import LogStore, create_log_store
+from core.quotas import ExecutionQuota
 from core.redis_keys import RedisKeys, create_redis
-from core.runs import cancel_runs
+from core.runs import RunService, WorkflowCache, cancel_runs
 from core.security import TokenSigner
 from core.settings import Settings, to_libpq_url
 from core.temporal import TemporalConnector
@@ -69,6 +70,20 @@ class Resources:
             webhooks=Webhooks(
                 engine, redis, keys, CredentialCipher.from_settings(settings), settings.public_base_url
             ),
+        )
+
+    def workflow_cache(self) -> WorkflowCache:
+        return WorkflowCache(self.redis, self.keys)
+
+    async def run_service(self) -> RunService:
+        """Starting, retrying, resuming and answering runs (core.runs), on this process's servers."""
+        return RunService(
+            self.engine,
+            await self.client(),
+            self.settings,
+            ExecutionQuota(self.engine, self.redis, self.keys),
+            self.workflow_cache(),
+            await self.pg_pool(),
         )
 
     async def client(self) -> Client:

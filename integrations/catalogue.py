@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.models.enums import TriggerType
 from integrations.builtin import manual, schedule, webhook
 from integrations.github import github
 from integrations.gmail import gmail
@@ -38,6 +39,20 @@ def get_trigger(trigger_id: str) -> TriggerSpec | None:
     integration_id, _, key = trigger_id.partition(".")
     integration = INTEGRATIONS.get(integration_id)
     return integration.triggers.get(key) if integration else None
+
+
+def action_input_schema(action_id: str) -> dict[str, Any] | None:
+    """The input JSON Schema of an action (what definitions are validated against); None when unknown."""
+    spec = get_action(action_id)
+    return spec.input_schema() if spec else None
+
+
+def polling_config_schema(trigger_id: str) -> dict[str, Any] | None:
+    """The configSchema of a polling trigger that can poll; None for anything else."""
+    spec = get_trigger(trigger_id)
+    if spec is None or spec.trigger_type != TriggerType.POLLING or spec.poll is None:
+        return None
+    return spec.config_schema()
 
 
 def integration_rows() -> list[dict[str, Any]]:

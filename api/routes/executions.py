@@ -10,56 +10,22 @@ from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeou
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.audit import AuditorDep
-from api.deps import ResourcesDep, SessionDep, WorkspaceAccess, workspace_access
+from api.deps import ResourcesDep, SessionDep, WorkspaceAccess, execution_out, workspace_access
 from api.errors import error_responses
 from api.pagination import Cursor, Limit, decode_cursor, page
-from api.resources import Resources
 from api.schemas.base import Page
 from api.schemas.workflows import DecisionBody, ExecutionDetail, ExecutionOut, ResumeBody, StepExecutionOut
 from core import executions as store
 from core.errors import Conflict, ServiceUnavailable
-from core.execution import DECIDE_UPDATE, Decision, run_workflow_id
-from core.models import ExecutionStatus, WorkflowExecution
+from core.execution import DECIDE_UPDATE, Decision
+from core.models import ExecutionStatus
 from core.permissions import Permission
-from core.quotas import ExecutionQuota
-from core.runs import RunService, WorkflowCache
 
 router = APIRouter(prefix="/workspaces/{workspace_id}/executions", tags=["executions"])
 ERRORS = error_responses(401, 403, 404, 409, 422)
 
 Reader = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.READ, "executions:read"))]
 Operator = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.EDIT, "executions:write"))]
-
-
-async def run_service(resources: Resources) -> RunService:
-    client = await resources.client()
-    quota = ExecutionQuota(resources.engine, resources.redis, resources.keys)
-    return RunService(
-        resources.engine,
-        client,
-        resources.settings,
-        quota,
-        workflow_cache(resources),
-        await resources.pg_pool(),
-    )
-
-
-def workflow_cache(resources: Resources) -> WorkflowCache:
-    return WorkflowCache(resources.redis, resources.keys)
-
-
-def temporal_ui_url(resources: Resources, execution_id: str) -> str:
-    settings = resources.settings
-    return (
-        f"{settings.temporal_ui_url.rstrip('/')}/namespaces/{settings.temporal_namespace}/workflows/"
-        f"{run_workflow_id(execution_id)}"
-    )
-
-
-def execution_out(execution: WorkflowExecution, resources: Resources) -> ExecutionOut:
-    return ExecutionOut.model_validate(
-        {**execution.model_dump(), "temporal_ui_url": temporal_ui_url(resources, execution.id)}
-    )
 
 
 @router.get("", response_model=Page[ExecutionOut], responses=ERRORS)
@@ -112,7 +78,7 @@ async def cancel(
 ) -> ExecutionOut:
     """Ask the run to stop; it ends as CANCELLED once its current step lets go."""
     execution = await store.get(session, access.workspace.id, execution_id)
-    await (await run_service(resources)).cancel(execution.id)
+    await (await resources.run_service()).cancel(execution.id)
     await auditor.record(
         "execution.cancelled",
         principal=access.principal,
@@ -134,7 +100,7 @@ async def retry(
 ) -> ExecutionOut:
     """Run again from the start with the same trigger data (counts towards `maxRetries`)."""
     await store.get(session, access.workspace.id, execution_id)
-    started = await (await run_service(resources)).retry(execution_id)
+    started = await (await resources.run_service()).retry(execution_id)
     await auditor.record(
         "execution.retried",
         principal=access.principal,
@@ -163,7 +129,7 @@ async def resume(
 ) -> ExecutionOut:
     """A new run that reuses what succeeded and starts at the step that failed."""
     await store.get(session, access.workspace.id, execution_id)
-    started = await (await run_service(resources)).resume(execution_id, latest_version=body.latest_version)
+    started = await (await resources.run_service()).resume(execution_id, latest_version=body.latest_version)
     await auditor.record(
         "execution.resumed",
         principal=access.principal,
@@ -203,7 +169,7 @@ async def decide(
     # end the read's transaction first, so the request does not hold a pooled connection meanwhile (50
     # decisions at once exhausted the pool: 30 s waits and 500s, ~4 decisions/s).
     await session.commit()
-    handle = (await run_service(resources)).handle(execution.id)
+    handle = (await resources.run_service()).handle(execution.id)
     decision = Decision(step_id, body.approved, by=access.principal.user.id, comment=body.comment)
     timeout = resources.settings.decision_timeout_seconds  # a busy worker, a run replayed from its history
     try:

@@ -22,7 +22,6 @@ from fastapi.responses import JSONResponse
 from api.deps import ResourcesDep
 from api.errors import error_response, error_responses
 from api.limits import is_json
-from api.routes.executions import run_service
 from api.schemas.base import ApiModel
 from core.definition.steps import refused_response_header
 from core.errors import BatonError, LimitExceeded, NotFound, Unauthenticated
@@ -168,7 +167,7 @@ async def receive(token: str, request: Request, resources: ResourcesDep) -> Resp
             # The first call may have died between claiming the key and starting its run (a crash, a
             # deploy): make sure the run exists, under the id already answered. Nothing is counted or
             # written again when its row is there; Temporal starts a workflow id once.
-            runs = await run_service(resources)
+            runs = await resources.run_service()
             version = await runs.published_version(target.workflow_id)
             await runs.start(version, data, trigger_type="WEBHOOK", execution_id=first, idempotent=True)
             replayed = HookAccepted(execution_id=first, replayed=True)
@@ -178,7 +177,7 @@ async def receive(token: str, request: Request, resources: ResourcesDep) -> Resp
                 headers={EXECUTION_HEADER: first, "Idempotent-Replayed": "true"},
             )
     try:
-        runs = await run_service(resources)
+        runs = await resources.run_service()
         version = await runs.published_version(target.workflow_id)
         await runs.start(version, data, trigger_type="WEBHOOK", execution_id=execution_id)
     except BaseException as exc:

@@ -6,10 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
-from api.audit import AuditorDep
+from api.audit import AuditorDep, create_audited
 from api.deps import SessionDep, WorkspaceAccess, workspace_access
 from api.errors import error_responses
-from api.routes.workflows import create_audited
 from api.schemas.workflows import WorkflowOut
 from core.catalogue import get_template
 from core.errors import Conflict

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import WorkflowFailureError
 
-from api.audit import AuditorDep
-from api.deps import ResourcesDep, SessionDep, WorkspaceAccess, after_commit, workspace_access
+from api.audit import AuditorDep, create_audited
+from api.deps import ResourcesDep, SessionDep, WorkspaceAccess, after_commit, execution_out, workspace_access
 from api.errors import error_responses
 from api.pagination import Cursor, Limit, decode_cursor, page
 from api.resources import Resources
-from api.routes.executions import execution_out, run_service, workflow_cache
 from api.schemas.base import Page
 from api.schemas.workflows import (
     ExecutionOut,
@@ -29,10 +28,9 @@ from api.schemas.workflows import (
 )
 from core import executions as execution_store
 from core import workflows as store
-from core.models import TriggerType
 from core.permissions import Permission
 from core.runs import open_execution_ids
-from integrations.catalogue import get_action, get_trigger
+from integrations.catalogue import action_input_schema, polling_config_schema
 
 router = APIRouter(prefix="/workspaces/{workspace_id}/workflows", tags=["workflows"])
 ERRORS = error_responses(401, 403, 404, 409, 422)
@@ -47,7 +45,7 @@ MAX_WAIT_SECONDS = 300
 
 def forget_after_commit(session: AsyncSession, resources: Resources, workflow_id: str) -> None:
     """Drops the `workflow:{id}` cache entry once this write has committed."""
-    after_commit(session, lambda: workflow_cache(resources).forget(workflow_id))
+    after_commit(session, lambda: resources.workflow_cache().forget(workflow_id))
 
 
 def rearm_after_commit(session: AsyncSession, resources: Resources, workflow_id: str) -> None:
@@ -55,45 +53,6 @@ def rearm_after_commit(session: AsyncSession, resources: Resources, workflow_id:
     cache entry, then arms or disarms the trigger (webhook, schedule, poller) to match."""
     forget_after_commit(session, resources, workflow_id)
     after_commit(session, lambda: resources.arm(workflow_id))
-
-
-def action_schema(action_id: str) -> dict[str, Any] | None:
-    spec = get_action(action_id)
-    return spec.input_schema() if spec else None
-
-
-def trigger_schema(trigger_id: str) -> dict[str, Any] | None:
-    """The configSchema of a polling trigger that can poll; None for anything else."""
-    spec = get_trigger(trigger_id)
-    if spec is None or spec.trigger_type != TriggerType.POLLING or spec.poll is None:
-        return None
-    return spec.config_schema()
-
-
-async def create_audited(
-    session: AsyncSession,
-    access: WorkspaceAccess,
-    auditor: AuditorDep,
-    fields: dict[str, Any],
-    action: str,
-    metadata: dict[str, Any] | None = None,
-) -> WorkflowOut:
-    """Creates a draft workflow from `fields` and records `action` in the audit log."""
-    workflow = await store.create(
-        session, access.workspace, access.principal.user, fields, action_schema, trigger_schema
-    )
-    await session.refresh(workflow)
-    out = WorkflowOut.model_validate(workflow)
-    await auditor.record(
-        action,
-        principal=access.principal,
-        entity_type="workflow",
-        entity_id=workflow.id,
-        workspace_id=access.workspace.id,
-        after=out,
-        metadata=metadata,
-    )
-    return out
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=WorkflowOut, responses=ERRORS)
@@ -193,7 +152,7 @@ async def update(
     workflow = await store.get(session, access.workspace.id, workflow_id)
     before = WorkflowOut.model_validate(workflow)
     fields = body.model_dump(by_alias=True, mode="json", exclude_unset=True)
-    workflow = await store.update(session, workflow, fields, action_schema, trigger_schema)
+    workflow = await store.update(session, workflow, fields, action_input_schema, polling_config_schema)
     await session.refresh(workflow)
     out = WorkflowOut.model_validate(workflow)
     await auditor.record(
@@ -363,7 +322,7 @@ async def run(
     """Start a run with `payload` as its trigger data: 202 with the execution once it is durably started;
     with `?wait=true`, 200 with the finished execution (or 202 if it is still running at the timeout)."""
     workflow = await store.get(session, access.workspace.id, workflow_id)
-    runs = await run_service(resources)
+    runs = await resources.run_service()
     target = await (runs.draft(workflow.id) if draft else runs.published_version(workflow.id))
     started = await runs.start(target, body.payload, trigger_type="MANUAL", test=draft)
     await auditor.record(
