@@ -1,0 +1,192 @@
+"""The webhook ingress use case: one call to `/hooks/{token}`, from the token to the run it starts.
+
+The route gives a `HookCall` (what HTTP carried) and maps the outcome back to HTTP:
+
+- `Accepted`: a run was started (202), or, in sync mode, `reply` is its answer;
+- `Replayed`: the call was seen before (the same `Idempotency-Key`, or a signed call's message id or
+  signature): the first run's id, nothing started (202 with Idempotent-Replayed);
+- `Refused`: the call starts nothing, with the status, error kind, detail and headers to answer (an unknown
+  token, a method the workflow does not take, a rate limit or the monthly quota, a missing or wrong
+  signature, a query string on a signed webhook, a bad Idempotency-Key).
+
+Order: token, method, rate limit, signature (a call is counted in the webhook's stats only once it
+passes), idempotency claim (released when the start fails, so the sender's retry can start it), start,
+sync reply.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from redis.asyncio import Redis
+
+from core.errors import LimitExceeded
+from core.execution import responds_before_the_end
+from core.outages import best_effort
+from core.quotas import month_start, next_month
+from core.ratelimit import Verdict, hit
+from core.redis_keys import RedisKeys
+from core.runs import RunService, SyncReply
+from core.settings import Settings
+from core.webhook_signatures import SignatureRefused, verify
+from core.webhooks import HookTarget, Webhooks
+
+MAX_IDEMPOTENCY_KEY = 255
+
+
+@dataclass(frozen=True)
+class HookCall:
+    token: str
+    method: str
+    headers: Mapping[str, str]  # looked up case-insensitively (Starlette's request headers)
+    query: str  # the raw query string
+    body: bytes
+    # the run's `trigger` ({body, headers, query, method}), built only for a call that will start one
+    trigger: Callable[[], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Accepted:
+    execution_id: str
+    reply: SyncReply | None = None  # sync mode: the run's answer (or "pending" past syncTimeoutSeconds)
+
+
+@dataclass(frozen=True)
+class Replayed:
+    execution_id: str
+
+
+@dataclass(frozen=True)
+class Refused:
+    status: int
+    kind: str
+    detail: str
+    path: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Outcome = Accepted | Replayed | Refused
+
+
+class WebhookIngress:
+    def __init__(
+        self,
+        webhooks: Webhooks,
+        redis: Redis,
+        keys: RedisKeys,
+        settings: Settings,
+        run_service: Callable[[], Awaitable[RunService]],
+    ) -> None:
+        self._webhooks = webhooks
+        self._redis = redis
+        self._keys = keys
+        self._settings = settings
+        self._run_service = run_service
+
+    async def receive(self, call: HookCall) -> Outcome:
+        target = await self._webhooks.target(call.token)
+        if target is None or not target.is_active:
+            return Refused(
+                404, "not_found", "no active webhook at this address (is the workflow published and active?)"
+            )
+        if call.method not in target.methods:
+            return Refused(
+                405,
+                "method_not_allowed",
+                f"this webhook accepts {', '.join(target.methods)}; add {call.method} to its trigger's "
+                "`methods` to allow it",
+                headers={"Allow": ", ".join(target.methods)},
+            )
+        if (limited := await self._rate_limited(call.token)) is not None:
+            return limited
+        key = self._signed(call, target)
+        if isinstance(key, Refused):
+            return key
+        await self._webhooks.count_call(target.webhook_id)
+        if key is None and (key := call.headers.get("idempotency-key")) is not None:
+            if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY:
+                return Refused(
+                    400,
+                    "invalid_body",
+                    f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters",
+                    path="Idempotency-Key",
+                )
+        data = call.trigger()
+        execution_id = str(uuid.uuid4())
+        if key is not None:
+            first = await self._webhooks.claim_idempotency_key(target.webhook_id, key, execution_id)
+            if first is not None:
+                # The first call may have died between claiming the key and starting its run (a crash, a
+                # deploy): make sure the run exists, under the id already answered. Nothing is counted or
+                # written again when its row is there; Temporal starts a workflow id once.
+                runs = await self._run_service()
+                version = await runs.published_version(target.workflow_id)
+                await runs.start(version, data, trigger_type="WEBHOOK", execution_id=first, idempotent=True)
+                return Replayed(first)
+        try:
+            runs = await self._run_service()
+            version = await runs.published_version(target.workflow_id)
+            await runs.start(version, data, trigger_type="WEBHOOK", execution_id=execution_id)
+        except BaseException as exc:
+            if key is not None:
+                await self._webhooks.release_idempotency_key(target.webhook_id, key)
+            if isinstance(exc, LimitExceeded):
+                return quota_exceeded(exc)
+            raise
+        if target.mode != "sync":
+            return Accepted(execution_id)
+        early = responds_before_the_end(version.definition.get("steps"))
+        return Accepted(
+            execution_id, await runs.reply(execution_id, target.sync_timeout_seconds, early=early)
+        )
+
+    async def _rate_limited(self, token: str) -> Refused | None:
+        limit = self._settings.webhook_rate_limit_per_minute
+        if not limit:
+            return None
+        verdict = await best_effort(  # Redis out of reach: calls go through unlimited until it is back
+            hit(self._redis, self._keys.webhook_rate_limit(token), limit=limit, window_seconds=60),
+            Verdict(True, limit, 0.0),
+            "the webhook rate limit",
+        )
+        if verdict.allowed:
+            return None
+        return Refused(
+            429,
+            "rate_limited",
+            f"this webhook takes at most {limit} calls a minute (WEBHOOK_RATE_LIMIT_PER_MINUTE); retry after "
+            "the time in Retry-After",
+            headers={"Retry-After": str(math.ceil(verdict.retry_after) or 1)},
+        )
+
+    def _signed(self, call: HookCall, target: HookTarget) -> str | Refused | None:
+        """The replay key of a signed call (None when the webhook has no secret), or why it is refused."""
+        secret = self._webhooks.secret_of(target)
+        if secret is None:
+            return None
+        if call.query:
+            return Refused(
+                400,
+                "unsigned_query",
+                "this webhook is signed and no signature covers the URL: send the values in the body, not in "
+                "the query string",
+                path="query",
+            )
+        tolerance = self._settings.webhook_signature_tolerance_seconds
+        try:
+            return verify(target.signature_scheme, secret, call.body, call.headers, time.time(), tolerance)
+        except SignatureRefused as exc:
+            return Refused(401, "unauthenticated", str(exc), headers={"WWW-Authenticate": "Bearer"})
+
+
+def quota_exceeded(exc: LimitExceeded) -> Refused:
+    """429, not 403: a webhook sender retries later, when the quota resets."""
+    now = datetime.now(UTC)
+    wait = int((next_month(month_start(now)) - now).total_seconds()) + 1
+    return Refused(429, exc.kind, exc.detail, headers={"Retry-After": str(wait)})
