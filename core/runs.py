@@ -14,7 +14,7 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -30,13 +30,15 @@ from temporalio.client import (
 )
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from core.db import jsonb
 from core.errors import Conflict, LimitExceeded, NotFound, ServiceUnavailable
 from core.execution import (
     AWAIT_RESPONSE_UPDATE,
+    DECIDE_UPDATE,
     INTERPRETER_WORKFLOW,
+    Decision,
     RunInput,
     RunResult,
     run_workflow_id,
@@ -333,6 +335,40 @@ class RunService:
         return StartedRun(
             run.execution_id, target.workflow_id, target.version, temporal_id, handle.first_execution_run_id
         )
+
+    async def decide(
+        self, execution_id: str, decision: Decision, idempotency_key: str | None = None
+    ) -> dict[str, object]:
+        """Hands an approval decision to the run and answers its outcome. Conflict (409) when the run
+        refuses it (not waiting, not an approver, already decided) or is not running; ServiceUnavailable
+        (503) when no worker takes it within DECISION_TIMEOUT_SECONDS. The same `idempotency_key` is the
+        same decision: Temporal keeps one outcome per update id and run."""
+        timeout = self._settings.decision_timeout_seconds  # a busy worker, a run replayed from its history
+        try:
+            answer: dict[str, object] = await self.handle(execution_id).execute_update(
+                DECIDE_UPDATE,
+                decision,
+                id=f"decision:{decision.step_id}:{idempotency_key}" if idempotency_key else None,
+                result_type=dict,
+                rpc_timeout=timedelta(seconds=timeout),
+            )
+        except WorkflowUpdateFailedError as exc:
+            raise Conflict(
+                str(exc.cause) if exc.cause else "the decision was refused", path="stepId"
+            ) from exc
+        except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+            raise ServiceUnavailable(
+                f"no worker took the decision within {timeout:g} s (is `baton worker` running?); "
+                "Temporal may still hand it to the run when a worker comes: send it again with the same "
+                "Idempotency-Key to get its outcome (without one, a step already decided answers 409)"
+            ) from exc
+        except RPCError as exc:
+            if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+                raise Conflict(
+                    f"execution {execution_id} is not running; it cannot take decisions ({exc.message})"
+                ) from exc
+            raise
+        return answer
 
     def handle(self, execution_id: str) -> WorkflowHandle[Any, RunResult]:
         return self._client.get_workflow_handle(run_workflow_id(execution_id), result_type=RunResult)

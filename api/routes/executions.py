@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, status
-from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
-from temporalio.service import RPCError, RPCStatusCode
 
 from api.audit import AuditorDep
 from api.deps import ResourcesDep, SessionDep, WorkspaceAccess, execution_out, workspace_access
@@ -16,8 +14,7 @@ from api.pagination import Cursor, Limit, decode_cursor, page
 from api.schemas.base import Page
 from api.schemas.workflows import DecisionBody, ExecutionDetail, ExecutionOut, ResumeBody, StepExecutionOut
 from core import executions as store
-from core.errors import Conflict, ServiceUnavailable
-from core.execution import DECIDE_UPDATE, Decision
+from core.execution import Decision
 from core.models import ExecutionStatus
 from core.permissions import Permission
 
@@ -169,32 +166,9 @@ async def decide(
     # end the read's transaction first, so the request does not hold a pooled connection meanwhile (50
     # decisions at once exhausted the pool: 30 s waits and 500s, ~4 decisions/s).
     await session.commit()
-    handle = (await resources.run_service()).handle(execution.id)
+    runs = await resources.run_service()
     decision = Decision(step_id, body.approved, by=access.principal.user.id, comment=body.comment)
-    timeout = resources.settings.decision_timeout_seconds  # a busy worker, a run replayed from its history
-    try:
-        answer: dict[str, object] = await handle.execute_update(
-            DECIDE_UPDATE,
-            decision,
-            # Temporal keeps one outcome per update id and run: the same key is the same decision
-            id=f"decision:{step_id}:{idempotency_key}" if idempotency_key else None,
-            result_type=dict,
-            rpc_timeout=timedelta(seconds=timeout),
-        )
-    except WorkflowUpdateFailedError as exc:
-        raise Conflict(str(exc.cause) if exc.cause else "the decision was refused", path="stepId") from exc
-    except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
-        raise ServiceUnavailable(
-            f"no worker took the decision within {timeout:g} s (is `baton worker` running?); "
-            "Temporal may still hand it to the run when a worker comes: send it again with the same "
-            "Idempotency-Key to get its outcome (without one, a step already decided answers 409)"
-        ) from exc
-    except RPCError as exc:
-        if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
-            raise Conflict(
-                f"execution {execution_id} is not running; it cannot take decisions ({exc.message})"
-            ) from exc
-        raise
+    answer = await runs.decide(execution.id, decision, idempotency_key)
     await auditor.record(
         "execution.decided",
         principal=access.principal,
