@@ -29,12 +29,12 @@ from core import oauth
 from core.connections import oauth_credentials, token_columns
 from core.crypto import CredentialCipher, DecryptionError
 from core.errors import BatonError
-from core.models import Connection, TestStatus
+from core.models import TestStatus
+from core.models.tables import CONNECTIONS
 from core.redis_keys import RedisKeys
 from integrations.catalogue import get_integration
 from integrations.context import ActionError, auth_failed
 
-CONNECTIONS = Connection.__table__  # type: ignore[attr-defined]
 logger = logging.getLogger("baton.connections")
 
 # Compare-and-delete: only the holder of the lock releases it.

@@ -38,16 +38,16 @@ from core.execution import (
 )
 from core.live import live_event, new_entry_id
 from core.logstore import LogWriters
-from core.models import ExecutionStatus, StepExecution, Workflow, WorkflowExecution, WorkflowVersion
+from core.models import ExecutionStatus
 from core.models.enums import FAILED_STATUSES, OPEN_STATUSES
+from core.models.tables import STEP_EXECUTIONS as STEPS
+from core.models.tables import WORKFLOW_EXECUTIONS as EXECUTIONS
+from core.models.tables import WORKFLOW_VERSIONS as VERSIONS
+from core.models.tables import WORKFLOWS
 from core.redaction import NO_SECRETS, Secrets, redact
 from core.redis_keys import RedisKeys
 
 logger = logging.getLogger("baton.records")
-EXECUTIONS = WorkflowExecution.__table__  # type: ignore[attr-defined]
-STEPS = StepExecution.__table__  # type: ignore[attr-defined]
-WORKFLOWS = Workflow.__table__  # type: ignore[attr-defined]
-VERSIONS = WorkflowVersion.__table__  # type: ignore[attr-defined]
 FOREIGN_KEY_VIOLATION = "23503"
 
 

@@ -37,7 +37,8 @@ from core.execution import (
     PollOutcome,
     ScheduledFire,
 )
-from core.models import PollState, TriggerType
+from core.models import TriggerType
+from core.models.tables import POLL_STATES
 from core.redis_keys import RedisKeys
 from core.runs import RunService
 from core.settings import Settings
@@ -47,7 +48,6 @@ from integrations.sdk import ActionError
 
 logger = logging.getLogger("baton.triggers")
 
-POLL_STATES = PollState.__table__  # type: ignore[attr-defined]
 SCHEDULED_NAMESPACE = uuid.UUID("5b3c1f0e-6f1a-4d7e-9a0b-0c2f4e6a8b13")
 POLLED_NAMESPACE = uuid.UUID("a7e2d9c4-1b3f-4e5a-8c6d-2f0b9e7a1c35")
 LOCK_SECONDS = 60

@@ -6,9 +6,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.crypto import CredentialCipher, DecryptionError
-from core.models import Connection
-
-CONNECTIONS = Connection.__table__  # type: ignore[attr-defined]
+from core.models.tables import CONNECTIONS
 
 
 async def rotate_credentials(engine: AsyncEngine, cipher: CredentialCipher) -> tuple[int, list[str]]:

@@ -20,6 +20,7 @@ from sqlmodel import SQLModel
 from core.catalogue import forget_integrations
 from core.db import create_engine
 from core.models import Action, Integration, Trigger, WorkflowTemplate
+from core.models.tables import table_of
 from core.redis_keys import RedisKeys
 from core.settings import Settings
 from integrations.catalogue import INTEGRATIONS, action_rows, integration_rows, trigger_rows
@@ -50,7 +51,7 @@ class SeedReport:
 async def _upsert(
     connection: AsyncConnection, model: type[SQLModel], rows: list[dict[str, Any]]
 ) -> TableReport:
-    table = model.__table__  # type: ignore[attr-defined]
+    table = table_of(model)
     report = TableReport()
     for row in rows:
         inserting = insert(table).values(**row)
@@ -72,7 +73,7 @@ async def _upsert(
 
 
 async def _deactivate_missing(connection: AsyncConnection, model: type[SQLModel], ids: list[str]) -> int:
-    table = model.__table__  # type: ignore[attr-defined]
+    table = table_of(model)
     result = await connection.execute(
         update(table).where(table.c.id.not_in(ids), table.c.is_active.is_(True)).values(is_active=False)
     )

@@ -54,7 +54,8 @@ from core.execution import (
     schedule_id,
     scheduled_run_id,
 )
-from core.models import TriggerType, Webhook, Workflow, Workspace
+from core.models import TriggerType
+from core.models.tables import WEBHOOKS, WORKFLOWS, WORKSPACES
 from core.settings import Settings
 from core.temporal import TRIGGER_TYPE, WORKFLOW_ID, WORKSPACE_ID, upsert_schedule
 from core.webhooks import Webhooks
@@ -62,9 +63,6 @@ from core.workflows import published_trigger
 
 logger = logging.getLogger("baton.arming")
 
-WORKFLOWS = Workflow.__table__  # type: ignore[attr-defined]
-WORKSPACES = Workspace.__table__  # type: ignore[attr-defined]
-WEBHOOKS = Webhook.__table__  # type: ignore[attr-defined]
 OVERLAP = {
     "skip": ScheduleOverlapPolicy.SKIP,
     "buffer_one": ScheduleOverlapPolicy.BUFFER_ONE,

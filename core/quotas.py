@@ -13,13 +13,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.errors import LimitExceeded
-from core.models import Workflow, WorkflowExecution
+from core.models.tables import WORKFLOW_EXECUTIONS as EXECUTIONS
+from core.models.tables import WORKFLOWS
 from core.outages import best_effort
 from core.redis_keys import RedisKeys
-
-EXECUTIONS = WorkflowExecution.__table__  # type: ignore[attr-defined]
-WORKFLOWS = Workflow.__table__  # type: ignore[attr-defined]
-
 
 # One round trip: -1 when the counter is missing (to rebuild), 0 when the quota is used up, else the count.
 TAKE = """

@@ -45,13 +45,12 @@ from core.execution import (
 )
 from core.models import (
     ExecutionStatus,
-    StepExecution,
-    Workflow,
-    WorkflowExecution,
-    WorkflowVersion,
-    Workspace,
 )
 from core.models.enums import OPEN_STATUSES
+from core.models.tables import STEP_EXECUTIONS as STEPS
+from core.models.tables import WORKFLOW_EXECUTIONS as EXECUTIONS
+from core.models.tables import WORKFLOW_VERSIONS as VERSIONS
+from core.models.tables import WORKFLOWS, WORKSPACES
 from core.outages import best_effort
 from core.quotas import ExecutionQuota
 from core.redis_keys import RedisKeys
@@ -68,11 +67,6 @@ from core.temporal import (
 )
 from core.workflows import definition_of
 
-EXECUTIONS = WorkflowExecution.__table__  # type: ignore[attr-defined]
-STEPS = StepExecution.__table__  # type: ignore[attr-defined]
-WORKFLOWS = Workflow.__table__  # type: ignore[attr-defined]
-VERSIONS = WorkflowVersion.__table__  # type: ignore[attr-defined]
-WORKSPACES = Workspace.__table__  # type: ignore[attr-defined]
 # Once per id, whether the table is the seed's or partitioned by month (core.partitions: the parent's key
 # is `(id, created_at)`, so `ON CONFLICT (id)` cannot name it; each month keeps `id` unique).
 INSERT_PENDING = (

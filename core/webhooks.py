@@ -27,14 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from core.crypto import CredentialCipher
 from core.definition.triggers import WebhookTriggerConfig
 from core.errors import NotFound
-from core.models import Webhook, Workflow
+from core.models.tables import WEBHOOKS, WORKFLOWS
 from core.outages import best_effort
 from core.redis_keys import RedisKeys
 from core.webhook_signatures import Scheme, new_standard_secret
 from core.workflows import published_trigger
 
-WEBHOOKS = Webhook.__table__  # type: ignore[attr-defined]
-WORKFLOWS = Workflow.__table__  # type: ignore[attr-defined]
 CACHE_SECONDS = 300
 IDEMPOTENCY_SECONDS = 24 * 3600
 # Takes the whole stats hashes in one step, so calls counted during a flush land in the next one.

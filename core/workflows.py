@@ -22,6 +22,7 @@ from core.definition.steps import WorkflowDefinition
 from core.definition.validation import subworkflow_ids, validate_definition
 from core.errors import Conflict, LimitExceeded, NotFound
 from core.models import Connection, User, Workflow, WorkflowVersion, Workspace
+from core.models.tables import table_of
 from core.paging import newest_first
 
 ActionSchemaLookup = Callable[[str], Mapping[str, Any] | None]
@@ -52,8 +53,8 @@ class PublishedTrigger:
 async def published_trigger(connection: AsyncConnection, workflow_id: str) -> PublishedTrigger | None:
     """The workflow's state as its trigger sees it (None when the workflow is gone): one query shared by the
     arming, the webhook ingress and the trigger activities."""
-    workflows = Workflow.__table__  # type: ignore[attr-defined]
-    versions = WorkflowVersion.__table__  # type: ignore[attr-defined]
+    workflows = table_of(Workflow)
+    versions = table_of(WorkflowVersion)
     others = versions.alias("others")
     latest = (
         core_select(func.max(others.c.version))

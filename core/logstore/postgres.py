@@ -24,13 +24,11 @@ from core.analytics import (
 from core.db import delete_in_batches
 from core.live import new_entry_id
 from core.logstore.base import EVENT_FIELDS, LOG_FIELDS, PURGEABLE, USAGE_FIELDS, LogQuery, jsonable
-from core.models import AnalyticsDaily, AnalyticsEvent, ExecutionLog, IntegrationUsage
 from core.models.enums import FAILED_STATUSES
-
-USAGE = IntegrationUsage.__table__  # type: ignore[attr-defined]
-LOGS = ExecutionLog.__table__  # type: ignore[attr-defined]
-EVENTS = AnalyticsEvent.__table__  # type: ignore[attr-defined]
-DAILY = AnalyticsDaily.__table__  # type: ignore[attr-defined]
+from core.models.tables import ANALYTICS_DAILY as DAILY
+from core.models.tables import ANALYTICS_EVENTS as EVENTS
+from core.models.tables import EXECUTION_LOGS as LOGS
+from core.models.tables import INTEGRATION_USAGE as USAGE
 
 
 class PostgresLogStore:
