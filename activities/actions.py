@@ -29,7 +29,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.connections import ConnectionCredentials, LoadedConnection
 from activities.metrics import observe_seconds
-from core.execution import (
+from core.contract import (
     MAX_OUTPUT_BYTES,
     RATE_LIMITED,
     UNAVAILABLE,

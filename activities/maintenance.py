@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
-from core.execution import RETENTION_ACTIVITY
+from core.contract import RETENTION_ACTIVITY
 from core.logstore import LogStore
 from core.retention import Retention
 from core.settings import Settings

@@ -24,8 +24,7 @@ from temporalio.exceptions import ApplicationError
 from activities.actions import StepRecorder
 from activities.metrics import count
 from core.analytics import executed_event, step_failed_event
-from core.db import jsonb, pg_text
-from core.execution import (
+from core.contract import (
     EXECUTION_FINISHED_ACTIVITY,
     EXECUTION_STARTED_ACTIVITY,
     LOAD_PUBLISHED_VERSION_ACTIVITY,
@@ -36,6 +35,7 @@ from core.execution import (
     StepRecord,
     step_record_id,
 )
+from core.db import jsonb, pg_text
 from core.live import live_event, new_entry_id
 from core.logstore import LogWriters
 from core.models import ExecutionStatus

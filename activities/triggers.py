@@ -27,9 +27,7 @@ from temporalio import activity
 
 from activities.actions import to_application_error
 from activities.connections import ConnectionCredentials
-from core.definition.triggers import PollingTriggerConfig
-from core.errors import LimitExceeded, NotFound
-from core.execution import (
+from core.contract import (
     POLL_ACTIVITY,
     SCHEDULE_FIRE_ACTIVITY,
     SCHEDULE_RELEASE_ACTIVITY,
@@ -37,6 +35,8 @@ from core.execution import (
     PollOutcome,
     ScheduledFire,
 )
+from core.definition.triggers import PollingTriggerConfig
+from core.errors import LimitExceeded, NotFound
 from core.models import TriggerType
 from core.models.tables import POLL_STATES
 from core.redis_keys import RedisKeys

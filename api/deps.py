@@ -11,8 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.resources import Resources
 from api.schemas.workflows import ExecutionOut
 from core.accounts import Principal, active_user, principal_for_api_key
+from core.contract import run_workflow_id
 from core.errors import PermissionDenied, Unauthenticated
-from core.execution import run_workflow_id
 from core.models import WorkflowExecution, Workspace, WorkspaceRole
 from core.permissions import Permission, allows
 from core.security import API_KEY_PREFIX, InvalidToken

@@ -34,8 +34,8 @@ from baton.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedTemporal, fr
 from baton.migrate import upgrade_to_head_async
 from bench.handwritten import HandWrittenBare, HandWrittenRecorded
 from core.codec import data_converter
+from core.contract import INTERPRETER_WORKFLOW, RunInput, RunResult
 from core.db import create_engine
-from core.execution import INTERPRETER_WORKFLOW, RunInput, RunResult
 from core.redis_keys import RedisKeys, create_redis
 from core.settings import Settings, to_libpq_url
 from worker.main import build_worker, warm_up, workflow_runner

@@ -10,7 +10,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from core.execution import (
+    from core.contract import (
         EXECUTION_FINISHED_ACTIVITY,
         EXECUTION_STARTED_ACTIVITY,
         ActionRequest,

@@ -38,7 +38,7 @@ from api.pagination import encode_cursor
 from bench.engine import fresh_database, run_benchmark, serve_http, summarize
 from bench.stack import BenchStack, dev_env, dev_stack
 from core.db import delete_in_batches
-from core.executions import list_query
+from core.execution_reads import list_query
 from core.partitions import Partitions
 from core.runs import INSERT_PENDING
 from core.settings import Settings, to_asyncpg_url, to_libpq_url
@@ -826,7 +826,7 @@ async def explain(
     if query is not None:
         compiled = query.compile(dialect=asyncpg_dialect.dialect())  # type: ignore[no-untyped-call]
         statements = [(str(compiled), [compiled.params[name] for name in compiled.positiontup or []])]
-    else:  # core.executions.get and .steps
+    else:  # core.execution_reads.get and .steps
         statements = [
             (
                 "SELECT e.* FROM workflow_executions e JOIN workflows w ON w.id = e.workflow_id "

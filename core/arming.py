@@ -43,8 +43,7 @@ from temporalio.common import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from core.definition.triggers import ScheduleTriggerConfig
-from core.execution import (
+from core.contract import (
     POKE_SIGNAL,
     POLLER_WORKFLOW,
     SCHEDULED_RUN_WORKFLOW,
@@ -54,6 +53,7 @@ from core.execution import (
     schedule_id,
     scheduled_run_id,
 )
+from core.definition.triggers import ScheduleTriggerConfig
 from core.models import TriggerType
 from core.models.tables import WEBHOOKS, WORKFLOWS, WORKSPACES
 from core.settings import Settings

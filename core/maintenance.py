@@ -13,7 +13,7 @@ from temporalio.client import (
     ScheduleState,
 )
 
-from core.execution import MAINTENANCE_WORKFLOW
+from core.contract import MAINTENANCE_WORKFLOW
 from core.settings import Settings
 from core.temporal import upsert_schedule
 

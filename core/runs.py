@@ -32,9 +32,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from core.db import jsonb
-from core.errors import Conflict, LimitExceeded, NotFound, ServiceUnavailable
-from core.execution import (
+from core.contract import (
     AWAIT_RESPONSE_UPDATE,
     DECIDE_UPDATE,
     INTERPRETER_WORKFLOW,
@@ -43,6 +41,8 @@ from core.execution import (
     RunResult,
     run_workflow_id,
 )
+from core.db import jsonb
+from core.errors import Conflict, LimitExceeded, NotFound, ServiceUnavailable
 from core.models import (
     ExecutionStatus,
 )

@@ -26,8 +26,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from core.contract import responds_before_the_end
 from core.errors import LimitExceeded
-from core.execution import responds_before_the_end
 from core.outages import best_effort
 from core.quotas import month_start, next_month
 from core.ratelimit import Verdict, hit

@@ -14,7 +14,7 @@ from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client, WorkflowHandle
 
-from core.execution import INTERPRETER_WORKFLOW, RunInput, RunResult, run_workflow_id
+from core.contract import INTERPRETER_WORKFLOW, RunInput, RunResult, run_workflow_id
 from core.logstore import BufferedWriter, LogWriters
 from tests.factories import create_workflow
 

@@ -20,23 +20,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.records import RecordActivities
-    from core.definition.steps import (
-        ActionStep,
-        ApprovalStep,
-        ConditionStep,
-        DelayStep,
-        LoopStep,
-        ParallelStep,
-        RespondStep,
-        SetStep,
-        Step,
-        StopStep,
-        SubworkflowStep,
-        SwitchStep,
-        WorkflowDefinition,
-    )
-    from core.definition.steps import RetryPolicy as StepRetryPolicy
-    from core.execution import (
+    from core.contract import (
         AWAIT_RESPONSE_UPDATE,
         DECIDE_UPDATE,
         INTERPRETER_WORKFLOW,
@@ -60,6 +44,22 @@ with workflow.unsafe.imports_passed_through():
         run_workflow_id,
         too_large,
     )
+    from core.definition.steps import (
+        ActionStep,
+        ApprovalStep,
+        ConditionStep,
+        DelayStep,
+        LoopStep,
+        ParallelStep,
+        RespondStep,
+        SetStep,
+        Step,
+        StopStep,
+        SubworkflowStep,
+        SwitchStep,
+        WorkflowDefinition,
+    )
+    from core.definition.steps import RetryPolicy as StepRetryPolicy
     from core.expressions import render_value
     from core.models.enums import FINAL_STEP_STATUSES, TERMINAL_STATUSES, ExecutionStatus
     from worker.run_scope import STEP_ERRORS, Scope, StepFailed, StopRun, describe_failure

@@ -10,7 +10,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.maintenance import MaintenanceActivities
-from core.execution import MAINTENANCE_WORKFLOW
+from core.contract import MAINTENANCE_WORKFLOW
 
 
 @workflow.defn(name=MAINTENANCE_WORKFLOW)

@@ -20,7 +20,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.triggers import TriggerActivities
-from core.execution import (
+from core.contract import (
     INTERPRETER_WORKFLOW,
     POKE_SIGNAL,
     POLLER_WORKFLOW,

@@ -13,8 +13,8 @@ from api.errors import error_responses
 from api.pagination import Cursor, Limit, decode_cursor, page
 from api.schemas.base import Page
 from api.schemas.workflows import DecisionBody, ExecutionDetail, ExecutionOut, ResumeBody, StepExecutionOut
-from core import executions as store
-from core.execution import Decision
+from core import execution_reads as store
+from core.contract import Decision
 from core.models import ExecutionStatus
 from core.permissions import Permission
 

@@ -14,7 +14,7 @@ from redis.asyncio.client import PubSub
 from api.deps import ResourcesDep, SessionDep, WorkspaceAccess, workspace_access
 from api.errors import error_responses
 from api.pagination import decode_cursor
-from core import executions as store
+from core import execution_reads as store
 from core.live import live_event
 from core.logstore import LogQuery
 from core.outages import raise_if_cancelled

@@ -11,7 +11,7 @@ from api.deps import ResourcesDep, SessionDep, WorkspaceAccess, workspace_access
 from api.errors import error_responses
 from api.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from api.schemas.base import ApiModel, Page
-from core import executions as store
+from core import execution_reads as store
 from core.logstore import LogQuery
 from core.permissions import Permission
 

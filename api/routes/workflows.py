@@ -26,7 +26,7 @@ from api.schemas.workflows import (
     WorkflowOut,
     WorkflowUpdate,
 )
-from core import executions as execution_store
+from core import execution_reads as execution_store
 from core import workflows as store
 from core.permissions import Permission
 from core.runs import open_execution_ids

@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema
 from pydantic import ValidationError
 
+from core.contract import WEBHOOK_RESPOND_ACTION
 from core.definition.steps import (
     TRIGGER_CONFIGS,
     ActionStep,
@@ -28,7 +29,6 @@ from core.definition.steps import (
     refused_response_header,
 )
 from core.errors import InvalidDefinition
-from core.execution import WEBHOOK_RESPOND_ACTION
 from core.expressions import ExpressionError, compile_expression, has_expression, names_used
 from core.models.enums import TriggerType
 

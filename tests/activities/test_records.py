@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from activities.records import RecordActivities
-from core.execution import ActionRequest, ExecutionFinished, ExecutionStarted, StepRecord
+from core.contract import ActionRequest, ExecutionFinished, ExecutionStarted, StepRecord
 from core.redis_keys import RedisKeys
 from tests.factories import create_workflow
 

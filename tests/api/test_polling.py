@@ -21,8 +21,8 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.connections import ConnectionCredentials
 from activities.triggers import TriggerActivities
+from core.contract import poller_id
 from core.crypto import CredentialCipher
-from core.execution import poller_id
 from core.quotas import ExecutionQuota, month_start
 from core.redis_keys import RedisKeys
 from core.runs import RunService, WorkflowCache

@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from temporalio.client import Client, ScheduleOverlapPolicy, ScheduleRange
 from temporalio.service import RPCError, RPCStatusCode
 
-from core.execution import schedule_id
+from core.contract import schedule_id
 from core.redis_keys import RedisKeys
 from tests.api.conftest import sign_up
 

@@ -14,7 +14,7 @@ import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from core.execution import poller_id, schedule_id
+from core.contract import poller_id, schedule_id
 from core.settings import Settings
 from tests.api.conftest import api_client_for, sign_up
 

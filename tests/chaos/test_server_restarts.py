@@ -33,7 +33,7 @@ from temporalio.service import RPCError
 from baton.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedTemporal, free_port
 from baton.migrate import upgrade_to_head_async
 from core.codec import data_converter
-from core.execution import RunResult
+from core.contract import RunResult
 from core.settings import Settings
 from tests.api.test_webhooks import webhook_workflow
 from tests.chaos.conftest import Process, record, run_records

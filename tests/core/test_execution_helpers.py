@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from core.execution import responds_before_the_end
+from core.contract import responds_before_the_end
 
 RESPOND = {"id": "reply", "type": "respond", "status": 200, "body": {}}
 RESPOND_ACTION = {"id": "reply", "type": "action", "action": "webhook.respond", "input": {"status": 201}}

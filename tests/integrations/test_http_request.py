@@ -16,7 +16,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from core.execution import ActionRequest
+from core.contract import ActionRequest
 from core.outbound import outbound_client, policy_for
 from core.settings import Settings
 from tests.http_server import Reply, ScriptedServer

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import ActivityEnvironment
 
 from activities.actions import ActionActivities, effective_limit
-from core.execution import ActionRequest
+from core.contract import ActionRequest
 from core.redis_keys import RedisKeys
 from core.settings import Settings
 from integrations.context import ActionContext, ActionError

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 
 from baton.embedded import free_port
-from core.execution import Decision
+from core.contract import Decision
 from core.settings import Settings
 from tests.conftest import running_engine
 from tests.engine import Engine, output

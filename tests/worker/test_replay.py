@@ -31,7 +31,7 @@ from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowHist
 from temporalio.worker import Replayer
 
 from core.codec import data_converter
-from core.execution import (
+from core.contract import (
     AWAIT_RESPONSE_UPDATE,
     MAINTENANCE_WORKFLOW,
     POKE_SIGNAL,

@@ -1,4 +1,5 @@
-"""The data a run carries between the API, the interpreter workflow and its activities.
+"""The Temporal contract: the names of Baton's workflows, activities, updates, queries and signal, and
+the data a run carries between the API, the interpreter workflow and its activities.
 
 Plain dataclasses (Temporal's default converter handles them) so fields can be added compatibly: a new
 field always has a default, so histories recorded before it still decode.
