@@ -42,10 +42,10 @@ from core.models import ExecutionStatus
 from core.models.enums import FAILED_STATUSES, OPEN_STATUSES
 from core.models.tables import STEP_EXECUTIONS as STEPS
 from core.models.tables import WORKFLOW_EXECUTIONS as EXECUTIONS
-from core.models.tables import WORKFLOW_VERSIONS as VERSIONS
 from core.models.tables import WORKFLOWS
 from core.redaction import NO_SECRETS, Secrets, redact
 from core.redis_keys import RedisKeys
+from core.workflows import version_to_run
 
 logger = logging.getLogger("baton.records")
 FOREIGN_KEY_VIOLATION = "23503"
@@ -379,28 +379,16 @@ class RecordActivities(StepRecorder):
     async def load_published_version(self, workflow_id: str) -> dict[str, Any]:
         """The latest published version of a workflow (for subworkflow steps)."""
         async with self._engine.connect() as connection:
-            row = (
-                await connection.execute(
-                    select(VERSIONS, WORKFLOWS.c.workspace_id)
-                    .join(WORKFLOWS, WORKFLOWS.c.id == VERSIONS.c.workflow_id)
-                    .where(VERSIONS.c.workflow_id == workflow_id)
-                    .order_by(VERSIONS.c.version.desc())
-                    .limit(1)
-                )
-            ).first()
-        if row is None:
+            target = await version_to_run(connection, workflow_id)
+        if target is None:
             raise ApplicationError(
                 f"workflow {workflow_id} has no published version", type="NotPublished", non_retryable=True
             )
         return {
             "workflowId": workflow_id,
-            "workspaceId": row.workspace_id,
-            "version": row.version,
-            "definition": {
-                "triggerType": row.trigger_type,
-                "triggerConfig": row.trigger_config,
-                "steps": row.steps,
-            },
+            "workspaceId": target.workspace_id,
+            "version": target.version,
+            "definition": target.definition,
         }
 
     def activities(self) -> list[Any]:

@@ -49,7 +49,6 @@ from core.models import (
 from core.models.enums import OPEN_STATUSES
 from core.models.tables import STEP_EXECUTIONS as STEPS
 from core.models.tables import WORKFLOW_EXECUTIONS as EXECUTIONS
-from core.models.tables import WORKFLOW_VERSIONS as VERSIONS
 from core.models.tables import WORKFLOWS, WORKSPACES
 from core.outages import best_effort
 from core.quotas import ExecutionQuota
@@ -65,7 +64,7 @@ from core.temporal import (
     missing_search_attributes,
     names_a_missing_search_attribute,
 )
-from core.workflows import definition_of
+from core.workflows import VersionToRun, definition_of, version_to_run
 
 # Once per id, whether the table is the seed's or partitioned by month (core.partitions: the parent's key
 # is `(id, created_at)`, so `ON CONFLICT (id)` cannot name it; each month keeps `id` unique).
@@ -157,14 +156,6 @@ class SyncReply:
     error: str | None = None
 
 
-@dataclass(frozen=True)
-class VersionToRun:
-    workflow_id: str
-    workspace_id: str
-    version: int
-    definition: dict[str, Any]
-
-
 class RunService:
     def __init__(
         self,
@@ -202,18 +193,12 @@ class RunService:
         return target
 
     async def _load_version(self, workflow_id: str, version: int | None) -> VersionToRun:
-        query = (
-            select(VERSIONS, WORKFLOWS.c.workspace_id)
-            .join(WORKFLOWS, WORKFLOWS.c.id == VERSIONS.c.workflow_id)
-            .where(VERSIONS.c.workflow_id == workflow_id)
-        )
-        query = query.where(VERSIONS.c.version == version) if version is not None else query
         async with self._engine.connect() as connection:
-            row = (await connection.execute(query.order_by(VERSIONS.c.version.desc()).limit(1))).first()
-        if row is None:
+            target = await version_to_run(connection, workflow_id, version)
+        if target is None:
             which = f"version {version}" if version is not None else "a published version"
             raise NotFound(f"workflow {workflow_id} has no {which}; publish it first")
-        return VersionToRun(workflow_id, row.workspace_id, row.version, definition_of(row))
+        return target
 
     async def draft(self, workflow_id: str) -> VersionToRun:
         """The workflow as currently saved (for test runs of a draft)."""

@@ -86,6 +86,34 @@ async def published_trigger(connection: AsyncConnection, workflow_id: str) -> Pu
     )
 
 
+@dataclass(frozen=True)
+class VersionToRun:
+    workflow_id: str
+    workspace_id: str
+    version: int
+    definition: dict[str, Any]
+
+
+async def version_to_run(
+    connection: AsyncConnection, workflow_id: str, version: int | None = None
+) -> VersionToRun | None:
+    """The published version a run of the workflow runs: `version`, or the latest one (None when there is
+    none). The one answer to "what runs": API starts, webhook calls, schedules and subworkflow steps."""
+    versions = table_of(WorkflowVersion)
+    workflows = table_of(Workflow)
+    query = (
+        core_select(versions, workflows.c.workspace_id)
+        .join(workflows, workflows.c.id == versions.c.workflow_id)
+        .where(versions.c.workflow_id == workflow_id)
+    )
+    if version is not None:
+        query = query.where(versions.c.version == version)
+    row = (await connection.execute(query.order_by(versions.c.version.desc()).limit(1))).first()
+    if row is None:
+        return None
+    return VersionToRun(workflow_id, row.workspace_id, row.version, definition_of(row))
+
+
 def definition_of(source: Any) -> dict[str, Any]:
     """The definition (DEFINITION.md's shape) held by a Workflow or WorkflowVersion, model or row."""
     return {
