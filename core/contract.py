@@ -213,15 +213,27 @@ class ExecutionFinished:
     integrations: list[str] = field(default_factory=list)
 
 
-def _objects(value: Any) -> Iterator[dict[str, Any]]:
-    """Every JSON object in a definition's steps, nested ones included (branches, loop bodies, inputs)."""
-    if isinstance(value, dict):
-        yield value
-        for item in value.values():
-            yield from _objects(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _objects(item)
+# Where a definition's raw JSON nests steps (the wire names of the step models' `child_fields`, and
+# `onError`): lists of steps, a dict of lists (`cases`) or a list of lists (`branches`).
+_CHILD_KEYS = ("then", "else", "cases", "default", "steps", "branches", "onError")
+
+
+def _step_dicts(steps: Any) -> Iterator[dict[str, Any]]:
+    """Every step of a definition's raw `steps`, nested ones included, and nothing else: an action's input
+    that happens to hold `{"type": "action"}` is data, not a step."""
+    pending = [steps]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, list):
+            pending.extend(reversed(value))
+        elif isinstance(value, dict) and "type" in value and "id" in value:
+            yield value
+            for key in _CHILD_KEYS:
+                child = value.get(key)
+                if isinstance(child, dict) and key == "cases":
+                    pending.extend(reversed(list(child.values())))
+                elif isinstance(child, list):
+                    pending.append(child)
 
 
 def _is_respond(step: Any) -> bool:
@@ -236,7 +248,7 @@ def responds_before_the_end(steps: Any) -> bool:
     as the last top-level step. When not, the reply is the run's result and waiting for it is enough."""
     if not isinstance(steps, list):
         return False
-    found = sum(1 for value in _objects(steps) if _is_respond(value))
+    found = sum(1 for value in _step_dicts(steps) if _is_respond(value))
     last_is_respond = bool(steps) and _is_respond(steps[-1])
     return found > (1 if last_is_respond else 0)
 
@@ -244,7 +256,7 @@ def responds_before_the_end(steps: Any) -> bool:
 def action_integrations(steps: Any) -> list[str]:
     """The integrations named by the action steps of a definition, nested ones included, sorted."""
     found: set[str] = set()
-    for value in _objects(steps):
+    for value in _step_dicts(steps):
         action = value.get("action")
         if value.get("type") == "action" and isinstance(action, str) and "." in action:
             found.add(action.split(".", 1)[0])
@@ -254,7 +266,7 @@ def action_integrations(steps: Any) -> list[str]:
 def approval_steps(steps: Any) -> dict[str, list[str] | None]:
     """The approval steps of a definition, nested ones included: step id -> its approvers (None: anyone)."""
     found: dict[str, list[str] | None] = {}
-    for value in _objects(steps):
+    for value in _step_dicts(steps):
         if value.get("type") == "approval" and isinstance(value.get("id"), str):
             approvers = value.get("approvers")
             found[value["id"]] = list(approvers) if isinstance(approvers, list) else None

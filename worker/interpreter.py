@@ -76,7 +76,6 @@ LOCAL_ACTION_MAX_TIMEOUT = timedelta(minutes=5)
 DEFAULT_ACTION_TIMEOUT = timedelta(minutes=5)
 FLUSH_THRESHOLD = 500
 # Steps whose output can be a run's result (the last one to complete wins); condition and switch only route.
-RESULT_TYPES = ("action", "set", "delay", "approval", "subworkflow", "respond", "loop", "parallel")
 
 
 def to_retry_policy(policy: StepRetryPolicy | None) -> TemporalRetryPolicy:
@@ -317,7 +316,7 @@ class BatonRun:
         self._current.add(key)
         try:
             coroutine = self._execute(step, scope, key, started)
-            if step.timeout_seconds and not isinstance(step, ActionStep | ApprovalStep | SubworkflowStep):
+            if step.timeout_seconds and not step.times_itself:
                 output = await asyncio.wait_for(coroutine, step.timeout_seconds)
             else:
                 output = await coroutine
@@ -370,7 +369,7 @@ class BatonRun:
         self._current.discard(key)
         self._statuses[key] = ExecutionStatus.SUCCESS.value
         scope.set_output(step.id, output)
-        if step.type in RESULT_TYPES:
+        if step.can_be_result:
             self._last_output = output
         if not isinstance(step, ActionStep):  # an action activity records its own success
             self._buffer(

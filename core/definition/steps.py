@@ -6,7 +6,7 @@ The JSON Schema served at `/definition-schema` is generated from these models.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
@@ -47,12 +47,27 @@ class StepBase(DefinitionModel):
         "runs instead of the failed step",
     )
 
+    # What a step type means beyond its fields, declared once on its model (the interpreter, validation
+    # and the walkers read these instead of lists of type names):
+    # its output may be the run's result (the last such output is, unless a respond step answered)
+    can_be_result: ClassVar[bool] = False
+    # it applies `timeoutSeconds` itself (an activity's or a child's timeout, an approval's wait)
+    times_itself: ClassVar[bool] = False
+    # the fields that hold nested steps (not the step's own values)
+    child_fields: ClassVar[frozenset[str]] = frozenset()
+
     @property
     def label(self) -> str:
         return self.name or self.id
 
+    def children(self, path: str) -> list[tuple[list[Step], str]]:
+        """The step lists nested in this step, with their JSON paths (`onError` steps included)."""
+        return [(self.on_error, f"{path}.onError")] if isinstance(self.on_error, list) else []
+
 
 class ActionStep(StepBase):
+    can_be_result = True
+    times_itself = True
     type: Literal["action"] = "action"
     action: str = Field(pattern=r"^[a-z0-9_]+\.[a-z0-9_]+$", examples=["http.request", "slack.send_message"])
     input: dict[str, Any] | str = Field(default_factory=dict, description="Object (expressions allowed)")
@@ -60,33 +75,54 @@ class ActionStep(StepBase):
 
 
 class ConditionStep(StepBase):
+    child_fields = frozenset({"then", "else_"})
     type: Literal["condition"] = "condition"
     if_: Any = Field(alias="if", description="Expression; truthy runs `then`, else `else`")
     then: list[Step] = Field(default_factory=list)
     else_: list[Step] = Field(default_factory=list, alias="else")
 
+    def children(self, path: str) -> list[tuple[list[Step], str]]:
+        return [(self.then, f"{path}.then"), (self.else_, f"{path}.else"), *super().children(path)]
+
 
 class SwitchStep(StepBase):
+    child_fields = frozenset({"cases", "default"})
     type: Literal["switch"] = "switch"
     value: Any = Field(description="Expression whose value picks the case")
     cases: dict[str, list[Step]] = Field(default_factory=dict)
     default: list[Step] = Field(default_factory=list)
 
+    def children(self, path: str) -> list[tuple[list[Step], str]]:
+        cases = [(steps, f"{path}.cases.{key}") for key, steps in self.cases.items()]
+        return [*cases, (self.default, f"{path}.default"), *super().children(path)]
+
 
 class LoopStep(StepBase):
+    can_be_result = True
+    child_fields = frozenset({"steps"})
     type: Literal["loop"] = "loop"
     items: Any = Field(description="Expression giving a list")
     steps: list[Step] = Field(min_length=1)
     concurrency: int = Field(default=1, ge=1, le=100)
     max_items: int | None = Field(default=None, ge=1, le=1_000_000)
 
+    def children(self, path: str) -> list[tuple[list[Step], str]]:
+        return [(self.steps, f"{path}.steps"), *super().children(path)]
+
 
 class ParallelStep(StepBase):
+    can_be_result = True
+    child_fields = frozenset({"branches"})
     type: Literal["parallel"] = "parallel"
     branches: list[list[Step]] = Field(min_length=1, max_length=50)
 
+    def children(self, path: str) -> list[tuple[list[Step], str]]:
+        branches = [(branch, f"{path}.branches[{i}]") for i, branch in enumerate(self.branches)]
+        return [*branches, *super().children(path)]
+
 
 class DelayStep(StepBase):
+    can_be_result = True
     type: Literal["delay"] = "delay"
     seconds: float | str | None = Field(default=None, description="Duration (number or expression)")
     until: str | None = Field(default=None, description="ISO time or expression")
@@ -99,6 +135,8 @@ class DelayStep(StepBase):
 
 
 class ApprovalStep(StepBase):
+    can_be_result = True
+    times_itself = True
     type: Literal["approval"] = "approval"
     message: str = ""
     timeout_seconds: float | None = Field(default=None, gt=0, le=365 * 86400)
@@ -109,11 +147,14 @@ class ApprovalStep(StepBase):
 
 
 class SetStep(StepBase):
+    can_be_result = True
     type: Literal["set"] = "set"
     values: dict[str, Any] = Field(default_factory=dict)
 
 
 class SubworkflowStep(StepBase):
+    can_be_result = True
+    times_itself = True
     type: Literal["subworkflow"] = "subworkflow"
     workflow_id: str
     input: Any = Field(default_factory=dict)
@@ -127,6 +168,7 @@ def refused_response_header(name: str) -> bool:
 
 
 class RespondStep(StepBase):
+    can_be_result = True
     type: Literal["respond"] = "respond"
     status: int | str = Field(default=200, description="HTTP status (or expression)")
     headers: dict[str, str] = Field(
@@ -156,8 +198,7 @@ Step = Annotated[
     Field(discriminator="type"),
 ]
 
-for _model in (
-    StepBase,
+STEP_MODELS: tuple[type[StepBase], ...] = (
     ActionStep,
     ConditionStep,
     SwitchStep,
@@ -169,8 +210,12 @@ for _model in (
     SubworkflowStep,
     RespondStep,
     StopStep,
-):
+)
+_models: list[type[StepBase]] = [StepBase, *STEP_MODELS]
+for _model in _models:
     _model.model_rebuild()
+# Each step type's wire name (`"action"`, `"loop"`, ...).
+STEP_TYPES = frozenset(str(model.model_fields["type"].default) for model in STEP_MODELS)
 
 TRIGGER_CONFIGS: dict[TriggerType, type[BaseModel]] = {
     TriggerType.WEBHOOK: WebhookTriggerConfig,

@@ -16,15 +16,13 @@ from pydantic import ValidationError
 
 from core.contract import WEBHOOK_RESPOND_ACTION
 from core.definition.steps import (
+    STEP_TYPES,
     TRIGGER_CONFIGS,
     ActionStep,
-    ConditionStep,
     LoopStep,
-    ParallelStep,
     RespondStep,
     Step,
     SubworkflowStep,
-    SwitchStep,
     WorkflowDefinition,
     refused_response_header,
 )
@@ -34,10 +32,6 @@ from core.models.enums import TriggerType
 
 MAX_STEPS = 2_000
 MAX_DEPTH = 12
-STEP_TYPES = frozenset(
-    {"action", "condition", "switch", "loop", "parallel", "delay", "approval", "set", "subworkflow",
-     "respond", "stop"}
-)  # fmt: skip
 
 ActionSchemaLookup = Callable[[str], Mapping[str, Any] | None]
 
@@ -159,28 +153,12 @@ def _walk(steps: list[Step], path: str, depth: int) -> Iterator[tuple[Step, str,
 
 
 def child_lists(step: Step, path: str) -> list[tuple[list[Step], str]]:
-    lists: list[tuple[list[Step], str]] = []
-    if isinstance(step, ConditionStep):
-        lists += [(step.then, f"{path}.then"), (step.else_, f"{path}.else")]
-    elif isinstance(step, SwitchStep):
-        lists += [(steps, f"{path}.cases.{key}") for key, steps in step.cases.items()]
-        lists.append((step.default, f"{path}.default"))
-    elif isinstance(step, LoopStep):
-        lists.append((step.steps, f"{path}.steps"))
-    elif isinstance(step, ParallelStep):
-        lists += [(branch, f"{path}.branches[{i}]") for i, branch in enumerate(step.branches)]
-    if isinstance(step.on_error, list):
-        lists.append((step.on_error, f"{path}.onError"))
-    return lists
+    return step.children(path)
 
 
 def _own_strings(step: Step, path: str) -> Iterator[tuple[str, str]]:
     """The step's own string values (not those of nested steps) with their paths."""
-    nested = (
-        {"then", "else_", "cases", "default", "steps", "branches", "on_error"}
-        if not isinstance(step, ActionStep | SubworkflowStep)
-        else {"on_error"}
-    )
+    nested = step.child_fields | {"on_error"}
     for field_name, field in type(step).model_fields.items():
         if field_name in nested or field_name in {"id", "type", "name"}:
             continue
