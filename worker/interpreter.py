@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -54,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
         RespondStep,
         SetStep,
         Step,
+        StepBase,
         StopStep,
         SubworkflowStep,
         SwitchStep,
@@ -118,6 +119,17 @@ def _check_approver(decision: Decision, approvers: list[str] | None) -> None:
 # interpreter about 35% of its throughput at 50 concurrent runs (bench/engine.py). It runs no user code
 # outside the Jinja sandbox of core.expressions, takes time and ids only from `workflow.*`, and the replay
 # tests (tests/worker/test_replay.py) fail on any change that would break runs in flight.
+@dataclass(frozen=True)
+class StepCall:
+    """What a step's handler gets: the step (its model), the scope it runs in, its record key (its id and
+    loop iteration) and when it started."""
+
+    step: Any
+    scope: Scope
+    key: str
+    started: str
+
+
 @workflow.defn(name=INTERPRETER_WORKFLOW, sandboxed=False)
 class BatonRun:
     def __init__(self) -> None:
@@ -405,47 +417,83 @@ class BatonRun:
         return self._render(value, scope, where)
 
     async def _execute(self, step: Step, scope: Scope, key: str, started: str) -> Any:
-        where = f"step {step.id!r}"
-        if isinstance(step, ActionStep) and step.action == WEBHOOK_RESPOND_ACTION:
+        """Runs one step through its type's handler (HANDLERS): a new step type adds its model and a
+        handler, not a branch here."""
+        handler = HANDLERS.get(type(step))
+        if handler is None:
+            raise StepFailed(step.id, f"unknown step type {step.type!r}", "InvalidDefinition")
+        return await handler(self, StepCall(step, scope, key, started))
+
+    async def _action_step(self, call: StepCall) -> Any:
+        step: ActionStep = call.step
+        scope, key, started = call.scope, call.key, call.started
+        if step.action == WEBHOOK_RESPOND_ACTION:
             # The catalogue's spelling of a respond step: the reply is the run's, not an activity's.
             if not isinstance(step.input, dict):
                 raise StepFailed(step.id, "webhook.respond needs an input object", "InvalidInput")
             respond = RespondStep.model_validate({"id": step.id, "type": "respond", **step.input})
-            return self._respond(respond, scope, where)
-        if isinstance(step, ActionStep):
-            return await self._action(step, scope, key, started)
-        if isinstance(step, ConditionStep):
-            result = bool(self._evaluate(step.if_, scope, f"{where} if"))
-            await self._run_steps(step.then if result else step.else_, scope)
-            return {"result": result}
-        if isinstance(step, SwitchStep):
-            value = self._evaluate(step.value, scope, f"{where} value")
-            matched = str(value).lower() if isinstance(value, bool) else str(value)
-            if matched in step.cases:
-                await self._run_steps(step.cases[matched], scope)
-                return {"matched": matched}
-            await self._run_steps(step.default, scope)
-            return {"matched": None}
-        if isinstance(step, LoopStep):
-            return await self._loop(step, scope, key)
-        if isinstance(step, ParallelStep):
-            return await self._parallel(step, scope)
-        if isinstance(step, DelayStep):
-            return await self._delay(step, scope)
-        if isinstance(step, ApprovalStep):
-            return await self._approval(step)
-        if isinstance(step, SetStep):
-            values = self._render(step.values, scope, f"{where} values")
-            scope.vars.update(values)
-            return values
-        if isinstance(step, SubworkflowStep):
-            return await self._subworkflow(step, scope)
-        if isinstance(step, RespondStep):
-            return self._respond(step, scope, where)
-        if isinstance(step, StopStep):
-            message = self._render(step.message, scope, f"{where} message") if step.message else None
-            raise StopRun(step.status, message)
-        raise StepFailed(step.id, f"unknown step type {step.type!r}", "InvalidDefinition")
+            return self._respond(respond, scope, f"step {step.id!r}")
+        return await self._action(step, scope, key, started)
+
+    async def _condition_step(self, call: StepCall) -> Any:
+        step: ConditionStep = call.step
+        scope = call.scope
+        result = bool(self._evaluate(step.if_, scope, f"step {step.id!r} if"))
+        await self._run_steps(step.then if result else step.else_, scope)
+        return {"result": result}
+
+    async def _switch_step(self, call: StepCall) -> Any:
+        step: SwitchStep = call.step
+        scope = call.scope
+        value = self._evaluate(step.value, scope, f"step {step.id!r} value")
+        matched = str(value).lower() if isinstance(value, bool) else str(value)
+        if matched in step.cases:
+            await self._run_steps(step.cases[matched], scope)
+            return {"matched": matched}
+        await self._run_steps(step.default, scope)
+        return {"matched": None}
+
+    async def _loop_step(self, call: StepCall) -> Any:
+        step: LoopStep = call.step
+        scope, key = call.scope, call.key
+        return await self._loop(step, scope, key)
+
+    async def _parallel_step(self, call: StepCall) -> Any:
+        step: ParallelStep = call.step
+        scope = call.scope
+        return await self._parallel(step, scope)
+
+    async def _delay_step(self, call: StepCall) -> Any:
+        step: DelayStep = call.step
+        scope = call.scope
+        return await self._delay(step, scope)
+
+    async def _approval_step(self, call: StepCall) -> Any:
+        step: ApprovalStep = call.step
+        return await self._approval(step)
+
+    async def _set_step(self, call: StepCall) -> Any:
+        step: SetStep = call.step
+        scope = call.scope
+        values = self._render(step.values, scope, f"step {step.id!r} values")
+        scope.vars.update(values)
+        return values
+
+    async def _subworkflow_step(self, call: StepCall) -> Any:
+        step: SubworkflowStep = call.step
+        scope = call.scope
+        return await self._subworkflow(step, scope)
+
+    async def _respond_step(self, call: StepCall) -> Any:
+        step: RespondStep = call.step
+        scope = call.scope
+        return self._respond(step, scope, f"step {step.id!r}")
+
+    async def _stop_step(self, call: StepCall) -> Any:
+        step: StopStep = call.step
+        scope = call.scope
+        message = self._render(step.message, scope, f"step {step.id!r} message") if step.message else None
+        raise StopRun(step.status, message)
 
     def _respond(self, step: RespondStep, scope: Scope, where: str) -> dict[str, Any]:
         self._response = {
@@ -740,3 +788,20 @@ class BatonRun:
             )
         else:
             await workflow.execute_activity_method(activity, args=list(args), start_to_close_timeout=timeout)
+
+
+# Each step model's handler: (the run, the step's call) -> its output.
+Handler = Callable[[BatonRun, StepCall], Awaitable[Any]]
+HANDLERS: dict[type[StepBase], Handler] = {
+    ActionStep: BatonRun._action_step,
+    ConditionStep: BatonRun._condition_step,
+    SwitchStep: BatonRun._switch_step,
+    LoopStep: BatonRun._loop_step,
+    ParallelStep: BatonRun._parallel_step,
+    DelayStep: BatonRun._delay_step,
+    ApprovalStep: BatonRun._approval_step,
+    SetStep: BatonRun._set_step,
+    SubworkflowStep: BatonRun._subworkflow_step,
+    RespondStep: BatonRun._respond_step,
+    StopStep: BatonRun._stop_step,
+}
