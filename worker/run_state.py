@@ -1,0 +1,268 @@
+"""What a run of BatonRun holds and the machinery every step handler uses: running a step (its record, its
+error policy, its timeout), rendering expressions, buffering and flushing step rows."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, ClassVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy as TemporalRetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.records import RecordActivities
+    from core.contract import (
+        RATE_LIMITED,
+        UNAVAILABLE,
+        Decision,
+        RunInput,
+        StepRecord,
+        too_large,
+    )
+    from core.definition.steps import (
+        ActionStep,
+        ApprovalStep,
+        RespondStep,
+        Step,
+        StepBase,
+    )
+    from core.definition.steps import RetryPolicy as StepRetryPolicy
+    from core.expressions import render_value
+    from core.models.enums import ExecutionStatus
+    from worker.run_scope import STEP_ERRORS, Scope, StepFailed, StopRun, describe_failure
+
+RECORD_TIMEOUT = timedelta(seconds=30)
+LOCAL_RECORDS_PATCH = "local-records"
+LOCAL_ACTIONS_PATCH = "local-actions"
+# A value too large for Temporal fails its step. Asked only when a value is too large, so runs recorded
+# before it (where such a value went on) replay as they ran.
+BOUNDED_PAYLOADS_PATCH = "bounded-payloads"
+# Actions whose timeout is longer than this run as regular activities: the server tracks them, a crashed
+# worker's attempt is retried on its timeout, and they do not hold the run's workflow task.
+LOCAL_ACTION_MAX_TIMEOUT = timedelta(minutes=5)
+DEFAULT_ACTION_TIMEOUT = timedelta(minutes=5)
+FLUSH_THRESHOLD = 500
+# Steps whose output can be a run's result (the last one to complete wins); condition and switch only route.
+
+
+def to_retry_policy(policy: StepRetryPolicy | None) -> TemporalRetryPolicy:
+    if policy is None:
+        return TemporalRetryPolicy(maximum_attempts=3)
+    return TemporalRetryPolicy(
+        maximum_attempts=policy.max_attempts,
+        initial_interval=timedelta(seconds=policy.initial_interval_seconds),
+        backoff_coefficient=policy.backoff_coefficient,
+        maximum_interval=timedelta(seconds=policy.maximum_interval_seconds)
+        if policy.maximum_interval_seconds
+        else None,
+    )
+
+
+def wait_before_calling_again(failure: ActivityError | ApplicationError) -> float | None:
+    """Seconds to wait when an action's attempts all ended on its rate limit or on Baton's own PostgreSQL or
+    Redis out of reach (neither is the step's failure); None for other failures. A regular activity's
+    failure wraps the activity's error; a local activity's is that error itself."""
+    cause = failure.cause if isinstance(failure, ActivityError) else failure
+    if not isinstance(cause, ApplicationError) or cause.type not in (RATE_LIMITED, UNAVAILABLE):
+        return None
+    details = cause.details[0] if cause.details else {}
+    return float(details.get("retryAfter", 1)) if isinstance(details, dict) else 1.0
+
+
+def _not_waiting(decision: Decision) -> ApplicationError:
+    return ApplicationError(f"step {decision.step_id!r} is not waiting for a decision", type="NotWaiting")
+
+
+def _check_approver(decision: Decision, approvers: list[str] | None) -> None:
+    if approvers and decision.by not in approvers:
+        raise ApplicationError(
+            f"{decision.by or 'an anonymous caller'} may not decide step {decision.step_id!r}",
+            type="NotAnApprover",
+        )
+
+
+@dataclass(frozen=True)
+class StepCall:
+    """What a step's handler gets: the step (its model), the scope it runs in, its record key (its id and
+    loop iteration) and when it started."""
+
+    step: Any
+    scope: Scope
+    key: str
+    started: str
+
+
+# A step's handler: (the run, the step's call) -> its output.
+Handler = Callable[[Any, StepCall], Awaitable[Any]]
+
+
+class RunState:
+    # Each step model's handler, set by the workflow class that mixes the step families in.
+    handlers: ClassVar[dict[type[StepBase], Handler]] = {}
+
+    def __init__(self) -> None:
+        self._input: RunInput | None = None
+        self._status = ExecutionStatus.PENDING.value
+        self._statuses: dict[str, str] = {}
+        self._current: set[str] = set()
+        self._records: list[StepRecord] = []
+        self._waiting: dict[str, ApprovalStep] = {}
+        self._decisions: dict[str, Decision] = {}
+        self._response: dict[str, Any] | None = None
+        self._last_output: Any = None
+        self._execution: dict[str, Any] = {}
+        self._action_inputs: dict[str, Any] = {}
+
+    async def _run_steps(self, steps: list[Step], scope: Scope) -> Any:
+        output = None
+        for step in steps:
+            output = await self._run_step(step, scope)
+        return output
+
+    async def _run_step(self, step: Step, scope: Scope) -> Any:
+        assert self._input is not None
+        key = step.id + scope.iteration
+        if not scope.iteration and step.id in self._input.reused_outputs:
+            output = self._input.reused_outputs[step.id]
+            scope.set_output(step.id, output)
+            self._statuses[key] = ExecutionStatus.SUCCESS.value
+            return output
+        started = workflow.now().isoformat()
+        self._statuses[key] = ExecutionStatus.RUNNING.value
+        self._current.add(key)
+        try:
+            coroutine = self._execute(step, scope, key, started)
+            if step.timeout_seconds and not step.times_itself:
+                output = await asyncio.wait_for(coroutine, step.timeout_seconds)
+            else:
+                output = await coroutine
+            if not isinstance(step, ActionStep):  # an action's output is capped in its activity already
+                self._check_payload(step.id, output, f"step {step.id!r} output")
+        except StopRun as stop:
+            self._current.discard(key)
+            self._statuses[key] = ExecutionStatus.SUCCESS.value
+            self._buffer(
+                StepRecord(
+                    key,
+                    step.id,
+                    step.type,
+                    ExecutionStatus.SUCCESS.value,
+                    None,
+                    {"status": stop.status, "message": stop.message},
+                    None,
+                    started,
+                    workflow.now().isoformat(),
+                )
+            )
+            raise
+        except STEP_ERRORS as error:
+            self._current.discard(key)
+            failure = describe_failure(step.id, error)
+            self._statuses[key] = ExecutionStatus.FAILED.value
+            self._buffer(
+                StepRecord(
+                    key,
+                    step.id,
+                    step.type,
+                    ExecutionStatus.FAILED.value,
+                    self._action_inputs.pop(key, None),
+                    failure.as_output(),
+                    failure.message,
+                    started,
+                    workflow.now().isoformat(),
+                )
+            )
+            if step.on_error == "fail":
+                raise failure from None
+            scope.set_output(step.id, failure.as_output())
+            output = (
+                failure.as_output()
+                if step.on_error == "continue"
+                else await self._run_steps(step.on_error, scope)
+            )
+            scope.set_output(step.id, output)
+            return output
+        self._current.discard(key)
+        self._statuses[key] = ExecutionStatus.SUCCESS.value
+        scope.set_output(step.id, output)
+        if step.can_be_result:
+            self._last_output = output
+        if not isinstance(step, ActionStep):  # an action activity records its own success
+            self._buffer(
+                StepRecord(
+                    key,
+                    step.id,
+                    step.type,
+                    ExecutionStatus.SUCCESS.value,
+                    None,
+                    output,
+                    None,
+                    started,
+                    workflow.now().isoformat(),
+                )
+            )
+            if len(self._records) >= FLUSH_THRESHOLD:
+                await self._flush()
+        return output
+
+    @staticmethod
+    def _check_payload(step_id: str, value: Any, what: str) -> None:
+        reason = too_large(value, what)
+        if reason is not None and workflow.patched(BOUNDED_PAYLOADS_PATCH):
+            raise StepFailed(step_id, reason, "PayloadTooLarge")
+
+    def _render(self, value: Any, scope: Scope, where: str) -> Any:
+        assert self._input is not None
+        return render_value(value, scope.expression_data(self._input.trigger_data, self._execution), where)
+
+    def _evaluate(self, value: Any, scope: Scope, where: str) -> Any:
+        if not isinstance(value, str):
+            return value
+        return self._render(value, scope, where)
+
+    async def _execute(self, step: Step, scope: Scope, key: str, started: str) -> Any:
+        """Runs one step through its type's handler (`handlers`): a new step type adds its model and a
+        handler, not a branch here."""
+        handler = self.handlers.get(type(step))
+        if handler is None:
+            raise StepFailed(step.id, f"unknown step type {step.type!r}", "InvalidDefinition")
+        return await handler(self, StepCall(step, scope, key, started))
+
+    def _buffer(self, record: StepRecord) -> None:
+        assert self._input is not None
+        if self._input.record:
+            self._records.append(record)
+
+    async def _flush(self) -> None:
+        assert self._input is not None
+        if not self._records:
+            return
+        records, self._records = self._records, []
+        await self._record(RecordActivities.record_steps, self._input.execution_id, records)
+
+    @staticmethod
+    async def _record(activity: Callable[..., Awaitable[None]], *args: Any) -> None:
+        """Writes rows. Local activities since patch `local-records`: a short idempotent write needs no
+        round trip through the server (runs recorded before the patch replay with regular activities)."""
+        timeout = RECORD_TIMEOUT
+        if workflow.patched(LOCAL_RECORDS_PATCH):
+            await workflow.execute_local_activity_method(
+                activity, args=list(args), start_to_close_timeout=timeout
+            )
+        else:
+            await workflow.execute_activity_method(activity, args=list(args), start_to_close_timeout=timeout)
+
+    def _respond(self, step: RespondStep, scope: Scope, where: str) -> dict[str, Any]:
+        self._response = {
+            "status": int(self._evaluate(step.status, scope, f"{where} status")),
+            "headers": {
+                name: str(value)
+                for name, value in self._render(step.headers, scope, f"{where} headers").items()
+            },
+            "body": self._render(step.body, scope, f"{where} body"),
+        }
+        return self._response

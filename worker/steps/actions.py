@@ -1,0 +1,97 @@
+"""Action steps: an activity per call (local when short), waits on rate limits and outages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from core.contract import (
+        WEBHOOK_RESPOND_ACTION,
+        ActionRequest,
+    )
+    from core.definition.steps import (
+        ActionStep,
+        RespondStep,
+    )
+    from worker.run_scope import Scope, StepFailed
+from worker.run_state import (
+    DEFAULT_ACTION_TIMEOUT,
+    LOCAL_ACTION_MAX_TIMEOUT,
+    LOCAL_ACTIONS_PATCH,
+    RunState,
+    StepCall,
+    to_retry_policy,
+    wait_before_calling_again,
+)
+
+
+class ActionSteps(RunState):
+    async def _action_step(self, call: StepCall) -> Any:
+        step: ActionStep = call.step
+        scope, key, started = call.scope, call.key, call.started
+        if step.action == WEBHOOK_RESPOND_ACTION:
+            # The catalogue's spelling of a respond step: the reply is the run's, not an activity's.
+            if not isinstance(step.input, dict):
+                raise StepFailed(step.id, "webhook.respond needs an input object", "InvalidInput")
+            respond = RespondStep.model_validate({"id": step.id, "type": "respond", **step.input})
+            return self._respond(respond, scope, f"step {step.id!r}")
+        return await self._action(step, scope, key, started)
+
+    async def _action(self, step: ActionStep, scope: Scope, key: str, started: str) -> Any:
+        assert self._input is not None
+        data = self._render(step.input, scope, f"step {step.id!r} input")
+        if not isinstance(data, dict):
+            raise StepFailed(step.id, f"input must be an object, got {type(data).__name__}", "InvalidInput")
+        self._check_payload(step.id, data, f"step {step.id!r} input")
+        self._action_inputs[key] = data
+        records, self._records = self._records, []
+        request = ActionRequest(
+            input=data,
+            execution_id=self._input.execution_id,
+            step_id=step.id,
+            step_key=key,
+            connection_id=step.connection_id,
+            records=records,
+            record=self._input.record,
+            started_at=started,
+            workspace_id=self._input.workspace_id,
+        )
+        try:
+            while True:
+                try:
+                    output = await self._call_action(step, request)
+                    break
+                except (ActivityError, ApplicationError) as failure:
+                    # Every attempt met the connection's rate limit, or an outage of Baton's own servers:
+                    # wait (for the window, for the server), never fail.
+                    wait = wait_before_calling_again(failure)
+                    if wait is None:
+                        raise
+                    await workflow.sleep(wait)
+                    request.again = True
+        except BaseException:
+            self._records = records + self._records  # not written: keep them for the next write
+            raise
+        self._action_inputs.pop(key, None)
+        return output
+
+    @staticmethod
+    async def _call_action(step: ActionStep, request: ActionRequest) -> dict[str, Any]:
+        """The action's activity: a local activity since patch `local-actions` (it runs in the worker that
+        runs the workflow, in the same workflow task, so a run of short steps costs one server round trip
+        instead of two per step; a crash mid-call re-runs it, as a regular activity's retry would, with the
+        same idempotency key). Runs recorded before the patch replay with regular activities."""
+        timeout = timedelta(seconds=step.timeout_seconds) if step.timeout_seconds else DEFAULT_ACTION_TIMEOUT
+        options: dict[str, Any] = {
+            "start_to_close_timeout": timeout,
+            "retry_policy": to_retry_policy(step.retry),
+            "summary": step.label,
+            "result_type": dict,
+        }
+        if timeout <= LOCAL_ACTION_MAX_TIMEOUT and workflow.patched(LOCAL_ACTIONS_PATCH):
+            return await workflow.execute_local_activity(step.action, request, **options)  # type: ignore[no-any-return]
+        return await workflow.execute_activity(step.action, request, **options)  # type: ignore[no-any-return]

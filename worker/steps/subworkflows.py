@@ -1,0 +1,64 @@
+"""Subworkflow steps: a child run of another workflow's published version."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.records import RecordActivities
+    from core.contract import (
+        INTERPRETER_WORKFLOW,
+        MAX_SUBWORKFLOW_DEPTH,
+        RunInput,
+        RunResult,
+        run_workflow_id,
+    )
+    from core.definition.steps import (
+        SubworkflowStep,
+    )
+    from worker.run_scope import Scope, StepFailed
+from worker.run_state import RECORD_TIMEOUT, RunState, StepCall, to_retry_policy
+
+
+class SubworkflowSteps(RunState):
+    async def _subworkflow_step(self, call: StepCall) -> Any:
+        step: SubworkflowStep = call.step
+        scope = call.scope
+        return await self._subworkflow(step, scope)
+
+    async def _subworkflow(self, step: SubworkflowStep, scope: Scope) -> Any:
+        assert self._input is not None
+        if self._input.depth + 1 > MAX_SUBWORKFLOW_DEPTH:
+            raise StepFailed(step.id, f"subworkflows nest deeper than {MAX_SUBWORKFLOW_DEPTH}", "TooDeep")
+        data = self._render(step.input, scope, f"step {step.id!r} input")
+        await self._flush()
+        version: dict[str, Any] = await workflow.execute_activity_method(
+            RecordActivities.load_published_version,
+            step.workflow_id,
+            start_to_close_timeout=RECORD_TIMEOUT,
+        )
+        child_execution = str(workflow.uuid4())
+        child: RunResult = await workflow.execute_child_workflow(
+            INTERPRETER_WORKFLOW,
+            RunInput(
+                execution_id=child_execution,
+                workflow_id=step.workflow_id,
+                workspace_id=version["workspaceId"],
+                version=version["version"],
+                definition=version["definition"],
+                trigger_data=data,
+                trigger_type="SUBWORKFLOW",
+                depth=self._input.depth + 1,
+                record=self._input.record,
+                loop_batch_size=self._input.loop_batch_size,
+            ),
+            id=run_workflow_id(child_execution),
+            result_type=RunResult,
+            retry_policy=to_retry_policy(step.retry) if step.retry else None,
+            execution_timeout=timedelta(seconds=step.timeout_seconds) if step.timeout_seconds else None,
+            static_summary=step.label,
+        )
+        return child.result

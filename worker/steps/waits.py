@@ -1,0 +1,90 @@
+"""Delay and approval steps: durable timers and decisions waited for."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from core.contract import (
+        MAX_DELAY_SECONDS,
+    )
+    from core.definition.steps import (
+        ApprovalStep,
+        DelayStep,
+    )
+    from worker.run_scope import Scope, StepFailed
+from worker.run_state import RunState, StepCall
+
+
+class WaitSteps(RunState):
+    async def _delay_step(self, call: StepCall) -> Any:
+        step: DelayStep = call.step
+        scope = call.scope
+        return await self._delay(step, scope)
+
+    async def _approval_step(self, call: StepCall) -> Any:
+        step: ApprovalStep = call.step
+        return await self._approval(step)
+
+    async def _delay(self, step: DelayStep, scope: Scope) -> Any:
+        seconds = self._delay_seconds(step, scope)
+        if seconds > 0:
+            await self._flush()
+            await workflow.sleep(seconds)
+        return {"resumedAt": workflow.now().isoformat()}
+
+    def _delay_seconds(self, step: DelayStep, scope: Scope) -> float:
+        """How long a delay step waits; a value that is no duration or date fails the step, naming it."""
+        if step.seconds is not None:
+            where = f"step {step.id!r} seconds"
+            value = self._evaluate(step.seconds, scope, where)
+            try:
+                seconds = float(value)
+            except (TypeError, ValueError, OverflowError):
+                raise StepFailed(
+                    step.id, f"{where}: {value!r} is not a number of seconds", "InvalidValue"
+                ) from None
+        else:
+            where = f"step {step.id!r} until"
+            value = self._evaluate(step.until, scope, where)
+            try:
+                until = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+            except ValueError:
+                raise StepFailed(
+                    step.id,
+                    f"{where}: {value!r} is not an ISO 8601 date and time (e.g. 2026-12-24T09:00:00Z)",
+                    "InvalidValue",
+                ) from None
+            if until.tzinfo is None:
+                until = until.replace(tzinfo=workflow.now().tzinfo)
+            seconds = (until - workflow.now()).total_seconds()
+        if not math.isfinite(seconds) or seconds > MAX_DELAY_SECONDS:
+            raise StepFailed(
+                step.id,
+                f"{where}: {value!r} is longer than the longest delay "
+                f"({MAX_DELAY_SECONDS // 31536000} years)",
+                "InvalidValue",
+            )
+        return seconds
+
+    async def _approval(self, step: ApprovalStep) -> Any:
+        self._waiting[step.id] = step
+        self._decisions.pop(step.id, None)
+        await self._flush()
+        try:
+            await workflow.wait_condition(lambda: step.id in self._decisions, timeout=step.timeout_seconds)
+        except TimeoutError:
+            return {
+                "approved": step.default_decision == "approve",
+                "by": None,
+                "comment": None,
+                "timedOut": True,
+            }
+        finally:
+            self._waiting.pop(step.id, None)
+        decision = self._decisions[step.id]
+        return {"approved": decision.approved, "by": decision.by, "comment": decision.comment}
