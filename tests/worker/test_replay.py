@@ -5,8 +5,9 @@ change that would break runs in flight fails here; guard it with `workflow.patch
 histories/paths/ covers what the first set missed: cancellation, a step timeout, a decision sent before its
 approval, the sync `await_response` update, a regular (long-timeout) action, a run that continues as new
 (both its runs), a subworkflow's parent and child, a scheduled tick and its child, a poller (polls, pokes,
-its end) and the maintenance workflow. `test_the_guard_bites_when_commands_are_reordered` proves a reordered
-command fails the guard.
+its end), the maintenance workflow, and a run that waits out a connection's rate limit (recorded by
+tests/integrations/test_record_wait_history.py). `test_the_guard_bites_when_commands_are_reordered`
+proves a reordered command fails the guard.
 
 histories/before-local-records/ and before-local-actions/ hold runs recorded before those patches: they
 keep proving that runs started by older workers still replay. Re-record the current set (only when a
