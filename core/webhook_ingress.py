@@ -10,8 +10,8 @@ The route gives a `HookCall` (what HTTP carried) and maps the outcome back to HT
   signature, a query string on a signed webhook, a bad Idempotency-Key).
 
 Order: token, method, rate limit, signature (a call is counted in the webhook's stats only once it
-passes), idempotency claim (released when the start fails, so the sender's retry can start it), start,
-sync reply.
+passes), idempotency claim (kept when the start fails, so the sender's retry starts the run under the
+same id; released only when the monthly quota refused it), start, sync reply.
 """
 
 from __future__ import annotations
@@ -133,12 +133,14 @@ class WebhookIngress:
             runs = await self._run_service()
             version = await runs.published_version(target.workflow_id)
             await runs.start(version, data, trigger_type="WEBHOOK", execution_id=execution_id)
-        except BaseException as exc:
-            if key is not None:
+        except LimitExceeded as exc:
+            if key is not None:  # nothing was started: the sender's retry after the reset starts afresh
                 await self._webhooks.release_idempotency_key(target.webhook_id, key)
-            if isinstance(exc, LimitExceeded):
-                return quota_exceeded(exc)
-            raise
+            return quota_exceeded(exc)
+        # Any other failure keeps the key: the start may have written its PENDING row before the failure
+        # (a commit whose answer was lost to an outage), and a retry under a new id would leave that row
+        # behind. The sender's retry with the key takes the replay path above, which starts the run under
+        # the first id if it is not there yet.
         if target.mode != "sync":
             return Accepted(execution_id)
         early = responds_before_the_end(version.definition.get("steps"))
