@@ -10,7 +10,7 @@ from temporalio import activity
 
 from core.contract import RETENTION_ACTIVITY
 from core.logstore import LogStore
-from core.retention import Retention
+from core.ops.retention import Retention
 from core.settings import Settings
 
 logger = logging.getLogger("baton.retention")

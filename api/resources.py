@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
-from core.arming import TriggerArming
 from core.crypto import CredentialCipher
 from core.db import create_engine, session_factory
 from core.errors import ServiceUnavailable
@@ -23,7 +22,8 @@ from core.runs import RunService, WorkflowCache, cancel_runs
 from core.security import TokenSigner
 from core.settings import Settings, to_libpq_url
 from core.temporal import TemporalConnector
-from core.webhooks import Webhooks
+from core.triggers.arming import TriggerArming
+from core.triggers.webhooks import Webhooks
 
 logger = logging.getLogger("baton.arming")
 
@@ -97,7 +97,7 @@ class Resources:
             ) from exc
 
     async def arm(self, *workflow_ids: str) -> None:
-        """Arms or disarms the triggers of workflows whose change has committed (see core.arming)."""
+        """Arms or disarms the triggers of workflows whose change has committed (see core.triggers.arming)."""
         try:
             client = await self.temporal.get()
         except Exception:

@@ -308,10 +308,10 @@ def reconcile() -> None:
     Arming a trigger writes PostgreSQL, then Temporal; a crash between the two leaves them apart. This
     re-arms every active workflow and disarms whatever Temporal still runs for inactive or deleted ones.
     Each worker also does this when it starts; it is safe to run at any time."""
-    from core.arming import describe
     from core.db import create_engine
     from core.redis_keys import create_redis
     from core.temporal import connect_temporal
+    from core.triggers.arming import describe
     from worker.main import trigger_arming
 
     settings = _settings()
@@ -422,7 +422,7 @@ def retention_run(
     RETENTION_BATCH_SIZE rows. Runs still going are never removed."""
     from core.db import create_engine
     from core.logstore import create_log_store
-    from core.retention import Retention
+    from core.ops.retention import Retention
 
     settings = _settings()
 
@@ -465,7 +465,7 @@ def partition_command(
     import time
 
     from core.db import create_engine
-    from core.partitions import Partitions
+    from core.ops.partitions import Partitions
 
     settings = _settings()
 

@@ -20,9 +20,9 @@ from bench.common import Api, Row, fire, per_run, report
 from bench.engine import summarize
 from bench.stack import BenchStack, dev_env
 from core.db import delete_in_batches
-from core.execution_reads import list_query
-from core.partitions import Partitions
-from core.runs import INSERT_PENDING
+from core.ops.partitions import Partitions
+from core.runs.reads import list_query
+from core.runs.rows import INSERT_PENDING
 from core.settings import to_asyncpg_url, to_libpq_url
 
 
@@ -261,7 +261,7 @@ async def explain(
     if query is not None:
         compiled = query.compile(dialect=asyncpg_dialect.dialect())  # type: ignore[no-untyped-call]
         statements = [(str(compiled), [compiled.params[name] for name in compiled.positiontup or []])]
-    else:  # core.execution_reads.get and .steps
+    else:  # core.runs.reads.get and .steps
         statements = [
             (
                 "SELECT e.* FROM workflow_executions e JOIN workflows w ON w.id = e.workflow_id "

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.definition.steps import STEP_MODELS
 from core.expressions import size_of
 
 INTERPRETER_WORKFLOW = "BatonRun"
@@ -214,8 +215,15 @@ class ExecutionFinished:
 
 
 # Where a definition's raw JSON nests steps (the wire names of the step models' `child_fields`, and
-# `onError`): lists of steps, a dict of lists (`cases`) or a list of lists (`branches`).
-_CHILD_KEYS = ("then", "else", "cases", "default", "steps", "branches", "onError")
+# `onError`): lists of steps, a dict of lists (`cases`) or a list of lists (`branches`). The built-in
+# types' keys first, in the order the walk has always taken, then those of plug-in step types.
+_BUILT_IN_CHILD_KEYS = ("then", "else", "cases", "default", "steps", "branches", "onError")
+_CHILD_KEYS = _BUILT_IN_CHILD_KEYS + tuple(
+    sorted(
+        {model.model_fields[name].alias or name for model in STEP_MODELS for name in model.child_fields}
+        - set(_BUILT_IN_CHILD_KEYS)
+    )
+)
 
 
 def _step_dicts(steps: Any) -> Iterator[dict[str, Any]]:
@@ -230,7 +238,7 @@ def _step_dicts(steps: Any) -> Iterator[dict[str, Any]]:
             yield value
             for key in _CHILD_KEYS:
                 child = value.get(key)
-                if isinstance(child, dict) and key == "cases":
+                if isinstance(child, dict):  # `cases`
                     pending.extend(reversed(list(child.values())))
                 elif isinstance(child, list):
                     pending.append(child)

@@ -288,7 +288,7 @@ async def publish(
 
 
 async def set_active(session: AsyncSession, workflow: Workflow, active: bool) -> Workflow:
-    """Only the row: the caller arms or disarms the trigger (core.arming) once this has committed."""
+    """Only the row: the caller arms or disarms the trigger (core.triggers.arming) once this has committed."""
     if active and workflow.published_at is None:
         raise Conflict("publish the workflow before activating it")
     workflow.is_active = active

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from importlib.metadata import entry_points
 from typing import Any
 
 from temporalio import workflow
@@ -32,6 +33,8 @@ with workflow.unsafe.imports_passed_through():
         too_large,
     )
     from core.definition.steps import (
+        STEP_MODELS,
+        STEP_TYPES_ENTRY_POINTS,
         ActionStep,
         ApprovalStep,
         ConditionStep,
@@ -46,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         SubworkflowStep,
         SwitchStep,
         WorkflowDefinition,
+        step_type,
     )
     from core.models.enums import FINAL_STEP_STATUSES, TERMINAL_STATUSES, ExecutionStatus
     from worker.run_scope import Scope, StepFailed, StopRun
@@ -222,7 +226,8 @@ class BatonRun(ControlSteps, LoopSteps, WaitSteps, ActionSteps, SubworkflowSteps
         return self._statuses.get(step_id) in FINAL_STEP_STATUSES or self._status in TERMINAL_STATUSES
 
 
-# Each step model's handler (the step families above): a new step type adds its model and a line here.
+# Each step model's handler (the step families above): a new step type adds its model and a line here,
+# or, from an installed package, an entry point in `baton.step_handlers` (plugin_handlers).
 HANDLERS: dict[type[StepBase], Handler] = {
     ActionStep: BatonRun._action_step,
     ConditionStep: BatonRun._condition_step,
@@ -236,4 +241,29 @@ HANDLERS: dict[type[StepBase], Handler] = {
     RespondStep: BatonRun._respond_step,
     StopStep: BatonRun._stop_step,
 }
+STEP_HANDLERS_ENTRY_POINTS = "baton.step_handlers"
+
+
+def plugin_handlers() -> dict[type[StepBase], Handler]:
+    """The handlers of plug-in step types: each entry point of `baton.step_handlers` is named after the
+    step type (its `type`) and points at `async def handler(run, call: StepCall) -> output`."""
+    models = {step_type(model): model for model in STEP_MODELS}
+    handlers: dict[type[StepBase], Handler] = {}
+    for entry_point in entry_points(group=STEP_HANDLERS_ENTRY_POINTS):
+        model = models.get(entry_point.name)
+        if model is None:
+            raise TypeError(
+                f"{STEP_HANDLERS_ENTRY_POINTS} entry point {entry_point.name!r} names no step type: add its "
+                f"model to the {STEP_TYPES_ENTRY_POINTS} entry points (known: {', '.join(sorted(models))})"
+            )
+        handlers[model] = entry_point.load()
+    return handlers
+
+
+HANDLERS.update(plugin_handlers())
+if unhandled := sorted(step_type(model) for model in STEP_MODELS if model not in HANDLERS):
+    raise TypeError(
+        f"step types without a handler: {', '.join(unhandled)} (add an entry point named after each to "
+        f"{STEP_HANDLERS_ENTRY_POINTS}; docs/contributing.md)"
+    )
 BatonRun.handlers = HANDLERS

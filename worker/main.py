@@ -22,18 +22,18 @@ from activities.connections import ConnectionCredentials, RefreshPolicy
 from activities.maintenance import MaintenanceActivities
 from activities.records import RecordActivities
 from activities.triggers import TriggerActivities
-from core.arming import TriggerArming
 from core.crypto import CredentialCipher
 from core.db import create_engine
 from core.logstore import LogWriters, create_log_store
-from core.maintenance import ensure_maintenance_schedule
+from core.ops.maintenance import ensure_maintenance_schedule
 from core.outbound import outbound_client, policy_for
 from core.quotas import ExecutionQuota
 from core.redis_keys import RedisKeys, create_redis
 from core.runs import RunService, WorkflowCache
 from core.settings import Settings
 from core.temporal import connect_temporal
-from core.webhooks import Webhooks
+from core.triggers.arming import TriggerArming
+from core.triggers.webhooks import Webhooks
 from worker.interpreter import BatonRun
 from worker.maintenance import BatonMaintenance
 from worker.triggers import BatonPoller, BatonScheduledRun

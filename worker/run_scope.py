@@ -32,6 +32,10 @@ class StopRun(Exception):
         self.status = status
         self.message = message
 
+    def as_output(self) -> dict[str, Any]:
+        """The stop step's output (its row's)."""
+        return {"status": self.status, "message": self.message}
+
 
 # A bad value a step computes (a number where a list was needed, a date that does not parse, an overflow)
 # fails that step, as its onError says, instead of failing the workflow task for ever.

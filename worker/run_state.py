@@ -24,7 +24,6 @@ with workflow.unsafe.imports_passed_through():
         too_large,
     )
     from core.definition.steps import (
-        ActionStep,
         ApprovalStep,
         RespondStep,
         Step,
@@ -140,41 +139,21 @@ class RunState:
                 output = await asyncio.wait_for(coroutine, step.timeout_seconds)
             else:
                 output = await coroutine
-            if not isinstance(step, ActionStep):  # an action's output is capped in its activity already
+            if not step.records_itself:  # an action's output is capped in its activity already
                 self._check_payload(step.id, output, f"step {step.id!r} output")
         except StopRun as stop:
-            self._current.discard(key)
-            self._statuses[key] = ExecutionStatus.SUCCESS.value
-            self._buffer(
-                StepRecord(
-                    key,
-                    step.id,
-                    step.type,
-                    ExecutionStatus.SUCCESS.value,
-                    None,
-                    {"status": stop.status, "message": stop.message},
-                    None,
-                    started,
-                    workflow.now().isoformat(),
-                )
-            )
+            self._ended(step, key, started, ExecutionStatus.SUCCESS.value, stop.as_output())
             raise
         except STEP_ERRORS as error:
-            self._current.discard(key)
             failure = describe_failure(step.id, error)
-            self._statuses[key] = ExecutionStatus.FAILED.value
-            self._buffer(
-                StepRecord(
-                    key,
-                    step.id,
-                    step.type,
-                    ExecutionStatus.FAILED.value,
-                    self._action_inputs.pop(key, None),
-                    failure.as_output(),
-                    failure.message,
-                    started,
-                    workflow.now().isoformat(),
-                )
+            self._ended(
+                step,
+                key,
+                started,
+                ExecutionStatus.FAILED.value,
+                failure.as_output(),
+                error=failure.message,
+                step_input=self._action_inputs.pop(key, None),
             )
             if step.on_error == "fail":
                 raise failure from None
@@ -186,34 +165,55 @@ class RunState:
             )
             scope.set_output(step.id, output)
             return output
-        self._current.discard(key)
-        self._statuses[key] = ExecutionStatus.SUCCESS.value
         scope.set_output(step.id, output)
         if step.can_be_result:
             self._last_output = output
-        if not isinstance(step, ActionStep):  # an action activity records its own success
+        # an action activity wrote its own row, in the transaction of its result
+        self._ended(step, key, started, ExecutionStatus.SUCCESS.value, output, row=not step.records_itself)
+        if not step.records_itself and len(self._records) >= FLUSH_THRESHOLD:
+            await self._flush()
+        return output
+
+    def _ended(
+        self,
+        step: Step,
+        key: str,
+        started: str,
+        status: str,
+        output: Any,
+        *,
+        error: str | None = None,
+        step_input: Any = None,
+        row: bool = True,
+    ) -> None:
+        """A step is over: its status, and its row buffered for the next write."""
+        self._current.discard(key)
+        self._statuses[key] = status
+        if row:
             self._buffer(
                 StepRecord(
                     key,
                     step.id,
                     step.type,
-                    ExecutionStatus.SUCCESS.value,
-                    None,
+                    status,
+                    step_input,
                     output,
-                    None,
+                    error,
                     started,
                     workflow.now().isoformat(),
                 )
             )
-            if len(self._records) >= FLUSH_THRESHOLD:
-                await self._flush()
-        return output
 
     @staticmethod
     def _check_payload(step_id: str, value: Any, what: str) -> None:
         reason = too_large(value, what)
         if reason is not None and workflow.patched(BOUNDED_PAYLOADS_PATCH):
             raise StepFailed(step_id, reason, "PayloadTooLarge")
+
+    def render(self, call: StepCall, value: Any, field: str) -> Any:
+        """Renders a step's field (`{{ }}` expressions against the trigger, earlier steps' outputs and the
+        run's variables): what a step handler, a plug-in's included, calls on its values."""
+        return self._render(value, call.scope, f"step {call.step.id!r} {field}")
 
     def _render(self, value: Any, scope: Scope, where: str) -> Any:
         assert self._input is not None

@@ -13,10 +13,10 @@ from api.errors import error_responses
 from api.pagination import Cursor, Limit, decode_cursor, page
 from api.schemas.base import Page
 from api.schemas.workflows import DecisionBody, ExecutionDetail, ExecutionOut, ResumeBody, StepExecutionOut
-from core import execution_reads as store
 from core.contract import Decision
 from core.models import ExecutionStatus
 from core.permissions import Permission
+from core.runs import reads as store
 
 router = APIRouter(prefix="/workspaces/{workspace_id}/executions", tags=["executions"])
 ERRORS = error_responses(401, 403, 404, 409, 422)

@@ -1,7 +1,7 @@
 """The public webhook ingress: `POST /hooks/{token}` (and the other methods a workflow allows).
 
 No bearer token: the unguessable token is the address, and a webhook with a secret also wants its calls
-signed in the webhook's scheme (core.webhook_signatures: Standard Webhooks for Baton's secrets, GitHub's,
+signed in the webhook's scheme (core.triggers.signatures: Standard Webhooks for Baton's secrets, GitHub's,
 Stripe's or Slack's), fresh (within WEBHOOK_SIGNATURE_TOLERANCE_SECONDS) and not seen before. Async mode
 answers 202 once the run is durably started in Temporal; sync mode answers with the run's `respond` step
 (or its result) within `syncTimeoutSeconds`, else 202 and the run carries on.
@@ -22,7 +22,7 @@ from api.schemas.base import ApiModel
 from core.definition.steps import refused_response_header
 from core.json_input import loads
 from core.runs import SyncReply
-from core.webhook_ingress import HookCall, Refused, Replayed, WebhookIngress
+from core.triggers.ingress import HookCall, Refused, Replayed, WebhookIngress
 
 router = APIRouter(tags=["webhooks"])
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -104,7 +104,7 @@ async def receive(token: str, request: Request, resources: ResourcesDep) -> Resp
     - 404 when the token is unknown or its workflow inactive; 429 when the workspace's monthly quota is used
       or the webhook's calls per minute (WEBHOOK_RATE_LIMIT_PER_MINUTE) are, with Retry-After.
 
-    The use case is core.webhook_ingress; this translates HTTP to a HookCall and its outcome back.
+    The use case is core.triggers.ingress; this translates HTTP to a HookCall and its outcome back.
     """
     raw = await request.body()
     call = HookCall(

@@ -14,11 +14,11 @@ from redis.asyncio.client import PubSub
 from api.deps import ResourcesDep, SessionDep, WorkspaceAccess, workspace_access
 from api.errors import error_responses
 from api.pagination import decode_cursor
-from core import execution_reads as store
 from core.live import live_event
 from core.logstore import LogQuery
 from core.outages import raise_if_cancelled
 from core.permissions import Permission
+from core.runs import reads as store
 
 router = APIRouter(prefix="/workspaces/{workspace_id}", tags=["executions"])
 Reader = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.READ, "executions:read"))]

@@ -11,9 +11,9 @@ from api.deps import ResourcesDep, SessionDep, WorkspaceAccess, workspace_access
 from api.errors import error_responses
 from api.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from api.schemas.base import ApiModel, Page
-from core import execution_reads as store
 from core.logstore import LogQuery
 from core.permissions import Permission
+from core.runs import reads as store
 
 router = APIRouter(prefix="/workspaces/{workspace_id}/executions", tags=["executions"])
 Reader = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.READ, "executions:read"))]

@@ -18,7 +18,7 @@ from api.errors import error_responses
 from api.schemas.base import ApiModel, Page
 from core.errors import BatonError, NotFound
 from core.permissions import Permission
-from core.webhook_signatures import SIGNATURE_HEADERS, Scheme, standard_key
+from core.triggers.signatures import SIGNATURE_HEADERS, Scheme, standard_key
 
 router = APIRouter(prefix="/workspaces/{workspace_id}/webhooks", tags=["webhooks"])
 ERRORS = error_responses(401, 403, 404)

@@ -26,10 +26,10 @@ from api.schemas.workflows import (
     WorkflowOut,
     WorkflowUpdate,
 )
-from core import execution_reads as execution_store
 from core import workflows as store
 from core.permissions import Permission
 from core.runs import open_execution_ids
+from core.runs import reads as execution_store
 from integrations.catalogue import action_input_schema, polling_config_schema
 
 router = APIRouter(prefix="/workspaces/{workspace_id}/workflows", tags=["workflows"])

@@ -6,7 +6,8 @@ The JSON Schema served at `/definition-schema` is generated from these models.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
@@ -21,6 +22,11 @@ from core.models.enums import TriggerType
 
 STEP_ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 MAX_STEP_ID_LENGTH = 64
+
+
+def step_type(model: type[StepBase]) -> str:
+    """A step model's wire name: the default of its `type` field."""
+    return str(model.model_fields["type"].default)
 
 
 class DefinitionModel(BaseModel):
@@ -53,6 +59,8 @@ class StepBase(DefinitionModel):
     can_be_result: ClassVar[bool] = False
     # it applies `timeoutSeconds` itself (an activity's or a child's timeout, an approval's wait)
     times_itself: ClassVar[bool] = False
+    # its activity writes its own row and caps its own output (an action: in the transaction of its result)
+    records_itself: ClassVar[bool] = False
     # the fields that hold nested steps (not the step's own values)
     child_fields: ClassVar[frozenset[str]] = frozenset()
 
@@ -68,6 +76,7 @@ class StepBase(DefinitionModel):
 class ActionStep(StepBase):
     can_be_result = True
     times_itself = True
+    records_itself = True
     type: Literal["action"] = "action"
     action: str = Field(pattern=r"^[a-z0-9_]+\.[a-z0-9_]+$", examples=["http.request", "slack.send_message"])
     input: dict[str, Any] | str = Field(default_factory=dict, description="Object (expressions allowed)")
@@ -183,22 +192,7 @@ class StopStep(StepBase):
     message: str | None = None
 
 
-Step = Annotated[
-    ActionStep
-    | ConditionStep
-    | SwitchStep
-    | LoopStep
-    | ParallelStep
-    | DelayStep
-    | ApprovalStep
-    | SetStep
-    | SubworkflowStep
-    | RespondStep
-    | StopStep,
-    Field(discriminator="type"),
-]
-
-STEP_MODELS: tuple[type[StepBase], ...] = (
+BUILT_IN_STEP_MODELS: tuple[type[StepBase], ...] = (
     ActionStep,
     ConditionStep,
     SwitchStep,
@@ -211,11 +205,50 @@ STEP_MODELS: tuple[type[StepBase], ...] = (
     RespondStep,
     StopStep,
 )
+# Step types from installed packages: an entry point in the `baton.step_types` group names a StepBase
+# subclass (its handler is named in `baton.step_handlers`, read by the worker; docs/contributing.md).
+STEP_TYPES_ENTRY_POINTS = "baton.step_types"
+
+
+def _plugin_step_models() -> tuple[type[StepBase], ...]:
+    models = []
+    for entry_point in entry_points(group=STEP_TYPES_ENTRY_POINTS):
+        model = entry_point.load()
+        if not (isinstance(model, type) and issubclass(model, StepBase)) or "type" not in model.model_fields:
+            raise TypeError(
+                f"entry point {entry_point.name} = {entry_point.value} ({STEP_TYPES_ENTRY_POINTS}) is not a "
+                "step model: a subclass of core.definition.steps.StepBase with a `type: Literal[...]` field"
+            )
+        models.append(model)
+    return tuple(models)
+
+
+STEP_MODELS: tuple[type[StepBase], ...] = BUILT_IN_STEP_MODELS + _plugin_step_models()
+# The discriminated union on `type` every list of steps holds (plug-in step types included).
+if TYPE_CHECKING:  # what the type checker sees: the built-in step types
+    Step = Annotated[
+        ActionStep
+        | ConditionStep
+        | SwitchStep
+        | LoopStep
+        | ParallelStep
+        | DelayStep
+        | ApprovalStep
+        | SetStep
+        | SubworkflowStep
+        | RespondStep
+        | StopStep,
+        Field(discriminator="type"),
+    ]
+else:
+    Step = Annotated[Union[STEP_MODELS], Field(discriminator="type")]  # noqa: UP007 (built at import)
 _models: list[type[StepBase]] = [StepBase, *STEP_MODELS]
 for _model in _models:
     _model.model_rebuild()
 # Each step type's wire name (`"action"`, `"loop"`, ...).
-STEP_TYPES = frozenset(str(model.model_fields["type"].default) for model in STEP_MODELS)
+STEP_TYPES = frozenset(step_type(model) for model in STEP_MODELS)
+if len(STEP_TYPES) != len(STEP_MODELS):
+    raise TypeError(f"two step models share a `type`: {sorted(step_type(m) for m in STEP_MODELS)}")
 
 TRIGGER_CONFIGS: dict[TriggerType, type[BaseModel]] = {
     TriggerType.WEBHOOK: WebhookTriggerConfig,

@@ -40,7 +40,7 @@ class Webhook(SQLModel, table=True):
     url: str = text_col(unique=True)
     token: str = text_col(unique=True)
     secret: str | None = text_col(nullable=True)
-    # How calls are signed (core.webhook_signatures.SCHEMES); not in the seed.
+    # How calls are signed (core.triggers.signatures.SCHEMES); not in the seed.
     signature_scheme: str = Field(
         default="baton-v1", sa_type=Text, nullable=False, sa_column_kwargs={"server_default": "baton-v1"}
     )

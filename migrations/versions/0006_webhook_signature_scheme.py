@@ -1,4 +1,4 @@
-"""webhooks.signature_scheme: how a webhook's calls are signed (core.webhook_signatures). Webhooks whose
+"""webhooks.signature_scheme: how a webhook's calls are signed (core.triggers.signatures). Webhooks whose
 secret was made before keep the body-only `baton-v1` until their secret is rotated; new secrets are
 Standard Webhooks.
 

@@ -12,11 +12,10 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from activities.records import EXECUTION_STARTED, UPSERT_STEPS
 from core.logstore import PostgresLogStore
-from core.partitions import Partitions, add_months, month_start
-from core.retention import Retention
-from core.runs import INSERT_PENDING
+from core.ops.partitions import Partitions, add_months, month_start
+from core.ops.retention import Retention
+from core.runs.rows import EXECUTION_STARTED, INSERT_PENDING, UPSERT_STEPS
 from core.settings import Settings
 from tests.core.test_retention import audit, execution, workspace_on
 

@@ -12,7 +12,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.logstore import PostgresLogStore
-from core.retention import Retention
+from core.ops.retention import Retention
 from core.settings import Settings
 from tests.factories import create_workflow, create_workspace
 

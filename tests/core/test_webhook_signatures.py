@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from core.webhook_signatures import (
+from core.triggers.signatures import (
     SignatureRefused,
     new_standard_secret,
     sign_standard,

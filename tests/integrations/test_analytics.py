@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.logstore import PostgresLogStore
-from core.retention import Retention
+from core.ops.retention import Retention
 from core.settings import Settings
 from tests.http_server import Reply, ScriptedServer
 from tests.integrations.conftest import Studio

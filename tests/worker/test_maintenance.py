@@ -8,7 +8,7 @@ import uuid
 from temporalio.client import Client, ScheduleHandle
 
 from core.contract import MAINTENANCE_WORKFLOW
-from core.maintenance import MAINTENANCE_SCHEDULE_ID, ensure_maintenance_schedule
+from core.ops.maintenance import MAINTENANCE_SCHEDULE_ID, ensure_maintenance_schedule
 from core.settings import Settings
 from tests.engine import Engine
 from tests.factories import create_workflow

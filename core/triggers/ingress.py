@@ -34,8 +34,8 @@ from core.ratelimit import Verdict, hit
 from core.redis_keys import RedisKeys
 from core.runs import RunService, SyncReply
 from core.settings import Settings
-from core.webhook_signatures import SignatureRefused, verify
-from core.webhooks import HookTarget, Webhooks
+from core.triggers.signatures import SignatureRefused, verify
+from core.triggers.webhooks import HookTarget, Webhooks
 
 MAX_IDEMPOTENCY_KEY = 255
 

@@ -1,5 +1,5 @@
 """The daily maintenance run: a Temporal Schedule (`baton-maintenance`) starting the maintenance workflow,
-which applies the retention policy (core.retention) in an activity."""
+which applies the retention policy (core.ops.retention) in an activity."""
 
 from __future__ import annotations
 

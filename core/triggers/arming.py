@@ -58,7 +58,7 @@ from core.models import TriggerType
 from core.models.tables import WEBHOOKS, WORKFLOWS, WORKSPACES
 from core.settings import Settings
 from core.temporal import TRIGGER_TYPE, WORKFLOW_ID, WORKSPACE_ID, upsert_schedule
-from core.webhooks import Webhooks
+from core.triggers.webhooks import Webhooks
 from core.workflows import published_trigger
 
 logger = logging.getLogger("baton.arming")

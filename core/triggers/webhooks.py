@@ -4,7 +4,7 @@
   so an accepted call reads PostgreSQL only when the cache is cold.
 - The secret is stored encrypted with the credentials key, in the row and in the cache alike; a secret Baton
   makes is shown once. How calls are signed with it is the webhook's `signature_scheme`
-  (core.webhook_signatures: Standard Webhooks for Baton's own secrets, or GitHub's, Stripe's, Slack's).
+  (core.triggers.signatures: Standard Webhooks for Baton's own secrets, or GitHub's, Stripe's, Slack's).
 - `totalCalls`/`lastCalledAt` are counted in Redis and flushed to PostgreSQL in batches by `flush_stats`
   (one UPDATE for all webhooks called since the last flush), never one row update per call.
 - `Idempotency-Key`, or a signed call's replay key (its message id or signature): the first execution id is
@@ -30,7 +30,7 @@ from core.errors import NotFound
 from core.models.tables import WEBHOOKS, WORKFLOWS
 from core.outages import best_effort
 from core.redis_keys import RedisKeys
-from core.webhook_signatures import Scheme, new_standard_secret
+from core.triggers.signatures import Scheme, new_standard_secret
 from core.workflows import published_trigger
 
 CACHE_SECONDS = 300

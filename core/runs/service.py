@@ -11,7 +11,6 @@ import asyncio
 import json
 import time
 import uuid
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,8 +18,8 @@ from typing import Any
 
 import asyncpg
 from redis.asyncio import Redis
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import (
     Client,
     WorkflowFailureError,
@@ -41,18 +40,16 @@ from core.contract import (
     RunResult,
     run_workflow_id,
 )
-from core.db import jsonb
 from core.errors import Conflict, LimitExceeded, NotFound, ServiceUnavailable
 from core.models import (
     ExecutionStatus,
 )
 from core.models.enums import OPEN_STATUSES
-from core.models.tables import STEP_EXECUTIONS as STEPS
-from core.models.tables import WORKFLOW_EXECUTIONS as EXECUTIONS
 from core.models.tables import WORKFLOWS, WORKSPACES
 from core.outages import best_effort
 from core.quotas import ExecutionQuota
 from core.redis_keys import RedisKeys
+from core.runs.rows import ExecutionRows
 from core.settings import Settings
 from core.temporal import (
     SEARCH_ATTRIBUTES,
@@ -66,13 +63,6 @@ from core.temporal import (
 )
 from core.workflows import VersionToRun, definition_of, version_to_run
 
-# Once per id, whether the table is the seed's or partitioned by month (core.partitions: the parent's key
-# is `(id, created_at)`, so `ON CONFLICT (id)` cannot name it; each month keeps `id` unique).
-INSERT_PENDING = (
-    "INSERT INTO workflow_executions (id, workflow_id, status, trigger_data, context, retry_count) "
-    "SELECT $1, $2, 'PENDING', $3::jsonb, $4::jsonb, $5::integer "
-    "WHERE NOT EXISTS (SELECT FROM workflow_executions WHERE id = $1) ON CONFLICT DO NOTHING"
-)
 # A workspace's maxExecutions, read at most every PLAN_CACHE_SECONDS per process (a plan change applies
 # within that long); the count itself is exact, in Redis.
 PLAN_CACHE_SECONDS = 30.0
@@ -88,17 +78,6 @@ RETRYABLE = {ExecutionStatus.FAILED.value, ExecutionStatus.TIMEOUT.value, Execut
 
 
 WORKFLOW_CACHE_SECONDS = 300
-
-
-async def open_execution_ids(connection: AsyncConnection, workflow_ids: Sequence[str]) -> list[str]:
-    """The executions of these workflows that have not ended (PENDING or RUNNING, waiting included)."""
-    rows = await connection.execute(
-        select(EXECUTIONS.c.id).where(
-            EXECUTIONS.c.workflow_id.in_(list(workflow_ids)),
-            EXECUTIONS.c.status.in_(OPEN_STATUSES),
-        )
-    )
-    return [row.id for row in rows]
 
 
 async def cancel_runs(client: Client, execution_ids: Sequence[str], *, at_once: int = 20) -> int:
@@ -166,8 +145,8 @@ class RunService:
         cache: WorkflowCache | None = None,
         pool: asyncpg.Pool | None = None,
     ) -> None:
-        self._pool = pool
         self._engine = engine
+        self.rows = ExecutionRows(engine, pool)
         self._client = client
         self._settings = settings
         self._quota = quota
@@ -227,7 +206,7 @@ class RunService:
 
         With `idempotent`, `execution_id` is derived from what triggered the run (a polled item, a schedule
         tick): when its row already exists (a retried trigger), nothing is counted or written again."""
-        if execution_id is not None and idempotent and await self._exists(execution_id):
+        if execution_id is not None and idempotent and await self.rows.exists(execution_id):
             created = False
         else:
             if self._quota is not None:
@@ -245,7 +224,9 @@ class RunService:
         if test:
             context["test"] = True  # a draft run from the editor, not a published version's
         if created:
-            await self._insert_pending(execution_id, target.workflow_id, trigger_data, context, retry_count)
+            await self.rows.insert_pending(
+                execution_id, target.workflow_id, trigger_data, context, retry_count
+            )
         return RunInput(
             execution_id=execution_id,
             workflow_id=target.workflow_id,
@@ -300,7 +281,7 @@ class RunService:
         except WorkflowAlreadyStartedError as exc:
             return StartedRun(run.execution_id, target.workflow_id, target.version, temporal_id, exc.run_id)
         except RPCError as exc:
-            await self._mark_failed_to_start(run.execution_id, f"could not start the run: {exc.message}")
+            await self.rows.mark_failed_to_start(run.execution_id, f"could not start the run: {exc.message}")
             if names_a_missing_search_attribute(exc):
                 try:
                     missing = await missing_search_attributes(self._client)
@@ -382,7 +363,7 @@ class RunService:
         return SyncReply("finished", result=result.result)
 
     async def cancel(self, execution_id: str) -> None:
-        execution = await self._execution(execution_id)
+        execution = await self.rows.get(execution_id)
         if execution.status not in OPEN_STATUSES:
             raise Conflict(
                 f"execution {execution_id} is {execution.status}; only running executions can be cancelled"
@@ -391,7 +372,7 @@ class RunService:
 
     async def retry(self, execution_id: str) -> StartedRun:
         """A new run of the same version and trigger data; `retryCount` counts up to `maxRetries`."""
-        execution = await self._execution(execution_id)
+        execution = await self.rows.get(execution_id)
         self._require_retryable(execution)
         if execution.retry_count >= execution.max_retries:
             raise LimitExceeded(
@@ -408,7 +389,7 @@ class RunService:
 
     async def resume(self, execution_id: str, *, latest_version: bool = False) -> StartedRun:
         """A new run that reuses the outputs of the steps that succeeded and starts at the one that failed."""
-        execution = await self._execution(execution_id)
+        execution = await self.rows.get(execution_id)
         self._require_retryable(execution)
         version = None if latest_version else (execution.context or {}).get("version")
         target = await self.published_version(execution.workflow_id, version)
@@ -417,40 +398,11 @@ class RunService:
             execution.trigger_data,
             trigger_type=(execution.context or {}).get("triggerType"),
             retry_count=execution.retry_count,
-            reused_outputs=await self._succeeded_outputs(execution_id),
+            reused_outputs=await self.rows.succeeded_outputs(execution_id),
             resumed_from=execution_id,
         )
 
     # ------------------------------------------------------------------ helpers
-
-    async def _insert_pending(
-        self,
-        execution_id: str,
-        workflow_id: str,
-        trigger_data: Any,
-        context: dict[str, Any],
-        retry_count: int,
-    ) -> None:
-        """One autocommitted INSERT, straight on the driver: no ORM, no pool ping (the webhook hot path)."""
-        values = (
-            execution_id,
-            workflow_id,
-            jsonb(trigger_data if trigger_data is not None else {}),
-            jsonb(context),
-            retry_count,
-        )
-        if self._pool is not None:
-            await self._pool.execute(INSERT_PENDING, *values)
-            return
-        async with self._engine.connect() as connection:
-            driver = (await connection.get_raw_connection()).driver_connection
-            assert driver is not None
-            await driver.execute(INSERT_PENDING, *values)
-
-    async def _exists(self, execution_id: str) -> bool:
-        async with self._engine.connect() as connection:
-            found = await connection.execute(select(EXECUTIONS.c.id).where(EXECUTIONS.c.id == execution_id))
-            return found.first() is not None
 
     async def _max_executions(self, workspace_id: str) -> int:
         now = time.monotonic()
@@ -468,44 +420,10 @@ class RunService:
         _plan_cache[workspace_id] = (now, int(row.max_executions))
         return int(row.max_executions)
 
-    async def _execution(self, execution_id: str) -> Any:
-        async with self._engine.connect() as connection:
-            row = (
-                await connection.execute(select(EXECUTIONS).where(EXECUTIONS.c.id == execution_id))
-            ).first()
-        if row is None:
-            raise NotFound(f"execution {execution_id} does not exist")
-        return row
-
     @staticmethod
     def _require_retryable(execution: Any) -> None:
         if execution.status not in RETRYABLE:
             raise Conflict(
                 f"execution {execution.id} is {execution.status}; only failed, timed-out or cancelled "
                 "executions can be retried or resumed"
-            )
-
-    async def _succeeded_outputs(self, execution_id: str) -> dict[str, Any]:
-        """Outputs of steps that ran once and succeeded (loop iterations, which ran many times, re-run)."""
-        async with self._engine.connect() as connection:
-            rows = (
-                await connection.execute(
-                    select(STEPS.c.step_id, STEPS.c.status, STEPS.c.output).where(
-                        STEPS.c.execution_id == execution_id
-                    )
-                )
-            ).all()
-        runs = Counter(row.step_id for row in rows)
-        return {
-            row.step_id: row.output
-            for row in rows
-            if row.status == ExecutionStatus.SUCCESS.value and runs[row.step_id] == 1
-        }
-
-    async def _mark_failed_to_start(self, execution_id: str, error: str) -> None:
-        async with self._engine.begin() as connection:
-            await connection.execute(
-                update(EXECUTIONS)
-                .where(EXECUTIONS.c.id == execution_id, EXECUTIONS.c.status == ExecutionStatus.PENDING.value)
-                .values(status=ExecutionStatus.FAILED.value, error=error, completed_at=datetime.now(UTC))
             )

@@ -21,7 +21,7 @@ partitioned table whose key is `(id, created_at)`: a trigger deletes a run's ste
 deleting a workflow, or retention's row deletes, still remove the steps), and the worker only writes steps
 of runs it has just written.
 
-Retention (core.retention) then drops whole months: an executions partition whose last day is past every
+Retention (core.ops.retention) then drops whole months: an executions partition whose last day is past every
 plan's retention and that holds no unfinished run, the step partitions that only hold steps of runs
 already gone, and audit-log months past the audit retention. The daily maintenance run also adds the
 months ahead. Rows of a plan with a shorter retention are still deleted row by row.

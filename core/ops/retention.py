@@ -2,7 +2,7 @@
 default), execution logs past 30 days, audit logs past a year, and analytics folded into daily rows after
 30 days, those kept a year.
 
-When the tables are partitioned by month (`baton partition`, core.partitions), whole months past retention
+When the tables are partitioned by month (`baton partition`, core.ops.partitions), whole months past retention
 are dropped first and the months ahead are added; what is left past retention is deleted row by row.
 
 Every delete removes at most `batch` rows in its own transaction, so no table is locked for long and a
@@ -23,7 +23,7 @@ from core.analytics import day_start
 from core.db import delete_in_batches
 from core.logstore import LogStore
 from core.models import ExecutionStatus, Plan
-from core.partitions import Partitions
+from core.ops.partitions import Partitions
 from core.plans import execution_retention_days
 from core.settings import Settings
 

@@ -1,0 +1,25 @@
+"""Runs: starting, deciding, cancelling, retrying and resuming them (`service`), and the one owner of their
+rows, `workflow_executions` and `step_executions` (`rows`)."""
+
+from core.runs.rows import ExecutionRows, open_execution_ids
+from core.runs.service import (
+    RunService,
+    StartedRun,
+    SyncReply,
+    WorkflowCache,
+    cancel_runs,
+    forget_plan,
+    run_search_attributes,
+)
+
+__all__ = [
+    "ExecutionRows",
+    "RunService",
+    "StartedRun",
+    "SyncReply",
+    "WorkflowCache",
+    "cancel_runs",
+    "forget_plan",
+    "open_execution_ids",
+    "run_search_attributes",
+]
