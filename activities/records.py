@@ -24,12 +24,17 @@ from core.analytics import executed_event, step_failed_event
 from core.contract import (
     EXECUTION_FINISHED_ACTIVITY,
     EXECUTION_STARTED_ACTIVITY,
-    LOAD_PUBLISHED_VERSION_ACTIVITY,
-    RECORD_STEPS_ACTIVITY,
+    LEGACY_LOAD_PUBLISHED_VERSION_ACTIVITY,
+    LEGACY_RECORD_STEPS_ACTIVITY,
+    PUBLISHED_VERSION_ACTIVITY,
+    WRITE_STEPS_ACTIVITY,
     ActionRequest,
     ExecutionFinished,
     ExecutionStarted,
+    PublishedVersion,
     StepRecord,
+    StepRows,
+    VersionRequest,
 )
 from core.live import live_event, new_entry_id
 from core.logstore import LogWriters
@@ -127,10 +132,15 @@ class RecordActivities(StepRecorder):
             started.workflow_id,
         )
 
-    @activity.defn(name=RECORD_STEPS_ACTIVITY)
+    @activity.defn(name=WRITE_STEPS_ACTIVITY)
+    async def write_steps(self, rows: StepRows) -> None:
+        if await self._rows.write_steps(rows.execution_id, rows.records):
+            await self.emit_steps(rows.execution_id, rows.records)
+
+    @activity.defn(name=LEGACY_RECORD_STEPS_ACTIVITY)
     async def record_steps(self, execution_id: str, records: list[StepRecord]) -> None:
-        if await self._rows.write_steps(execution_id, records):
-            await self.emit_steps(execution_id, records)
+        """`write_steps` as runs started before patch `typed-activities` call it."""
+        await self.write_steps(StepRows(execution_id, records))
 
     @activity.defn(name=EXECUTION_FINISHED_ACTIVITY)
     async def execution_finished(self, finished: ExecutionFinished) -> None:
@@ -157,27 +167,37 @@ class RecordActivities(StepRecorder):
                 self._events.add(event)
         self._workflows.pop(finished.execution_id, None)
 
-    @activity.defn(name=LOAD_PUBLISHED_VERSION_ACTIVITY)
-    async def load_published_version(self, workflow_id: str) -> dict[str, Any]:
+    @activity.defn(name=PUBLISHED_VERSION_ACTIVITY)
+    async def published_version(self, request: VersionRequest) -> PublishedVersion:
         """The latest published version of a workflow (for subworkflow steps)."""
         async with self._engine.connect() as connection:
-            target = await version_to_run(connection, workflow_id)
+            target = await version_to_run(connection, request.workflow_id)
         if target is None:
             raise ApplicationError(
-                f"workflow {workflow_id} has no published version", type="NotPublished", non_retryable=True
+                f"workflow {request.workflow_id} has no published version",
+                type="NotPublished",
+                non_retryable=True,
             )
+        return PublishedVersion(request.workflow_id, target.workspace_id, target.version, target.definition)
+
+    @activity.defn(name=LEGACY_LOAD_PUBLISHED_VERSION_ACTIVITY)
+    async def load_published_version(self, workflow_id: str) -> dict[str, Any]:
+        """`published_version` as runs started before patch `typed-activities` call it."""
+        version = await self.published_version(VersionRequest(workflow_id))
         return {
-            "workflowId": workflow_id,
-            "workspaceId": target.workspace_id,
-            "version": target.version,
-            "definition": target.definition,
+            "workflowId": version.workflow_id,
+            "workspaceId": version.workspace_id,
+            "version": version.version,
+            "definition": version.definition,
         }
 
     def activities(self) -> list[Any]:
         return [
             self.execution_started,
-            self.record_steps,
+            self.write_steps,
             self.execution_finished,
+            self.published_version,
+            self.record_steps,
             self.load_published_version,
         ]
 

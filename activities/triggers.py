@@ -28,12 +28,15 @@ from temporalio import activity
 from activities.actions import to_application_error
 from activities.connections import ConnectionCredentials
 from core.contract import (
-    POLL_ACTIVITY,
+    LEGACY_POLL_ACTIVITY,
+    LEGACY_SCHEDULE_RELEASE_ACTIVITY,
+    POLL_TRIGGER_ACTIVITY,
+    RELEASE_SCHEDULE_ACTIVITY,
     SCHEDULE_FIRE_ACTIVITY,
-    SCHEDULE_RELEASE_ACTIVITY,
     FireDecision,
     PollOutcome,
     ScheduledFire,
+    TriggerRef,
 )
 from core.definition.triggers import PollingTriggerConfig
 from core.errors import LimitExceeded, NotFound
@@ -82,7 +85,13 @@ class TriggerActivities:
         self._settings = settings
 
     def activities(self) -> list[Callable[..., Awaitable[Any]]]:
-        return [self.schedule_fire, self.schedule_release, self.poll]
+        return [
+            self.schedule_fire,
+            self.release_schedule,
+            self.poll_trigger,
+            self.schedule_release,
+            self.poll,
+        ]
 
     async def _published(self, workflow_id: str) -> PublishedTrigger | None:
         async with self._engine.connect() as connection:
@@ -121,14 +130,25 @@ class TriggerActivities:
             raise
         return FireDecision(run=run)
 
-    @activity.defn(name=SCHEDULE_RELEASE_ACTIVITY)
+    @activity.defn(name=RELEASE_SCHEDULE_ACTIVITY)
+    async def release_schedule(self, trigger: TriggerRef) -> None:
+        await self._redis.delete(self._keys.schedule_lock(trigger.workflow_id))
+
+    @activity.defn(name=LEGACY_SCHEDULE_RELEASE_ACTIVITY)
     async def schedule_release(self, workflow_id: str) -> None:
-        await self._redis.delete(self._keys.schedule_lock(workflow_id))
+        """`release_schedule` as ticks started before patch `typed-activities` call it."""
+        await self.release_schedule(TriggerRef(workflow_id))
 
     # ------------------------------------------------------------------ polling
 
-    @activity.defn(name=POLL_ACTIVITY)
+    @activity.defn(name=LEGACY_POLL_ACTIVITY)
     async def poll(self, workflow_id: str) -> PollOutcome:
+        """`poll_trigger` as pollers started before patch `typed-activities` call it."""
+        return await self.poll_trigger(TriggerRef(workflow_id))
+
+    @activity.defn(name=POLL_TRIGGER_ACTIVITY)
+    async def poll_trigger(self, trigger: TriggerRef) -> PollOutcome:
+        workflow_id = trigger.workflow_id
         published = await self._published(workflow_id)
         if (
             published is None

@@ -22,14 +22,24 @@ POLLER_WORKFLOW = "BatonPoller"
 MAINTENANCE_WORKFLOW = "BatonMaintenance"
 # The Temporal contract's names, written once: activities define themselves with them, the workflows call
 # them by method reference, and the API (which holds no activity) sends the updates and signals by name.
-RETENTION_ACTIVITY = "baton.retention"
+# Every activity takes one dataclass and returns one (or nothing): fields can be added compatibly.
 EXECUTION_STARTED_ACTIVITY = "baton.execution_started"
-RECORD_STEPS_ACTIVITY = "baton.record_steps"
+WRITE_STEPS_ACTIVITY = "baton.write_steps"
 EXECUTION_FINISHED_ACTIVITY = "baton.execution_finished"
-LOAD_PUBLISHED_VERSION_ACTIVITY = "baton.load_published_version"
+PUBLISHED_VERSION_ACTIVITY = "baton.published_version"
 SCHEDULE_FIRE_ACTIVITY = "baton.schedule_fire"
-SCHEDULE_RELEASE_ACTIVITY = "baton.schedule_release"
-POLL_ACTIVITY = "baton.poll"
+RELEASE_SCHEDULE_ACTIVITY = "baton.release_schedule"
+POLL_TRIGGER_ACTIVITY = "baton.poll_trigger"
+APPLY_RETENTION_ACTIVITY = "baton.apply_retention"
+# Since patch TYPED_ACTIVITIES_PATCH the workflows call the activities above; runs and pollers started
+# before it replay with these, which took plain values, and the worker keeps them for activities already
+# scheduled under their names. They go once no run started before the patch is left (deprecate the patch).
+TYPED_ACTIVITIES_PATCH = "typed-activities"
+LEGACY_RETENTION_ACTIVITY = "baton.retention"
+LEGACY_RECORD_STEPS_ACTIVITY = "baton.record_steps"
+LEGACY_LOAD_PUBLISHED_VERSION_ACTIVITY = "baton.load_published_version"
+LEGACY_SCHEDULE_RELEASE_ACTIVITY = "baton.schedule_release"
+LEGACY_POLL_ACTIVITY = "baton.poll"
 DECIDE_UPDATE = "decide"  # an approval's decision (api: executions.decide)
 AWAIT_RESPONSE_UPDATE = "await_response"  # a sync webhook's reply (core.runs.reply)
 STATE_QUERY = "state"  # where a run is: `temporal workflow query --type state`
@@ -288,6 +298,48 @@ class ScheduledFire:
     workflow_id: str
     scheduled_at: str | None = None
     tick_id: str | None = None
+
+
+@dataclass
+class StepRows:
+    """Step rows the interpreter buffered, for `baton.write_steps`."""
+
+    execution_id: str
+    records: list[StepRecord] = field(default_factory=list)
+
+
+@dataclass
+class VersionRequest:
+    workflow_id: str
+
+
+@dataclass
+class PublishedVersion:
+    """The latest published version of a workflow (what a subworkflow step runs)."""
+
+    workflow_id: str
+    workspace_id: str
+    version: int
+    definition: dict[str, Any]
+
+
+@dataclass
+class TriggerRef:
+    """Which workflow's trigger an activity acts on (a poll, a schedule's lock)."""
+
+    workflow_id: str
+
+
+@dataclass
+class RetentionRequest:
+    dry_run: bool = False
+
+
+@dataclass
+class RetentionReport:
+    """What the retention policy deleted (or would have, with `dryRun`), by collection and table."""
+
+    report: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -17,10 +17,12 @@ with workflow.unsafe.imports_passed_through():
     from activities.records import RecordActivities
     from core.contract import (
         RATE_LIMITED,
+        TYPED_ACTIVITIES_PATCH,
         UNAVAILABLE,
         Decision,
         RunInput,
         StepRecord,
+        StepRows,
         too_large,
     )
     from core.definition.steps import (
@@ -242,7 +244,10 @@ class RunState:
         if not self._records:
             return
         records, self._records = self._records, []
-        await self._record(RecordActivities.record_steps, self._input.execution_id, records)
+        if workflow.patched(TYPED_ACTIVITIES_PATCH):
+            await self._record(RecordActivities.write_steps, StepRows(self._input.execution_id, records))
+        else:
+            await self._record(RecordActivities.record_steps, self._input.execution_id, records)
 
     @staticmethod
     async def _record(activity: Callable[..., Awaitable[None]], *args: Any) -> None:

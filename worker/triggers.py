@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, WorkflowIDReusePolicy
@@ -25,9 +26,11 @@ from core.contract import (
     POKE_SIGNAL,
     POLLER_WORKFLOW,
     SCHEDULED_RUN_WORKFLOW,
+    TYPED_ACTIVITIES_PATCH,
     PollerInput,
     RunResult,
     ScheduledFire,
+    TriggerRef,
     run_workflow_id,
 )
 from core.runs import run_search_attributes
@@ -64,11 +67,18 @@ class BatonScheduledRun:
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             )
         finally:
-            await workflow.execute_local_activity_method(
-                TriggerActivities.schedule_release,
-                fire.workflow_id,
-                start_to_close_timeout=timedelta(seconds=10),
-            )
+            if workflow.patched(TYPED_ACTIVITIES_PATCH):
+                await workflow.execute_local_activity_method(
+                    TriggerActivities.release_schedule,
+                    TriggerRef(fire.workflow_id),
+                    start_to_close_timeout=timedelta(seconds=10),
+                )
+            else:
+                await workflow.execute_local_activity_method(
+                    TriggerActivities.schedule_release,
+                    fire.workflow_id,
+                    start_to_close_timeout=timedelta(seconds=10),
+                )
         try:
             result = await child
         except ChildWorkflowError:
@@ -91,17 +101,23 @@ class BatonPoller:
         polls = poller.polls
         while True:
             self._poked = False
-            outcome = await workflow.execute_activity_method(
-                TriggerActivities.poll,
-                poller.workflow_id,
-                start_to_close_timeout=timedelta(minutes=5),
-                retry_policy=RetryPolicy(
+            options: dict[str, Any] = {
+                "start_to_close_timeout": timedelta(minutes=5),
+                "retry_policy": RetryPolicy(
                     initial_interval=timedelta(seconds=5),
                     backoff_coefficient=2,
                     maximum_interval=timedelta(minutes=10),
                 ),
-                summary="poll",
-            )
+                "summary": "poll",
+            }
+            if workflow.patched(TYPED_ACTIVITIES_PATCH):
+                outcome = await workflow.execute_activity_method(
+                    TriggerActivities.poll_trigger, TriggerRef(poller.workflow_id), **options
+                )
+            else:
+                outcome = await workflow.execute_activity_method(
+                    TriggerActivities.poll, poller.workflow_id, **options
+                )
             polls += 1
             if not outcome.keep_polling:
                 return f"stopped after {polls} polls: the workflow is no longer an active POLLING workflow"

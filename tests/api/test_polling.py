@@ -21,7 +21,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.connections import ConnectionCredentials
 from activities.triggers import TriggerActivities
-from core.contract import poller_id
+from core.contract import TriggerRef, poller_id
 from core.crypto import CredentialCipher
 from core.quotas import ExecutionQuota, month_start
 from core.redis_keys import RedisKeys
@@ -295,14 +295,14 @@ async def test_a_poll_retried_before_it_saved_its_state_starts_nothing_twice(
             engine, redis, keys, runs, http, ConnectionCredentials(engine, CredentialCipher("k")), settings
         )
         environment = ActivityEnvironment()
-        baseline = await environment.run(activities.poll, workflow_id)
+        baseline = await environment.run(activities.poll_trigger, TriggerRef(workflow_id))
         assert baseline.baseline
         assert baseline.fired == []
         saved = await db.fetchrow(
             "SELECT seen_ids, cursor FROM poll_states WHERE workflow_id = $1", workflow_id
         )
         http_server.script(FEED, rss("a", "b", "c"))
-        first = await environment.run(activities.poll, workflow_id)
+        first = await environment.run(activities.poll_trigger, TriggerRef(workflow_id))
         assert len(first.fired) == 2
         # the crash: the state is as it was before that poll, as if it was never saved
         await db.execute(
@@ -311,7 +311,7 @@ async def test_a_poll_retried_before_it_saved_its_state_starts_nothing_twice(
             saved["seen_ids"],
             saved["cursor"],
         )
-        retried = await environment.run(activities.poll, workflow_id)
+        retried = await environment.run(activities.poll_trigger, TriggerRef(workflow_id))
     assert sorted(retried.fired) == sorted(first.fired)  # the same runs, found again...
     assert await fired(db, workflow_id) == ["post-b", "post-c"]  # ...but each started once
     described = [await temporal_client.get_workflow_handle(f"run-{e}").describe() for e in first.fired]

@@ -12,8 +12,11 @@ with workflow.unsafe.imports_passed_through():
     from core.contract import (
         INTERPRETER_WORKFLOW,
         MAX_SUBWORKFLOW_DEPTH,
+        TYPED_ACTIVITIES_PATCH,
+        PublishedVersion,
         RunInput,
         RunResult,
+        VersionRequest,
         run_workflow_id,
     )
     from core.definition.steps import (
@@ -35,20 +38,30 @@ class SubworkflowSteps(RunState):
             raise StepFailed(step.id, f"subworkflows nest deeper than {MAX_SUBWORKFLOW_DEPTH}", "TooDeep")
         data = self._render(step.input, scope, f"step {step.id!r} input")
         await self._flush()
-        version: dict[str, Any] = await workflow.execute_activity_method(
-            RecordActivities.load_published_version,
-            step.workflow_id,
-            start_to_close_timeout=RECORD_TIMEOUT,
-        )
+        if workflow.patched(TYPED_ACTIVITIES_PATCH):
+            published = await workflow.execute_activity_method(
+                RecordActivities.published_version,
+                VersionRequest(step.workflow_id),
+                start_to_close_timeout=RECORD_TIMEOUT,
+            )
+        else:
+            version: dict[str, Any] = await workflow.execute_activity_method(
+                RecordActivities.load_published_version,
+                step.workflow_id,
+                start_to_close_timeout=RECORD_TIMEOUT,
+            )
+            published = PublishedVersion(
+                step.workflow_id, version["workspaceId"], version["version"], version["definition"]
+            )
         child_execution = str(workflow.uuid4())
         child: RunResult = await workflow.execute_child_workflow(
             INTERPRETER_WORKFLOW,
             RunInput(
                 execution_id=child_execution,
                 workflow_id=step.workflow_id,
-                workspace_id=version["workspaceId"],
-                version=version["version"],
-                definition=version["definition"],
+                workspace_id=published.workspace_id,
+                version=published.version,
+                definition=published.definition,
                 trigger_data=data,
                 trigger_type="SUBWORKFLOW",
                 depth=self._input.depth + 1,
