@@ -27,7 +27,7 @@ from redis.asyncio import Redis
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.connections import ConnectionCredentials, LoadedConnection
+from activities.connections import LoadedConnection, WorkerCredentials
 from activities.metrics import observe_seconds
 from core.contract import (
     MAX_OUTPUT_BYTES,
@@ -95,7 +95,7 @@ class ActionActivities:
         self,
         http: httpx.AsyncClient,
         recorder: StepRecorder | None = None,
-        credentials: ConnectionCredentials | None = None,
+        credentials: WorkerCredentials | None = None,
         *,
         redis: Redis | None = None,
         keys: RedisKeys | None = None,

@@ -1,212 +1,32 @@
-"""Loads a connection for an action or a poll: decrypted credentials (cached briefly in this process, never
-logged), scoped to the run's workspace, with OAuth2 tokens refreshed *before* they expire.
-
-A refresh happens under the Redis lock `lock:connection:{id}:refresh` (SET NX with a token, released only
-by its holder): of many steps that find the token about to expire at once, one refreshes and the others
-wait for the lock to go and read the new token, so a provider that rotates refresh tokens (each works
-once) is asked once. A refresh the provider refuses (revoked grant) marks the connection FAILED and tells
-the user to reconnect; one that fails for a passing reason keeps using the old token while it is valid.
-"""
+"""The worker's side of core.credentials: a connection that cannot be used fails the step (or the poll)
+with Temporal's error of the same type, retried only when a retry can help (a refresh that is busy or
+failed for a passing reason)."""
 
 from __future__ import annotations
 
-import asyncio
-import hmac
-import logging
-import time
-import uuid
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
-from typing import Any
-
-import httpx
-from redis.asyncio import Redis
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.exceptions import ApplicationError
 
-from core import oauth
-from core.connections import oauth_credentials, token_columns
-from core.crypto import CredentialCipher, DecryptionError
-from core.errors import BatonError
-from core.models import TestStatus
-from core.models.tables import CONNECTIONS
-from core.redis_keys import RedisKeys
-from integrations.catalogue import get_integration
-from integrations.context import ActionError, auth_failed
+from core.credentials import ConnectionCredentials, CredentialsError, LoadedConnection
 
-logger = logging.getLogger("baton.connections")
-
-# Compare-and-delete: only the holder of the lock releases it.
-RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+__all__ = ["WorkerCredentials", "LoadedConnection", "to_activity_error"]
 
 
-@dataclass(frozen=True)
-class LoadedConnection:
-    id: str
-    workspace_id: str
-    integration_id: str
-    credentials: dict[str, Any]
-    expires_at: datetime | None
-    rate_limit: dict[str, Any] | None
+def to_activity_error(error: CredentialsError) -> ApplicationError:
+    return ApplicationError(error.detail, type=error.type, non_retryable=not error.retryable)
 
 
-@dataclass(frozen=True)
-class RefreshPolicy:
-    """What refreshing needs: the installation's OAuth clients and how early to refresh."""
-
-    oauth_clients: dict[str, dict[str, str]]
-    margin: timedelta = timedelta(minutes=5)
-    lock_seconds: int = 30
-
-
-class ConnectionCredentials:
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        cipher: CredentialCipher,
-        *,
-        redis: Redis | None = None,
-        keys: RedisKeys | None = None,
-        http: httpx.AsyncClient | None = None,
-        refresh: RefreshPolicy | None = None,
-        cache_seconds: float = 30,
-    ) -> None:
-        self._engine = engine
-        self._cipher = cipher
-        self._redis = redis
-        self._keys = keys or RedisKeys()
-        self._http = http
-        self._refresh = refresh
-        self._cache_seconds = cache_seconds
-        self._cache: dict[tuple[str, str | None], tuple[float, LoadedConnection]] = {}
-
-    async def load(self, connection_id: str, workspace_id: str | None) -> dict[str, Any]:
-        """The decrypted credentials; a connection of another workspace is reported as not found."""
-        return (await self.connection(connection_id, workspace_id)).credentials
-
+class WorkerCredentials(ConnectionCredentials):
     async def connection(
-        self, connection_id: str, workspace_id: str | None, *, refused_token: str | None = None
+        self,
+        connection_id: str,
+        workspace_id: str | None,
+        *,
+        refused_token: str | None = None,
+        disabled_too: bool = False,
     ) -> LoadedConnection:
-        """The connection, its OAuth2 token refreshed if it expires within the margin, or if the service
-        just refused `refused_token` (a token revoked or expired early)."""
-        key = (connection_id, workspace_id)
-        cached = self._cache.get(key)
-        if cached is not None and cached[0] > time.monotonic() and refused_token is None:
-            loaded = cached[1]
-        else:
-            loaded = await self._read(connection_id, workspace_id)
-        if self._needs_refresh(loaded, refused_token):
-            loaded = await self._refreshed(loaded, refused_token)
-        self._cache[key] = (time.monotonic() + self._cache_seconds, loaded)
-        return loaded
-
-    def _needs_refresh(self, loaded: LoadedConnection, refused_token: str | None) -> bool:
-        if self._refresh is None or not loaded.credentials.get("refreshToken"):
-            return False
-        if refused_token is not None:  # unless someone refreshed since that token was used
-            current = str(loaded.credentials.get("accessToken") or "")
-            return hmac.compare_digest(current.encode(), refused_token.encode())
-        if loaded.expires_at is None:
-            return False
-        return loaded.expires_at - datetime.now(UTC) <= self._refresh.margin
-
-    async def _read(self, connection_id: str, workspace_id: str | None) -> LoadedConnection:
-        query = select(
-            CONNECTIONS.c.workspace_id,
-            CONNECTIONS.c.integration_id,
-            CONNECTIONS.c.credentials,
-            CONNECTIONS.c.is_active,
-            CONNECTIONS.c.expires_at,
-            CONNECTIONS.c.rate_limit,
-        ).where(CONNECTIONS.c.id == connection_id)
-        if workspace_id is not None:
-            query = query.where(CONNECTIONS.c.workspace_id == workspace_id)
-        async with self._engine.connect() as connection:
-            row = (await connection.execute(query)).first()
-        if row is None:
-            raise ApplicationError(
-                f"connection {connection_id} does not exist in this workspace",
-                type="ConnectionNotFound",
-                non_retryable=True,
-            )
-        if not row.is_active:
-            raise ApplicationError(
-                f"connection {connection_id} is disabled; enable it or pick another",
-                type="ConnectionDisabled",
-                non_retryable=True,
-            )
         try:
-            credentials = self._cipher.open(row.credentials)
-        except DecryptionError as exc:
-            raise ApplicationError(
-                f"connection {connection_id}: {exc} (was ENCRYPTION_KEY changed?)",
-                type="CredentialsUnreadable",
-                non_retryable=True,
-            ) from exc
-        return LoadedConnection(
-            connection_id, row.workspace_id, row.integration_id, credentials, row.expires_at, row.rate_limit
-        )
-
-    async def _refreshed(self, loaded: LoadedConnection, refused_token: str | None) -> LoadedConnection:
-        assert self._refresh is not None
-        if self._redis is None or self._http is None:
-            raise ApplicationError("this worker cannot refresh OAuth2 tokens", type="NoTokenRefresh")
-        lock = self._keys.connection_refresh_lock(loaded.id)
-        holder = uuid.uuid4().hex
-        deadline = time.monotonic() + self._refresh.lock_seconds
-        while not await self._redis.set(lock, holder, nx=True, ex=self._refresh.lock_seconds):
-            # Another step is refreshing: wait for it, then use what it stored.
-            if time.monotonic() > deadline:
-                raise ActionError("waited too long for another step to refresh the token", type="RefreshBusy")
-            await asyncio.sleep(0.05)
-        try:
-            current = await self._read(loaded.id, loaded.workspace_id)
-            if not self._needs_refresh(current, refused_token):
-                return current  # refreshed by someone else meanwhile
-            return await self._refresh_now(current)
-        finally:
-            await self._redis.eval(RELEASE, 1, lock, holder)
-
-    async def _refresh_now(self, current: LoadedConnection) -> LoadedConnection:
-        assert self._refresh is not None
-        assert self._http is not None
-        integration = get_integration(current.integration_id)
-        service = integration.name if integration else current.integration_id
-        try:
-            client = oauth.client_for(
-                current.integration_id,
-                integration.oauth2 if integration else None,
-                self._refresh.oauth_clients,
+            return await super().connection(
+                connection_id, workspace_id, refused_token=refused_token, disabled_too=disabled_too
             )
-            tokens = await oauth.refresh_tokens(self._http, client, str(current.credentials["refreshToken"]))
-        except oauth.RefreshRefused as exc:
-            await self._mark_failed(current.id)
-            raise auth_failed(service, f"the token could not be refreshed: {exc}") from exc
-        except BatonError as exc:
-            still_valid = current.expires_at is not None and current.expires_at > datetime.now(UTC)
-            if still_valid:
-                logger.warning(
-                    "connection %s: early token refresh failed (%s); using the current one", current.id, exc
-                )
-                return current
-            raise ActionError(
-                f"{service}: the token could not be refreshed: {exc}", type="RefreshFailed"
-            ) from exc
-        credentials = oauth_credentials(tokens, current.credentials)
-        async with self._engine.begin() as connection:
-            await connection.execute(
-                update(CONNECTIONS)
-                .where(CONNECTIONS.c.id == current.id)
-                .values(**token_columns(self._cipher, credentials, tokens))
-            )
-        logger.info("connection %s: OAuth2 token refreshed (expires %s)", current.id, tokens.expires_at)
-        return replace(current, credentials=credentials, expires_at=tokens.expires_at)
-
-    async def _mark_failed(self, connection_id: str) -> None:
-        async with self._engine.begin() as connection:
-            await connection.execute(
-                update(CONNECTIONS)
-                .where(CONNECTIONS.c.id == connection_id)
-                .values(test_status=TestStatus.FAILED)
-            )
+        except CredentialsError as exc:
+            raise to_activity_error(exc) from exc

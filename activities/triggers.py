@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
 from activities.actions import to_application_error
-from activities.connections import ConnectionCredentials
+from activities.connections import WorkerCredentials
 from core.contract import (
     LEGACY_POLL_ACTIVITY,
     LEGACY_SCHEDULE_RELEASE_ACTIVITY,
@@ -73,7 +73,7 @@ class TriggerActivities:
         keys: RedisKeys,
         runs: RunService,
         http: httpx.AsyncClient,
-        credentials: ConnectionCredentials,
+        credentials: WorkerCredentials,
         settings: Settings,
     ) -> None:
         self._engine = engine

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import asyncpg
+import httpx
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
+from core.credentials import ConnectionCredentials, RefreshPolicy
 from core.crypto import CredentialCipher
 from core.db import create_engine, session_factory
 from core.errors import ServiceUnavailable
@@ -24,6 +27,7 @@ from core.settings import Settings, to_libpq_url
 from core.temporal import TemporalConnector
 from core.triggers.arming import TriggerArming
 from core.triggers.webhooks import Webhooks
+from integrations.catalogue import oauth_endpoints
 
 logger = logging.getLogger("baton.arming")
 
@@ -70,6 +74,23 @@ class Resources:
             webhooks=Webhooks(
                 engine, redis, keys, CredentialCipher.from_settings(settings), settings.public_base_url
             ),
+        )
+
+    def credentials(self, http: httpx.AsyncClient) -> ConnectionCredentials:
+        """Connections' credentials as the worker reads them, OAuth2 refresh included (for connection
+        tests), never cached: a test right after an update reads what was just saved."""
+        return ConnectionCredentials(
+            self.engine,
+            CredentialCipher.from_settings(self.settings),
+            redis=self.redis,
+            keys=self.keys,
+            http=http,
+            refresh=RefreshPolicy(
+                self.settings.oauth_clients,
+                oauth_endpoints,
+                timedelta(seconds=self.settings.oauth_refresh_margin_seconds),
+            ),
+            cache_seconds=0,
         )
 
     def workflow_cache(self) -> WorkflowCache:

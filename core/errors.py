@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# The error type of a service refusing a connection's credentials (an action's, a token refresh's).
+AUTH_FAILED = "AuthenticationFailed"
+
 
 class BatonError(Exception):
     status_code = 400

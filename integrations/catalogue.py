@@ -29,6 +29,13 @@ def get_integration(integration_id: str) -> Integration | None:
     return INTEGRATIONS.get(integration_id)
 
 
+def oauth_endpoints(integration_id: str) -> tuple[str, Any]:
+    """(display name, declared OAuth2 endpoints or None) of an integration: what core.credentials needs to
+    refresh a connection's token."""
+    integration = INTEGRATIONS.get(integration_id)
+    return (integration.name, integration.oauth2) if integration else (integration_id, None)
+
+
 def get_action(action_id: str) -> ActionSpec[Any, Any] | None:
     integration_id, _, key = action_id.partition(".")
     integration = INTEGRATIONS.get(integration_id)

@@ -18,9 +18,10 @@ from typing import Any
 
 import httpx
 
+from core.errors import AUTH_FAILED
 from core.outbound import BlockedAddress, OutboundPolicy
 
-AUTH_FAILED = "AuthenticationFailed"
+__all__ = ["AUTH_FAILED", "ActionError", "auth_failed"]
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
 
 
@@ -84,6 +85,15 @@ def failure_kind(error: ActionError) -> str:
     if kind in {"InvalidCredentials", "InvalidInput"}:
         return "credentials"
     return "failed"
+
+
+def credentials_failure_kind(error_type: str) -> str:
+    """The FAILURE_KINDS key of a connection that could not be loaded (core.credentials)."""
+    if error_type == AUTH_FAILED:
+        return "auth"
+    if error_type in {"CredentialsUnreadable", "ConnectionNotFound"}:
+        return "credentials"
+    return "failed"  # a refresh that failed for a passing reason
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -18,10 +18,11 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.actions import ActionActivities
-from activities.connections import ConnectionCredentials, RefreshPolicy
+from activities.connections import WorkerCredentials
 from activities.maintenance import MaintenanceActivities
 from activities.records import RecordActivities
 from activities.triggers import TriggerActivities
+from core.credentials import RefreshPolicy
 from core.crypto import CredentialCipher
 from core.db import create_engine
 from core.logstore import LogWriters, create_log_store
@@ -34,6 +35,7 @@ from core.settings import Settings
 from core.temporal import connect_temporal
 from core.triggers.arming import TriggerArming
 from core.triggers.webhooks import Webhooks
+from integrations.catalogue import oauth_endpoints
 from worker.interpreter import BatonRun
 from worker.maintenance import BatonMaintenance
 from worker.triggers import BatonPoller, BatonScheduledRun
@@ -121,15 +123,17 @@ def build_worker(
 
 def connection_loader(
     settings: Settings, engine: AsyncEngine, redis: Redis, http: httpx.AsyncClient
-) -> ConnectionCredentials:
-    return ConnectionCredentials(
+) -> WorkerCredentials:
+    return WorkerCredentials(
         engine,
         CredentialCipher.from_settings(settings),
         redis=redis,
         keys=RedisKeys(settings.redis_key_prefix),
         http=http,
         refresh=RefreshPolicy(
-            settings.oauth_clients, timedelta(seconds=settings.oauth_refresh_margin_seconds)
+            settings.oauth_clients,
+            oauth_endpoints,
+            timedelta(seconds=settings.oauth_refresh_margin_seconds),
         ),
         cache_seconds=settings.credentials_cache_seconds,
     )

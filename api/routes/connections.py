@@ -17,12 +17,13 @@ from api.schemas.connections import ConnectionCreate, ConnectionOut, ConnectionT
 from core import connections as store
 from core import oauth
 from core.accounts import Principal
+from core.credentials import CredentialsError
 from core.crypto import CredentialCipher
 from core.models import User
 from core.outbound import outbound_client, policy_for
 from core.permissions import Permission
 from integrations.catalogue import get_integration
-from integrations.context import FAILURE_KINDS, failure_kind
+from integrations.context import FAILURE_KINDS, credentials_failure_kind, failure_kind
 from integrations.sdk import ActionError
 
 router = APIRouter(prefix="/workspaces/{workspace_id}/connections", tags=["connections"])
@@ -139,15 +140,20 @@ async def test(
     integration = get_integration(connection.integration_id)
     kind: str | None = None
     try:
-        credentials = _cipher(resources).open(connection.credentials)
-        store.check_credentials(integration.credentials_model if integration else None, credentials)
-        if integration is not None and integration.test is not None:
-            async with outbound_client(policy_for(resources.settings), timeout=15) as http:
+        async with outbound_client(policy_for(resources.settings), timeout=15) as http:
+            # read as a step reads it: an OAuth2 token about to expire is refreshed first
+            loaded = await resources.credentials(http).connection(
+                connection_id, access.workspace.id, disabled_too=True
+            )
+            credentials = loaded.credentials
+            store.check_credentials(integration.credentials_model if integration else None, credentials)
+            if integration is not None and integration.test is not None:
                 await integration.test(
                     integration.context(
                         credentials, http, logger, base_urls=resources.settings.integration_base_urls
                     )
                 )
+        if integration is not None and integration.test is not None:
             detail = f"{integration.name} accepted the credentials"
         else:
             detail = "the credentials are readable and well-formed (this integration has no live test)"
@@ -156,6 +162,10 @@ async def test(
         # Baton's own words only: the remote server's (a banner, an error page) are logged, not answered
         logger.info("connection test of %s failed: %s", connection_id, exc.type)
         ok, kind = False, failure_kind(exc)
+        detail = FAILURE_KINDS[kind]
+    except CredentialsError as exc:
+        logger.info("connection test of %s failed: %s", connection_id, exc.type)
+        ok, kind = False, credentials_failure_kind(exc.type)
         detail = FAILURE_KINDS[kind]
     except (store.InvalidCredentials, ValueError):
         ok, kind = False, "credentials"

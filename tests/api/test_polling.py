@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import ActivityEnvironment
 
-from activities.connections import ConnectionCredentials
+from activities.connections import WorkerCredentials
 from activities.triggers import TriggerActivities
 from core.contract import TriggerRef, poller_id
 from core.crypto import CredentialCipher
@@ -292,7 +292,7 @@ async def test_a_poll_retried_before_it_saved_its_state_starts_nothing_twice(
     )
     async with httpx.AsyncClient() as http:
         activities = TriggerActivities(
-            engine, redis, keys, runs, http, ConnectionCredentials(engine, CredentialCipher("k")), settings
+            engine, redis, keys, runs, http, WorkerCredentials(engine, CredentialCipher("k")), settings
         )
         environment = ActivityEnvironment()
         baseline = await environment.run(activities.poll_trigger, TriggerRef(workflow_id))

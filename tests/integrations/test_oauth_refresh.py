@@ -134,3 +134,35 @@ async def test_a_revoked_grant_fails_the_step_and_marks_the_connection(
     assert slack_api.hits("/api/chat.postMessage") == []
     got = await studio.client.get(f"{studio.base}/connections/{connection['id']}", headers=studio.headers)
     assert got.json()["testStatus"] == "FAILED"
+
+
+async def test_a_connection_test_refreshes_an_expiring_token_as_a_step_would(
+    studio: Studio, oauth_server: OAuthServer, slack_api: SlackAPI
+) -> None:
+    connection = await connect_with_oauth(studio)  # its token expires within the refresh margin
+    oauth_server.expires_in = 3600
+    tested = await studio.client.post(
+        f"{studio.base}/connections/{connection['id']}/test", headers=studio.headers
+    )
+    assert tested.status_code == 200, tested.text
+    assert tested.json()["ok"] is True, tested.json()
+    assert oauth_server.refreshes == 1
+    assert [s.headers["Authorization"] for s in slack_api.hits("/api/auth.test")] == ["Bearer access-2"]
+    # the worker then uses the refreshed token without refreshing again
+    execution = await studio.run(await studio.publish(posts(connection["id"], 1)))
+    assert execution["status"] == "SUCCESS", execution["error"]
+    assert oauth_server.refreshes == 1
+
+
+async def test_a_connection_test_of_a_revoked_grant_says_auth_and_marks_the_connection(
+    studio: Studio, oauth_server: OAuthServer, slack_api: SlackAPI
+) -> None:
+    connection = await connect_with_oauth(studio)
+    oauth_server.refresh_tokens.clear()
+    tested = await studio.client.post(
+        f"{studio.base}/connections/{connection['id']}/test", headers=studio.headers
+    )
+    assert tested.status_code == 200, tested.text
+    body = tested.json()
+    assert (body["ok"], body["failure"], body["testStatus"]) == (False, "auth", "FAILED"), body
+    assert slack_api.hits("/api/auth.test") == []  # never called with a token about to expire
