@@ -1,16 +1,9 @@
 """Runs: starting, deciding, cancelling, retrying and resuming them (`service`), and the one owner of their
 rows, `workflow_executions` and `step_executions` (`rows`)."""
 
+from core.runs.handles import cancel_runs, run_search_attributes
 from core.runs.rows import ExecutionRows, open_execution_ids
-from core.runs.service import (
-    RunService,
-    StartedRun,
-    SyncReply,
-    WorkflowCache,
-    cancel_runs,
-    forget_plan,
-    run_search_attributes,
-)
+from core.runs.service import RunService, StartedRun, SyncReply, WorkflowCache, forget_plan
 
 __all__ = [
     "ExecutionRows",

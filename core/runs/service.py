@@ -11,7 +11,6 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +26,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -49,14 +48,11 @@ from core.models.tables import WORKFLOWS, WORKSPACES
 from core.outages import best_effort
 from core.quotas import ExecutionQuota
 from core.redis_keys import RedisKeys
+from core.runs.handles import run_search_attributes
 from core.runs.rows import ExecutionRows
 from core.settings import Settings
 from core.temporal import (
     SEARCH_ATTRIBUTES,
-    TRIGGER_TYPE,
-    WORKFLOW_ID,
-    WORKFLOW_VERSION,
-    WORKSPACE_ID,
     SearchAttributesMissing,
     missing_search_attributes,
     names_a_missing_search_attribute,
@@ -78,35 +74,6 @@ RETRYABLE = {ExecutionStatus.FAILED.value, ExecutionStatus.TIMEOUT.value, Execut
 
 
 WORKFLOW_CACHE_SECONDS = 300
-
-
-async def cancel_runs(client: Client, execution_ids: Sequence[str], *, at_once: int = 20) -> int:
-    """Asks Temporal to cancel each run (those of a workflow being deleted: nothing should call a service for
-    a workflow that is gone). A run that already ended, or never started, is skipped. Returns how many runs
-    took the request."""
-    gate = asyncio.Semaphore(at_once)
-
-    async def cancel(execution_id: str) -> bool:
-        async with gate:
-            try:
-                await client.get_workflow_handle(run_workflow_id(execution_id)).cancel()
-            except RPCError:  # not found, or already ended
-                return False
-            return True
-
-    return sum(await asyncio.gather(*(cancel(execution_id) for execution_id in execution_ids)))
-
-
-def run_search_attributes(run: RunInput) -> TypedSearchAttributes:
-    """The four search attributes every run carries, so the Temporal Web UI can filter by them."""
-    return TypedSearchAttributes(
-        [
-            SearchAttributePair(WORKSPACE_ID, run.workspace_id),
-            SearchAttributePair(WORKFLOW_ID, run.workflow_id),
-            SearchAttributePair(WORKFLOW_VERSION, run.version),
-            SearchAttributePair(TRIGGER_TYPE, run.trigger_type),
-        ]
-    )
 
 
 @dataclass(frozen=True)

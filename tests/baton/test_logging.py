@@ -7,7 +7,7 @@ import logging
 import httpx
 import pytest
 
-from baton.cli import _logging
+from baton.cli_common import _logging
 from tests.http_server import Reply, ScriptedServer
 
 

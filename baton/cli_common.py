@@ -1,0 +1,57 @@
+"""What every `baton` command shares: its settings, its logging, its way out."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import NoReturn
+
+import typer
+
+from core.settings import Settings, get_settings, redact_url
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValueError as exc:
+        typer.secho(f"error: invalid configuration: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _serving_settings() -> Settings:
+    """The settings of a process that serves (the API, a worker): never with a forgeable SECRET_KEY."""
+    settings = _settings()
+    if (reason := settings.unsafe_secret()) is not None:
+        typer.secho(f"error: {reason}.", fg="red", err=True)
+        raise typer.Exit(2)
+    return settings
+
+
+def _exit_without_teardown(code: int = 0) -> NoReturn:
+    """Ends a short-lived command that used a Temporal client. The client's Rust threads can crash the
+    interpreter while it finalizes (temporalio/sdk-python#300: a segfault or SIGABRT after the work is done),
+    so flush what was printed and leave without the teardown."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request's full URL at INFO: a credential sent as a query parameter (an API key in
+    # `?key=`) would land in the logs. Its warnings still show.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def _database_unreachable(settings: Settings, exc: Exception) -> typer.Exit:
+    typer.secho(
+        f"error: cannot use PostgreSQL at {redact_url(settings.database_url)} "
+        f"({type(exc).__name__}: {exc}).\n"
+        "Check DATABASE_URL and that the server is running, or use `baton dev` for an embedded one.",
+        fg="red",
+        err=True,
+    )
+    return typer.Exit(1)

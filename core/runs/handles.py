@@ -1,0 +1,42 @@
+"""Temporal's side of runs: the search attributes every run carries, and cancelling runs in bulk."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.service import RPCError
+
+from core.contract import RunInput, run_workflow_id
+from core.temporal import TRIGGER_TYPE, WORKFLOW_ID, WORKFLOW_VERSION, WORKSPACE_ID
+
+
+async def cancel_runs(client: Client, execution_ids: Sequence[str], *, at_once: int = 20) -> int:
+    """Asks Temporal to cancel each run (those of a workflow being deleted: nothing should call a service for
+    a workflow that is gone). A run that already ended, or never started, is skipped. Returns how many runs
+    took the request."""
+    gate = asyncio.Semaphore(at_once)
+
+    async def cancel(execution_id: str) -> bool:
+        async with gate:
+            try:
+                await client.get_workflow_handle(run_workflow_id(execution_id)).cancel()
+            except RPCError:  # not found, or already ended
+                return False
+            return True
+
+    return sum(await asyncio.gather(*(cancel(execution_id) for execution_id in execution_ids)))
+
+
+def run_search_attributes(run: RunInput) -> TypedSearchAttributes:
+    """The four search attributes every run carries, so the Temporal Web UI can filter by them."""
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(WORKSPACE_ID, run.workspace_id),
+            SearchAttributePair(WORKFLOW_ID, run.workflow_id),
+            SearchAttributePair(WORKFLOW_VERSION, run.version),
+            SearchAttributePair(TRIGGER_TYPE, run.trigger_type),
+        ]
+    )
