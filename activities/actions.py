@@ -43,6 +43,7 @@ from core.outages import best_effort, raise_if_cancelled, unavailable_store
 from core.ratelimit import Verdict, hit
 from core.redaction import NO_SECRETS, Secrets, scrub
 from core.redis_keys import RedisKeys
+from core.runs import live
 from integrations.catalogue import INTEGRATIONS
 from integrations.context import AUTH_FAILED
 from integrations.sdk import ActionContext, ActionError, ActionSpec, Integration, RateLimit
@@ -79,8 +80,50 @@ def effective_limit(declared: RateLimit | None, own: dict[str, Any] | None) -> R
     return declared
 
 
+def attempt_failure(failure: ApplicationError, attempt: int, at: datetime) -> ApplicationError:
+    """The failure with its attempt's number and time in its first detail (`attempt`, `failedAt`): the
+    interpreter writes the step's true retry count and end from the last one (its own clock stands still
+    while a workflow task retries a local activity)."""
+    details = failure.details[0] if failure.details and isinstance(failure.details[0], dict) else {}
+    return ApplicationError(
+        failure.message,
+        {**details, "attempt": attempt, "failedAt": at.isoformat()},
+        *failure.details[1:],
+        type=failure.type,
+        non_retryable=failure.non_retryable,
+        next_retry_delay=failure.next_retry_delay,
+    )
+
+
+def next_attempt_state(failure: ApplicationError, info: activity.Info) -> dict[str, Any] | None:
+    """What the step does after this failed attempt: `rateLimited` until the window frees, `retrying` at
+    Temporal's next attempt, or None when this attempt was the last."""
+    now = datetime.now(UTC)
+    if failure.type == RATE_LIMITED:
+        return live.rate_limited((now + (failure.next_retry_delay or timedelta(seconds=1))).isoformat())
+    policy = info.retry_policy
+    max_attempts = policy.maximum_attempts if policy is not None else 0
+    if failure.non_retryable or (max_attempts and info.attempt >= max_attempts):
+        return None
+    if policy is not None and failure.type in (policy.non_retryable_error_types or ()):
+        return None
+    delay: timedelta | None = failure.next_retry_delay
+    if delay is None and policy is not None:
+        seconds = policy.initial_interval.total_seconds() * policy.backoff_coefficient ** (info.attempt - 1)
+        cap = policy.maximum_interval or policy.initial_interval * 100
+        delay = min(timedelta(seconds=seconds), cap)
+    next_at = (now + delay).isoformat() if delay is not None else None
+    return live.retrying(info.attempt, max_attempts, failure.message, next_at)
+
+
 class StepRecorder:
     """What an action activity needs to write rows (implemented by activities.records.RecordActivities)."""
+
+    async def attempt_started(self, request: ActionRequest, *, counts: bool) -> None:
+        raise NotImplementedError
+
+    async def attempt_failed(self, request: ActionRequest, state: dict[str, Any], error: str) -> None:
+        raise NotImplementedError
 
     async def write_action_result(
         self, request: ActionRequest, record: StepRecord, secrets: Secrets = NO_SECRETS
@@ -124,19 +167,37 @@ class ActionActivities:
         logger = logging.getLogger(f"baton.action.{spec.id}")
 
         async def execute(request: ActionRequest) -> dict[str, Any]:
+            info = activity.info()
             try:
+                if self._recording(request):
+                    assert self._recorder is not None
+                    # a call made again after a rate-limit or outage wait is no retry
+                    await self._recorder.attempt_started(
+                        request, counts=not (request.again and info.attempt == 1)
+                    )
                 return await run_step(request)
             except Exception as exc:
                 raise_if_cancelled()  # a cancelled attempt, not Redis being down
-                if (store := unavailable_store(exc)) is None:
-                    raise
-                # Not the step's fault: the interpreter waits and calls again without spending its retries.
-                raise ApplicationError(
-                    f"{spec.id}: Baton's {store} is unreachable ({exc}); the step runs again when it answers",
-                    {"retryAfter": UNAVAILABLE_RETRY_SECONDS},
-                    type=UNAVAILABLE,
-                    next_retry_delay=timedelta(seconds=UNAVAILABLE_RETRY_SECONDS),
-                ) from exc
+                if (store := unavailable_store(exc)) is not None:
+                    # Not the step's fault: the interpreter waits and calls again without spending its
+                    # retries.
+                    failure = ApplicationError(
+                        f"{spec.id}: Baton's {store} is unreachable ({exc}); the step runs again when it "
+                        "answers",
+                        {"retryAfter": UNAVAILABLE_RETRY_SECONDS},
+                        type=UNAVAILABLE,
+                        next_retry_delay=timedelta(seconds=UNAVAILABLE_RETRY_SECONDS),
+                    )
+                elif isinstance(exc, ApplicationError):
+                    failure = exc
+                else:  # what Temporal would make of it, with the attempt's figures added below
+                    failure = ApplicationError(str(exc) or type(exc).__name__, type=type(exc).__name__)
+                failure = attempt_failure(failure, info.attempt, datetime.now(UTC))
+                if self._recording(request) and failure.type != UNAVAILABLE:
+                    await self._note_failed_attempt(request, failure, info)
+                if isinstance(exc, ApplicationError):
+                    raise failure from None  # the same failure, with the attempt's figures
+                raise failure from exc
 
         async def run_step(request: ActionRequest) -> dict[str, Any]:
             data = self._validated(spec, request)
@@ -171,6 +232,30 @@ class ActionActivities:
             return output
 
         return activity.defn(name=spec.id)(execute)
+
+    def _recording(self, request: ActionRequest) -> bool:
+        return bool(
+            request.record
+            and self._recorder is not None
+            and request.execution_id
+            and request.step_key
+            and request.step_id
+        )
+
+    async def _note_failed_attempt(
+        self, request: ActionRequest, failure: ApplicationError, info: activity.Info
+    ) -> None:
+        """The step's row says what comes next: another attempt (when), or a wait for the rate limit.
+        The last attempt's failure is written by the interpreter, with the figures `attempt_failure` put
+        on it. Best effort: the row is only a view of what Temporal holds."""
+        assert self._recorder is not None
+        state = next_attempt_state(failure, info)
+        if state is None:
+            return
+        try:
+            await self._recorder.attempt_failed(request, state, failure.message)
+        except Exception as exc:  # the failure itself must reach Temporal
+            activity.logger.warning("could not note the failed attempt of %s: %s", request.step_key, exc)
 
     @staticmethod
     def _validated(spec: ActionSpec[Any, Any], request: ActionRequest) -> Any:

@@ -42,6 +42,7 @@ from core.models import ExecutionStatus
 from core.models.enums import FAILED_STATUSES
 from core.redaction import NO_SECRETS, Secrets, redact
 from core.redis_keys import RedisKeys
+from core.runs import live
 from core.runs.rows import ExecutionRows, FinishedRun, duration_ms, parse_time
 from core.workflows import version_to_run
 
@@ -111,14 +112,50 @@ class RecordActivities(StepRecorder):
         entries = [step_log(execution_id, r, (secrets or {}).get(r.key, NO_SECRETS)) for r in records]
         await self.emit(execution_id, entries)
 
+    async def attempt_started(self, request: ActionRequest, *, counts: bool) -> None:
+        """An action's attempt begins: the rows the interpreter buffered before it, and the step's own row,
+        RUNNING from its first attempt (core.runs.rows.ATTEMPT_STARTED), in one transaction."""
+        assert request.execution_id is not None
+        assert request.step_key
+        assert request.step_id
+        attempt = StepRecord(
+            request.step_key,
+            request.step_id,
+            "action",
+            ExecutionStatus.RUNNING.value,
+            request.input,
+            started_at=request.started_at,
+            state=live.running(),
+        )
+        if await self._rows.start_attempt(request.execution_id, request.records, attempt, counts=counts):
+            await self.emit_steps(request.execution_id, [*request.records, attempt])
+
+    async def attempt_failed(self, request: ActionRequest, state: dict[str, Any], error: str) -> None:
+        """A failed attempt that is not the last: the row says what comes next (retrying, rate-limited)."""
+        assert request.execution_id is not None
+        assert request.step_key
+        assert request.step_id
+        record = StepRecord(
+            request.step_key,
+            request.step_id,
+            "action",
+            ExecutionStatus.RUNNING.value,
+            request.input,
+            error=error,
+            started_at=request.started_at,
+            state=state,
+        )
+        if await self._rows.write_steps(request.execution_id, [record]):
+            await self.emit_steps(request.execution_id, [record])
+
     async def write_action_result(
         self, request: ActionRequest, record: StepRecord, secrets: Secrets = NO_SECRETS
     ) -> None:
-        """Piggy-backed on an action activity: its own row plus the rows the interpreter buffered."""
+        """Piggy-backed on an action activity: its own row (the rows buffered before it were written when
+        its attempt began)."""
         assert request.execution_id is not None
-        records = [*request.records, record]
-        if await self._rows.write_steps(request.execution_id, records):
-            await self.emit_steps(request.execution_id, records, secrets={record.key: secrets})
+        if await self._rows.write_steps(request.execution_id, [record]):
+            await self.emit_steps(request.execution_id, [record], secrets={record.key: secrets})
 
     @activity.defn(name=EXECUTION_STARTED_ACTIVITY)
     async def execution_started(self, started: ExecutionStarted) -> None:
@@ -234,6 +271,26 @@ def analytics_events(finished: ExecutionFinished, done: FinishedRun) -> list[dic
     return events
 
 
+def live_message(record: StepRecord) -> str:
+    """What a step that has not ended is doing, in a sentence (`Step 'fetch' failed attempt 2 of 5: ...`)."""
+    state = record.state or {}
+    kind, step = state.get("kind"), f"Step '{record.step_id}'"
+    if kind == live.RETRYING:
+        of = f" of {state['maxAttempts']}" if state.get("maxAttempts") else ""
+        when = f"; next attempt at {state['nextAttemptAt']}" if state.get("nextAttemptAt") else ""
+        return f"{step} failed attempt {state.get('attempt')}{of}: {record.error}{when}"
+    if kind == live.RATE_LIMITED:
+        return f"{step} waits for its connection's rate limit until {state.get('resumesAt')}"
+    if kind == live.WAITING:
+        what = state.get("for")
+        if what == "approval":
+            return f"{step} waits for an approval: {state.get('message') or '(no message)'}"
+        if what == "delay":
+            return f"{step} waits until {state.get('until')}"
+        return f"{step} waits for its subworkflow run {state.get('childExecutionId')}"
+    return f"{step} is {record.status.lower()}"
+
+
 def step_log(execution_id: str, record: StepRecord, secrets: Secrets = NO_SECRETS) -> dict[str, Any]:
     """The seed's log entry for a step: `Step 'Send Email' completed successfully`, with its duration and
     its input and output, secrets redacted (`emit` fills in the workflow)."""
@@ -243,10 +300,7 @@ def step_log(execution_id: str, record: StepRecord, secrets: Secrets = NO_SECRET
     elif record.status in FAILED_STATUSES:
         level, message = "error", f"Step '{record.step_id}' failed: {record.error}"
     else:
-        level, message = (
-            "warn" if record.error else "info",
-            f"Step '{record.step_id}' is {record.status.lower()}",
-        )
+        level, message = "warn" if record.error else "info", live_message(record)
     return {
         "id": new_entry_id(),
         "executionId": execution_id,
@@ -263,6 +317,7 @@ def step_log(execution_id: str, record: StepRecord, secrets: Secrets = NO_SECRET
             "retries": record.retry_count,
             "status": record.status,
             "error": record.error,
+            "state": record.state,
         },
     }
 

@@ -15,6 +15,7 @@ from core.contract import run_workflow_id
 from core.errors import PermissionDenied, Unauthenticated
 from core.models import WorkflowExecution, Workspace, WorkspaceRole
 from core.permissions import Permission, allows
+from core.runs import reads as execution_reads
 from core.security import API_KEY_PREFIX, InvalidToken
 from core.settings import Settings
 from core.workspaces import membership, require
@@ -126,8 +127,29 @@ def temporal_ui_url(settings: Settings, execution_id: str) -> str:
     )
 
 
-def execution_out(execution: WorkflowExecution, resources: Resources) -> ExecutionOut:
-    """An execution as the API answers it (the executions and workflows routes)."""
+def execution_out(
+    execution: WorkflowExecution, resources: Resources, live: dict[str, Any] | None = None
+) -> ExecutionOut:
+    """An execution as the API answers it (the executions and workflows routes); `live`: what it is doing
+    (core.runs.reads.live_of), for one that has not ended."""
     return ExecutionOut.model_validate(
-        {**execution.model_dump(), "temporal_ui_url": temporal_ui_url(resources.settings, execution.id)}
+        {
+            **execution.model_dump(),
+            "live": live,
+            "temporal_ui_url": temporal_ui_url(resources.settings, execution.id),
+        }
     )
+
+
+async def one_execution_out(
+    session: AsyncSession, execution: WorkflowExecution, resources: Resources
+) -> ExecutionOut:
+    return (await executions_out(session, [execution], resources))[0]
+
+
+async def executions_out(
+    session: AsyncSession, executions: list[WorkflowExecution], resources: Resources
+) -> list[ExecutionOut]:
+    """Executions with what each open one is doing (one query for them all)."""
+    lives = await execution_reads.live_of(session, executions)
+    return [execution_out(e, resources, lives.get(e.id)) for e in executions]

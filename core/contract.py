@@ -172,6 +172,9 @@ class StepRecord:
     started_at: str | None = None
     completed_at: str | None = None
     retry_count: int = 0
+    # While the step has not ended: what it is doing (core.runs.live: running, retrying, rateLimited,
+    # waiting), shown by the API; None once it ends.
+    state: dict[str, Any] | None = None
 
 
 @dataclass

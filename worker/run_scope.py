@@ -14,11 +14,16 @@ from core.expressions import ExpressionError
 class StepFailed(Exception):
     """A step failed and its `onError` is "fail": the failure travels up until an ancestor handles it."""
 
-    def __init__(self, step_id: str, message: str, error_type: str) -> None:
+    def __init__(
+        self, step_id: str, message: str, error_type: str, attempts: int = 1, failed_at: str | None = None
+    ) -> None:
         super().__init__(message)
         self.step_id = step_id
         self.message = message
         self.error_type = error_type
+        # an action's attempts and when the last one failed, as its activity said (activities.actions)
+        self.attempts = attempts
+        self.failed_at = failed_at
 
     def as_output(self) -> dict[str, Any]:
         return {"error": {"message": self.message, "type": self.error_type, "stepId": self.step_id}}
@@ -57,7 +62,15 @@ def describe_failure(step_id: str, error: BaseException) -> StepFailed:
     while isinstance(cause, ActivityError | ChildWorkflowError) and cause.cause is not None:
         cause = cause.cause
     if isinstance(cause, ApplicationError):
-        return StepFailed(step_id, cause.message, cause.type or "ApplicationError")
+        figures = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
+        attempt = figures.get("attempt")
+        return StepFailed(
+            step_id,
+            cause.message,
+            cause.type or "ApplicationError",
+            attempt if isinstance(attempt, int) and attempt > 0 else 1,
+            figures.get("failedAt") if isinstance(figures.get("failedAt"), str) else None,
+        )
     if isinstance(cause, FailureError):
         return StepFailed(step_id, cause.message or type(cause).__name__, type(cause).__name__)
     return StepFailed(step_id, str(cause), type(cause).__name__)

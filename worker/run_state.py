@@ -156,6 +156,8 @@ class RunState:
                 failure.as_output(),
                 error=failure.message,
                 step_input=self._action_inputs.pop(key, None),
+                retries=failure.attempts - 1,
+                ended=failure.failed_at,
             )
             if step.on_error == "fail":
                 raise failure from None
@@ -187,22 +189,19 @@ class RunState:
         error: str | None = None,
         step_input: Any = None,
         row: bool = True,
+        retries: int = 0,
+        ended: str | None = None,
     ) -> None:
-        """A step is over: its status, and its row buffered for the next write."""
+        """A step is over: its status, and its row buffered for the next write (`retries` and `ended`: an
+        action's, from its last attempt; the workflow's clock stands still while a workflow task retries a
+        local activity)."""
         self._current.discard(key)
         self._statuses[key] = status
         if row:
+            ended = ended or workflow.now().isoformat()
             self._buffer(
                 StepRecord(
-                    key,
-                    step.id,
-                    step.type,
-                    status,
-                    step_input,
-                    output,
-                    error,
-                    started,
-                    workflow.now().isoformat(),
+                    key, step.id, step.type, status, step_input, output, error, started, ended, retries
                 )
             )
 

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, status
 
 from api.audit import AuditorDep
-from api.deps import ResourcesDep, SessionDep, WorkspaceAccess, execution_out, workspace_access
+from api.deps import (
+    ResourcesDep,
+    SessionDep,
+    WorkspaceAccess,
+    executions_out,
+    one_execution_out,
+    workspace_access,
+)
 from api.errors import error_responses
 from api.pagination import Cursor, Limit, decode_cursor, page
 from api.schemas.base import Page
@@ -38,6 +45,13 @@ async def list_executions(
         datetime | None, Query(alias="from", description="Created at or after (ISO-8601)")
     ] = None,
     until: Annotated[datetime | None, Query(alias="to", description="Created before (ISO-8601)")] = None,
+    state: Annotated[
+        Literal["pending", "running", "retrying", "rateLimited", "waiting"] | None,
+        Query(
+            description="Runs not ended whose `live.state` is this (e.g. `waiting`: parked on an approval, "
+            "a delay or a subworkflow)"
+        ),
+    ] = None,
 ) -> Page[ExecutionOut]:
     rows = await store.list_page(
         session,
@@ -48,9 +62,10 @@ async def list_executions(
         status=status_,
         since=since,
         until=until,
+        state=state,
     )
     items, next_cursor = page(rows, limit)
-    return Page(items=[execution_out(e, resources) for e in items], next_cursor=next_cursor)
+    return Page(items=await executions_out(session, items, resources), next_cursor=next_cursor)
 
 
 @router.get("/{execution_id}", response_model=ExecutionDetail, responses=ERRORS)
@@ -60,7 +75,7 @@ async def get(
     execution = await store.get(session, access.workspace.id, execution_id)
     steps = [StepExecutionOut.model_validate(s) for s in await store.steps(session, execution_id)]
     return ExecutionDetail.model_validate(
-        {**execution_out(execution, resources).model_dump(), "step_executions": steps}
+        {**(await one_execution_out(session, execution, resources)).model_dump(), "step_executions": steps}
     )
 
 
@@ -83,7 +98,7 @@ async def cancel(
         entity_id=execution.id,
         workspace_id=access.workspace.id,
     )
-    return execution_out(execution, resources)
+    return await one_execution_out(session, execution, resources)
 
 
 @router.post(
@@ -107,7 +122,8 @@ async def retry(
         metadata={"retryOf": execution_id},
     )
     await session.commit()
-    return execution_out(await store.get(session, access.workspace.id, started.execution_id), resources)
+    started_row = await store.get(session, access.workspace.id, started.execution_id)
+    return await one_execution_out(session, started_row, resources)
 
 
 @router.post(
@@ -136,7 +152,8 @@ async def resume(
         metadata={"resumedFrom": execution_id, "latestVersion": body.latest_version},
     )
     await session.commit()
-    return execution_out(await store.get(session, access.workspace.id, started.execution_id), resources)
+    started_row = await store.get(session, access.workspace.id, started.execution_id)
+    return await one_execution_out(session, started_row, resources)
 
 
 @router.post("/{execution_id}/steps/{step_id}/decision", responses=ERRORS)

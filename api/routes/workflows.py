@@ -10,7 +10,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import WorkflowFailureError
 
 from api.audit import AuditorDep, create_audited
-from api.deps import ResourcesDep, SessionDep, WorkspaceAccess, after_commit, execution_out, workspace_access
+from api.deps import (
+    ResourcesDep,
+    SessionDep,
+    WorkspaceAccess,
+    after_commit,
+    one_execution_out,
+    workspace_access,
+)
 from api.errors import error_responses
 from api.pagination import Cursor, Limit, decode_cursor, page
 from api.resources import Resources
@@ -342,4 +349,4 @@ async def run(
     execution = await execution_store.get(session, access.workspace.id, started.execution_id)
     if execution.completed_at is not None:
         response.status_code = status.HTTP_200_OK
-    return execution_out(execution, resources)
+    return await one_execution_out(session, execution, resources)

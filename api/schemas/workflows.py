@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from api.schemas.base import ApiModel
 from core.models import ExecutionStatus, TriggerType
@@ -79,6 +79,42 @@ class RunBody(ApiModel):
     payload: Any = Field(default_factory=dict, description="What the steps read as `trigger`")
 
 
+LiveKind = Literal["running", "retrying", "rateLimited", "waiting"]
+
+
+class LiveStep(ApiModel):
+    """A step that has not ended and what it is doing (core.runs.live). Which fields are set depends on
+    `kind` (and, for `waiting`, on `for`)."""
+
+    step_id: str
+    since: datetime | None = Field(default=None, description="When the step started")
+    kind: LiveKind
+    attempt: int | None = Field(default=None, description="retrying: the attempt that failed")
+    max_attempts: int | None = Field(default=None, description="retrying: 0 means no limit")
+    last_error: str | None = Field(default=None, description="retrying: the failed attempt's error")
+    next_attempt_at: datetime | None = Field(default=None, description="retrying: when Temporal tries again")
+    resumes_at: datetime | None = Field(default=None, description="rateLimited: when the window frees")
+    for_: Literal["approval", "delay", "subworkflow"] | None = Field(
+        default=None, alias="for", description="waiting: what for"
+    )
+    message: str | None = Field(default=None, description="waiting for an approval: its message")
+    approvers: list[str] | None = Field(default=None, description="waiting for an approval: who may decide")
+    expires_at: datetime | None = Field(default=None, description="waiting for an approval: its deadline")
+    default_decision: str | None = Field(default=None, description="waiting for an approval: at expiry")
+    until: datetime | None = Field(default=None, description="waiting for a delay: its end")
+    child_execution_id: str | None = Field(default=None, description="waiting for a subworkflow: its run")
+    workflow_id: str | None = Field(default=None, description="waiting for a subworkflow: its workflow")
+
+
+class Live(ApiModel):
+    """What a run that has not ended is doing, beside its `status` (null once it has ended)."""
+
+    state: Literal["pending", "running", "retrying", "rateLimited", "waiting"] = Field(
+        description="The most telling of its steps' kinds: waiting, retrying, rateLimited, running"
+    )
+    steps: list[LiveStep] = Field(default_factory=list)
+
+
 class StepExecutionOut(ApiModel):
     id: str
     step_id: str
@@ -91,6 +127,14 @@ class StepExecutionOut(ApiModel):
     completed_at: datetime | None
     duration: int | None
     retry_count: int
+    state: LiveStep | None = Field(default=None, description="While the step has not ended: what it does")
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _state_of_the_row(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, dict) and "stepId" not in value:
+            return {"stepId": (info.data or {}).get("step_id", ""), **value}
+        return value
 
 
 class ExecutionOut(ApiModel):
@@ -107,6 +151,7 @@ class ExecutionOut(ApiModel):
     retry_count: int
     max_retries: int
     created_at: datetime
+    live: Live | None = Field(default=None, description="What the run is doing while it has not ended")
     temporal_ui_url: str = Field(description="This run in the Temporal Web UI")
 
 

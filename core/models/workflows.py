@@ -112,7 +112,10 @@ class WorkflowExecution(SQLModel, table=True):
 
 class StepExecution(SQLModel, table=True):
     __tablename__ = "step_executions"
-    __table_args__ = (Index("step_executions_execution_id_idx", "execution_id"),)
+    __table_args__ = (
+        Index("step_executions_execution_id_idx", "execution_id"),
+        Index("step_executions_waiting_idx", "execution_id", postgresql_where=text("state IS NOT NULL")),
+    )
 
     id: str = uuid_pk()
     execution_id: str = fk_col("workflow_executions.id", ondelete="CASCADE")
@@ -126,4 +129,6 @@ class StepExecution(SQLModel, table=True):
     completed_at: datetime | None = timestamp_col()
     duration: int | None = int_col()
     retry_count: int = int_col(0)
+    # Baton's: what the step is doing while it has not ended (core.runs.live), null once it ends.
+    state: Any | None = json_col(nullable=True)
     created_at: datetime = created_at_col()

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import exists
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from core.errors import NotFound
 from core.models import ExecutionStatus, StepExecution, Workflow, WorkflowExecution
+from core.models.enums import OPEN_STATUSES
+from core.models.tables import STEP_EXECUTIONS as STEPS
 from core.paging import newest_first
+from core.runs import live
 
 
 def list_query(
@@ -22,6 +28,7 @@ def list_query(
     status: ExecutionStatus | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    state: str | None = None,
 ) -> SelectOfScalar[WorkflowExecution]:
     """Newest first, in the order of the seed's `(workflow_id, created_at DESC)` index (bench/suite.py
     EXPLAINs this very statement)."""
@@ -38,6 +45,8 @@ def list_query(
         query = query.where(col(WorkflowExecution.created_at) >= since)
     if until is not None:
         query = query.where(col(WorkflowExecution.created_at) < until)
+    if state is not None:
+        query = query.where(live_state_is(state))
     return newest_first(query, WorkflowExecution.created_at, WorkflowExecution.id, cursor, limit)
 
 
@@ -51,6 +60,7 @@ async def list_page(
     status: ExecutionStatus | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    state: str | None = None,
 ) -> list[WorkflowExecution]:
     query = list_query(
         workspace_id,
@@ -60,6 +70,7 @@ async def list_page(
         status=status,
         since=since,
         until=until,
+        state=state,
     )
     return list((await session.exec(query)).all())
 
@@ -83,3 +94,48 @@ async def steps(session: AsyncSession, execution_id: str) -> list[StepExecution]
         .order_by(col(StepExecution.started_at), col(StepExecution.created_at))
     )
     return list((await session.exec(query)).all())
+
+
+def live_state_is(state: str) -> Any:
+    """Runs whose `live.state` is `state` (core.runs.live): a step of theirs in that kind, and none more
+    telling; `running` and `pending` are open runs with no step waiting, retrying or rate-limited."""
+    is_open = col(WorkflowExecution.status).in_(OPEN_STATUSES)
+
+    def has(kind: str) -> Any:
+        return exists(
+            core_select(STEPS.c.id).where(
+                STEPS.c.execution_id == WorkflowExecution.id,
+                STEPS.c.state.is_not(None),
+                STEPS.c.state["kind"].astext == kind,
+            )
+        )
+
+    if state == live.PENDING:
+        return WorkflowExecution.status == ExecutionStatus.PENDING
+    telling = live.KINDS[: live.KINDS.index(state)] if state in live.KINDS else ()
+    condition = is_open
+    for kind in telling:
+        condition = condition & ~has(kind)
+    if state == live.RUNNING:
+        return condition & (WorkflowExecution.status == ExecutionStatus.RUNNING)
+    return condition & has(state)
+
+
+async def live_of(session: AsyncSession, executions: list[WorkflowExecution]) -> dict[str, Any]:
+    """Each open execution's `live` (core.runs.live), in one query for the page."""
+    open_ids = [e.id for e in executions if e.status in OPEN_STATUSES]
+    by_execution: dict[str, list[dict[str, Any]]] = {execution_id: [] for execution_id in open_ids}
+    if open_ids:
+        rows = await session.exec(  # type: ignore[call-overload]
+            core_select(STEPS.c.execution_id, STEPS.c.step_id, STEPS.c.state, STEPS.c.started_at)
+            .where(STEPS.c.execution_id.in_(open_ids), STEPS.c.state.is_not(None))
+            .order_by(STEPS.c.started_at)
+        )
+        for row in rows:
+            by_execution[row.execution_id].append(dict(row._mapping))
+    return {
+        e.id: live.run_live(
+            str(e.status.value if hasattr(e.status, "value") else e.status), by_execution.get(e.id, [])
+        )
+        for e in executions
+    }

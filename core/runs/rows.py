@@ -62,20 +62,42 @@ EXECUTION_STARTED = text(
     ON CONFLICT DO NOTHING
     """
 )
+# A step's retries never count down: attempts counted as they start (ATTEMPT_STARTED, which also counts
+# an attempt a crashed worker made) are kept when the end is written with the attempt Temporal numbered.
 UPSERT_STEPS = text(
     """
     WITH changed AS (
         UPDATE step_executions SET status = CAST(:status AS execution_status), input = CAST(:input AS jsonb),
             output = CAST(:output AS jsonb), error = :error, started_at = :started_at,
-            completed_at = :completed_at, duration = :duration, retry_count = :retry_count
+            completed_at = :completed_at, duration = :duration,
+            retry_count = greatest(retry_count, :retry_count), state = CAST(:state AS jsonb)
         WHERE id = :id RETURNING 1
     )
     INSERT INTO step_executions (id, execution_id, step_id, step_type, status, input, output, error,
-        started_at, completed_at, duration, retry_count)
+        started_at, completed_at, duration, retry_count, state)
     SELECT :id, :execution_id, :step_id, :step_type, CAST(:status AS execution_status),
         CAST(:input AS jsonb), CAST(:output AS jsonb), :error, :started_at, :completed_at, :duration,
-        :retry_count
+        :retry_count, CAST(:state AS jsonb)
     WHERE NOT EXISTS (SELECT FROM changed)
+        AND EXISTS (SELECT FROM workflow_executions WHERE id = :execution_id)
+    ON CONFLICT DO NOTHING
+    """
+)
+# An action's attempt begins: its row says RUNNING from the first attempt on, and each attempt after the
+# first counts one retry (`counts`: false for a call made again after a rate-limit or outage wait, which
+# is no retry). A row that already ended (an attempt after the one that succeeded, on a crash) stays.
+ATTEMPT_STARTED = text(
+    """
+    WITH changed AS (
+        UPDATE step_executions SET state = CAST(:state AS jsonb),
+            retry_count = retry_count + CASE WHEN :counts THEN 1 ELSE 0 END
+        WHERE id = :id AND status IN ('PENDING', 'RUNNING') RETURNING 1
+    )
+    INSERT INTO step_executions (id, execution_id, step_id, step_type, status, input, started_at,
+        retry_count, state)
+    SELECT :id, :execution_id, :step_id, 'action', 'RUNNING', CAST(:input AS jsonb), :started_at, 0,
+        CAST(:state AS jsonb)
+    WHERE NOT EXISTS (SELECT FROM step_executions WHERE id = :id)
         AND EXISTS (SELECT FROM workflow_executions WHERE id = :execution_id)
     ON CONFLICT DO NOTHING
     """
@@ -146,6 +168,7 @@ async def upsert_steps(connection: AsyncConnection, execution_id: str, records: 
                 "completed_at": completed,
                 "duration": duration_ms(started, completed),
                 "retry_count": record.retry_count,
+                "state": jsonb(record.state),
             }
         )
     await connection.execute(UPSERT_STEPS, rows)
@@ -277,6 +300,27 @@ class ExecutionRows:
             await upsert_steps(connection, execution_id, records)
         return not deleted.gone
 
+    async def start_attempt(
+        self, execution_id: str, records: Sequence[StepRecord], attempt: StepRecord, *, counts: bool
+    ) -> bool:
+        """An action's attempt begins: the rows buffered before it, and its own RUNNING row (see
+        ATTEMPT_STARTED), in one transaction. False when the run's workflow is gone."""
+        async with rows_of_run(self._engine, execution_id) as (connection, deleted):
+            await upsert_steps(connection, execution_id, records)
+            await connection.execute(
+                ATTEMPT_STARTED,
+                {
+                    "id": step_record_id(execution_id, attempt.key),
+                    "execution_id": execution_id,
+                    "step_id": attempt.step_id,
+                    "input": jsonb(attempt.input if attempt.input is not None else {}),
+                    "started_at": parse_time(attempt.started_at),
+                    "state": jsonb(attempt.state),
+                    "counts": counts,
+                },
+            )
+        return not deleted.gone
+
     async def finish(self, finished: ExecutionFinished, *, read_steps: bool = False) -> FinishedRun | None:
         """Writes the last step rows and, once, the run's final status, result, error, completion and
         duration with the Workflow's counters, in one transaction. None when the workflow is gone."""
@@ -292,6 +336,15 @@ class ExecutionRows:
                 )
             ).first()
             if open_row is not None:
+                # The run ends no earlier than its last step: the interpreter's clock stands still while
+                # a workflow task retries local activities (an action's attempts a few seconds apart).
+                last_step = await connection.scalar(
+                    select(func.max(STEPS.c.completed_at)).where(
+                        STEPS.c.execution_id == finished.execution_id
+                    )
+                )
+                if last_step is not None and (completed is None or last_step > completed):
+                    completed = last_step
                 duration = duration_ms(open_row.started_at, completed)
                 await connection.execute(
                     update(EXECUTIONS)

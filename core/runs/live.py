@@ -1,0 +1,95 @@
+"""What a run is doing while it has not ended, beside the seed's ExecutionStatus (which stays PENDING or
+RUNNING): each step that has not ended keeps its state in `step_executions.state`, and the run's `live`
+is made from them.
+
+A step's state is one of (camelCase on the wire, as the API returns it):
+- `{"kind": "running"}`: an action's attempt is under way;
+- `{"kind": "retrying", "attempt": 2, "maxAttempts": 3, "lastError": "...", "nextAttemptAt": "..."}`:
+  an attempt failed and Temporal will try again (`attempt` is the one that failed; `maxAttempts` 0 means
+  no limit);
+- `{"kind": "rateLimited", "resumesAt": "..."}`: the connection's rate limit is full;
+- `{"kind": "waiting", "for": "approval", "message", "approvers", "expiresAt", "defaultDecision"}`,
+  `{"kind": "waiting", "for": "delay", "until"}`, `{"kind": "waiting", "for": "subworkflow",
+  "childExecutionId"}`.
+
+The run's `live.state` is the most telling of its steps' kinds (waiting, then retrying, then rateLimited,
+then running; `running` between steps too, `pending` before the run has begun), and `live` is null once
+the run has ended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from core.models import ExecutionStatus
+from core.models.enums import OPEN_STATUSES
+
+RUNNING = "running"
+RETRYING = "retrying"
+RATE_LIMITED = "rateLimited"
+WAITING = "waiting"
+PENDING = "pending"
+# Most telling first: what the run's `live.state` says when several steps are under way.
+KINDS = (WAITING, RETRYING, RATE_LIMITED, RUNNING)
+STATES = (*KINDS, PENDING)
+
+
+def running() -> dict[str, Any]:
+    return {"kind": RUNNING}
+
+
+def retrying(attempt: int, max_attempts: int, last_error: str, next_attempt_at: str | None) -> dict[str, Any]:
+    return {
+        "kind": RETRYING,
+        "attempt": attempt,
+        "maxAttempts": max_attempts,
+        "lastError": last_error,
+        "nextAttemptAt": next_attempt_at,
+    }
+
+
+def rate_limited(resumes_at: str) -> dict[str, Any]:
+    return {"kind": RATE_LIMITED, "resumesAt": resumes_at}
+
+
+def waiting_for_approval(
+    message: str | None, approvers: list[str] | None, expires_at: str | None, default_decision: str
+) -> dict[str, Any]:
+    return {
+        "kind": WAITING,
+        "for": "approval",
+        "message": message,
+        "approvers": approvers or [],
+        "expiresAt": expires_at,
+        "defaultDecision": default_decision,
+    }
+
+
+def waiting_for_delay(until: str) -> dict[str, Any]:
+    return {"kind": WAITING, "for": "delay", "until": until}
+
+
+def waiting_for_subworkflow(child_execution_id: str, workflow_id: str) -> dict[str, Any]:
+    return {
+        "kind": WAITING,
+        "for": "subworkflow",
+        "childExecutionId": child_execution_id,
+        "workflowId": workflow_id,
+    }
+
+
+def run_live(status: str, steps: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """A run's `live` from its ExecutionStatus and the rows (step_id, state, started_at) of its steps that
+    have not ended; None once the run has ended."""
+    if status not in OPEN_STATUSES:
+        return None
+    under_way = [
+        {"stepId": step["step_id"], "since": step.get("started_at"), **step["state"]}
+        for step in steps
+        if isinstance(step.get("state"), Mapping)
+    ]
+    kinds = {step["kind"] for step in under_way}
+    idle = PENDING if status == ExecutionStatus.PENDING.value else RUNNING  # between steps
+    state = next((kind for kind in KINDS if kind in kinds), idle)
+    return {"state": state, "steps": under_way}
