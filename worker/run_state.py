@@ -42,6 +42,9 @@ LOCAL_ACTIONS_PATCH = "local-actions"
 # A value too large for Temporal fails its step. Asked only when a value is too large, so runs recorded
 # before it (where such a value went on) replay as they ran.
 BOUNDED_PAYLOADS_PATCH = "bounded-payloads"
+# Since this patch a step that waits (approval, delay, subworkflow) writes a RUNNING row saying what it waits
+# for before it waits (core.runs.live); runs begun before it replay without that write.
+LIVE_WAITS_PATCH = "live-waits"
 # Actions whose timeout is longer than this run as regular activities: the server tracks them, a crashed
 # worker's attempt is retried on its timeout, and they do not hold the run's workflow task.
 LOCAL_ACTION_MAX_TIMEOUT = timedelta(minutes=5)
@@ -232,6 +235,24 @@ class RunState:
         if handler is None:
             raise StepFailed(step.id, f"unknown step type {step.type!r}", "InvalidDefinition")
         return await handler(self, StepCall(step, scope, key, started))
+
+    def _waits(self, call: StepCall, state: dict[str, Any]) -> bool:
+        """Buffers the row of a step about to wait, saying what for (written by the flush before the wait);
+        False for runs begun before patch `live-waits`."""
+        if not workflow.patched(LIVE_WAITS_PATCH):
+            return False
+        step = call.step
+        self._buffer(
+            StepRecord(
+                call.key,
+                step.id,
+                step.type,
+                ExecutionStatus.RUNNING.value,
+                started_at=call.started,
+                state=state,
+            )
+        )
+        return True
 
     def _buffer(self, record: StepRecord) -> None:
         assert self._input is not None

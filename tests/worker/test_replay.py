@@ -9,8 +9,9 @@ its end), the maintenance workflow, and a run that waits out a connection's rate
 tests/integrations/test_record_wait_history.py). `test_the_guard_bites_when_commands_are_reordered`
 proves a reordered command fails the guard.
 
-histories/before-local-records/, before-local-actions/ and before-typed-activities/ (every history above as
-recorded before the activities took one dataclass each) hold runs recorded before those patches: they keep
+histories/before-local-records/, before-local-actions/, before-typed-activities/ (every history above as
+recorded before the activities took one dataclass each) and before-live-waits/ (before waiting steps wrote
+a row saying what they wait for) hold runs recorded before those patches: they keep
 proving that runs started by older workers still replay. Re-record the current set (only when a
 change is meant to alter new runs, after guarding the old path with `workflow.patched`; move the old
 files to a folder first):

@@ -22,21 +22,26 @@ with workflow.unsafe.imports_passed_through():
     from core.definition.steps import (
         SubworkflowStep,
     )
+    from core.runs import live
     from worker.run_scope import Scope, StepFailed
-from worker.run_state import RECORD_TIMEOUT, RunState, StepCall, to_retry_policy
+from worker.run_state import LIVE_WAITS_PATCH, RECORD_TIMEOUT, RunState, StepCall, to_retry_policy
 
 
 class SubworkflowSteps(RunState):
     async def _subworkflow_step(self, call: StepCall) -> Any:
         step: SubworkflowStep = call.step
         scope = call.scope
-        return await self._subworkflow(step, scope)
+        return await self._subworkflow(step, scope, call)
 
-    async def _subworkflow(self, step: SubworkflowStep, scope: Scope) -> Any:
+    async def _subworkflow(self, step: SubworkflowStep, scope: Scope, call: StepCall) -> Any:
         assert self._input is not None
         if self._input.depth + 1 > MAX_SUBWORKFLOW_DEPTH:
             raise StepFailed(step.id, f"subworkflows nest deeper than {MAX_SUBWORKFLOW_DEPTH}", "TooDeep")
         data = self._render(step.input, scope, f"step {step.id!r} input")
+        child_execution: str | None = None
+        if workflow.patched(LIVE_WAITS_PATCH):  # the child's id is known before the row that names it
+            child_execution = str(workflow.uuid4())
+            self._waits(call, live.waiting_for_subworkflow(child_execution, step.workflow_id))
         await self._flush()
         if workflow.patched(TYPED_ACTIVITIES_PATCH):
             published = await workflow.execute_activity_method(
@@ -53,7 +58,8 @@ class SubworkflowSteps(RunState):
             published = PublishedVersion(
                 step.workflow_id, version["workspaceId"], version["version"], version["definition"]
             )
-        child_execution = str(workflow.uuid4())
+        if child_execution is None:
+            child_execution = str(workflow.uuid4())
         child: RunResult = await workflow.execute_child_workflow(
             INTERPRETER_WORKFLOW,
             RunInput(

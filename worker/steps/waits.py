@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
         ApprovalStep,
         DelayStep,
     )
+    from core.runs import live
     from worker.run_scope import Scope, StepFailed
 from worker.run_state import RunState, StepCall
 
@@ -24,15 +25,17 @@ class WaitSteps(RunState):
     async def _delay_step(self, call: StepCall) -> Any:
         step: DelayStep = call.step
         scope = call.scope
-        return await self._delay(step, scope)
+        return await self._delay(step, scope, call)
 
     async def _approval_step(self, call: StepCall) -> Any:
         step: ApprovalStep = call.step
-        return await self._approval(step)
+        return await self._approval(step, call)
 
-    async def _delay(self, step: DelayStep, scope: Scope) -> Any:
+    async def _delay(self, step: DelayStep, scope: Scope, call: StepCall) -> Any:
         seconds = self._delay_seconds(step, scope)
         if seconds > 0:
+            until = workflow.now() + timedelta(seconds=seconds)
+            self._waits(call, live.waiting_for_delay(until.isoformat()))
             await self._flush()
             await workflow.sleep(seconds)
         return {"resumedAt": workflow.now().isoformat()}
@@ -71,9 +74,16 @@ class WaitSteps(RunState):
             )
         return seconds
 
-    async def _approval(self, step: ApprovalStep) -> Any:
+    async def _approval(self, step: ApprovalStep, call: StepCall) -> Any:
         self._waiting[step.id] = step
         self._decisions.pop(step.id, None)
+        expires = (
+            (workflow.now() + timedelta(seconds=step.timeout_seconds)).isoformat()
+            if step.timeout_seconds
+            else None
+        )
+        state = live.waiting_for_approval(step.message, step.approvers, expires, step.default_decision)
+        self._waits(call, state)
         await self._flush()
         try:
             await workflow.wait_condition(lambda: step.id in self._decisions, timeout=step.timeout_seconds)
