@@ -21,6 +21,7 @@ from api.metrics import router as metrics_router
 from api.resources import Resources
 from api.routes import (
     analytics,
+    approvals,
     auth,
     catalogue,
     connections,
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
         connections,
         workflows,
         executions,
+        approvals,
         logs,
         live,
         analytics,

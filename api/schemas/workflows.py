@@ -187,3 +187,22 @@ class WorkflowImport(ApiModel):
     connection_map: dict[str, str] = Field(
         default_factory=dict, description="Connection ids of the exporting workspace -> ids in this one"
     )
+
+
+class ApprovalOut(ApiModel):
+    """An approval step of a run: pending (the run waits on it) or decided."""
+
+    execution_id: str
+    step_id: str
+    workflow_id: str
+    workflow_name: str
+    status: Literal["pending", "decided"]
+    message: str | None = Field(description="What the approver is asked")
+    approvers: list[str] = Field(description="User ids allowed to decide (any member when empty)")
+    requested_at: datetime | None = Field(description="When the run began to wait")
+    expires_at: datetime | None = Field(description="When `defaultDecision` applies (null: never)")
+    default_decision: str | None = Field(description="approve or reject, at expiry")
+    decision: dict[str, Any] | None = Field(description="decided: {approved, by, comment}")
+    decided_at: datetime | None
+    can_decide: bool = Field(description="Whether the caller may decide it now")
+    decide_url: str = Field(description="POST {approved, comment} here to decide")

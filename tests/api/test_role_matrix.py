@@ -94,6 +94,7 @@ async def test_every_workspace_endpoint_follows_the_permission_matrix(
         ("POST", f"{base}/workflows/import", {"workflow": new_workflow}, "MEMBER"),
         ("POST", f"{w}/run", {"payload": {}}, "MEMBER"),
         ("GET", f"{base}/executions", None, "VIEWER"),
+        ("GET", f"{base}/approvals", None, "VIEWER"),
         ("GET", e, None, "VIEWER"),
         ("GET", f"{e}/logs", None, "VIEWER"),
         ("POST", f"{e}/retry", None, "MEMBER"),

@@ -1,0 +1,100 @@
+"""The approvals inbox: approval steps of a workspace's runs, pending (the run waits on them: their row's
+state is `waiting for approval`, core.runs.live) or decided (their row ended with the decision)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from core.models import ExecutionStatus
+from core.models.enums import OPEN_STATUSES
+from core.models.tables import STEP_EXECUTIONS as STEPS
+from core.models.tables import WORKFLOW_EXECUTIONS as EXECUTIONS
+from core.models.tables import WORKFLOWS
+
+ApprovalStatus = Literal["pending", "decided", "all"]
+
+
+@dataclass(frozen=True)
+class Approval:
+    execution_id: str
+    step_id: str
+    workflow_id: str
+    workflow_name: str
+    status: Literal["pending", "decided"]
+    message: str | None
+    approvers: list[str]
+    requested_at: datetime | None
+    expires_at: str | None
+    default_decision: str | None
+    decision: dict[str, Any] | None  # decided: {approved, by, comment, timedOut?}
+    decided_at: datetime | None
+
+    def may_decide(self, user_id: str | None) -> bool:
+        """Whether this user is among the approvers (any member when the step names none)."""
+        return self.status == "pending" and (not self.approvers or user_id in self.approvers)
+
+
+async def list_approvals(
+    connection: AsyncConnection,
+    workspace_id: str,
+    *,
+    status: ApprovalStatus = "pending",
+    workflow_id: str | None = None,
+    execution_id: str | None = None,
+    limit: int = 50,
+) -> list[Approval]:
+    """Newest request first."""
+    pending = and_(
+        STEPS.c.state.is_not(None),
+        STEPS.c.state["for"].astext == "approval",
+        EXECUTIONS.c.status.in_(OPEN_STATUSES),
+    )
+    decided = and_(STEPS.c.step_type == "approval", STEPS.c.status == ExecutionStatus.SUCCESS.value)
+    which = {"pending": pending, "decided": decided, "all": pending | decided}[status]
+    query = (
+        select(
+            STEPS.c.execution_id,
+            STEPS.c.step_id,
+            STEPS.c.state,
+            STEPS.c.output,
+            STEPS.c.started_at,
+            STEPS.c.completed_at,
+            EXECUTIONS.c.workflow_id,
+            WORKFLOWS.c.name,
+        )
+        .join(EXECUTIONS, EXECUTIONS.c.id == STEPS.c.execution_id)
+        .join(WORKFLOWS, WORKFLOWS.c.id == EXECUTIONS.c.workflow_id)
+        .where(WORKFLOWS.c.workspace_id == workspace_id, which)
+        .order_by(STEPS.c.started_at.desc())
+        .limit(limit)
+    )
+    if workflow_id is not None:
+        query = query.where(EXECUTIONS.c.workflow_id == workflow_id)
+    if execution_id is not None:
+        query = query.where(STEPS.c.execution_id == execution_id)
+    approvals = []
+    for row in await connection.execute(query):
+        state = row.state or {}
+        waiting = state.get("for") == "approval"
+        approvals.append(
+            Approval(
+                execution_id=row.execution_id,
+                step_id=row.step_id,
+                workflow_id=row.workflow_id,
+                workflow_name=row.name,
+                status="pending" if waiting else "decided",
+                message=state.get("message"),
+                approvers=list(state.get("approvers") or []),
+                requested_at=row.started_at,
+                expires_at=state.get("expiresAt"),
+                default_decision=state.get("defaultDecision"),
+                decision=None if waiting else row.output,
+                decided_at=None if waiting else row.completed_at,
+            )
+        )
+    return approvals

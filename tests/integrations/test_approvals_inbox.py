@@ -1,0 +1,108 @@
+"""A run parked on an approval says so: its `live` is `waiting` with the approval's message, approvers,
+deadline and default decision; the step has a row while it waits; the log says when it began to wait; the
+workspace's approvals inbox lists it with the caller's right to decide, and no longer once decided."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.integrations.conftest import Studio, eventually
+
+
+async def test_a_waiting_approval_is_in_the_run_the_list_and_the_inbox_until_decided(studio: Studio) -> None:
+    workflow = await studio.publish(
+        [
+            {"id": "draft", "type": "set", "values": {"text": "hello"}},
+            {
+                "id": "approve",
+                "type": "approval",
+                "message": "Send the gold welcome?",
+                "timeoutSeconds": 3600,
+                "defaultDecision": "reject",
+            },
+            {"id": "after", "type": "set", "values": {"ok": "{{ steps.approve.output.approved }}"}},
+        ]
+    )
+    started = await studio.client.post(
+        f"{studio.base}/workflows/{workflow}/run", headers=studio.headers, json={"payload": {}}
+    )
+    execution_id = started.json()["id"]
+
+    async def waiting() -> dict[str, Any] | None:
+        execution = await studio.execution(execution_id)
+        live = execution["live"]
+        return execution if live and live["state"] == "waiting" else None
+
+    execution = await eventually(waiting, timeout=20)
+    assert execution, "the run never said it was waiting"
+    assert execution["status"] == "RUNNING"  # the seed's status is unchanged
+    (step,) = execution["live"]["steps"]
+    assert step["stepId"] == "approve"
+    assert step["for"] == "approval"
+    assert step["message"] == "Send the gold welcome?"
+    assert step["defaultDecision"] == "reject"
+    assert step["expiresAt"] is not None
+    assert execution["steps"]["approve"]["status"] == "RUNNING"
+    assert execution["steps"]["draft"]["status"] == "SUCCESS"
+
+    listed = await studio.client.get(
+        f"{studio.base}/executions", headers=studio.headers, params={"state": "waiting"}
+    )
+    assert [e["id"] for e in listed.json()["items"]] == [execution_id]
+
+    inbox = await studio.client.get(f"{studio.base}/approvals", headers=studio.headers)
+    assert inbox.status_code == 200, inbox.text
+    (approval,) = inbox.json()["items"]
+    assert approval["executionId"] == execution_id
+    assert approval["stepId"] == "approve"
+    assert approval["message"] == "Send the gold welcome?"
+    assert approval["workflowId"] == workflow
+    assert approval["status"] == "pending"
+    assert approval["canDecide"] is True
+    assert approval["requestedAt"] is not None
+
+    assert studio.engine.logs is not None
+    await studio.engine.logs.flush()  # the worker writes log entries in batches
+    logs = await studio.client.get(f"{studio.base}/executions/{execution_id}/logs", headers=studio.headers)
+    assert logs.status_code == 200, logs.text
+    messages = [entry["message"] for entry in logs.json()["items"]]
+    assert any("waits for an approval: Send the gold welcome?" in m for m in messages), messages
+
+    decided = await studio.client.post(
+        approval["decideUrl"], headers=studio.headers, json={"approved": True, "comment": "go"}
+    )
+    assert decided.status_code == 200, decided.text
+
+    async def ended() -> dict[str, Any] | None:
+        execution = await studio.execution(execution_id)
+        return execution if execution["status"] == "SUCCESS" else None
+
+    done = await eventually(ended, timeout=20)
+    assert done, "the run did not end"
+    assert done["live"] is None
+    assert done["steps"]["approve"]["state"] is None
+    assert (await studio.client.get(f"{studio.base}/approvals", headers=studio.headers)).json()["items"] == []
+    history = await studio.client.get(
+        f"{studio.base}/approvals", headers=studio.headers, params={"status": "decided"}
+    )
+    (past,) = history.json()["items"]
+    assert past["decision"]["approved"] is True
+    assert past["canDecide"] is False
+
+
+async def test_an_approval_for_someone_else_is_listed_without_the_right_to_decide(studio: Studio) -> None:
+    workflow = await studio.publish(
+        [{"id": "approve", "type": "approval", "message": "CFO only", "approvers": ["someone-else"]}]
+    )
+    started = await studio.client.post(
+        f"{studio.base}/workflows/{workflow}/run", headers=studio.headers, json={"payload": {}}
+    )
+    assert started.status_code == 202
+
+    async def listed() -> list[dict[str, Any]]:
+        inbox = await studio.client.get(f"{studio.base}/approvals", headers=studio.headers)
+        return list(inbox.json()["items"])
+
+    (approval,) = await eventually(listed, timeout=20)
+    assert approval["approvers"] == ["someone-else"]
+    assert approval["canDecide"] is False
