@@ -215,7 +215,9 @@ class RecordActivities(StepRecorder):
                 type="NotPublished",
                 non_retryable=True,
             )
-        return PublishedVersion(request.workflow_id, target.workspace_id, target.version, target.definition)
+        return PublishedVersion(
+            request.workflow_id, target.workspace_id, target.version, target.definition, target.name
+        )
 
     @activity.defn(name=LEGACY_LOAD_PUBLISHED_VERSION_ACTIVITY)
     async def load_published_version(self, workflow_id: str) -> dict[str, Any]:

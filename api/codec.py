@@ -8,13 +8,15 @@ behind the same access control as the Web UI."""
 
 from __future__ import annotations
 
+import json
+
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from temporalio.api.common.v1 import Payloads
+from temporalio.api.common.v1 import Payload, Payloads
 
 from core.codec import EncryptionCodec, UnknownPayloadKey
 from core.settings import Settings, get_settings
@@ -51,7 +53,7 @@ def create_codec_app(settings: Settings | None = None) -> Starlette:
                 )
             try:
                 if direction == "decode":
-                    out = await codec.decode(payloads.payloads)
+                    out = [for_reading(payload) for payload in await codec.decode(payloads.payloads)]
                 else:
                     out = await codec.encode(payloads.payloads)
             except (UnknownPayloadKey, DecodeError) as exc:
@@ -67,6 +69,28 @@ def create_codec_app(settings: Settings | None = None) -> Starlette:
         for path in (f"/{direction}", f"/{{namespace}}/{direction}")
     ]
     return Starlette(routes=routes)
+
+
+# A run's input as the Web UI's input pane shows it: what ran and why first, the definition last (Temporal's
+# JSON converter writes keys sorted, which puts `definition` before `trigger_data`).
+RUN_INPUT_FIRST = ("workflow_name", "workflow_id", "version", "trigger_type", "trigger_data", "execution_id")
+
+
+def for_reading(payload: Payload) -> Payload:
+    """A decoded run input (core.contract.RunInput) with its keys in reading order; any other payload as
+    it is. Only the order changes: the value is the same JSON."""
+    if payload.metadata.get("encoding") != b"json/plain":
+        return payload
+    try:
+        value = json.loads(payload.data)
+    except ValueError:
+        return payload
+    if not (isinstance(value, dict) and {"execution_id", "definition", "trigger_data"} <= value.keys()):
+        return payload
+    first = {key: value[key] for key in RUN_INPUT_FIRST if key in value}
+    rest = {key: item for key, item in value.items() if key not in first and key != "definition"}
+    ordered = {**first, **rest, "definition": value["definition"]}
+    return Payload(metadata=dict(payload.metadata), data=json.dumps(ordered, separators=(",", ":")).encode())
 
 
 def origin_of(url: str) -> str:

@@ -111,13 +111,16 @@ def step_record_id(execution_id: str, key: str) -> str:
 class RunInput:
     """Everything a run needs; the definition travels with it, so edits never touch runs in flight."""
 
+    # In the order the Temporal Web UI's input pane shows them: what ran and why first, the definition
+    # behind (fields are matched by name, so histories recorded in the former order decode alike).
     execution_id: str
     workflow_id: str
     workspace_id: str
     version: int
-    definition: dict[str, Any]
-    trigger_data: Any = None
+    workflow_name: str = ""  # when the run began (the Web UI's summary of the run; core.runs.handles)
     trigger_type: str = "MANUAL"
+    trigger_data: Any = None
+    definition: dict[str, Any] = field(default_factory=dict)
     started_at: str | None = None
     timeout_seconds: float | None = None
     depth: int = 0
@@ -324,6 +327,7 @@ class PublishedVersion:
     workspace_id: str
     version: int
     definition: dict[str, Any]
+    name: str = ""
 
 
 @dataclass

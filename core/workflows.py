@@ -48,6 +48,7 @@ class PublishedTrigger:
     is_active: bool
     trigger_type: str | None  # of the latest published version; None before the first publish
     trigger_config: dict[str, Any]
+    name: str = ""  # the workflow's
 
 
 async def published_trigger(connection: AsyncConnection, workflow_id: str) -> PublishedTrigger | None:
@@ -65,6 +66,7 @@ async def published_trigger(connection: AsyncConnection, workflow_id: str) -> Pu
         core_select(
             workflows.c.workspace_id,
             workflows.c.is_active,
+            workflows.c.name,
             versions.c.trigger_type,
             versions.c.trigger_config,
         )
@@ -83,6 +85,7 @@ async def published_trigger(connection: AsyncConnection, workflow_id: str) -> Pu
         row.is_active,
         str(row.trigger_type) if row.trigger_type is not None else None,
         dict(row.trigger_config or {}),
+        row.name,
     )
 
 
@@ -92,6 +95,7 @@ class VersionToRun:
     workspace_id: str
     version: int
     definition: dict[str, Any]
+    name: str = ""  # the workflow's
 
 
 async def version_to_run(
@@ -102,7 +106,7 @@ async def version_to_run(
     versions = table_of(WorkflowVersion)
     workflows = table_of(Workflow)
     query = (
-        core_select(versions, workflows.c.workspace_id)
+        core_select(versions, workflows.c.workspace_id, workflows.c.name.label("workflow_name"))
         .join(workflows, workflows.c.id == versions.c.workflow_id)
         .where(versions.c.workflow_id == workflow_id)
     )
@@ -111,7 +115,7 @@ async def version_to_run(
     row = (await connection.execute(query.order_by(versions.c.version.desc()).limit(1))).first()
     if row is None:
         return None
-    return VersionToRun(workflow_id, row.workspace_id, row.version, definition_of(row))
+    return VersionToRun(workflow_id, row.workspace_id, row.version, definition_of(row), row.workflow_name)
 
 
 def definition_of(source: Any) -> dict[str, Any]:

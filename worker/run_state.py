@@ -100,6 +100,29 @@ class StepCall:
     started: str
 
 
+TRAIL_LINES = 15
+RECORD_SUMMARIES = {
+    "execution_started": "the run started",
+    "execution_finished": "the run ended",
+    "write_steps": "step rows",
+    "record_steps": "step rows",
+}
+
+
+def waiting_details(label: str, state: dict[str, Any]) -> str:
+    what = state.get("for")
+    if what == "approval":
+        expires = (
+            f" (expires {state['expiresAt']}, then {state['defaultDecision']})"
+            if state.get("expiresAt")
+            else ""
+        )
+        return f"{label}: waiting for approval: {state.get('message') or '(no message)'}{expires}"
+    if what == "delay":
+        return f"{label}: waiting until {state.get('until')}"
+    return f"{label}: waiting for its subworkflow run {state.get('childExecutionId')}"
+
+
 # A step's handler: (the run, the step's call) -> its output.
 Handler = Callable[[Any, StepCall], Awaitable[Any]]
 
@@ -120,6 +143,9 @@ class RunState:
         self._last_output: Any = None
         self._execution: dict[str, Any] = {}
         self._action_inputs: dict[str, Any] = {}
+        # What the Temporal Web UI shows as the run's current details: what it does now, then the last
+        # steps that ended (with the branch a condition or switch took).
+        self._trail: list[str] = []
 
     async def _run_steps(self, steps: list[Step], scope: Scope) -> Any:
         output = None
@@ -138,6 +164,7 @@ class RunState:
         started = workflow.now().isoformat()
         self._statuses[key] = ExecutionStatus.RUNNING.value
         self._current.add(key)
+        self._show(f"running {step.label} ({step.type})")
         try:
             coroutine = self._execute(step, scope, key, started)
             if step.timeout_seconds and not step.times_itself:
@@ -200,6 +227,7 @@ class RunState:
         local activity)."""
         self._current.discard(key)
         self._statuses[key] = status
+        self._note_end(step, status, output, error, retries)
         if row:
             ended = ended or workflow.now().isoformat()
             self._buffer(
@@ -236,9 +264,30 @@ class RunState:
             raise StepFailed(step.id, f"unknown step type {step.type!r}", "InvalidDefinition")
         return await handler(self, StepCall(step, scope, key, started))
 
+    def _show(self, now: str | None) -> None:
+        """The run's current details in the Temporal Web UI (no command: replay is unaffected)."""
+        lines = [f"**Now:** {now}", ""] if now else []
+        workflow.set_current_details("\n".join([*lines, *reversed(self._trail)]))
+
+    def _note_end(self, step: Step, status: str, output: Any, error: str | None, retries: int) -> None:
+        if status == ExecutionStatus.FAILED.value:
+            line = f"✗ {step.label} ({step.type}): {error}"
+        else:
+            line = f"✓ {step.label} ({step.type})"
+            if isinstance(output, dict) and step.type == "condition":
+                line += " → then" if output.get("result") else " → else"
+            elif isinstance(output, dict) and step.type == "switch":
+                matched = output.get("matched")
+                line += f" → case {matched}" if matched is not None else " → default"
+        if retries:
+            line += f" after {retries} {'retry' if retries == 1 else 'retries'}"
+        self._trail = [*self._trail[-(TRAIL_LINES - 1) :], line]
+        self._show(None)
+
     def _waits(self, call: StepCall, state: dict[str, Any]) -> bool:
         """Buffers the row of a step about to wait, saying what for (written by the flush before the wait);
         False for runs begun before patch `live-waits`."""
+        self._show(waiting_details(call.step.label, state))
         if not workflow.patched(LIVE_WAITS_PATCH):
             return False
         step = call.step
@@ -274,12 +323,16 @@ class RunState:
         """Writes rows. Local activities since patch `local-records`: a short idempotent write needs no
         round trip through the server (runs recorded before the patch replay with regular activities)."""
         timeout = RECORD_TIMEOUT
+        # named as Baton's record-keeping in the Web UI's timeline, apart from the steps
+        summary = f"Baton records: {RECORD_SUMMARIES.get(activity.__name__, activity.__name__)}"
         if workflow.patched(LOCAL_RECORDS_PATCH):
             await workflow.execute_local_activity_method(
-                activity, args=list(args), start_to_close_timeout=timeout
+                activity, args=list(args), start_to_close_timeout=timeout, summary=summary
             )
         else:
-            await workflow.execute_activity_method(activity, args=list(args), start_to_close_timeout=timeout)
+            await workflow.execute_activity_method(
+                activity, args=list(args), start_to_close_timeout=timeout, summary=summary
+            )
 
     def _respond(self, step: RespondStep, scope: Scope, where: str) -> dict[str, Any]:
         self._response = {

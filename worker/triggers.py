@@ -33,7 +33,7 @@ from core.contract import (
     TriggerRef,
     run_workflow_id,
 )
-from core.runs import run_search_attributes
+from core.runs.handles import run_details, run_search_attributes, run_summary
 
 SCHEDULED_START_TIME = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 POLLS_PER_RUN = 100
@@ -63,6 +63,8 @@ class BatonScheduledRun:
                 id=run_workflow_id(run.execution_id),
                 result_type=RunResult,
                 search_attributes=run_search_attributes(run),
+                static_summary=run_summary(run),
+                static_details=run_details(run),
                 parent_close_policy=ParentClosePolicy.ABANDON,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             )

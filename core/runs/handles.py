@@ -1,4 +1,5 @@
-"""Temporal's side of runs: the search attributes every run carries, and cancelling runs in bulk."""
+"""Temporal's side of runs: what the Temporal Web UI shows of a run (its summary, its details, its search
+attributes), and cancelling runs in bulk."""
 
 from __future__ import annotations
 
@@ -38,5 +39,29 @@ def run_search_attributes(run: RunInput) -> TypedSearchAttributes:
             SearchAttributePair(WORKFLOW_ID, run.workflow_id),
             SearchAttributePair(WORKFLOW_VERSION, run.version),
             SearchAttributePair(TRIGGER_TYPE, run.trigger_type),
+        ]
+    )
+
+
+def run_summary(run: RunInput) -> str:
+    """The run's line in the Temporal Web UI's list: `Greet new signups v3 · webhook`."""
+    name = run.workflow_name or f"workflow {run.workflow_id}"
+    trigger = run.trigger_type.lower().replace("_", " ")
+    test = " · test run" if run.trigger_type == "TEST" else ""
+    return f"{name} v{run.version} · {trigger}{test}"
+
+
+def run_details(run: RunInput) -> str:
+    """The run's details pane (markdown): which workflow, version, trigger and workspace, then where the
+    trigger data and the definition are (the input pane holds them: `trigger_data`, then `definition`)."""
+    return "\n".join(
+        [
+            f"**Workflow** {run.workflow_name or '(unnamed)'} (`{run.workflow_id}`)",
+            f"**Version** {run.version}",
+            f"**Trigger** {run.trigger_type.lower()}",
+            f"**Workspace** `{run.workspace_id}`",
+            f"**Execution** `{run.execution_id}`",
+            "",
+            "The input holds the trigger data (`trigger_data`) and the definition that runs (`definition`).",
         ]
     )

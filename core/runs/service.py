@@ -48,7 +48,7 @@ from core.models.tables import WORKFLOWS, WORKSPACES
 from core.outages import best_effort
 from core.quotas import ExecutionQuota
 from core.redis_keys import RedisKeys
-from core.runs.handles import run_search_attributes
+from core.runs.handles import run_details, run_search_attributes, run_summary
 from core.runs.rows import ExecutionRows
 from core.settings import Settings
 from core.temporal import (
@@ -152,7 +152,7 @@ class RunService:
             row = (await connection.execute(select(WORKFLOWS).where(WORKFLOWS.c.id == workflow_id))).first()
         if row is None:
             raise NotFound(f"workflow {workflow_id} does not exist")
-        return VersionToRun(workflow_id, row.workspace_id, row.version, definition_of(row))
+        return VersionToRun(workflow_id, row.workspace_id, row.version, definition_of(row), row.name)
 
     # ------------------------------------------------------------------ operations
 
@@ -205,6 +205,7 @@ class RunService:
             started_at=datetime.now(UTC).isoformat(),
             timeout_seconds=self._settings.run_timeout_seconds,
             reused_outputs=reused_outputs or {},
+            workflow_name=target.name,
         )
 
     async def start(
@@ -243,6 +244,8 @@ class RunService:
                 result_type=RunResult,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=run_search_attributes(run),
+                static_summary=run_summary(run),
+                static_details=run_details(run),
                 request_eager_start=self._settings.eager_workflow_start,
             )
         except WorkflowAlreadyStartedError as exc:

@@ -79,6 +79,7 @@ class Armed:
     trigger_type: str | None  # of the latest published version, when the workflow is active
     schedulable: bool  # has a published SCHEDULE version (so a deactivation pauses rather than deletes)
     trigger_config: dict[str, Any]
+    name: str = ""  # the workflow's (the Temporal Web UI's summary of its poller)
 
 
 def describe(armed: Armed) -> str:
@@ -109,6 +110,7 @@ class TriggerArming:
             published.trigger_type if published.is_active else None,
             published.trigger_type == TriggerType.SCHEDULE.value,
             published.trigger_config,
+            published.name,
         )
 
     async def sync(self, workflow_id: str) -> Armed:
@@ -214,7 +216,11 @@ class TriggerArming:
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
                 search_attributes=self._search_attributes(wanted, TriggerType.POLLING.value),
-                static_summary=f"Polls for workflow {wanted.workflow_id}",
+                static_summary=f"{wanted.name or wanted.workflow_id} · polling trigger",
+                static_details=(
+                    f"Polls for workflow `{wanted.workflow_id}` (workspace `{wanted.workspace_id}`) and "
+                    "starts a run for each new item"
+                ),
             )
             # A running poller picks up the new version's config on its next poll; poke it to poll now.
             await handle.signal(POKE_SIGNAL)

@@ -49,7 +49,12 @@ async def test_temporal_keeps_only_ciphertext_and_the_codec_endpoint_opens_it(
         assert answer.status_code == 200, answer.text
         assert answer.headers["access-control-allow-origin"] == ui
         decoded = json_format.Parse(answer.content, Payloads()).payloads
-        assert [p.data for p in decoded] == [p.data for p in opened]
+
+        # the same values (a run's input with its keys in reading order: api.codec.for_reading)
+        def value(p: Payload) -> object:
+            return json.loads(p.data) if p.metadata.get("encoding") == b"json/plain" else p.data
+
+        assert [value(p) for p in decoded] == [value(p) for p in opened]
 
         preflight = await codec.options("/decode", headers={"origin": ui})
         assert preflight.status_code == 204

@@ -71,7 +71,7 @@ class ActionSteps(RunState):
                     wait = wait_before_calling_again(failure)
                     if wait is None:
                         raise
-                    await workflow.sleep(wait)
+                    await workflow.sleep(wait, summary=f"{step.label}: waits for the rate limit")
                     request.again = True
         except BaseException:
             self._records = records + self._records  # not written: keep them for the next write

@@ -71,6 +71,7 @@ class SubworkflowSteps(RunState):
                 trigger_data=data,
                 trigger_type="SUBWORKFLOW",
                 depth=self._input.depth + 1,
+                workflow_name=published.name,
                 record=self._input.record,
                 loop_batch_size=self._input.loop_batch_size,
             ),
@@ -78,6 +79,9 @@ class SubworkflowSteps(RunState):
             result_type=RunResult,
             retry_policy=to_retry_policy(step.retry) if step.retry else None,
             execution_timeout=timedelta(seconds=step.timeout_seconds) if step.timeout_seconds else None,
-            static_summary=step.label,
+            static_summary=(
+                f"{published.name or step.workflow_id} v{published.version} · subworkflow of {step.label}"
+            ),
+            static_details=f"Started by step `{step.id}` of execution `{self._input.execution_id}`",
         )
         return child.result

@@ -37,7 +37,7 @@ class WaitSteps(RunState):
             until = workflow.now() + timedelta(seconds=seconds)
             self._waits(call, live.waiting_for_delay(until.isoformat()))
             await self._flush()
-            await workflow.sleep(seconds)
+            await workflow.sleep(seconds, summary=f"{step.label}: delay")
         return {"resumedAt": workflow.now().isoformat()}
 
     def _delay_seconds(self, step: DelayStep, scope: Scope) -> float:
