@@ -19,11 +19,20 @@ from api.deps import (
 from api.errors import error_responses
 from api.pagination import Cursor, Limit, decode_cursor, page
 from api.schemas.base import Page
-from api.schemas.workflows import DecisionBody, ExecutionDetail, ExecutionOut, ResumeBody, StepExecutionOut
+from api.schemas.workflows import (
+    DecisionBody,
+    ExecutionDetail,
+    ExecutionOut,
+    ResumeBody,
+    StepExecutionOut,
+    Timeline,
+    TimelineItem,
+)
 from core.contract import Decision
 from core.models import ExecutionStatus
 from core.permissions import Permission
 from core.runs import reads as store
+from core.runs.timeline import timeline
 
 router = APIRouter(prefix="/workspaces/{workspace_id}/executions", tags=["executions"])
 ERRORS = error_responses(401, 403, 404, 409, 422)
@@ -76,6 +85,25 @@ async def get(
     steps = [StepExecutionOut.model_validate(s) for s in await store.steps(session, execution_id)]
     return ExecutionDetail.model_validate(
         {**(await one_execution_out(session, execution, resources)).model_dump(), "step_executions": steps}
+    )
+
+
+@router.get("/{execution_id}/timeline", response_model=Timeline, responses=ERRORS)
+async def get_timeline(
+    execution_id: str, access: Reader, session: SessionDep, resources: ResourcesDep
+) -> Timeline:
+    """The steps in the order they ran, loop items and parallel branches included, each placed in the
+    definition (parent step, branch, depth) with its status, attempts, timing and the branch it took: what
+    a UI or `baton runs show` draws as a tree."""
+    execution = await store.get(session, access.workspace.id, execution_id)
+    rows = await store.steps(session, execution_id)
+    definition = await store.definition_run(session, execution)
+    out = await one_execution_out(session, execution, resources)
+    return Timeline(
+        execution_id=execution.id,
+        status=execution.status,
+        live=out.live,
+        items=[TimelineItem.model_validate(item) for item in timeline(definition, rows)],
     )
 
 

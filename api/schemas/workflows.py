@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from api.schemas.base import ApiModel
 from core.models import ExecutionStatus, TriggerType
+from core.runs.timeline import branch_taken
 
 
 class WorkflowCreate(ApiModel):
@@ -128,6 +129,17 @@ class StepExecutionOut(ApiModel):
     duration: int | None
     retry_count: int
     state: LiveStep | None = Field(default=None, description="While the step has not ended: what it does")
+    step_key: str | None = Field(default=None, description="The step id and its loop item path (`send/2`)")
+    attempts: int = Field(default=1, description="retryCount + 1")
+    branch_taken: str | None = Field(
+        default=None, description="A condition's or switch's: then, else, cases.<value>, default"
+    )
+
+    @model_validator(mode="after")
+    def _derived(self) -> StepExecutionOut:
+        self.attempts = self.retry_count + 1
+        self.branch_taken = branch_taken(self.step_type, self.output)
+        return self
 
     @field_validator("state", mode="before")
     @classmethod
@@ -153,6 +165,37 @@ class ExecutionOut(ApiModel):
     created_at: datetime
     live: Live | None = Field(default=None, description="What the run is doing while it has not ended")
     temporal_ui_url: str = Field(description="This run in the Temporal Web UI")
+
+
+class TimelineItem(ApiModel):
+    """One step as it ran (a loop's steps once per item), placed in the definition."""
+
+    step_id: str
+    key: str = Field(description="The step id and its loop item path: `send/2` is the third item's")
+    iteration: list[int] = Field(description="The loop item indexes, outermost first ([] outside loops)")
+    name: str = Field(description="The step's name, or its id")
+    step_type: str
+    parent_step_id: str | None = Field(description="The step it is nested in (null at the top)")
+    branch: str | None = Field(description="Where in its parent: then, else, cases.<value>, default, steps, "
+                               "branches[<n>], onError")  # fmt: skip
+    depth: int
+    status: ExecutionStatus
+    branch_taken: str | None = Field(
+        description="A condition's or switch's: then, else, cases.<value>, default"
+    )
+    attempts: int
+    started_at: datetime | None
+    completed_at: datetime | None
+    duration: int | None
+    error: str | None
+    state: dict[str, Any] | None = Field(description="While it has not ended: what it does (see `live`)")
+
+
+class Timeline(ApiModel):
+    execution_id: str
+    status: ExecutionStatus
+    live: Live | None
+    items: list[TimelineItem]
 
 
 class ExecutionDetail(ExecutionOut):

@@ -131,4 +131,6 @@ class StepExecution(SQLModel, table=True):
     retry_count: int = int_col(0)
     # Baton's: what the step is doing while it has not ended (core.runs.live), null once it ends.
     state: Any | None = json_col(nullable=True)
+    # Baton's: the step id and its loop iteration path (`send/2`), for the run's timeline.
+    step_key: str | None = text_col(nullable=True)
     created_at: datetime = created_at_col()

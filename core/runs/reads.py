@@ -17,6 +17,7 @@ from core.models.enums import OPEN_STATUSES
 from core.models.tables import STEP_EXECUTIONS as STEPS
 from core.paging import newest_first
 from core.runs import live
+from core.workflows import definition_of, version_to_run
 
 
 def list_query(
@@ -139,3 +140,15 @@ async def live_of(session: AsyncSession, executions: list[WorkflowExecution]) ->
         )
         for e in executions
     }
+
+
+async def definition_run(session: AsyncSession, execution: WorkflowExecution) -> dict[str, Any]:
+    """The definition the execution ran: its version's, or the draft's for a test run."""
+    context = execution.context or {}
+    connection = await session.connection()
+    if not context.get("test"):
+        target = await version_to_run(connection, execution.workflow_id, context.get("version"))
+        if target is not None:
+            return target.definition
+    workflow = await session.get(Workflow, execution.workflow_id)
+    return definition_of(workflow) if workflow is not None else {}

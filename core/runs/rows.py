@@ -70,14 +70,15 @@ UPSERT_STEPS = text(
         UPDATE step_executions SET status = CAST(:status AS execution_status), input = CAST(:input AS jsonb),
             output = CAST(:output AS jsonb), error = :error, started_at = :started_at,
             completed_at = :completed_at, duration = :duration,
-            retry_count = greatest(retry_count, :retry_count), state = CAST(:state AS jsonb)
+            retry_count = greatest(retry_count, :retry_count), state = CAST(:state AS jsonb),
+            step_key = :step_key
         WHERE id = :id RETURNING 1
     )
     INSERT INTO step_executions (id, execution_id, step_id, step_type, status, input, output, error,
-        started_at, completed_at, duration, retry_count, state)
+        started_at, completed_at, duration, retry_count, state, step_key)
     SELECT :id, :execution_id, :step_id, :step_type, CAST(:status AS execution_status),
         CAST(:input AS jsonb), CAST(:output AS jsonb), :error, :started_at, :completed_at, :duration,
-        :retry_count, CAST(:state AS jsonb)
+        :retry_count, CAST(:state AS jsonb), :step_key
     WHERE NOT EXISTS (SELECT FROM changed)
         AND EXISTS (SELECT FROM workflow_executions WHERE id = :execution_id)
     ON CONFLICT DO NOTHING
@@ -94,9 +95,9 @@ ATTEMPT_STARTED = text(
         WHERE id = :id AND status IN ('PENDING', 'RUNNING') RETURNING 1
     )
     INSERT INTO step_executions (id, execution_id, step_id, step_type, status, input, started_at,
-        retry_count, state)
+        retry_count, state, step_key)
     SELECT :id, :execution_id, :step_id, 'action', 'RUNNING', CAST(:input AS jsonb), :started_at, 0,
-        CAST(:state AS jsonb)
+        CAST(:state AS jsonb), :step_key
     WHERE NOT EXISTS (SELECT FROM step_executions WHERE id = :id)
         AND EXISTS (SELECT FROM workflow_executions WHERE id = :execution_id)
     ON CONFLICT DO NOTHING
@@ -169,6 +170,7 @@ async def upsert_steps(connection: AsyncConnection, execution_id: str, records: 
                 "duration": duration_ms(started, completed),
                 "retry_count": record.retry_count,
                 "state": jsonb(record.state),
+                "step_key": record.key,
             }
         )
     await connection.execute(UPSERT_STEPS, rows)
@@ -316,6 +318,7 @@ class ExecutionRows:
                     "input": jsonb(attempt.input if attempt.input is not None else {}),
                     "started_at": parse_time(attempt.started_at),
                     "state": jsonb(attempt.state),
+                    "step_key": attempt.key,
                     "counts": counts,
                 },
             )

@@ -97,6 +97,7 @@ async def test_every_workspace_endpoint_follows_the_permission_matrix(
         ("GET", f"{base}/approvals", None, "VIEWER"),
         ("GET", e, None, "VIEWER"),
         ("GET", f"{e}/logs", None, "VIEWER"),
+        ("GET", f"{e}/timeline", None, "VIEWER"),
         ("POST", f"{e}/retry", None, "MEMBER"),
         ("POST", f"{e}/resume", {}, "MEMBER"),
         ("GET", f"{base}/connections", None, "VIEWER"),

@@ -116,6 +116,8 @@ async def test_a_live_database_moves_to_monthly_partitions_and_keeps_working(
             "completed_at": None,
             "duration": None,
             "retry_count": 0,
+            "state": None,
+            "step_key": "s",
         }
         await connection.execute(UPSERT_STEPS, [step])
         await connection.execute(UPSERT_STEPS, [{**step, "status": "SUCCESS", "output": '{"n": 1}'}])

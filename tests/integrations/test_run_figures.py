@@ -148,3 +148,53 @@ async def test_a_rate_limited_step_says_when_it_resumes_and_its_span_includes_th
     first_call, second_call = http_server.hits("/items")
     assert second["duration"] >= (second_call.at - first_call.at) * 1000 - 500
     assert done["duration"] >= second["duration"]
+
+
+async def test_the_timeline_lists_steps_as_they_ran_loops_and_branches_placed_in_the_definition(
+    studio: Studio, http_server: ScriptedServer
+) -> None:
+    url = http_server.script("/item", Reply(200, {"ok": True}))
+    workflow = await studio.publish(
+        [
+            {"id": "start", "type": "set", "values": {"n": 2}},
+            {
+                "id": "each",
+                "type": "loop",
+                "items": "{{ [10, 20] }}",
+                "steps": [{**call("fetch", url), "name": "Fetch item"}],
+            },
+            {
+                "id": "check",
+                "type": "condition",
+                "if": "{{ vars.n > 1 }}",
+                "then": [{"id": "many", "type": "set", "values": {"many": True}}],
+                "else": [{"id": "few", "type": "set", "values": {"many": False}}],
+            },
+        ]
+    )
+    execution = await studio.run(workflow)
+    assert execution["status"] == "SUCCESS", execution["error"]
+    answer = await studio.client.get(
+        f"{studio.base}/executions/{execution['id']}/timeline", headers=studio.headers
+    )
+    assert answer.status_code == 200, answer.text
+    items = answer.json()["items"]
+    order = [(i["key"], i["depth"]) for i in items]
+    assert order == [  # a step that holds others starts before them
+        ("start", 0),
+        ("each", 0),
+        ("fetch/0", 1),
+        ("fetch/1", 1),
+        ("check", 0),
+        ("many", 1),
+    ], order
+    fetches = [i for i in items if i["stepId"] == "fetch"]
+    assert [i["iteration"] for i in fetches] == [[0], [1]]
+    assert {(i["parentStepId"], i["branch"], i["name"], i["attempts"]) for i in fetches} == {
+        ("each", "steps", "Fetch item", 1)
+    }
+    check = next(i for i in items if i["stepId"] == "check")
+    assert check["branchTaken"] == "then"
+    many = next(i for i in items if i["stepId"] == "many")
+    assert (many["parentStepId"], many["branch"]) == ("check", "then")
+    assert answer.json()["live"] is None
