@@ -13,6 +13,7 @@ import typer
 
 from baton.cli_common import _logging, _serving_settings, _settings
 from baton.cli_ops import ops
+from baton.cli_runs import approvals_app, login, runs_app
 
 app = typer.Typer(
     help=(
@@ -170,3 +171,6 @@ def worker() -> None:
 
 
 app.add_typer(ops)  # the operator's commands, at the top level
+app.command("login")(login)
+app.add_typer(runs_app, name="runs")
+app.add_typer(approvals_app, name="approvals")

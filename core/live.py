@@ -44,4 +44,7 @@ def live_event(entry: dict[str, Any]) -> dict[str, Any]:
         "key": metadata.get("key"),
         "status": metadata.get("status"),
         "error": metadata.get("error"),
+        "message": entry.get("message"),
+        # while a step has not ended: what it does (core.runs.live: running, retrying, waiting...)
+        "state": metadata.get("state"),
     }

@@ -1,0 +1,260 @@
+"""`baton login`, `baton runs` and `baton approvals`: watch and decide runs from a terminal, against any
+Baton API, with a token stored by `baton login` (in ~/.config/baton/cli.json, or BATON_CLI_CONFIG)."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import httpx
+import typer
+
+CONFIG_ENV = "BATON_CLI_CONFIG"
+STATUS_MARKS = {
+    "SUCCESS": "✓",
+    "FAILED": "✗",
+    "TIMEOUT": "✗",
+    "CANCELLED": "⊘",
+    "RUNNING": "…",
+    "PENDING": "·",
+}
+TERMINAL = {"SUCCESS", "FAILED", "TIMEOUT", "CANCELLED"}
+
+runs_app = typer.Typer(
+    help="Runs of your workflows: list them, show one as a tree of its steps, follow one live.\n\n"
+    "Log in first: `baton login --url https://baton.example.com --token bt_...` (create a token with "
+    "POST /api/v1/me/api-keys, scopes executions:read, and executions:write to decide approvals).",
+    no_args_is_help=True,
+)
+approvals_app = typer.Typer(
+    help="Approvals your runs wait on: list the pending ones, approve or reject one.", no_args_is_help=True
+)
+
+
+def config_path() -> Path:
+    return Path(os.environ.get(CONFIG_ENV) or Path.home() / ".config" / "baton" / "cli.json")
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    typer.secho(f"error: {message}", fg="red", err=True)
+    raise typer.Exit(code)
+
+
+class Api:
+    """The stored login: the API's address, the token, the workspace."""
+
+    def __init__(self, url: str, token: str, workspace: str) -> None:
+        self.url, self.workspace = url.rstrip("/"), workspace
+        self.http = httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+    @classmethod
+    def stored(cls) -> Api:
+        path = config_path()
+        if not path.exists():
+            fail("not logged in: run `baton login --url URL --token TOKEN` first")
+        saved = json.loads(path.read_text())
+        return cls(saved["url"], saved["token"], saved["workspace"])
+
+    @property
+    def base(self) -> str:
+        return f"/api/v1/workspaces/{self.workspace}"
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self._answer(
+            self._send("GET", path, params={k: v for k, v in params.items() if v is not None})
+        )
+
+    def post(self, path: str, body: Any) -> Any:
+        return self._answer(self._send("POST", path, json=body))
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return self.http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            fail(f"cannot reach Baton at {self.url} ({exc}); is it running, and is the URL right?")
+
+    @staticmethod
+    def _answer(response: httpx.Response) -> Any:
+        if response.status_code == 401:
+            fail("the token was refused (expired or revoked?): run `baton login` again")
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+                detail = body.get("detail") or body
+            except ValueError:
+                detail = response.text[:200]
+            fail(f"{response.status_code}: {detail}")
+        return response.json()
+
+
+def login(
+    url: Annotated[str, typer.Option(help="The Baton API, e.g. http://127.0.0.1:8000")],
+    token: Annotated[str, typer.Option(help="An API key (POST /api/v1/me/api-keys) or an access token")],
+    workspace: Annotated[str | None, typer.Option(help="Workspace id (default: your only workspace)")] = None,
+) -> None:
+    """Check a token against a Baton API and store it for `baton runs` and `baton approvals`."""
+    api = Api(url, token, workspace or "")
+    workspaces = api.get("/api/v1/workspaces")["items"]
+    if workspace is None:
+        if len(workspaces) != 1:
+            names = ", ".join(f"{w['id']} ({w['name']})" for w in workspaces) or "none"
+            fail(f"pick a workspace with --workspace: you belong to {names}")
+        workspace = str(workspaces[0]["id"])
+    elif workspace not in {w["id"] for w in workspaces}:
+        fail(f"workspace {workspace} is not one of yours")
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"url": url, "token": token, "workspace": workspace}))
+    path.chmod(0o600)  # it holds a token
+    typer.echo(f"Logged in to {url}, workspace {workspace} (saved in {path}).")
+
+
+def _ago(value: str | None) -> str:
+    if not value:
+        return "-"
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _duration(ms: int | None) -> str:
+    if ms is None:
+        return "-"
+    return f"{ms} ms" if ms < 10_000 else f"{ms / 1000:.1f} s"
+
+
+def _live(live: dict[str, Any] | None) -> str:
+    """`waiting for approval on approve`, `retrying fetch (attempt 2/5)`: what an open run does."""
+    if not live:
+        return ""
+    for step in live.get("steps", []):
+        kind = step.get("kind")
+        if kind == "waiting":
+            return f"waiting for {step.get('for')} on {step['stepId']}"
+        if kind == "retrying":
+            of = f"/{step['maxAttempts']}" if step.get("maxAttempts") else ""
+            at = _ago(step.get("nextAttemptAt"))
+            return f"retrying {step['stepId']} (attempt {step['attempt'] + 1}{of} at {at})"
+        if kind == "rateLimited":
+            return f"rate-limited on {step['stepId']} until {_ago(step.get('resumesAt'))}"
+    return str(live.get("state", ""))
+
+
+@runs_app.command("list")
+def runs_list(
+    state: Annotated[
+        str | None,
+        typer.Option(help="Runs not ended that are: pending, running, retrying, rateLimited, waiting"),
+    ] = None,
+    status: Annotated[str | None, typer.Option(help="SUCCESS, FAILED, RUNNING, ...")] = None,
+    workflow: Annotated[str | None, typer.Option(help="A workflow id")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=200)] = 20,
+) -> None:
+    """The newest runs, with what each open one is doing."""
+    api = Api.stored()
+    page = api.get(f"{api.base}/executions", state=state, status=status, workflowId=workflow, limit=limit)
+    if not page["items"]:
+        typer.echo("No runs match.")
+        return
+    for run in page["items"]:
+        mark = STATUS_MARKS.get(run["status"], "?")
+        doing = _live(run.get("live"))
+        typer.echo(
+            f"{mark} {run['id']}  {run['status']:<9} {_ago(run.get('startedAt')):<19}  "
+            f"{_duration(run.get('duration')):>9}  {doing}".rstrip()
+        )
+
+
+def _step_line(item: dict[str, Any]) -> str:
+    mark = STATUS_MARKS.get(item["status"], "?")
+    where = f"[{']['.join(str(i) for i in item['iteration'])}] " if item["iteration"] else ""
+    parts = [f"{'  ' * item['depth']}{mark} {where}{item['name']} ({item['stepType']})"]
+    if item.get("branchTaken"):
+        parts.append(f"→ {item['branchTaken']}")
+    if item.get("attempts", 1) > 1:
+        parts.append(f"{item['attempts']} attempts")
+    parts.append(_duration(item.get("duration")))
+    state = item.get("state") or {}
+    if state.get("kind") == "waiting":
+        parts.append(
+            f"waiting for {state.get('for')}" + (f": {state['message']}" if state.get("message") else "")
+        )
+    elif state.get("kind") == "retrying":
+        parts.append(f"retrying: {state.get('lastError')}")
+    elif item.get("error"):
+        parts.append(f"error: {item['error']}")
+    return "  ".join(parts)
+
+
+@runs_app.command("show")
+def runs_show(execution_id: Annotated[str, typer.Argument(help="The run's execution id")]) -> None:
+    """One run as a tree of its steps: states, branches taken, attempts, timings."""
+    api = Api.stored()
+    run = api.get(f"{api.base}/executions/{execution_id}")
+    timeline = api.get(f"{api.base}/executions/{execution_id}/timeline")
+    doing = _live(run.get("live"))
+    typer.echo(f"Run {run['id']}: {run['status']}{f' — {doing}' if doing else ''}")
+    typer.echo(f"  started {_ago(run.get('startedAt'))}, took {_duration(run.get('duration'))}")
+    if run.get("error"):
+        typer.echo(f"  error: {run['error']}")
+    for item in timeline["items"]:
+        typer.echo(_step_line(item))
+
+
+@runs_app.command("watch")
+def runs_watch(execution_id: Annotated[str, typer.Argument(help="The run's execution id")]) -> None:
+    """Follow a run live (its event stream) until it ends."""
+    api = Api.stored()
+    run = api.get(f"{api.base}/executions/{execution_id}")
+    typer.echo(f"Run {execution_id}: {run['status']}")
+    if run["status"] in TERMINAL:
+        return
+    path = f"{api.base}/executions/{execution_id}/events"
+    try:
+        with api.http.stream("GET", path, timeout=httpx.Timeout(30, read=None)) as stream:
+            if stream.status_code >= 400:
+                stream.read()
+                Api._answer(stream)
+            for line in stream.iter_lines():
+                if not line.startswith("data: "):
+                    continue
+                event = json.loads(line[6:])
+                typer.echo(f"{_ago(event.get('timestamp'))}  {event.get('message') or event.get('status')}")
+                if event.get("type") == "execution" and event.get("status") in TERMINAL:
+                    return
+    except httpx.TransportError as exc:
+        fail(f"the event stream broke ({exc}); run `baton runs watch {execution_id}` again to resume")
+
+
+@approvals_app.command("list")
+def approvals_list(
+    status: Annotated[str, typer.Option(help="pending, decided or all")] = "pending",
+) -> None:
+    """Approvals your runs wait on (or were decided), newest first."""
+    api = Api.stored()
+    items = api.get(f"{api.base}/approvals", status=status)["items"]
+    if not items:
+        typer.echo("Nothing waits for an approval." if status == "pending" else "No approvals match.")
+        return
+    for a in items:
+        right = "you may decide" if a["canDecide"] else "not yours to decide"
+        expires = f", expires {_ago(a['expiresAt'])}" if a.get("expiresAt") else ""
+        typer.echo(f"{a['executionId']} {a['stepId']}: {a['message'] or '(no message)'}")
+        typer.echo(f"    {a['workflowName']} · asked {_ago(a['requestedAt'])}{expires} · {right}")
+
+
+@approvals_app.command("decide")
+def approvals_decide(
+    execution_id: Annotated[str, typer.Argument(help="The run waiting")],
+    step_id: Annotated[str, typer.Argument(help="Its approval step")],
+    approve: Annotated[bool, typer.Option("--approve/--reject", help="The decision")],
+    comment: Annotated[str | None, typer.Option(help="Why (kept with the decision)")] = None,
+) -> None:
+    """Approve or reject an approval step a run waits on."""
+    api = Api.stored()
+    answer = api.post(
+        f"{api.base}/executions/{execution_id}/steps/{step_id}/decision",
+        {"approved": approve, "comment": comment},
+    )
+    typer.echo(f"{'Approved' if answer.get('approved') else 'Rejected'} {step_id} of run {execution_id}.")

@@ -1,0 +1,107 @@
+"""`baton login`, `baton runs` and `baton approvals` against a real Baton API (uvicorn on 127.0.0.1) with a
+real worker: a run parked on an approval is listed as waiting, shown as a tree, decided from the terminal,
+and followed live to its end."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import uuid
+from pathlib import Path
+
+from core.settings import Settings
+from tests.api.conftest import served_api, sign_up
+from tests.engine import Engine
+
+
+async def baton(config: Path, *args: str, timeout: float = 60) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "baton",
+        *args,
+        env={**os.environ, "BATON_CLI_CONFIG": str(config)},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), timeout)
+    return process.returncode or 0, out.decode()
+
+
+async def test_a_waiting_run_listed_shown_decided_and_watched_from_the_terminal(
+    settings: Settings, task_queue: str, engine_worker: Engine, tmp_path: Path
+) -> None:
+    del engine_worker  # only needed running
+    config = tmp_path / "cli.json"
+    code, out = await baton(config, "runs", "list")
+    assert code == 1
+    assert "not logged in: run `baton login" in out
+
+    async with served_api(settings.model_copy(update={"temporal_task_queue": task_queue})) as api:
+        headers = await sign_up(api, f"cli-{uuid.uuid4().hex[:6]}@example.com")
+        workspace = (await api.post("/api/v1/workspaces", headers=headers, json={"name": "Ops"})).json()
+        key = await api.post(
+            "/api/v1/me/api-keys",
+            headers=headers,
+            json={"name": "terminal", "scopes": ["executions:read", "executions:write", "workflows:read"]},
+        )
+        assert key.status_code == 201, key.text
+        base = f"/api/v1/workspaces/{workspace['id']}"
+        workflow = (
+            await api.post(
+                f"{base}/workflows",
+                headers=headers,
+                json={
+                    "name": "Refunds",
+                    "triggerType": "MANUAL",
+                    "steps": [
+                        {"id": "draft", "type": "set", "values": {"amount": 40}},
+                        {"id": "approve", "type": "approval", "message": "Refund 40 EUR?"},
+                    ],
+                },
+            )
+        ).json()
+        await api.post(f"{base}/workflows/{workflow['id']}/publish", headers=headers, json={})
+        run = (await api.post(f"{base}/workflows/{workflow['id']}/run", headers=headers, json={})).json()
+
+        code, out = await baton(config, "login", "--url", str(api.base_url), "--token", key.json()["key"])
+        assert code == 0, out
+        assert f"workspace {workspace['id']}" in out
+
+        for _ in range(100):  # until the run reaches its approval
+            code, out = await baton(config, "runs", "list", "--state", "waiting")
+            if run["id"] in out:
+                break
+            await asyncio.sleep(0.2)
+        assert code == 0, out
+        assert "waiting for approval on approve" in out
+
+        code, out = await baton(config, "runs", "show", run["id"])
+        assert code == 0, out
+        assert "✓ draft (set)" in out
+        assert "… approve (approval)" in out
+        assert "waiting for approval: Refund 40 EUR?" in out
+
+        code, out = await baton(config, "approvals", "list")
+        assert code == 0, out
+        assert "approve: Refund 40 EUR?" in out
+        assert "you may decide" in out
+
+        watcher = asyncio.create_task(baton(config, "runs", "watch", run["id"]))
+        await asyncio.sleep(1.5)  # the watch is subscribed
+        code, out = await baton(config, "approvals", "decide", run["id"], "approve", "--approve")
+        assert code == 0, out
+        assert "Approved approve" in out
+        code, watched = await watcher
+        assert code == 0, watched
+        assert "completed successfully" in watched or "SUCCESS" in watched
+
+        code, out = await baton(config, "runs", "show", run["id"])
+        assert f"Run {run['id']}: SUCCESS" in out
+        code, out = await baton(config, "approvals", "list")
+        assert "Nothing waits for an approval." in out
+
+    code, out = await baton(config, "runs", "list")  # the API is gone
+    assert code == 1
+    assert "cannot reach Baton" in out
