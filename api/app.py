@@ -21,6 +21,7 @@ from api.metrics import router as metrics_router
 from api.resources import Resources
 from api.routes import (
     analytics,
+    approval_links,
     approvals,
     auth,
     catalogue,
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
         workflows,
         executions,
         approvals,
+        approval_links,
         logs,
         live,
         analytics,

@@ -31,6 +31,7 @@ SCHEDULE_FIRE_ACTIVITY = "baton.schedule_fire"
 RELEASE_SCHEDULE_ACTIVITY = "baton.release_schedule"
 POLL_TRIGGER_ACTIVITY = "baton.poll_trigger"
 APPLY_RETENTION_ACTIVITY = "baton.apply_retention"
+APPROVAL_LINKS_ACTIVITY = "baton.approval_links"
 # Since patch TYPED_ACTIVITIES_PATCH the workflows call the activities above; runs and pollers started
 # before it replay with these, which took plain values, and the worker keeps them for activities already
 # scheduled under their names. They go once no run started before the patch is left (deprecate the patch).
@@ -328,6 +329,22 @@ class PublishedVersion:
     version: int
     definition: dict[str, Any]
     name: str = ""
+
+
+@dataclass
+class ApprovalLinksRequest:
+    execution_id: str
+    step_id: str
+    expires_at: str | None = None  # the approval's deadline, if it has one
+
+
+@dataclass
+class ApprovalLinks:
+    """A signed, expiring, single-use pair (core.runs.approval_links)."""
+
+    approve_url: str
+    reject_url: str
+    expires_at: str
 
 
 @dataclass

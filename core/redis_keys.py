@@ -62,6 +62,10 @@ class RedisKeys:
         """Runs started by a workspace in a month (`2026-12`), against its plan's max_executions."""
         return f"{self.prefix}quota:executions:{workspace_id}:{month}"
 
+    def approval_link_used(self, execution_id: str, step_id: str) -> str:
+        """An approval decided through its signed links (core.runs.approval_links: each pair works once)."""
+        return f"{self.prefix}approval-link:used:{execution_id}:{step_id}"
+
     def oauth_state(self, state: str) -> str:
         """An OAuth2 authorization in progress (its PKCE verifier and where to go back)."""
         return f"{self.prefix}oauth:state:{state}"

@@ -18,6 +18,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.actions import ActionActivities
+from activities.approvals import ApprovalActivities
 from activities.connections import WorkerCredentials
 from activities.maintenance import MaintenanceActivities
 from activities.records import RecordActivities
@@ -112,6 +113,7 @@ def build_worker(
             *records.activities(),
             *triggers.activities(),
             *maintenance.activities(),
+            *ApprovalActivities(settings).activities(),
         ],
         workflow_runner=workflow_runner(),
         max_cached_workflows=settings.worker_max_cached_workflows,

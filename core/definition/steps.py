@@ -146,6 +146,7 @@ class DelayStep(StepBase):
 class ApprovalStep(StepBase):
     can_be_result = True
     times_itself = True
+    child_fields = frozenset({"notify"})
     type: Literal["approval"] = "approval"
     message: str = ""
     timeout_seconds: float | None = Field(default=None, gt=0, le=365 * 86400)
@@ -153,6 +154,20 @@ class ApprovalStep(StepBase):
     approvers: list[str] | None = Field(
         default=None, description="User ids allowed to decide (any member if unset)"
     )
+    on_reject: Literal["continue", "fail"] = Field(
+        default="continue",
+        description='"continue": the run goes on with `approved: false` in the output; "fail": a rejection '
+        "(or a default reject at expiry) fails the step, as its onError says",
+    )
+    notify: list[Step] = Field(
+        default_factory=list,
+        description="Steps run as the approval begins to wait, to ask for it: they read signed one-click "
+        "links as `{{ steps.<this step>.output.approveUrl }}` and `.rejectUrl` (approvals without "
+        "`approvers`: a link decides for whoever holds it)",
+    )
+
+    def children(self, path: str) -> list[tuple[list[Step], str]]:
+        return [(self.notify, f"{path}.notify"), *super().children(path)]
 
 
 class SetStep(StepBase):

@@ -257,7 +257,9 @@ def _reference_issues(
         inner_loop = in_loop or isinstance(step, LoopStep)
         after = set(visible)
         for child_steps, child_path in child_lists(step, here):
-            scope = visible | {step.id} if child_path.endswith(".onError") else visible
+            # an onError step sees the failed step's error, a notify step its approval's links
+            sees_parent = child_path.endswith((".onError", ".notify"))
+            scope = visible | {step.id} if sees_parent else visible
             yield from _reference_issues(child_steps, child_path, scope, in_loop=inner_loop)
             after |= {s.id for s, _, _ in iter_steps(child_steps, child_path)}
         visible = frozenset(after | {step.id})

@@ -39,6 +39,51 @@ class Approval:
         return self.status == "pending" and (not self.approvers or user_id in self.approvers)
 
 
+async def approval_of(connection: AsyncConnection, execution_id: str, step_id: str) -> Approval | None:
+    """One approval step of a run, pending or decided, whatever its workspace (for its signed links)."""
+    query = (
+        select(
+            STEPS.c.execution_id,
+            STEPS.c.step_id,
+            STEPS.c.state,
+            STEPS.c.output,
+            STEPS.c.started_at,
+            STEPS.c.completed_at,
+            EXECUTIONS.c.workflow_id,
+            EXECUTIONS.c.status.label("run_status"),
+            WORKFLOWS.c.name,
+        )
+        .join(EXECUTIONS, EXECUTIONS.c.id == STEPS.c.execution_id)
+        .join(WORKFLOWS, WORKFLOWS.c.id == EXECUTIONS.c.workflow_id)
+        .where(
+            STEPS.c.execution_id == execution_id, STEPS.c.step_id == step_id, STEPS.c.step_type == "approval"
+        )
+        .order_by(STEPS.c.started_at.desc())
+        .limit(1)
+    )
+    row = (await connection.execute(query)).first()
+    return _approval(row) if row is not None else None
+
+
+def _approval(row: Any) -> Approval:
+    state = row.state or {}
+    waiting = state.get("for") == "approval" and getattr(row, "run_status", "RUNNING") in OPEN_STATUSES
+    return Approval(
+        execution_id=row.execution_id,
+        step_id=row.step_id,
+        workflow_id=row.workflow_id,
+        workflow_name=row.name,
+        status="pending" if waiting else "decided",
+        message=state.get("message"),
+        approvers=list(state.get("approvers") or []),
+        requested_at=row.started_at,
+        expires_at=state.get("expiresAt"),
+        default_decision=state.get("defaultDecision"),
+        decision=None if waiting else row.output,
+        decided_at=None if waiting else row.completed_at,
+    )
+
+
 async def list_approvals(
     connection: AsyncConnection,
     workspace_id: str,
@@ -77,24 +122,4 @@ async def list_approvals(
         query = query.where(EXECUTIONS.c.workflow_id == workflow_id)
     if execution_id is not None:
         query = query.where(STEPS.c.execution_id == execution_id)
-    approvals = []
-    for row in await connection.execute(query):
-        state = row.state or {}
-        waiting = state.get("for") == "approval"
-        approvals.append(
-            Approval(
-                execution_id=row.execution_id,
-                step_id=row.step_id,
-                workflow_id=row.workflow_id,
-                workflow_name=row.name,
-                status="pending" if waiting else "decided",
-                message=state.get("message"),
-                approvers=list(state.get("approvers") or []),
-                requested_at=row.started_at,
-                expires_at=state.get("expiresAt"),
-                default_decision=state.get("defaultDecision"),
-                decision=None if waiting else row.output,
-                decided_at=None if waiting else row.completed_at,
-            )
-        )
-    return approvals
+    return [_approval(row) for row in await connection.execute(query)]

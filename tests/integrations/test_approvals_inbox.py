@@ -4,8 +4,11 @@ workspace's approvals inbox lists it with the caller's right to decide, and no l
 
 from __future__ import annotations
 
+import json
 from typing import Any
+from urllib.parse import urlsplit
 
+from tests.http_server import Reply, ScriptedServer
 from tests.integrations.conftest import Studio, eventually
 
 
@@ -106,3 +109,113 @@ async def test_an_approval_for_someone_else_is_listed_without_the_right_to_decid
     (approval,) = await eventually(listed, timeout=20)
     assert approval["approvers"] == ["someone-else"]
     assert approval["canDecide"] is False
+
+
+async def test_signed_links_sent_by_a_notify_step_decide_once_and_a_rejection_can_fail_the_run(
+    studio: Studio, http_server: ScriptedServer
+) -> None:
+    chat = http_server.script("/chat", Reply(200, {"ok": True}))
+    workflow = await studio.publish(
+        [
+            {
+                "id": "approve",
+                "type": "approval",
+                "message": "Refund <b>40 EUR</b>?",
+                "onReject": "fail",
+                "notify": [
+                    {
+                        "id": "ask",
+                        "type": "action",
+                        "action": "http.request",
+                        "input": {
+                            "url": chat,
+                            "method": "POST",
+                            "json": {
+                                "text": "Refund? {{ steps.approve.output.approveUrl }}",
+                                "reject": "{{ steps.approve.output.rejectUrl }}",
+                            },
+                        },
+                    }
+                ],
+            },
+            {"id": "refund", "type": "set", "values": {"done": True}},
+        ]
+    )
+    started = await studio.client.post(
+        f"{studio.base}/workflows/{workflow}/run", headers=studio.headers, json={"payload": {}}
+    )
+    execution_id = started.json()["id"]
+
+    async def asked() -> list[Any]:
+        return http_server.hits("/chat")
+
+    (hit,) = await eventually(asked, timeout=20)
+    sent = json.loads(hit.body)
+    approve_url = sent["text"].split(" ", 1)[1]
+    reject_url = sent["reject"]
+    assert "/api/v1/approval-links/" in approve_url
+    approve_path, reject_path = (urlsplit(u).path for u in (approve_url, reject_url))
+
+    browser = {"Accept": "text/html,application/xhtml+xml"}
+    shown = await studio.client.get(reject_path, headers=browser)
+    assert shown.status_code == 200, shown.text
+    assert "Refund &lt;b&gt;40 EUR&lt;/b&gt;?" in shown.text  # escaped
+    assert shown.text.count("<form method=post") == 2
+    forged = reject_path[:-3] + ("AAA" if not reject_path.endswith("AAA") else "BBB")
+    not_ours = await studio.client.get(forged)
+    assert not_ours.status_code == 404
+    assert not_ours.json()["error"] == "not_found"  # a program gets the API's error shape
+    as_json = (await studio.client.get(reject_path)).json()
+    assert (as_json["message"], as_json["decision"]) == ("Refund <b>40 EUR</b>?", "reject")
+
+    rejected = await studio.client.post(reject_path, data={"comment": "too much"}, headers=browser)
+    assert rejected.status_code == 200, rejected.text
+    assert "Rejected" in rejected.text
+    again = await studio.client.post(approve_path)
+    assert again.status_code == 409  # the pair works once
+
+    async def ended() -> dict[str, Any] | None:
+        execution = await studio.execution(execution_id)
+        return execution if execution["status"] not in ("PENDING", "RUNNING") else None
+
+    done = await eventually(ended, timeout=20)
+    assert done, "the run did not end"
+    assert done["status"] == "FAILED"
+    assert "was not approved: rejected by approval-link: too much" in done["error"]
+    assert "refund" not in done["steps"]
+    assert done["steps"]["ask"]["status"] == "SUCCESS"
+    decided = await studio.client.get(approve_path, headers=browser)
+    assert decided.status_code == 409
+    assert "Already decided" in decided.text
+
+
+async def test_an_approve_link_lets_the_run_go_on(studio: Studio, http_server: ScriptedServer) -> None:
+    chat = http_server.script("/chat", Reply(200, {"ok": True}))
+    notify = {
+        "id": "ask",
+        "type": "action",
+        "action": "http.request",
+        "input": {"url": chat, "method": "POST", "json": {"yes": "{{ steps.approve.output.approveUrl }}"}},
+    }
+    workflow = await studio.publish(
+        [{"id": "approve", "type": "approval", "message": "Ship it?", "notify": [notify]}]
+    )
+    started = await studio.client.post(
+        f"{studio.base}/workflows/{workflow}/run", headers=studio.headers, json={"payload": {}}
+    )
+
+    async def asked() -> list[Any]:
+        return http_server.hits("/chat")
+
+    (hit,) = await eventually(asked, timeout=20)
+    approved = await studio.client.post(urlsplit(json.loads(hit.body)["yes"]).path)
+    assert approved.status_code == 200, approved.text
+    assert approved.json() == {"stepId": "approve", "approved": True, "by": "approval-link"}
+
+    async def ended() -> dict[str, Any] | None:
+        execution = await studio.execution(started.json()["id"])
+        return execution if execution["status"] == "SUCCESS" else None
+
+    done = await eventually(ended, timeout=20)
+    assert done, "the run did not end"
+    assert done["result"] == {"approved": True, "by": "approval-link", "comment": None}

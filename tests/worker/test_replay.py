@@ -5,8 +5,9 @@ change that would break runs in flight fails here; guard it with `workflow.patch
 histories/paths/ covers what the first set missed: cancellation, a step timeout, a decision sent before its
 approval, the sync `await_response` update, a regular (long-timeout) action, a run that continues as new
 (both its runs), a subworkflow's parent and child, a scheduled tick and its child, a poller (polls, pokes,
-its end), the maintenance workflow, and a run that waits out a connection's rate limit (recorded by
-tests/integrations/test_record_wait_history.py). `test_the_guard_bites_when_commands_are_reordered`
+its end), the maintenance workflow, a run that waits out a connection's rate limit (recorded by
+tests/integrations/test_record_wait_history.py), and an approval that asks through its signed links and
+fails when rejected (`approval_notify_rejected`). `test_the_guard_bites_when_commands_are_reordered`
 proves a reordered command fails the guard.
 
 histories/before-local-records/, before-local-actions/, before-typed-activities/ (every history above as
@@ -420,3 +421,45 @@ async def test_record_the_paths_and_workflows_first_missed(
         task_queue=engine_worker.task_queue,
     )
     await save("maintenance", maintenance)
+
+
+@pytest.mark.skipif(
+    os.environ.get("BATON_RECORD_HISTORIES") != "1",
+    reason="records new histories only when BATON_RECORD_HISTORIES=1 (see this module's docstring)",
+)
+async def test_record_an_approval_that_asks_through_its_links_and_fails_when_rejected(
+    engine_worker: Engine, http_server: ScriptedServer
+) -> None:
+    """An approval step with `notify` steps (its signed links signed by an activity, then sent by an
+    action) and `onReject: fail`, rejected: histories/paths/approval_notify_rejected.json."""
+    ok = http_server.script("/ask", Reply(200, {"ok": True}))
+    handle = await engine_worker.start(
+        [
+            {
+                "id": "review",
+                "type": "approval",
+                "message": "ok?",
+                "timeoutSeconds": 3600,
+                "onReject": "fail",
+                "notify": [
+                    {
+                        "id": "ask",
+                        "type": "action",
+                        "action": "http.request",
+                        "input": {"url": ok, "query": {"yes": "{{ steps.review.output.approveUrl }}"}},
+                    }
+                ],
+            },
+            _set("after", approved="{{ steps.review.output.approved }}"),
+        ]
+    )
+    for _ in range(200):
+        if http_server.hits("/ask"):
+            break
+        await asyncio.sleep(0.05)
+    await handle.execute_update("decide", Decision("review", False, by="user-1", comment="no"))
+    await _wait(handle)
+    folder = HISTORIES / "paths"
+    (folder / "approval_notify_rejected.json").write_text(
+        await _history(engine_worker, handle.id, await _first_run(handle))
+    )

@@ -9,8 +9,10 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.approvals import ApprovalActivities
     from core.contract import (
         MAX_DELAY_SECONDS,
+        ApprovalLinksRequest,
     )
     from core.definition.steps import (
         ApprovalStep,
@@ -18,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from core.runs import live
     from worker.run_scope import Scope, StepFailed
-from worker.run_state import RunState, StepCall
+from worker.run_state import RECORD_TIMEOUT, RunState, StepCall
 
 
 class WaitSteps(RunState):
@@ -84,17 +86,43 @@ class WaitSteps(RunState):
         )
         state = live.waiting_for_approval(step.message, step.approvers, expires, step.default_decision)
         self._waits(call, state)
+        if step.notify:  # ask for it: the notify steps read the signed links in this step's output
+            assert self._input is not None
+            links = await workflow.execute_local_activity_method(
+                ApprovalActivities.approval_links,
+                ApprovalLinksRequest(self._input.execution_id, step.id, expires),
+                start_to_close_timeout=RECORD_TIMEOUT,
+                summary=f"{step.label}: sign its approval links",
+            )
+            call.scope.set_output(
+                step.id,
+                {
+                    "approveUrl": links.approve_url,
+                    "rejectUrl": links.reject_url,
+                    "expiresAt": links.expires_at,
+                },
+            )
+            await self._run_steps(step.notify, call.scope)
         await self._flush()
         try:
             await workflow.wait_condition(lambda: step.id in self._decisions, timeout=step.timeout_seconds)
         except TimeoutError:
-            return {
+            output: dict[str, Any] = {
                 "approved": step.default_decision == "approve",
                 "by": None,
                 "comment": None,
                 "timedOut": True,
             }
+        else:
+            decision = self._decisions[step.id]
+            output = {"approved": decision.approved, "by": decision.by, "comment": decision.comment}
         finally:
             self._waiting.pop(step.id, None)
-        decision = self._decisions[step.id]
-        return {"approved": decision.approved, "by": decision.by, "comment": decision.comment}
+        if not output["approved"] and step.on_reject == "fail":
+            if output.get("timedOut"):
+                why = "nobody decided before it expired (its default decision is reject)"
+            else:
+                why = f"rejected by {output['by'] or 'an approval link'}"
+            comment = f": {output['comment']}" if output.get("comment") else ""
+            raise StepFailed(step.id, f"step {step.id!r} was not approved: {why}{comment}", "Rejected")
+        return output

@@ -1,0 +1,126 @@
+"""Signed approval links (core.runs.approval_links): GET shows the approval's message with two buttons,
+POST decides. No login: the link is the credential, it expires, and the pair works once.
+
+A browser (Accept: text/html) gets pages; any other client the same answers as JSON, errors in the API's
+one error shape."""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from api.deps import ResourcesDep
+from api.errors import ErrorBody
+from core.contract import Decision
+from core.errors import BatonError, Conflict
+from core.runs.approval_links import InvalidLink, read_link, sibling
+from core.runs.approvals import Approval, approval_of
+
+router = APIRouter(prefix="/approval-links", tags=["executions"])
+PAGES: dict[int | str, dict[str, Any]] = {
+    code: {"description": description, "model": ErrorBody, "content": {"text/html": {}}}
+    for code, description in (
+        (404, "The link is not valid, or it expired"),
+        (409, "The approval was already decided"),
+        (503, "The decision did not reach the run yet; try again"),
+    )
+}
+logger = logging.getLogger("baton.approvals")
+LINK_DECIDER = "approval-link"
+LINK_HOLD_SECONDS = 7 * 86400  # longer than a decision takes to land; the run's own record is the truth
+
+
+def wants_page(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "")
+
+
+def page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)}</title></head><body><main><h1>{html.escape(title)}</h1>{body}</main>"
+        "</body></html>",
+        status_code=status,
+    )
+
+
+def refused(request: Request, status: int, kind: str, title: str, detail: str, asked: str = "") -> Response:
+    if wants_page(request):
+        return page(title, f"{asked}<p>{html.escape(detail)}</p>", status)
+    return JSONResponse({"error": kind, "detail": detail, "path": None}, status_code=status)
+
+
+def _asked(approval: Approval) -> str:
+    message = html.escape(approval.message or "(no message)")
+    expires = ""
+    if approval.expires_at:
+        default = "approved" if approval.default_decision == "approve" else "rejected"
+        expires = f"<p>If nobody decides by {html.escape(approval.expires_at)}, it is {default}.</p>"
+    return f"<p><strong>{message}</strong></p><p>Workflow: {html.escape(approval.workflow_name)}</p>{expires}"
+
+
+@router.get("/{token}", responses=PAGES)
+async def show(token: str, request: Request, resources: ResourcesDep) -> Response:
+    """The approval's message and two buttons (approve, reject); a link that expired or was used says so."""
+    try:
+        link = read_link(resources.settings.secret_key, token)
+    except InvalidLink as exc:
+        return refused(request, 404, "not_found", "This link does not work", exc.detail)
+    async with resources.engine.connect() as connection:
+        approval = await approval_of(connection, link.execution_id, link.step_id)
+    if approval is None:
+        return refused(request, 404, "not_found", "This link does not work", "the run it belongs to is gone")
+    if approval.status != "pending":
+        detail = "this approval was already decided"
+        return refused(request, 409, "conflict", "Already decided", detail, _asked(approval))
+    other = sibling(resources.settings.secret_key, link)
+    approve, reject = (token, other) if link.approved else (other, token)
+    if not wants_page(request):
+        return JSONResponse(
+            {
+                "message": approval.message,
+                "workflowName": approval.workflow_name,
+                "expiresAt": approval.expires_at,
+                "decision": "approve" if link.approved else "reject",
+            }
+        )
+    buttons = (
+        f"<form method=post action='{approve}'><button type=submit>Approve</button></form>"
+        f"<form method=post action='{reject}'><button type=submit>Reject</button></form>"
+    )
+    return page("Approval requested", f"{_asked(approval)}{buttons}")
+
+
+@router.post("/{token}", responses=PAGES)
+async def decide(token: str, request: Request, resources: ResourcesDep) -> Response:
+    """Decides the approval as the link says (approve or reject), once for the pair. An optional form
+    field `comment` is kept with the decision."""
+    try:
+        link = read_link(resources.settings.secret_key, token)
+    except InvalidLink as exc:
+        return refused(request, 404, "not_found", "This link does not work", exc.detail)
+    body = await request.body()
+    fields = parse_qs(body[:8192].decode("utf-8", "replace")) if body else {}
+    comment = (fields.get("comment") or [""])[0][:2000] or None
+    used = resources.keys.approval_link_used(link.execution_id, link.step_id)
+    if not await resources.redis.set(used, "1", nx=True, ex=LINK_HOLD_SECONDS):
+        detail = "this approval was already decided through its links"
+        return refused(request, 409, "conflict", "Already decided", detail)
+    decision = Decision(link.step_id, link.approved, by=LINK_DECIDER, comment=comment)
+    try:
+        await (await resources.run_service()).decide(link.execution_id, decision, f"link:{token[-16:]}")
+    except Conflict as exc:
+        return refused(request, 409, "conflict", "Not decided", exc.detail)
+    except BatonError as exc:
+        await resources.redis.delete(used)  # it did not land: the link may be used again
+        return refused(request, 503, "unavailable", "Not decided yet", f"{exc.detail}; try again shortly")
+    verdict = "Approved" if link.approved else "Rejected"
+    logger.info("execution %s: step %s %s through its link", link.execution_id, link.step_id, verdict.lower())
+    if not wants_page(request):
+        return JSONResponse({"stepId": link.step_id, "approved": link.approved, "by": LINK_DECIDER})
+    return page(verdict, "<p>Thank you: the run goes on with your decision.</p>")
