@@ -169,7 +169,7 @@ async def upsert_steps(connection: AsyncConnection, execution_id: str, records: 
                 "completed_at": completed,
                 "duration": duration_ms(started, completed),
                 "retry_count": record.retry_count,
-                "state": jsonb(record.state),
+                "state": jsonb(record.state) if record.state is not None else None,  # SQL NULL
                 "step_key": record.key,
             }
         )

@@ -198,3 +198,36 @@ async def test_the_timeline_lists_steps_as_they_ran_loops_and_branches_placed_in
     many = next(i for i in items if i["stepId"] == "many")
     assert (many["parentStepId"], many["branch"]) == ("check", "then")
     assert answer.json()["live"] is None
+
+
+async def test_a_resumed_run_has_its_own_true_figures(studio: Studio, http_server: ScriptedServer) -> None:
+    first = http_server.script("/first", Reply(200, {"ok": 1}))
+    second = http_server.script("/second", Reply(500, "down"), Reply(500, "down"), Reply(200, {"ok": 2}))
+    workflow = await studio.publish(
+        [
+            call("one", first),
+            call("two", second, retry={"maxAttempts": 2, "initialIntervalSeconds": 0.5}),
+        ]
+    )
+    failed = await studio.run(workflow)
+    assert failed["status"] == "FAILED"
+    assert failed["steps"]["two"]["retryCount"] == 1
+    resumed = await studio.client.post(
+        f"{studio.base}/executions/{failed['id']}/resume", headers=studio.headers, json={}
+    )
+    assert resumed.status_code in (200, 201, 202), resumed.text
+    execution_id = resumed.json()["id"]
+
+    async def ended() -> dict[str, Any] | None:
+        execution = await studio.execution(execution_id)
+        return execution if execution["status"] not in ("PENDING", "RUNNING") else None
+
+    done = await eventually(ended, timeout=30)
+    assert done, "the resumed run did not end"
+    assert done["status"] == "SUCCESS", done["error"]
+    assert "one" not in done["steps"]  # reused, not run again
+    assert len(http_server.hits("/first")) == 1
+    two = done["steps"]["two"]
+    assert (two["status"], two["retryCount"], two["attempts"]) == ("SUCCESS", 0, 1)
+    assert at(done["completedAt"]) >= at(two["completedAt"])
+    assert done["duration"] >= two["duration"]

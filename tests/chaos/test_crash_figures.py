@@ -1,0 +1,68 @@
+"""A step whose worker is killed in the middle of its call counts that attempt: after the crash, Temporal
+runs the local activity again from attempt 1, but the step's row counts every attempt as it begins
+(core.runs.rows.ATTEMPT_STARTED), so `retryCount` says 1, and its span covers both attempts."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import asyncpg
+from temporalio.client import Client
+
+from core.settings import Settings
+from tests.chaos.conftest import Process
+from tests.chaos.test_worker_crashes import worker_env
+from tests.engine import Engine
+from tests.http_server import LocalServer, Reply, Seen
+
+HANG_SECONDS = 8.0
+
+
+class HangsOnce(LocalServer):
+    """The first call hangs (the worker is killed meanwhile); the next ones answer at once."""
+
+    def answer(self, seen: Seen) -> Reply:  # noqa: ARG002
+        if len(self.requests) == 1:
+            time.sleep(HANG_SECONDS)
+        return Reply(200, {"ok": True})
+
+
+async def test_an_attempt_cut_by_a_worker_crash_counts_as_a_retry(
+    settings: Settings,
+    db: asyncpg.Connection,
+    temporal_client: Client,
+    task_queue: str,
+    processes: list[Process],
+    tmp_path: Path,
+) -> None:
+    server = HangsOnce()
+    try:
+        worker = Process(["worker"], worker_env(settings, task_queue), tmp_path / "worker.log")
+        processes.append(worker)
+        worker.start()
+        engine = Engine(temporal_client, db, task_queue)
+        step = {"id": "call", "type": "action", "action": "http.request", "input": {"url": server.base_url}}
+        handle = await engine.start([step])
+        for _ in range(300):  # until the first attempt is under way
+            if server.requests:
+                break
+            await asyncio.sleep(0.05)
+        assert server.requests, (tmp_path / "worker.log").read_text()[-2000:]
+        running = await engine.step_rows(handle)
+        assert (running["call"]["status"], running["call"]["retry_count"]) == ("RUNNING", 0)
+        worker.kill()
+        worker.start()
+        result = await asyncio.wait_for(handle.result(), 90)
+        assert result.status == "SUCCESS"
+        row = (await engine.step_rows(handle))["call"]
+        assert row["status"] == "SUCCESS"
+        assert row["retry_count"] == 1  # the attempt the crash cut, and the one that succeeded
+        assert row["state"] is None
+        assert len(server.requests) == 2
+        execution = await engine.execution(handle)
+        assert execution["duration"] >= row["duration"]
+    finally:
+        worker.stop()
+        server.close()
