@@ -307,7 +307,11 @@ def step_log(execution_id: str, record: StepRecord, secrets: Secrets = NO_SECRET
         "id": new_entry_id(),
         "executionId": execution_id,
         "workflowId": None,
-        "timestamp": completed or started or datetime.now(UTC),
+        # a step that has not ended is logged when this is written (an attempt beginning, a wait), not at its
+        # start: the entries then read in the order things happened
+        "timestamp": completed
+        or (datetime.now(UTC) if record.state is not None else started)
+        or datetime.now(UTC),
         "level": level,
         "message": message,
         "stepId": record.step_id,

@@ -25,6 +25,7 @@ BATON_TABLES = frozenset(
 BATON_COLUMNS: dict[str, frozenset[str]] = {
     "connections": frozenset({"rate_limit"}),
     "webhooks": frozenset({"signature_scheme"}),
+    "step_executions": frozenset({"state", "step_key"}),
 }
 
 __all__ = [

@@ -160,7 +160,8 @@ async def test_logs_redact_a_connections_credentials_wherever_a_step_shows_them(
     assert engine_worker.writers is not None
     await engine_worker.writers.logs.flush()
     logged = await engine_worker.db.fetchval(
-        "SELECT metadata::text FROM execution_logs WHERE step_id IS NOT NULL AND execution_id = $1",
+        "SELECT metadata::text FROM execution_logs WHERE step_id IS NOT NULL AND execution_id = $1 "
+        "AND metadata->>'status' = 'SUCCESS'",
         handle.id.removeprefix("run-"),
     )
     assert logged is not None

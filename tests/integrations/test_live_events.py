@@ -90,10 +90,13 @@ async def test_a_stream_resumed_with_last_event_id_replays_what_it_missed_then_g
     async with live.stream("GET", url, headers=headers) as response:
         missed = await read_events(response)
     assert [(e["type"], e["stepId"], e["status"]) for e in missed] == [
+        ("step", "ask", "RUNNING"),  # it began to wait (its state says what for)
         ("step", "ask", "SUCCESS"),
         ("step", "last", "SUCCESS"),
         ("execution", None, "SUCCESS"),
     ]
+    assert missed[0]["state"]["for"] == "approval"
+    assert missed[0]["message"].startswith("Step 'ask' waits for an approval")
     assert all(e["id"] and e["executionId"] == execution_id for e in missed)
     assert resume_from["id"] not in {e["id"] for e in missed}
 

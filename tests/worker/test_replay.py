@@ -6,8 +6,9 @@ histories/paths/ covers what the first set missed: cancellation, a step timeout,
 approval, the sync `await_response` update, a regular (long-timeout) action, a run that continues as new
 (both its runs), a subworkflow's parent and child, a scheduled tick and its child, a poller (polls, pokes,
 its end), the maintenance workflow, a run that waits out a connection's rate limit (recorded by
-tests/integrations/test_record_wait_history.py), and an approval that asks through its signed links and
-fails when rejected (`approval_notify_rejected`). `test_the_guard_bites_when_commands_are_reordered`
+tests/integrations/test_record_wait_history.py), an approval that asks through its signed links and
+fails when rejected (`approval_notify_rejected`), and an action failing after buffered rows
+(`failed_action_after_rows`). `test_the_guard_bites_when_commands_are_reordered`
 proves a reordered command fails the guard.
 
 histories/before-local-records/, before-local-actions/, before-typed-activities/ (every history above as
@@ -462,4 +463,18 @@ async def test_record_an_approval_that_asks_through_its_links_and_fails_when_rej
     folder = HISTORIES / "paths"
     (folder / "approval_notify_rejected.json").write_text(
         await _history(engine_worker, handle.id, await _first_run(handle))
+    )
+    # an action that fails after rows were buffered (patch `rows-at-attempt`: its attempt wrote them)
+    bad = http_server.script("/bad", Reply(400, {"error": "bad"}))
+    failing = await engine_worker.start(
+        [
+            _set("before", x=1),
+            {"id": "soft", "type": "action", "action": "http.request", "input": {"url": bad},
+             "onError": "continue"},
+            {"id": "nap", "type": "delay", "seconds": 1},
+        ]
+    )  # fmt: skip
+    await _wait(failing)
+    (folder / "failed_action_after_rows.json").write_text(
+        await _history(engine_worker, failing.id, await _first_run(failing))
     )

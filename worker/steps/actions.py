@@ -28,6 +28,18 @@ from worker.run_state import (
     wait_before_calling_again,
 )
 
+ROWS_AT_ATTEMPT_PATCH = "rows-at-attempt"
+
+
+def attempted(error: BaseException) -> bool:
+    """The failure came from an attempt of the action's activity (activities.actions.attempt_failure
+    put its number on it), so that attempt began, and wrote the rows buffered before it."""
+    cause = error.cause if isinstance(error, ActivityError) else error
+    if not isinstance(cause, ApplicationError) or not cause.details:
+        return False
+    first = cause.details[0]
+    return isinstance(first, dict) and isinstance(first.get("attempt"), int)
+
 
 class ActionSteps(RunState):
     async def _action_step(self, call: StepCall) -> Any:
@@ -73,8 +85,12 @@ class ActionSteps(RunState):
                         raise
                     await workflow.sleep(wait, summary=f"{step.label}: waits for the rate limit")
                     request.again = True
-        except BaseException:
-            self._records = records + self._records  # not written: keep them for the next write
+        except BaseException as error:
+            # Since patch `rows-at-attempt` an attempt writes the buffered rows as it begins: a failure
+            # that an attempt reported (its figures on it) had written them. Otherwise keep them for the
+            # next write.
+            if not (attempted(error) and workflow.patched(ROWS_AT_ATTEMPT_PATCH)):
+                self._records = records + self._records
             raise
         self._action_inputs.pop(key, None)
         return output
