@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.attempts import StepRecorder, attempt_failure, next_attempt_state
 from activities.connections import LoadedConnection, WorkerCredentials
 from activities.metrics import observe_seconds
 from core.contract import (
@@ -43,7 +44,6 @@ from core.outages import best_effort, raise_if_cancelled, unavailable_store
 from core.ratelimit import Verdict, hit
 from core.redaction import NO_SECRETS, Secrets, scrub
 from core.redis_keys import RedisKeys
-from core.runs import live
 from integrations.catalogue import INTEGRATIONS
 from integrations.context import AUTH_FAILED
 from integrations.sdk import ActionContext, ActionError, ActionSpec, Integration, RateLimit
@@ -78,57 +78,6 @@ def effective_limit(declared: RateLimit | None, own: dict[str, Any] | None) -> R
     if mine.limit / mine.window_seconds <= declared.limit / declared.window_seconds:
         return mine
     return declared
-
-
-def attempt_failure(failure: ApplicationError, attempt: int, at: datetime) -> ApplicationError:
-    """The failure with its attempt's number and time in its first detail (`attempt`, `failedAt`): the
-    interpreter writes the step's true retry count and end from the last one (its own clock stands still
-    while a workflow task retries a local activity)."""
-    details = failure.details[0] if failure.details and isinstance(failure.details[0], dict) else {}
-    return ApplicationError(
-        failure.message,
-        {**details, "attempt": attempt, "failedAt": at.isoformat()},
-        *failure.details[1:],
-        type=failure.type,
-        non_retryable=failure.non_retryable,
-        next_retry_delay=failure.next_retry_delay,
-    )
-
-
-def next_attempt_state(failure: ApplicationError, info: activity.Info) -> dict[str, Any] | None:
-    """What the step does after this failed attempt: `rateLimited` until the window frees, `retrying` at
-    Temporal's next attempt, or None when this attempt was the last."""
-    now = datetime.now(UTC)
-    if failure.type == RATE_LIMITED:
-        return live.rate_limited((now + (failure.next_retry_delay or timedelta(seconds=1))).isoformat())
-    policy = info.retry_policy
-    max_attempts = policy.maximum_attempts if policy is not None else 0
-    if failure.non_retryable or (max_attempts and info.attempt >= max_attempts):
-        return None
-    if policy is not None and failure.type in (policy.non_retryable_error_types or ()):
-        return None
-    delay: timedelta | None = failure.next_retry_delay
-    if delay is None and policy is not None:
-        seconds = policy.initial_interval.total_seconds() * policy.backoff_coefficient ** (info.attempt - 1)
-        cap = policy.maximum_interval or policy.initial_interval * 100
-        delay = min(timedelta(seconds=seconds), cap)
-    next_at = (now + delay).isoformat() if delay is not None else None
-    return live.retrying(info.attempt, max_attempts, failure.message, next_at)
-
-
-class StepRecorder:
-    """What an action activity needs to write rows (implemented by activities.records.RecordActivities)."""
-
-    async def attempt_started(self, request: ActionRequest, *, counts: bool) -> None:
-        raise NotImplementedError
-
-    async def attempt_failed(self, request: ActionRequest, state: dict[str, Any], error: str) -> None:
-        raise NotImplementedError
-
-    async def write_action_result(
-        self, request: ActionRequest, record: StepRecord, secrets: Secrets = NO_SECRETS
-    ) -> None:
-        raise NotImplementedError
 
 
 class ActionActivities:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.actions import StepRecorder
+from activities.attempts import StepRecorder
 from activities.metrics import count
 from core.analytics import executed_event, step_failed_event
 from core.contract import (

@@ -56,14 +56,13 @@ def shoot(chromium: str, url: str, out: Path) -> None:
     subprocess.run(
         [
             chromium,
-            "--headless",
+            "--headless=new",
             "--no-sandbox",
             "--disable-gpu",
             "--disable-background-networking",
             "--hide-scrollbars",
             "--window-size=1440,900",
-            "--virtual-time-budget=8000",
-            "--run-all-compositor-stages-before-draw",
+            "--virtual-time-budget=20000",
             f"--screenshot={out}",
             url,
         ],
