@@ -27,7 +27,7 @@ from redis.asyncio import Redis
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.attempts import StepRecorder, attempt_failure, next_attempt_state
+from activities.attempts import AttemptRow, StepRecorder, attempt_failure, next_attempt_state
 from activities.connections import LoadedConnection, WorkerCredentials
 from activities.metrics import observe_seconds
 from core.contract import (
@@ -117,14 +117,13 @@ class ActionActivities:
 
         async def execute(request: ActionRequest) -> dict[str, Any]:
             info = activity.info()
+            row: AttemptRow | None = None
             try:
                 if self._recording(request):
                     assert self._recorder is not None
-                    # a call made again after a rate-limit or outage wait is no retry
-                    await self._recorder.attempt_started(
-                        request, counts=not (request.again and info.attempt == 1)
-                    )
-                return await run_step(request)
+                    row = AttemptRow(self._recorder, request, info.attempt)
+                    await row.begin()
+                return await run_step(request, row)
             except Exception as exc:
                 raise_if_cancelled()  # a cancelled attempt, not Redis being down
                 if (store := unavailable_store(exc)) is not None:
@@ -142,13 +141,16 @@ class ActionActivities:
                 else:  # what Temporal would make of it, with the attempt's figures added below
                     failure = ApplicationError(str(exc) or type(exc).__name__, type=type(exc).__name__)
                 failure = attempt_failure(failure, info.attempt, datetime.now(UTC))
-                if self._recording(request) and failure.type != UNAVAILABLE:
-                    await self._note_failed_attempt(request, failure, info)
+                if row is not None and failure.type != UNAVAILABLE:  # (after an outage: called again)
+                    await self._note_failed_attempt(request, failure, info, not await row.settle())
                 if isinstance(exc, ApplicationError):
                     raise failure from None  # the same failure, with the attempt's figures
                 raise failure from exc
+            finally:
+                if row is not None:
+                    row.stop()
 
-        async def run_step(request: ActionRequest) -> dict[str, Any]:
+        async def run_step(request: ActionRequest, row: AttemptRow | None) -> dict[str, Any]:
             data = self._validated(spec, request)
             key = (
                 idempotency_key(request.execution_id, request.step_key or request.step_id or "")
@@ -177,7 +179,8 @@ class ActionActivities:
                     retry_count=activity.info().attempt - 1,
                 )
                 secrets = Secrets.of(credentials) if credentials else NO_SECRETS
-                await self._recorder.write_action_result(request, record, secrets)
+                written = await row.settle() if row is not None else False
+                await self._recorder.write_action_result(request, record, secrets, with_buffered=not written)
             return output
 
         return activity.defn(name=spec.id)(execute)
@@ -192,17 +195,18 @@ class ActionActivities:
         )
 
     async def _note_failed_attempt(
-        self, request: ActionRequest, failure: ApplicationError, info: activity.Info
+        self, request: ActionRequest, failure: ApplicationError, info: activity.Info, with_buffered: bool
     ) -> None:
-        """The step's row says what comes next: another attempt (when), or a wait for the rate limit.
-        The last attempt's failure is written by the interpreter, with the figures `attempt_failure` put
-        on it. Best effort: the row is only a view of what Temporal holds."""
+        """The step's row says what comes next: another attempt (when), or a wait for the rate limit; the
+        rows buffered before the step are written if the attempt had not. The last attempt's failure is
+        written by the interpreter, with the figures `attempt_failure` put on it. Best effort: the row is
+        only a view of what Temporal holds."""
         assert self._recorder is not None
         state = next_attempt_state(failure, info)
-        if state is None:
+        if state is None and not (with_buffered and request.records):
             return
         try:
-            await self._recorder.attempt_failed(request, state, failure.message)
+            await self._recorder.attempt_failed(request, state, failure.message, with_buffered=with_buffered)
         except Exception as exc:  # the failure itself must reach Temporal
             activity.logger.warning("could not note the failed attempt of %s: %s", request.step_key, exc)
 

@@ -5,6 +5,9 @@ activities.records.RecordActivities)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -53,15 +56,73 @@ def next_attempt_state(failure: ApplicationError, info: activity.Info) -> dict[s
 
 
 class StepRecorder:
-    """What an action activity needs to write rows (activities.records.RecordActivities)."""
+    """What an action activity needs to write rows (activities.records.RecordActivities). `with_buffered`:
+    the rows the interpreter buffered before the step (`request.records`) are written too."""
 
     async def attempt_started(self, request: ActionRequest, *, counts: bool) -> None:
         raise NotImplementedError
 
-    async def attempt_failed(self, request: ActionRequest, state: dict[str, Any], error: str) -> None:
+    async def attempt_failed(
+        self, request: ActionRequest, state: dict[str, Any] | None, error: str, *, with_buffered: bool
+    ) -> None:
         raise NotImplementedError
 
     async def write_action_result(
-        self, request: ActionRequest, record: StepRecord, secrets: Secrets = NO_SECRETS
+        self,
+        request: ActionRequest,
+        record: StepRecord,
+        secrets: Secrets = NO_SECRETS,
+        *,
+        with_buffered: bool = True,
     ) -> None:
         raise NotImplementedError
+
+
+# A first attempt's RUNNING row is written once the attempt has taken this long: a quick step is written
+# once, at its end, with the rows buffered before it (one write per step, as the hot path needs); a slow
+# one shows as running meanwhile. A retry's row is written at once.
+ATTEMPT_ROW_DELAY_SECONDS = 0.5
+logger = logging.getLogger("baton.records")
+
+
+class AttemptRow:
+    """The step's row while one attempt runs (and whether the rows buffered before it were written)."""
+
+    def __init__(self, recorder: StepRecorder, request: ActionRequest, attempt: int) -> None:
+        self._recorder = recorder
+        self._request = request
+        self._attempt = attempt
+        self._later: asyncio.Task[None] | None = None
+        self.written = False
+
+    async def begin(self) -> None:
+        if self._attempt > 1 or self._request.again:
+            await self._write()
+        else:
+            self._later = asyncio.create_task(self._write_later())
+
+    async def _write_later(self) -> None:
+        await asyncio.sleep(ATTEMPT_ROW_DELAY_SECONDS)
+        try:
+            await self._write()
+        except Exception as exc:  # the row is a view; the step goes on (its end writes the buffered rows)
+            logger.warning("could not write the running row of %s: %s", self._request.step_key, exc)
+
+    async def _write(self) -> None:
+        # a call made again after a rate-limit or outage wait is no retry
+        counts = not (self._request.again and self._attempt == 1)
+        await self._recorder.attempt_started(self._request, counts=counts)
+        self.written = True
+
+    def stop(self) -> None:
+        """The attempt is over (or was cancelled): no row is written after it."""
+        if self._later is not None and not self._later.done():
+            self._later.cancel()
+
+    async def settle(self) -> bool:
+        """Stops a row not yet written; whether the buffered rows were written."""
+        if self._later is not None and not self._later.done():
+            self._later.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._later
+        return self.written

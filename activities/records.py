@@ -130,32 +130,48 @@ class RecordActivities(StepRecorder):
         if await self._rows.start_attempt(request.execution_id, request.records, attempt, counts=counts):
             await self.emit_steps(request.execution_id, [*request.records, attempt])
 
-    async def attempt_failed(self, request: ActionRequest, state: dict[str, Any], error: str) -> None:
-        """A failed attempt that is not the last: the row says what comes next (retrying, rate-limited)."""
+    async def attempt_failed(
+        self, request: ActionRequest, state: dict[str, Any] | None, error: str, *, with_buffered: bool
+    ) -> None:
+        """A failed attempt: the row says what comes next (retrying, rate-limited) when it is not the last,
+        with the rows buffered before the step when the attempt had not written them."""
         assert request.execution_id is not None
         assert request.step_key
         assert request.step_id
-        record = StepRecord(
-            request.step_key,
-            request.step_id,
-            "action",
-            ExecutionStatus.RUNNING.value,
-            request.input,
-            error=error,
-            started_at=request.started_at,
-            state=state,
-        )
-        if await self._rows.write_steps(request.execution_id, [record]):
-            await self.emit_steps(request.execution_id, [record])
+        records = list(request.records) if with_buffered else []
+        if state is not None:
+            records.append(
+                StepRecord(
+                    request.step_key,
+                    request.step_id,
+                    "action",
+                    ExecutionStatus.RUNNING.value,
+                    request.input,
+                    error=error,
+                    started_at=request.started_at,
+                    state=state,
+                )
+            )
+        if records and await self._rows.write_steps(request.execution_id, records):
+            await self.emit_steps(request.execution_id, records)
 
     async def write_action_result(
-        self, request: ActionRequest, record: StepRecord, secrets: Secrets = NO_SECRETS
+        self,
+        request: ActionRequest,
+        record: StepRecord,
+        secrets: Secrets = NO_SECRETS,
+        *,
+        with_buffered: bool = True,
     ) -> None:
-        """Piggy-backed on an action activity: its own row (the rows buffered before it were written when
-        its attempt began)."""
+        """Piggy-backed on an action activity: its own row, and the rows buffered before it unless its
+        attempt wrote them as it began."""
         assert request.execution_id is not None
-        if await self._rows.write_steps(request.execution_id, [record]):
-            await self.emit_steps(request.execution_id, [record], secrets={record.key: secrets})
+        records = [*request.records, record] if with_buffered else [record]
+        # an attempt that wrote no row of its own finds one RUNNING only if an earlier attempt, cut by a
+        # crash, wrote it: that attempt counts
+        bump = record.key if with_buffered and not request.again else None
+        if await self._rows.write_steps(request.execution_id, records, bump=bump):
+            await self.emit_steps(request.execution_id, records, secrets={record.key: secrets})
 
     @activity.defn(name=EXECUTION_STARTED_ACTIVITY)
     async def execution_started(self, started: ExecutionStarted) -> None:

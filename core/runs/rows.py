@@ -70,7 +70,10 @@ UPSERT_STEPS = text(
         UPDATE step_executions SET status = CAST(:status AS execution_status), input = CAST(:input AS jsonb),
             output = CAST(:output AS jsonb), error = :error, started_at = :started_at,
             completed_at = :completed_at, duration = :duration,
-            retry_count = greatest(retry_count, :retry_count), state = CAST(:state AS jsonb),
+            retry_count = greatest(
+                retry_count + CASE WHEN :bump AND status = 'RUNNING' THEN 1 ELSE 0 END, :retry_count
+            ),
+            state = CAST(:state AS jsonb),
             step_key = :step_key
         WHERE id = :id RETURNING 1
     )
@@ -148,8 +151,12 @@ async def rows_of_run(
         logger.info("execution %s: its workflow was deleted; its rows are not written", execution_id)
 
 
-async def upsert_steps(connection: AsyncConnection, execution_id: str, records: Sequence[StepRecord]) -> None:
-    """Upserts StepExecution rows (one cached statement, executed once per row in one round trip)."""
+async def upsert_steps(
+    connection: AsyncConnection, execution_id: str, records: Sequence[StepRecord], bump: str | None = None
+) -> None:
+    """Upserts StepExecution rows (one cached statement, executed once per row in one round trip). `bump`:
+    the key of an action whose attempt found its row RUNNING without having written it (an earlier attempt,
+    cut by a crash, did): that attempt counts one retry."""
     if not records:
         return
     rows = []
@@ -171,6 +178,7 @@ async def upsert_steps(connection: AsyncConnection, execution_id: str, records: 
                 "retry_count": record.retry_count,
                 "state": jsonb(record.state) if record.state is not None else None,  # SQL NULL
                 "step_key": record.key,
+                "bump": record.key == bump,
             }
         )
     await connection.execute(UPSERT_STEPS, rows)
@@ -296,10 +304,13 @@ class ExecutionRows:
             await connection.execute(EXECUTION_STARTED, values)
         return not deleted.gone
 
-    async def write_steps(self, execution_id: str, records: Sequence[StepRecord]) -> bool:
-        """Upserts step rows in one transaction. False when the run's workflow is gone."""
+    async def write_steps(
+        self, execution_id: str, records: Sequence[StepRecord], *, bump: str | None = None
+    ) -> bool:
+        """Upserts step rows in one transaction (`bump`: see upsert_steps). False when the run's workflow
+        is gone."""
         async with rows_of_run(self._engine, execution_id) as (connection, deleted):
-            await upsert_steps(connection, execution_id, records)
+            await upsert_steps(connection, execution_id, records, bump)
         return not deleted.gone
 
     async def start_attempt(

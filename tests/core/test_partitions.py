@@ -118,6 +118,7 @@ async def test_a_live_database_moves_to_monthly_partitions_and_keeps_working(
             "retry_count": 0,
             "state": None,
             "step_key": "s",
+            "bump": False,
         }
         await connection.execute(UPSERT_STEPS, [step])
         await connection.execute(UPSERT_STEPS, [{**step, "status": "SUCCESS", "output": '{"n": 1}'}])
