@@ -220,7 +220,8 @@ def runs_watch(execution_id: Annotated[str, typer.Argument(help="The run's execu
                 if not line.startswith("data: "):
                     continue
                 event = json.loads(line[6:])
-                typer.echo(f"{_ago(event.get('timestamp'))}  {event.get('message') or event.get('status')}")
+                when = _ago(event.get("timestamp")) if event.get("timestamp") else "now".ljust(19)
+                typer.echo(f"{when}  {event.get('message') or event.get('status')}")
                 if event.get("type") == "execution" and event.get("status") in TERMINAL:
                     return
     except httpx.TransportError as exc:
