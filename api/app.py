@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -130,4 +131,47 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
     app.include_router(workspaces.admin_router, prefix=API_PREFIX)
     # The catalogue's icons (`/static/icons/{integrationId}.svg`), for UIs listing integrations.
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    declare_bearer_auth(app)
     return app
+
+
+# Public operations (no token): signing up and in, the webhook ingress, signed approval links, health.
+PUBLIC_PREFIXES = (
+    "/api/v1/auth/",
+    "/hooks/",
+    "/api/v1/approval-links/",
+    "/api/v1/oauth/callback",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/api/v1/definition-schema",
+)
+
+
+def declare_bearer_auth(app: FastAPI) -> None:
+    """The OpenAPI document says how to authenticate (the docs' Authorize button): a bearer token, a login
+    access token or an API key, on every operation but the public ones."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = build()
+        document.setdefault("components", {})["securitySchemes"] = {
+            "bearer": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "A login access token (POST /api/v1/auth/login) or an API key (bt_..., "
+                "POST /api/v1/me/api-keys)",
+            }
+        }
+        for path, operations in document.get("paths", {}).items():
+            if path.startswith(PUBLIC_PREFIXES):
+                continue
+            for operation in operations.values():
+                if isinstance(operation, dict):
+                    operation.setdefault("security", [{"bearer": []}])
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -15,6 +15,7 @@ from core.logstore import LogQuery
 from core.permissions import Permission
 from core.runs import reads as store
 
+LEVELS = "(?i)^(info|warn|error)$"
 router = APIRouter(prefix="/workspaces/{workspace_id}/executions", tags=["executions"])
 Reader = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.READ, "executions:read"))]
 
@@ -38,7 +39,12 @@ async def logs(
     access: Reader,
     session: SessionDep,
     resources: ResourcesDep,
-    level: Annotated[Literal["info", "warn", "error"] | None, Query(description="Only this level")] = None,
+    level: Annotated[
+        str | None,
+        Query(
+            description="Only this level: info, warn or error (any case)", pattern="(?i)^(info|warn|error)$"
+        ),
+    ] = None,
     step_id: Annotated[str | None, Query(alias="stepId", description="Only this step's entries")] = None,
     limit: Limit = 100,
     cursor: Cursor = None,
@@ -47,7 +53,13 @@ async def logs(
     input and output (secrets redacted). Entries are written in batches, so the newest may take a second."""
     await store.get(session, access.workspace.id, execution_id)  # 404 outside the workspace
     entries = await resources.log_store.logs(
-        LogQuery(execution_id, level=level, step_id=step_id, after=decode_cursor(cursor), limit=limit + 1)
+        LogQuery(
+            execution_id,
+            level=level.lower() if level else None,
+            step_id=step_id,
+            after=decode_cursor(cursor),
+            limit=limit + 1,
+        )
     )
     next_cursor = None
     if len(entries) > limit:

@@ -38,6 +38,14 @@ class WorkflowUpdate(ApiModel):
     folder: str | None = Field(default=None, max_length=200)
     connection_id: str | None = None
 
+    @field_validator("name", "trigger_type", "trigger_config", "steps", "tags", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        """Left out keeps the current value; `null` would erase what a workflow must have."""
+        if value is None:
+            raise ValueError("may not be null (leave the field out to keep its current value)")
+        return value
+
 
 class WorkflowOut(ApiModel):
     id: str
@@ -156,6 +164,7 @@ class StepExecutionOut(ApiModel):
 
 class ExecutionOut(ApiModel):
     id: str
+    execution_id: str = Field(default="", description="The same as `id` (what API.md's run answer names)")
     workflow_id: str
     status: ExecutionStatus
     trigger_data: Any
@@ -170,6 +179,11 @@ class ExecutionOut(ApiModel):
     created_at: datetime
     live: Live | None = Field(default=None, description="What the run is doing while it has not ended")
     temporal_ui_url: str = Field(description="This run in the Temporal Web UI")
+
+    @model_validator(mode="after")
+    def _execution_id(self) -> ExecutionOut:
+        self.execution_id = self.id
+        return self
 
 
 class TimelineItem(ApiModel):

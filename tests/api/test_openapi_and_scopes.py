@@ -69,3 +69,15 @@ async def test_a_login_token_has_every_scope(api_client: httpx.AsyncClient) -> N
     assert (
         await api_client.post("/api/v1/workspaces", headers=headers, json={"name": "T"})
     ).status_code == 201
+
+
+async def test_the_document_declares_bearer_auth_on_all_but_the_public_operations(
+    api_client: httpx.AsyncClient,
+) -> None:
+    document = (await api_client.get("/openapi.json")).json()
+    scheme = document["components"]["securitySchemes"]["bearer"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    executions = document["paths"]["/api/v1/workspaces/{workspace_id}/executions"]["get"]
+    assert executions["security"] == [{"bearer": []}]
+    login = document["paths"]["/api/v1/auth/login"]["post"]
+    assert "security" not in login

@@ -275,3 +275,18 @@ async def test_the_published_definition_is_cached_and_every_write_drops_it(
     await client.post(f"{base}/workflows/{workflow_id}/publish", headers=headers, json={})
     second = (await client.post(run_url, headers=headers, json={"payload": {"name": "b"}})).json()
     assert second["result"] == {"hello": "v2 b"}  # the new version, not a stale cached one
+
+
+async def test_a_null_for_a_field_a_workflow_must_have_is_a_422_naming_it(
+    api_client: httpx.AsyncClient,
+) -> None:
+    headers = await sign_up(api_client, "nulls@example.com")
+    workspace = (await api_client.post("/api/v1/workspaces", headers=headers, json={"name": "N"})).json()
+    base = f"/api/v1/workspaces/{workspace['id']}/workflows"
+    created = await api_client.post(
+        base, headers=headers, json={"name": "w", "triggerType": "MANUAL", "steps": []}
+    )
+    for field in ("name", "triggerType", "steps"):
+        answer = await api_client.patch(f"{base}/{created.json()['id']}", headers=headers, json={field: None})
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["path"] == field

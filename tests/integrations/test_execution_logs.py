@@ -92,6 +92,10 @@ async def test_failed_steps_are_logged_as_errors(studio: Studio) -> None:
     ).json()["items"]
     assert [e["stepId"] for e in errors] == ["bad", None]
     assert "not JSON" in errors[0]["message"]
+    shouted = await studio.client.get(
+        f"{studio.base}/executions/{execution['id']}/logs", headers=studio.headers, params={"level": "ERROR"}
+    )
+    assert shouted.json()["items"] == errors  # any case
     assert errors[1]["message"].startswith("Execution finished: FAILED")
 
 

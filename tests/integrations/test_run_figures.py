@@ -74,6 +74,7 @@ async def test_a_retrying_step_says_so_while_it_waits_for_its_next_attempt(
     )
     assert started.status_code == 202, started.text
     execution_id = started.json()["id"]
+    assert started.json()["executionId"] == execution_id  # as API.md names it
 
     async def retrying() -> dict[str, Any] | None:
         execution = await studio.execution(execution_id)
