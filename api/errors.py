@@ -54,6 +54,19 @@ ERROR_DESCRIPTIONS = {
 }
 
 
+def malformed_json(body: bytes, error: dict[str, Any]) -> str:
+    """`body is not valid JSON: Expecting value at line 2 column 14`, from FastAPI's json_invalid error."""
+    location = tuple(error.get("loc", ()))
+    offset = location[1] if len(location) > 1 and isinstance(location[1], int) else None
+    reason = (error.get("ctx") or {}).get("error") or "malformed"
+    if offset is None:
+        return f"body is not valid JSON: {reason}"
+    before = body[:offset].decode("utf-8", "replace")
+    line = before.count("\n") + 1
+    column = offset - (before.rfind("\n") + 1) + 1 if "\n" in before else offset + 1
+    return f"body is not valid JSON: {reason} at line {line} column {column}"
+
+
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the errors an endpoint can answer, all in the one error shape."""
     return {code: {"model": ErrorBody, "description": ERROR_DESCRIPTIONS[code]} for code in codes}
@@ -83,8 +96,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return response
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        if first.get("type") == "json_invalid":  # its `loc` is a character offset, not a JSON path
+            return error_response(400, "invalid_json", malformed_json(await request.body(), first), "body")
         path = json_path(tuple(first.get("loc", ())))
         return error_response(422, "validation_error", f"{path or 'request'}: {first['msg']}", path or None)
 

@@ -26,13 +26,15 @@ Limit = Annotated[int, Query(ge=1, le=200, description="Items per page (default 
 Cursor = Annotated[str | None, Query(description="`nextCursor` of the previous page")]
 
 
-def decode_cursor(cursor: str | None, path: str = "cursor") -> tuple[datetime, str] | None:
+def decode_cursor(
+    cursor: str | None, path: str = "cursor", hint: str = "pass the `nextCursor` of the previous page"
+) -> tuple[datetime, str] | None:
     if not cursor:
         return None
     try:
         return decode_position(cursor)
     except ValueError as exc:  # binascii.Error and UnicodeDecodeError are ValueErrors
-        raise InvalidCursor(f"invalid {path}; pass the `nextCursor` of the previous page", path=path) from exc
+        raise InvalidCursor(f"invalid {path}; {hint}", path=path) from exc
 
 
 def encode_cursor(at: datetime, row_id: str) -> str:

@@ -90,7 +90,11 @@ async def execution_events(
     resumed with `Last-Event-ID` first replays what happened after that event (from the run's log, which is
     written within a second), then goes on live. The stream ends after the run's final status."""
     execution = await store.get(session, access.workspace.id, execution_id)
-    after = decode_cursor(last_event_id or resume_after, path="Last-Event-ID")
+    after = decode_cursor(
+        last_event_id or resume_after,
+        path="Last-Event-ID",
+        hint="send the `id` of the last event you received (or none, to start from now)",
+    )
     resuming = after is not None
     pubsub = resources.redis.pubsub()
     await pubsub.subscribe(

@@ -167,3 +167,19 @@ async def test_the_inputs_that_answered_500_answer_4xx_naming_where_and_store_no
     assert await db.fetchval("SELECT count(*) FROM workflows") == 1  # the webhook's own
     assert await db.fetchval("SELECT count(*) FROM workflow_executions") == 1  # the 100-deep call's run
     assert await db.fetchval("SELECT count(*) FROM workflow_versions") == 1
+
+
+async def test_malformed_json_is_a_400_saying_where_in_lines_and_columns(
+    api_client: httpx.AsyncClient,
+) -> None:
+    answer = await api_client.post(
+        "/api/v1/auth/login",
+        content=b'{"email": "a@example.com",\n "password": }',
+        headers={"content-type": "application/json"},
+    )
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "error": "invalid_json",
+        "detail": "body is not valid JSON: Expecting value at line 2 column 14",
+        "path": "body",
+    }
