@@ -116,17 +116,7 @@ class RecordActivities(StepRecorder):
         """An action's attempt begins: the rows the interpreter buffered before it, and the step's own row,
         RUNNING from its first attempt (core.runs.rows.ATTEMPT_STARTED), in one transaction."""
         assert request.execution_id is not None
-        assert request.step_key
-        assert request.step_id
-        attempt = StepRecord(
-            request.step_key,
-            request.step_id,
-            "action",
-            ExecutionStatus.RUNNING.value,
-            request.input,
-            started_at=request.started_at,
-            state=live.running(),
-        )
+        attempt = running_row(request, live.running())
         if await self._rows.start_attempt(request.execution_id, request.records, attempt, counts=counts):
             await self.emit_steps(request.execution_id, [*request.records, attempt])
 
@@ -136,22 +126,9 @@ class RecordActivities(StepRecorder):
         """A failed attempt: the row says what comes next (retrying, rate-limited) when it is not the last,
         with the rows buffered before the step when the attempt had not written them."""
         assert request.execution_id is not None
-        assert request.step_key
-        assert request.step_id
         records = list(request.records) if with_buffered else []
         if state is not None:
-            records.append(
-                StepRecord(
-                    request.step_key,
-                    request.step_id,
-                    "action",
-                    ExecutionStatus.RUNNING.value,
-                    request.input,
-                    error=error,
-                    started_at=request.started_at,
-                    state=state,
-                )
-            )
+            records.append(running_row(request, state, error))
         if records and await self._rows.write_steps(request.execution_id, records):
             await self.emit_steps(request.execution_id, records)
 
@@ -255,6 +232,22 @@ class RecordActivities(StepRecorder):
             self.record_steps,
             self.load_published_version,
         ]
+
+
+def running_row(request: ActionRequest, state: dict[str, Any], error: str | None = None) -> StepRecord:
+    """An action step's row while it has not ended: RUNNING, saying what it does (core.runs.live)."""
+    assert request.step_key
+    assert request.step_id
+    return StepRecord(
+        request.step_key,
+        request.step_id,
+        "action",
+        ExecutionStatus.RUNNING.value,
+        request.input,
+        error=error,
+        started_at=request.started_at,
+        state=state,
+    )
 
 
 def analytics_events(finished: ExecutionFinished, done: FinishedRun) -> list[dict[str, Any]]:

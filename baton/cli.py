@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from baton.cli_common import _logging, _serving_settings, _settings
+from baton.cli_common import _logging, _serving_settings, _settings, _temporal_unreachable
 from baton.cli_ops import ops
 from baton.cli_runs import approvals_app, login, runs_app
 
@@ -161,13 +161,7 @@ def worker() -> None:
     try:
         asyncio.run(main())
     except TimeoutError as exc:
-        typer.secho(
-            f"error: cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS). "
-            "Start it, or use `baton dev`.",
-            fg="red",
-            err=True,
-        )
-        raise typer.Exit(1) from exc
+        raise _temporal_unreachable(settings) from exc
 
 
 app.add_typer(ops)  # the operator's commands, at the top level

@@ -55,3 +55,13 @@ def _database_unreachable(settings: Settings, exc: Exception) -> typer.Exit:
         err=True,
     )
     return typer.Exit(1)
+
+
+def _temporal_unreachable(settings: Settings) -> typer.Exit:
+    typer.secho(
+        f"error: cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS). "
+        "Start it, or use `baton dev`.",
+        fg="red",
+        err=True,
+    )
+    return typer.Exit(1)

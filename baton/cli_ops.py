@@ -9,7 +9,13 @@ from typing import Annotated
 
 import typer
 
-from baton.cli_common import _database_unreachable, _exit_without_teardown, _logging, _settings
+from baton.cli_common import (
+    _database_unreachable,
+    _exit_without_teardown,
+    _logging,
+    _settings,
+    _temporal_unreachable,
+)
 
 ops = typer.Typer()
 
@@ -130,13 +136,7 @@ def reconcile() -> None:
     try:
         lines = asyncio.run(main())
     except TimeoutError as exc:
-        typer.secho(
-            f"error: cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS). "
-            "Start it, or use `baton dev`.",
-            fg="red",
-            err=True,
-        )
-        raise typer.Exit(1) from exc
+        raise _temporal_unreachable(settings) from exc
     except (OSError, ConnectionError) as exc:
         raise _database_unreachable(settings, exc) from exc
     for line in lines:

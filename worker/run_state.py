@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from core.definition.steps import RetryPolicy as StepRetryPolicy
     from core.expressions import render_value
     from core.models.enums import ExecutionStatus
+    from core.runs.timeline import branch_taken
     from worker.run_scope import STEP_ERRORS, Scope, StepFailed, StopRun, describe_failure
 
 RECORD_TIMEOUT = timedelta(seconds=30)
@@ -274,22 +275,19 @@ class RunState:
             line = f"✗ {step.label} ({step.type}): {error}"
         else:
             line = f"✓ {step.label} ({step.type})"
-            if isinstance(output, dict) and step.type == "condition":
-                line += " → then" if output.get("result") else " → else"
-            elif isinstance(output, dict) and step.type == "switch":
-                matched = output.get("matched")
-                line += f" → case {matched}" if matched is not None else " → default"
+            if (branch := branch_taken(step.type, output)) is not None:
+                line += f" → {branch}"
         if retries:
             line += f" after {retries} {'retry' if retries == 1 else 'retries'}"
         self._trail = [*self._trail[-(TRAIL_LINES - 1) :], line]
         self._show(None)
 
-    def _waits(self, call: StepCall, state: dict[str, Any]) -> bool:
-        """Buffers the row of a step about to wait, saying what for (written by the flush before the wait);
-        False for runs begun before patch `live-waits`."""
+    def _waits(self, call: StepCall, state: dict[str, Any]) -> None:
+        """Buffers the row of a step about to wait, saying what for (written by the flush before the wait;
+        not for runs begun before patch `live-waits`)."""
         self._show(waiting_details(call.step.label, state))
         if not workflow.patched(LIVE_WAITS_PATCH):
-            return False
+            return
         step = call.step
         self._buffer(
             StepRecord(
@@ -301,7 +299,6 @@ class RunState:
                 state=state,
             )
         )
-        return True
 
     def _buffer(self, record: StepRecord) -> None:
         assert self._input is not None

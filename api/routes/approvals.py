@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -45,21 +46,12 @@ async def list_pending(
     base = f"/api/v1/workspaces/{access.workspace.id}/executions"
     return Page(
         items=[
-            ApprovalOut(
-                execution_id=a.execution_id,
-                step_id=a.step_id,
-                workflow_id=a.workflow_id,
-                workflow_name=a.workflow_name,
-                status=a.status,
-                message=a.message,
-                approvers=a.approvers,
-                requested_at=a.requested_at,
-                expires_at=a.expires_at,
-                default_decision=a.default_decision,
-                decision=a.decision,
-                decided_at=a.decided_at,
-                can_decide=may and a.may_decide(user_id),
-                decide_url=f"{base}/{a.execution_id}/steps/{a.step_id}/decision",
+            ApprovalOut.model_validate(
+                {
+                    **asdict(a),
+                    "can_decide": may and a.may_decide(user_id),
+                    "decide_url": f"{base}/{a.execution_id}/steps/{a.step_id}/decision",
+                }
             )
             for a in approvals
         ]

@@ -8,8 +8,8 @@ from typing import Any, Literal
 from pydantic import (
     Field,
     ValidationInfo,
+    computed_field,
     field_validator,
-    model_validator,
 )
 
 from api.schemas.base import ApiModel
@@ -143,16 +143,18 @@ class StepExecutionOut(ApiModel):
     retry_count: int
     state: LiveStep | None = Field(default=None, description="While the step has not ended: what it does")
     step_key: str | None = Field(default=None, description="The step id and its loop item path (`send/2`)")
-    attempts: int = Field(default=1, description="retryCount + 1")
-    branch_taken: str | None = Field(
-        default=None, description="A condition's or switch's: then, else, cases.<value>, default"
-    )
 
-    @model_validator(mode="after")
-    def _derived(self) -> StepExecutionOut:
-        self.attempts = self.retry_count + 1
-        self.branch_taken = branch_taken(self.step_type, self.output)
-        return self
+    @computed_field(description="retryCount + 1")  # type: ignore[prop-decorator]
+    @property
+    def attempts(self) -> int:
+        return self.retry_count + 1
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="A condition's or switch's: then, else, cases.<value>, default"
+    )
+    @property
+    def branch_taken(self) -> str | None:
+        return branch_taken(self.step_type, self.output)
 
     @field_validator("state", mode="before")
     @classmethod
@@ -164,7 +166,6 @@ class StepExecutionOut(ApiModel):
 
 class ExecutionOut(ApiModel):
     id: str
-    execution_id: str = Field(default="", description="The same as `id` (what API.md's run answer names)")
     workflow_id: str
     status: ExecutionStatus
     trigger_data: Any
@@ -180,10 +181,10 @@ class ExecutionOut(ApiModel):
     live: Live | None = Field(default=None, description="What the run is doing while it has not ended")
     temporal_ui_url: str = Field(description="This run in the Temporal Web UI")
 
-    @model_validator(mode="after")
-    def _execution_id(self) -> ExecutionOut:
-        self.execution_id = self.id
-        return self
+    @computed_field(description="The same as `id` (what API.md's run answer names)")  # type: ignore[prop-decorator]
+    @property
+    def execution_id(self) -> str:
+        return self.id
 
 
 class TimelineItem(ApiModel):

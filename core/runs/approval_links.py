@@ -15,7 +15,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from core.errors import BatonError, NotFound
+from core.errors import NotFound
 
 LINK_PURPOSE = b"baton approval link v1"
 LONGEST_LINK = timedelta(days=30)  # an approval without a deadline: its links still expire
@@ -24,11 +24,6 @@ LINK_PATH = "/api/v1/approval-links/"
 
 class InvalidLink(NotFound):
     """Not a link Baton made, or one that expired: the page says so (404: nothing to tell a stranger)."""
-
-
-class LinkUsed(BatonError):
-    status_code = 409
-    kind = "conflict"
 
 
 @dataclass(frozen=True)

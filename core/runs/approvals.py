@@ -39,9 +39,9 @@ class Approval:
         return self.status == "pending" and (not self.approvers or user_id in self.approvers)
 
 
-async def approval_of(connection: AsyncConnection, execution_id: str, step_id: str) -> Approval | None:
-    """One approval step of a run, pending or decided, whatever its workspace (for its signed links)."""
-    query = (
+def _approval_rows() -> Any:
+    """Approval step rows with their run's workflow and status, newest request first."""
+    return (
         select(
             STEPS.c.execution_id,
             STEPS.c.step_id,
@@ -55,19 +55,22 @@ async def approval_of(connection: AsyncConnection, execution_id: str, step_id: s
         )
         .join(EXECUTIONS, EXECUTIONS.c.id == STEPS.c.execution_id)
         .join(WORKFLOWS, WORKFLOWS.c.id == EXECUTIONS.c.workflow_id)
-        .where(
-            STEPS.c.execution_id == execution_id, STEPS.c.step_id == step_id, STEPS.c.step_type == "approval"
-        )
         .order_by(STEPS.c.started_at.desc())
-        .limit(1)
     )
-    row = (await connection.execute(query)).first()
+
+
+async def approval_of(connection: AsyncConnection, execution_id: str, step_id: str) -> Approval | None:
+    """One approval step of a run, pending or decided, whatever its workspace (for its signed links)."""
+    query = _approval_rows().where(
+        STEPS.c.execution_id == execution_id, STEPS.c.step_id == step_id, STEPS.c.step_type == "approval"
+    )
+    row = (await connection.execute(query.limit(1))).first()
     return _approval(row) if row is not None else None
 
 
 def _approval(row: Any) -> Approval:
     state = row.state or {}
-    waiting = state.get("for") == "approval" and getattr(row, "run_status", "RUNNING") in OPEN_STATUSES
+    waiting = state.get("for") == "approval" and row.run_status in OPEN_STATUSES
     return Approval(
         execution_id=row.execution_id,
         step_id=row.step_id,
@@ -101,23 +104,7 @@ async def list_approvals(
     )
     decided = and_(STEPS.c.step_type == "approval", STEPS.c.status == ExecutionStatus.SUCCESS.value)
     which = {"pending": pending, "decided": decided, "all": pending | decided}[status]
-    query = (
-        select(
-            STEPS.c.execution_id,
-            STEPS.c.step_id,
-            STEPS.c.state,
-            STEPS.c.output,
-            STEPS.c.started_at,
-            STEPS.c.completed_at,
-            EXECUTIONS.c.workflow_id,
-            WORKFLOWS.c.name,
-        )
-        .join(EXECUTIONS, EXECUTIONS.c.id == STEPS.c.execution_id)
-        .join(WORKFLOWS, WORKFLOWS.c.id == EXECUTIONS.c.workflow_id)
-        .where(WORKFLOWS.c.workspace_id == workspace_id, which)
-        .order_by(STEPS.c.started_at.desc())
-        .limit(limit)
-    )
+    query = _approval_rows().where(WORKFLOWS.c.workspace_id == workspace_id, which).limit(limit)
     if workflow_id is not None:
         query = query.where(EXECUTIONS.c.workflow_id == workflow_id)
     if execution_id is not None:

@@ -78,6 +78,26 @@ class Studio:
         assert started.status_code == 200, started.text
         return await self.execution(started.json()["id"])
 
+    async def start(self, workflow_id: str, payload: Any = None) -> str:
+        """Starts a run of the published version without waiting for it; its execution id."""
+        started = await self.client.post(
+            f"{self.base}/workflows/{workflow_id}/run", headers=self.headers, json={"payload": payload or {}}
+        )
+        assert started.status_code == 202, started.text
+        return str(started.json()["id"])
+
+    async def until(
+        self, execution_id: str, check: Callable[[dict[str, Any]], bool], timeout: float = 20
+    ) -> dict[str, Any] | None:
+        """The execution (with its steps) once `check` holds for it; None when it did not in time."""
+
+        async def polled() -> dict[str, Any] | None:
+            execution = await self.execution(execution_id)
+            return execution if check(execution) else None
+
+        found: dict[str, Any] | None = await eventually(polled, timeout)
+        return found
+
     async def execution(self, execution_id: str) -> dict[str, Any]:
         detail = await self.client.get(f"{self.base}/executions/{execution_id}", headers=self.headers)
         assert detail.status_code == 200, detail.text
@@ -96,6 +116,11 @@ class Studio:
         await self.engine.usage.flush()
         rows = await self.db.fetch("SELECT * FROM integration_usage ORDER BY timestamp")
         return [dict(r) for r in rows]
+
+
+def live_is(state: str) -> Callable[[dict[str, Any]], bool]:
+    """For `Studio.until`: the execution's `live.state` is `state` (waiting, retrying, ...)."""
+    return lambda execution: bool(execution["live"]) and execution["live"]["state"] == state
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 20) -> Any:

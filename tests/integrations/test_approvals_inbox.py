@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tests.http_server import Reply, ScriptedServer
-from tests.integrations.conftest import Studio, eventually
+from tests.integrations.conftest import Studio, eventually, live_is
 
 
 async def test_a_waiting_approval_is_in_the_run_the_list_and_the_inbox_until_decided(studio: Studio) -> None:
@@ -26,17 +26,9 @@ async def test_a_waiting_approval_is_in_the_run_the_list_and_the_inbox_until_dec
             {"id": "after", "type": "set", "values": {"ok": "{{ steps.approve.output.approved }}"}},
         ]
     )
-    started = await studio.client.post(
-        f"{studio.base}/workflows/{workflow}/run", headers=studio.headers, json={"payload": {}}
-    )
-    execution_id = started.json()["id"]
+    execution_id = await studio.start(workflow)
 
-    async def waiting() -> dict[str, Any] | None:
-        execution = await studio.execution(execution_id)
-        live = execution["live"]
-        return execution if live and live["state"] == "waiting" else None
-
-    execution = await eventually(waiting, timeout=20)
+    execution = await studio.until(execution_id, live_is("waiting"))
     assert execution, "the run never said it was waiting"
     assert execution["status"] == "RUNNING"  # the seed's status is unchanged
     (step,) = execution["live"]["steps"]
@@ -76,11 +68,7 @@ async def test_a_waiting_approval_is_in_the_run_the_list_and_the_inbox_until_dec
     )
     assert decided.status_code == 200, decided.text
 
-    async def ended() -> dict[str, Any] | None:
-        execution = await studio.execution(execution_id)
-        return execution if execution["status"] == "SUCCESS" else None
-
-    done = await eventually(ended, timeout=20)
+    done = await studio.until(execution_id, lambda e: e["status"] == "SUCCESS")
     assert done, "the run did not end"
     assert done["live"] is None
     assert done["steps"]["approve"]["state"] is None
@@ -97,10 +85,7 @@ async def test_an_approval_for_someone_else_is_listed_without_the_right_to_decid
     workflow = await studio.publish(
         [{"id": "approve", "type": "approval", "message": "CFO only", "approvers": ["someone-else"]}]
     )
-    started = await studio.client.post(
-        f"{studio.base}/workflows/{workflow}/run", headers=studio.headers, json={"payload": {}}
-    )
-    assert started.status_code == 202
+    await studio.start(workflow)
 
     async def listed() -> list[dict[str, Any]]:
         inbox = await studio.client.get(f"{studio.base}/approvals", headers=studio.headers)
@@ -141,10 +126,7 @@ async def test_signed_links_sent_by_a_notify_step_decide_once_and_a_rejection_ca
             {"id": "refund", "type": "set", "values": {"done": True}},
         ]
     )
-    started = await studio.client.post(
-        f"{studio.base}/workflows/{workflow}/run", headers=studio.headers, json={"payload": {}}
-    )
-    execution_id = started.json()["id"]
+    execution_id = await studio.start(workflow)
 
     async def asked() -> list[Any]:
         return http_server.hits("/chat")
@@ -174,11 +156,7 @@ async def test_signed_links_sent_by_a_notify_step_decide_once_and_a_rejection_ca
     again = await studio.client.post(approve_path)
     assert again.status_code == 409  # the pair works once
 
-    async def ended() -> dict[str, Any] | None:
-        execution = await studio.execution(execution_id)
-        return execution if execution["status"] not in ("PENDING", "RUNNING") else None
-
-    done = await eventually(ended, timeout=20)
+    done = await studio.until(execution_id, lambda e: e["status"] not in ("PENDING", "RUNNING"))
     assert done, "the run did not end"
     assert done["status"] == "FAILED"
     assert "was not approved: rejected by approval-link: too much" in done["error"]
@@ -200,9 +178,7 @@ async def test_an_approve_link_lets_the_run_go_on(studio: Studio, http_server: S
     workflow = await studio.publish(
         [{"id": "approve", "type": "approval", "message": "Ship it?", "notify": [notify]}]
     )
-    started = await studio.client.post(
-        f"{studio.base}/workflows/{workflow}/run", headers=studio.headers, json={"payload": {}}
-    )
+    execution_id = await studio.start(workflow)
 
     async def asked() -> list[Any]:
         return http_server.hits("/chat")
@@ -212,10 +188,6 @@ async def test_an_approve_link_lets_the_run_go_on(studio: Studio, http_server: S
     assert approved.status_code == 200, approved.text
     assert approved.json() == {"stepId": "approve", "approved": True, "by": "approval-link"}
 
-    async def ended() -> dict[str, Any] | None:
-        execution = await studio.execution(started.json()["id"])
-        return execution if execution["status"] == "SUCCESS" else None
-
-    done = await eventually(ended, timeout=20)
+    done = await studio.until(execution_id, lambda e: e["status"] == "SUCCESS")
     assert done, "the run did not end"
     assert done["result"] == {"approved": True, "by": "approval-link", "comment": None}

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from tests.http_server import Reply, ScriptedServer
-from tests.integrations.conftest import Studio, eventually
+from tests.integrations.conftest import Studio, live_is
 
 
 def at(value: str) -> datetime:
@@ -76,12 +76,7 @@ async def test_a_retrying_step_says_so_while_it_waits_for_its_next_attempt(
     execution_id = started.json()["id"]
     assert started.json()["executionId"] == execution_id  # as API.md names it
 
-    async def retrying() -> dict[str, Any] | None:
-        execution = await studio.execution(execution_id)
-        live = execution["live"]
-        return execution if live and live["state"] == "retrying" else None
-
-    execution = await eventually(retrying, timeout=15)
+    execution = await studio.until(execution_id, live_is("retrying"), timeout=15)
     assert execution, "the run never said it was retrying"
     (step,) = execution["live"]["steps"]
     assert (step["stepId"], step["kind"], step["attempt"], step["maxAttempts"]) == ("fetch", "retrying", 1, 5)
@@ -100,11 +95,7 @@ async def test_a_retrying_step_says_so_while_it_waits_for_its_next_attempt(
     )
     assert waiting.json()["items"] == []
 
-    async def ended() -> dict[str, Any] | None:
-        execution = await studio.execution(execution_id)
-        return execution if execution["status"] == "SUCCESS" else None
-
-    done = await eventually(ended, timeout=30)
+    done = await studio.until(execution_id, lambda e: e["status"] == "SUCCESS", timeout=30)
     assert done, "the run did not end"
     assert done["live"] is None
     assert done["steps"]["fetch"]["state"] is None
@@ -122,27 +113,15 @@ async def test_a_rate_limited_step_says_when_it_resumes_and_its_span_includes_th
     workflow = await studio.publish(
         [{**fetch, "id": "first"}, {**fetch, "id": "second"}]  # the second waits for the next window
     )
-    started = await studio.client.post(
-        f"{studio.base}/workflows/{workflow}/run", headers=studio.headers, json={"payload": {}}
-    )
-    execution_id = started.json()["id"]
+    execution_id = await studio.start(workflow)
 
-    async def limited() -> dict[str, Any] | None:
-        execution = await studio.execution(execution_id)
-        live = execution["live"]
-        return execution if live and live["state"] == "rateLimited" else None
-
-    execution = await eventually(limited, timeout=15)
+    execution = await studio.until(execution_id, live_is("rateLimited"), timeout=15)
     assert execution, "the run never said it waited for its rate limit"
     (step,) = execution["live"]["steps"]
     assert step["stepId"] == "second"
     assert at(step["resumesAt"]) > at(step["since"])
 
-    async def ended() -> dict[str, Any] | None:
-        execution = await studio.execution(execution_id)
-        return execution if execution["status"] == "SUCCESS" else None
-
-    done = await eventually(ended, timeout=30)
+    done = await studio.until(execution_id, lambda e: e["status"] == "SUCCESS", timeout=30)
     assert done, "the run did not end"
     second = done["steps"]["second"]
     assert second["retryCount"] == 0  # waiting for the window is no retry
@@ -219,11 +198,7 @@ async def test_a_resumed_run_has_its_own_true_figures(studio: Studio, http_serve
     assert resumed.status_code in (200, 201, 202), resumed.text
     execution_id = resumed.json()["id"]
 
-    async def ended() -> dict[str, Any] | None:
-        execution = await studio.execution(execution_id)
-        return execution if execution["status"] not in ("PENDING", "RUNNING") else None
-
-    done = await eventually(ended, timeout=30)
+    done = await studio.until(execution_id, lambda e: e["status"] not in ("PENDING", "RUNNING"), timeout=30)
     assert done, "the resumed run did not end"
     assert done["status"] == "SUCCESS", done["error"]
     assert "one" not in done["steps"]  # reused, not run again
