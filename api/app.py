@@ -8,12 +8,12 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
+from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.headers import SecurityHeaders
 from api.limits import BodySizeLimit, check_request_text
@@ -90,6 +90,8 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
         summary="Durable workflow automation on Temporal",
         lifespan=lifespan,
         dependencies=[Depends(check_request_text)],
+        docs_url=None,  # api.docs serves /docs and /redoc from local assets
+        redoc_url=None,
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
@@ -131,47 +133,5 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
     app.include_router(workspaces.admin_router, prefix=API_PREFIX)
     # The catalogue's icons (`/static/icons/{integrationId}.svg`), for UIs listing integrations.
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    declare_bearer_auth(app)
+    install_docs(app)
     return app
-
-
-# Public operations (no token): signing up and in, the webhook ingress, signed approval links, health.
-PUBLIC_PREFIXES = (
-    "/api/v1/auth/",
-    "/hooks/",
-    "/api/v1/approval-links/",
-    "/api/v1/oauth/callback",
-    "/healthz",
-    "/readyz",
-    "/metrics",
-    "/api/v1/definition-schema",
-)
-
-
-def declare_bearer_auth(app: FastAPI) -> None:
-    """The OpenAPI document says how to authenticate (the docs' Authorize button): a bearer token, a login
-    access token or an API key, on every operation but the public ones."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        document = build()
-        document.setdefault("components", {})["securitySchemes"] = {
-            "bearer": {
-                "type": "http",
-                "scheme": "bearer",
-                "description": "A login access token (POST /api/v1/auth/login) or an API key (bt_..., "
-                "POST /api/v1/me/api-keys)",
-            }
-        }
-        for path, operations in document.get("paths", {}).items():
-            if path.startswith(PUBLIC_PREFIXES):
-                continue
-            for operation in operations.values():
-                if isinstance(operation, dict):
-                    operation.setdefault("security", [{"bearer": []}])
-        app.openapi_schema = document
-        return document
-
-    app.openapi = openapi  # type: ignore[method-assign]

@@ -2,8 +2,9 @@
 
 The API answers JSON to programs, so browsers are told to treat it as such: no MIME sniffing, never in a
 frame, no referrer, nothing cached (answers carry workspace data), and a Content-Security-Policy that lets
-nothing run, except on the interactive docs (`/docs`, `/redoc`), whose pages load Swagger UI and ReDoc, and
-on webhook answers, which a sync workflow's `respond` step shapes (an HTML page for a form, say).
+nothing run, except on the interactive docs (`/docs`, `/redoc`), whose pages run Swagger UI and ReDoc from
+Baton's own origin (and nothing from elsewhere), and on webhook answers, which a sync workflow's `respond`
+step shapes (an HTML page for a form, say).
 HSTS is sent when the request came over HTTPS (directly or through a proxy that says so).
 """
 
@@ -15,6 +16,13 @@ COMMON = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-ref
 # Not on webhook answers: a sync webhook's `respond` step may answer a page meant for a browser.
 API_ONLY = [(b"x-frame-options", b"DENY"), (b"cross-origin-opener-policy", b"same-origin")]
 LOCKED = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+# Swagger UI and ReDoc: their scripts from /docs-assets, their inline start-up script and styles, ReDoc's
+# web worker; the only connection is to the OpenAPI document and the API itself (Swagger's "Try it out").
+DOCS = (
+    b"content-security-policy",
+    b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; worker-src 'self' blob:; frame-ancestors 'none'",
+)
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 NO_STORE = (b"cache-control", b"no-store")
 PAGES = ("/docs", "/redoc")
@@ -33,8 +41,7 @@ class SecurityHeaders:
         extra = list(COMMON)
         if not path.startswith(HOOKS):
             extra += API_ONLY
-            if not path.startswith(PAGES):
-                extra.append(LOCKED)
+            extra.append(DOCS if path.startswith(PAGES) else LOCKED)
         if scope.get("scheme") == "https":
             extra.append(HSTS)
 

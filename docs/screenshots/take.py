@@ -9,7 +9,6 @@ Writes docs/screenshots/*.png and prints what the API answered for both runs (th
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import os
 import shutil
@@ -23,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import websockets
 
-from baton.embedded import free_port
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from the repo
+from baton.embedded import free_port  # noqa: E402
+from tests.browser import chromium_path, headless_page  # noqa: E402
 
 HERE = Path(__file__).parent
 PASSWORD = "correct horse battery staple 42!"
@@ -55,52 +55,21 @@ def wait_for(url: str, seconds: float = 180) -> None:
     raise SystemExit(f"{url} did not come up in {seconds:.0f} s")
 
 
-async def _shoot(chromium: str, url: str, out: Path, settle: float) -> None:
-    """Drives Chromium over the DevTools protocol: open the page, let the UI fetch and draw (it polls, so
-    waiting for "loaded" never ends), capture."""
-    port = free_port()
-    browser = subprocess.Popen(
-        [chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--hide-scrollbars", "--window-size=1440,900", f"--remote-debugging-port={port}", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        for _ in range(100):
-            try:
-                pages = httpx.get(f"http://127.0.0.1:{port}/json", timeout=2).json()
-                break
-            except httpx.HTTPError:
-                await asyncio.sleep(0.2)
-        target = next(p for p in pages if p.get("type") == "page")
-        async with websockets.connect(target["webSocketDebuggerUrl"], max_size=64 * 1024 * 1024) as ws:
-            calls = 0
-
-            async def call(method: str, **params: Any) -> Any:
-                nonlocal calls
-                calls += 1
-                await ws.send(json.dumps({"id": calls, "method": method, "params": params}))
-                while True:
-                    answer = json.loads(await ws.recv())
-                    if answer.get("id") == calls:
-                        return answer.get("result", {})
-
-            await call("Page.navigate", url=url)
-            await asyncio.sleep(settle)
-            shot = await call("Page.captureScreenshot", format="png")
-        out.write_bytes(base64.b64decode(shot["data"]))
-        print(f"wrote {out}")
-    finally:
-        browser.kill()
-        browser.wait()
+async def _shoot(url: str, out: Path, settle: float) -> None:
+    """Opens the page, lets the UI fetch and draw (it polls, so waiting for "loaded" never ends), captures."""
+    async with headless_page() as page:
+        await page.open(url)
+        await asyncio.sleep(settle)
+        out.write_bytes(await page.screenshot())
+    print(f"wrote {out}")
 
 
-def shoot(chromium: str, url: str, out: Path, settle: float = 12) -> None:
-    asyncio.run(_shoot(chromium, url, out, settle))
+def shoot(url: str, out: Path, settle: float = 12) -> None:
+    asyncio.run(_shoot(url, out, settle))
 
 
 def main() -> None:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
+    if chromium_path() is None:
         raise SystemExit("needs Chromium: apt install chromium")
     service = ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
     threading.Thread(target=service.serve_forever, daemon=True).start()
@@ -159,16 +128,16 @@ def main() -> None:
             print(f"--- GET .../executions/{{id}} ({name}): live and steps")
             print(json.dumps({"status": answer["status"], "live": answer["live"]}, indent=2))
         ui = f"http://127.0.0.1:{ui_port}/namespaces/default/workflows"
-        shoot(chromium, ui, HERE / "temporal-ui-list.png")
+        shoot(ui, HERE / "temporal-ui-list.png")
         for name, execution in (("waiting", waiting), ("retrying", retrying)):
             described = httpx.get(
                 f"http://127.0.0.1:{ui_port}/api/v1/namespaces/default/workflows/run-{execution}", timeout=30
             ).json()
             run_id = described["workflowExecutionInfo"]["execution"]["runId"]
             page = f"{ui}/run-{execution}/{run_id}"
-            shoot(chromium, f"{page}/history", HERE / f"temporal-ui-{name}-run.png")
+            shoot(f"{page}/history", HERE / f"temporal-ui-{name}-run.png")
             # summary, details and current details ("waiting for approval: ...", the trail of steps)
-            shoot(chromium, f"{page}/user-metadata", HERE / f"temporal-ui-{name}-metadata.png")
+            shoot(f"{page}/user-metadata", HERE / f"temporal-ui-{name}-metadata.png")
     finally:
         dev.terminate()
         try:

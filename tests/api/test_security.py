@@ -32,7 +32,8 @@ async def test_answers_carry_security_headers(api_client: httpx.AsyncClient) -> 
     assert refused.status_code == 401
     assert refused.headers["x-content-type-options"] == "nosniff"
     docs = await api_client.get("/docs")
-    assert "content-security-policy" not in docs.headers  # Swagger UI must run its scripts
+    # Swagger UI runs its scripts, from Baton's origin only
+    assert "script-src 'self' 'unsafe-inline'" in docs.headers["content-security-policy"]
     assert docs.headers["x-frame-options"] == "DENY"
     over_https = await api_client.get("https://baton.test/api/v1/health")
     assert over_https.headers["strict-transport-security"].startswith("max-age=")
