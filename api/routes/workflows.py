@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import WorkflowFailureError
 
@@ -37,6 +37,7 @@ from core import workflows as store
 from core.permissions import Permission
 from core.runs import open_execution_ids
 from core.runs import reads as execution_store
+from core.runs.service import execution_id_for_key
 from integrations.catalogue import action_input_schema, polling_config_schema
 
 router = APIRouter(prefix="/workspaces/{workspace_id}/workflows", tags=["workflows"])
@@ -325,13 +326,29 @@ async def run(
     wait: Annotated[bool, Query(description="Answer when the run ends (or the timeout passes)")] = False,
     timeout_seconds: Annotated[float, Query(alias="timeoutSeconds", gt=0, le=MAX_WAIT_SECONDS)] = 30,
     draft: Annotated[bool, Query(description="Run the saved draft instead of the published version")] = False,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="The same key on the same workflow answers the run the first call started and starts "
+            "nothing (retry a lost answer safely)",
+        ),
+    ] = None,
 ) -> ExecutionOut:
     """Start a run with `payload` as its trigger data: 202 with the execution once it is durably started;
     with `?wait=true`, 200 with the finished execution (or 202 if it is still running at the timeout)."""
     workflow = await store.get(session, access.workspace.id, workflow_id)
     runs = await resources.run_service()
     target = await (runs.draft(workflow.id) if draft else runs.published_version(workflow.id))
-    started = await runs.start(target, body.payload, trigger_type="MANUAL", test=draft)
+    keyed = execution_id_for_key(workflow.id, idempotency_key) if idempotency_key is not None else None
+    started = await runs.start(
+        target,
+        body.payload,
+        trigger_type="MANUAL",
+        test=draft,
+        execution_id=keyed,
+        idempotent=keyed is not None,
+    )
     await auditor.record(
         "workflow.executed",
         principal=access.principal,

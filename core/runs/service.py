@@ -39,7 +39,7 @@ from core.contract import (
     RunResult,
     run_workflow_id,
 )
-from core.errors import Conflict, LimitExceeded, NotFound, ServiceUnavailable
+from core.errors import BatonError, Conflict, LimitExceeded, NotFound, ServiceUnavailable
 from core.models import (
     ExecutionStatus,
 )
@@ -65,6 +65,22 @@ PLAN_CACHE_SECONDS = 30.0
 _plan_cache: dict[str, tuple[float, int]] = {}
 
 
+# Manual runs started with an Idempotency-Key: the key names the execution, so the same key on the same
+# workflow names the same run, for as long as Temporal keeps its history (see `execution_id_for_key`).
+MANUAL_RUN_KEYS = uuid.UUID("6f1c9d2e-4b7a-4e3f-9a8c-2d5e7f9b1c30")
+MAX_IDEMPOTENCY_KEY = 255
+
+
+def execution_id_for_key(workflow_id: str, key: str) -> str:
+    """The execution id a manual run started with `key` gets: a retried call (a lost answer, a 503) starts
+    nothing new, it answers the run the first call started. Scoped to the workflow."""
+    if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY:
+        raise InvalidIdempotencyKey(
+            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters", path="Idempotency-Key"
+        )
+    return str(uuid.uuid5(MANUAL_RUN_KEYS, f"{workflow_id}\n{key}"))
+
+
 def forget_plan(workspace_id: str) -> None:
     """Drops this process's cached maxExecutions of a workspace (its plan just changed)."""
     _plan_cache.pop(workspace_id, None)
@@ -83,6 +99,11 @@ class WorkflowCache:
 
     async def forget(self, workflow_id: str) -> None:
         await self.redis.delete(self.keys.workflow_cache(workflow_id))
+
+
+class InvalidIdempotencyKey(BatonError):
+    status_code = 400
+    kind = "invalid_body"
 
 
 @dataclass(frozen=True)
