@@ -107,8 +107,11 @@ def login(
         fail(f"workspace {workspace} is not one of yours")
     path = config_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"url": url, "token": token, "workspace": workspace}))
-    path.chmod(0o600)  # it holds a token
+    # it holds a token: readable by its owner only, from the moment it exists
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as saved:
+        saved.write(json.dumps({"url": url, "token": token, "workspace": workspace}))
+    path.chmod(0o600)  # a file left by an older version
     typer.echo(f"Logged in to {url}, workspace {workspace} (saved in {path}).")
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
 from api.deps import ResourcesDep, SessionDep, WorkspaceAccess, workspace_access
 from api.errors import error_responses
 from api.pagination import Cursor, Limit, decode_cursor, encode_cursor
-from api.schemas.base import ApiModel, Page
+from api.schemas.base import Page
+from api.schemas.workflows import LogEntryOut
 from core.logstore import LogQuery
 from core.permissions import Permission
 from core.runs import reads as store
@@ -18,17 +18,6 @@ from core.runs import reads as store
 LEVELS = "(?i)^(info|warn|error)$"
 router = APIRouter(prefix="/workspaces/{workspace_id}/executions", tags=["executions"])
 Reader = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.READ, "executions:read"))]
-
-
-class LogEntryOut(ApiModel):
-    id: str
-    execution_id: str
-    workflow_id: str | None
-    timestamp: datetime
-    level: Literal["info", "warn", "error"]
-    message: str
-    step_id: str | None
-    metadata: dict[str, Any] | None
 
 
 @router.get(

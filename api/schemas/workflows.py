@@ -269,3 +269,14 @@ class ApprovalOut(ApiModel):
     decided_at: datetime | None
     can_decide: bool = Field(description="Whether the caller may decide it now")
     decide_url: str = Field(description="POST {approved, comment} here to decide")
+
+
+class LogEntryOut(ApiModel):
+    id: str
+    execution_id: str
+    workflow_id: str | None
+    timestamp: datetime
+    level: Literal["info", "warn", "error"]
+    message: str
+    step_id: str | None
+    metadata: dict[str, Any] | None

@@ -36,11 +36,13 @@ from api.schemas.accounts import (
 from api.schemas.base import Page
 from api.schemas.catalogue import IntegrationDetail, IntegrationOut, TemplateOut
 from api.schemas.connections import ConnectionCreate, ConnectionOut, ConnectionTest, ConnectionUpdate
+from api.schemas.webhooks import SchemeSet, WebhookOut, WebhookSecret
 from api.schemas.workflows import (
     ApprovalOut,
     DecisionBody,
     ExecutionDetail,
     ExecutionOut,
+    LogEntryOut,
     PublishBody,
     ResumeBody,
     RunBody,
@@ -454,8 +456,12 @@ class Workflows(Resource):
             WorkflowOut, f"{ws(workspace_id)}/workflows", _params(tag=tag, limit=limit, cursor=cursor)
         )
 
-    def iterate(self, workspace_id: str, *, tag: str | None = None) -> AsyncIterator[WorkflowOut]:
-        return self.http.iterate(WorkflowOut, f"{ws(workspace_id)}/workflows", _params(tag=tag))
+    def iterate(
+        self, workspace_id: str, *, tag: str | None = None, page_size: int | None = None
+    ) -> AsyncIterator[WorkflowOut]:
+        """Every workflow of the workspace, fetched `page_size` at a time (50 by default)."""
+        params = _params(tag=tag, limit=page_size)
+        return self.http.iterate(WorkflowOut, f"{ws(workspace_id)}/workflows", params)
 
     async def get(self, workspace_id: str, workflow_id: str) -> WorkflowOut:
         return await self.http.model(WorkflowOut, "GET", f"{ws(workspace_id)}/workflows/{workflow_id}")
@@ -603,8 +609,16 @@ class Executions(Resource):
         state: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        page_size: int | None = None,
     ) -> AsyncIterator[ExecutionOut]:
-        params = _params(workflowId=workflow_id, status=status, state=state, **{"from": since, "to": until})
+        """Every run matching the filters, newest first, fetched `page_size` at a time (50 by default)."""
+        params = _params(
+            workflowId=workflow_id,
+            status=status,
+            state=state,
+            limit=page_size,
+            **{"from": since, "to": until},
+        )
         return self.http.iterate(ExecutionOut, f"{ws(workspace_id)}/executions", params)
 
     async def get(self, workspace_id: str, execution_id: str) -> ExecutionDetail:
@@ -649,9 +663,11 @@ class Executions(Resource):
         step_id: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
-    ) -> Page[Any]:
+    ) -> Page[LogEntryOut]:
+        """The run's log in time order (entries are written in batches: the newest may take a second)."""
         params = _params(level=level, stepId=step_id, limit=limit, cursor=cursor)
-        return await self.http.page(LogEntry, f"{ws(workspace_id)}/executions/{execution_id}/logs", params)
+        path = f"{ws(workspace_id)}/executions/{execution_id}/logs"
+        return await self.http.page(LogEntryOut, path, params)
 
     async def events(
         self, workspace_id: str, execution_id: str, *, last_event_id: str | None = None
@@ -709,20 +725,23 @@ class Approvals(Resource):
 class Webhooks(Resource):
     async def list(
         self, workspace_id: str, *, limit: int | None = None, cursor: str | None = None
-    ) -> Page[Any]:
+    ) -> Page[WebhookOut]:
         """Each webhook workflow's URL, token and call stats."""
         return await self.http.page(
-            WebhookEntry, f"{ws(workspace_id)}/webhooks", _params(limit=limit, cursor=cursor)
+            WebhookOut, f"{ws(workspace_id)}/webhooks", _params(limit=limit, cursor=cursor)
         )
 
-    async def rotate_secret(self, workspace_id: str, webhook_id: str) -> Any:
+    async def rotate_secret(self, workspace_id: str, webhook_id: str) -> WebhookSecret:
         """A new signing secret (shown this once)."""
-        return await self.http.json("POST", f"{ws(workspace_id)}/webhooks/{webhook_id}/rotate-secret")
+        return await self.http.model(
+            WebhookSecret, "POST", f"{ws(workspace_id)}/webhooks/{webhook_id}/rotate-secret"
+        )
 
-    async def set_secret(self, /, workspace_id: str, webhook_id: str, **scheme: Any) -> Any:
-        """The signature scheme a sender uses (e.g. `scheme="github", secret="..."`)."""
-        return await self.http.json(
-            "PUT", f"{ws(workspace_id)}/webhooks/{webhook_id}/secret", json_body=scheme
+    async def set_secret(self, workspace_id: str, webhook_id: str, scheme: str, secret: str) -> SchemeSet:
+        """A sender's own signing secret and its scheme (standard, github, stripe, slack, baton-v1)."""
+        body = {"scheme": scheme, "secret": secret}
+        return await self.http.model(
+            SchemeSet, "PUT", f"{ws(workspace_id)}/webhooks/{webhook_id}/secret", json_body=body
         )
 
     async def delete_secret(self, workspace_id: str, webhook_id: str) -> None:
@@ -762,30 +781,8 @@ class Health(Resource):
         return (await self.http.send("GET", "/healthz")).status_code == 200
 
     async def ready(self) -> dict[str, Any]:
-        """Whether PostgreSQL, Redis, Temporal and the log store answer (raises Unavailable if one does not)."""
+        """Whether PostgreSQL, Redis, Temporal and the log store answer (Unavailable if one does not)."""
         return dict(await self.http.json("GET", "/readyz"))
-
-
-class LogEntry(BaseModel):
-    id: str
-    execution_id: str
-    workflow_id: str | None = None
-    timestamp: datetime
-    level: str
-    message: str
-    step_id: str | None = None
-    metadata: dict[str, Any] | None = None
-
-    model_config = {"alias_generator": lambda name: _camel(name), "populate_by_name": True}
-
-
-class WebhookEntry(BaseModel):
-    model_config = {"extra": "allow"}
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
 
 
 async def parse_sse(lines: AsyncIterator[str]) -> AsyncIterator[Event]:
