@@ -26,7 +26,7 @@ async def api_client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]
 
 
 @asynccontextmanager
-async def served_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def served_api(settings: Settings, port: int | None = None) -> AsyncIterator[httpx.AsyncClient]:
     """The API behind a real uvicorn server on 127.0.0.1, for what ASGITransport cannot do: it reads a
     whole response before returning it, so it cannot follow an open-ended event stream."""
     import uvicorn
@@ -34,7 +34,7 @@ async def served_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     from api.server import HTTP
     from baton.embedded import free_port
 
-    port = free_port()
+    port = port or free_port()
     config = uvicorn.Config(
         create_app(settings),
         host="127.0.0.1",
