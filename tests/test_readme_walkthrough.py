@@ -66,7 +66,8 @@ async def test_the_readme_walkthrough_runs_as_written(
     writing = asyncio.ensure_future(engine_worker.writers.run())  # as the worker does: a batch a second
     async with served_api(served, port=port):
         script = walkthrough("curl")
-        assert "BATON=http://127.0.0.1:8000" in script and GITHUB in script
+        assert "BATON=http://127.0.0.1:8000" in script
+        assert GITHUB in script
         script = script.replace("BATON=http://127.0.0.1:8000", f"BATON={url}").replace(
             GITHUB, github.base_url
         )
