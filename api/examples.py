@@ -55,6 +55,7 @@ WORKFLOW = {
     "version": 1,
     "tags": [],
     "folder": None,
+    "key": "greet-new-signups",
     "totalExecutions": 0,
     "successfulExecutions": 0,
     "failedExecutions": 0,

@@ -14,6 +14,7 @@ import typer
 from baton.cli_common import _logging, _serving_settings, _settings, _temporal_unreachable
 from baton.cli_ops import ops
 from baton.cli_runs import approvals_app, login, runs_app
+from baton.cli_workflows import workflows_app
 
 app = typer.Typer(
     help=(
@@ -168,3 +169,4 @@ app.add_typer(ops)  # the operator's commands, at the top level
 app.command("login")(login)
 app.add_typer(runs_app, name="runs")
 app.add_typer(approvals_app, name="approvals")
+app.add_typer(workflows_app, name="workflows")

@@ -47,7 +47,7 @@ class Api:
     """The stored login: the API's address, the token, the workspace."""
 
     def __init__(self, url: str, token: str, workspace: str) -> None:
-        self.url, self.workspace = url.rstrip("/"), workspace
+        self.url, self.workspace, self.token = url.rstrip("/"), workspace, token
         self.http = httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
     @classmethod

@@ -157,6 +157,17 @@ async def _check_connection(session: AsyncSession, workspace_id: str, connection
         raise NotFound(f"no connection {connection_id} in this workspace", path="connectionId")
 
 
+async def _check_key(
+    session: AsyncSession, workspace_id: str, key: str | None, workflow_id: str | None
+) -> None:
+    if key is None:
+        return
+    query = select(Workflow.id).where(Workflow.workspace_id == workspace_id, Workflow.key == key)
+    holder = (await session.exec(query)).first()
+    if holder is not None and holder != workflow_id:
+        raise Conflict(f"the workflow {holder} already has the key {key!r} in this workspace", path="key")
+
+
 async def count_workflows(session: AsyncSession, workspace_id: str) -> int:
     query = select(func.count()).where(Workflow.workspace_id == workspace_id)
     return int((await session.exec(query)).one())
@@ -180,6 +191,7 @@ async def create(
         session, workspace.id, definition, action_schema, None, trigger_schema
     )
     await _check_connection(session, workspace.id, fields.get("connectionId"))
+    await _check_key(session, workspace.id, fields.get("key"), None)
     workflow = Workflow(
         workspace_id=workspace.id,
         user_id=user.id,
@@ -191,6 +203,7 @@ async def create(
         connection_id=fields.get("connectionId"),
         tags=fields.get("tags") or [],
         folder=fields.get("folder"),
+        key=fields.get("key"),
     )
     session.add(workflow)
     await session.flush()
@@ -213,8 +226,11 @@ async def list_page(
     tag: str | None = None,
     folder: str | None = None,
     active: bool | None = None,
+    key: str | None = None,
 ) -> list[Workflow]:
     query = select(Workflow).where(Workflow.workspace_id == workspace_id)
+    if key is not None:
+        query = query.where(Workflow.key == key)
     if tag is not None:
         query = query.where(any_(col(Workflow.tags)) == tag)
     if folder is not None:
@@ -248,6 +264,9 @@ async def update(
     if "connectionId" in fields:
         await _check_connection(session, workflow.workspace_id, fields["connectionId"])
         workflow.connection_id = fields["connectionId"]
+    if "key" in fields:
+        await _check_key(session, workflow.workspace_id, fields["key"], workflow.id)
+        workflow.key = fields["key"]
     for name, column in (
         ("name", "name"),
         ("description", "description"),

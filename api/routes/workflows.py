@@ -95,6 +95,7 @@ async def list_workflows(
     tag: Annotated[str | None, Query(description="Only workflows with this tag")] = None,
     folder: str | None = None,
     active: bool | None = None,
+    key: Annotated[str | None, Query(description="The workflow with this key (see `key`)")] = None,
 ) -> Page[WorkflowOut]:
     rows = await store.list_page(
         session,
@@ -104,6 +105,7 @@ async def list_workflows(
         tag=tag,
         folder=folder,
         active=active,
+        key=key,
     )
     items, next_cursor = page(rows, limit)
     return Page(items=[WorkflowOut.model_validate(w) for w in items], next_cursor=next_cursor)

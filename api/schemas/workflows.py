@@ -26,6 +26,13 @@ class WorkflowCreate(ApiModel):
     tags: list[str] = Field(default_factory=list, max_length=50)
     folder: str | None = Field(default=None, max_length=200)
     connection_id: str | None = None
+    key: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9._-]{0,99}$",
+        description="A stable name for the workflow in its workspace, unique (`baton workflows push` finds "
+        "it by this: the same key in staging and production)",
+        examples=["greet-new-signups"],
+    )
 
 
 class WorkflowUpdate(ApiModel):
@@ -37,6 +44,13 @@ class WorkflowUpdate(ApiModel):
     tags: list[str] | None = Field(default=None, max_length=50)
     folder: str | None = Field(default=None, max_length=200)
     connection_id: str | None = None
+    key: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9._-]{0,99}$",
+        description="A stable name for the workflow in its workspace, unique (`baton workflows push` finds "
+        "it by this: the same key in staging and production)",
+        examples=["greet-new-signups"],
+    )
 
     @field_validator("name", "trigger_type", "trigger_config", "steps", "tags", mode="before")
     @classmethod
@@ -62,6 +76,7 @@ class WorkflowOut(ApiModel):
     version: int
     tags: list[str]
     folder: str | None
+    key: str | None = None
     total_executions: int
     successful_executions: int
     failed_executions: int

@@ -426,6 +426,7 @@ class Workflows(Resource):
         tags: Sequence[str] = (),
         folder: str | None = None,
         connection_id: str | None = None,
+        key: str | None = None,
     ) -> WorkflowOut:
         """A new draft (publish it to run it). `steps` are dicts in DEFINITION.md's shape or step models
         (core.definition.steps.ActionStep...); they are checked here as the server checks them."""
@@ -440,6 +441,7 @@ class Workflows(Resource):
                 folder=folder or UNSET,
                 connection_id=connection_id or UNSET,
                 tags=list(tags),
+                key=key or UNSET,
             ),
         )
         return await self.http.model(WorkflowOut, "POST", f"{ws(workspace_id)}/workflows", json_body=body)
@@ -449,12 +451,12 @@ class Workflows(Resource):
         workspace_id: str,
         *,
         tag: str | None = None,
+        key: str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
     ) -> Page[WorkflowOut]:
-        return await self.http.page(
-            WorkflowOut, f"{ws(workspace_id)}/workflows", _params(tag=tag, limit=limit, cursor=cursor)
-        )
+        params = _params(tag=tag, key=key, limit=limit, cursor=cursor)
+        return await self.http.page(WorkflowOut, f"{ws(workspace_id)}/workflows", params)
 
     def iterate(
         self, workspace_id: str, *, tag: str | None = None, page_size: int | None = None
@@ -479,6 +481,7 @@ class Workflows(Resource):
         tags: Sequence[str] = UNSET,
         folder: str | None = UNSET,
         connection_id: str | None = UNSET,
+        key: str | None = UNSET,
     ) -> WorkflowOut:
         """Changes the draft: only the fields given (`None` clears description, folder, connectionId)."""
         given_type = None if trigger_type is UNSET else trigger_type
@@ -495,6 +498,7 @@ class Workflows(Resource):
                 tags=UNSET if tags is UNSET else list(tags),
                 folder=folder,
                 connection_id=connection_id,
+                key=key,
             ),
         )
         path = f"{ws(workspace_id)}/workflows/{workflow_id}"

@@ -26,6 +26,7 @@ BATON_COLUMNS: dict[str, frozenset[str]] = {
     "connections": frozenset({"rate_limit"}),
     "webhooks": frozenset({"signature_scheme"}),
     "step_executions": frozenset({"state", "step_key"}),
+    "workflows": frozenset({"key"}),
 }
 
 __all__ = [

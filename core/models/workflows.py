@@ -39,6 +39,14 @@ class Workflow(SQLModel, table=True):
         Index("workflows_is_active_idx", "is_active"),
         Index("idx_workflows_workspace_active", "workspace_id", "is_active"),
         Index("idx_workflows_last_executed", text("last_executed_at DESC")),
+        # `baton workflows push` finds a workflow by its key (migration 0008)
+        Index(
+            "workflows_workspace_key_idx",
+            "workspace_id",
+            "key",
+            unique=True,
+            postgresql_where=text("key IS NOT NULL"),
+        ),
     )
 
     id: str = uuid_pk()
@@ -55,6 +63,9 @@ class Workflow(SQLModel, table=True):
     version: int = int_col(1)
     tags: list[str] = text_array_col()
     folder: str | None = text_col(nullable=True)
+    # A stable name of the workflow in its workspace, chosen by its author (a file name in a repository
+    # of workflows as code): the same key names the same workflow in staging and in production.
+    key: str | None = text_col(nullable=True)
     total_executions: int = int_col(0)
     successful_executions: int = int_col(0)
     failed_executions: int = int_col(0)
