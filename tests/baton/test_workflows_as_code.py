@@ -20,7 +20,7 @@ from core.settings import Settings
 from tests.api.conftest import PASSWORD, served_api
 
 SCOPES = ["workspaces:admin", "workflows:read", "workflows:write", "connections:read", "connections:write"]
-SLACK = {"name": "Team Slack", "credentials": {"accessToken": "xoxb-0000-test"}}
+SLACK_TOKEN = {"accessToken": "xoxb-0000-test"}
 
 
 async def baton(config: Path, *args: str) -> tuple[int, str]:
@@ -34,8 +34,9 @@ async def baton(config: Path, *args: str) -> tuple[int, str]:
 
 
 def every_step_type(slack_id: str, callee_id: str) -> list[dict[str, object]]:
+    text = "Approve? {{ steps.approve.output.approveUrl }}"
     notify = {"id": "ask", "type": "action", "action": "slack.send_message", "connectionId": slack_id,
-              "input": {"channel": "#ops", "text": "Approve? {{ steps.approve.output.approveUrl }}"}}  # fmt: skip
+              "input": {"channel": "#ops", "text": text}}  # fmt: skip
     return [
         {"id": "fetch", "type": "action", "action": "http.request", "input": {"url": "https://example.com"},
          "retry": {"maxAttempts": 2}, "onError": "continue"},
@@ -74,8 +75,10 @@ async def test_pull_push_pull_round_trips_every_template_and_step_type(
         key = (await client.me.create_api_key("git", SCOPES)).key
         staging = await client.workspaces.create("Staging")
         production = await client.workspaces.create("Production")
-        slack = await client.connections.create(staging.id, "slack", **SLACK)
-        await client.connections.create(production.id, "slack", **SLACK)  # another id, the same name
+        slack = await client.connections.create(staging.id, "slack", "Team Slack", SLACK_TOKEN)
+        await client.connections.create(
+            production.id, "slack", "Team Slack", SLACK_TOKEN
+        )  # another id, the same name
         for template in (await client.catalogue.templates()).items:
             await client.catalogue.use_template(staging.id, template.id)
         callee = await client.workflows.create(
