@@ -195,6 +195,16 @@ def _bounded_join(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None)
 _bounded_join = jinja2.pass_eval_context(_bounded_join)
 
 
+def _bounded_range(start: Any, stop: Any = None, step: Any = 1) -> list[int]:
+    """`{{ 3 | range }}` is [0, 1, 2]; `{{ 2 | range(5) }}` is [2, 3, 4] (page numbers for a loop)."""
+    first, last = (0, int(start)) if stop is None else (int(start), int(stop))
+    numbers = range(first, last, int(step))
+    if len(numbers) > MAX_SEQUENCE:
+        raise SecurityError(f"range() would give {len(numbers):,} numbers; the limit is {MAX_SEQUENCE:,}")
+    _spend(len(numbers))
+    return list(numbers)
+
+
 def _budgeted_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
     """A filter that spends the budget (one step, plus one per item of its data) and whose result must fit."""
 
@@ -230,6 +240,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
 FILTERS.update(
     {
         "fromjson": json.loads,
+        "range": _bounded_range,
         "keys": lambda value: list(value.keys()) if isinstance(value, Mapping) else [],
         "values": lambda value: list(value.values()) if isinstance(value, Mapping) else [],
         "to_datetime": _isoformat,
