@@ -47,6 +47,10 @@ from core.runs.rows import ExecutionRows, FinishedRun, duration_ms, parse_time
 from core.workflows import version_to_run
 
 logger = logging.getLogger("baton.records")
+# One line per run event, for `baton dev`'s console (baton/console.py sets its level; unset, it says nothing).
+run_events = logging.getLogger("baton.runs")
+
+
 FOREIGN_KEY_VIOLATION = "23503"
 
 
@@ -87,6 +91,9 @@ class RecordActivities(StepRecorder):
         truth)."""
         if not entries:
             return
+        if run_events.level and run_events.isEnabledFor(logging.INFO):  # `baton dev`'s console shows them
+            for entry in entries:
+                run_events.info("run %s  %s", execution_id[:8], entry.get("message"))
         workflow_id, workspace_id = await self._scope(execution_id, workflow_id)
         for entry in entries:
             entry["workflowId"] = workflow_id

@@ -42,6 +42,7 @@ from core.outages import raise_if_cancelled
 from core.settings import Settings, get_settings
 
 API_PREFIX = "/api/v1"
+CODEC_PATH = "/codec"
 STATIC_DIR = Path(__file__).parent / "static"
 logger = logging.getLogger("baton.api")
 
@@ -94,7 +95,8 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
         redoc_url=None,
     )
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # the codec endpoint takes pages of payloads: it has its own, larger limit (api.codec)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, exempt=(f"{CODEC_PATH}/",))
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -133,5 +135,9 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
     app.include_router(workspaces.admin_router, prefix=API_PREFIX)
     # The catalogue's icons (`/static/icons/{integrationId}.svg`), for UIs listing integrations.
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    if settings.codec_in_api:  # the Temporal Web UI's codec endpoint, for `baton dev` (see CODEC_IN_API)
+        from api.codec import create_codec_app
+
+        app.mount(CODEC_PATH, create_codec_app(settings), name="codec")
     install_docs(app)
     return app

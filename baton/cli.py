@@ -11,7 +11,13 @@ from typing import Annotated
 
 import typer
 
-from baton.cli_common import _logging, _serving_settings, _settings, _temporal_unreachable
+from baton.cli_common import (
+    _logging,
+    _serving_settings,
+    _settings,
+    _temporal_unreachable,
+    _uvicorn_logging,
+)
 from baton.cli_ops import ops
 from baton.cli_runs import approvals_app, login, runs_app
 from baton.cli_workflows import workflows_app
@@ -40,9 +46,6 @@ def dev(
     redis_port: Annotated[int, typer.Option(help="Embedded Redis port")] = 63790,
     temporal_port: Annotated[int, typer.Option(help="Embedded Temporal gRPC port")] = 7233,
     temporal_ui_port: Annotated[int, typer.Option(help="Temporal Web UI port")] = 8233,
-    codec_port: Annotated[
-        int, typer.Option(help="Port of the codec endpoint that shows sealed payloads in the Temporal Web UI")
-    ] = 8234,
     single_process: Annotated[
         bool,
         typer.Option(
@@ -50,11 +53,21 @@ def dev(
             "eager run starts (lower latency when lightly loaded), but one CPU core for both"
         ),
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Show the processes' own logs (DEBUG, the SDK's, every traceback) instead of one line per "
+            "request and run event",
+        ),
+    ] = False,
 ) -> None:
     """Run the whole platform on this machine: embedded PostgreSQL, Redis and Temporal (for each whose
     DATABASE_URL / REDIS_URL / TEMPORAL_ADDRESS is not set), migrations, seed data, the API and a worker.
     Ctrl-C stops everything; the next start finds the same data."""
-    from baton.devstack import DevOptions, DevStack
+    from baton.devstack import DevConfig, DevOptions, supervise
+    from core.settings import redact_url
 
     options = DevOptions(
         data_dir.resolve(),
@@ -64,10 +77,23 @@ def dev(
         redis_port,
         temporal_port,
         temporal_ui_port,
-        codec_port,
         single_process,
+        verbose,
     )
-    raise typer.Exit(DevStack(options, _settings()).run())
+    settings = _settings()
+    configured = settings.model_fields_set
+    config = DevConfig(
+        database_url=settings.database_url if "database_url" in configured else None,
+        database_shown=redact_url(settings.database_url),
+        redis_url=settings.redis_url if "redis_url" in configured else None,
+        redis_shown=redact_url(settings.redis_url),
+        temporal_address=settings.temporal_address if "temporal_address" in configured else None,
+        temporal_ui_url=settings.temporal_ui_url,
+        temporal_namespace=settings.temporal_namespace,
+        environment_set="environment" in configured,
+        secret_key_set="secret_key" in configured,
+    )
+    supervise(options, config)  # does not return: the supervisor runs in this process's place
 
 
 @app.command()
@@ -88,7 +114,7 @@ def api(
         host=host or settings.api_host,
         port=port or settings.api_port,
         workers=workers,
-        log_level=settings.log_level.lower(),
+        **_uvicorn_logging(settings),
         proxy_headers=True,
         http=HTTP,
     )
@@ -112,7 +138,7 @@ def codec_server(
         factory=True,
         host=host or settings.codec_host,
         port=port or settings.codec_port,
-        log_level=settings.log_level.lower(),
+        **_uvicorn_logging(settings),
     )
 
 
@@ -128,13 +154,12 @@ def serve(
     from api.server import HTTP
 
     settings = _serving_settings()
-    _logging(settings.log_level)
     uvicorn.run(
         "baton.serve:create_serving_app",
         factory=True,
         host=host or settings.api_host,
         port=port or settings.api_port,
-        log_level=settings.log_level.lower(),
+        **_uvicorn_logging(settings),
         proxy_headers=True,
         http=HTTP,
     )

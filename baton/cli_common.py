@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 
+from baton import console
 from core.settings import Settings, get_settings, redact_url
 
 
@@ -39,11 +40,21 @@ def _exit_without_teardown(code: int = 0) -> NoReturn:
 
 
 def _logging(level: str) -> None:
+    if console.configure():  # a process of `baton dev`: its console's lines
+        return
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every request's full URL at INFO: a credential sent as a query parameter (an API key in
     # `?key=`) would land in the logs. Its warnings still show.
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def _uvicorn_logging(settings: Settings) -> dict[str, Any]:
+    """uvicorn.run's logging options: its own, or none under `baton dev` (the console formats its lines)."""
+    _logging(settings.log_level)
+    if os.environ.get(console.CONSOLE_ENV):
+        return {"log_config": None, "log_level": None}
+    return {"log_level": settings.log_level.lower()}
 
 
 def _database_unreachable(settings: Settings, exc: Exception) -> typer.Exit:

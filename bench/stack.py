@@ -26,7 +26,6 @@ PORT_OPTIONS = (
     "--redis-port",
     "--temporal-port",
     "--temporal-ui-port",
-    "--codec-port",
 )
 
 
@@ -39,7 +38,7 @@ def ready(url: str) -> bool:
 
 
 def dev_command(data_dir: Path, ports: list[int], *, single_process: bool = False) -> list[str]:
-    """`baton dev` on these ports (API, PostgreSQL, Redis, Temporal, Temporal UI, codec)."""
+    """`baton dev` on these ports (API, PostgreSQL, Redis, Temporal, Temporal UI)."""
     args = [sys.executable, "-m", "baton", "dev", "--data-dir", str(data_dir)]
     for name, port in zip(PORT_OPTIONS, ports, strict=True):
         args += [name, str(port)]
@@ -51,6 +50,22 @@ def dev_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     kept = {k: v for k, v in os.environ.items() if k not in STACK_VARIABLES}
     # the scenarios' HTTP servers are on 127.0.0.1, which the outbound guard blocks unless allowed
     return {**kept, "OUTBOUND_ALLOW": kept.get("OUTBOUND_ALLOW", "127.0.0.1"), **(extra or {})}
+
+
+@dataclass
+class TreeEntry:
+    name: str
+    rss_mb: float
+    pss_mb: float
+
+
+def _short_name(line: str, name: str) -> str:
+    for marker in ("baton.devstack", "baton serve", "baton api", "baton worker", "baton dev"):
+        if marker in line or marker.replace(" ", "/") in line:
+            return "supervisor (baton dev)" if marker in ("baton.devstack", "baton dev") else marker
+    if line.startswith("postgres:"):
+        return "postgres " + line.removeprefix("postgres:").strip()[:40]
+    return name
 
 
 @dataclass
@@ -82,6 +97,23 @@ class BenchStack:
                 self.processes["redis"] = child
             elif child.name() == "postgres" and "postgres" not in self.processes:
                 self.processes["postgres"] = child
+
+    def tree(self) -> list[TreeEntry]:
+        """`baton dev` (the supervisor) and every process under it, each named by what it runs."""
+        members = [
+            psutil.Process(self.process.pid),
+            *psutil.Process(self.process.pid).children(recursive=True),
+        ]
+        entries = []
+        for member in members:
+            try:
+                memory = member.memory_full_info()
+                line = " ".join(member.cmdline()) or member.name()
+            except psutil.Error:
+                continue
+            name = _short_name(line, member.name())
+            entries.append(TreeEntry(name, memory.rss / 2**20, getattr(memory, "pss", memory.rss) / 2**20))
+        return entries
 
     def _distinct(self, names: tuple[str, ...]) -> list[str]:
         """`api` and `worker` are one process under `baton serve`: count it once."""

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # on a private address behind the same access control as the Web UI.
     codec_host: str = "127.0.0.1"
     codec_port: int = Field(default=8234, ge=1, le=65535)
+    # CODEC_IN_API: the API also serves the codec endpoint, at /codec (`baton dev` does, on 127.0.0.1, to
+    # save a process). Leave it off for an API that faces tenants: the endpoint decodes any payload.
+    codec_in_api: bool = False
     # A run still going after this long ends as TIMEOUT (unset: runs may wait as long as their steps say).
     run_timeout_seconds: float | None = Field(default=None, gt=0)
 

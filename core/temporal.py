@@ -18,14 +18,8 @@ from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from core.codec import data_converter
+from core.search_attributes import SEARCH_ATTRIBUTES as SEARCH_ATTRIBUTES
 from core.settings import Settings
-
-SEARCH_ATTRIBUTES: dict[str, str] = {
-    "BatonWorkspaceId": "Keyword",
-    "BatonWorkflowId": "Keyword",
-    "BatonWorkflowVersion": "Int",
-    "BatonTriggerType": "Keyword",
-}
 
 WORKSPACE_ID = SearchAttributeKey.for_keyword("BatonWorkspaceId")
 WORKFLOW_ID = SearchAttributeKey.for_keyword("BatonWorkflowId")

@@ -63,9 +63,13 @@ async def register(
             last_login_at=None,
         )
     token, _ = resources.signer.issue(user.id, "verify")
-    if resources.settings.development:
+    if resources.settings.development:  # no mail is sent in development: the console shows the command
         logger.info(
-            'verify the email of %s with POST /api/v1/auth/verify-email {"token": "%s"}', user.email, token
+            "verify the email of %s: curl -s %s/api/v1/auth/verify-email -H 'content-type: application/json' "
+            """-d '{"token": "%s"}'""",
+            user.email,
+            resources.settings.public_base_url.rstrip("/"),
+            token,
         )
     await auditor.record(
         "user.registered", principal=Principal(user), entity_type="user", entity_id=user.id, workspace_id=None

@@ -38,15 +38,14 @@ class Ports:
     redis: int
     temporal: int
     ui: int
-    codec: int
 
     def all(self) -> list[int]:
-        return [self.api, self.postgres, self.redis, self.temporal, self.ui, self.codec]
+        return [self.api, self.postgres, self.redis, self.temporal, self.ui]
 
 
 @pytest.fixture
 def ports() -> Ports:
-    return Ports(free_port(), free_port(), free_port(), free_port(), free_port(), free_port())
+    return Ports(free_port(), free_port(), free_port(), free_port(), free_port())
 
 
 class DevProcess:
@@ -72,8 +71,6 @@ class DevProcess:
                 str(ports.temporal),
                 "--temporal-ui-port",
                 str(ports.ui),
-                "--codec-port",
-                str(ports.codec),
                 *extra,
             ],
             env=env,
@@ -121,6 +118,13 @@ def dev() -> Iterator[list[DevProcess]]:
         process.kill_everything()
 
 
+def _eventually_printed(process: DevProcess, text: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in process.output():
+        assert time.monotonic() < deadline, f"never printed {text!r}:\n{process.output()}"
+        time.sleep(0.2)
+
+
 def _get(url: str) -> tuple[int, bytes]:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
@@ -156,6 +160,7 @@ async def test_baton_dev_runs_the_platform_stops_cleanly_and_keeps_its_data(
 
     status, body = _get(f"http://127.0.0.1:{ports.api}/readyz")
     assert status == 200, body
+    _eventually_printed(first, " api     GET /readyz 200")  # the console: one line per request
     assert _get(f"http://127.0.0.1:{ports.ui}/")[0] == 200
     assert _get(f"http://127.0.0.1:{ports.api}/docs")[0] == 200
     # its own random secret, kept for the next start; the Web UI decodes sealed payloads through the codec
@@ -164,10 +169,10 @@ async def test_baton_dev_runs_the_platform_stops_cleanly_and_keeps_its_data(
     kept_secret = secret.read_text()
     assert len(kept_secret) >= 40
     ui_settings = json.loads(_get(f"http://127.0.0.1:{ports.ui}/api/v1/settings")[1])
-    assert ui_settings["Codec"]["Endpoint"] == f"http://127.0.0.1:{ports.codec}"
+    assert ui_settings["Codec"]["Endpoint"] == f"http://127.0.0.1:{ports.api}/codec"  # served by the API
     sealed = await EncryptionCodec(kept_secret).encode([Payload(data=b"kept")])
     decoded = httpx.post(
-        f"http://127.0.0.1:{ports.codec}/decode",
+        f"http://127.0.0.1:{ports.api}/codec/decode",
         content=json_format.MessageToJson(Payloads(payloads=sealed)),
         headers={"origin": f"http://127.0.0.1:{ports.ui}"},
     )
@@ -265,5 +270,26 @@ def test_single_process_mode_runs_api_and_worker_in_one_process(
         reply = client.post(f"/hooks/{hooks[0]['token']}", json={"n": 21})
         assert reply.status_code == 201, reply.text
         assert reply.json() == {"twice": 42}
+
+        # a step that fails is the user's event: one line per attempt and per run event, no traceback
+        failing = {
+            "name": "Down",
+            "triggerType": "MANUAL",
+            "steps": [{"id": "fetch", "type": "action", "action": "http.request", "retry": {"maxAttempts": 2,
+                       "initialIntervalSeconds": 0.2}, "input": {"url": "http://127.0.0.1:9/"}}],
+        }  # fmt: skip
+        down = client.post(workflows, headers=headers, json=failing).json()
+        client.post(f"{workflows}/{down['id']}/publish", headers=headers, json={}).raise_for_status()
+        run = client.post(f"{workflows}/{down['id']}/run?wait=true", headers=headers, json={}).json()
+        assert run["status"] == "FAILED", run
+    run_line = f"run {run['id'][:8]}  "
+    _eventually_printed(process, f"{run_line}Execution finished: FAILED")
+    output = process.output()
+    assert f"{run_line}Execution started" in output
+    assert f"{run_line}Step 'fetch' failed attempt 1 of 2" in output
+    assert f" serve   POST /hooks/{hooks[0]['token'][:4]}… 201" in output  # the webhook's token not shown
+    assert hooks[0]["token"] not in output
+    assert "verify the email of one@example.com" in output  # the development verification command
+    assert "Traceback" not in output
     assert process.stop(signal.SIGINT) == 0, process.output()
     _assert_nothing_left(process, ports)
