@@ -49,10 +49,12 @@ def dev(
     single_process: Annotated[
         bool,
         typer.Option(
-            help="Run the API and the worker as one process (`baton serve`): about 130 MB less memory and "
-            "eager run starts (lower latency when lightly loaded), but one CPU core for both"
+            "--single-process/--split",
+            help="The API and the worker as one process (`baton serve`, the default: about 140 MB less "
+            "memory, eager run starts) or, with --split, as two (`baton api` and `baton worker`, as in "
+            "production: a CPU core each)",
         ),
-    ] = False,
+    ] = True,
     verbose: Annotated[
         bool,
         typer.Option(

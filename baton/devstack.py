@@ -52,7 +52,7 @@ class DevOptions:
     redis_port: int = 63790
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
-    single_process: bool = False  # the API and the worker in one process (`baton serve`) instead of two
+    single_process: bool = True  # the API and the worker in one process (`baton serve`); False: two
     verbose: bool = False  # the processes' own logs (DEBUG, tracebacks) instead of the console's lines
 
 

@@ -230,6 +230,12 @@ class EmbeddedPostgres:
                 "max_connections=200",
                 "-c",
                 "fsync=on",
+                # one machine's idle footprint: I/O in the backends (PostgreSQL 17's way) rather than in
+                # three io worker processes, and no logical replication launcher (Baton replicates nothing)
+                "-c",
+                "io_method=sync",
+                "-c",
+                "max_logical_replication_workers=0",
             ],
             pgdata.parent / "logs" / "postgres.log",
             user=user,

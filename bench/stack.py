@@ -37,12 +37,12 @@ def ready(url: str) -> bool:
         return False
 
 
-def dev_command(data_dir: Path, ports: list[int], *, single_process: bool = False) -> list[str]:
+def dev_command(data_dir: Path, ports: list[int], *, split: bool = False) -> list[str]:
     """`baton dev` on these ports (API, PostgreSQL, Redis, Temporal, Temporal UI)."""
     args = [sys.executable, "-m", "baton", "dev", "--data-dir", str(data_dir)]
     for name, port in zip(PORT_OPTIONS, ports, strict=True):
         args += [name, str(port)]
-    return [*args, "--single-process"] if single_process else args
+    return [*args, "--split"] if split else args
 
 
 def dev_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -148,13 +148,11 @@ class BenchStack:
 
 
 @contextmanager
-def dev_stack(
-    extra_env: dict[str, str] | None = None, *, single_process: bool = False
-) -> Iterator[BenchStack]:
+def dev_stack(extra_env: dict[str, str] | None = None, *, split: bool = False) -> Iterator[BenchStack]:
     with tempfile.TemporaryDirectory(prefix="baton-bench-") as folder:
         ports = [free_port() for _ in range(len(PORT_OPTIONS))]
         env = dev_env({"LOG_LEVEL": "WARNING", **(extra_env or {})})
-        args = dev_command(Path(folder) / "data", ports, single_process=single_process)
+        args = dev_command(Path(folder) / "data", ports, split=split)
         print(f"starting baton dev in {folder} ...", flush=True)
         log = (Path(folder) / "baton-dev.log").open("wb")
         process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)

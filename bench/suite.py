@@ -134,7 +134,7 @@ def main() -> None:
     parser.add_argument("--executions", type=int, help="executions for api-reads (1,000,000; quick 100,000)")
     parser.add_argument("--waiting", type=int, help="runs parked at once (10,000; quick 1,000)")
     parser.add_argument(
-        "--single-process", action="store_true", help="baton dev --single-process (api + worker in one)"
+        "--split", action="store_true", help="baton dev --split (api and worker as two processes)"
     )
     parser.add_argument("--write", type=Path, help="also write the results as Markdown (BENCHMARKS.md)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
@@ -144,7 +144,7 @@ def main() -> None:
     parked = options.waiting or (1_000 if options.quick else 10_000)
     print(f"Baton benchmark suite: {', '.join(chosen)}\n{machine()}", flush=True)
     began = time.monotonic()
-    with dev_stack(single_process=options.single_process) as stack:
+    with dev_stack(split=options.split) as stack:
         rows = asyncio.run(run_suite(stack, chosen, options.quick, executions, parked))
     seconds = time.monotonic() - began
     print(f"\nDone in {seconds / 60:.1f} min.\n\n{HEADER}")

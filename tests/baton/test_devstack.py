@@ -151,10 +151,13 @@ async def test_baton_dev_runs_the_platform_stops_cleanly_and_keeps_its_data(
     tmp_path: Path, ports: Ports, dev: list[DevProcess]
 ) -> None:
     data_dir = tmp_path / "data"
-    first = DevProcess(data_dir, ports)
+    first = DevProcess(data_dir, ports, "--split")  # the API and the worker as two processes
     dev.append(first)
     first.wait_for("Press Ctrl-C to stop")
     output = first.output()
+    commands = [" ".join(child.cmdline()) for child in psutil.Process(first.process.pid).children()]
+    assert any("baton worker" in line for line in commands), commands
+    assert any("baton api" in line for line in commands), commands
     assert f"API docs     http://127.0.0.1:{ports.api}/docs" in output
     assert f"Temporal UI  http://127.0.0.1:{ports.ui}" in output
 
@@ -234,10 +237,10 @@ def test_a_taken_port_gives_a_clear_message_and_stops_what_was_started(
         blocker.close()
 
 
-def test_single_process_mode_runs_api_and_worker_in_one_process(
+def test_by_default_the_api_and_the_worker_are_one_process(
     tmp_path: Path, ports: Ports, dev: list[DevProcess]
 ) -> None:
-    process = DevProcess(tmp_path / "data", ports, "--single-process")
+    process = DevProcess(tmp_path / "data", ports)
     dev.append(process)
     process.wait_for("Press Ctrl-C to stop")
     assert "API and worker (one process)" in process.output()
