@@ -83,7 +83,7 @@ def declare_bearer_auth(document: dict[str, Any]) -> None:
         "bearer": {
             "type": "http",
             "scheme": "bearer",
-            "description": "A login access token (POST /api/v1/auth/login) or an API key (bt_..., "
+            "description": "A login access token (POST /api/v1/auth/login) or an API key (bat_..., "
             "POST /api/v1/me/api-keys)",
         }
     }

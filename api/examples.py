@@ -143,7 +143,7 @@ TOKENS = {
 API_KEY = {
     "id": "9e1b3d5f-7a9c-4e1b-8d3f-5a7c9e1b3d52",
     "name": "laptop",
-    "prefix": "bt_4kq8",
+    "prefix": "bat_4kq8",
     "scopes": ["workflows:read", "workflows:write", "executions:read", "executions:write"],
     "isActive": True,
     "lastUsedAt": None,
@@ -170,7 +170,7 @@ EXAMPLES: dict[str, tuple[Any, int, Any]] = {
     f"POST {V1}/me/api-keys": (
         {"name": "laptop", "scopes": API_KEY["scopes"]},
         201,
-        {**API_KEY, "key": "bt_4kq8Jm2v…"},
+        {**API_KEY, "key": "bat_4kq8Jm2v…"},
     ),
     f"GET {V1}/me/api-keys": (None, 200, page(API_KEY)),
     f"POST {V1}/workspaces": ({"name": "Acme"}, 201, WORKSPACE),

@@ -25,7 +25,7 @@ TERMINAL = {"SUCCESS", "FAILED", "TIMEOUT", "CANCELLED"}
 
 runs_app = typer.Typer(
     help="Runs of your workflows: list them, show one as a tree of its steps, follow one live.\n\n"
-    "Log in first: `baton login --url https://baton.example.com --token bt_...` (create a token with "
+    "Log in first: `baton login --url https://baton.example.com --token bat_...` (create a token with "
     "POST /api/v1/me/api-keys, scopes executions:read, and executions:write to decide approvals).",
     no_args_is_help=True,
 )
@@ -90,12 +90,30 @@ class Api:
         return response.json()
 
 
+CLI_SCOPES = [
+    "workflows:read", "workflows:write", "executions:read", "executions:write", "connections:read",
+]  # fmt: skip
+
+
 def login(
     url: Annotated[str, typer.Option(help="The Baton API, e.g. http://127.0.0.1:8000")],
-    token: Annotated[str, typer.Option(help="An API key (POST /api/v1/me/api-keys) or an access token")],
+    token: Annotated[
+        str | None,
+        typer.Option(help="An API key (POST /api/v1/me/api-keys) or an access token; or log in with --email"),
+    ] = None,
+    email: Annotated[
+        str | None,
+        typer.Option(help="Log in with your account instead (asks for the password) and make an API key"),
+    ] = None,
     workspace: Annotated[str | None, typer.Option(help="Workspace id (default: your only workspace)")] = None,
 ) -> None:
-    """Check a token against a Baton API and store it for `baton runs` and `baton approvals`."""
+    """Check a token against a Baton API and store it for `baton runs`, `baton approvals` and `baton
+    workflows`. With --email, log in with your password: the CLI makes itself an API key (a login token
+    lasts 15 minutes; the key lasts until you revoke it in GET /api/v1/me/api-keys)."""
+    if token is None:
+        if email is None:
+            fail("give --token (an API key) or --email (to log in with your password)", 2)
+        token = _key_for(url, email, typer.prompt("Password", hide_input=True))
     api = Api(url, token, workspace or "")
     workspaces = api.get("/api/v1/workspaces")["items"]
     if workspace is None:
@@ -113,6 +131,22 @@ def login(
         saved.write(json.dumps({"url": url, "token": token, "workspace": workspace}))
     path.chmod(0o600)  # a file left by an older version
     typer.echo(f"Logged in to {url}, workspace {workspace} (saved in {path}).")
+
+
+def _key_for(url: str, email: str, password: str) -> str:
+    """Logs in and makes an API key for this machine's CLI; the login token is not kept."""
+    import socket
+
+    from baton.client import ApiError, Client
+
+    with Client(url, max_retries=1) as client:
+        try:
+            client.auth.login(email, password)
+            created = client.me.create_api_key(f"baton CLI on {socket.gethostname()}"[:100], CLI_SCOPES)
+        except ApiError as exc:
+            fail(f"could not log in to {url}: {exc.detail}")
+    typer.echo(f"Made the API key {created.prefix}… ({', '.join(CLI_SCOPES)}) for this CLI.")
+    return created.key
 
 
 def _ago(value: str | None) -> str:

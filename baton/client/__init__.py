@@ -5,7 +5,7 @@ errors as exceptions carrying the error body.
 
     from baton.client import Client
 
-    with Client("http://127.0.0.1:8000", token="bt_...") as baton:
+    with Client("http://127.0.0.1:8000", token="bat_...") as baton:
         for workflow in baton.workflows.iterate(workspace_id):
             print(workflow.name, workflow.version)
 """

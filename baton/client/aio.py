@@ -1,6 +1,6 @@
 """The asynchronous client: every endpoint of the REST API (API.md), typed with the server's own models.
 
-    async with AsyncClient("http://127.0.0.1:8000", token="bt_...") as baton:
+    async with AsyncClient("http://127.0.0.1:8000", token="bat_...") as baton:
         workspace = (await baton.workspaces.list()).items[0]
         async for run in baton.executions.iterate(workspace.id, status="FAILED"):
             print(run.id, run.error)
@@ -814,7 +814,7 @@ async def parse_sse(lines: AsyncIterator[str]) -> AsyncIterator[Event]:
 
 
 class AsyncClient:
-    """Baton's REST API. `token`: an API key (`bt_...`) or a login access token (or call
+    """Baton's REST API. `token`: an API key (`bat_...`) or a login access token (or call
     `auth.login(...)`). The resources: auth, me, workspaces, catalogue, connections, workflows,
     executions, approvals, webhooks, health."""
 

@@ -1,6 +1,6 @@
 """The blocking client: the same resources and methods as AsyncClient, answering directly.
 
-    with Client("http://127.0.0.1:8000", token="bt_...") as baton:
+    with Client("http://127.0.0.1:8000", token="bat_...") as baton:
         run = baton.workflows.run(workspace_id, workflow_id, {"email": "ada@example.com"}, wait=True)
         for event in baton.executions.events(workspace_id, run.id):
             print(event.type, event.data)

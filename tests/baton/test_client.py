@@ -137,7 +137,7 @@ async def test_a_workflow_built_called_followed_and_decided_with_the_async_clien
                 await baton.workflows.get(workspace.id, str(uuid.uuid4()))
             assert missing.value.status == 404
             assert missing.value.error == "not_found"
-        async with AsyncClient(url, token="bt_not-a-key") as stranger:
+        async with AsyncClient(url, token="bat_not-a-key") as stranger:
             with pytest.raises(Unauthorized):
                 await stranger.workspaces.list()
 

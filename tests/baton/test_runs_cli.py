@@ -5,13 +5,15 @@ and followed live to its end."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import socket
 import sys
 import uuid
 from pathlib import Path
 
 from core.settings import Settings
-from tests.api.conftest import served_api, sign_up
+from tests.api.conftest import PASSWORD, served_api, sign_up
 from tests.engine import Engine
 
 
@@ -105,3 +107,35 @@ async def test_a_waiting_run_listed_shown_decided_and_watched_from_the_terminal(
     code, out = await baton(config, "runs", "list")  # the API is gone
     assert code == 1
     assert "cannot reach Baton" in out
+
+
+async def test_login_with_a_password_makes_and_stores_an_api_key(settings: Settings, tmp_path: Path) -> None:
+    config = tmp_path / "cli.json"
+    async with served_api(settings) as api:
+        email = f"login-{uuid.uuid4().hex[:6]}@example.com"
+        headers = await sign_up(api, email)
+        await api.post("/api/v1/workspaces", headers=headers, json={"name": "Mine"})
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "baton", "login", "--url", str(api.base_url), "--email", email,
+            env={**os.environ, "BATON_CLI_CONFIG": str(config)},
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        out, _ = await asyncio.wait_for(process.communicate(f"{PASSWORD}\n".encode()), 60)
+        assert process.returncode == 0, out.decode()
+        assert "Made the API key bat_" in out.decode()
+        saved = json.loads(config.read_text())
+        assert saved["token"].startswith("bat_")  # a key, not the 15-minute login token
+        assert config.stat().st_mode & 0o777 == 0o600
+        keys = (await api.get("/api/v1/me/api-keys", headers=headers)).json()["items"]
+        assert [k["name"] for k in keys] == [f"baton CLI on {socket.gethostname()}"[:100]]
+        code, listed = await baton(config, "runs", "list")
+        assert code == 0, listed
+
+        wrong = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "baton", "login", "--url", str(api.base_url), "--email", email,
+            env={**os.environ, "BATON_CLI_CONFIG": str(tmp_path / "other.json")},
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        out, _ = await asyncio.wait_for(wrong.communicate(b"not the password\n"), 60)
+        assert wrong.returncode == 1
+        assert "could not log in" in out.decode()
