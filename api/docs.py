@@ -15,7 +15,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import HTMLResponse
 
-from api.examples import EXAMPLES
+from api.examples import EXAMPLES, STREAM_EXAMPLES
 from core.definition.steps import TRIGGER_CONFIGS, definition_json_schema
 
 ASSETS_URL = "/docs-assets"
@@ -166,14 +166,19 @@ def add_examples(document: dict[str, Any]) -> None:
     """An example request and response on every operation EXAMPLES knows (api/examples.py)."""
     for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
+            if not isinstance(operation, dict):
+                continue
+            stream = STREAM_EXAMPLES.get(f"{method.upper()} {path}")
+            if stream is not None:
+                answer = operation.get("responses", {}).get("200", {})
+                answer.setdefault("content", {}).setdefault("text/event-stream", {})["example"] = stream
             example = EXAMPLES.get(f"{method.upper()} {path}")
-            if example is None or not isinstance(operation, dict):
+            if example is None:
                 continue
             request, status, response = example
-            if request is not None:
-                content = operation.get("requestBody", {}).get("content", {}).get("application/json")
-                if content is not None:
-                    content["example"] = request
+            if request is not None:  # a body the route reads itself (a webhook's) gets one documented
+                body = operation.setdefault("requestBody", {"required": False, "content": {}})
+                body["content"].setdefault("application/json", {"schema": {}})["example"] = request
             answer = operation.get("responses", {}).get(str(status))
             if answer is not None and response is not None:
                 answer.setdefault("content", {}).setdefault("application/json", {})["example"] = response

@@ -4,7 +4,10 @@ example against its operation's schema, so they cannot drift from the code."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
+
+from core.analytics import report
 
 V1 = "/api/v1"
 WS = f"{V1}/workspaces/{{workspace_id}}"
@@ -153,6 +156,137 @@ API_KEY = {
 PASSWORD = "correct horse battery staple"
 
 
+CONNECTION_ID = "4c6e8a0b-2d4f-4a6c-8e0a-2b4d6f8a0c13"
+CONNECTION = {
+    "id": CONNECTION_ID,
+    "workspaceId": WORKSPACE_ID,
+    "userId": USER_ID,
+    "integrationId": "slack",
+    "name": "Team Slack",
+    "isActive": True,
+    "expiresAt": None,
+    "lastTestedAt": AT,
+    "testStatus": "SUCCESS",
+    "rateLimit": {"limit": 50, "windowSeconds": 60},
+    "createdAt": AT,
+    "updatedAt": AT,
+}
+MEMBER = {
+    "userId": "a1c3e5f7-9b1d-4f3a-8c5e-7a9c1e3f5b72",
+    "email": "grace@example.com",
+    "firstName": "Grace",
+    "lastName": "Hopper",
+    "role": "ADMIN",
+    "createdAt": AT,
+}
+INTEGRATION = {
+    "id": "slack",
+    "name": "Slack",
+    "description": "Send messages to channels and people",
+    "icon": "/static/icons/slack.svg",
+    "category": "communication",
+    "authType": "OAUTH2",
+    "isActive": True,
+    "isPopular": True,
+    "docsUrl": "https://api.slack.com/methods",
+    "websiteUrl": "https://slack.com",
+}
+TEMPLATE = {
+    "id": "8288076d-7e28-5697-b9f2-8a5e8cd6b3a5",
+    "name": "Post incoming webhooks to Slack",
+    "description": "Every call to the webhook becomes a Slack message",
+    "category": "communication",
+    "triggerType": "WEBHOOK",
+    "triggerConfig": {"methods": ["POST"], "mode": "async"},
+    "steps": [{"id": "post", "type": "action", "action": "slack.send_message",
+               "input": {"channel": "#general", "text": "{{ trigger.body.text }}"}}],
+    "icon": "/static/icons/slack.svg",
+    "tags": ["slack"],
+    "isPopular": True,
+    "usageCount": 12,
+    "requiredIntegrations": ["slack"],
+    "createdAt": AT,
+    "updatedAt": AT,
+}  # fmt: skip
+EXPORT = {
+    "batonExport": 1,
+    "name": "Greet new signups",
+    "description": None,
+    "triggerType": "WEBHOOK",
+    "triggerConfig": WORKFLOW_IN["triggerConfig"],
+    "steps": STEPS,
+    "tags": [],
+    "folder": None,
+    "connectionId": None,
+}
+TIMELINE_ITEM = {
+    "stepId": "lookup",
+    "key": "lookup",
+    "iteration": [],
+    "name": "lookup",
+    "stepType": "action",
+    "parentStepId": None,
+    "branch": None,
+    "depth": 0,
+    "status": "SUCCESS",
+    "branchTaken": None,
+    "attempts": 1,
+    "startedAt": AT,
+    "completedAt": "2026-12-03T09:30:00.120000Z",
+    "duration": 120,
+    "error": None,
+    "state": None,
+}
+APPROVAL = {
+    "executionId": EXECUTION_ID,
+    "stepId": "ok",
+    "workflowId": WORKFLOW_ID,
+    "workflowName": "Refunds",
+    "status": "pending",
+    "message": "Refund 40 EUR?",
+    "approvers": [],
+    "requestedAt": AT,
+    "expiresAt": "2026-12-04T09:30:00Z",
+    "defaultDecision": "reject",
+    "decision": None,
+    "decidedAt": None,
+    "canDecide": True,
+    "decideUrl": f"/api/v1/workspaces/{WORKSPACE_ID}/executions/{EXECUTION_ID}/steps/ok/decision",
+}
+LOG_ENTRY = {
+    "id": "0f2d4b6a-8c0e-4a2c-9e4b-6d8f0a2c4e65",
+    "executionId": EXECUTION_ID,
+    "workflowId": WORKFLOW_ID,
+    "timestamp": AT,
+    "level": "info",
+    "message": "Execution started",
+    "stepId": None,
+    "metadata": {"status": "RUNNING"},
+}
+WEBHOOK = {
+    "id": "2e4a6c8e-0a2c-4e6a-8c0e-2a4c6e8a0b26",
+    "workflowId": WORKFLOW_ID,
+    "workflowName": "Greet new signups",
+    "url": "http://127.0.0.1:8000/hooks/wh_3kfT9q…",
+    "token": "wh_3kfT9q…",
+    "isActive": True,
+    "hasSecret": False,
+    "signatureScheme": None,
+    "totalCalls": 3,
+    "lastCalledAt": AT,
+    "createdAt": AT,
+}
+HOOKED = {"executionId": EXECUTION_ID, "status": "PENDING", "replayed": False}
+RUN_STARTED = {**EXECUTION, "status": "PENDING", "result": None, "completedAt": None, "duration": None,
+               "startedAt": None}  # fmt: skip
+EVENTS = (
+    "retry: 1000\n\n"
+    'event: execution\ndata: {"type": "execution", "status": "RUNNING", "error": null}\n\n'
+    'id: MjAyNi0xMi0wM1QwOTozMDowMC4xMlo\nevent: step\ndata: {"type": "step", "stepId": "lookup", '
+    '"status": "SUCCESS", "duration": 120}\n\n'
+)
+
+
 def page(*items: Any) -> dict[str, Any]:
     return {"items": list(items), "nextCursor": None}
 
@@ -206,5 +340,74 @@ EXAMPLES: dict[str, tuple[Any, int, Any]] = {
     ),
     f"GET {WS}/executions": (None, 200, page(EXECUTION)),
     f"GET {EX}": (None, 200, {**EXECUTION, "stepExecutions": [STEP_EXECUTION]}),
-    f"POST {EX}/steps/{{step_id}}/decision": ({"approved": True, "comment": "Looks right"}, 200, None),
-}
+    f"POST {EX}/steps/{{step_id}}/decision": (
+        {"approved": True, "comment": "Looks right"}, 200, {"stepId": "ok", "approved": True, "by": USER_ID}
+    ),
+    "GET /healthz": (None, 200, {"status": "ok"}),
+    "GET /readyz": (None, 200, {"status": "ready", "checks": {"postgres": "ok", "redis": "ok",
+                                                                "temporal": "ok", "logStore": "ok"}}),
+    f"POST {V1}/auth/verify-email": (
+        {"token": "eyJhbGciOiJIUzI1NiJ9.…"}, 200, {**USER, "emailVerified": True}
+    ),
+    f"GET {WS}/members": (None, 200, page(MEMBER)),
+    f"POST {WS}/members": ({"email": "grace@example.com", "role": "ADMIN"}, 201, MEMBER),
+    f"PATCH {WS}/members/{{user_id}}": ({"role": "VIEWER"}, 200, {**MEMBER, "role": "VIEWER"}),
+    f"GET {WS}/audit-logs": (None, 200, page({
+        "id": "6a8c0e2a-4c6e-4a8c-9e2a-4c6e8a0c2e47", "userId": USER_ID, "workspaceId": WORKSPACE_ID,
+        "action": "workflow.published", "entityType": "workflow", "entityId": WORKFLOW_ID,
+        "changes": None, "metadata": {"version": 1}, "ipAddress": "127.0.0.1", "userAgent": "curl/8.5.0",
+        "createdAt": AT})),
+    f"GET {V1}/integrations": (None, 200, page(INTEGRATION)),
+    f"GET {V1}/integrations/{{integration_id}}": (None, 200, {**INTEGRATION, "triggers": [], "actions": [{
+        "id": "slack.send_message", "name": "Send a message", "description": "Post a message to a channel",
+        "inputSchema": {"type": "object", "required": ["channel", "text"],
+                        "properties": {"channel": {"type": "string"}, "text": {"type": "string"}}},
+        "outputSchema": {"type": "object", "properties": {"ts": {"type": "string"}}}, "isActive": True}]}),
+    f"GET {V1}/templates": (None, 200, page(TEMPLATE)),
+    f"GET {V1}/templates/{{template_id}}": (None, 200, TEMPLATE),
+    f"POST {WS}/templates/{{template_id}}/use": (None, 201, {**WORKFLOW, "name": TEMPLATE["name"],
+                                                              "isActive": False, "isDraft": True}),
+    f"POST {WS}/connections": ({"integrationId": "slack", "name": "Team Slack",
+                                "credentials": {"accessToken": "xoxb-…"}}, 201, CONNECTION),
+    f"GET {WS}/connections": (None, 200, page(CONNECTION)),
+    f"GET {WS}/connections/{{connection_id}}": (None, 200, CONNECTION),
+    f"PATCH {WS}/connections/{{connection_id}}": (
+        {"name": "Ops Slack"}, 200, {**CONNECTION, "name": "Ops Slack"}),
+    f"POST {WS}/connections/{{connection_id}}/test": (None, 200, {
+        "ok": True, "testStatus": "SUCCESS", "detail": "Slack answered auth.test for workspace Acme",
+        "failure": None}),
+    f"POST {WS}/workflows/import": ({"workflow": EXPORT, "connectionMap": {}}, 201,
+                                    {**WORKFLOW, "isActive": False, "isDraft": True}),
+    f"GET {WF}/export": (None, 200, EXPORT),
+    f"POST {WF}/duplicate": (None, 201, {**WORKFLOW, "name": "Copy of Greet new signups", "isActive": False}),
+    f"POST {WF}/activate": (None, 200, WORKFLOW),
+    f"POST {WF}/deactivate": (None, 200, {**WORKFLOW, "isActive": False}),
+    f"POST {WF}/versions/{{version}}/restore": (None, 201, {**VERSION, "version": 2,
+                                                              "changeDescription": "Restored version 1"}),
+    f"GET {EX}/timeline": (None, 200, {"executionId": EXECUTION_ID, "status": "SUCCESS", "live": None,
+                                       "items": [TIMELINE_ITEM]}),
+    f"POST {EX}/cancel": (None, 202, {**EXECUTION, "status": "CANCELLED"}),
+    f"POST {EX}/retry": (None, 202, RUN_STARTED),
+    f"POST {EX}/resume": ({"latestVersion": True}, 202, RUN_STARTED),
+    f"GET {WS}/approvals": (None, 200, page(APPROVAL)),
+    f"GET {EX}/logs": (None, 200, page(LOG_ENTRY)),
+    f"GET {WS}/webhooks": (None, 200, page(WEBHOOK)),
+    f"POST {WS}/webhooks/{{webhook_id}}/rotate-secret": (None, 201, {
+        "webhookId": WEBHOOK["id"], "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        "signatureScheme": "standard", "signatureHeader": "webhook-signature"}),
+    f"PUT {WS}/webhooks/{{webhook_id}}/secret": (
+        {"scheme": "github", "secret": "the GitHub webhook's secret"}, 200,
+        {"webhookId": WEBHOOK["id"], "signatureScheme": "github", "signatureHeader": "X-Hub-Signature-256"}),
+    **{f"{method} /hooks/{{token}}": (None if method == "GET" else {"email": "ada@example.com"}, 202, HOOKED)
+       for method in ("GET", "POST", "PUT", "PATCH", "DELETE")},
+    f"GET {WS}/analytics": (None, 200, report([], date(2026, 12, 1), date(2026, 12, 3), {})),
+    f"GET {V1}/approval-links/{{token}}": (None, 200, {  # JSON when asked for (Accept); a page for browsers
+        "message": "Refund 40 EUR?", "workflowName": "Refunds", "expiresAt": "2026-12-04T09:30:00Z",
+        "decision": "approve"}),
+    f"POST {V1}/approval-links/{{token}}": (None, 200, {"stepId": "ok", "approved": True, "by": "approval-link"}),
+    f"GET {V1}/oauth/callback": (None, 200, CONNECTION),
+    f"PUT {V1}/admin/workspaces/{{workspace_id}}/plan": ({"plan": "PROFESSIONAL"}, 200,
+                                                          {**WORKSPACE, "plan": "PROFESSIONAL"}),
+}  # fmt: skip
+# Streams: an example of what they send
+STREAM_EXAMPLES = {f"GET {EX}/events": EVENTS, f"GET {WS}/events": EVENTS}

@@ -37,6 +37,29 @@ async def test_every_example_matches_its_operation(api_client: httpx.AsyncClient
             assert not errors, f"{key}: the example answer does not fit its schema: {errors}"
 
 
+# What has no JSON example, and why
+NO_EXAMPLE = {
+    "GET /metrics": "Prometheus text",
+    "GET /api/v1/definition-schema": "the answer is a JSON Schema, shown by the endpoint itself",
+    "GET /api/v1/workspaces/{workspace_id}/connections/oauth/{integration_id}/authorize": "a redirect",
+}
+
+
+async def test_every_endpoint_has_an_example(api_client: httpx.AsyncClient) -> None:
+    document = (await api_client.get("/openapi.json")).json()
+    missing = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            key = f"{method.upper()} {path}"
+            answers = [a for code, a in operation["responses"].items() if code.startswith("2")]
+            bodies = [c for a in answers for c in a.get("content", {}).values()]
+            if key in NO_EXAMPLE or all(code == "204" for code in operation["responses"] if code[0] == "2"):
+                continue
+            if not any("example" in body for body in bodies):
+                missing.append(key)
+    assert missing == [], f"operations without an example answer: {missing}"
+
+
 async def test_the_definition_is_typed_in_the_document(api_client: httpx.AsyncClient) -> None:
     document = (await api_client.get("/openapi.json")).json()
     schemas = document["components"]["schemas"]
