@@ -219,7 +219,7 @@ EXPORT = {
     "folder": None,
     "connectionId": None,
 }
-TIMELINE_ITEM = {
+TIMELINE_ITEM: dict[str, Any] = {
     "stepId": "lookup",
     "key": "lookup",
     "iteration": [],
@@ -237,7 +237,7 @@ TIMELINE_ITEM = {
     "error": None,
     "state": None,
 }
-APPROVAL = {
+APPROVAL: dict[str, Any] = {
     "executionId": EXECUTION_ID,
     "stepId": "ok",
     "workflowId": WORKFLOW_ID,
@@ -404,7 +404,8 @@ EXAMPLES: dict[str, tuple[Any, int, Any]] = {
     f"GET {V1}/approval-links/{{token}}": (None, 200, {  # JSON when asked for (Accept); a page for browsers
         "message": "Refund 40 EUR?", "workflowName": "Refunds", "expiresAt": "2026-12-04T09:30:00Z",
         "decision": "approve"}),
-    f"POST {V1}/approval-links/{{token}}": (None, 200, {"stepId": "ok", "approved": True, "by": "approval-link"}),
+    f"POST {V1}/approval-links/{{token}}": (
+        None, 200, {"stepId": "ok", "approved": True, "by": "approval-link"}),
     f"GET {V1}/oauth/callback": (None, 200, CONNECTION),
     f"PUT {V1}/admin/workspaces/{{workspace_id}}/plan": ({"plan": "PROFESSIONAL"}, 200,
                                                           {**WORKSPACE, "plan": "PROFESSIONAL"}),
