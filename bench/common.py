@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -13,6 +14,7 @@ from typing import Any
 import asyncpg
 import httpx
 import psutil
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from bench.engine import summarize
@@ -247,3 +249,76 @@ def cpu_split(before: dict[str, float], after: dict[str, float], runs: int, wall
     busy = sum(after[name] - before[name] for name in before) / wall
     shares = ", ".join(f"{name} {ms:.1f}" for name, ms in sorted(per.items(), key=lambda kv: -kv[1]))
     return f"CPU ms per run: {shares}; {sum(per.values()):.1f} in all, {busy:.2f} of 2 cores busy"
+
+
+# ---------------------------------------------------------------- Temporal RPCs and history events per run
+
+# Long polls wait for work rather than doing it: counted apart from the calls that do something.
+POLLS = ("PollWorkflowTaskQueue", "PollActivityTaskQueue", "PollNexusTaskQueue")
+_REQUESTS = re.compile(r"^service_requests\{([^}]*)\}\s+([0-9.eE+]+)$", re.M)
+_OPERATION = re.compile(r'operation="([^"]+)"')
+
+
+def temporal_metrics_url(stack: BenchStack) -> str | None:
+    """The embedded dev server's Prometheus endpoint (it picks its own port): its listening ports, probed."""
+    process = stack.processes.get("temporal")
+    if process is None:
+        return None
+    try:
+        ports = sorted({c.laddr.port for c in process.net_connections(kind="tcp") if c.status == "LISTEN"})
+    except psutil.Error:
+        return None
+    for port in ports:
+        url = f"http://127.0.0.1:{port}/metrics"
+        try:
+            if "service_requests" in httpx.get(url, timeout=2).text:
+                return url
+        except httpx.HTTPError:
+            continue
+    return None
+
+
+def rpc_snapshot(url: str | None) -> dict[str, float]:
+    """The frontend's requests so far, per operation (`service_requests`, summed over its labels)."""
+    if url is None:
+        return {}
+    try:
+        text = httpx.get(url, timeout=5).text
+    except httpx.HTTPError:
+        return {}
+    counts: dict[str, float] = {}
+    for labels, value in _REQUESTS.findall(text):
+        if 'service_name="frontend"' not in labels and "service_name=" in labels:
+            continue  # history and matching count the same call again, inside the server
+        operation = _OPERATION.search(labels)
+        if operation:
+            counts[operation.group(1)] = counts.get(operation.group(1), 0.0) + float(value)
+    return counts
+
+
+def rpc_split(before: dict[str, float], after: dict[str, float], runs: int) -> str:
+    """Temporal RPCs per run, the polls apart: what each change to how a run uses Temporal removes."""
+    if runs <= 0 or not after:
+        return "Temporal RPCs per run: not measured (no metrics endpoint found)"
+    per = {op: (after.get(op, 0.0) - before.get(op, 0.0)) / runs for op in after}
+    work = {op: n for op, n in per.items() if n >= 0.005 and op not in POLLS}
+    polls = sum(n for op, n in per.items() if op in POLLS)
+    shares = ", ".join(f"{op} {n:.2f}" for op, n in sorted(work.items(), key=lambda kv: -kv[1]))
+    return f"Temporal RPCs per run: {sum(work.values()):.1f} ({shares}); long polls {polls:.1f}"
+
+
+async def history_split(stack: BenchStack, execution_id: str) -> str:
+    """The history events of one run, by type: each is server CPU and database writes."""
+    from core.contract import run_workflow_id
+
+    client = await Client.connect(stack.temporal_address)
+    events = [
+        event
+        async for event in client.get_workflow_handle(run_workflow_id(execution_id)).fetch_history_events()
+    ]
+    kinds: dict[str, int] = {}
+    for event in events:
+        name = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_").lower()
+        kinds[name] = kinds.get(name, 0) + 1
+    shares = ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
+    return f"history events per run: {len(events)} ({shares})"

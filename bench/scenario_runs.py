@@ -18,8 +18,12 @@ from bench.common import (
     cpu_split,
     drain,
     fire,
+    history_split,
     per_run,
     report,
+    rpc_snapshot,
+    rpc_split,
+    temporal_metrics_url,
     temporal_starts,
 )
 from bench.engine import fresh_database, run_benchmark, serve_http, summarize
@@ -145,17 +149,27 @@ async def sync_webhook(
 
     await fire(call, 10, 30)
     rows: list[Row] = []
+    metrics = temporal_metrics_url(stack)
     for concurrency, total in ((1, 100 if quick else 300), (50, 500 if quick else 1500)):
         before = stack.cpu_seconds("api", "worker")
         split_before = cpu_snapshot(stack)
+        rpcs_before = rpc_snapshot(metrics)
         latencies, responses, wall = await fire(call, concurrency, total)
         split_after = cpu_snapshot(stack)
+        rpcs_after = rpc_snapshot(metrics)
         done = [r for r in responses if r.status_code == 200 and r.json() == {"tier": "gold"}]
         row = Row(f"sync webhook, 3 steps c={concurrency}").with_latencies(summarize(latencies, wall))
         row.runs_per_s = len(done) / wall
         row.cpu_s_per_run = per_run(before, stack.cpu_seconds("api", "worker"), len(done))
         row.rss_mb = stack.rss_mb("api", "worker")
         row.notes.append(cpu_split(split_before, split_after, len(done), wall))
+        row.notes.append(rpc_split(rpcs_before, rpcs_after, len(done)))
+        if concurrency == 1 and done:
+            last = await db.fetchval(
+                "SELECT id FROM workflow_executions WHERE workflow_id = $1 ORDER BY created_at DESC LIMIT 1",
+                workflow_id,
+            )
+            row.notes.append(await history_split(stack, str(last)))
         reference = handwritten.get(concurrency)
         if reference:
             if concurrency == 1:
