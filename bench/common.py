@@ -236,7 +236,13 @@ SPLIT = ("api", "worker", "temporal", "postgres", "redis")
 def cpu_snapshot(stack: BenchStack) -> dict[str, float]:
     """CPU seconds so far of each process of the stack, and of this bench process (the load client)."""
     names = [name for name in SPLIT if name in stack.processes]
-    taken = {name: stack.cpu_seconds(name) for name in dict.fromkeys(names)}
+    taken: dict[str, float] = {}
+    for name in names:
+        if name == "worker" and stack.processes["worker"].pid == stack.processes["api"].pid:
+            continue  # `baton serve` (the default): one process is both, counted once
+        label = "api+worker" if name == "api" and "worker" in stack.processes and (
+            stack.processes["worker"].pid == stack.processes["api"].pid) else name  # fmt: skip
+        taken[label] = stack.cpu_seconds(name)
     own = psutil.Process().cpu_times()
     return {**taken, "load client": own.user + own.system}
 
