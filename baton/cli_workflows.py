@@ -3,14 +3,17 @@ requests, promoted from one workspace to another (baton/workflow_files.py does t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
 from baton.cli_runs import Api, fail
 from baton.client import ApiError, Client
-from baton.workflow_files import FileError, apply, load_folder, plan, pull
+from baton.workflow_files import Change, FileError, apply, load_folder, plan, pull
+
+T = TypeVar("T")
 
 workflows_app = typer.Typer(
     help="Workflows as code: one YAML file per workflow, named by its key.\n\n"
@@ -30,31 +33,27 @@ WorkspaceOption = Annotated[
 Prune = Annotated[bool, typer.Option(help="Also delete the workspace's workflows that no file describes")]
 
 
-def _client() -> tuple[Client, str]:
+def _against(workspace: str | None, work: Callable[[Client, str], T]) -> T:
+    """`work` with a client of the stored login, on `workspace` (or the login's); its errors as CLI errors
+    naming the file and JSON path, or what Baton answered."""
     stored = Api.stored()
-    return Client(stored.url, token=stored.token), stored.workspace
-
-
-def _failed(exc: Exception) -> None:
-    if isinstance(exc, FileError):
+    client = Client(stored.url, token=stored.token)
+    try:
+        return work(client, workspace or stored.workspace)
+    except FileError as exc:
         fail(str(exc))
-    if isinstance(exc, ApiError):
+    except ApiError as exc:
         where = f" (at {exc.path})" if exc.path else ""
         fail(f"Baton answered {exc.status} {exc.error}: {exc.detail}{where}")
-    raise exc
+    finally:
+        client.close()
 
 
 @workflows_app.command("pull")
 def pull_command(folder: Folder, workspace: WorkspaceOption = None) -> None:
     """Write every workflow of the workspace to FOLDER as <key>.yaml (a workflow without a key gets one made
     from its name, saved on it so the next push finds it)."""
-    client, default = _client()
-    try:
-        written = pull(client, workspace or default, folder)
-    except (ApiError, FileError) as exc:
-        _failed(exc)
-    finally:
-        client.close()
+    written = _against(workspace, lambda client, target: pull(client, target, folder))
     for name, keyed_now in written:
         typer.echo(f"  {folder / name}" + ("  (the workflow got this key)" if keyed_now else ""))
     typer.echo(f"Pulled {len(written)} workflows into {folder}.")
@@ -68,13 +67,9 @@ def diff_command(
     check: Annotated[bool, typer.Option(help="Exit 1 when a push would change anything (for CI)")] = False,
 ) -> None:
     """Show what `push` would do: each workflow created, updated, published or deleted, with a diff."""
-    client, default = _client()
-    try:
-        changes = plan(client, workspace or default, load_folder(folder), prune=prune)
-    except (ApiError, FileError) as exc:
-        _failed(exc)
-    finally:
-        client.close()
+    changes = _against(
+        workspace, lambda client, target: plan(client, target, load_folder(folder), prune=prune)
+    )
     for change in changes:
         typer.echo(change.line())
         if change.action in ("update", "delete", "create"):
@@ -96,15 +91,13 @@ def push_command(
 ) -> None:
     """Apply FOLDER to the workspace: create what is new, update and publish what changed (one version
     each, described by --message), nothing for what is the same. Every file is checked before any change."""
-    client, default = _client()
-    target = workspace or default
-    try:
+
+    def push(client: Client, target: str) -> list[Change]:
         changes = plan(client, target, load_folder(folder), prune=prune)
         apply(client, target, changes, message)
-    except (ApiError, FileError) as exc:
-        _failed(exc)
-    finally:
-        client.close()
+        return changes
+
+    changes = _against(workspace, push)
     for change in changes:
         typer.echo(change.line())
     done = [c for c in changes if c.action != "same"]

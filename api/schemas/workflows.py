@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     Field,
@@ -16,6 +16,17 @@ from api.schemas.base import ApiModel
 from core.models import ExecutionStatus, TriggerType
 from core.runs.timeline import branch_taken
 
+# A stable name for a workflow in its workspace (workflows.key, unique when set).
+WorkflowKey = Annotated[
+    str | None,
+    Field(
+        pattern=r"^[a-z0-9][a-z0-9._-]{0,99}$",
+        description="A stable name for the workflow in its workspace, unique (`baton workflows push` finds "
+        "it by this: the same key in staging and production)",
+        examples=["greet-new-signups"],
+    ),
+]
+
 
 class WorkflowCreate(ApiModel):
     name: str = Field(min_length=1, max_length=200)
@@ -26,13 +37,7 @@ class WorkflowCreate(ApiModel):
     tags: list[str] = Field(default_factory=list, max_length=50)
     folder: str | None = Field(default=None, max_length=200)
     connection_id: str | None = None
-    key: str | None = Field(
-        default=None,
-        pattern=r"^[a-z0-9][a-z0-9._-]{0,99}$",
-        description="A stable name for the workflow in its workspace, unique (`baton workflows push` finds "
-        "it by this: the same key in staging and production)",
-        examples=["greet-new-signups"],
-    )
+    key: WorkflowKey = None
 
 
 class WorkflowUpdate(ApiModel):
@@ -44,13 +49,7 @@ class WorkflowUpdate(ApiModel):
     tags: list[str] | None = Field(default=None, max_length=50)
     folder: str | None = Field(default=None, max_length=200)
     connection_id: str | None = None
-    key: str | None = Field(
-        default=None,
-        pattern=r"^[a-z0-9][a-z0-9._-]{0,99}$",
-        description="A stable name for the workflow in its workspace, unique (`baton workflows push` finds "
-        "it by this: the same key in staging and production)",
-        examples=["greet-new-signups"],
-    )
+    key: WorkflowKey = None
 
     @field_validator("name", "trigger_type", "trigger_config", "steps", "tags", mode="before")
     @classmethod

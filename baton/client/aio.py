@@ -581,6 +581,16 @@ class Workflows(Resource):
         )
 
 
+def _run_filters(
+    workflow_id: str | None,
+    status: str | None,
+    state: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> dict[str, Any]:
+    return _params(workflowId=workflow_id, status=status, state=state, **{"from": since, "to": until})
+
+
 class Executions(Resource):
     async def list(
         self,
@@ -594,14 +604,7 @@ class Executions(Resource):
         limit: int | None = None,
         cursor: str | None = None,
     ) -> Page[ExecutionOut]:
-        params = _params(
-            workflowId=workflow_id,
-            status=status,
-            state=state,
-            limit=limit,
-            cursor=cursor,
-            **{"from": since, "to": until},
-        )
+        params = _run_filters(workflow_id, status, state, since, until) | _params(limit=limit, cursor=cursor)
         return await self.http.page(ExecutionOut, f"{ws(workspace_id)}/executions", params)
 
     def iterate(
@@ -616,13 +619,7 @@ class Executions(Resource):
         page_size: int | None = None,
     ) -> AsyncIterator[ExecutionOut]:
         """Every run matching the filters, newest first, fetched `page_size` at a time (50 by default)."""
-        params = _params(
-            workflowId=workflow_id,
-            status=status,
-            state=state,
-            limit=page_size,
-            **{"from": since, "to": until},
-        )
+        params = _run_filters(workflow_id, status, state, since, until) | _params(limit=page_size)
         return self.http.iterate(ExecutionOut, f"{ws(workspace_id)}/executions", params)
 
     async def get(self, workspace_id: str, execution_id: str) -> ExecutionDetail:
