@@ -11,7 +11,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -37,6 +39,7 @@ from core.contract import (
     PollOutcome,
     ScheduledFire,
     TriggerRef,
+    scheduled_execution_id,
 )
 from core.definition.triggers import PollingTriggerConfig
 from core.errors import LimitExceeded, NotFound
@@ -51,14 +54,10 @@ from integrations.sdk import ActionError
 
 logger = logging.getLogger("baton.triggers")
 
-SCHEDULED_NAMESPACE = uuid.UUID("5b3c1f0e-6f1a-4d7e-9a0b-0c2f4e6a8b13")
 POLLED_NAMESPACE = uuid.UUID("a7e2d9c4-1b3f-4e5a-8c6d-2f0b9e7a1c35")
 LOCK_SECONDS = 60
+LOCK_WAIT_SECONDS = 2.0
 MIN_SEEN = 1000
-
-
-def scheduled_execution_id(tick_id: str) -> str:
-    return str(uuid.uuid5(SCHEDULED_NAMESPACE, tick_id))
 
 
 def polled_execution_id(workflow_id: str, item_id: str) -> str:
@@ -109,7 +108,7 @@ class TriggerActivities:
         ):
             return FireDecision(skipped="the workflow is no longer an active SCHEDULE workflow")
         lock = self._keys.schedule_lock(fire.workflow_id)
-        if not await self._redis.set(lock, "1", ex=LOCK_SECONDS, nx=True):
+        if not await self._take_lock(lock):
             logger.warning("schedule tick %s skipped: another start holds %s", fire.tick_id, lock)
             return FireDecision(skipped=f"another start of this workflow holds {lock}")
         try:
@@ -129,6 +128,16 @@ class TriggerActivities:
             await self._redis.delete(lock)
             raise
         return FireDecision(run=run)
+
+    async def _take_lock(self, lock: str) -> bool:
+        """The seed's lock, held from a tick's decision to its run's start (milliseconds): a tick that finds
+        it taken waits up to LOCK_WAIT_SECONDS for it (a backfill starts its slots at once), then skips."""
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while not await self._redis.set(lock, "1", ex=LOCK_SECONDS, nx=True):
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
 
     @activity.defn(name=RELEASE_SCHEDULE_ACTIVITY)
     async def release_schedule(self, trigger: TriggerRef) -> None:

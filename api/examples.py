@@ -400,6 +400,16 @@ EXAMPLES: dict[str, tuple[Any, int, Any]] = {
         {"webhookId": WEBHOOK["id"], "signatureScheme": "github", "signatureHeader": "X-Hub-Signature-256"}),
     **{f"{method} /hooks/{{token}}": (None if method == "GET" else {"email": "ada@example.com"}, 202, HOOKED)
        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")},
+    f"GET {WF}/schedule": (None, 200, {
+        "scheduleId": f"schedule-{WORKFLOW_ID}", "paused": False, "note": "armed by Baton",
+        "nextRunTimes": ["2026-12-03T10:00:00Z", "2026-12-03T11:00:00Z"],
+        "recentRuns": [{"scheduledAt": "2026-12-03T09:00:00Z", "startedAt": "2026-12-03T09:00:00.020000Z",
+                        "executionId": EXECUTION_ID}],
+        "runsTotal": 41, "missedCatchupWindow": 0, "skippedOverlap": 1, "runningExecutionIds": []}),
+    f"POST {WF}/backfill": (
+        {"from": "2026-12-01T00:00:00Z", "to": "2026-12-02T00:00:00Z", "overlap": "buffer_all"}, 202,
+        {"workflowId": WORKFLOW_ID, "from": "2026-12-01T00:00:00Z", "to": "2026-12-02T00:00:00Z",
+         "overlap": "buffer_all", "detail": "the schedule starts a run for each of its slots in the range"}),
     f"GET {WS}/analytics": (None, 200, report([], date(2026, 12, 1), date(2026, 12, 3), {})),
     f"GET {V1}/approval-links/{{token}}": (None, 200, {  # JSON when asked for (Accept); a page for browsers
         "message": "Refund 40 EUR?", "workflowName": "Refunds", "expiresAt": "2026-12-04T09:30:00Z",

@@ -98,6 +98,14 @@ def scheduled_run_id(workflow_id: str) -> str:
     return f"scheduled-{workflow_id}"
 
 
+SCHEDULED_NAMESPACE = uuid.UUID("5b3c1f0e-6f1a-4d7e-9a0b-0c2f4e6a8b13")
+
+
+def scheduled_execution_id(tick_id: str) -> str:
+    """The execution a schedule's tick starts (`tick_id`: the workflow id Temporal gave the tick)."""
+    return str(uuid.uuid5(SCHEDULED_NAMESPACE, tick_id))
+
+
 def poller_id(workflow_id: str) -> str:
     """The long-running poller of a POLLING workflow."""
     return f"poll-{workflow_id}"

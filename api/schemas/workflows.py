@@ -294,3 +294,41 @@ class LogEntryOut(ApiModel):
     message: str
     step_id: str | None
     metadata: dict[str, Any] | None
+
+
+class BackfillBody(ApiModel):
+    from_: datetime = Field(
+        alias="from", description="The first slot's earliest time (ISO-8601; UTC if no offset)"
+    )
+    to: datetime = Field(description="The end of the range, not included; in the past")
+    overlap: Literal["skip", "buffer_one", "buffer_all", "allow_all"] | None = Field(
+        default=None,
+        description="For slots that would overlap a run still going (default: the schedule's `overlap`); "
+        "buffer_all runs every slot, one after the other",
+    )
+
+
+class BackfillAccepted(ApiModel):
+    workflow_id: str
+    from_: datetime = Field(alias="from")
+    to: datetime
+    overlap: str | None
+    detail: str
+
+
+class ScheduledRun(ApiModel):
+    scheduled_at: datetime
+    started_at: datetime
+    execution_id: str | None = Field(description="The run the slot started (GET .../executions/{id})")
+
+
+class ScheduleOut(ApiModel):
+    schedule_id: str = Field(description="The Temporal Schedule (`schedule-{workflowId}`)")
+    paused: bool = Field(description="Paused while the workflow is inactive")
+    note: str | None
+    next_run_times: list[datetime] = Field(description="The next slots, soonest first")
+    recent_runs: list[ScheduledRun] = Field(description="The latest slots started, oldest first")
+    runs_total: int = Field(description="Slots started since the schedule was made")
+    missed_catchup_window: int = Field(description="Slots missed for good (older than catchupWindowSeconds)")
+    skipped_overlap: int = Field(description="Slots skipped because a run was still going (overlap: skip)")
+    running_execution_ids: list[str]

@@ -39,6 +39,8 @@ from api.schemas.connections import ConnectionCreate, ConnectionOut, ConnectionT
 from api.schemas.webhooks import SchemeSet, WebhookOut, WebhookSecret
 from api.schemas.workflows import (
     ApprovalOut,
+    BackfillAccepted,
+    BackfillBody,
     DecisionBody,
     ExecutionDetail,
     ExecutionOut,
@@ -46,6 +48,7 @@ from api.schemas.workflows import (
     PublishBody,
     ResumeBody,
     RunBody,
+    ScheduleOut,
     Timeline,
     VersionOut,
     WorkflowCreate,
@@ -560,6 +563,26 @@ class Workflows(Resource):
         return await self.http.model(
             ExecutionOut, "POST", path, json_body=body, params=params, idempotency_key=idempotency_key
         )
+
+    async def schedule(self, workspace_id: str, workflow_id: str) -> ScheduleOut:
+        """A SCHEDULE workflow's next slots and the runs its latest slots started."""
+        return await self.http.model(
+            ScheduleOut, "GET", f"{ws(workspace_id)}/workflows/{workflow_id}/schedule"
+        )
+
+    async def backfill(
+        self,
+        workspace_id: str,
+        workflow_id: str,
+        since: datetime,
+        until: datetime,
+        overlap: str | None = None,
+    ) -> BackfillAccepted:
+        """Runs the slots the schedule missed in [since, until) (overlap: skip, buffer_one, buffer_all,
+        allow_all; default the schedule's)."""
+        body = body_of(BackfillBody, **{"from": since, "to": until}, **_fields(overlap=overlap or UNSET))
+        path = f"{ws(workspace_id)}/workflows/{workflow_id}/backfill"
+        return await self.http.model(BackfillAccepted, "POST", path, json_body=body)
 
     async def export(self, workspace_id: str, workflow_id: str) -> WorkflowExport:
         return await self.http.model(

@@ -154,6 +154,8 @@ class Workflows(Blocking):
     version = blocking(aio.Workflows.version)
     restore = blocking(aio.Workflows.restore)
     run = blocking(aio.Workflows.run)
+    schedule = blocking(aio.Workflows.schedule)
+    backfill = blocking(aio.Workflows.backfill)
     export = blocking(aio.Workflows.export)
     import_ = blocking(aio.Workflows.import_)
 

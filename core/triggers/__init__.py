@@ -1,2 +1,3 @@
 """Triggers: arming them on Temporal and the webhooks table (`arming`), webhooks and their hot path
-(`webhooks`), verifying signed calls (`signatures`), and a call's way in (`ingress`)."""
+(`webhooks`), verifying signed calls (`signatures`), a call's way in (`ingress`), and a schedule's view
+and backfill (`schedules`)."""

@@ -93,6 +93,14 @@ async def test_every_workspace_endpoint_follows_the_permission_matrix(
         ("POST", f"{w}/duplicate", None, "MEMBER"),
         ("POST", f"{base}/workflows/import", {"workflow": new_workflow}, "MEMBER"),
         ("POST", f"{w}/run", {"payload": {}}, "MEMBER"),
+        ("GET", f"{w}/schedule", None, "VIEWER", 409),  # a MANUAL workflow has no schedule
+        (
+            "POST",
+            f"{w}/backfill",
+            {"from": "2026-01-01T00:00:00Z", "to": "2026-01-01T01:00:00Z"},
+            "MEMBER",
+            409,
+        ),
         ("GET", f"{base}/executions", None, "VIEWER"),
         ("GET", f"{base}/approvals", None, "VIEWER"),
         ("GET", e, None, "VIEWER"),

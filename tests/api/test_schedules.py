@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from temporalio.client import Client, ScheduleOverlapPolicy, ScheduleRange
 from temporalio.service import RPCError, RPCStatusCode
 
+from baton.client import AsyncClient
 from core.contract import schedule_id
 from core.redis_keys import RedisKeys
 from tests.api.conftest import sign_up
@@ -177,3 +178,80 @@ async def test_a_bad_schedule_is_refused_with_its_path(api_client: httpx.AsyncCl
         response = await api_client.post(f"{base}/workflows", headers=headers, json=body)
         assert response.status_code == 422, config
         assert response.json()["path"] == path, response.json()
+
+
+async def test_backfill_runs_the_missed_slots_and_the_schedule_shows_them(
+    api_with_worker: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    """An hourly schedule (nothing fires during the test): the last three hours backfilled give one run per
+    slot, each with its slot as `scheduledAt`; the schedule's view lists them and its next slots."""
+    client = api_with_worker
+    base, headers, workflow_id = await schedule_workflow(client, {"intervalSeconds": 3600})
+    now = datetime.now(UTC)
+    top = now.replace(minute=0, second=0, microsecond=0)
+    slots = [top - timedelta(hours=n) for n in (2, 1, 0)]
+    body = {
+        "from": (slots[0] - timedelta(minutes=1)).isoformat(),
+        "to": now.isoformat(),
+        "overlap": "allow_all",
+    }
+    accepted = await client.post(f"{base}/workflows/{workflow_id}/backfill", headers=headers, json=body)
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.json()["overlap"] == "allow_all"
+
+    rows = await wait_for_runs(db, workflow_id, 3, timeout=30)
+    scheduled = sorted(datetime.fromisoformat(json.loads(r["trigger_data"])["scheduledAt"]) for r in rows)
+    assert scheduled == slots
+    await asyncio.sleep(1)
+    assert len(await runs_of(db, workflow_id)) == 3  # one run per slot, none twice
+
+    view = await client.get(f"{base}/workflows/{workflow_id}/schedule", headers=headers)
+    assert view.status_code == 200, view.text
+    shown = view.json()
+    assert shown["paused"] is False
+    assert datetime.fromisoformat(shown["nextRunTimes"][0]) == top + timedelta(hours=1)
+    assert {r["executionId"] for r in shown["recentRuns"]} == {str(r["id"]) for r in rows}
+    assert shown["runsTotal"] >= 3
+
+    # the same through the Python client
+    token = headers["Authorization"].removeprefix("Bearer ")
+    async with AsyncClient(str(client.base_url), token=token, transport=client._transport) as baton:
+        workspace_id = base.rsplit("/", 1)[1]
+        assert {
+            r.execution_id for r in (await baton.workflows.schedule(workspace_id, workflow_id)).recent_runs
+        } == {str(r["id"]) for r in rows}
+        again = await baton.workflows.backfill(
+            workspace_id, workflow_id, slots[0] - timedelta(minutes=1), now, "skip"
+        )
+        assert again.overlap == "skip"
+    await asyncio.sleep(3)
+    assert len(await runs_of(db, workflow_id)) == 3  # a slot backfilled twice is still one run
+
+
+async def test_a_backfill_is_refused_with_the_field_at_fault(api_client: httpx.AsyncClient) -> None:
+    base, headers, workflow_id = await schedule_workflow(api_client, {"intervalSeconds": 3600})
+    url = f"{base}/workflows/{workflow_id}/backfill"
+    now = datetime.now(UTC)
+    cases = [
+        (
+            {"from": (now - timedelta(hours=1)).isoformat(), "to": (now + timedelta(hours=1)).isoformat()},
+            "to",
+        ),
+        ({"from": now.isoformat(), "to": (now - timedelta(hours=1)).isoformat()}, "from"),
+        ({"from": (now - timedelta(days=40)).isoformat(), "to": now.isoformat()}, "from"),
+        ({"from": "yesterday", "to": now.isoformat()}, "from"),
+        (
+            {"from": (now - timedelta(hours=1)).isoformat(), "to": now.isoformat(), "overlap": "sometimes"},
+            "overlap",
+        ),
+    ]
+    for body, path in cases:
+        refused = await api_client.post(url, headers=headers, json=body)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["path"] == path, refused.text
+    manual = await api_client.post(
+        f"{base}/workflows", headers=headers, json={"name": "M", "triggerType": "MANUAL", "steps": QUICK}
+    )
+    none = await api_client.get(f"{base}/workflows/{manual.json()['id']}/schedule", headers=headers)
+    assert none.status_code == 409
+    assert "no schedule" in none.json()["detail"]
