@@ -43,6 +43,7 @@ from core.models.enums import FAILED_STATUSES
 from core.redaction import NO_SECRETS, Secrets, redact
 from core.redis_keys import RedisKeys
 from core.runs import live
+from core.runs.alerts import FailureAlerts
 from core.runs.rows import ExecutionRows, FinishedRun, duration_ms, parse_time
 from core.workflows import version_to_run
 
@@ -56,9 +57,15 @@ FOREIGN_KEY_VIOLATION = "23503"
 
 class RecordActivities(StepRecorder):
     def __init__(
-        self, engine: AsyncEngine, redis: Redis, keys: RedisKeys, writers: LogWriters | None = None
+        self,
+        engine: AsyncEngine,
+        redis: Redis,
+        keys: RedisKeys,
+        writers: LogWriters | None = None,
+        alerts: FailureAlerts | None = None,
     ) -> None:
         self._engine = engine
+        self._alerts = alerts  # error workflows, started when a run fails (core.runs.alerts)
         self._rows = ExecutionRows(engine)
         self._redis = redis
         self._keys = keys
@@ -185,6 +192,10 @@ class RecordActivities(StepRecorder):
         if done is None:  # the workflow was deleted
             self._workflows.pop(finished.execution_id, None)
             return
+        if self._alerts is not None:
+            # before the log entries: a failure to start the alert retries this activity, whose writes above
+            # are idempotent, and the entries are then written once
+            await self._alerts.after(finished)
         if done.ended:  # the transition happens once, so the counters move once
             succeeded = finished.status == ExecutionStatus.SUCCESS.value
             failed = finished.status in FAILED_STATUSES

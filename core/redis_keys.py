@@ -15,6 +15,14 @@ class RedisKeys:
 
     prefix: str = ""
 
+    def failure_alert(self, workflow_id: str, digest: str) -> str:
+        """The alert of one failure of one workflow (its error's digest), held for ALERT_WINDOW_SECONDS: the
+        same failure again in the window is counted, not alerted."""
+        return f"{self.prefix}alert:{workflow_id}:{digest}"
+
+    def failure_alert_count(self, workflow_id: str, digest: str) -> str:
+        return f"{self.prefix}alert:{workflow_id}:{digest}:count"
+
     def schedule_lock(self, workflow_id: str) -> str:
         return f"{self.prefix}lock:workflow:{workflow_id}:schedule"
 

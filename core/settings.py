@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     # CODEC_IN_API: the API also serves the codec endpoint, at /codec (`baton dev` does, on 127.0.0.1, to
     # save a process). Leave it off for an API that faces tenants: the endpoint decodes any payload.
     codec_in_api: bool = False
+    # ALERT_WINDOW_SECONDS: the same failure of the same workflow starts its error workflow once per window;
+    # the repeats are counted and reported by the next alert (core.runs.alerts).
+    alert_window_seconds: float = Field(default=600, gt=0)
     # A run still going after this long ends as TIMEOUT (unset: runs may wait as long as their steps say).
     run_timeout_seconds: float | None = Field(default=None, gt=0)
 

@@ -168,6 +168,19 @@ async def _check_key(
         raise Conflict(f"the workflow {holder} already has the key {key!r} in this workspace", path="key")
 
 
+async def check_error_workflow(
+    session: AsyncSession, workspace_id: str, error_workflow_id: str | None, workflow_id: str | None
+) -> None:
+    """An error workflow is another workflow of the same workspace (a run never alerts itself)."""
+    if error_workflow_id is None:
+        return
+    if error_workflow_id == workflow_id:
+        raise Conflict("a workflow cannot be its own error workflow", path="errorWorkflowId")
+    target = await session.get(Workflow, error_workflow_id)
+    if target is None or target.workspace_id != workspace_id:
+        raise NotFound(f"no workflow {error_workflow_id} in this workspace", path="errorWorkflowId")
+
+
 async def count_workflows(session: AsyncSession, workspace_id: str) -> int:
     query = select(func.count()).where(Workflow.workspace_id == workspace_id)
     return int((await session.exec(query)).one())
@@ -192,6 +205,7 @@ async def create(
     )
     await _check_connection(session, workspace.id, fields.get("connectionId"))
     await _check_key(session, workspace.id, fields.get("key"), None)
+    await check_error_workflow(session, workspace.id, fields.get("errorWorkflowId"), None)
     workflow = Workflow(
         workspace_id=workspace.id,
         user_id=user.id,
@@ -204,6 +218,7 @@ async def create(
         tags=fields.get("tags") or [],
         folder=fields.get("folder"),
         key=fields.get("key"),
+        error_workflow_id=fields.get("errorWorkflowId"),
     )
     session.add(workflow)
     await session.flush()
@@ -267,6 +282,9 @@ async def update(
     if "key" in fields:
         await _check_key(session, workflow.workspace_id, fields["key"], workflow.id)
         workflow.key = fields["key"]
+    if "errorWorkflowId" in fields:
+        await check_error_workflow(session, workflow.workspace_id, fields["errorWorkflowId"], workflow.id)
+        workflow.error_workflow_id = fields["errorWorkflowId"]
     for name, column in (
         ("name", "name"),
         ("description", "description"),

@@ -32,6 +32,7 @@ from core.outbound import outbound_client, policy_for
 from core.quotas import ExecutionQuota
 from core.redis_keys import RedisKeys, create_redis
 from core.runs import RunService, WorkflowCache
+from core.runs.alerts import FailureAlerts
 from core.settings import Settings
 from core.temporal import connect_temporal
 from core.triggers.arming import TriggerArming
@@ -81,7 +82,20 @@ def build_worker(
 ) -> Worker:
     """Lists, explicitly, what this worker hosts."""
     keys = RedisKeys(settings.redis_key_prefix)
-    records = RecordActivities(engine, redis, keys, writers)
+    queue = task_queue or settings.temporal_task_queue
+    runs = RunService(
+        engine,
+        client,
+        settings.model_copy(update={"temporal_task_queue": queue}),
+        ExecutionQuota(engine, redis, keys),
+        WorkflowCache(redis, keys),
+    )
+
+    async def run_service() -> RunService:
+        return runs
+
+    alerts = FailureAlerts(engine, redis, keys, settings, run_service)
+    records = RecordActivities(engine, redis, keys, writers, alerts)
     credentials = connection_loader(settings, engine, redis, http)
     actions = ActionActivities(
         http,
@@ -91,14 +105,6 @@ def build_worker(
         keys=keys,
         usage=writers.usage if writers else None,
         base_urls=settings.integration_base_urls,
-    )
-    queue = task_queue or settings.temporal_task_queue
-    runs = RunService(
-        engine,
-        client,
-        settings.model_copy(update={"temporal_task_queue": queue}),
-        ExecutionQuota(engine, redis, keys),
-        WorkflowCache(redis, keys),
     )
     triggers = TriggerActivities(engine, redis, keys, runs, http, credentials, settings)
     maintenance = MaintenanceActivities(

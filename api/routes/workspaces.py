@@ -36,6 +36,7 @@ from core.models import Plan, User, Workflow, Workspace, WorkspaceMember, Worksp
 from core.permissions import Permission
 from core.plans import apply_plan
 from core.runs import forget_plan, open_execution_ids
+from core.workflows import check_error_workflow
 from core.workspaces import (
     OperatorOnly,
     add_member,
@@ -109,6 +110,9 @@ async def update(
     before = _out(workspace, access.role)
     if body.name is not None:
         workspace.name = body.name
+    if "error_workflow_id" in body.model_fields_set:
+        await check_error_workflow(session, workspace.id, body.error_workflow_id, None)
+        workspace.error_workflow_id = body.error_workflow_id
     if body.plan is not None and body.plan != workspace.plan:
         require(access.role, Permission.OWN)
         if not is_instance_admin(access.principal.user, resources.settings.instance_admins):

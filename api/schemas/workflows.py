@@ -28,6 +28,15 @@ WorkflowKey = Annotated[
 ]
 
 
+ErrorWorkflowId = Annotated[
+    str | None,
+    Field(
+        description="A workflow of this workspace started when a run of this one ends FAILED or TIMEOUT, "
+        "with the failure's summary as its trigger (unset: the workspace's errorWorkflowId)"
+    ),
+]
+
+
 class WorkflowCreate(ApiModel):
     name: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
@@ -38,6 +47,7 @@ class WorkflowCreate(ApiModel):
     folder: str | None = Field(default=None, max_length=200)
     connection_id: str | None = None
     key: WorkflowKey = None
+    error_workflow_id: ErrorWorkflowId = None
 
 
 class WorkflowUpdate(ApiModel):
@@ -50,6 +60,7 @@ class WorkflowUpdate(ApiModel):
     folder: str | None = Field(default=None, max_length=200)
     connection_id: str | None = None
     key: WorkflowKey = None
+    error_workflow_id: ErrorWorkflowId = None
 
     @field_validator("name", "trigger_type", "trigger_config", "steps", "tags", mode="before")
     @classmethod
@@ -76,6 +87,7 @@ class WorkflowOut(ApiModel):
     tags: list[str]
     folder: str | None
     key: str | None = None
+    error_workflow_id: str | None = None
     total_executions: int
     successful_executions: int
     failed_executions: int

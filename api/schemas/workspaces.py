@@ -19,6 +19,11 @@ class WorkspaceCreate(ApiModel):
 class WorkspaceUpdate(ApiModel):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     plan: Plan | None = Field(default=None, description="Only an OWNER may change the plan")
+    error_workflow_id: str | None = Field(
+        default=None,
+        description="The workspace's error workflow: started when a run of a workflow that names none fails "
+        "or times out (send null to unset it)",
+    )
 
 
 class WorkspaceOut(ApiModel):
@@ -31,6 +36,7 @@ class WorkspaceOut(ApiModel):
     created_at: datetime
     updated_at: datetime
     role: WorkspaceRole = Field(description="The caller's role in this workspace")
+    error_workflow_id: str | None = Field(default=None, description="The default error workflow")
 
 
 class MemberCreate(ApiModel):

@@ -267,10 +267,17 @@ class Workspaces(Resource):
     async def get(self, workspace_id: str) -> WorkspaceOut:
         return await self.http.model(WorkspaceOut, "GET", ws(workspace_id))
 
-    async def update(self, workspace_id: str, *, name: str = UNSET, plan: str = UNSET) -> WorkspaceOut:
-        return await self.http.model(
-            WorkspaceOut, "PATCH", ws(workspace_id), json_body=_fields(name=name, plan=plan)
-        )
+    async def update(
+        self,
+        workspace_id: str,
+        *,
+        name: str = UNSET,
+        plan: str = UNSET,
+        error_workflow_id: str | None = UNSET,
+    ) -> WorkspaceOut:
+        """Renames it, changes its plan (operators) or its default error workflow (None unsets it)."""
+        body = _fields(name=name, plan=plan, errorWorkflowId=error_workflow_id)
+        return await self.http.model(WorkspaceOut, "PATCH", ws(workspace_id), json_body=body)
 
     async def delete(self, workspace_id: str) -> None:
         await self.http.send("DELETE", ws(workspace_id))
@@ -430,6 +437,7 @@ class Workflows(Resource):
         folder: str | None = None,
         connection_id: str | None = None,
         key: str | None = None,
+        error_workflow_id: str | None = None,
     ) -> WorkflowOut:
         """A new draft (publish it to run it). `steps` are dicts in DEFINITION.md's shape or step models
         (core.definition.steps.ActionStep...); they are checked here as the server checks them."""
@@ -445,6 +453,7 @@ class Workflows(Resource):
                 connection_id=connection_id or UNSET,
                 tags=list(tags),
                 key=key or UNSET,
+                error_workflow_id=error_workflow_id or UNSET,
             ),
         )
         return await self.http.model(WorkflowOut, "POST", f"{ws(workspace_id)}/workflows", json_body=body)
@@ -485,6 +494,7 @@ class Workflows(Resource):
         folder: str | None = UNSET,
         connection_id: str | None = UNSET,
         key: str | None = UNSET,
+        error_workflow_id: str | None = UNSET,
     ) -> WorkflowOut:
         """Changes the draft: only the fields given (`None` clears description, folder, connectionId)."""
         given_type = None if trigger_type is UNSET else trigger_type
@@ -502,6 +512,7 @@ class Workflows(Resource):
                 folder=folder,
                 connection_id=connection_id,
                 key=key,
+                error_workflow_id=error_workflow_id,
             ),
         )
         path = f"{ws(workspace_id)}/workflows/{workflow_id}"

@@ -26,7 +26,8 @@ BATON_COLUMNS: dict[str, frozenset[str]] = {
     "connections": frozenset({"rate_limit"}),
     "webhooks": frozenset({"signature_scheme"}),
     "step_executions": frozenset({"state", "step_key"}),
-    "workflows": frozenset({"key"}),
+    "workflows": frozenset({"key", "error_workflow_id"}),
+    "workspaces": frozenset({"error_workflow_id"}),
 }
 
 __all__ = [

@@ -53,6 +53,8 @@ class Workspace(SQLModel, table=True):
     plan: Plan = enum_col(Plan, "plan", Plan.FREE)
     max_workflows: int = int_col(5)
     max_executions: int = int_col(1000)
+    # The error workflow of the workspace's workflows that name none (core.runs.alerts; migration 0009).
+    error_workflow_id: str | None = text_col(nullable=True)
     created_at: datetime = created_at_col()
     updated_at: datetime = updated_at_col()
 

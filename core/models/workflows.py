@@ -66,6 +66,8 @@ class Workflow(SQLModel, table=True):
     # A stable name of the workflow in its workspace, chosen by its author (a file name in a repository
     # of workflows as code): the same key names the same workflow in staging and in production.
     key: str | None = text_col(nullable=True)
+    # Started when a run of this workflow ends FAILED or TIMEOUT (core.runs.alerts; migration 0009).
+    error_workflow_id: str | None = fk_col("workflows.id", ondelete="SET NULL", nullable=True)
     total_executions: int = int_col(0)
     successful_executions: int = int_col(0)
     failed_executions: int = int_col(0)

@@ -189,6 +189,7 @@ class RunService:
         resumed_from: str | None = None,
         test: bool = False,
         idempotent: bool = False,
+        alert_of: str | None = None,
     ) -> RunInput:
         """Counts the run against the quota and writes its PENDING execution row; returns what to start.
 
@@ -211,6 +212,8 @@ class RunService:
             context["resumedFrom"] = resumed_from
         if test:
             context["test"] = True  # a draft run from the editor, not a published version's
+        if alert_of:
+            context["alertOf"] = alert_of  # an error workflow's run: its own failure alerts no one
         if created:
             await self.rows.insert_pending(
                 execution_id, target.workflow_id, trigger_data, context, retry_count
@@ -241,6 +244,7 @@ class RunService:
         resumed_from: str | None = None,
         test: bool = False,
         idempotent: bool = False,
+        alert_of: str | None = None,
     ) -> StartedRun:
         """Writes the PENDING execution row, then starts the run (with `idempotent`, a second call for the
         same `execution_id` starts nothing and answers the run already there)."""
@@ -254,6 +258,7 @@ class RunService:
             resumed_from=resumed_from,
             test=test,
             idempotent=idempotent,
+            alert_of=alert_of,
         )
         temporal_id = run_workflow_id(run.execution_id)
         try:
