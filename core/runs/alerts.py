@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.contract import ExecutionFinished
-from core.errors import BatonError
+from core.errors import BatonError, LimitExceeded
 from core.models.enums import FAILED_STATUSES
 from core.models.tables import STEP_EXECUTIONS, WORKFLOW_EXECUTIONS, WORKFLOWS, WORKSPACES
 from core.redis_keys import RedisKeys
@@ -77,10 +77,14 @@ class FailureAlerts:
         summary = self._summary(
             finished, name, workspace_id, count, await self._failed_step(finished.execution_id)
         )
-        await runs.start(
-            version, summary, trigger_type="MANUAL", execution_id=alert_id, idempotent=True,
-            alert_of=finished.execution_id,
-        )  # fmt: skip
+        try:
+            await runs.start(
+                version, summary, trigger_type="MANUAL", execution_id=alert_id, idempotent=True,
+                alert_of=finished.execution_id,
+            )  # fmt: skip
+        except LimitExceeded as exc:  # the plan's runs are used up: an alert is a run like any other
+            logger.warning("the alert of execution %s was not started: %s", finished.execution_id, exc)
+            return None
         return alert_id
 
     async def _targets(self, execution_id: str) -> tuple[Any, str, str, str | None, str | None] | None:
