@@ -23,6 +23,10 @@ class RedisKeys:
     def failure_alert_count(self, workflow_id: str, digest: str) -> str:
         return f"{self.prefix}alert:{workflow_id}:{digest}:count"
 
+    def trigger_throttle(self, workflow_id: str, key: str) -> str:
+        """The prefix of a throttled trigger's window counters (`...:{window number}`), per key value."""
+        return f"{self.prefix}throttle:workflow:{workflow_id}:{key}"
+
     def schedule_lock(self, workflow_id: str) -> str:
         return f"{self.prefix}lock:workflow:{workflow_id}:schedule"
 

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from core.expressions import ExpressionError, compile_expression
+
 
 class TriggerConfigModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
@@ -21,6 +23,29 @@ HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 DEFAULT_METHODS: tuple[HttpMethod, ...] = ("POST",)
 
 
+class Throttle(TriggerConfigModel):
+    limit: int = Field(ge=1, le=100_000, description="Runs that may start per window")
+    window_seconds: int = Field(ge=1, le=86_400)
+    key: str | None = Field(
+        default=None,
+        description="Count per this value: an expression over the trigger ({{ trigger.body.customerId }})",
+        examples=["{{ trigger.body.customerId }}"],
+    )
+    on_limit: Literal["delay", "reject"] = Field(
+        default="delay", description="delay: the run starts in the next window with room; reject: 429"
+    )
+
+    @field_validator("key")
+    @classmethod
+    def _an_expression(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                compile_expression(value)
+            except ExpressionError as exc:
+                raise ValueError(str(exc)) from exc
+        return value
+
+
 class WebhookTriggerConfig(TriggerConfigModel):
     """A run per HTTP call to `/hooks/{token}`."""
 
@@ -30,6 +55,11 @@ class WebhookTriggerConfig(TriggerConfigModel):
         description="async: answer 202 once the run is durably started; sync: answer with the `respond` step",
     )
     sync_timeout_seconds: int = Field(default=30, ge=1, le=300)
+    throttle: Throttle | None = Field(
+        default=None,
+        description="At most `limit` runs start per `windowSeconds` (per `key`); over it, runs start later "
+        "(delayed, durably) or the call gets 429 (`onLimit: reject`; sync webhooks always reject)",
+    )
 
 
 class ScheduleTriggerConfig(TriggerConfigModel):

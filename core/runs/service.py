@@ -11,7 +11,7 @@ import asyncio
 import json
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -245,6 +245,7 @@ class RunService:
         test: bool = False,
         idempotent: bool = False,
         alert_of: str | None = None,
+        start_delay: float = 0.0,
     ) -> StartedRun:
         """Writes the PENDING execution row, then starts the run (with `idempotent`, a second call for the
         same `execution_id` starts nothing and answers the run already there)."""
@@ -260,6 +261,11 @@ class RunService:
             idempotent=idempotent,
             alert_of=alert_of,
         )
+        if start_delay > 0:  # it starts then: its `execution.startedAt` (and its row's) says so
+            later = datetime.fromisoformat(run.started_at or datetime.now(UTC).isoformat()) + timedelta(
+                seconds=start_delay
+            )
+            run = replace(run, started_at=later.isoformat())
         temporal_id = run_workflow_id(run.execution_id)
         try:
             handle = await self._client.start_workflow(
@@ -272,7 +278,9 @@ class RunService:
                 search_attributes=run_search_attributes(run),
                 static_summary=run_summary(run),
                 static_details=run_details(run),
-                request_eager_start=self._settings.eager_workflow_start,
+                # a throttled run starts later: Temporal holds it (durably) until then
+                start_delay=timedelta(seconds=start_delay) if start_delay > 0 else None,
+                request_eager_start=self._settings.eager_workflow_start and start_delay <= 0,
             )
         except WorkflowAlreadyStartedError as exc:
             return StartedRun(run.execution_id, target.workflow_id, target.version, temporal_id, exc.run_id)

@@ -35,6 +35,7 @@ from core.redis_keys import RedisKeys
 from core.runs import RunService, SyncReply
 from core.settings import Settings
 from core.triggers.signatures import SignatureRefused, verify
+from core.triggers.throttle import book, throttle_key
 from core.triggers.webhooks import HookTarget, Webhooks
 
 MAX_IDEMPOTENCY_KEY = 255
@@ -129,10 +130,20 @@ class WebhookIngress:
                 version = await runs.published_version(target.workflow_id)
                 await runs.start(version, data, trigger_type="WEBHOOK", execution_id=first, idempotent=True)
                 return Replayed(first)
+        delay = 0.0
+        if target.throttle is not None:
+            booked = await self._throttled(target, data)
+            if isinstance(booked, Refused):
+                if key is not None:  # nothing was started: the sender's retry may start it
+                    await self._webhooks.release_idempotency_key(target.webhook_id, key)
+                return booked
+            delay = booked
         try:
             runs = await self._run_service()
             version = await runs.published_version(target.workflow_id)
-            await runs.start(version, data, trigger_type="WEBHOOK", execution_id=execution_id)
+            await runs.start(
+                version, data, trigger_type="WEBHOOK", execution_id=execution_id, start_delay=delay
+            )
         except LimitExceeded as exc:
             if key is not None:  # nothing was started: the sender's retry after the reset starts afresh
                 await self._webhooks.release_idempotency_key(target.webhook_id, key)
@@ -146,6 +157,23 @@ class WebhookIngress:
         early = responds_before_the_end(version.definition.get("steps"))
         return Accepted(
             execution_id, await runs.reply(execution_id, target.sync_timeout_seconds, early=early)
+        )
+
+    async def _throttled(self, target: HookTarget, data: Any) -> float | Refused:
+        """The start delay the workflow's throttle gives this call (seconds), or its 429."""
+        config = target.throttle or {}
+        prefix = self._keys.trigger_throttle(target.workflow_id, throttle_key(config, data))
+        delay = config.get("onLimit", "delay") == "delay" and target.mode != "sync"
+        booked = await book(self._redis, prefix, config, now_ms=int(time.time() * 1000), delay=delay)
+        if booked.allowed:
+            return booked.delay_seconds
+        return Refused(
+            429,
+            "throttled",
+            f"this workflow starts at most {config['limit']} runs every {config['windowSeconds']} s"
+            + (" for this key" if config.get("key") else "")
+            + "; retry after the time in Retry-After",
+            headers={"Retry-After": str(int(booked.retry_after))},
         )
 
     async def _rate_limited(self, token: str) -> Refused | None:

@@ -63,6 +63,8 @@ class HookTarget:
     methods: list[str] = field(default_factory=lambda: ["POST"])
     mode: str = "async"
     sync_timeout_seconds: int = 30
+    # the trigger's `throttle` ({limit, windowSeconds, key, onLimit}), core.triggers.throttle
+    throttle: dict[str, Any] | None = None
 
 
 class Webhooks:
@@ -118,6 +120,7 @@ class Webhooks:
             methods=list(config.methods),
             mode=config.mode,
             sync_timeout_seconds=config.sync_timeout_seconds,
+            throttle=config.throttle.model_dump(by_alias=True) if config.throttle else None,
         )
 
     def secret_of(self, target: HookTarget) -> str | None:
