@@ -12,6 +12,7 @@ from api.deps import (
     ResourcesDep,
     SessionDep,
     WorkspaceAccess,
+    execution_out,
     executions_out,
     one_execution_out,
     workspace_access,
@@ -31,6 +32,7 @@ from api.schemas.workflows import (
 from core.contract import Decision
 from core.models import ExecutionStatus
 from core.permissions import Permission
+from core.runs import live
 from core.runs import reads as store
 from core.runs.timeline import timeline
 
@@ -82,9 +84,13 @@ async def get(
     execution_id: str, access: Reader, session: SessionDep, resources: ResourcesDep
 ) -> ExecutionDetail:
     execution = await store.get(session, access.workspace.id, execution_id)
-    steps = [StepExecutionOut.model_validate(s) for s in await store.steps(session, execution_id)]
+    rows = await store.steps(session, execution_id)
+    steps = [StepExecutionOut.model_validate(s) for s in rows]
+    # `live` from the same rows as `stepExecutions`: a row written between two reads cannot show in one only
+    status = str(execution.status.value if hasattr(execution.status, "value") else execution.status)
+    shown = live.run_live(status, [r.model_dump() for r in rows if r.state is not None])
     return ExecutionDetail.model_validate(
-        {**(await one_execution_out(session, execution, resources)).model_dump(), "step_executions": steps}
+        {**execution_out(execution, resources, shown).model_dump(), "step_executions": steps}
     )
 
 
