@@ -7,6 +7,7 @@ runs; editing afterwards only changes the draft.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import and_, any_, func
 from sqlalchemy import select as core_select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -368,9 +370,24 @@ async def restore(session: AsyncSession, workflow: Workflow, number: int, user: 
     return await publish(session, workflow, user, f"Restored version {number}")
 
 
+DELETE_ATTEMPTS = 4
+
+
 async def delete(session: AsyncSession, workflow: Workflow) -> None:
-    """Deletes the workflow with its versions, executions and webhooks (the caller disarms its trigger)."""
-    await session.delete(workflow)
+    """Deletes the workflow with its versions, executions and webhooks (the caller disarms its trigger).
+
+    A run of it that ends meanwhile locks its execution row, then the workflow's counters; the cascade
+    locks them the other way round, so PostgreSQL may abort one of the two as a deadlock. The delete is
+    then tried again in its savepoint (its locks released, the run's transaction let through)."""
+    for attempt in range(1, DELETE_ATTEMPTS + 1):
+        try:
+            async with session.begin_nested():
+                await session.delete(workflow)
+            return
+        except DBAPIError as exc:
+            if "deadlock" not in str(exc).lower() or attempt == DELETE_ATTEMPTS:
+                raise
+            await asyncio.sleep(0.05 * attempt)
 
 
 def map_connections(steps: list[Any], mapping: Mapping[str, str]) -> list[Any]:
