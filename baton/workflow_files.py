@@ -224,9 +224,6 @@ class Workspace:
         self.pairs = self._keyed()
         self.key_of = {workflow.id: key for key, workflow in self.pairs}
 
-    def keyed(self) -> list[tuple[str, WorkflowOut]]:
-        return self.pairs
-
     def _keyed(self) -> list[tuple[str, WorkflowOut]]:
         """Every workflow with its key: its own, or one made from its name (unique in the workspace)."""
         taken = {w.key for w in self.workflows if w.key}
@@ -252,7 +249,7 @@ def pull(client: Client, workspace_id: str, folder: Path) -> list[tuple[str, boo
     workspace = Workspace(client, workspace_id)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for key, workflow in workspace.keyed():
+    for key, workflow in workspace.pairs:
         keyed_now = workflow.key is None
         if keyed_now:
             client.workflows.update(workspace_id, workflow.id, key=key)
@@ -305,7 +302,7 @@ def plan(
             action = "same"
         changes.append(Change(key, action, sorted(set(differing)), before, after, remote.id, resolved))
     if prune:
-        for key, workflow in workspace.keyed():
+        for key, workflow in workspace.pairs:
             if workflow.id not in matched and key not in {c.key for c in changes}:
                 before = dump(workspace.document(key, workflow))
                 changes.append(Change(key, "delete", [], before, "", workflow.id))
