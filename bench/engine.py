@@ -34,7 +34,7 @@ from baton.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedTemporal, fr
 from baton.migrate import upgrade_to_head_async
 from bench.handwritten import HandWrittenBare, HandWrittenRecorded
 from core.codec import data_converter
-from core.contract import INTERPRETER_WORKFLOW, RunInput, RunResult
+from core.contract import CURRENT_ENGINE, INTERPRETER_WORKFLOW, RunInput, RunResult
 from core.db import create_engine
 from core.redis_keys import RedisKeys, create_redis
 from core.settings import Settings, to_libpq_url
@@ -232,6 +232,7 @@ async def run_benchmark(
                         definition={"triggerType": "MANUAL", "steps": STEPS},
                         trigger_data={"url": url},
                         record=record,
+                        engine=CURRENT_ENGINE,
                     )
                     return await client.execute_workflow(
                         workflow, run, id=f"run-{execution_id}", task_queue=task_queue, result_type=RunResult

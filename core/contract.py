@@ -36,6 +36,25 @@ APPROVAL_LINKS_ACTIVITY = "baton.approval_links"
 # before it replay with these, which took plain values, and the worker keeps them for activities already
 # scheduled under their names. They go once no run started before the patch is left (deprecate the patch).
 TYPED_ACTIVITIES_PATCH = "typed-activities"
+# The interpreter's code paths a run takes from its first task, named by `RunInput.engine`. A run started
+# with engine 1 takes every path that the patches below guard as if each were applied, without asking
+# `workflow.patched` (which records a marker and upserts `TemporalChangeVersion`: four history events of a
+# one-action run's twelve). Runs started before (engine 0) ask, and replay as they ran. A patch added later
+# is asked with `workflow.patched` until a new engine number folds it in. Workers must be upgraded before
+# the API that starts runs with a new engine number.
+CURRENT_ENGINE = 1
+ENGINE_PATCHES: dict[int, frozenset[str]] = {
+    1: frozenset(
+        {
+            "local-records",
+            "local-actions",
+            "bounded-payloads",
+            "live-waits",
+            TYPED_ACTIVITIES_PATCH,
+            "rows-at-attempt",
+        }
+    )
+}
 LEGACY_RETENTION_ACTIVITY = "baton.retention"
 LEGACY_RECORD_STEPS_ACTIVITY = "baton.record_steps"
 LEGACY_LOAD_PUBLISHED_VERSION_ACTIVITY = "baton.load_published_version"
@@ -145,6 +164,7 @@ class RunInput:
     batch: LoopBatch | None = None
     record: bool = True
     loop_batch_size: int = 200
+    engine: int = 0  # which patches the run takes without asking (CURRENT_ENGINE, ENGINE_PATCHES)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client, WorkflowHandle
 
-from core.contract import INTERPRETER_WORKFLOW, RunInput, RunResult, run_workflow_id
+from core.contract import CURRENT_ENGINE, INTERPRETER_WORKFLOW, RunInput, RunResult, run_workflow_id
 from core.logstore import BufferedWriter, LogWriters
 from tests.factories import create_workflow
 
@@ -54,7 +54,7 @@ class Engine:
             version=1,
             definition={"triggerType": "MANUAL", "triggerConfig": {}, "steps": steps},
             trigger_data=trigger if trigger is not None else {},
-            **{**self.defaults, **options},
+            **{"engine": CURRENT_ENGINE, **self.defaults, **options},
         )
         return await self.client.start_workflow(
             INTERPRETER_WORKFLOW,

@@ -121,7 +121,7 @@ class BatonRun(ControlSteps, LoopSteps, WaitSteps, ActionSteps, SubworkflowSteps
             raise
         result = self._response["body"] if self._response is not None else self._last_output
         oversize = too_large(result, "the run's result")
-        if oversize is not None and workflow.patched(BOUNDED_PAYLOADS_PATCH):
+        if oversize is not None and self.patched(BOUNDED_PAYLOADS_PATCH):
             status, error, result = ExecutionStatus.FAILED.value, oversize, None
         self._status = status
         await self._finish(status, error, result)

@@ -16,6 +16,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.records import RecordActivities
     from core.contract import (
+        ENGINE_PATCHES,
         RATE_LIMITED,
         TYPED_ACTIVITIES_PATCH,
         UNAVAILABLE,
@@ -237,10 +238,17 @@ class RunState:
                 )
             )
 
-    @staticmethod
-    def _check_payload(step_id: str, value: Any, what: str) -> None:
+    def patched(self, patch_id: str) -> bool:
+        """`workflow.patched`, except for the patches the run's engine folds in
+        (core.contract.ENGINE_PATCHES): those are taken without a marker in the run's history."""
+        engine = self._input.engine if self._input is not None else 0
+        if any(patch_id in ENGINE_PATCHES.get(n, ()) for n in range(1, engine + 1)):
+            return True
+        return workflow.patched(patch_id)
+
+    def _check_payload(self, step_id: str, value: Any, what: str) -> None:
         reason = too_large(value, what)
-        if reason is not None and workflow.patched(BOUNDED_PAYLOADS_PATCH):
+        if reason is not None and self.patched(BOUNDED_PAYLOADS_PATCH):
             raise StepFailed(step_id, reason, "PayloadTooLarge")
 
     def render(self, call: StepCall, value: Any, field: str) -> Any:
@@ -286,7 +294,7 @@ class RunState:
         """Buffers the row of a step about to wait, saying what for (written by the flush before the wait;
         not for runs begun before patch `live-waits`)."""
         self._show(waiting_details(call.step.label, state))
-        if not workflow.patched(LIVE_WAITS_PATCH):
+        if not self.patched(LIVE_WAITS_PATCH):
             return
         step = call.step
         self._buffer(
@@ -310,19 +318,18 @@ class RunState:
         if not self._records:
             return
         records, self._records = self._records, []
-        if workflow.patched(TYPED_ACTIVITIES_PATCH):
+        if self.patched(TYPED_ACTIVITIES_PATCH):
             await self._record(RecordActivities.write_steps, StepRows(self._input.execution_id, records))
         else:
             await self._record(RecordActivities.record_steps, self._input.execution_id, records)
 
-    @staticmethod
-    async def _record(activity: Callable[..., Awaitable[None]], *args: Any) -> None:
+    async def _record(self, activity: Callable[..., Awaitable[None]], *args: Any) -> None:
         """Writes rows. Local activities since patch `local-records`: a short idempotent write needs no
         round trip through the server (runs recorded before the patch replay with regular activities)."""
         timeout = RECORD_TIMEOUT
         # named as Baton's record-keeping in the Web UI's timeline, apart from the steps
         summary = f"Baton records: {RECORD_SUMMARIES.get(activity.__name__, activity.__name__)}"
-        if workflow.patched(LOCAL_RECORDS_PATCH):
+        if self.patched(LOCAL_RECORDS_PATCH):
             await workflow.execute_local_activity_method(
                 activity, args=list(args), start_to_close_timeout=timeout, summary=summary
             )

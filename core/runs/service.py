@@ -32,6 +32,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from core.contract import (
     AWAIT_RESPONSE_UPDATE,
+    CURRENT_ENGINE,
     DECIDE_UPDATE,
     INTERPRETER_WORKFLOW,
     Decision,
@@ -230,6 +231,7 @@ class RunService:
             timeout_seconds=self._settings.run_timeout_seconds,
             reused_outputs=reused_outputs or {},
             workflow_name=target.name,
+            engine=CURRENT_ENGINE,
         )
 
     async def start(

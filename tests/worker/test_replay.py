@@ -13,10 +13,11 @@ proves a reordered command fails the guard.
 
 histories/before-local-records/, before-local-actions/, before-typed-activities/ (every history above as
 recorded before the activities took one dataclass each) and before-live-waits/ (before waiting steps wrote
-a row saying what they wait for) hold runs recorded before those patches: they keep
-proving that runs started by older workers still replay. Re-record the current set (only when a
-change is meant to alter new runs, after guarding the old path with `workflow.patched`; move the old
-files to a folder first):
+a row saying what they wait for) hold runs recorded before those patches, and before-engine-1/ every
+history above as recorded before runs started with engine 1 (core.contract.ENGINE_PATCHES: the patched
+paths taken without markers): they keep proving that runs started by older workers still replay.
+Re-record the current set (only when a change is meant to alter new runs, after guarding the old path
+with `workflow.patched`; move the old files to a folder first):
     BATON_RECORD_HISTORIES=1 .venv/bin/pytest tests/worker/test_replay.py -k record
 (`-k first_missed` re-records histories/paths/ only.)
 """
@@ -38,10 +39,13 @@ from temporalio.worker import Replayer
 from core.codec import data_converter
 from core.contract import (
     AWAIT_RESPONSE_UPDATE,
+    CURRENT_ENGINE,
+    ENGINE_PATCHES,
     MAINTENANCE_WORKFLOW,
     POKE_SIGNAL,
     POLLER_WORKFLOW,
     SCHEDULED_RUN_WORKFLOW,
+    TYPED_ACTIVITIES_PATCH,
     Decision,
     PollerInput,
     ScheduledFire,
@@ -54,6 +58,13 @@ from tests.http_server import Reply, ScriptedServer
 from worker.interpreter import BatonRun
 from worker.main import workflow_runner
 from worker.maintenance import BatonMaintenance
+from worker.run_state import (
+    BOUNDED_PAYLOADS_PATCH,
+    LIVE_WAITS_PATCH,
+    LOCAL_ACTIONS_PATCH,
+    LOCAL_RECORDS_PATCH,
+)
+from worker.steps.actions import ROWS_AT_ATTEMPT_PATCH
 from worker.triggers import BatonPoller, BatonScheduledRun
 
 WORKFLOWS = [BatonRun, BatonPoller, BatonScheduledRun, BatonMaintenance]
@@ -89,6 +100,20 @@ class ReorderedPoller:
             "baton.poll", poller.workflow_id, start_to_close_timeout=timedelta(minutes=5)
         )
         return "reordered"
+
+
+def test_engine_1_folds_in_every_patch_of_its_time() -> None:
+    """A run started with engine 1 takes these paths without asking; a patch added since is not among them
+    (it is asked with `workflow.patched` until a new engine number folds it in)."""
+    assert ENGINE_PATCHES[1] == {
+        LOCAL_RECORDS_PATCH,
+        LOCAL_ACTIONS_PATCH,
+        BOUNDED_PAYLOADS_PATCH,
+        LIVE_WAITS_PATCH,
+        TYPED_ACTIVITIES_PATCH,
+        ROWS_AT_ATTEMPT_PATCH,
+    }
+    assert max(ENGINE_PATCHES) == CURRENT_ENGINE
 
 
 async def test_the_guard_bites_when_commands_are_reordered(

@@ -89,14 +89,13 @@ class ActionSteps(RunState):
             # Since patch `rows-at-attempt` an attempt writes the buffered rows as it begins: a failure
             # that an attempt reported (its figures on it) had written them. Otherwise keep them for the
             # next write.
-            if not (attempted(error) and workflow.patched(ROWS_AT_ATTEMPT_PATCH)):
+            if not (attempted(error) and self.patched(ROWS_AT_ATTEMPT_PATCH)):
                 self._records = records + self._records
             raise
         self._action_inputs.pop(key, None)
         return output
 
-    @staticmethod
-    async def _call_action(step: ActionStep, request: ActionRequest) -> dict[str, Any]:
+    async def _call_action(self, step: ActionStep, request: ActionRequest) -> dict[str, Any]:
         """The action's activity: a local activity since patch `local-actions` (it runs in the worker that
         runs the workflow, in the same workflow task, so a run of short steps costs one server round trip
         instead of two per step; a crash mid-call re-runs it, as a regular activity's retry would, with the
@@ -108,6 +107,6 @@ class ActionSteps(RunState):
             "summary": step.label,
             "result_type": dict,
         }
-        if timeout <= LOCAL_ACTION_MAX_TIMEOUT and workflow.patched(LOCAL_ACTIONS_PATCH):
+        if timeout <= LOCAL_ACTION_MAX_TIMEOUT and self.patched(LOCAL_ACTIONS_PATCH):
             return await workflow.execute_local_activity(step.action, request, **options)  # type: ignore[no-any-return]
         return await workflow.execute_activity(step.action, request, **options)  # type: ignore[no-any-return]

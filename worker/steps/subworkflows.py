@@ -10,6 +10,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.records import RecordActivities
     from core.contract import (
+        CURRENT_ENGINE,
         INTERPRETER_WORKFLOW,
         MAX_SUBWORKFLOW_DEPTH,
         TYPED_ACTIVITIES_PATCH,
@@ -39,11 +40,11 @@ class SubworkflowSteps(RunState):
             raise StepFailed(step.id, f"subworkflows nest deeper than {MAX_SUBWORKFLOW_DEPTH}", "TooDeep")
         data = self._render(step.input, scope, f"step {step.id!r} input")
         child_execution: str | None = None
-        if workflow.patched(LIVE_WAITS_PATCH):  # the child's id is known before the row that names it
+        if self.patched(LIVE_WAITS_PATCH):  # the child's id is known before the row that names it
             child_execution = str(workflow.uuid4())
             self._waits(call, live.waiting_for_subworkflow(child_execution, step.workflow_id))
         await self._flush()
-        if workflow.patched(TYPED_ACTIVITIES_PATCH):
+        if self.patched(TYPED_ACTIVITIES_PATCH):
             published = await workflow.execute_activity_method(
                 RecordActivities.published_version,
                 VersionRequest(step.workflow_id),
@@ -74,6 +75,7 @@ class SubworkflowSteps(RunState):
                 workflow_name=published.name,
                 record=self._input.record,
                 loop_batch_size=self._input.loop_batch_size,
+                engine=CURRENT_ENGINE,  # a new workflow: it takes today's paths
             ),
             id=run_workflow_id(child_execution),
             result_type=RunResult,
