@@ -27,11 +27,14 @@ from core.contract import (
     LEGACY_LOAD_PUBLISHED_VERSION_ACTIVITY,
     LEGACY_RECORD_STEPS_ACTIVITY,
     PUBLISHED_VERSION_ACTIVITY,
+    TAKE_SLOT_ACTIVITY,
     WRITE_STEPS_ACTIVITY,
     ActionRequest,
     ExecutionFinished,
     ExecutionStarted,
     PublishedVersion,
+    SlotPlace,
+    SlotRequest,
     StepRecord,
     StepRows,
     VersionRequest,
@@ -44,6 +47,7 @@ from core.redaction import NO_SECRETS, Secrets, redact
 from core.redis_keys import RedisKeys
 from core.runs import live
 from core.runs.alerts import FailureAlerts
+from core.runs.concurrency import ConcurrencySlots
 from core.runs.rows import ExecutionRows, FinishedRun, duration_ms, parse_time
 from core.workflows import version_to_run
 
@@ -63,8 +67,10 @@ class RecordActivities(StepRecorder):
         keys: RedisKeys,
         writers: LogWriters | None = None,
         alerts: FailureAlerts | None = None,
+        slots: ConcurrencySlots | None = None,
     ) -> None:
         self._engine = engine
+        self._slots = slots or ConcurrencySlots(engine)  # concurrency limits' queues
         self._alerts = alerts  # error workflows, started when a run fails (core.runs.alerts)
         self._rows = ExecutionRows(engine)
         self._redis = redis
@@ -176,6 +182,11 @@ class RecordActivities(StepRecorder):
             started.workflow_id,
         )
 
+    @activity.defn(name=TAKE_SLOT_ACTIVITY)
+    async def take_slot(self, request: SlotRequest) -> SlotPlace:
+        place = await self._slots.take(request.execution_id, request.workflow_id, request.key, request.limit)
+        return SlotPlace(place.holds, place.place, place.key)
+
     @activity.defn(name=WRITE_STEPS_ACTIVITY)
     async def write_steps(self, rows: StepRows) -> None:
         if await self._rows.write_steps(rows.execution_id, rows.records):
@@ -189,6 +200,8 @@ class RecordActivities(StepRecorder):
     @activity.defn(name=EXECUTION_FINISHED_ACTIVITY)
     async def execution_finished(self, finished: ExecutionFinished) -> None:
         done = await self._rows.finish(finished, read_steps=self._events is not None)
+        if finished.concurrency:  # its slot (or its place in the queue) goes to the next run
+            await self._slots.release([finished.execution_id])
         if done is None:  # the workflow was deleted
             self._workflows.pop(finished.execution_id, None)
             return
@@ -244,6 +257,7 @@ class RecordActivities(StepRecorder):
     def activities(self) -> list[Any]:
         return [
             self.execution_started,
+            self.take_slot,
             self.write_steps,
             self.execution_finished,
             self.published_version,

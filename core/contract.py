@@ -32,6 +32,7 @@ RELEASE_SCHEDULE_ACTIVITY = "baton.release_schedule"
 POLL_TRIGGER_ACTIVITY = "baton.poll_trigger"
 APPLY_RETENTION_ACTIVITY = "baton.apply_retention"
 APPROVAL_LINKS_ACTIVITY = "baton.approval_links"
+TAKE_SLOT_ACTIVITY = "baton.take_slot"  # a concurrency-limited run's place in its key's queue
 # Since patch TYPED_ACTIVITIES_PATCH the workflows call the activities above; runs and pollers started
 # before it replay with these, which took plain values, and the worker keeps them for activities already
 # scheduled under their names. They go once no run started before the patch is left (deprecate the patch).
@@ -65,6 +66,7 @@ AWAIT_RESPONSE_UPDATE = "await_response"  # a sync webhook's reply (core.runs.re
 STATE_QUERY = "state"  # where a run is: `temporal workflow query --type state`
 RESPONSE_QUERY = "response"  # a respond step's reply so far: `temporal workflow query --type response`
 POKE_SIGNAL = "poke"  # makes a poller poll now (sent when a new version is published)
+SLOT_SIGNAL = "slot"  # a concurrency slot freed up for a run waiting for one (core.runs.concurrency)
 STEP_RECORD_NAMESPACE = uuid.UUID("0d6f7c1e-8a55-4a8e-9a63-2d0f1b7a9c41")
 MAX_OUTPUT_BYTES = 256 * 1024
 MAX_SUBWORKFLOW_DEPTH = 5
@@ -257,6 +259,27 @@ class ExecutionFinished:
     records: list[StepRecord] = field(default_factory=list)
     # The integrations the workflow's action steps use (for the `workflow_executed` analytics event).
     integrations: list[str] = field(default_factory=list)
+    # The run took a place in a concurrency queue: its end releases it.
+    concurrency: bool = False
+
+
+@dataclass
+class SlotRequest:
+    """A concurrency-limited run asks for its slot (core.runs.concurrency)."""
+
+    execution_id: str
+    workflow_id: str
+    key: str
+    limit: int
+
+
+@dataclass
+class SlotPlace:
+    """Where it stands: `holds` a slot, or waits at `place` (1 = next)."""
+
+    holds: bool
+    place: int = 0
+    key: str = ""
 
 
 # Where a definition's raw JSON nests steps (the wire names of the step models' `child_fields`, and

@@ -21,8 +21,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.definition.steps import WorkflowDefinition
+from core.definition.triggers import Concurrency
 from core.definition.validation import subworkflow_ids, validate_definition
-from core.errors import Conflict, LimitExceeded, NotFound
+from core.errors import Conflict, InvalidDefinition, LimitExceeded, NotFound
 from core.models import Connection, User, Workflow, WorkflowVersion, Workspace
 from core.models.tables import table_of
 from core.paging import newest_first
@@ -108,7 +109,12 @@ async def version_to_run(
     versions = table_of(WorkflowVersion)
     workflows = table_of(Workflow)
     query = (
-        core_select(versions, workflows.c.workspace_id, workflows.c.name.label("workflow_name"))
+        core_select(
+            versions,
+            workflows.c.workspace_id,
+            workflows.c.name.label("workflow_name"),
+            workflows.c.concurrency,
+        )
         .join(workflows, workflows.c.id == versions.c.workflow_id)
         .where(versions.c.workflow_id == workflow_id)
     )
@@ -121,12 +127,29 @@ async def version_to_run(
 
 
 def definition_of(source: Any) -> dict[str, Any]:
-    """The definition (DEFINITION.md's shape) held by a Workflow or WorkflowVersion, model or row."""
-    return {
+    """The definition (DEFINITION.md's shape) held by a Workflow or WorkflowVersion, model or row, with the
+    workflow's `concurrency` when the source has one (a version's row joined with its workflow's)."""
+    definition = {
         "triggerType": str(source.trigger_type),
         "triggerConfig": source.trigger_config,
         "steps": source.steps,
     }
+    concurrency = getattr(source, "concurrency", None)
+    if concurrency:
+        definition["concurrency"] = concurrency
+    return definition
+
+
+def checked_concurrency(value: Any) -> dict[str, Any] | None:
+    """A workflow's `concurrency` as stored (camelCase), or None to clear it; InvalidDefinition naming the
+    field otherwise."""
+    if value is None:
+        return None
+    try:
+        parsed = Concurrency.model_validate(value)
+    except ValueError as exc:
+        raise InvalidDefinition(f"concurrency: {exc}", path="concurrency") from exc
+    return parsed.model_dump(by_alias=True, exclude_none=True)
 
 
 async def validate_for_workspace(
@@ -221,6 +244,7 @@ async def create(
         folder=fields.get("folder"),
         key=fields.get("key"),
         error_workflow_id=fields.get("errorWorkflowId"),
+        concurrency=checked_concurrency(fields.get("concurrency")),
     )
     session.add(workflow)
     await session.flush()
@@ -287,6 +311,8 @@ async def update(
     if "errorWorkflowId" in fields:
         await check_error_workflow(session, workflow.workspace_id, fields["errorWorkflowId"], workflow.id)
         workflow.error_workflow_id = fields["errorWorkflowId"]
+    if "concurrency" in fields:  # applies to the runs that start from now on (not versioned)
+        workflow.concurrency = checked_concurrency(fields["concurrency"])
     for name, column in (
         ("name", "name"),
         ("description", "description"),

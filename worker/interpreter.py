@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from datetime import timedelta
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -22,12 +23,14 @@ with workflow.unsafe.imports_passed_through():
         DECIDE_UPDATE,
         INTERPRETER_WORKFLOW,
         RESPONSE_QUERY,
+        SLOT_SIGNAL,
         STATE_QUERY,
         Decision,
         ExecutionFinished,
         ExecutionStarted,
         RunInput,
         RunResult,
+        SlotRequest,
         action_integrations,
         approval_steps,
         too_large,
@@ -51,14 +54,26 @@ with workflow.unsafe.imports_passed_through():
         WorkflowDefinition,
         step_type,
     )
+    from core.definition.triggers import Concurrency
     from core.models.enums import FINAL_STEP_STATUSES, TERMINAL_STATUSES, ExecutionStatus
     from worker.run_scope import Scope, StepFailed, StopRun
-    from worker.run_state import BOUNDED_PAYLOADS_PATCH, Handler, _check_approver, _not_waiting
+    from worker.run_state import (
+        BOUNDED_PAYLOADS_PATCH,
+        RECORD_TIMEOUT,
+        Handler,
+        _check_approver,
+        _not_waiting,
+    )
     from worker.steps.actions import ActionSteps
     from worker.steps.control import ControlSteps
     from worker.steps.loops import LoopSteps
     from worker.steps.subworkflows import SubworkflowSteps
     from worker.steps.waits import WaitSteps
+
+
+# How often a run waiting for a concurrency slot asks again without a wake-up (doubling up to the max).
+SLOT_RECHECK_FIRST = timedelta(seconds=15)
+SLOT_RECHECK_MAX = timedelta(minutes=5)
 
 
 # Not sandboxed: Temporal's sandbox re-imports a workflow's module for every run, which cost this
@@ -85,16 +100,25 @@ class BatonRun(ControlSteps, LoopSteps, WaitSteps, ActionSteps, SubworkflowSteps
         self._execution = {"id": run.execution_id, "workflowId": run.workflow_id, "startedAt": started_at}
         if run.batch is not None:
             return await self._run_batch(run.batch)
-        self._status = ExecutionStatus.RUNNING.value
         self._last_output, self._response = run.carried_result, run.carried_response
+        scope = Scope(
+            steps={k: {"output": v} for k, v in run.carried_outputs.items()}, vars=dict(run.carried_vars)
+        )
+        self._queued = definition.concurrency is not None and run.record
+        if self._queued and run.resume_at == 0:  # a run continued as new holds its slot already
+            assert definition.concurrency is not None
+            try:
+                await self._take_slot(definition.concurrency, scope)
+            except asyncio.CancelledError:
+                self._status = ExecutionStatus.CANCELLED.value
+                await self._finish(ExecutionStatus.CANCELLED.value, "cancelled while waiting for a slot")
+                raise
+        self._status = ExecutionStatus.RUNNING.value
         if run.record and run.resume_at == 0:
             await self._record(
                 RecordActivities.execution_started,
                 ExecutionStarted(run.execution_id, run.workflow_id, run.trigger_data, started_at),
             )
-        scope = Scope(
-            steps={k: {"output": v} for k, v in run.carried_outputs.items()}, vars=dict(run.carried_vars)
-        )
         error: str | None = None
         try:
             body = self._run_top(definition.steps, scope)
@@ -145,8 +169,46 @@ class BatonRun(ControlSteps, LoopSteps, WaitSteps, ActionSteps, SubworkflowSteps
                 error,
                 records,
                 action_integrations(self._input.definition.get("steps", [])),
+                concurrency=self._queued,
             ),
         )
+
+    async def _take_slot(self, concurrency: Concurrency, scope: Scope) -> None:
+        """Waits until the run holds one of its key's `limit` slots (core.runs.concurrency): its place is
+        taken once, in arrival order; a release signals it, and it asks again every so often (from 15 s up
+        to 5 min) in case a wake-up was lost. The run stays PENDING meanwhile."""
+        assert self._input is not None
+        key = ""
+        if concurrency.key is not None:
+            rendered = self._render(concurrency.key, scope, "concurrency key")
+            key = "" if rendered is None else str(rendered)
+        request = SlotRequest(self._input.execution_id, self._input.workflow_id, key, concurrency.limit)
+        recheck = SLOT_RECHECK_FIRST
+        self._status = ExecutionStatus.PENDING.value
+        while True:
+            self._slot_freed = False
+            place = await workflow.execute_local_activity_method(
+                RecordActivities.take_slot,
+                request,
+                start_to_close_timeout=RECORD_TIMEOUT,
+                summary="Baton records: a place in the concurrency queue",
+            )
+            if place.holds:
+                return
+            shown = f" for key `{key}`" if key else ""
+            self._show(f"waiting for a concurrency slot{shown}: place {place.place} (limit {request.limit})")
+            try:
+                await workflow.wait_condition(
+                    lambda: self._slot_freed, timeout=recheck, timeout_summary="asks for its slot again"
+                )
+            except TimeoutError:
+                pass
+            recheck = min(recheck * 2, SLOT_RECHECK_MAX)
+
+    @workflow.signal(name=SLOT_SIGNAL)
+    def slot_freed(self) -> None:
+        """A concurrency slot freed up for this run (it asks to be sure)."""
+        self._slot_freed = True
 
     async def _run_top(self, steps: list[Step], scope: Scope) -> None:
         assert self._input is not None

@@ -33,6 +33,7 @@ from core.quotas import ExecutionQuota
 from core.redis_keys import RedisKeys, create_redis
 from core.runs import RunService, WorkflowCache
 from core.runs.alerts import FailureAlerts
+from core.runs.concurrency import ConcurrencySlots
 from core.settings import Settings
 from core.temporal import connect_temporal
 from core.triggers.arming import TriggerArming
@@ -95,7 +96,7 @@ def build_worker(
         return runs
 
     alerts = FailureAlerts(engine, redis, keys, settings, run_service)
-    records = RecordActivities(engine, redis, keys, writers, alerts)
+    records = RecordActivities(engine, redis, keys, writers, alerts, ConcurrencySlots(engine, client))
     credentials = connection_loader(settings, engine, redis, http)
     actions = ActionActivities(
         http,

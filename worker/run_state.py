@@ -145,6 +145,8 @@ class RunState:
         self._last_output: Any = None
         self._execution: dict[str, Any] = {}
         self._action_inputs: dict[str, Any] = {}
+        self._queued = False  # the run has a place in a concurrency queue (core.runs.concurrency)
+        self._slot_freed = False
         # What the Temporal Web UI shows as the run's current details: what it does now, then the last
         # steps that ended (with the branch a condition or switch took).
         self._trail: list[str] = []

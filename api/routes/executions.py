@@ -88,7 +88,8 @@ async def get(
     steps = [StepExecutionOut.model_validate(s) for s in rows]
     # `live` from the same rows as `stepExecutions`: a row written between two reads cannot show in one only
     status = str(execution.status.value if hasattr(execution.status, "value") else execution.status)
-    shown = live.run_live(status, [r.model_dump() for r in rows if r.state is not None])
+    slot = (await store.waiting_for_slots(session, [execution.id])).get(execution.id)
+    shown = live.run_live(status, [r.model_dump() for r in rows if r.state is not None], slot)
     return ExecutionDetail.model_validate(
         {**execution_out(execution, resources, shown).model_dump(), "step_executions": steps}
     )

@@ -13,6 +13,7 @@ from pydantic import (
 )
 
 from api.schemas.base import ApiModel
+from core.definition.triggers import Concurrency
 from core.models import ExecutionStatus, TriggerType
 from core.runs.timeline import branch_taken
 
@@ -37,6 +38,17 @@ ErrorWorkflowId = Annotated[
 ]
 
 
+ConcurrencyField = Annotated[
+    Concurrency | None,
+    Field(
+        description="At most `limit` runs (per `key`, an expression over the trigger) past their start at "
+        "once; the others wait in arrival order (their `live.slot` gives their place). Applies to the runs "
+        "that start after a change; null: no limit",
+        examples=[{"limit": 1, "key": "{{ trigger.body.customerId }}"}],
+    ),
+]
+
+
 class WorkflowCreate(ApiModel):
     name: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
@@ -48,6 +60,7 @@ class WorkflowCreate(ApiModel):
     connection_id: str | None = None
     key: WorkflowKey = None
     error_workflow_id: ErrorWorkflowId = None
+    concurrency: ConcurrencyField = None
 
 
 class WorkflowUpdate(ApiModel):
@@ -61,6 +74,7 @@ class WorkflowUpdate(ApiModel):
     connection_id: str | None = None
     key: WorkflowKey = None
     error_workflow_id: ErrorWorkflowId = None
+    concurrency: ConcurrencyField = None
 
     @field_validator("name", "trigger_type", "trigger_config", "steps", "tags", mode="before")
     @classmethod
@@ -88,6 +102,7 @@ class WorkflowOut(ApiModel):
     folder: str | None
     key: str | None = None
     error_workflow_id: str | None = None
+    concurrency: Concurrency | None = None
     total_executions: int
     successful_executions: int
     failed_executions: int
@@ -146,13 +161,23 @@ class LiveStep(ApiModel):
     workflow_id: str | None = Field(default=None, description="waiting for a subworkflow: its workflow")
 
 
+class LiveSlot(ApiModel):
+    """A PENDING run of a workflow with a concurrency limit, waiting for a slot."""
+
+    key: str = Field(description="The queue's key (the rendered `concurrency.key`; empty without one)")
+    limit: int = Field(description="Runs of this key past their start at once")
+    place: int = Field(description="Its place in the queue: 1 starts next")
+
+
 class Live(ApiModel):
     """What a run that has not ended is doing, beside its `status` (null once it has ended)."""
 
     state: Literal["pending", "running", "retrying", "rateLimited", "waiting"] = Field(
-        description="The most telling of its steps' kinds: waiting, retrying, rateLimited, running"
+        description="The most telling of its steps' kinds: waiting, retrying, rateLimited, running "
+        "(waiting too for a run that waits for a concurrency slot)"
     )
     steps: list[LiveStep] = Field(default_factory=list)
+    slot: LiveSlot | None = Field(default=None, description="Waiting for a concurrency slot: its place")
 
 
 class StepExecutionOut(ApiModel):

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from core.definition.triggers import (
+    Concurrency,
     ManualTriggerConfig,
     PollingTriggerConfig,
     ScheduleTriggerConfig,
@@ -279,6 +280,8 @@ class WorkflowDefinition(DefinitionModel):
     trigger_type: TriggerType
     trigger_config: dict[str, Any] = Field(default_factory=dict)
     steps: list[Step] = Field(default_factory=list)
+    # Not a version's: the workflow's setting when the run started (workflows.concurrency), carried with it
+    concurrency: Concurrency | None = None
 
     @model_validator(mode="after")
     def _trigger_config_fits_its_type(self) -> WorkflowDefinition:

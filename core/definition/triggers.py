@@ -23,6 +23,16 @@ HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 DEFAULT_METHODS: tuple[HttpMethod, ...] = ("POST",)
 
 
+def an_expression_or_none(value: str | None) -> str | None:
+    """A `key` field's check: a `{{ }}` expression that compiles, or unset."""
+    if value is not None:
+        try:
+            compile_expression(value)
+        except ExpressionError as exc:
+            raise ValueError(str(exc)) from exc
+    return value
+
+
 class Throttle(TriggerConfigModel):
     limit: int = Field(ge=1, le=100_000, description="Runs that may start per window")
     window_seconds: int = Field(ge=1, le=86_400)
@@ -38,12 +48,25 @@ class Throttle(TriggerConfigModel):
     @field_validator("key")
     @classmethod
     def _an_expression(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                compile_expression(value)
-            except ExpressionError as exc:
-                raise ValueError(str(exc)) from exc
-        return value
+        return an_expression_or_none(value)
+
+
+class Concurrency(TriggerConfigModel):
+    """A workflow's concurrency limit: at most `limit` of its runs (per `key`) are past their start at once;
+    the others wait, durably and in arrival order, and start as slots free up."""
+
+    limit: int = Field(ge=1, le=10_000, description="Runs per key past their start at once")
+    key: str | None = Field(
+        default=None,
+        description="A limit per this value: an expression over the trigger ({{ trigger.body.customerId }}); "
+        "unset, one limit for all the workflow's runs",
+        examples=["{{ trigger.body.customerId }}"],
+    )
+
+    @field_validator("key")
+    @classmethod
+    def _an_expression(cls, value: str | None) -> str | None:
+        return an_expression_or_none(value)
 
 
 class WebhookTriggerConfig(TriggerConfigModel):

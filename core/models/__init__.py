@@ -13,20 +13,27 @@ from core.models.enums import (
     WorkspaceRole,
 )
 from core.models.logs import AnalyticsDaily, AnalyticsEvent, ExecutionLog, IntegrationUsage
-from core.models.operations import AuditLog, PollState, Webhook, WorkflowTemplate
+from core.models.operations import AuditLog, ConcurrencySlot, PollState, Webhook, WorkflowTemplate
 from core.models.workflows import StepExecution, Workflow, WorkflowExecution, WorkflowVersion
 
 # Tables Baton adds to the seed's 15 (named here so schema checks can tell them apart): its own, and the
 # seed's MongoDB collections in their PostgreSQL form.
 BATON_TABLES = frozenset(
-    {"poll_states", "integration_usage", "execution_logs", "analytics_events", "analytics_daily"}
+    {
+        "poll_states",
+        "integration_usage",
+        "execution_logs",
+        "analytics_events",
+        "analytics_daily",
+        "concurrency_slots",
+    }
 )
 # Columns Baton adds to the seed's tables.
 BATON_COLUMNS: dict[str, frozenset[str]] = {
     "connections": frozenset({"rate_limit"}),
     "webhooks": frozenset({"signature_scheme"}),
     "step_executions": frozenset({"state", "step_key"}),
-    "workflows": frozenset({"key", "error_workflow_id"}),
+    "workflows": frozenset({"key", "error_workflow_id", "concurrency"}),
     "workspaces": frozenset({"error_workflow_id"}),
 }
 
@@ -40,6 +47,7 @@ __all__ = [
     "ApiKey",
     "AuditLog",
     "AuthType",
+    "ConcurrencySlot",
     "Connection",
     "ExecutionStatus",
     "ExecutionLog",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, Text, text
+from sqlalchemy import BigInteger, Column, ForeignKey, Identity, Index, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -24,7 +24,7 @@ from core.models.columns import (
 )
 from core.models.enums import TriggerType
 
-__all__ = ["AuditLog", "PollState", "Webhook", "WorkflowTemplate"]
+__all__ = ["AuditLog", "ConcurrencySlot", "PollState", "Webhook", "WorkflowTemplate"]
 
 
 class Webhook(SQLModel, table=True):
@@ -124,3 +124,21 @@ class PollState(SQLModel, table=True):
     last_error: str | None = text_col(nullable=True)
     fired_total: int = int_col(0)
     updated_at: datetime = updated_at_col()
+
+
+class ConcurrencySlot(SQLModel, table=True):
+    """Baton's own table (not in the seed): the runs of workflows with a `concurrency` limit that hold a slot
+    or wait for one, per (workflow, key), in arrival order (`seq`). The first `slot_limit` rows of a key
+    hold its slots; a row goes when its run ends (core.runs.concurrency)."""
+
+    __tablename__ = "concurrency_slots"
+    __table_args__ = (Index("concurrency_slots_queue_idx", "workflow_id", "slot_key", "seq"),)
+
+    # no foreign key: workflow_executions may be partitioned (core.ops.partitions); a row whose run is gone
+    # counts as released (core.runs.concurrency), and a deleted workflow's rows go with it
+    execution_id: str = Field(sa_type=Text, primary_key=True)
+    workflow_id: str = fk_col("workflows.id", ondelete="CASCADE")
+    slot_key: str = text_col()
+    slot_limit: int = int_col(required=True)
+    seq: int = Field(sa_column=Column(BigInteger, Identity(always=True), nullable=False, unique=True))
+    enqueued_at: datetime = created_at_col()

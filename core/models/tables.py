@@ -8,7 +8,7 @@ from sqlalchemy import Table
 from core.models.accounts import Workspace
 from core.models.catalogue import Connection
 from core.models.logs import AnalyticsDaily, AnalyticsEvent, ExecutionLog, IntegrationUsage
-from core.models.operations import PollState, Webhook
+from core.models.operations import ConcurrencySlot, PollState, Webhook
 from core.models.workflows import StepExecution, Workflow, WorkflowExecution, WorkflowVersion
 
 
@@ -32,3 +32,4 @@ INTEGRATION_USAGE = table_of(IntegrationUsage)
 EXECUTION_LOGS = table_of(ExecutionLog)
 ANALYTICS_EVENTS = table_of(AnalyticsEvent)
 ANALYTICS_DAILY = table_of(AnalyticsDaily)
+CONCURRENCY_SLOTS = table_of(ConcurrencySlot)

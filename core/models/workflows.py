@@ -68,6 +68,10 @@ class Workflow(SQLModel, table=True):
     key: str | None = text_col(nullable=True)
     # Started when a run of this workflow ends FAILED or TIMEOUT (core.runs.alerts; migration 0009).
     error_workflow_id: str | None = fk_col("workflows.id", ondelete="SET NULL", nullable=True)
+    # At most `limit` runs (per `key`, an expression over the trigger) past their start at once; the others
+    # wait in arrival order (core.runs.concurrency; migration 0010). Not versioned: a change applies to the
+    # runs that start after it.
+    concurrency: dict[str, Any] | None = json_col(nullable=True)
     total_executions: int = int_col(0)
     successful_executions: int = int_col(0)
     failed_executions: int = int_col(0)

@@ -12,6 +12,9 @@ A step's state is one of (camelCase on the wire, as the API returns it):
   `{"kind": "waiting", "for": "delay", "until"}`, `{"kind": "waiting", "for": "subworkflow",
   "childExecutionId"}`.
 
+A run of a workflow with a concurrency limit that waits for a slot is PENDING with `live.state` `waiting`
+and `live.slot` `{"key", "limit", "place"}` (`place` 1: the next to start).
+
 The run's `live.state` is the most telling of its steps' kinds (waiting, then retrying, then rateLimited,
 then running; `running` between steps too, `pending` before the run has begun), and `live` is null once
 the run has ended.
@@ -79,11 +82,16 @@ def waiting_for_subworkflow(child_execution_id: str, workflow_id: str) -> dict[s
     }
 
 
-def run_live(status: str, steps: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
+def run_live(
+    status: str, steps: Iterable[Mapping[str, Any]], slot: Mapping[str, Any] | None = None
+) -> dict[str, Any] | None:
     """A run's `live` from its ExecutionStatus and the rows (step_id, state, started_at) of its steps that
-    have not ended; None once the run has ended."""
+    have not ended (`slot`: its place in a concurrency queue, core.runs.concurrency); None once the run has
+    ended."""
     if status not in OPEN_STATUSES:
         return None
+    if slot is not None and status == ExecutionStatus.PENDING.value:  # not started: waits for a slot
+        return {"state": WAITING, "steps": [], "slot": dict(slot)}
     under_way = [
         {"stepId": step["step_id"], "since": step.get("started_at"), **step["state"]}
         for step in steps

@@ -14,9 +14,10 @@ from sqlmodel.sql.expression import SelectOfScalar
 from core.errors import NotFound
 from core.models import ExecutionStatus, StepExecution, Workflow, WorkflowExecution
 from core.models.enums import OPEN_STATUSES
+from core.models.tables import CONCURRENCY_SLOTS as SLOTS
 from core.models.tables import STEP_EXECUTIONS as STEPS
 from core.paging import newest_first
-from core.runs import live
+from core.runs import concurrency, live
 from core.workflows import definition_of, version_to_run
 
 
@@ -111,14 +112,18 @@ def live_state_is(state: str) -> Any:
             )
         )
 
+    pending = col(WorkflowExecution.status) == ExecutionStatus.PENDING
+    queued = exists(core_select(SLOTS.c.execution_id).where(SLOTS.c.execution_id == WorkflowExecution.id))
     if state == live.PENDING:
-        return WorkflowExecution.status == ExecutionStatus.PENDING
+        return pending & ~queued
     telling = live.KINDS[: live.KINDS.index(state)] if state in live.KINDS else ()
     condition = is_open
     for kind in telling:
         condition = condition & ~has(kind)
     if state == live.RUNNING:
         return condition & (WorkflowExecution.status == ExecutionStatus.RUNNING)
+    if state == live.WAITING:  # parked on a step, or waiting for a concurrency slot
+        return (condition & has(state)) | (pending & queued)
     return condition & has(state)
 
 
@@ -134,11 +139,29 @@ async def live_of(session: AsyncSession, executions: list[WorkflowExecution]) ->
         )
         for row in rows:
             by_execution[row.execution_id].append(dict(row._mapping))
+    slots = await waiting_for_slots(
+        session, [e.id for e in executions if e.status == ExecutionStatus.PENDING]
+    )
     return {
         e.id: live.run_live(
-            str(e.status.value if hasattr(e.status, "value") else e.status), by_execution.get(e.id, [])
+            str(e.status.value if hasattr(e.status, "value") else e.status),
+            by_execution.get(e.id, []),
+            slots.get(e.id),
         )
         for e in executions
+    }
+
+
+async def waiting_for_slots(session: AsyncSession, execution_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The place of each of these runs that waits for a concurrency slot (`live.slot`)."""
+    if not execution_ids:
+        return {}
+    connection = await session.connection()
+    found = await concurrency.places(connection, execution_ids)
+    return {
+        execution_id: {"key": p.key, "limit": p.limit, "place": p.place}
+        for execution_id, p in found.items()
+        if not p.holds
     }
 
 

@@ -68,11 +68,11 @@ def _baton(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
 def test_baton_migrate_reports_what_it_did_and_then_that_nothing_was_pending(empty_database_url: str) -> None:
     first = _baton("migrate", database_url=empty_database_url)
     assert first.returncode == 0, first.stderr
-    assert "Migrated the database from empty to 0009_error_workflows" in first.stdout
+    assert "Migrated the database from empty to 0010_concurrency" in first.stdout
     second = _baton("migrate", database_url=empty_database_url)
     assert second.returncode == 0, second.stderr
-    assert "already at the latest revision (0009_error_workflows)" in second.stdout
-    assert current_revision(empty_database_url) == "0009_error_workflows"  # runs its own loop: sync test
+    assert "already at the latest revision (0010_concurrency)" in second.stdout
+    assert current_revision(empty_database_url) == "0010_concurrency"  # runs its own loop: sync test
 
 
 def test_baton_migrate_against_an_unreachable_server_says_what_to_do() -> None:
