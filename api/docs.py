@@ -102,7 +102,7 @@ def type_definitions(document: dict[str, Any]) -> None:
     schemas: dict[str, Any] = document.setdefault("components", {}).setdefault("schemas", {})
     for name, schema in definition.get("$defs", {}).items():
         schema = _components_refs(_nested_steps_untyped(schema))
-        if name in schemas and schemas[name] != schema:
+        if name in schemas and not _same_model(schemas[name], schema):
             raise RuntimeError(f"the definition schema's {name} would replace the API's own")
         schemas[name] = schema
     schemas["NestedStep"] = NESTED_STEP
@@ -125,6 +125,16 @@ def type_definitions(document: dict[str, Any]) -> None:
                 properties[name] = {**kept, **copy.deepcopy(typed)}
                 if nullable:
                     properties[name]["description"] = "Leave out to keep the current value"
+
+
+def _same_model(api: dict[str, Any], definition: dict[str, Any]) -> bool:
+    """Two schemas of one model (the API's may be its serialization's: no defaults, floats for bounds), not
+    two models that happen to share a name."""
+    return api == definition or (
+        api.get("title") == definition.get("title")
+        and api.get("description") == definition.get("description")
+        and set(api.get("properties", {})) == set(definition.get("properties", {}))
+    )
 
 
 # Steps nested in steps (then, else, cases, loop steps, branches, notify, onError) are shown as this: ReDoc

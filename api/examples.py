@@ -67,6 +67,8 @@ WORKFLOW = {
     "updatedAt": AT,
     "publishedAt": AT,
 }
+# at most 5 runs per signup email at once (the others wait their turn)
+LIMIT = {"limit": 5, "key": "{{ trigger.body.email }}"}
 VERSION = {
     "id": "5d7f9b1c-3e5a-4c7e-9b1d-3f5a7c9e1b20",
     "workflowId": WORKFLOW_ID,
@@ -319,9 +321,9 @@ EXAMPLES: dict[str, tuple[Any, int, Any]] = {
     f"GET {WS}/workflows": (None, 200, page(WORKFLOW)),
     f"GET {WF}": (None, 200, WORKFLOW),
     f"PATCH {WF}": (
-        {"description": "Answers each signup"},
+        {"description": "Answers each signup", "concurrency": LIMIT},
         200,
-        {**WORKFLOW, "description": "Answers each signup"},
+        {**WORKFLOW, "description": "Answers each signup", "concurrency": LIMIT},
     ),
     f"POST {WF}/publish": ({"changeDescription": "First version"}, 201, VERSION),
     f"GET {WF}/versions": (None, 200, page(VERSION)),

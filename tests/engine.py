@@ -42,6 +42,7 @@ class Engine:
         trigger: Any = None,
         *,
         workflow_id: str | None = None,
+        concurrency: dict[str, Any] | None = None,
         **options: Any,
     ) -> WorkflowHandle[Any, RunResult]:
         workflow_id = workflow_id or await create_workflow(self.db, steps)
@@ -52,7 +53,12 @@ class Engine:
             workflow_id=workflow_id,
             workspace_id=workspace_id,
             version=1,
-            definition={"triggerType": "MANUAL", "triggerConfig": {}, "steps": steps},
+            definition={
+                "triggerType": "MANUAL",
+                "triggerConfig": {},
+                "steps": steps,
+                **({"concurrency": concurrency} if concurrency else {}),
+            },
             trigger_data=trigger if trigger is not None else {},
             **{"engine": CURRENT_ENGINE, **self.defaults, **options},
         )

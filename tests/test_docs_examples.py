@@ -28,7 +28,8 @@ def examples() -> list[Any]:
 
 def as_definition(example: Any) -> dict[str, Any]:
     if isinstance(example, dict) and "triggerType" in example:
-        return {k: example[k] for k in ("triggerType", "triggerConfig", "steps") if k in example}
+        keys = ("triggerType", "triggerConfig", "steps", "concurrency")
+        return {k: example[k] for k in keys if k in example}
     steps = example if isinstance(example, list) else [example]
     # a lone step may read steps the page shows elsewhere (`steps.lookup`): they run before it here
     own = set(re.findall(r'"id": "([a-z_0-9]+)"', json.dumps(steps)))

@@ -5,10 +5,11 @@ change that would break runs in flight fails here; guard it with `workflow.patch
 histories/paths/ covers what the first set missed: cancellation, a step timeout, a decision sent before its
 approval, the sync `await_response` update, a regular (long-timeout) action, a run that continues as new
 (both its runs), a subworkflow's parent and child, a scheduled tick and its child, a poller (polls, pokes,
-its end), the maintenance workflow, a run that waits out a connection's rate limit (recorded by
-tests/integrations/test_record_wait_history.py), an approval that asks through its signed links and
-fails when rejected (`approval_notify_rejected`), and an action failing after buffered rows
-(`failed_action_after_rows`). `test_the_guard_bites_when_commands_are_reordered`
+its end), the maintenance workflow, runs of a workflow with a concurrency limit (its slot's holder, a run
+that waits for the slot, one cancelled while it waits: `-k concurrency_slot`), a run that waits out a
+connection's rate limit (recorded by tests/integrations/test_record_wait_history.py), an approval that
+asks through its signed links and fails when rejected (`approval_notify_rejected`), and an action failing
+after buffered rows (`failed_action_after_rows`). `test_the_guard_bites_when_commands_are_reordered`
 proves a reordered command fails the guard.
 
 histories/before-local-records/, before-local-actions/, before-typed-activities/ (every history above as
@@ -293,6 +294,47 @@ async def _wait(handle: WorkflowHandle[Any, Any]) -> None:
         await handle.result()
     except WorkflowFailureError:
         pass
+
+
+@pytest.mark.skipif(
+    os.environ.get("BATON_RECORD_HISTORIES") != "1",
+    reason="records new histories only when BATON_RECORD_HISTORIES=1 (see this module's docstring)",
+)
+async def test_record_runs_that_wait_for_a_concurrency_slot(engine_worker: Engine) -> None:
+    """A holder of a workflow's one slot (parked on an approval), a run that waits for the slot until the
+    holder's end signals it, and one cancelled while it waits. Written to histories/paths/."""
+    folder = HISTORIES / "paths"
+    limit = {"limit": 1, "key": "{{ trigger.customer }}"}
+    workflow_id = await create_workflow(engine_worker.db, [])
+    approval = {"id": "hold", "type": "approval", "message": "hold the slot", "timeoutSeconds": 600}
+    holder = await engine_worker.start(
+        [approval], {"customer": "x"}, workflow_id=workflow_id, concurrency=limit
+    )
+    for _ in range(100):
+        if (await holder.query("state"))["waitingForDecision"]:
+            break
+        await asyncio.sleep(0.05)
+    waiting = await engine_worker.start(
+        [_set("after", v="{{ trigger.customer }}")], {"customer": "x"}, workflow_id=workflow_id,
+        concurrency=limit,
+    )  # fmt: skip
+    cancelled = await engine_worker.start(
+        [_set("never", v=1)], {"customer": "x"}, workflow_id=workflow_id, concurrency=limit
+    )
+    await asyncio.sleep(1.5)  # both have taken their places and wait
+    await cancelled.cancel()
+    await _wait(cancelled)
+    await holder.execute_update("decide", Decision("hold", True, by="user-1"))
+    assert (await waiting.result()).status == "SUCCESS"
+    await _wait(holder)
+    for name, handle in (
+        ("concurrency_holder", holder),
+        ("concurrency_waited", waiting),
+        ("concurrency_cancelled_waiting", cancelled),
+    ):
+        (folder / f"{name}.json").write_text(
+            await _history(engine_worker, handle.id, await _first_run(handle))
+        )
 
 
 async def _first_run(handle: WorkflowHandle[Any, Any]) -> str:
