@@ -366,6 +366,16 @@ FAST_DISPATCH = {
     "history.transferProcessorMaxPollRPS": "1000",
     "history.timerProcessorMaxPollRPS": "1000",
 }
+# Task queue fairness (server 1.32): runs carry their workspace as fairness key (core.runs.handles), and
+# tasks of one priority are handed out round-robin across workspaces instead of first come, first served,
+# so one workspace's burst does not starve the others. The dev server needs it switched on; one partition
+# per task queue keeps its dispatch order exact (several partitions only approximate it).
+FAIRNESS = {
+    "matching.useNewMatcher": "true",
+    "matching.enableFairness": "true",
+    "matching.numTaskqueueReadPartitions": "1",
+    "matching.numTaskqueueWritePartitions": "1",
+}
 
 
 def temporal_dev_server_args(
@@ -377,8 +387,8 @@ def temporal_dev_server_args(
     extra_dynamic_config: dict[str, str] | None = None,
     codec_endpoint: str | None = None,
 ) -> list[str]:
-    """`temporal server start-dev` arguments with Baton's search attributes, the fast SQLite pragmas and
-    on-demand task dispatch (FAST_DISPATCH)."""
+    """`temporal server start-dev` arguments with Baton's search attributes, the fast SQLite pragmas,
+    on-demand task dispatch (FAST_DISPATCH) and task queue fairness (FAIRNESS)."""
     args = [
         str(temporal_binary()),
         "server",
@@ -406,7 +416,7 @@ def temporal_dev_server_args(
         args += ["--db-filename", str(db_file)]
     for name, kind in SEARCH_ATTRIBUTES.items():
         args += ["--search-attribute", f"{name}={kind}"]
-    for key, value in {**FAST_DISPATCH, **(extra_dynamic_config or {})}.items():
+    for key, value in {**FAST_DISPATCH, **FAIRNESS, **(extra_dynamic_config or {})}.items():
         args += ["--dynamic-config-value", f"{key}={value}"]
     return args
 

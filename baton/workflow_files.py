@@ -28,6 +28,8 @@ from baton.client.definition import checked
 
 HEADER = "# A Baton workflow. Edit it, then `baton workflows diff DIR` and `baton workflows push DIR`.\n"
 FIELDS = ("key", "name", "description", "active", "tags", "folder", "connectionId", "triggerType")
+# Flow control, written only when set (files of workflows without it stay as they were).
+OPTIONAL = ("concurrency", "priority")
 DEFINITION = ("triggerType", "triggerConfig", "steps")
 KEY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 
@@ -107,6 +109,12 @@ def document_of(
         "folder": workflow.folder,
         "connectionId": named(workflow.connection_id),
         "triggerType": str(workflow.trigger_type),
+        **({"priority": workflow.priority} if workflow.priority is not None else {}),
+        **(
+            {"concurrency": workflow.concurrency.model_dump(by_alias=True, exclude_none=True)}
+            if workflow.concurrency is not None
+            else {}
+        ),
         "triggerConfig": _walk_connections(workflow.trigger_config, named),
         "steps": _walk_subworkflows(_walk_connections(workflow.steps, named), keyed),
     }
@@ -128,9 +136,10 @@ def load(path: Path) -> dict[str, Any]:
         raise FileError(
             path.name, "must be a mapping of the workflow's fields (key, name, triggerType, steps...)"
         )
-    unknown = sorted(set(document) - set(FIELDS) - set(DEFINITION))
+    unknown = sorted(set(document) - set(FIELDS) - set(OPTIONAL) - set(DEFINITION))
     if unknown:
-        raise FileError(path.name, f"unknown field (known: {', '.join(FIELDS + DEFINITION[1:])})", unknown[0])
+        known = ", ".join(FIELDS + OPTIONAL + DEFINITION[1:])
+        raise FileError(path.name, f"unknown field (known: {known})", unknown[0])
     for required in ("key", "name", "triggerType"):
         if not document.get(required):
             raise FileError(path.name, "is required", required)
@@ -288,7 +297,9 @@ def plan(
         matched.add(remote.id)
         current = workspace.document(key, remote)
         before = dump(current)
-        differing = [name for name in (*FIELDS, *DEFINITION[1:]) if current.get(name) != document.get(name)]
+        differing = [
+            name for name in (*FIELDS, *OPTIONAL, *DEFINITION[1:]) if current.get(name) != document.get(name)
+        ]
         if remote.key is None:
             differing.append("key")
         edits = [name for name in differing if name != "active"]
@@ -362,6 +373,8 @@ def apply(client: Client, workspace_id: str, changes: list[Change], message: str
             "folder": document.get("folder"),
             "connection_id": document.get("connectionId"),
             "key": document.get("key"),
+            "concurrency": document.get("concurrency"),
+            "priority": document.get("priority"),
         }
         if change.action == "create":
             created = client.workflows.create(workspace_id, **definition_fields)

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     # Ask Temporal to hand a new run's first workflow task straight back to the starting process (eager
     # start). Only takes effect where a worker shares the starting client: `baton serve` turns it on.
     eager_workflow_start: bool = False
+    # Runs carry their workspace as Temporal fairness key (core.runs.handles.run_priority): tasks of one
+    # priority go round-robin across workspaces. Needs a server with `matching.enableFairness` (baton dev
+    # switches it on; README "Fair tenants"); without it the key is ignored and dispatch is first come,
+    # first served.
+    temporal_fairness: bool = True
     # Seal every payload Baton writes to Temporal (trigger data, step outputs, failures) with a key derived
     # from ENCRYPTION_KEY (core.codec); the Web UI shows them through `baton codec-server`.
     temporal_encrypt_payloads: bool = True

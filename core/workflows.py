@@ -99,6 +99,7 @@ class VersionToRun:
     version: int
     definition: dict[str, Any]
     name: str = ""  # the workflow's
+    priority: int | None = None  # the workflow's (workflows.priority): its runs' task queue priority
 
 
 async def version_to_run(
@@ -114,6 +115,7 @@ async def version_to_run(
             workflows.c.workspace_id,
             workflows.c.name.label("workflow_name"),
             workflows.c.concurrency,
+            workflows.c.priority,
         )
         .join(workflows, workflows.c.id == versions.c.workflow_id)
         .where(versions.c.workflow_id == workflow_id)
@@ -123,7 +125,9 @@ async def version_to_run(
     row = (await connection.execute(query.order_by(versions.c.version.desc()).limit(1))).first()
     if row is None:
         return None
-    return VersionToRun(workflow_id, row.workspace_id, row.version, definition_of(row), row.workflow_name)
+    return VersionToRun(
+        workflow_id, row.workspace_id, row.version, definition_of(row), row.workflow_name, row.priority
+    )
 
 
 def definition_of(source: Any) -> dict[str, Any]:
@@ -245,6 +249,7 @@ async def create(
         key=fields.get("key"),
         error_workflow_id=fields.get("errorWorkflowId"),
         concurrency=checked_concurrency(fields.get("concurrency")),
+        priority=fields.get("priority"),
     )
     session.add(workflow)
     await session.flush()
@@ -313,6 +318,8 @@ async def update(
         workflow.error_workflow_id = fields["errorWorkflowId"]
     if "concurrency" in fields:  # applies to the runs that start from now on (not versioned)
         workflow.concurrency = checked_concurrency(fields["concurrency"])
+    if "priority" in fields:
+        workflow.priority = fields["priority"]
     for name, column in (
         ("name", "name"),
         ("description", "description"),

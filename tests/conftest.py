@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from baton.embedded import EmbeddedPostgres, EmbeddedRedis, free_port, temporal_binary
+from baton.embedded import FAIRNESS, EmbeddedPostgres, EmbeddedRedis, free_port, temporal_binary
 from baton.migrate import upgrade_to_head_async
 from core.db import create_engine
 from core.outbound import outbound_client, policy_for
@@ -138,6 +138,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment | None]:
         dev_server_extra_args=[
             "--dynamic-config-value",
             f"limit.historyCount.suggestContinueAsNew={SUGGEST_CAN_AT}",
+            *[arg for key, value in FAIRNESS.items() for arg in ("--dynamic-config-value", f"{key}={value}")],
         ],
     )
     try:

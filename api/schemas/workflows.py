@@ -49,6 +49,18 @@ ConcurrencyField = Annotated[
 ]
 
 
+PriorityField = Annotated[
+    int | None,
+    Field(
+        ge=1,
+        le=5,
+        description="Its runs' priority in Temporal's task queue: 1 first to 5 last (unset: 3). Within one "
+        "priority, workspaces take turns (fairness), so one workspace's burst does not hold the others up",
+        examples=[2],
+    ),
+]
+
+
 class WorkflowCreate(ApiModel):
     name: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
@@ -61,6 +73,7 @@ class WorkflowCreate(ApiModel):
     key: WorkflowKey = None
     error_workflow_id: ErrorWorkflowId = None
     concurrency: ConcurrencyField = None
+    priority: PriorityField = None
 
 
 class WorkflowUpdate(ApiModel):
@@ -75,6 +88,7 @@ class WorkflowUpdate(ApiModel):
     key: WorkflowKey = None
     error_workflow_id: ErrorWorkflowId = None
     concurrency: ConcurrencyField = None
+    priority: PriorityField = None
 
     @field_validator("name", "trigger_type", "trigger_config", "steps", "tags", mode="before")
     @classmethod
@@ -103,6 +117,7 @@ class WorkflowOut(ApiModel):
     key: str | None = None
     error_workflow_id: str | None = None
     concurrency: Concurrency | None = None
+    priority: int | None = None
     total_executions: int
     successful_executions: int
     failed_executions: int

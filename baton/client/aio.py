@@ -438,9 +438,13 @@ class Workflows(Resource):
         connection_id: str | None = None,
         key: str | None = None,
         error_workflow_id: str | None = None,
+        concurrency: dict[str, Any] | None = None,
+        priority: int | None = None,
     ) -> WorkflowOut:
         """A new draft (publish it to run it). `steps` are dicts in DEFINITION.md's shape or step models
-        (core.definition.steps.ActionStep...); they are checked here as the server checks them."""
+        (core.definition.steps.ActionStep...); they are checked here as the server checks them.
+        `concurrency` ({"limit": 1, "key": "{{ trigger.body.customerId }}"}) and `priority` (1-5): see
+        README's "Concurrency limits" and "Fair tenants and priorities"."""
         body = body_of(
             WorkflowCreate,
             name=name,
@@ -454,6 +458,8 @@ class Workflows(Resource):
                 tags=list(tags),
                 key=key or UNSET,
                 error_workflow_id=error_workflow_id or UNSET,
+                concurrency=UNSET if concurrency is None else concurrency,
+                priority=UNSET if priority is None else priority,
             ),
         )
         return await self.http.model(WorkflowOut, "POST", f"{ws(workspace_id)}/workflows", json_body=body)
@@ -495,8 +501,11 @@ class Workflows(Resource):
         connection_id: str | None = UNSET,
         key: str | None = UNSET,
         error_workflow_id: str | None = UNSET,
+        concurrency: dict[str, Any] | None = UNSET,
+        priority: int | None = UNSET,
     ) -> WorkflowOut:
-        """Changes the draft: only the fields given (`None` clears description, folder, connectionId)."""
+        """Changes the draft: only the fields given (`None` clears description, folder, connectionId,
+        concurrency, priority)."""
         given_type = None if trigger_type is UNSET else trigger_type
         given_config = None if trigger_config is UNSET else trigger_config
         json_steps = checked(given_type, given_config, None if steps is UNSET else steps)
@@ -513,6 +522,8 @@ class Workflows(Resource):
                 connection_id=connection_id,
                 key=key,
                 error_workflow_id=error_workflow_id,
+                concurrency=concurrency,
+                priority=priority,
             ),
         )
         path = f"{ws(workspace_id)}/workflows/{workflow_id}"

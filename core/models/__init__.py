@@ -33,7 +33,7 @@ BATON_COLUMNS: dict[str, frozenset[str]] = {
     "connections": frozenset({"rate_limit"}),
     "webhooks": frozenset({"signature_scheme"}),
     "step_executions": frozenset({"state", "step_key"}),
-    "workflows": frozenset({"key", "error_workflow_id", "concurrency"}),
+    "workflows": frozenset({"key", "error_workflow_id", "concurrency", "priority"}),
     "workspaces": frozenset({"error_workflow_id"}),
 }
 

@@ -72,6 +72,8 @@ class Workflow(SQLModel, table=True):
     # wait in arrival order (core.runs.concurrency; migration 0010). Not versioned: a change applies to the
     # runs that start after it.
     concurrency: dict[str, Any] | None = json_col(nullable=True)
+    # Its runs' Temporal task queue priority, 1 (first) to 5 (last); unset: 3, Temporal's default.
+    priority: int | None = int_col()
     total_executions: int = int_col(0)
     successful_executions: int = int_col(0)
     failed_executions: int = int_col(0)

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Sequence
 
 from temporalio.client import Client
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.common import Priority, SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError
 
 from core.contract import RunInput, run_workflow_id
@@ -41,6 +41,14 @@ def run_search_attributes(run: RunInput) -> TypedSearchAttributes:
             SearchAttributePair(TRIGGER_TYPE, run.trigger_type),
         ]
     )
+
+
+def run_priority(run: RunInput, priority: int | None, *, fair: bool = True) -> Priority:
+    """The run's place in the task queue: its workflow's priority (1 first to 5 last; unset, Temporal's
+    default 3) and, with `fair` (TEMPORAL_FAIRNESS), its workspace as fairness key, so the tasks of one
+    priority are handed out round-robin across workspaces (one workspace's burst cannot starve the others).
+    Its activities and child runs inherit both."""
+    return Priority(priority_key=priority, fairness_key=run.workspace_id if fair else None)
 
 
 def run_summary(run: RunInput) -> str:

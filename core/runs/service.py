@@ -49,7 +49,7 @@ from core.models.tables import WORKFLOWS, WORKSPACES
 from core.outages import best_effort
 from core.quotas import ExecutionQuota
 from core.redis_keys import RedisKeys
-from core.runs.handles import run_details, run_search_attributes, run_summary
+from core.runs.handles import run_details, run_priority, run_search_attributes, run_summary
 from core.runs.rows import ExecutionRows
 from core.settings import Settings
 from core.temporal import (
@@ -174,7 +174,9 @@ class RunService:
             row = (await connection.execute(select(WORKFLOWS).where(WORKFLOWS.c.id == workflow_id))).first()
         if row is None:
             raise NotFound(f"workflow {workflow_id} does not exist")
-        return VersionToRun(workflow_id, row.workspace_id, row.version, definition_of(row), row.name)
+        return VersionToRun(
+            workflow_id, row.workspace_id, row.version, definition_of(row), row.name, row.priority
+        )
 
     # ------------------------------------------------------------------ operations
 
@@ -283,6 +285,7 @@ class RunService:
                 # a throttled run starts later: Temporal holds it (durably) until then
                 start_delay=timedelta(seconds=start_delay) if start_delay > 0 else None,
                 request_eager_start=self._settings.eager_workflow_start and start_delay <= 0,
+                priority=run_priority(run, target.priority, fair=self._settings.temporal_fairness),
             )
         except WorkflowAlreadyStartedError as exc:
             return StartedRun(run.execution_id, target.workflow_id, target.version, temporal_id, exc.run_id)

@@ -1,5 +1,6 @@
-"""Concurrency limits: workflows.concurrency (`{limit, key?}`: at most `limit` runs per key past their
-start at once) and concurrency_slots, the runs that hold a slot or wait for one, in arrival order (`seq`).
+"""Flow control: workflows.concurrency (`{limit, key?}`: at most `limit` runs per key past their start at
+once), concurrency_slots (the runs that hold a slot or wait for one, in arrival order: `seq`) and
+workflows.priority (1 first to 5 last: its runs' Temporal task queue priority).
 
 Revision ID: 0010_concurrency
 Revises: 0009_error_workflows
@@ -20,6 +21,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.add_column("workflows", sa.Column("concurrency", postgresql.JSONB(), nullable=True))
+    op.add_column("workflows", sa.Column("priority", sa.Integer(), nullable=True))
     op.create_table(
         "concurrency_slots",
         sa.Column("execution_id", sa.Text(), primary_key=True),  # no FK: executions may be partitioned
@@ -39,4 +41,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("concurrency_slots")
+    op.drop_column("workflows", "priority")
     op.drop_column("workflows", "concurrency")

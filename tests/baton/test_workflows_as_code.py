@@ -91,6 +91,7 @@ async def test_pull_push_pull_round_trips_every_template_and_step_type(
         everything = await client.workflows.create(
             staging.id, "Every step", "WEBHOOK", every_step_type(slack.id, callee.id),
             trigger_config={"mode": "sync"}, tags=["demo"], folder="examples",
+            concurrency={"limit": 2, "key": "{{ trigger.body.customerId }}"}, priority=2,
         )  # fmt: skip
         await client.workflows.publish(staging.id, everything.id)
 
@@ -107,6 +108,10 @@ async def test_pull_push_pull_round_trips_every_template_and_step_type(
         assert document["steps"][6]["notify"][0]["connectionId"] == {"name": "Team Slack"}
         assert document["steps"][7]["workflowId"] == {"key": "send-invoice"}
         assert slack.id not in first["every-step.yaml"]
+        assert (document["priority"], document["concurrency"]) == (
+            2,
+            {"limit": 2, "key": "{{ trigger.body.customerId }}"},
+        )
 
         code, out = await baton(config, "workflows", "diff", str(pulled), "--workspace", production.id)
         assert code == 0, out

@@ -242,3 +242,35 @@ async def test_a_concurrency_that_is_not_one_is_refused_naming_the_field(studio:
     )
     assert cleared.status_code == 200, cleared.text
     assert cleared.json()["concurrency"] is None
+
+
+async def test_runs_carry_their_workflows_priority_and_their_workspace_as_fairness_key(
+    studio: Studio, temporal_client: Client
+) -> None:
+    created = await studio.client.post(
+        f"{studio.base}/workflows",
+        headers=studio.headers,
+        json={
+            "name": "urgent",
+            "triggerType": "MANUAL",
+            "priority": 1,
+            "steps": [{"id": "s", "type": "set", "values": {"ok": True}}],
+        },  # fmt: skip
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["priority"] == 1
+    workflow_id = created.json()["id"]
+    assert (await studio.client.post(f"{studio.base}/workflows/{workflow_id}/publish", headers=studio.headers,
+                                     json={})).status_code == 201  # fmt: skip
+    run = await studio.run(workflow_id)
+    assert run["status"] == "SUCCESS"
+    described = await temporal_client.get_workflow_handle(run_workflow_id(run["id"])).describe()
+    priority = described.raw_description.workflow_execution_info.priority
+    workspace_id = studio.base.rsplit("/", 1)[-1]
+    assert (priority.priority_key, priority.fairness_key) == (1, workspace_id)
+
+    too_high = await studio.client.patch(
+        f"{studio.base}/workflows/{workflow_id}", headers=studio.headers, json={"priority": 9}
+    )
+    assert too_high.status_code == 422, too_high.text
+    assert "priority" in too_high.text
