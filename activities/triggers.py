@@ -30,11 +30,13 @@ from temporalio import activity
 from activities.actions import to_application_error
 from activities.connections import WorkerCredentials
 from core.contract import (
+    FIRE_DEBOUNCED_ACTIVITY,
     LEGACY_POLL_ACTIVITY,
     LEGACY_SCHEDULE_RELEASE_ACTIVITY,
     POLL_TRIGGER_ACTIVITY,
     RELEASE_SCHEDULE_ACTIVITY,
     SCHEDULE_FIRE_ACTIVITY,
+    DebounceFire,
     FireDecision,
     PollOutcome,
     ScheduledFire,
@@ -90,7 +92,28 @@ class TriggerActivities:
             self.poll_trigger,
             self.schedule_release,
             self.poll,
+            self.fire_debounced,
         ]
+
+    @activity.defn(name=FIRE_DEBOUNCED_ACTIVITY)
+    async def fire_debounced(self, fire: DebounceFire) -> str:
+        """Starts the run of a debounced burst under the id its debouncer chose (a retry starts nothing
+        more); the last call's trigger, with `debounce: {events, firstAt, lastAt}` beside it. A workflow
+        unpublished or deactivated since, or a used-up quota, runs nothing (logged)."""
+        trigger = fire.trigger if isinstance(fire.trigger, dict) else {"body": fire.trigger}
+        data = {
+            **trigger,
+            "debounce": {"events": fire.events, "firstAt": fire.first_at, "lastAt": fire.last_at},
+        }
+        try:
+            target = await self._runs.published_version(fire.workflow_id)
+            await self._runs.start(
+                target, data, trigger_type="WEBHOOK", execution_id=fire.execution_id, idempotent=True
+            )
+        except (NotFound, LimitExceeded) as exc:
+            logger.warning("debounced burst of workflow %s not run: %s", fire.workflow_id, exc)
+            return ""
+        return fire.execution_id
 
     async def _published(self, workflow_id: str) -> PublishedTrigger | None:
         async with self._engine.connect() as connection:

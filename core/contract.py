@@ -19,6 +19,7 @@ from core.expressions import size_of
 INTERPRETER_WORKFLOW = "BatonRun"
 SCHEDULED_RUN_WORKFLOW = "BatonScheduledRun"
 POLLER_WORKFLOW = "BatonPoller"
+DEBOUNCE_WORKFLOW = "BatonDebounce"  # one per debounced key: holds the last event until quiet
 MAINTENANCE_WORKFLOW = "BatonMaintenance"
 # The Temporal contract's names, written once: activities define themselves with them, the workflows call
 # them by method reference, and the API (which holds no activity) sends the updates and signals by name.
@@ -32,6 +33,7 @@ RELEASE_SCHEDULE_ACTIVITY = "baton.release_schedule"
 POLL_TRIGGER_ACTIVITY = "baton.poll_trigger"
 APPLY_RETENTION_ACTIVITY = "baton.apply_retention"
 APPROVAL_LINKS_ACTIVITY = "baton.approval_links"
+FIRE_DEBOUNCED_ACTIVITY = "baton.fire_debounced"  # starts the run of a debounced burst
 TAKE_SLOT_ACTIVITY = "baton.take_slot"  # a concurrency-limited run's place in its key's queue
 # Since patch TYPED_ACTIVITIES_PATCH the workflows call the activities above; runs and pollers started
 # before it replay with these, which took plain values, and the worker keeps them for activities already
@@ -66,6 +68,7 @@ AWAIT_RESPONSE_UPDATE = "await_response"  # a sync webhook's reply (core.runs.re
 STATE_QUERY = "state"  # where a run is: `temporal workflow query --type state`
 RESPONSE_QUERY = "response"  # a respond step's reply so far: `temporal workflow query --type response`
 POKE_SIGNAL = "poke"  # makes a poller poll now (sent when a new version is published)
+DEBOUNCE_SIGNAL = "event"  # a debounced webhook call, to its key's BatonDebounce
 SLOT_SIGNAL = "slot"  # a concurrency slot freed up for a run waiting for one (core.runs.concurrency)
 STEP_RECORD_NAMESPACE = uuid.UUID("0d6f7c1e-8a55-4a8e-9a63-2d0f1b7a9c41")
 MAX_OUTPUT_BYTES = 256 * 1024
@@ -102,6 +105,11 @@ def too_large(value: Any, what: str, limit: int = MAX_PAYLOAD_BYTES) -> str | No
         f"{what} is {size // 1024:,} KiB, over the {limit // 1024:,} KiB a value may take inside a run; keep "
         "large data outside the run (store it, pass its URL or id) or narrow it down"
     )
+
+
+def debounce_workflow_id(workflow_id: str, key_hash: str) -> str:
+    """The Temporal workflow id of a debounced key's BatonDebounce (`debounce-{workflowId}-{hash}`)."""
+    return f"debounce-{workflow_id}-{key_hash or 'all'}"
 
 
 def run_workflow_id(execution_id: str) -> str:
@@ -347,6 +355,39 @@ def approval_steps(steps: Any) -> dict[str, list[str] | None]:
             approvers = value.get("approvers")
             found[value["id"]] = list(approvers) if isinstance(approvers, list) else None
     return found
+
+
+@dataclass
+class DebouncedEvent:
+    """One call of a debounced webhook: its `trigger` and when it came."""
+
+    trigger: Any
+    at: str
+
+
+@dataclass
+class DebounceStart:
+    """A BatonDebounce: the workflow, its key and quiet time, and (after continue-as-new) what it held."""
+
+    workflow_id: str
+    key: str
+    seconds: float
+    pending: DebouncedEvent | None = None
+    events: int = 0
+    first_at: str | None = None
+    fired: int = 0
+
+
+@dataclass
+class DebounceFire:
+    """The run of a burst: the last event's trigger, under an execution id the debouncer chose."""
+
+    workflow_id: str
+    execution_id: str
+    trigger: Any
+    events: int
+    first_at: str | None = None
+    last_at: str | None = None
 
 
 @dataclass

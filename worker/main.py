@@ -39,6 +39,7 @@ from core.temporal import connect_temporal
 from core.triggers.arming import TriggerArming
 from core.triggers.webhooks import Webhooks
 from integrations.catalogue import oauth_endpoints
+from worker.debounce import BatonDebounce
 from worker.interpreter import BatonRun
 from worker.maintenance import BatonMaintenance
 from worker.triggers import BatonPoller, BatonScheduledRun
@@ -114,7 +115,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=queue,
-        workflows=[BatonRun, BatonScheduledRun, BatonPoller, BatonMaintenance],
+        workflows=[BatonRun, BatonScheduledRun, BatonPoller, BatonMaintenance, BatonDebounce],
         activities=[
             *actions.activities(),
             *records.activities(),

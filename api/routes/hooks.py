@@ -14,6 +14,7 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
+from pydantic import Field
 
 from api.deps import ResourcesDep
 from api.errors import error_response, error_responses
@@ -22,7 +23,7 @@ from api.schemas.base import ApiModel
 from core.definition.steps import refused_response_header
 from core.json_input import loads
 from core.runs import SyncReply
-from core.triggers.ingress import HookCall, Refused, Replayed, WebhookIngress
+from core.triggers.ingress import Debounced, HookCall, Refused, Replayed, WebhookIngress
 
 router = APIRouter(tags=["webhooks"])
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -35,9 +36,17 @@ BATON_OWNED_HEADERS = frozenset(name.lower() for name in RESPOND_HEADERS)
 
 
 class HookAccepted(ApiModel):
-    execution_id: str
+    execution_id: str | None = Field(
+        description="The run started (null for a debounced call: its burst's run starts later)"
+    )
     status: str = "PENDING"
     replayed: bool = False
+    debounced: bool = Field(
+        default=False,
+        description="A debounced webhook (triggerConfig.debounce): the call joined its key's burst, whose "
+        "one run starts `runsAfterSeconds` after the burst's last call, with that call's trigger",
+    )
+    runs_after_seconds: float | None = Field(default=None, description="A debounced call: the quiet time")
 
 
 def parse_body(request: Request, raw: bytes) -> Any:
@@ -130,6 +139,9 @@ async def receive(token: str, request: Request, resources: ResourcesDep) -> Resp
             status_code=202,
             headers={EXECUTION_HEADER: outcome.execution_id, "Idempotent-Replayed": "true"},
         )
+    if isinstance(outcome, Debounced):
+        held = HookAccepted(execution_id=None, debounced=True, runs_after_seconds=outcome.seconds)
+        return JSONResponse(held.model_dump(by_alias=True), status_code=202)
     if outcome.reply is not None:
         return reply_response(outcome.reply, outcome.execution_id)
     accepted = HookAccepted(execution_id=outcome.execution_id)

@@ -69,6 +69,24 @@ class Concurrency(TriggerConfigModel):
         return an_expression_or_none(value)
 
 
+class Debounce(TriggerConfigModel):
+    """A burst of calls gives one run, with the last call, once no call has come for `seconds`."""
+
+    seconds: float = Field(
+        ge=1, le=86_400, description="Quiet time: the run starts this long after the last call"
+    )
+    key: str | None = Field(
+        default=None,
+        description="A burst per this value: an expression over the trigger ({{ trigger.body.customerId }})",
+        examples=["{{ trigger.body.customerId }}"],
+    )
+
+    @field_validator("key")
+    @classmethod
+    def _an_expression(cls, value: str | None) -> str | None:
+        return an_expression_or_none(value)
+
+
 class WebhookTriggerConfig(TriggerConfigModel):
     """A run per HTTP call to `/hooks/{token}`."""
 
@@ -83,6 +101,21 @@ class WebhookTriggerConfig(TriggerConfigModel):
         description="At most `limit` runs start per `windowSeconds` (per `key`); over it, runs start later "
         "(delayed, durably) or the call gets 429 (`onLimit: reject`; sync webhooks always reject)",
     )
+    debounce: Debounce | None = Field(
+        default=None,
+        description="A burst of calls (per `key`) gives one run, with the last call's trigger, `seconds` "
+        "after the last one (async webhooks only)",
+    )
+
+    @model_validator(mode="after")
+    def _debounce_is_async_alone(self) -> WebhookTriggerConfig:
+        if self.debounce is not None and self.mode == "sync":
+            raise ValueError(
+                "debounce: a sync webhook answers with its run, which a debounced call has not yet"
+            )
+        if self.debounce is not None and self.throttle is not None:
+            raise ValueError("debounce: give debounce or throttle, not both (a debounced burst is one run)")
+        return self
 
 
 class ScheduleTriggerConfig(TriggerConfigModel):

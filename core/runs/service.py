@@ -26,18 +26,23 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import WorkflowIDReusePolicy
+from temporalio.common import Priority, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from core.contract import (
     AWAIT_RESPONSE_UPDATE,
     CURRENT_ENGINE,
+    DEBOUNCE_SIGNAL,
+    DEBOUNCE_WORKFLOW,
     DECIDE_UPDATE,
     INTERPRETER_WORKFLOW,
+    DebouncedEvent,
+    DebounceStart,
     Decision,
     RunInput,
     RunResult,
+    debounce_workflow_id,
     run_workflow_id,
 )
 from core.errors import BatonError, Conflict, LimitExceeded, NotFound, ServiceUnavailable
@@ -58,6 +63,7 @@ from core.temporal import (
     missing_search_attributes,
     names_a_missing_search_attribute,
 )
+from core.triggers.throttle import throttle_key
 from core.workflows import VersionToRun, definition_of, version_to_run
 
 # A workspace's maxExecutions, read at most every PLAN_CACHE_SECONDS per process (a plan change applies
@@ -304,6 +310,27 @@ class RunService:
         return StartedRun(
             run.execution_id, target.workflow_id, target.version, temporal_id, handle.first_execution_run_id
         )
+
+    async def debounce(
+        self, workflow_id: str, workspace_id: str, config: dict[str, Any], trigger: Any
+    ) -> str:
+        """Hands a debounced webhook call to its key's BatonDebounce (started by this call when none holds
+        a burst of the key): one run for the burst, with the last call's trigger, `seconds` after the last
+        call. The debouncer's workflow id (one per workflow and key)."""
+        key = throttle_key(config, trigger)  # the rendered `key`, hashed ("" without one)
+        debouncer = debounce_workflow_id(workflow_id, key)
+        await self._client.start_workflow(
+            DEBOUNCE_WORKFLOW,
+            DebounceStart(workflow_id, key, float(config["seconds"])),
+            id=debouncer,
+            task_queue=self._settings.temporal_task_queue,
+            start_signal=DEBOUNCE_SIGNAL,
+            start_signal_args=[DebouncedEvent(trigger, datetime.now(UTC).isoformat())],
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            static_summary=f"debounces calls of workflow {workflow_id} ({config['seconds']:g} s of quiet)",
+            priority=Priority(fairness_key=workspace_id if self._settings.temporal_fairness else None),
+        )
+        return debouncer
 
     async def decide(
         self, execution_id: str, decision: Decision, idempotency_key: str | None = None

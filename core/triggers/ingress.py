@@ -3,6 +3,8 @@
 The route gives a `HookCall` (what HTTP carried) and maps the outcome back to HTTP:
 
 - `Accepted`: a run was started (202), or, in sync mode, `reply` is its answer;
+- `Debounced`: the call went to its key's debouncer (a debounced webhook): one run per burst, started
+  `seconds` after its last call, with that call's trigger (202, no execution yet);
 - `Replayed`: the call was seen before (the same `Idempotency-Key`, or a signed call's message id or
   signature): the first run's id, nothing started (202 with Idempotent-Replayed);
 - `Refused`: the call starts nothing, with the status, error kind, detail and headers to answer (an unknown
@@ -59,6 +61,14 @@ class Accepted:
 
 
 @dataclass(frozen=True)
+class Debounced:
+    """Held by the key's debouncer: the burst's run starts `seconds` after its last call."""
+
+    debouncer: str
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Replayed:
     execution_id: str
 
@@ -72,7 +82,7 @@ class Refused:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-Outcome = Accepted | Replayed | Refused
+Outcome = Accepted | Debounced | Replayed | Refused
 
 
 class WebhookIngress:
@@ -110,6 +120,13 @@ class WebhookIngress:
         if isinstance(key, Refused):
             return key
         await self._webhooks.count_call(target.webhook_id)
+        if target.debounce is not None:  # no idempotency claim: a repeated call is the burst's last again
+            runs = await self._run_service()
+            seconds = float(target.debounce["seconds"])
+            debouncer = await runs.debounce(
+                target.workflow_id, target.workspace_id, target.debounce, call.trigger()
+            )
+            return Debounced(debouncer, seconds)
         if key is None and (key := call.headers.get("idempotency-key")) is not None:
             if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY:
                 return Refused(

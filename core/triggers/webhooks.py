@@ -65,6 +65,8 @@ class HookTarget:
     sync_timeout_seconds: int = 30
     # the trigger's `throttle` ({limit, windowSeconds, key, onLimit}), core.triggers.throttle
     throttle: dict[str, Any] | None = None
+    # the trigger's `debounce` ({seconds, key}): calls go to the key's BatonDebounce (core.triggers.debounce)
+    debounce: dict[str, Any] | None = None
 
 
 class Webhooks:
@@ -121,6 +123,7 @@ class Webhooks:
             mode=config.mode,
             sync_timeout_seconds=config.sync_timeout_seconds,
             throttle=config.throttle.model_dump(by_alias=True) if config.throttle else None,
+            debounce=config.debounce.model_dump(by_alias=True) if config.debounce else None,
         )
 
     def secret_of(self, target: HookTarget) -> str | None:

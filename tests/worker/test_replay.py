@@ -6,7 +6,8 @@ histories/paths/ covers what the first set missed: cancellation, a step timeout,
 approval, the sync `await_response` update, a regular (long-timeout) action, a run that continues as new
 (both its runs), a subworkflow's parent and child, a scheduled tick and its child, a poller (polls, pokes,
 its end), the maintenance workflow, runs of a workflow with a concurrency limit (its slot's holder, a run
-that waits for the slot, one cancelled while it waits: `-k concurrency_slot`), a run that waits out a
+that waits for the slot, one cancelled while it waits: `-k concurrency_slot`), a debounced burst
+(`-k debounced`), a run that waits out a
 connection's rate limit (recorded by tests/integrations/test_record_wait_history.py), an approval that
 asks through its signed links and fails when rejected (`approval_notify_rejected`), and an action failing
 after buffered rows (`failed_action_after_rows`). `test_the_guard_bites_when_commands_are_reordered`
@@ -41,12 +42,16 @@ from core.codec import data_converter
 from core.contract import (
     AWAIT_RESPONSE_UPDATE,
     CURRENT_ENGINE,
+    DEBOUNCE_SIGNAL,
+    DEBOUNCE_WORKFLOW,
     ENGINE_PATCHES,
     MAINTENANCE_WORKFLOW,
     POKE_SIGNAL,
     POLLER_WORKFLOW,
     SCHEDULED_RUN_WORKFLOW,
     TYPED_ACTIVITIES_PATCH,
+    DebouncedEvent,
+    DebounceStart,
     Decision,
     PollerInput,
     ScheduledFire,
@@ -56,6 +61,7 @@ from tests.api.test_polling import rss
 from tests.engine import Engine
 from tests.factories import create_workflow
 from tests.http_server import Reply, ScriptedServer
+from worker.debounce import BatonDebounce
 from worker.interpreter import BatonRun
 from worker.main import workflow_runner
 from worker.maintenance import BatonMaintenance
@@ -68,7 +74,7 @@ from worker.run_state import (
 from worker.steps.actions import ROWS_AT_ATTEMPT_PATCH
 from worker.triggers import BatonPoller, BatonScheduledRun
 
-WORKFLOWS = [BatonRun, BatonPoller, BatonScheduledRun, BatonMaintenance]
+WORKFLOWS = [BatonRun, BatonPoller, BatonScheduledRun, BatonMaintenance, BatonDebounce]
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -335,6 +341,29 @@ async def test_record_runs_that_wait_for_a_concurrency_slot(engine_worker: Engin
         (folder / f"{name}.json").write_text(
             await _history(engine_worker, handle.id, await _first_run(handle))
         )
+
+
+@pytest.mark.skipif(
+    os.environ.get("BATON_RECORD_HISTORIES") != "1",
+    reason="records new histories only when BATON_RECORD_HISTORIES=1 (see this module's docstring)",
+)
+async def test_record_a_debounced_burst(engine_worker: Engine) -> None:
+    """A debouncer fed three calls, quiet, starting the burst's run: histories/paths/debounce.json."""
+    workflow_id = await create_workflow(engine_worker.db, [_set("note", n="{{ trigger.body.n }}")])
+    debouncer = f"debounce-{workflow_id}-all"
+    calls = [DebouncedEvent({"body": {"n": n}}, f"2026-12-03T10:00:0{n}+00:00") for n in range(3)]
+    handle = await engine_worker.client.start_workflow(
+        DEBOUNCE_WORKFLOW,
+        DebounceStart(workflow_id, "", 1.0),
+        id=debouncer,
+        task_queue=engine_worker.task_queue,
+        start_signal=DEBOUNCE_SIGNAL,
+        start_signal_args=[calls[0]],
+    )
+    for call in calls[1:]:
+        await handle.signal(DEBOUNCE_SIGNAL, call)
+    assert await handle.result() == 1
+    (HISTORIES / "paths" / "debounce.json").write_text(await _history(engine_worker, handle.id))
 
 
 async def _first_run(handle: WorkflowHandle[Any, Any]) -> str:
