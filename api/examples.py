@@ -279,6 +279,10 @@ WEBHOOK = {
     "createdAt": AT,
 }
 HOOKED = {"executionId": EXECUTION_ID, "status": "PENDING", "replayed": False}
+# a bulk retry or resume, as it starts
+BATCH = {"batchId": "3f2a1b0c-9d8e-4f7a-b6c5-d4e3f2a1b0c9", "action": "retry", "status": "RUNNING",
+         "matched": 3, "total": 3, "done": 0, "started": 0, "skipped": 0, "outcomes": [],
+         "executionIds": None}  # fmt: skip
 RUN_STARTED = {**EXECUTION, "status": "PENDING", "result": None, "completedAt": None, "duration": None,
                "startedAt": None}  # fmt: skip
 EVENTS = (
@@ -391,6 +395,21 @@ EXAMPLES: dict[str, tuple[Any, int, Any]] = {
     f"POST {EX}/cancel": (None, 202, {**EXECUTION, "status": "CANCELLED"}),
     f"POST {EX}/retry": (None, 202, RUN_STARTED),
     f"POST {EX}/resume": ({"latestVersion": True}, 202, RUN_STARTED),
+    f"POST {WS}/executions/retry": (
+        {"workflowId": WORKFLOW_ID, "status": ["FAILED"], "errorContains": "timeout", "limit": 100},
+        202,
+        BATCH,
+    ),
+    # with "dryRun": true, 200 and {"status": "DRY_RUN", "batchId": null, "executionIds": [...]}
+    f"POST {WS}/executions/resume": (
+        {"workflowId": WORKFLOW_ID, "latestVersion": True},
+        202,
+        {**BATCH, "action": "resume"},
+    ),
+    f"GET {WS}/executions/batches/{{batch_id}}": (None, 200, {
+        **BATCH, "status": "COMPLETED", "done": 3, "started": 3,
+        "outcomes": [{"executionId": EXECUTION_ID, "started": "0b6c9a2e-4f1d-5a3b-9c8e-7d6f5e4a3b2c",
+                      "skipped": None}]}),
     f"GET {WS}/approvals": (None, 200, page(APPROVAL)),
     f"GET {EX}/logs": (None, 200, page(LOG_ENTRY)),
     f"GET {WS}/webhooks": (None, 200, page(WEBHOOK)),

@@ -20,6 +20,7 @@ INTERPRETER_WORKFLOW = "BatonRun"
 SCHEDULED_RUN_WORKFLOW = "BatonScheduledRun"
 POLLER_WORKFLOW = "BatonPoller"
 DEBOUNCE_WORKFLOW = "BatonDebounce"  # one per debounced key: holds the last event until quiet
+BATCH_WORKFLOW = "BatonBatch"  # a bulk retry or resume (core.runs.batches)
 MAINTENANCE_WORKFLOW = "BatonMaintenance"
 # The Temporal contract's names, written once: activities define themselves with them, the workflows call
 # them by method reference, and the API (which holds no activity) sends the updates and signals by name.
@@ -34,6 +35,7 @@ POLL_TRIGGER_ACTIVITY = "baton.poll_trigger"
 APPLY_RETENTION_ACTIVITY = "baton.apply_retention"
 APPROVAL_LINKS_ACTIVITY = "baton.approval_links"
 FIRE_DEBOUNCED_ACTIVITY = "baton.fire_debounced"  # starts the run of a debounced burst
+REPLAY_CHUNK_ACTIVITY = "baton.replay_chunk"  # retries or resumes a slice of a batch's runs
 TAKE_SLOT_ACTIVITY = "baton.take_slot"  # a concurrency-limited run's place in its key's queue
 # Since patch TYPED_ACTIVITIES_PATCH the workflows call the activities above; runs and pollers started
 # before it replay with these, which took plain values, and the worker keeps them for activities already
@@ -65,6 +67,7 @@ LEGACY_SCHEDULE_RELEASE_ACTIVITY = "baton.schedule_release"
 LEGACY_POLL_ACTIVITY = "baton.poll"
 DECIDE_UPDATE = "decide"  # an approval's decision (api: executions.decide)
 AWAIT_RESPONSE_UPDATE = "await_response"  # a sync webhook's reply (core.runs.reply)
+PROGRESS_QUERY = "progress"  # a batch's progress so far
 STATE_QUERY = "state"  # where a run is: `temporal workflow query --type state`
 RESPONSE_QUERY = "response"  # a respond step's reply so far: `temporal workflow query --type response`
 POKE_SIGNAL = "poke"  # makes a poller poll now (sent when a new version is published)
@@ -105,6 +108,10 @@ def too_large(value: Any, what: str, limit: int = MAX_PAYLOAD_BYTES) -> str | No
         f"{what} is {size // 1024:,} KiB, over the {limit // 1024:,} KiB a value may take inside a run; keep "
         "large data outside the run (store it, pass its URL or id) or narrow it down"
     )
+
+
+def batch_workflow_id(batch_id: str) -> str:
+    return f"batch-{batch_id}"
 
 
 def debounce_workflow_id(workflow_id: str, key_hash: str) -> str:
@@ -320,6 +327,11 @@ def _step_dicts(steps: Any) -> Iterator[dict[str, Any]]:
                     pending.append(child)
 
 
+def step_ids_in_order(steps: Any) -> list[str]:
+    """A definition's step ids in the order a run meets them (each step before the steps nested in it)."""
+    return [str(step["id"]) for step in _step_dicts(steps)]
+
+
 def _is_respond(step: Any) -> bool:
     return isinstance(step, dict) and (
         step.get("type") == "respond"
@@ -388,6 +400,40 @@ class DebounceFire:
     events: int
     first_at: str | None = None
     last_at: str | None = None
+
+
+@dataclass
+class BatchRequest:
+    """A bulk retry or resume: the runs it was given (chosen when it was asked) and how to replay them."""
+
+    batch_id: str
+    workspace_id: str
+    action: str  # "retry" or "resume"
+    execution_ids: list[str]
+    latest_version: bool = False
+    requested_by: str | None = None
+
+
+@dataclass
+class ReplayChunk:
+    batch_id: str
+    action: str
+    execution_ids: list[str]
+    latest_version: bool = False
+
+
+@dataclass
+class ReplayOutcome:
+    """One run of a batch: the run it started, or why it was skipped."""
+
+    execution_id: str
+    started: str | None = None
+    skipped: str | None = None
+
+
+@dataclass
+class ReplayOutcomes:
+    outcomes: list[ReplayOutcome] = field(default_factory=list)
 
 
 @dataclass

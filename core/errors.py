@@ -52,6 +52,13 @@ class InvalidDefinition(BatonError):
         self.issues: list[dict[str, str]] = []
 
 
+class InvalidInput(BatonError):
+    """A request whose fields parse but do not fit (a step the workflow does not have): 422 naming it."""
+
+    status_code = 422
+    kind = "validation_error"
+
+
 class ServiceUnavailable(BatonError):
     status_code = 503
     kind = "unavailable"

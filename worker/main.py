@@ -19,6 +19,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.actions import ActionActivities
 from activities.approvals import ApprovalActivities
+from activities.batches import BatchActivities
 from activities.connections import WorkerCredentials
 from activities.maintenance import MaintenanceActivities
 from activities.records import RecordActivities
@@ -39,6 +40,7 @@ from core.temporal import connect_temporal
 from core.triggers.arming import TriggerArming
 from core.triggers.webhooks import Webhooks
 from integrations.catalogue import oauth_endpoints
+from worker.batches import BatonBatch
 from worker.debounce import BatonDebounce
 from worker.interpreter import BatonRun
 from worker.maintenance import BatonMaintenance
@@ -115,13 +117,14 @@ def build_worker(
     return Worker(
         client,
         task_queue=queue,
-        workflows=[BatonRun, BatonScheduledRun, BatonPoller, BatonMaintenance, BatonDebounce],
+        workflows=[BatonRun, BatonScheduledRun, BatonPoller, BatonMaintenance, BatonDebounce, BatonBatch],
         activities=[
             *actions.activities(),
             *records.activities(),
             *triggers.activities(),
             *maintenance.activities(),
             *ApprovalActivities(settings).activities(),
+            *BatchActivities(runs).activities(),
         ],
         workflow_runner=workflow_runner(),
         max_cached_workflows=settings.worker_max_cached_workflows,

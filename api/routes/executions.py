@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, status
+from fastapi import APIRouter, Depends, Header, Query, Response, status
 
 from api.audit import AuditorDep
 from api.deps import (
@@ -21,6 +21,8 @@ from api.errors import error_responses
 from api.pagination import Cursor, Limit, decode_cursor, page
 from api.schemas.base import Page
 from api.schemas.workflows import (
+    BulkReplayBody,
+    BulkReplayOut,
     DecisionBody,
     ExecutionDetail,
     ExecutionOut,
@@ -34,6 +36,7 @@ from core.models import ExecutionStatus
 from core.permissions import Permission
 from core.runs import live
 from core.runs import reads as store
+from core.runs.batches import ReplayFilter
 from core.runs.timeline import timeline
 
 router = APIRouter(prefix="/workspaces/{workspace_id}/executions", tags=["executions"])
@@ -41,6 +44,80 @@ ERRORS = error_responses(401, 403, 404, 409, 422)
 
 Reader = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.READ, "executions:read"))]
 Operator = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.EDIT, "executions:write"))]
+
+
+async def replay_in_bulk(
+    action: str,
+    body: BulkReplayBody,
+    access: WorkspaceAccess,
+    resources: Any,
+    auditor: Any,
+    response: Response,
+) -> BulkReplayOut:
+    chosen = ReplayFilter(
+        workflow_id=body.workflow_id,
+        statuses=tuple(body.status),
+        since=body.since,
+        until=body.until,
+        error_contains=body.error_contains,
+    )
+    runs = await resources.run_service()
+    answer = await runs.replay_in_bulk(
+        access.workspace.id,
+        action,
+        chosen,
+        body.limit,
+        latest_version=body.latest_version,
+        dry_run=body.dry_run,
+        requested_by=access.principal.user.id,
+    )
+    if body.dry_run:
+        response.status_code = status.HTTP_200_OK
+    else:
+        await auditor.record(
+            f"executions.{action}_batch",
+            principal=access.principal,
+            entity_type="batch",
+            entity_id=answer["batchId"],
+            workspace_id=access.workspace.id,
+            metadata={"filter": body.model_dump(mode="json", by_alias=True), "total": answer["total"]},
+        )
+    return BulkReplayOut.model_validate(answer)
+
+
+BULK_RESPONSES = {**ERRORS, 200: {"description": "A dry run: what matches (nothing started)"}}
+
+
+@router.post(
+    "/retry", status_code=status.HTTP_202_ACCEPTED, response_model=BulkReplayOut, responses=BULK_RESPONSES
+)
+async def retry_in_bulk(
+    body: BulkReplayBody, access: Operator, resources: ResourcesDep, auditor: AuditorDep, response: Response
+) -> BulkReplayOut:
+    """Retries every run that matches (at most `limit`, oldest first) as a durable batch: each from the
+    start with its trigger data, counting towards its `maxRetries`; `dryRun` counts and starts nothing.
+    Follow it at `GET .../executions/batches/{batchId}`."""
+    return await replay_in_bulk("retry", body, access, resources, auditor, response)
+
+
+@router.post(
+    "/resume", status_code=status.HTTP_202_ACCEPTED, response_model=BulkReplayOut, responses=BULK_RESPONSES
+)
+async def resume_in_bulk(
+    body: BulkReplayBody, access: Operator, resources: ResourcesDep, auditor: AuditorDep, response: Response
+) -> BulkReplayOut:
+    """Resumes every run that matches (at most `limit`, oldest first) as a durable batch: each reuses what
+    succeeded and starts at the step that failed (`latestVersion`: on the latest published version);
+    `dryRun` counts and starts nothing. Follow it at `GET .../executions/batches/{batchId}`."""
+    return await replay_in_bulk("resume", body, access, resources, auditor, response)
+
+
+@router.get("/batches/{batch_id}", response_model=BulkReplayOut, responses=ERRORS)
+async def get_batch(batch_id: str, access: Reader, resources: ResourcesDep) -> BulkReplayOut:
+    """A bulk retry's or resume's progress: how many runs it has done, started and skipped, and each
+    run's outcome (the first 200)."""
+    progress = await (await resources.run_service()).batch(access.workspace.id, batch_id)
+    return BulkReplayOut.model_validate(progress)
 
 
 @router.get("", response_model=Page[ExecutionOut], responses=ERRORS)
@@ -175,16 +252,32 @@ async def resume(
     resources: ResourcesDep,
     auditor: AuditorDep,
 ) -> ExecutionOut:
-    """A new run that reuses what succeeded and starts at the step that failed."""
+    """A new run that reuses what succeeded and starts at the step that failed, or at `fromStep`; with
+    `triggerData` and `stepOutputs`, on an edited trigger and edited outputs of the steps before it."""
     await store.get(session, access.workspace.id, execution_id)
-    started = await (await resources.run_service()).resume(execution_id, latest_version=body.latest_version)
+    edits: dict[str, Any] = {}
+    if "trigger_data" in body.model_fields_set:
+        edits["trigger_data"] = body.trigger_data
+    started = await (await resources.run_service()).resume(
+        execution_id,
+        latest_version=body.latest_version,
+        from_step=body.from_step,
+        step_outputs=body.step_outputs,
+        **edits,
+    )
     await auditor.record(
         "execution.resumed",
         principal=access.principal,
         entity_type="execution",
         entity_id=started.execution_id,
         workspace_id=access.workspace.id,
-        metadata={"resumedFrom": execution_id, "latestVersion": body.latest_version},
+        metadata={
+            "resumedFrom": execution_id,
+            "latestVersion": body.latest_version,
+            "fromStep": body.from_step,
+            "edited": sorted({"triggerData"} & set(body.model_dump(by_alias=True, exclude_unset=True)))
+            + sorted(body.step_outputs or {}),
+        },
     )
     await session.commit()
     started_row = await store.get(session, access.workspace.id, started.execution_id)

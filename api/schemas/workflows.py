@@ -290,6 +290,66 @@ class ExecutionDetail(ExecutionOut):
 
 class ResumeBody(ApiModel):
     latest_version: bool = Field(default=False, description="Run the workflow's latest published version")
+    from_step: str | None = Field(
+        default=None,
+        description="Start at this step (it and every step after it in the definition run again) instead "
+        "of at the one that failed",
+        examples=["charge"],
+    )
+    trigger_data: Any = Field(
+        default=None,
+        description="Run with this trigger instead of the failed run's (left out: the same)",
+    )
+    step_outputs: dict[str, Any] | None = Field(
+        default=None,
+        description="Outputs to use for steps before the one it starts at, by step id, instead of what they "
+        "gave (a fix for a step that got it wrong)",
+        examples=[{"lookup": {"customerId": "c-42"}}],
+    )
+
+
+ReplayableStatus = Literal["FAILED", "TIMEOUT", "CANCELLED"]
+DEFAULT_REPLAYED: tuple[ReplayableStatus, ...] = ("FAILED", "TIMEOUT")
+
+
+class BulkReplayBody(ApiModel):
+    """Which runs to retry or resume: those of the workspace that match every field given."""
+
+    workflow_id: str | None = Field(default=None, description="Runs of this workflow only")
+    status: list[ReplayableStatus] = Field(
+        default_factory=lambda: list(DEFAULT_REPLAYED), min_length=1, description="Runs that ended so"
+    )
+    since: datetime | None = Field(default=None, description="Runs created at or after this time")
+    until: datetime | None = Field(default=None, description="Runs created before this time")
+    error_contains: str | None = Field(
+        default=None, max_length=500, description="Runs whose error has this text (case-insensitive)"
+    )
+    limit: int = Field(default=100, ge=1, le=1000, description="At most this many runs, oldest first")
+    dry_run: bool = Field(default=False, description="Count what matches and start nothing")
+    latest_version: bool = Field(
+        default=False, description="resume: run the workflow's latest published version"
+    )
+
+
+class BulkReplayOut(ApiModel):
+    """A bulk retry or resume: what it matched and how far it got (`GET .../executions/batches/{id}`)."""
+
+    batch_id: str | None = Field(description="The batch (null for a dry run)")
+    action: Literal["retry", "resume"]
+    status: Literal["DRY_RUN", "RUNNING", "COMPLETED"]
+    matched: int | None = Field(default=None, description="Runs that match the filter (when asked)")
+    total: int = Field(description="Runs the batch replays: the matches, at most `limit`")
+    done: int = 0
+    started: int = 0
+    skipped: int = 0
+    outcomes: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Per run (the first 200): `executionId`, the run `started` for it, or why it was "
+        "`skipped` (its retries used up, its workflow unpublished...)",
+    )
+    execution_ids: list[str] | None = Field(
+        default=None, description="A dry run: the first 50 it would replay"
+    )
 
 
 class DecisionBody(ApiModel):

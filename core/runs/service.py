@@ -37,6 +37,7 @@ from core.contract import (
     DEBOUNCE_WORKFLOW,
     DECIDE_UPDATE,
     INTERPRETER_WORKFLOW,
+    BatchRequest,
     DebouncedEvent,
     DebounceStart,
     Decision,
@@ -44,8 +45,16 @@ from core.contract import (
     RunResult,
     debounce_workflow_id,
     run_workflow_id,
+    step_ids_in_order,
 )
-from core.errors import BatonError, Conflict, LimitExceeded, NotFound, ServiceUnavailable
+from core.errors import (
+    BatonError,
+    Conflict,
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+    ServiceUnavailable,
+)
 from core.models import (
     ExecutionStatus,
 )
@@ -54,6 +63,13 @@ from core.models.tables import WORKFLOWS, WORKSPACES
 from core.outages import best_effort
 from core.quotas import ExecutionQuota
 from core.redis_keys import RedisKeys
+from core.runs.batches import (
+    ReplayFilter,
+    batch_progress,
+    count_matching,
+    matching_ids,
+    start_batch,
+)
 from core.runs.handles import run_details, run_priority, run_search_attributes, run_summary
 from core.runs.rows import ExecutionRows
 from core.settings import Settings
@@ -93,6 +109,8 @@ def forget_plan(workspace_id: str) -> None:
     _plan_cache.pop(workspace_id, None)
 
 
+# `resume(trigger_data=...)` left out: the failed run's trigger data
+UNCHANGED: Any = object()
 RETRYABLE = {ExecutionStatus.FAILED.value, ExecutionStatus.TIMEOUT.value, ExecutionStatus.CANCELLED.value}
 
 
@@ -311,6 +329,33 @@ class RunService:
             run.execution_id, target.workflow_id, target.version, temporal_id, handle.first_execution_run_id
         )
 
+    async def replay_in_bulk(
+        self,
+        workspace_id: str,
+        action: str,
+        chosen: ReplayFilter,
+        limit: int,
+        *,
+        latest_version: bool = False,
+        dry_run: bool = False,
+        requested_by: str | None = None,
+    ) -> dict[str, Any]:
+        """Retries or resumes the runs that match (core.runs.batches): with `dry_run`, how many match and
+        which would be replayed; else the batch started, with its progress (nothing done yet)."""
+        async with self._engine.connect() as connection:
+            matched = await count_matching(connection, workspace_id, chosen)
+            ids = await matching_ids(connection, workspace_id, chosen, limit)
+        answer: dict[str, Any] = {"action": action, "matched": matched, "total": len(ids), "done": 0}
+        if dry_run:
+            return {**answer, "status": "DRY_RUN", "batchId": None, "executionIds": ids[:50]}
+        batch_id = str(uuid.uuid4())
+        request = BatchRequest(batch_id, workspace_id, action, ids, latest_version, requested_by)
+        await start_batch(self._client, self._settings.temporal_task_queue, request)
+        return {**answer, "status": "RUNNING", "batchId": batch_id, "started": 0, "skipped": 0}
+
+    async def batch(self, workspace_id: str, batch_id: str) -> dict[str, Any]:
+        return await batch_progress(self._client, workspace_id, batch_id)
+
     async def debounce(
         self, workflow_id: str, workspace_id: str, config: dict[str, Any], trigger: Any
     ) -> str:
@@ -406,8 +451,9 @@ class RunService:
             )
         await self.handle(execution_id).cancel()
 
-    async def retry(self, execution_id: str) -> StartedRun:
-        """A new run of the same version and trigger data; `retryCount` counts up to `maxRetries`."""
+    async def retry(self, execution_id: str, *, new_execution_id: str | None = None) -> StartedRun:
+        """A new run of the same version and trigger data; `retryCount` counts up to `maxRetries`
+        (`new_execution_id`: a repeatable retry, as a bulk retry's)."""
         execution = await self.rows.get(execution_id)
         self._require_retryable(execution)
         if execution.retry_count >= execution.max_retries:
@@ -421,21 +467,58 @@ class RunService:
             execution.trigger_data,
             trigger_type=(execution.context or {}).get("triggerType"),
             retry_count=execution.retry_count + 1,
+            execution_id=new_execution_id,
+            idempotent=new_execution_id is not None,
         )
 
-    async def resume(self, execution_id: str, *, latest_version: bool = False) -> StartedRun:
-        """A new run that reuses the outputs of the steps that succeeded and starts at the one that failed."""
+    async def resume(
+        self,
+        execution_id: str,
+        *,
+        latest_version: bool = False,
+        from_step: str | None = None,
+        trigger_data: Any = UNCHANGED,
+        step_outputs: dict[str, Any] | None = None,
+        new_execution_id: str | None = None,
+    ) -> StartedRun:
+        """A new run that reuses the outputs of the steps that succeeded and starts at the one that failed;
+        or, with `from_step`, at that step (it and every step after it in the definition run again). The
+        trigger data and the reused outputs of steps before it may be replaced (`trigger_data`,
+        `step_outputs`: a fix for what an earlier step got wrong). `new_execution_id` makes a resume
+        repeatable (a bulk resume retried starts nothing more)."""
         execution = await self.rows.get(execution_id)
         self._require_retryable(execution)
         version = None if latest_version else (execution.context or {}).get("version")
         target = await self.published_version(execution.workflow_id, version)
+        reused = await self.rows.succeeded_outputs(execution_id)
+        order = step_ids_in_order(target.definition.get("steps", []))
+        if from_step is not None:
+            if from_step not in order:
+                raise InvalidInput(
+                    f"no step {from_step!r} in version {target.version} of the workflow", path="fromStep"
+                )
+            again = set(order[order.index(from_step) :])
+            reused = {step: output for step, output in reused.items() if step not in again}
+        for step, output in (step_outputs or {}).items():
+            if step not in order:
+                raise InvalidInput(
+                    f"no step {step!r} in version {target.version}", path=f"stepOutputs.{step}"
+                )
+            if from_step is not None and step in again:
+                raise InvalidInput(
+                    f"step {step!r} runs again from {from_step!r}: its output cannot be given",
+                    path=f"stepOutputs.{step}",
+                )
+            reused[step] = output
         return await self.start(
             target,
-            execution.trigger_data,
+            execution.trigger_data if trigger_data is UNCHANGED else trigger_data,
             trigger_type=(execution.context or {}).get("triggerType"),
             retry_count=execution.retry_count,
-            reused_outputs=await self.rows.succeeded_outputs(execution_id),
+            reused_outputs=reused,
             resumed_from=execution_id,
+            execution_id=new_execution_id,
+            idempotent=new_execution_id is not None,
         )
 
     # ------------------------------------------------------------------ helpers

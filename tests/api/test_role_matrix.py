@@ -108,6 +108,9 @@ async def test_every_workspace_endpoint_follows_the_permission_matrix(
         ("GET", f"{e}/timeline", None, "VIEWER"),
         ("POST", f"{e}/retry", None, "MEMBER"),
         ("POST", f"{e}/resume", {}, "MEMBER"),
+        ("POST", f"{base}/executions/retry", {"dryRun": True}, "MEMBER"),
+        ("POST", f"{base}/executions/resume", {"dryRun": True}, "MEMBER"),
+        ("GET", f"{base}/executions/batches/{uuid.uuid4()}", None, "VIEWER", 404),
         ("GET", f"{base}/connections", None, "VIEWER"),
         ("GET", c, None, "VIEWER"),
         ("PATCH", c, {"name": "c2"}, "ADMIN"),
@@ -171,10 +174,10 @@ def template_of(path: str) -> str:
     """`/workflows/0b1f.../versions/1` -> `/workflows/{workflow_id}/versions/{version}`."""
     names = {"workflows": "workflow_id", "connections": "connection_id", "executions": "execution_id",
              "webhooks": "webhook_id", "versions": "version", "steps": "step_id", "templates": "template_id",
-             "members": "user_id", "oauth": "integration_id"}  # fmt: skip
+             "members": "user_id", "oauth": "integration_id", "batches": "batch_id"}  # fmt: skip
     parts = path.split("/")
     for index in range(2, len(parts)):
         name = names.get(parts[index - 1])
-        if name and parts[index] not in {"import", "oauth"}:
+        if name and parts[index] not in {"import", "oauth", "retry", "resume", "batches"}:
             parts[index] = "{" + name + "}"
     return "/".join(parts)

@@ -7,7 +7,7 @@ approval, the sync `await_response` update, a regular (long-timeout) action, a r
 (both its runs), a subworkflow's parent and child, a scheduled tick and its child, a poller (polls, pokes,
 its end), the maintenance workflow, runs of a workflow with a concurrency limit (its slot's holder, a run
 that waits for the slot, one cancelled while it waits: `-k concurrency_slot`), a debounced burst
-(`-k debounced`), a run that waits out a
+(`-k debounced`), a bulk retry (`-k bulk_retry`), a run that waits out a
 connection's rate limit (recorded by tests/integrations/test_record_wait_history.py), an approval that
 asks through its signed links and fails when rejected (`approval_notify_rejected`), and an action failing
 after buffered rows (`failed_action_after_rows`). `test_the_guard_bites_when_commands_are_reordered`
@@ -41,6 +41,7 @@ from temporalio.worker import Replayer
 from core.codec import data_converter
 from core.contract import (
     AWAIT_RESPONSE_UPDATE,
+    BATCH_WORKFLOW,
     CURRENT_ENGINE,
     DEBOUNCE_SIGNAL,
     DEBOUNCE_WORKFLOW,
@@ -50,6 +51,7 @@ from core.contract import (
     POLLER_WORKFLOW,
     SCHEDULED_RUN_WORKFLOW,
     TYPED_ACTIVITIES_PATCH,
+    BatchRequest,
     DebouncedEvent,
     DebounceStart,
     Decision,
@@ -61,6 +63,7 @@ from tests.api.test_polling import rss
 from tests.engine import Engine
 from tests.factories import create_workflow
 from tests.http_server import Reply, ScriptedServer
+from worker.batches import BatonBatch
 from worker.debounce import BatonDebounce
 from worker.interpreter import BatonRun
 from worker.main import workflow_runner
@@ -74,7 +77,7 @@ from worker.run_state import (
 from worker.steps.actions import ROWS_AT_ATTEMPT_PATCH
 from worker.triggers import BatonPoller, BatonScheduledRun
 
-WORKFLOWS = [BatonRun, BatonPoller, BatonScheduledRun, BatonMaintenance, BatonDebounce]
+WORKFLOWS = [BatonRun, BatonPoller, BatonScheduledRun, BatonMaintenance, BatonDebounce, BatonBatch]
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -364,6 +367,32 @@ async def test_record_a_debounced_burst(engine_worker: Engine) -> None:
         await handle.signal(DEBOUNCE_SIGNAL, call)
     assert await handle.result() == 1
     (HISTORIES / "paths" / "debounce.json").write_text(await _history(engine_worker, handle.id))
+
+
+@pytest.mark.skipif(
+    os.environ.get("BATON_RECORD_HISTORIES") != "1",
+    reason="records new histories only when BATON_RECORD_HISTORIES=1 (see this module's docstring)",
+)
+async def test_record_a_bulk_retry(engine_worker: Engine) -> None:
+    """A batch retrying a failed run and skipping a run that is not there: histories/paths/batch.json."""
+    workflow_id = await create_workflow(engine_worker.db, [_set("s", v=1)])
+    failed = str(uuid.uuid4())
+    await engine_worker.db.execute(
+        "INSERT INTO workflow_executions (id, workflow_id, status, trigger_data, context) "
+        "VALUES ($1, $2, 'FAILED', '{}', '{\"version\": 1}')",
+        failed,
+        workflow_id,
+    )
+    batch_id = str(uuid.uuid4())
+    handle = await engine_worker.client.start_workflow(
+        BATCH_WORKFLOW,
+        BatchRequest(batch_id, "ws", "retry", [failed, str(uuid.uuid4())]),
+        id=f"batch-{batch_id}",
+        task_queue=engine_worker.task_queue,
+    )
+    progress = await handle.result()
+    assert (progress["started"], progress["skipped"]) == (1, 1), progress
+    (HISTORIES / "paths" / "batch.json").write_text(await _history(engine_worker, handle.id))
 
 
 async def _first_run(handle: WorkflowHandle[Any, Any]) -> str:
