@@ -279,6 +279,7 @@ WEBHOOK = {
     "createdAt": AT,
 }
 HOOKED = {"executionId": EXECUTION_ID, "status": "PENDING", "replayed": False}
+RUNNING = {**EXECUTION, "status": "RUNNING", "result": None, "completedAt": None, "duration": None}
 # a bulk retry or resume, as it starts
 BATCH = {"batchId": "3f2a1b0c-9d8e-4f7a-b6c5-d4e3f2a1b0c9", "action": "retry", "status": "RUNNING",
          "matched": 3, "total": 3, "done": 0, "started": 0, "skipped": 0, "outcomes": [],
@@ -393,6 +394,10 @@ EXAMPLES: dict[str, tuple[Any, int, Any]] = {
     f"GET {EX}/timeline": (None, 200, {"executionId": EXECUTION_ID, "status": "SUCCESS", "live": None,
                                        "items": [TIMELINE_ITEM]}),
     f"POST {EX}/cancel": (None, 202, {**EXECUTION, "status": "CANCELLED"}),
+    f"POST {EX}/pause": ({"reason": "the CRM is being migrated"}, 202, RUNNING),
+    f"POST {EX}/unpause": (
+        {"stepInput": {"url": "https://crm.example.com/v2/contacts", "method": "POST"}}, 202, RUNNING
+    ),
     f"POST {EX}/retry": (None, 202, RUN_STARTED),
     f"POST {EX}/resume": ({"latestVersion": True}, 202, RUN_STARTED),
     f"POST {WS}/executions/retry": (

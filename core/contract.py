@@ -72,6 +72,10 @@ STATE_QUERY = "state"  # where a run is: `temporal workflow query --type state`
 RESPONSE_QUERY = "response"  # a respond step's reply so far: `temporal workflow query --type response`
 POKE_SIGNAL = "poke"  # makes a poller poll now (sent when a new version is published)
 DEBOUNCE_SIGNAL = "event"  # a debounced webhook call, to its key's BatonDebounce
+PAUSE_SIGNAL = "pause"  # park the run at its next step boundary (POST .../executions/{id}/pause)
+UNPAUSE_SIGNAL = (
+    "unpause"  # go on: a paused run, or a step parked by onError "pause" (tried again or given up)
+)
 SLOT_SIGNAL = "slot"  # a concurrency slot freed up for a run waiting for one (core.runs.concurrency)
 STEP_RECORD_NAMESPACE = uuid.UUID("0d6f7c1e-8a55-4a8e-9a63-2d0f1b7a9c41")
 MAX_OUTPUT_BYTES = 256 * 1024
@@ -276,6 +280,22 @@ class ExecutionFinished:
     integrations: list[str] = field(default_factory=list)
     # The run took a place in a concurrency queue: its end releases it.
     concurrency: bool = False
+
+
+@dataclass
+class PauseRequest:
+    by: str | None = None
+    reason: str | None = None
+
+
+@dataclass
+class Unpause:
+    """Goes on: a paused run at its step boundary; a step parked by onError "pause" is tried again (with
+    `step_input` instead of its rendered input when given: an action's) or, with `give_up`, fails."""
+
+    by: str | None = None
+    step_input: Any = None
+    give_up: bool = False
 
 
 @dataclass

@@ -22,15 +22,19 @@ with workflow.unsafe.imports_passed_through():
         AWAIT_RESPONSE_UPDATE,
         DECIDE_UPDATE,
         INTERPRETER_WORKFLOW,
+        PAUSE_SIGNAL,
         RESPONSE_QUERY,
         SLOT_SIGNAL,
         STATE_QUERY,
+        UNPAUSE_SIGNAL,
         Decision,
         ExecutionFinished,
         ExecutionStarted,
+        PauseRequest,
         RunInput,
         RunResult,
         SlotRequest,
+        Unpause,
         action_integrations,
         approval_steps,
         too_large,
@@ -204,6 +208,18 @@ class BatonRun(ControlSteps, LoopSteps, WaitSteps, ActionSteps, SubworkflowSteps
             except TimeoutError:
                 pass
             recheck = min(recheck * 2, SLOT_RECHECK_MAX)
+
+    @workflow.signal(name=PAUSE_SIGNAL)
+    def pause(self, request: PauseRequest) -> None:
+        """Parks the run before its next step (steps under way finish first)."""
+        self._pause = request
+
+    @workflow.signal(name=UNPAUSE_SIGNAL)
+    def unpause(self, request: Unpause) -> None:
+        """Goes on: a paused run, and a step parked by onError "pause" (tried again or given up)."""
+        self._pause = None
+        self._unpauses += 1
+        self._last_unpause = request
 
     @workflow.signal(name=SLOT_SIGNAL)
     def slot_freed(self) -> None:

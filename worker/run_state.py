@@ -21,9 +21,11 @@ with workflow.unsafe.imports_passed_through():
         TYPED_ACTIVITIES_PATCH,
         UNAVAILABLE,
         Decision,
+        PauseRequest,
         RunInput,
         StepRecord,
         StepRows,
+        Unpause,
         too_large,
     )
     from core.definition.steps import (
@@ -35,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from core.definition.steps import RetryPolicy as StepRetryPolicy
     from core.expressions import render_value
     from core.models.enums import ExecutionStatus
+    from core.runs import live
     from core.runs.timeline import branch_taken
     from worker.run_scope import STEP_ERRORS, Scope, StepFailed, StopRun, describe_failure
 
@@ -146,6 +149,10 @@ class RunState:
         self._execution: dict[str, Any] = {}
         self._action_inputs: dict[str, Any] = {}
         self._queued = False  # the run has a place in a concurrency queue (core.runs.concurrency)
+        self._pause: PauseRequest | None = None  # POST .../pause, until .../unpause
+        self._unpauses = 0  # how many unpause signals came (a parked step waits for the next)
+        self._last_unpause: Unpause | None = None
+        self._input_overrides: dict[str, Any] = {}  # step key -> the input an operator gave it
         self._slot_freed = False
         # What the Temporal Web UI shows as the run's current details: what it does now, then the last
         # steps that ended (with the branch a condition or switch took).
@@ -165,18 +172,26 @@ class RunState:
             scope.set_output(step.id, output)
             self._statuses[key] = ExecutionStatus.SUCCESS.value
             return output
+        if self._pause is not None:  # POST .../pause: held here, before the step begins
+            await self._held(step, key)
         started = workflow.now().isoformat()
         self._statuses[key] = ExecutionStatus.RUNNING.value
         self._current.add(key)
         self._show(f"running {step.label} ({step.type})")
         try:
-            coroutine = self._execute(step, scope, key, started)
-            if step.timeout_seconds and not step.times_itself:
-                output = await asyncio.wait_for(coroutine, step.timeout_seconds)
-            else:
-                output = await coroutine
-            if not step.records_itself:  # an action's output is capped in its activity already
-                self._check_payload(step.id, output, f"step {step.id!r} output")
+            while True:
+                try:
+                    output = await self._attempt(step, scope, key, started)
+                    break
+                except STEP_ERRORS as error:
+                    if step.on_error != "pause":
+                        raise
+                    fix = await self._parked(step, key, started, describe_failure(step.id, error))
+                    if fix.give_up:
+                        raise
+                    if fix.step_input is not None:
+                        self._input_overrides[key] = fix.step_input
+                    started = workflow.now().isoformat()
         except StopRun as stop:
             self._ended(step, key, started, ExecutionStatus.SUCCESS.value, stop.as_output())
             raise
@@ -193,7 +208,7 @@ class RunState:
                 retries=failure.attempts - 1,
                 ended=failure.failed_at,
             )
-            if step.on_error == "fail":
+            if step.on_error == "fail" or step.on_error == "pause":  # "pause": given up by an operator
                 raise failure from None
             scope.set_output(step.id, failure.as_output())
             output = (
@@ -211,6 +226,58 @@ class RunState:
         if not step.records_itself and len(self._records) >= FLUSH_THRESHOLD:
             await self._flush()
         return output
+
+    async def _attempt(self, step: Step, scope: Scope, key: str, started: str) -> Any:
+        coroutine = self._execute(step, scope, key, started)
+        if step.timeout_seconds and not step.times_itself:
+            output = await asyncio.wait_for(coroutine, step.timeout_seconds)
+        else:
+            output = await coroutine
+        if not step.records_itself:  # an action's output is capped in its activity already
+            self._check_payload(step.id, output, f"step {step.id!r} output")
+        return output
+
+    async def _held(self, step: Step, key: str) -> None:
+        """Paused (POST .../pause): a RUNNING row for the step about to begin says so, until unpaused."""
+        pause = self._pause or PauseRequest()
+        self._waits_before(step, key, live.paused(pause.by, pause.reason), f"paused before {step.label}")
+        await self._flush()
+        await workflow.wait_condition(lambda: self._pause is None)
+
+    async def _parked(self, step: Step, key: str, started: str, failure: Any) -> Unpause:
+        """A step failed under onError "pause": its row says so (with its input), and the run waits for an
+        operator's word (POST .../unpause): try it again, with an edited input if given, or give up."""
+        seen = self._unpauses
+        state = live.waiting_for_a_fix(failure.message, failure.attempts)
+        self._buffer(
+            StepRecord(
+                key,
+                step.id,
+                step.type,
+                ExecutionStatus.RUNNING.value,
+                input=self._action_inputs.get(key),
+                error=failure.message,
+                started_at=started,
+                state=state,
+            )
+        )
+        self._show(f"{step.label} failed: waiting for an operator ({failure.message[:200]})")
+        await self._flush()
+        await workflow.wait_condition(lambda: self._unpauses > seen)
+        return self._last_unpause or Unpause()
+
+    def _waits_before(self, step: Step, key: str, state: dict[str, Any], shown: str) -> None:
+        self._show(shown)
+        self._buffer(
+            StepRecord(
+                key,
+                step.id,
+                step.type,
+                ExecutionStatus.RUNNING.value,
+                started_at=workflow.now().isoformat(),
+                state=state,
+            )
+        )
 
     def _ended(
         self,

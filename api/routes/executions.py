@@ -26,10 +26,12 @@ from api.schemas.workflows import (
     DecisionBody,
     ExecutionDetail,
     ExecutionOut,
+    PauseBody,
     ResumeBody,
     StepExecutionOut,
     Timeline,
     TimelineItem,
+    UnpauseBody,
 )
 from core.contract import Decision
 from core.models import ExecutionStatus
@@ -209,6 +211,66 @@ async def cancel(
         entity_type="execution",
         entity_id=execution.id,
         workspace_id=access.workspace.id,
+    )
+    return await one_execution_out(session, execution, resources)
+
+
+@router.post(
+    "/{execution_id}/pause",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ExecutionOut,
+    responses=ERRORS,
+)
+async def pause(
+    execution_id: str,
+    body: PauseBody,
+    access: Operator,
+    session: SessionDep,
+    resources: ResourcesDep,
+    auditor: AuditorDep,
+) -> ExecutionOut:
+    """Parks the run before its next step (steps under way finish first); its `live` shows the step it
+    waits before (`waiting` for `pause`) until `POST .../unpause`. It survives restarts while paused."""
+    execution = await store.get(session, access.workspace.id, execution_id)
+    await (await resources.run_service()).pause(execution.id, access.principal.user.id, body.reason)
+    await auditor.record(
+        "execution.paused",
+        principal=access.principal,
+        entity_type="execution",
+        entity_id=execution.id,
+        workspace_id=access.workspace.id,
+        metadata={"reason": body.reason},
+    )
+    return await one_execution_out(session, execution, resources)
+
+
+@router.post(
+    "/{execution_id}/unpause",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ExecutionOut,
+    responses=ERRORS,
+)
+async def unpause(
+    execution_id: str,
+    body: UnpauseBody,
+    access: Operator,
+    session: SessionDep,
+    resources: ResourcesDep,
+    auditor: AuditorDep,
+) -> ExecutionOut:
+    """Lets a paused run go on. A step that failed under `onError: "pause"` is tried again, in the same
+    run (with `stepInput` instead of its own input when given), or with `giveUp` fails the run."""
+    execution = await store.get(session, access.workspace.id, execution_id)
+    await (await resources.run_service()).unpause(
+        execution.id, access.principal.user.id, step_input=body.step_input, give_up=body.give_up
+    )
+    await auditor.record(
+        "execution.unpaused",
+        principal=access.principal,
+        entity_type="execution",
+        entity_id=execution.id,
+        workspace_id=access.workspace.id,
+        metadata={"giveUp": body.give_up, "stepInput": body.step_input is not None},
     )
     return await one_execution_out(session, execution, resources)
 

@@ -164,9 +164,14 @@ class LiveStep(ApiModel):
     last_error: str | None = Field(default=None, description="retrying: the failed attempt's error")
     next_attempt_at: datetime | None = Field(default=None, description="retrying: when Temporal tries again")
     resumes_at: datetime | None = Field(default=None, description="rateLimited: when the window frees")
-    for_: Literal["approval", "delay", "subworkflow"] | None = Field(
-        default=None, alias="for", description="waiting: what for"
+    for_: Literal["approval", "delay", "subworkflow", "pause", "fix"] | None = Field(
+        default=None,
+        alias="for",
+        description="waiting: what for (pause: paused before this step; fix: this step failed under "
+        'onError "pause" and waits for an operator)',
     )
+    paused_by: str | None = Field(default=None, description="paused: who asked (a user id)")
+    reason: str | None = Field(default=None, description="paused: why, as they said")
     message: str | None = Field(default=None, description="waiting for an approval: its message")
     approvers: list[str] | None = Field(default=None, description="waiting for an approval: who may decide")
     expires_at: datetime | None = Field(default=None, description="waiting for an approval: its deadline")
@@ -349,6 +354,21 @@ class BulkReplayOut(ApiModel):
     )
     execution_ids: list[str] | None = Field(
         default=None, description="A dry run: the first 50 it would replay"
+    )
+
+
+class PauseBody(ApiModel):
+    reason: str | None = Field(default=None, max_length=500, examples=["the CRM is being migrated"])
+
+
+class UnpauseBody(ApiModel):
+    step_input: dict[str, Any] | None = Field(
+        default=None,
+        description='A step parked by onError "pause": try it again with this input instead of its own',
+        examples=[{"url": "https://crm.example.com/v2/contacts"}],
+    )
+    give_up: bool = Field(
+        default=False, description='A step parked by onError "pause": fail it (and the run, as "fail" would)'
     )
 
 

@@ -48,10 +48,11 @@ class StepBase(DefinitionModel):
     name: str | None = Field(default=None, max_length=200, description="Display name (the Web UI summary)")
     retry: RetryPolicy | None = None
     timeout_seconds: float | None = Field(default=None, gt=0, le=365 * 86400)
-    on_error: Literal["fail", "continue"] | list[Step] = Field(
+    on_error: Literal["fail", "continue", "pause"] | list[Step] = Field(
         default="fail",
-        description='"fail" ends the run, "continue" records {"error": ...} as the output, a list of steps '
-        "runs instead of the failed step",
+        description='"fail" ends the run, "continue" records {"error": ...} as the output, "pause" parks the '
+        "run for an operator (POST .../unpause tries the step again, with an edited input if given, or "
+        "gives up: FAILED), a list of steps runs instead of the failed step",
     )
 
     # What a step type means beyond its fields, declared once on its model (the interpreter, validation

@@ -10,7 +10,9 @@ A step's state is one of (camelCase on the wire, as the API returns it):
 - `{"kind": "rateLimited", "resumesAt": "..."}`: the connection's rate limit is full;
 - `{"kind": "waiting", "for": "approval", "message", "approvers", "expiresAt", "defaultDecision"}`,
   `{"kind": "waiting", "for": "delay", "until"}`, `{"kind": "waiting", "for": "subworkflow",
-  "childExecutionId"}`.
+  "childExecutionId"}`, `{"kind": "waiting", "for": "pause", "pausedBy", "reason"}` (paused at a step
+  boundary: POST .../pause) and `{"kind": "waiting", "for": "fix", "lastError", "attempt"}` (a step that
+  failed under onError "pause", waiting for an operator).
 
 A run of a workflow with a concurrency limit that waits for a slot is PENDING with `live.state` `waiting`
 and `live.slot` `{"key", "limit", "place"}` (`place` 1: the next to start).
@@ -80,6 +82,15 @@ def waiting_for_subworkflow(child_execution_id: str, workflow_id: str) -> dict[s
         "childExecutionId": child_execution_id,
         "workflowId": workflow_id,
     }
+
+
+def paused(by: str | None, reason: str | None) -> dict[str, Any]:
+    return {"kind": WAITING, "for": "pause", "pausedBy": by, "reason": reason}
+
+
+def waiting_for_a_fix(error: str, attempts: int) -> dict[str, Any]:
+    """A step that failed under onError "pause": the run waits for an operator (unpause or give up)."""
+    return {"kind": WAITING, "for": "fix", "lastError": error, "attempt": attempts}
 
 
 def run_live(

@@ -37,12 +37,16 @@ from core.contract import (
     DEBOUNCE_WORKFLOW,
     DECIDE_UPDATE,
     INTERPRETER_WORKFLOW,
+    PAUSE_SIGNAL,
+    UNPAUSE_SIGNAL,
     BatchRequest,
     DebouncedEvent,
     DebounceStart,
     Decision,
+    PauseRequest,
     RunInput,
     RunResult,
+    Unpause,
     debounce_workflow_id,
     run_workflow_id,
     step_ids_in_order,
@@ -442,6 +446,31 @@ class RunService:
         if result.response is not None:
             return SyncReply("respond", response=result.response)
         return SyncReply("finished", result=result.result)
+
+    async def pause(self, execution_id: str, by: str | None, reason: str | None = None) -> None:
+        """Asks the run to park before its next step (the steps under way finish first): `live` then shows
+        the step it waits before, `{"kind": "waiting", "for": "pause"}`. 409 when it has ended."""
+        await self._signal_open(execution_id, PAUSE_SIGNAL, PauseRequest(by, reason), "paused")
+
+    async def unpause(
+        self, execution_id: str, by: str | None, *, step_input: Any = None, give_up: bool = False
+    ) -> None:
+        """Lets a paused run go on; a step parked by onError "pause" is tried again (with `step_input`
+        instead of its rendered input when given) or, with `give_up`, fails as onError "fail" would."""
+        await self._signal_open(execution_id, UNPAUSE_SIGNAL, Unpause(by, step_input, give_up), "unpaused")
+
+    async def _signal_open(self, execution_id: str, signal: str, argument: Any, what: str) -> None:
+        execution = await self.rows.get(execution_id)
+        if execution.status not in OPEN_STATUSES:
+            raise Conflict(
+                f"execution {execution_id} is {execution.status}; only a running one can be {what}"
+            )
+        try:
+            await self.handle(execution_id).signal(signal, argument)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise Conflict(f"execution {execution_id} is not running ({exc.message})") from exc
+            raise
 
     async def cancel(self, execution_id: str) -> None:
         execution = await self.rows.get(execution_id)

@@ -125,6 +125,8 @@ async def test_every_workspace_endpoint_follows_the_permission_matrix(
         ("GET", f"{base}/analytics", None, "VIEWER"),
         ("GET", f"{e}/events", None, "VIEWER"),  # the run has ended: the stream replays it and ends
         ("POST", f"{e}/cancel", None, "MEMBER", 409),
+        ("POST", f"{e}/pause", {}, "MEMBER", 409),  # the run has ended
+        ("POST", f"{e}/unpause", {}, "MEMBER", 409),
         ("POST", f"{e}/steps/ask/decision", {"approved": True}, "MEMBER", 409),
         ("POST", f"/api/v1/workspaces/{workspace['id']}/templates/{template}/use", {}, "MEMBER"),
         ("GET", f"{base}/connections/oauth/gmail/authorize?redirect=false", None, "ADMIN", 400),

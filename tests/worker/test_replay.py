@@ -7,7 +7,8 @@ approval, the sync `await_response` update, a regular (long-timeout) action, a r
 (both its runs), a subworkflow's parent and child, a scheduled tick and its child, a poller (polls, pokes,
 its end), the maintenance workflow, runs of a workflow with a concurrency limit (its slot's holder, a run
 that waits for the slot, one cancelled while it waits: `-k concurrency_slot`), a debounced burst
-(`-k debounced`), a bulk retry (`-k bulk_retry`), a run that waits out a
+(`-k debounced`), a bulk retry (`-k bulk_retry`), a
+paused run and a step parked by onError "pause" then fixed (`-k paused`), a run that waits out a
 connection's rate limit (recorded by tests/integrations/test_record_wait_history.py), an approval that
 asks through its signed links and fails when rejected (`approval_notify_rejected`), and an action failing
 after buffered rows (`failed_action_after_rows`). `test_the_guard_bites_when_commands_are_reordered`
@@ -47,16 +48,20 @@ from core.contract import (
     DEBOUNCE_WORKFLOW,
     ENGINE_PATCHES,
     MAINTENANCE_WORKFLOW,
+    PAUSE_SIGNAL,
     POKE_SIGNAL,
     POLLER_WORKFLOW,
     SCHEDULED_RUN_WORKFLOW,
     TYPED_ACTIVITIES_PATCH,
+    UNPAUSE_SIGNAL,
     BatchRequest,
     DebouncedEvent,
     DebounceStart,
     Decision,
+    PauseRequest,
     PollerInput,
     ScheduledFire,
+    Unpause,
 )
 from core.settings import Settings
 from tests.api.test_polling import rss
@@ -393,6 +398,38 @@ async def test_record_a_bulk_retry(engine_worker: Engine) -> None:
     progress = await handle.result()
     assert (progress["started"], progress["skipped"]) == (1, 1), progress
     (HISTORIES / "paths" / "batch.json").write_text(await _history(engine_worker, handle.id))
+
+
+@pytest.mark.skipif(
+    os.environ.get("BATON_RECORD_HISTORIES") != "1",
+    reason="records new histories only when BATON_RECORD_HISTORIES=1 (see this module's docstring)",
+)
+async def test_record_paused_runs(engine_worker: Engine, http_server: ScriptedServer) -> None:
+    """A run paused before its next step and unpaused, and a step that failed under onError "pause" tried
+    again with an edited input: histories/paths/paused.json and parked_fixed.json."""
+    folder = HISTORIES / "paths"
+    paused = await engine_worker.start(
+        [{"id": "nap", "type": "delay", "seconds": 1}, _set("after", done=True)]
+    )
+    await paused.signal(PAUSE_SIGNAL, PauseRequest("user-1", "maintenance"))
+    await asyncio.sleep(2)
+    await paused.signal(UNPAUSE_SIGNAL, Unpause("user-1"))
+    assert (await paused.result()).status == "SUCCESS"
+    (folder / "paused.json").write_text(await _history(engine_worker, paused.id))
+
+    broken = http_server.script("/broken", Reply(500, {"error": "gone"}))
+    fixed = http_server.script("/fixed", Reply(200, {"ok": True}))
+    push = {"id": "push", "type": "action", "action": "http.request", "input": {"url": broken},
+            "retry": {"maxAttempts": 1}, "onError": "pause"}  # fmt: skip
+    parked = await engine_worker.start([push])
+    for _ in range(100):
+        if http_server.hits("/broken"):
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+    await parked.signal(UNPAUSE_SIGNAL, Unpause("user-1", {"url": fixed}))
+    assert (await parked.result()).status == "SUCCESS"
+    (folder / "parked_fixed.json").write_text(await _history(engine_worker, parked.id))
 
 
 async def _first_run(handle: WorkflowHandle[Any, Any]) -> str:

@@ -55,7 +55,10 @@ class ActionSteps(RunState):
 
     async def _action(self, step: ActionStep, scope: Scope, key: str, started: str) -> Any:
         assert self._input is not None
-        data = self._render(step.input, scope, f"step {step.id!r} input")
+        # an operator's edited input (unpause of a step parked by onError "pause"), else the rendered one
+        data = self._input_overrides.get(key)
+        if data is None:
+            data = self._render(step.input, scope, f"step {step.id!r} input")
         if not isinstance(data, dict):
             raise StepFailed(step.id, f"input must be an object, got {type(data).__name__}", "InvalidInput")
         self._check_payload(step.id, data, f"step {step.id!r} input")
