@@ -15,6 +15,7 @@ These tests run on servers of their own (the session's are shared with every oth
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 import uuid
@@ -286,3 +287,98 @@ async def test_a_server_restarted_under_load_loses_no_run_and_repeats_no_effect(
     assert set(hook_rows.values()) == {"SUCCESS"}
     assert len(hook_keys) == CALLS
     assert 500 not in codes
+
+
+async def test_runs_waiting_for_a_slot_a_quiet_time_or_an_operator_survive_a_temporal_restart(
+    own_servers: OwnServers, own_settings: Settings, processes: list[Process], tmp_path: Path
+) -> None:
+    """While runs wait — two for a concurrency slot (limit 1), a debounced burst for its quiet time, a
+    paused run for its unpause — the Temporal dev server is killed and started again: each goes on as if
+    nothing happened (none lost, none run twice, the limit never exceeded)."""
+    settings = own_settings
+    task_queue = f"waits-{uuid.uuid4().hex[:8]}"
+    env = worker_env(settings, task_queue)
+    port = free_port()
+    processes.extend([Process(["worker"], env, tmp_path / "worker.log"),
+                      Process(["api", "--port", str(port)], env, tmp_path / "api.log")])  # fmt: skip
+    for process in processes[-2:]:
+        process.start()
+    db = await connect(settings.database_url)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+        await ready(http)
+        note = [{"id": "note", "type": "set", "values": {"n": "{{ trigger.body.n }}"}}]
+        base, headers, debounced, hook = await webhook_workflow(
+            http, note, {"mode": "async", "debounce": {"seconds": 3}}, email="waits@example.com"
+        )
+
+        async def published(steps: list[dict[str, Any]], **fields: Any) -> str:
+            body = {"name": f"w-{uuid.uuid4().hex[:6]}", "triggerType": "MANUAL", "steps": steps, **fields}
+            created = await http.post(f"{base}/workflows", headers=headers, json=body)
+            assert created.status_code == 201, created.text
+            workflow_id = str(created.json()["id"])
+            assert (await http.post(f"{base}/workflows/{workflow_id}/publish", headers=headers,
+                                    json={})).status_code == 201  # fmt: skip
+            return workflow_id
+
+        async def start(workflow_id: str) -> str:
+            started = await http.post(
+                f"{base}/workflows/{workflow_id}/run", headers=headers, json={"payload": {}}
+            )
+            assert started.status_code == 202, started.text
+            return str(started.json()["id"])
+
+        limited = await published([{"id": "nap", "type": "delay", "seconds": 3}], concurrency={"limit": 1})
+        queued = [await start(limited) for _ in range(3)]
+        pausable = await published(
+            [
+                {"id": "nap", "type": "delay", "seconds": 1},
+                {"id": "after", "type": "set", "values": {"ok": 1}},
+            ]
+        )
+        paused = await start(pausable)
+        assert (
+            await http.post(f"{base}/executions/{paused}/pause", headers=headers, json={})
+        ).status_code == 202
+        for n in range(3):
+            assert (await http.post(f"/hooks/{hook['token']}", json={"n": n})).status_code == 202
+        await asyncio.sleep(1.5)  # the first limited run naps, two wait; the burst is quiet; the pause holds
+
+        own_servers.restart("temporal")
+
+        async def answered(method: str, path: str, **kwargs: Any) -> httpx.Response:
+            for _ in range(100):  # the API answers 503 until it has its Temporal client back
+                response = await http.request(method, path, headers=headers, **kwargs)
+                if response.status_code != 503:
+                    return response
+                await asyncio.sleep(0.3)
+            raise AssertionError(f"{path} answered 503 for 30 s")
+
+        assert (await answered("POST", f"{base}/executions/{paused}/unpause", json={})).status_code == 202
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            rows = await db.fetch(
+                "SELECT workflow_id, status FROM workflow_executions WHERE workflow_id = ANY($1)",
+                [limited, pausable, debounced],
+            )
+            if len(rows) == 5 and all(row["status"] == "SUCCESS" for row in rows):
+                break
+            await asyncio.sleep(0.5)
+        naps = await db.fetch(
+            "SELECT execution_id, started_at, completed_at FROM step_executions "
+            "WHERE execution_id = ANY($1) AND step_id = 'nap' ORDER BY started_at",
+            queued,
+        )
+        burst = await db.fetch(
+            "SELECT trigger_data FROM workflow_executions WHERE workflow_id = $1", debounced
+        )
+    await db.close()
+    statuses = Counter((row["workflow_id"], row["status"]) for row in rows)
+    assert statuses == {(limited, "SUCCESS"): 3, (pausable, "SUCCESS"): 1, (debounced, "SUCCESS"): 1}, (
+        statuses
+    )
+    assert [row["execution_id"] for row in naps] == queued  # in arrival order
+    assert all(
+        a["completed_at"] <= b["started_at"] for a, b in zip(naps, naps[1:], strict=False)
+    )  # one at once
+    assert len(burst) == 1
+    assert json.loads(burst[0]["trigger_data"])["debounce"]["events"] == 3
