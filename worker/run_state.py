@@ -248,25 +248,32 @@ class RunState:
         """A step failed under onError "pause": its row says so (with its input), and the run waits for an
         operator's word (POST .../unpause): try it again, with an edited input if given, or give up."""
         seen = self._unpauses
-        state = live.waiting_for_a_fix(failure.message, failure.attempts)
-        self._buffer(
-            StepRecord(
-                key,
-                step.id,
-                step.type,
-                ExecutionStatus.RUNNING.value,
-                input=self._action_inputs.get(key),
-                error=failure.message,
-                started_at=started,
-                state=state,
-            )
+        self._waits_before(
+            step,
+            key,
+            live.waiting_for_a_fix(failure.message, failure.attempts),
+            f"{step.label} failed: waiting for an operator ({failure.message[:200]})",
+            started=started,
+            step_input=self._action_inputs.get(key),
+            error=failure.message,
         )
-        self._show(f"{step.label} failed: waiting for an operator ({failure.message[:200]})")
         await self._flush()
         await workflow.wait_condition(lambda: self._unpauses > seen)
         return self._last_unpause or Unpause()
 
-    def _waits_before(self, step: Step, key: str, state: dict[str, Any], shown: str) -> None:
+    def _waits_before(
+        self,
+        step: Step,
+        key: str,
+        state: dict[str, Any],
+        shown: str,
+        *,
+        started: str | None = None,
+        step_input: Any = None,
+        error: str | None = None,
+    ) -> None:
+        """Buffers a RUNNING row for a step that waits for a person (paused before it, or parked after it
+        failed), saying what for, and shows it in the Web UI's current details."""
         self._show(shown)
         self._buffer(
             StepRecord(
@@ -274,7 +281,9 @@ class RunState:
                 step.id,
                 step.type,
                 ExecutionStatus.RUNNING.value,
-                started_at=workflow.now().isoformat(),
+                input=step_input,
+                error=error,
+                started_at=started or workflow.now().isoformat(),
                 state=state,
             )
         )

@@ -48,6 +48,20 @@ Reader = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.READ, "e
 Operator = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.EDIT, "executions:write"))]
 
 
+async def audit(
+    auditor: Any, access: WorkspaceAccess, action: str, execution_id: str, metadata: Any = None
+) -> None:
+    """The audit log entry of what a caller did to an execution."""
+    await auditor.record(
+        action,
+        principal=access.principal,
+        entity_type="execution",
+        entity_id=execution_id,
+        workspace_id=access.workspace.id,
+        **({"metadata": metadata} if metadata is not None else {}),
+    )
+
+
 async def replay_in_bulk(
     action: str,
     body: BulkReplayBody,
@@ -205,13 +219,7 @@ async def cancel(
     """Ask the run to stop; it ends as CANCELLED once its current step lets go."""
     execution = await store.get(session, access.workspace.id, execution_id)
     await (await resources.run_service()).cancel(execution.id)
-    await auditor.record(
-        "execution.cancelled",
-        principal=access.principal,
-        entity_type="execution",
-        entity_id=execution.id,
-        workspace_id=access.workspace.id,
-    )
+    await audit(auditor, access, "execution.cancelled", execution.id)
     return await one_execution_out(session, execution, resources)
 
 
@@ -233,14 +241,7 @@ async def pause(
     waits before (`waiting` for `pause`) until `POST .../unpause`. It survives restarts while paused."""
     execution = await store.get(session, access.workspace.id, execution_id)
     await (await resources.run_service()).pause(execution.id, access.principal.user.id, body.reason)
-    await auditor.record(
-        "execution.paused",
-        principal=access.principal,
-        entity_type="execution",
-        entity_id=execution.id,
-        workspace_id=access.workspace.id,
-        metadata={"reason": body.reason},
-    )
+    await audit(auditor, access, "execution.paused", execution.id, {"reason": body.reason})
     return await one_execution_out(session, execution, resources)
 
 
@@ -264,13 +265,12 @@ async def unpause(
     await (await resources.run_service()).unpause(
         execution.id, access.principal.user.id, step_input=body.step_input, give_up=body.give_up
     )
-    await auditor.record(
+    await audit(
+        auditor,
+        access,
         "execution.unpaused",
-        principal=access.principal,
-        entity_type="execution",
-        entity_id=execution.id,
-        workspace_id=access.workspace.id,
-        metadata={"giveUp": body.give_up, "stepInput": body.step_input is not None},
+        execution.id,
+        {"giveUp": body.give_up, "stepInput": body.step_input is not None},
     )
     return await one_execution_out(session, execution, resources)
 
@@ -287,14 +287,7 @@ async def retry(
     """Run again from the start with the same trigger data (counts towards `maxRetries`)."""
     await store.get(session, access.workspace.id, execution_id)
     started = await (await resources.run_service()).retry(execution_id)
-    await auditor.record(
-        "execution.retried",
-        principal=access.principal,
-        entity_type="execution",
-        entity_id=started.execution_id,
-        workspace_id=access.workspace.id,
-        metadata={"retryOf": execution_id},
-    )
+    await audit(auditor, access, "execution.retried", started.execution_id, {"retryOf": execution_id})
     await session.commit()
     started_row = await store.get(session, access.workspace.id, started.execution_id)
     return await one_execution_out(session, started_row, resources)
@@ -376,12 +369,7 @@ async def decide(
     runs = await resources.run_service()
     decision = Decision(step_id, body.approved, by=access.principal.user.id, comment=body.comment)
     answer = await runs.decide(execution.id, decision, idempotency_key)
-    await auditor.record(
-        "execution.decided",
-        principal=access.principal,
-        entity_type="execution",
-        entity_id=execution.id,
-        workspace_id=access.workspace.id,
-        metadata={"stepId": step_id, "approved": body.approved},
+    await audit(
+        auditor, access, "execution.decided", execution.id, {"stepId": step_id, "approved": body.approved}
     )
     return {**answer, "by": access.principal.user.id}

@@ -7,6 +7,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,11 +15,14 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
 
 from baton.seeding import seed
 from core.settings import Settings
 from tests.api.conftest import api_client_for, sign_up
+from tests.conftest import running_engine
 from tests.engine import Engine
 
 
@@ -145,6 +149,43 @@ def allow_baton_database(settings: Settings, database_url: str) -> Settings:
 def settings(settings: Settings, task_queue: str) -> Settings:
     """Pollers may poll every second here (10 s is the production floor)."""
     return settings.model_copy(update={"min_polling_interval_seconds": 1, "temporal_task_queue": task_queue})
+
+
+@dataclass
+class Restartable:
+    """A workspace on the API whose worker a test stops and starts (`async with restartable.worker() as
+    engine:`), for runs that must outlive a worker restart; `studio(engine)` drives it as `studio` does."""
+
+    client: httpx.AsyncClient
+    headers: dict[str, str]
+    base: str
+    db: asyncpg.Connection
+    worker: Callable[[], AbstractAsyncContextManager[Engine]]
+
+    def studio(self, engine: Engine) -> Studio:
+        return Studio(self.client, self.headers, self.base, self.db, engine)
+
+
+@pytest.fixture
+async def restartable(
+    settings: Settings,
+    temporal_client: Client,
+    engine: AsyncEngine,
+    redis: Redis,
+    task_queue: str,
+    db: asyncpg.Connection,
+) -> AsyncIterator[Restartable]:
+    await seed(engine)
+    async with api_client_for(settings) as client:
+        headers = await sign_up(client, f"user-{uuid.uuid4().hex[:6]}@example.com")
+        workspace = (await client.post("/api/v1/workspaces", headers=headers, json={"name": "Studio"})).json()
+        yield Restartable(
+            client,
+            headers,
+            f"/api/v1/workspaces/{workspace['id']}",
+            db,
+            lambda: running_engine(temporal_client, settings, engine, redis, task_queue, db),
+        )
 
 
 @pytest.fixture

@@ -15,18 +15,11 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import asyncpg
 import pytest
-from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
-from baton.seeding import seed
 from core.contract import run_workflow_id
-from core.settings import Settings
-from tests.api.conftest import api_client_for, sign_up
-from tests.conftest import running_engine
-from tests.integrations.conftest import Studio, live_is
+from tests.integrations.conftest import Restartable, Studio, live_is
 
 
 class OverlapServer:
@@ -196,33 +189,21 @@ async def test_a_cancelled_waiting_run_leaves_the_queue_and_a_terminated_holder_
 
 
 async def test_runs_waiting_for_a_slot_survive_a_worker_restart_none_lost_none_twice(
-    settings: Settings,
-    temporal_client: Client,
-    engine: AsyncEngine,
-    redis: Redis,
-    task_queue: str,
-    db: asyncpg.Connection,
-    overlap: OverlapServer,
+    restartable: Restartable, overlap: OverlapServer
 ) -> None:
-    await seed(engine)
-    async with api_client_for(settings) as client:
-        headers = await sign_up(client, f"user-{uuid.uuid4().hex[:6]}@example.com")
-        workspace = (await client.post("/api/v1/workspaces", headers=headers, json={"name": "Q"})).json()
-        base = f"/api/v1/workspaces/{workspace['id']}"
-        steps = [{"id": "pause", "type": "delay", "seconds": 1}, call_step(overlap.url, 200)]
-
-        async with running_engine(temporal_client, settings, engine, redis, task_queue, db) as first:
-            studio = Studio(client, headers, base, db, first)
-            workflow_id = await publish_limited(studio, steps, {"limit": 1, "key": "{{ trigger.customer }}"})
-            runs = [await studio.start(workflow_id, {"customer": "c"}) for _ in range(4)]
-            # the first holds the slot (in its delay), the others wait
-            assert await studio.until(runs[-1], live_is("waiting")) is not None
-        # the worker is down while the holder's timer fires and the others wait; a new one takes over
-        await asyncio.sleep(2)
-        async with running_engine(temporal_client, settings, engine, redis, task_queue, db) as second:
-            studio = Studio(client, headers, base, db, second)
-            for execution_id in runs:
-                assert await ended(studio, execution_id, 90) == "SUCCESS"
+    steps = [{"id": "pause", "type": "delay", "seconds": 1}, call_step(overlap.url, 200)]
+    async with restartable.worker() as first:
+        studio = restartable.studio(first)
+        workflow_id = await publish_limited(studio, steps, {"limit": 1, "key": "{{ trigger.customer }}"})
+        runs = [await studio.start(workflow_id, {"customer": "c"}) for _ in range(4)]
+        # the first holds the slot (in its delay), the others wait
+        assert await studio.until(runs[-1], live_is("waiting")) is not None
+    # the worker is down while the holder's timer fires and the others wait; a new one takes over
+    await asyncio.sleep(2)
+    async with restartable.worker() as second:
+        studio = restartable.studio(second)
+        for execution_id in runs:
+            assert await ended(studio, execution_id, 90) == "SUCCESS"
     assert overlap.callers("c") == runs, "a run was lost, ran twice or out of its arrival order"
     assert overlap.most == {"c": 1}, overlap.most
 

@@ -6,19 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from typing import Any
 
 import asyncpg
-from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.client import Client
 
-from baton.seeding import seed
-from core.settings import Settings
-from tests.api.conftest import api_client_for, sign_up
-from tests.conftest import running_engine
-from tests.integrations.conftest import Studio, eventually
+from tests.integrations.conftest import Restartable, Studio, eventually
 from tests.integrations.test_throttle import hook_of
 
 NOTE = [{"id": "note", "type": "set", "values": {"n": "{{ trigger.body.n }}"}}]
@@ -78,32 +70,22 @@ async def test_a_burst_per_key_gives_one_run_with_its_last_call_after_the_quiet_
 
 
 async def test_a_burst_waiting_for_its_quiet_time_survives_a_worker_restart(
-    settings: Settings,
-    temporal_client: Client,
-    engine: AsyncEngine,
-    redis: Redis,
-    task_queue: str,
-    db: asyncpg.Connection,
+    restartable: Restartable,
 ) -> None:
-    await seed(engine)
-    async with api_client_for(settings) as client:
-        headers = await sign_up(client, f"user-{uuid.uuid4().hex[:6]}@example.com")
-        workspace = (await client.post("/api/v1/workspaces", headers=headers, json={"name": "D"})).json()
-        base = f"/api/v1/workspaces/{workspace['id']}"
-        async with running_engine(temporal_client, settings, engine, redis, task_queue, db) as first:
-            studio = Studio(client, headers, base, db, first)
-            workflow_id = await studio.publish(NOTE, "WEBHOOK", {"debounce": DEBOUNCE})
-            token = await hook_of(studio, workflow_id)
-            for n in range(3):
-                assert (
-                    await client.post(f"/hooks/{token}", json={"customer": "c", "n": n})
-                ).status_code == 202
-        # no worker while the quiet time passes; calls still come (Temporal holds them for the debouncer)
-        assert (await client.post(f"/hooks/{token}", json={"customer": "c", "n": 3})).status_code == 202
-        await asyncio.sleep(3)
-        assert await runs_of(db, workflow_id) == []
-        async with running_engine(temporal_client, settings, engine, redis, task_queue, db):
-            runs = await settled(db, workflow_id, 1)
+    client, db = restartable.client, restartable.db
+    async with restartable.worker() as first:
+        studio = restartable.studio(first)
+        workflow_id = await studio.publish(NOTE, "WEBHOOK", {"debounce": DEBOUNCE})
+        token = await hook_of(studio, workflow_id)
+        for n in range(3):
+            answer = await client.post(f"/hooks/{token}", json={"customer": "c", "n": n})
+            assert answer.status_code == 202, answer.text
+    # no worker while the quiet time passes; calls still come (Temporal holds them for the debouncer)
+    assert (await client.post(f"/hooks/{token}", json={"customer": "c", "n": 3})).status_code == 202
+    await asyncio.sleep(3)
+    assert await runs_of(db, workflow_id) == []
+    async with restartable.worker():
+        runs = await settled(db, workflow_id, 1)
     assert len(runs) == 1, runs
     assert runs[0]["trigger"]["body"]["n"] == 3
     assert runs[0]["trigger"]["debounce"]["events"] == 4

@@ -5,20 +5,10 @@ operator, who tries it again in the same run with an edited input, or gives up (
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
-import asyncpg
-from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.client import Client
-
-from baton.seeding import seed
-from core.settings import Settings
-from tests.api.conftest import api_client_for, sign_up
-from tests.conftest import running_engine
 from tests.http_server import Reply, ScriptedServer
-from tests.integrations.conftest import Studio
+from tests.integrations.conftest import Restartable, Studio
 
 
 def waiting_for(what: str, step_id: str) -> Any:
@@ -34,52 +24,40 @@ def ended(execution: dict[str, Any]) -> bool:
 
 
 async def test_a_paused_run_parks_before_its_next_step_across_a_worker_restart_until_unpaused(
-    settings: Settings,
-    temporal_client: Client,
-    engine: AsyncEngine,
-    redis: Redis,
-    task_queue: str,
-    db: asyncpg.Connection,
+    restartable: Restartable,
 ) -> None:
-    await seed(engine)
     steps: list[dict[str, Any]] = [
         {"id": "nap", "type": "delay", "seconds": 1},
         {"id": "after", "type": "set", "values": {"done": True}},
     ]
-    async with api_client_for(settings) as client:
-        headers = await sign_up(client, f"user-{uuid.uuid4().hex[:6]}@example.com")
-        workspace = (await client.post("/api/v1/workspaces", headers=headers, json={"name": "P"})).json()
-        base = f"/api/v1/workspaces/{workspace['id']}"
-        async with running_engine(temporal_client, settings, engine, redis, task_queue, db) as first:
-            studio = Studio(client, headers, base, db, first)
-            workflow_id = await studio.publish(steps)
-            execution_id = await studio.start(workflow_id)
-            paused = await client.post(
-                f"{base}/executions/{execution_id}/pause", headers=headers, json={"reason": "CRM migration"}
-            )
-            assert paused.status_code == 202, paused.text
-            parked = await studio.until(execution_id, waiting_for("pause", "after"))
-            assert parked is not None, "the run did not park before its next step"
-            step = next(s for s in parked["live"]["steps"] if s["stepId"] == "after")
-            assert step["reason"] == "CRM migration"
-            assert parked["live"]["state"] == "waiting"
-        await asyncio.sleep(1)  # no worker: it stays parked
-        async with running_engine(temporal_client, settings, engine, redis, task_queue, db) as second:
-            studio = Studio(client, headers, base, db, second)
-            await asyncio.sleep(1.5)
-            still = await studio.execution(execution_id)
-            assert still["status"] == "RUNNING"
-            assert waiting_for("pause", "after")(still), still["live"]
-            unpaused = await client.post(
-                f"{base}/executions/{execution_id}/unpause", headers=headers, json={}
-            )
-            assert unpaused.status_code == 202, unpaused.text
-            done = await studio.until(execution_id, ended)
-            assert done is not None
-            assert done["status"] == "SUCCESS"
-            assert done["steps"]["after"]["output"] == {"done": True}
-            again = await client.post(f"{base}/executions/{execution_id}/pause", headers=headers, json={})
-            assert again.status_code == 409, again.text
+    client, headers, base = restartable.client, restartable.headers, restartable.base
+    async with restartable.worker() as first:
+        studio = restartable.studio(first)
+        workflow_id = await studio.publish(steps)
+        execution_id = await studio.start(workflow_id)
+        path = f"{base}/executions/{execution_id}"
+        paused = await client.post(f"{path}/pause", headers=headers, json={"reason": "CRM migration"})
+        assert paused.status_code == 202, paused.text
+        parked = await studio.until(execution_id, waiting_for("pause", "after"))
+        assert parked is not None, "the run did not park before its next step"
+        step = next(s for s in parked["live"]["steps"] if s["stepId"] == "after")
+        assert step["reason"] == "CRM migration"
+        assert parked["live"]["state"] == "waiting"
+    await asyncio.sleep(1)  # no worker: it stays parked
+    async with restartable.worker() as second:
+        studio = restartable.studio(second)
+        await asyncio.sleep(1.5)
+        still = await studio.execution(execution_id)
+        assert still["status"] == "RUNNING"
+        assert waiting_for("pause", "after")(still), still["live"]
+        unpaused = await client.post(f"{path}/unpause", headers=headers, json={})
+        assert unpaused.status_code == 202, unpaused.text
+        done = await studio.until(execution_id, ended)
+        assert done is not None
+        assert done["status"] == "SUCCESS"
+        assert done["steps"]["after"]["output"] == {"done": True}
+    again = await client.post(f"{path}/pause", headers=headers, json={})
+    assert again.status_code == 409, again.text
 
 
 async def test_a_failed_step_parks_for_a_fix_and_is_tried_again_with_an_edited_input(

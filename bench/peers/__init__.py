@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks against other automation platforms (bench/peers/n8n.py)."""
