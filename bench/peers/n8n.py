@@ -152,7 +152,10 @@ def install_n8n(folder: Path) -> Path:
         )
     folder.mkdir(parents=True, exist_ok=True)
     print(f"installing n8n {N8N_VERSION} into {folder} (once; a few minutes) ...", flush=True)
-    (folder / "package.json").write_text(json.dumps({"name": "baton-bench-n8n", "private": True}))
+    # n8n depends on xlsx by a tarball URL on cdn.sheetjs.com, outside the npm registry (unreachable where
+    # only the registry is): the registry's last xlsx stands in (n8n's spreadsheet nodes are not measured)
+    package = {"name": "baton-bench-n8n", "private": True, "overrides": {"xlsx": "0.18.5"}}
+    (folder / "package.json").write_text(json.dumps(package))
     subprocess.run(
         ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", f"n8n@{N8N_VERSION}"],
         cwd=folder,
