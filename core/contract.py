@@ -296,6 +296,7 @@ class Unpause:
     by: str | None = None
     step_input: Any = None
     give_up: bool = False
+    latest_version: bool = False  # go on from the step on the workflow's latest published version
 
 
 @dataclass

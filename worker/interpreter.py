@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         RunResult,
         SlotRequest,
         Unpause,
+        VersionRequest,
         action_integrations,
         approval_steps,
         too_large,
@@ -60,7 +61,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from core.definition.triggers import Concurrency
     from core.models.enums import FINAL_STEP_STATUSES, TERMINAL_STATUSES, ExecutionStatus
-    from worker.run_scope import Scope, StepFailed, StopRun
+    from worker.run_scope import Scope, StepFailed, StopRun, SwitchToLatest
     from worker.run_state import (
         BOUNDED_PAYLOADS_PATCH,
         RECORD_TIMEOUT,
@@ -131,6 +132,9 @@ class BatonRun(ControlSteps, LoopSteps, WaitSteps, ActionSteps, SubworkflowSteps
             else:
                 await body
             status = ExecutionStatus.SUCCESS.value
+        except SwitchToLatest as switch:
+            await self._continue_on_latest(switch)
+            raise AssertionError("continue_as_new returned") from None  # it never does
         except StopRun as stop:
             status, error = (
                 stop.status,
@@ -175,6 +179,41 @@ class BatonRun(ControlSteps, LoopSteps, WaitSteps, ActionSteps, SubworkflowSteps
                 action_integrations(self._input.definition.get("steps", [])),
                 concurrency=self._queued,
             ),
+        )
+
+    async def _continue_on_latest(self, switch: SwitchToLatest) -> None:
+        """Continues the run as new on the workflow's latest published version: the same execution, the
+        steps that succeeded reused, from the parked step on (unpause with latestVersion)."""
+        assert self._input is not None
+        await self._flush()
+        published = await workflow.execute_local_activity_method(
+            RecordActivities.published_version,
+            VersionRequest(self._input.workflow_id),
+            start_to_close_timeout=RECORD_TIMEOUT,
+            summary="Baton records: the latest published version",
+        )
+        done = ExecutionStatus.SUCCESS.value
+        reused = {
+            step_id: output
+            for step_id, output in switch.outputs.items()
+            if self._statuses.get(step_id) == done and step_id != switch.step_id
+        }
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.continue_as_new(
+            replace(
+                self._input,
+                definition=published.definition,
+                version=published.version,
+                workflow_name=published.name,
+                reused_outputs={**self._input.reused_outputs, **reused},
+                carried_outputs=reused,
+                carried_vars=switch.variables,
+                carried_result=self._last_output,
+                carried_response=self._response,
+                started_at=self._execution["startedAt"],
+                resume_at=0,
+                record=self._input.record,
+            )
         )
 
     async def _take_slot(self, concurrency: Concurrency, scope: Scope) -> None:

@@ -29,6 +29,15 @@ class StepFailed(Exception):
         return {"error": {"message": self.message, "type": self.error_type, "stepId": self.step_id}}
 
 
+class SwitchToLatest(Exception):  # noqa: N818 (not an error: the run goes on, on another version)
+    """An operator unpaused a step parked by onError "pause" onto the workflow's latest published version:
+    the run continues as new on it (same execution), reusing what succeeded, from that step."""
+
+    def __init__(self, step_id: str, outputs: dict[str, Any], variables: dict[str, Any]) -> None:
+        super().__init__(step_id)
+        self.step_id, self.outputs, self.variables = step_id, outputs, variables
+
+
 class StopRun(Exception):
     """A `stop` step ends the run with its status."""
 

@@ -39,7 +39,14 @@ with workflow.unsafe.imports_passed_through():
     from core.models.enums import ExecutionStatus
     from core.runs import live
     from core.runs.timeline import branch_taken
-    from worker.run_scope import STEP_ERRORS, Scope, StepFailed, StopRun, describe_failure
+    from worker.run_scope import (
+        STEP_ERRORS,
+        Scope,
+        StepFailed,
+        StopRun,
+        SwitchToLatest,
+        describe_failure,
+    )
 
 RECORD_TIMEOUT = timedelta(seconds=30)
 LOCAL_RECORDS_PATCH = "local-records"
@@ -189,6 +196,8 @@ class RunState:
                     fix = await self._parked(step, key, started, describe_failure(step.id, error))
                     if fix.give_up:
                         raise
+                    if fix.latest_version:
+                        raise SwitchToLatest(step.id, scope.outputs(), dict(scope.vars)) from None
                     if fix.step_input is not None:
                         self._input_overrides[key] = fix.step_input
                     started = workflow.now().isoformat()

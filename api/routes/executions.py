@@ -263,7 +263,11 @@ async def unpause(
     run (with `stepInput` instead of its own input when given), or with `giveUp` fails the run."""
     execution = await store.get(session, access.workspace.id, execution_id)
     await (await resources.run_service()).unpause(
-        execution.id, access.principal.user.id, step_input=body.step_input, give_up=body.give_up
+        execution.id,
+        access.principal.user.id,
+        step_input=body.step_input,
+        give_up=body.give_up,
+        latest_version=body.latest_version,
     )
     await audit(
         auditor,

@@ -370,6 +370,11 @@ class UnpauseBody(ApiModel):
     give_up: bool = Field(
         default=False, description='A step parked by onError "pause": fail it (and the run, as "fail" would)'
     )
+    latest_version: bool = Field(
+        default=False,
+        description='A step parked by onError "pause": go on from it on the workflow\'s latest published '
+        "version (publish the fix first), in the same execution, reusing what succeeded",
+    )
 
 
 class DecisionBody(ApiModel):

@@ -453,11 +453,21 @@ class RunService:
         await self._signal_open(execution_id, PAUSE_SIGNAL, PauseRequest(by, reason), "paused")
 
     async def unpause(
-        self, execution_id: str, by: str | None, *, step_input: Any = None, give_up: bool = False
+        self,
+        execution_id: str,
+        by: str | None,
+        *,
+        step_input: Any = None,
+        give_up: bool = False,
+        latest_version: bool = False,
     ) -> None:
         """Lets a paused run go on; a step parked by onError "pause" is tried again (with `step_input`
-        instead of its rendered input when given) or, with `give_up`, fails as onError "fail" would."""
-        await self._signal_open(execution_id, UNPAUSE_SIGNAL, Unpause(by, step_input, give_up), "unpaused")
+        instead of its rendered input when given; with `latest_version`, from that step on the workflow's
+        latest published version, in the same execution) or, with `give_up`, fails as "fail" would."""
+        if latest_version:
+            await self.published_version((await self.rows.get(execution_id)).workflow_id)  # 404: none
+        fix = Unpause(by, step_input, give_up, latest_version)
+        await self._signal_open(execution_id, UNPAUSE_SIGNAL, fix, "unpaused")
 
     async def _signal_open(self, execution_id: str, signal: str, argument: Any, what: str) -> None:
         execution = await self.rows.get(execution_id)

@@ -110,3 +110,43 @@ async def test_giving_up_on_a_parked_step_fails_the_run(studio: Studio, http_ser
     assert done["status"] == "FAILED"
     assert "503" in (done["error"] or "")
     assert done["steps"]["push"]["status"] == "FAILED"
+
+
+async def test_a_parked_step_goes_on_on_the_latest_version_in_the_same_run(
+    studio: Studio, http_server: ScriptedServer
+) -> None:
+    broken = http_server.script("/old", Reply(500, {"error": "moved"}))
+    fixed = http_server.script("/new", Reply(200, {"id": "c-7"}))
+    prep = http_server.script("/prep", Reply(200, {"ok": True}))
+
+    def steps(url: str) -> list[dict[str, Any]]:
+        return [
+            {"id": "prep", "type": "action", "action": "http.request", "input": {"url": prep}},
+            {"id": "push", "type": "action", "action": "http.request", "input": {"url": url},
+             "retry": {"maxAttempts": 1}, "onError": "pause"},
+            {"id": "after", "type": "set", "values": {"contact": "{{ steps.push.output.body.id }}"}},
+        ]  # fmt: skip
+
+    workflow_id = await studio.publish(steps(broken))
+    execution_id = await studio.start(workflow_id)
+    assert await studio.until(execution_id, waiting_for("fix", "push")) is not None
+    # the fix is published as version 2, then the parked run goes on on it
+    edited = await studio.client.patch(
+        f"{studio.base}/workflows/{workflow_id}", headers=studio.headers, json={"steps": steps(fixed)}
+    )
+    assert edited.status_code == 200, edited.text
+    published = await studio.client.post(
+        f"{studio.base}/workflows/{workflow_id}/publish", headers=studio.headers, json={}
+    )
+    assert published.status_code == 201, published.text
+    unpaused = await studio.client.post(
+        f"{studio.base}/executions/{execution_id}/unpause",
+        headers=studio.headers,
+        json={"latestVersion": True},
+    )
+    assert unpaused.status_code == 202, unpaused.text
+    done = await studio.until(execution_id, ended)
+    assert done is not None
+    assert done["status"] == "SUCCESS", done
+    assert done["steps"]["after"]["output"] == {"contact": "c-7"}
+    assert [len(http_server.hits(p)) for p in ("/prep", "/old", "/new")] == [1, 1, 1]  # prep not run again

@@ -431,6 +431,15 @@ async def test_record_paused_runs(engine_worker: Engine, http_server: ScriptedSe
     assert (await parked.result()).status == "SUCCESS"
     (folder / "parked_fixed.json").write_text(await _history(engine_worker, parked.id))
 
+    # parked, then gone on on the latest published version: the run continues as new (its first run here)
+    workflow_id = await create_workflow(engine_worker.db, [{**push, "input": {"url": fixed}}])
+    moved = await engine_worker.start([push], workflow_id=workflow_id)
+    await asyncio.sleep(1.5)
+    await moved.signal(UNPAUSE_SIGNAL, Unpause("user-1", latest_version=True))
+    assert (await moved.result()).status == "SUCCESS"
+    first = await _first_run(moved)
+    (folder / "parked_latest_version.json").write_text(await _history(engine_worker, moved.id, first))
+
 
 async def _first_run(handle: WorkflowHandle[Any, Any]) -> str:
     description = await handle.describe()
