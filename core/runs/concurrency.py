@@ -10,9 +10,9 @@ count themselves in.
 A run's part (BatonRun._take_slot): it takes its place (`take`, idempotent: a retried activity keeps the
 place it had), and if no slot is free it waits for the SLOT_SIGNAL, asking again every so often in case a
 wake-up was lost (a worker that died between a release and its signal). Its end releases its row
-(`release`, in the activity that records the end) and wakes the run that now holds the freed slot. A
-waiting run that asks also frees the slots of holders that are over without having released them (a run
-terminated in Temporal never runs its end; a row whose run was deleted counts as over). A deleted
+(`release`, in the activity that records the end) and wakes the run that now holds the freed slot. The
+first waiting run, when it asks, also frees the slots of holders that are over without having released
+them (a run terminated in Temporal never runs its end; a row whose run was deleted counts as over). A deleted
 workflow's rows go with it.
 """
 
@@ -109,9 +109,11 @@ class ConcurrencySlots:
             )
         if ahead < limit:
             return Place(key, limit, holds=True)
-        if not retake and await self._free_dead_holders(workflow_id, key, limit):
+        place = ahead - limit + 1
+        # the head of the line looks for holders gone silent (one run asks, not every waiting one)
+        if not retake and place == 1 and await self._free_dead_holders(workflow_id, key, limit):
             return await self.take(execution_id, workflow_id, key, limit, retake=True)
-        return Place(key, limit, holds=False, place=ahead - limit + 1)
+        return Place(key, limit, holds=False, place=place)
 
     async def release(self, execution_ids: Iterable[str]) -> list[str]:
         """Removes the runs' rows (holders or waiting) and wakes the runs that hold the freed slots; the ids
