@@ -165,8 +165,15 @@ def _live(live: dict[str, Any] | None) -> str:
     """`waiting for approval on approve`, `retrying fetch (attempt 2/5)`: what an open run does."""
     if not live:
         return ""
+    if slot := live.get("slot"):
+        key = f" (key {slot['key']})" if slot.get("key") else ""
+        return f"waiting for a concurrency slot{key}: place {slot['place']}, {slot['limit']} at once"
     for step in live.get("steps", []):
         kind = step.get("kind")
+        if kind == "waiting" and step.get("for") == "pause":
+            return f"paused before {step['stepId']}" + (f": {step['reason']}" if step.get("reason") else "")
+        if kind == "waiting" and step.get("for") == "fix":
+            return f"{step['stepId']} failed: waiting for an operator to unpause it (try again) or give up"
         if kind == "waiting":
             return f"waiting for {step.get('for')} on {step['stepId']}"
         if kind == "retrying":

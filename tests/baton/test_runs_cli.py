@@ -139,3 +139,16 @@ async def test_login_with_a_password_makes_and_stores_an_api_key(settings: Setti
         out, _ = await asyncio.wait_for(wrong.communicate(b"not the password\n"), 60)
         assert wrong.returncode == 1
         assert "could not log in" in out.decode()
+
+
+def test_what_an_open_run_does_in_one_line() -> None:
+    """The list's and the tree's line for a run that waits for a slot, is paused or parked on a failure."""
+    from baton.cli_runs import _live
+
+    slot = {"state": "waiting", "steps": [], "slot": {"key": "c-42", "limit": 1, "place": 3}}
+    assert _live(slot) == "waiting for a concurrency slot (key c-42): place 3, 1 at once"
+    paused = {"state": "waiting", "steps": [{"stepId": "push", "kind": "waiting", "for": "pause",
+                                             "reason": "CRM migration"}]}  # fmt: skip
+    assert _live(paused) == "paused before push: CRM migration"
+    parked = {"state": "waiting", "steps": [{"stepId": "push", "kind": "waiting", "for": "fix"}]}
+    assert _live(parked).startswith("push failed: waiting for an operator")
