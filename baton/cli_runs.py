@@ -246,6 +246,45 @@ def runs_show(execution_id: Annotated[str, typer.Argument(help="The run's execut
         typer.echo(_step_line(item))
 
 
+@runs_app.command("pause")
+def runs_pause(
+    execution_id: Annotated[str, typer.Argument(help="The run's execution id")],
+    reason: Annotated[str | None, typer.Option(help="Why (shown with the paused run)")] = None,
+) -> None:
+    """Park a run before its next step (steps under way finish first) until `baton runs unpause`."""
+    api = Api.stored()
+    api.post(f"{api.base}/executions/{execution_id}/pause", {"reason": reason})
+    typer.echo(
+        f"Run {execution_id} pauses before its next step; `baton runs unpause {execution_id}` resumes it."
+    )
+
+
+@runs_app.command("unpause")
+def runs_unpause(
+    execution_id: Annotated[str, typer.Argument(help="The run's execution id")],
+    step_input: Annotated[
+        str | None,
+        typer.Option(help='A step parked by onError "pause": try it again with this JSON input'),
+    ] = None,
+    latest_version: Annotated[
+        bool, typer.Option(help="A parked step: go on from it on the latest published version")
+    ] = False,
+    give_up: Annotated[bool, typer.Option(help="A parked step: fail it, and the run")] = False,
+) -> None:
+    """Let a paused run go on, or decide for a step parked by `onError: "pause"`."""
+    body: dict[str, Any] = {"giveUp": give_up, "latestVersion": latest_version}
+    if step_input is not None:
+        try:
+            body["stepInput"] = json.loads(step_input)
+        except json.JSONDecodeError as exc:
+            where = f"{exc.msg} at column {exc.colno}"
+            fail(f'--step-input is not JSON ({where}): give an object, e.g. \'{{"url": "https://..."}}\'')
+    api = Api.stored()
+    api.post(f"{api.base}/executions/{execution_id}/unpause", body)
+    what = "gives up" if give_up else "goes on"
+    typer.echo(f"Run {execution_id} {what}; `baton runs watch {execution_id}` follows it.")
+
+
 @runs_app.command("watch")
 def runs_watch(execution_id: Annotated[str, typer.Argument(help="The run's execution id")]) -> None:
     """Follow a run live (its event stream) until it ends."""

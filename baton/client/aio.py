@@ -41,15 +41,19 @@ from api.schemas.workflows import (
     ApprovalOut,
     BackfillAccepted,
     BackfillBody,
+    BulkReplayBody,
+    BulkReplayOut,
     DecisionBody,
     ExecutionDetail,
     ExecutionOut,
     LogEntryOut,
+    PauseBody,
     PublishBody,
     ResumeBody,
     RunBody,
     ScheduleOut,
     Timeline,
+    UnpauseBody,
     VersionOut,
     WorkflowCreate,
     WorkflowExport,
@@ -685,12 +689,91 @@ class Executions(Resource):
         return await self.http.model(ExecutionOut, "POST", path)
 
     async def resume(
-        self, workspace_id: str, execution_id: str, *, latest_version: bool = False
+        self,
+        workspace_id: str,
+        execution_id: str,
+        *,
+        latest_version: bool = False,
+        from_step: str | None = None,
+        trigger_data: Any = UNSET,
+        step_outputs: dict[str, Any] | None = None,
     ) -> ExecutionOut:
-        """A new run from the failed step, reusing the outputs of the steps that succeeded."""
+        """A new run from the failed step (or `from_step`), reusing the outputs of the steps that succeeded
+        before it; `trigger_data` and `step_outputs` replace the failed run's trigger and earlier outputs."""
         path = f"{ws(workspace_id)}/executions/{execution_id}/resume"
-        body = body_of(ResumeBody, latest_version=latest_version)
+        body = body_of(
+            ResumeBody,
+            latest_version=latest_version,
+            **_fields(
+                from_step=from_step or UNSET,
+                trigger_data=trigger_data,
+                step_outputs=UNSET if step_outputs is None else step_outputs,
+            ),
+        )
         return await self.http.model(ExecutionOut, "POST", path, json_body=body)
+
+    async def pause(self, workspace_id: str, execution_id: str, reason: str | None = None) -> ExecutionOut:
+        """Parks the run before its next step until `unpause`."""
+        path = f"{ws(workspace_id)}/executions/{execution_id}/pause"
+        body = body_of(PauseBody, **_fields(reason=reason or UNSET))
+        return await self.http.model(ExecutionOut, "POST", path, json_body=body)
+
+    async def unpause(
+        self,
+        workspace_id: str,
+        execution_id: str,
+        *,
+        step_input: dict[str, Any] | None = None,
+        give_up: bool = False,
+        latest_version: bool = False,
+    ) -> ExecutionOut:
+        """Lets a paused run go on; a step parked by onError "pause" is tried again (on `step_input`, or
+        from it on the latest published version), or fails with `give_up`."""
+        path = f"{ws(workspace_id)}/executions/{execution_id}/unpause"
+        body = body_of(
+            UnpauseBody,
+            give_up=give_up,
+            latest_version=latest_version,
+            **_fields(step_input=UNSET if step_input is None else step_input),
+        )
+        return await self.http.model(ExecutionOut, "POST", path, json_body=body)
+
+    async def replay_in_bulk(
+        self,
+        workspace_id: str,
+        action: str = "retry",
+        *,
+        workflow_id: str | None = None,
+        status: Sequence[str] = ("FAILED", "TIMEOUT"),
+        since: datetime | None = None,
+        until: datetime | None = None,
+        error_contains: str | None = None,
+        limit: int = 100,
+        dry_run: bool = False,
+        latest_version: bool = False,
+    ) -> BulkReplayOut:
+        """Retries (`action="retry"`) or resumes (`"resume"`) the runs that match, oldest first, at most
+        `limit`, as a durable batch (`dry_run`: counts them and starts nothing); follow it with `batch`."""
+        body = body_of(
+            BulkReplayBody,
+            status=list(status),
+            limit=limit,
+            dry_run=dry_run,
+            latest_version=latest_version,
+            **_fields(
+                workflow_id=workflow_id or UNSET,
+                since=since or UNSET,
+                until=until or UNSET,
+                error_contains=error_contains or UNSET,
+            ),
+        )
+        path = f"{ws(workspace_id)}/executions/{action}"
+        return await self.http.model(BulkReplayOut, "POST", path, json_body=body)
+
+    async def batch(self, workspace_id: str, batch_id: str) -> BulkReplayOut:
+        """A bulk retry's or resume's progress."""
+        path = f"{ws(workspace_id)}/executions/batches/{batch_id}"
+        return await self.http.model(BulkReplayOut, "GET", path)
 
     async def decide(
         self, workspace_id: str, execution_id: str, step_id: str, approved: bool, comment: str | None = None

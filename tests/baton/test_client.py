@@ -123,6 +123,13 @@ async def test_a_workflow_built_called_followed_and_decided_with_the_async_clien
             other = await baton.workflows.run(workspace.id, waiting.id, {}, idempotency_key="order-43")
             assert other.id != first.id
 
+            # flow control: pause and unpause a run; count what a bulk retry would replay
+            paused = await baton.executions.pause(workspace.id, other.id, reason="audit")
+            assert paused.id == other.id
+            assert (await baton.executions.unpause(workspace.id, other.id)).id == other.id
+            counted = await baton.executions.replay_in_bulk(workspace.id, "retry", dry_run=True)
+            assert (counted.status, counted.batch_id, counted.matched) == ("DRY_RUN", None, 0)
+
             # pages
             for n in range(3):
                 more = [SetStep(id="a", values={})]

@@ -90,6 +90,16 @@ async def test_a_waiting_run_listed_shown_decided_and_watched_from_the_terminal(
         assert "approve: Refund 40 EUR?" in out
         assert "you may decide" in out
 
+        code, out = await baton(config, "runs", "pause", run["id"], "--reason", "audit")
+        assert code == 0, out
+        assert "pauses before its next step" in out
+        code, out = await baton(config, "runs", "unpause", run["id"], "--step-input", "{not json")
+        assert code == 1
+        assert "--step-input is not JSON" in out
+        code, out = await baton(config, "runs", "unpause", run["id"])
+        assert code == 0, out
+        assert "goes on" in out
+
         watcher = asyncio.create_task(baton(config, "runs", "watch", run["id"]))
         await asyncio.sleep(1.5)  # the watch is subscribed
         code, out = await baton(config, "approvals", "decide", run["id"], "approve", "--approve")
