@@ -318,13 +318,12 @@ async def update(
         workflow.error_workflow_id = fields["errorWorkflowId"]
     if "concurrency" in fields:  # applies to the runs that start from now on (not versioned)
         workflow.concurrency = checked_concurrency(fields["concurrency"])
-    if "priority" in fields:
-        workflow.priority = fields["priority"]
     for name, column in (
         ("name", "name"),
         ("description", "description"),
         ("tags", "tags"),
         ("folder", "folder"),
+        ("priority", "priority"),
     ):
         if name in fields:
             setattr(workflow, column, fields[name] if name != "tags" else (fields[name] or []))

@@ -65,6 +65,27 @@ FLUSH_THRESHOLD = 500
 # Steps whose output can be a run's result (the last one to complete wins); condition and switch only route.
 
 
+def waiting_row(
+    step: Step,
+    key: str,
+    state: dict[str, Any],
+    started: str,
+    step_input: Any = None,
+    error: str | None = None,
+) -> StepRecord:
+    """The RUNNING row of a step that waits (core.runs.live says what for)."""
+    return StepRecord(
+        key,
+        step.id,
+        step.type,
+        ExecutionStatus.RUNNING.value,
+        input=step_input,
+        error=error,
+        started_at=started,
+        state=state,
+    )
+
+
 def to_retry_policy(policy: StepRetryPolicy | None) -> TemporalRetryPolicy:
     if policy is None:
         return TemporalRetryPolicy(maximum_attempts=3)
@@ -284,18 +305,7 @@ class RunState:
         """Buffers a RUNNING row for a step that waits for a person (paused before it, or parked after it
         failed), saying what for, and shows it in the Web UI's current details."""
         self._show(shown)
-        self._buffer(
-            StepRecord(
-                key,
-                step.id,
-                step.type,
-                ExecutionStatus.RUNNING.value,
-                input=step_input,
-                error=error,
-                started_at=started or workflow.now().isoformat(),
-                state=state,
-            )
-        )
+        self._buffer(waiting_row(step, key, state, started or workflow.now().isoformat(), step_input, error))
 
     def _ended(
         self,
@@ -383,17 +393,7 @@ class RunState:
         self._show(waiting_details(call.step.label, state))
         if not self.patched(LIVE_WAITS_PATCH):
             return
-        step = call.step
-        self._buffer(
-            StepRecord(
-                call.key,
-                step.id,
-                step.type,
-                ExecutionStatus.RUNNING.value,
-                started_at=call.started,
-                state=state,
-            )
-        )
+        self._buffer(waiting_row(call.step, call.key, state, call.started))
 
     def _buffer(self, record: StepRecord) -> None:
         assert self._input is not None

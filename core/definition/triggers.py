@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from core.expressions import ExpressionError, compile_expression
@@ -33,10 +33,14 @@ def an_expression_or_none(value: str | None) -> str | None:
     return value
 
 
+# The `key` of a throttle, a concurrency limit or a debounce: an expression over the trigger, or unset.
+KeyExpression = Annotated[str | None, AfterValidator(an_expression_or_none)]
+
+
 class Throttle(TriggerConfigModel):
     limit: int = Field(ge=1, le=100_000, description="Runs that may start per window")
     window_seconds: int = Field(ge=1, le=86_400)
-    key: str | None = Field(
+    key: KeyExpression = Field(
         default=None,
         description="Count per this value: an expression over the trigger ({{ trigger.body.customerId }})",
         examples=["{{ trigger.body.customerId }}"],
@@ -45,28 +49,18 @@ class Throttle(TriggerConfigModel):
         default="delay", description="delay: the run starts in the next window with room; reject: 429"
     )
 
-    @field_validator("key")
-    @classmethod
-    def _an_expression(cls, value: str | None) -> str | None:
-        return an_expression_or_none(value)
-
 
 class Concurrency(TriggerConfigModel):
     """A workflow's concurrency limit: at most `limit` of its runs (per `key`) are past their start at once;
     the others wait, durably and in arrival order, and start as slots free up."""
 
     limit: int = Field(ge=1, le=10_000, description="Runs per key past their start at once")
-    key: str | None = Field(
+    key: KeyExpression = Field(
         default=None,
         description="A limit per this value: an expression over the trigger ({{ trigger.body.customerId }}); "
         "unset, one limit for all the workflow's runs",
         examples=["{{ trigger.body.customerId }}"],
     )
-
-    @field_validator("key")
-    @classmethod
-    def _an_expression(cls, value: str | None) -> str | None:
-        return an_expression_or_none(value)
 
 
 class Debounce(TriggerConfigModel):
@@ -75,16 +69,11 @@ class Debounce(TriggerConfigModel):
     seconds: float = Field(
         ge=1, le=86_400, description="Quiet time: the run starts this long after the last call"
     )
-    key: str | None = Field(
+    key: KeyExpression = Field(
         default=None,
         description="A burst per this value: an expression over the trigger ({{ trigger.body.customerId }})",
         examples=["{{ trigger.body.customerId }}"],
     )
-
-    @field_validator("key")
-    @classmethod
-    def _an_expression(cls, value: str | None) -> str | None:
-        return an_expression_or_none(value)
 
 
 class WebhookTriggerConfig(TriggerConfigModel):

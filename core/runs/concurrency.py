@@ -32,8 +32,6 @@ from core.models.enums import OPEN_STATUSES
 
 logger = logging.getLogger("baton.concurrency")
 
-# The key of a workflow whose limit has no `key`: one queue for all its runs.
-NO_KEY = ""
 MAX_KEY_LENGTH = 500
 # A holder younger than this is not checked for having ended silently (it has just begun).
 SETTLED_SECONDS = 10
@@ -59,13 +57,6 @@ TAKE = text(
     INSERT INTO concurrency_slots (execution_id, workflow_id, slot_key, slot_limit)
     SELECT :execution_id, :workflow_id, :key, :limit FROM locked
     ON CONFLICT (execution_id) DO NOTHING
-    """
-)
-AHEAD = text(
-    """
-    SELECT count(*) FROM concurrency_slots
-    WHERE workflow_id = :workflow_id AND slot_key = :key
-      AND seq < (SELECT seq FROM concurrency_slots WHERE execution_id = :execution_id)
     """
 )
 # The run that holds the slot a release freed: the `limit`-th row of the key, once the released one is gone
@@ -100,28 +91,18 @@ class ConcurrencySlots:
                     "limit": limit,
                 },
             )
-            ahead = int(
-                (
-                    await connection.execute(
-                        AHEAD, {"workflow_id": workflow_id, "key": key, "execution_id": execution_id}
-                    )
-                ).scalar_one()
-            )
-        if ahead < limit:
-            return Place(key, limit, holds=True)
-        place = ahead - limit + 1
+            place = (await places(connection, [execution_id]))[execution_id]
         # the head of the line looks for holders gone silent (one run asks, not every waiting one)
-        if not retake and place == 1 and await self._free_dead_holders(workflow_id, key, limit):
-            return await self.take(execution_id, workflow_id, key, limit, retake=True)
-        return Place(key, limit, holds=False, place=place)
+        if not (place.holds or retake) and place.place == 1:
+            if await self._free_dead_holders(workflow_id, key, limit):
+                return await self.take(execution_id, workflow_id, key, limit, retake=True)
+        return place
 
-    async def release(self, execution_ids: Iterable[str]) -> list[str]:
-        """Removes the runs' rows (holders or waiting) and wakes the runs that hold the freed slots; the ids
-        woken."""
+    async def release(self, execution_ids: Iterable[str]) -> None:
+        """Removes the runs' rows (holders or waiting) and wakes the runs that hold the freed slots."""
         async with self._engine.begin() as connection:
             woken = await self._release(connection, list(execution_ids))
         await self.wake(woken)
-        return woken
 
     async def _release(self, connection: AsyncConnection, execution_ids: list[str]) -> list[str]:
         if not execution_ids:
@@ -181,8 +162,8 @@ class ConcurrencySlots:
 
     async def _free_dead_holders(self, workflow_id: str, key: str, limit: int) -> bool:
         """Releases the slots of holders that are over without having said so: their row ended, or their
-        Temporal workflow did (terminated, timed out) while the row stayed open. Asked by a run that
-        waits, each time it asks for its slot; True when a slot was freed."""
+        Temporal workflow did (terminated, timed out) while the row stayed open. Asked by the first
+        waiting run when it asks for its slot; True when a slot was freed."""
         async with self._engine.connect() as connection:
             holders = (
                 await connection.execute(

@@ -450,7 +450,8 @@ class RunService:
     async def pause(self, execution_id: str, by: str | None, reason: str | None = None) -> None:
         """Asks the run to park before its next step (the steps under way finish first): `live` then shows
         the step it waits before, `{"kind": "waiting", "for": "pause"}`. 409 when it has ended."""
-        await self._signal_open(execution_id, PAUSE_SIGNAL, PauseRequest(by, reason), "paused")
+        execution = await self.rows.get(execution_id)
+        await self._signal_open(execution, PAUSE_SIGNAL, PauseRequest(by, reason), "paused")
 
     async def unpause(
         self,
@@ -464,22 +465,22 @@ class RunService:
         """Lets a paused run go on; a step parked by onError "pause" is tried again (with `step_input`
         instead of its rendered input when given; with `latest_version`, from that step on the workflow's
         latest published version, in the same execution) or, with `give_up`, fails as "fail" would."""
-        if latest_version:
-            await self.published_version((await self.rows.get(execution_id)).workflow_id)  # 404: none
-        fix = Unpause(by, step_input, give_up, latest_version)
-        await self._signal_open(execution_id, UNPAUSE_SIGNAL, fix, "unpaused")
-
-    async def _signal_open(self, execution_id: str, signal: str, argument: Any, what: str) -> None:
         execution = await self.rows.get(execution_id)
+        if latest_version:
+            await self.published_version(execution.workflow_id)  # 404 when there is none
+        fix = Unpause(by, step_input, give_up, latest_version)
+        await self._signal_open(execution, UNPAUSE_SIGNAL, fix, "unpaused")
+
+    async def _signal_open(self, execution: Any, signal: str, argument: Any, what: str) -> None:
         if execution.status not in OPEN_STATUSES:
             raise Conflict(
-                f"execution {execution_id} is {execution.status}; only a running one can be {what}"
+                f"execution {execution.id} is {execution.status}; only a running one can be {what}"
             )
         try:
-            await self.handle(execution_id).signal(signal, argument)
+            await self.handle(execution.id).signal(signal, argument)
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
-                raise Conflict(f"execution {execution_id} is not running ({exc.message})") from exc
+                raise Conflict(f"execution {execution.id} is not running ({exc.message})") from exc
             raise
 
     async def cancel(self, execution_id: str) -> None:

@@ -208,7 +208,7 @@ async def test_runs_waiting_for_a_slot_survive_a_worker_restart_none_lost_none_t
     assert overlap.most == {"c": 1}, overlap.most
 
 
-async def test_a_concurrency_that_is_not_one_is_refused_naming_the_field(studio: Studio) -> None:
+async def test_an_invalid_concurrency_is_refused_naming_the_field(studio: Studio) -> None:
     for bad in ({"limit": 0}, {"limit": 2, "key": "{{ trigger."}, {"limit": 1, "extra": True}):
         created = await studio.client.post(
             f"{studio.base}/workflows",
