@@ -56,7 +56,6 @@ logger = logging.getLogger("baton.records")
 run_events = logging.getLogger("baton.runs")
 
 
-FOREIGN_KEY_VIOLATION = "23503"
 
 
 class RecordActivities(StepRecorder):

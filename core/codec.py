@@ -21,6 +21,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, PayloadCodec
 
 from core.crypto import derive_raw_key
+from core.payloads import BatonPayloadConverter
 from core.settings import Settings
 
 PAYLOADS_PURPOSE = b"baton/temporal-payloads/v1"
@@ -81,10 +82,11 @@ def key_id(key: bytes) -> str:
 
 def data_converter(settings: Settings) -> DataConverter:
     """The converter every Temporal client of Baton uses (API, worker, CLI commands)."""
+    converter = dataclasses.replace(DataConverter.default, payload_converter_class=BatonPayloadConverter)
     if not settings.temporal_encrypt_payloads:
-        return DataConverter.default
+        return converter
     return dataclasses.replace(
-        DataConverter.default,
+        converter,
         payload_codec=EncryptionCodec.from_settings(settings),
         # failure messages carry users' data too (an HTTP error body): sealed with the rest
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,

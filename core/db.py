@@ -1,14 +1,17 @@
-"""The async SQLAlchemy engine and sessions (asyncpg driver) every process uses to reach PostgreSQL."""
+"""The async SQLAlchemy engine and sessions (asyncpg driver) every process uses to reach PostgreSQL, and the
+driver itself under them for the statements a run writes (`driver`, `Statement`)."""
 
 from __future__ import annotations
 
 import json
 import math
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -39,6 +42,42 @@ async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
     """One unit of work: commits when the block succeeds, rolls back when it raises."""
     async with factory() as session, session.begin():
         yield session
+
+
+@asynccontextmanager
+async def driver(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
+    """The asyncpg connection under one of the engine's pooled connections, for the statements every run
+    writes: no ORM compile or result processing, and no transaction unless the caller opens one (each
+    statement commits by itself: one round trip)."""
+    async with engine.connect() as connection:
+        found = (await connection.get_raw_connection()).driver_connection
+        assert found is not None
+        yield found
+
+
+_NAMED = re.compile(r"(?<![:\w]):(\w+)")
+
+
+@dataclass(frozen=True)
+class Statement:
+    """SQL written with `:named` parameters, as SQLAlchemy's text() reads, run on asyncpg's `$n`."""
+
+    sql: str
+    names: tuple[str, ...]
+
+    @classmethod
+    def of(cls, named: str) -> Statement:
+        names: list[str] = []
+
+        def number(match: re.Match[str]) -> str:
+            if match.group(1) not in names:
+                names.append(match.group(1))
+            return f"${names.index(match.group(1)) + 1}"
+
+        return cls(_NAMED.sub(number, named), tuple(names))
+
+    def args(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(values[name] for name in self.names)
 
 
 async def delete_in_batches(

@@ -60,6 +60,7 @@ PASSTHROUGH_MODULES = (
     "worker.run_scope",
     "redis",
     "hiredis",
+    "orjson",
     "asyncpg",
     "sqlalchemy",
     "httpx",

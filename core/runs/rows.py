@@ -26,13 +26,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy import func, select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Row
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.contract import ExecutionFinished, ExecutionStarted, StepRecord, step_record_id
-from core.db import jsonb, pg_text
+from core.db import Statement, driver, jsonb, pg_text
 from core.errors import NotFound
 from core.models import ExecutionStatus
 from core.models.enums import FAILED_STATUSES, OPEN_STATUSES
@@ -41,7 +40,6 @@ from core.models.tables import WORKFLOW_EXECUTIONS as EXECUTIONS
 from core.models.tables import WORKFLOWS
 
 logger = logging.getLogger("baton.records")
-FOREIGN_KEY_VIOLATION = "23503"
 
 # Once per id: the API's row before the run exists (asyncpg placeholders: it is written on the driver).
 INSERT_PENDING = (
@@ -50,7 +48,7 @@ INSERT_PENDING = (
     "WHERE NOT EXISTS (SELECT FROM workflow_executions WHERE id = $1) ON CONFLICT DO NOTHING"
 )
 # RUNNING once: inserts the row when the API wrote none (schedules, child runs), else moves an open row.
-EXECUTION_STARTED = text(
+EXECUTION_STARTED = Statement.of(
     """
     WITH changed AS (
         UPDATE workflow_executions SET status = 'RUNNING', started_at = coalesce(started_at, :started_at)
@@ -64,7 +62,7 @@ EXECUTION_STARTED = text(
 )
 # A step's retries never count down: attempts counted as they start (ATTEMPT_STARTED, which also counts
 # an attempt a crashed worker made) are kept when the end is written with the attempt Temporal numbered.
-UPSERT_STEPS = text(
+UPSERT_STEPS = Statement.of(
     """
     WITH changed AS (
         UPDATE step_executions SET status = CAST(:status AS execution_status), input = CAST(:input AS jsonb),
@@ -90,7 +88,7 @@ UPSERT_STEPS = text(
 # An action's attempt begins: its row says RUNNING from the first attempt on, and each attempt after the
 # first counts one retry (`counts`: false for a call made again after a rate-limit or outage wait, which
 # is no retry). A row that already ended (an attempt after the one that succeeded, on a crash) stays.
-ATTEMPT_STARTED = text(
+ATTEMPT_STARTED = Statement.of(
     """
     WITH changed AS (
         UPDATE step_executions SET state = CAST(:state AS jsonb),
@@ -106,6 +104,45 @@ ATTEMPT_STARTED = text(
     ON CONFLICT DO NOTHING
     """
 )
+# A run ends, once: the open row moves to its final status (the row lock, re-checked under READ COMMITTED,
+# lets one of two racing finishes through) and the Workflow's counters move in the same statement. It ends
+# no earlier than its last step: the interpreter's clock stands still while a workflow task retries local
+# activities (an action's attempts a few seconds apart). `duration` is NULL when either end is unknown.
+FINISH = Statement.of(
+    """
+    WITH ended AS (
+        UPDATE workflow_executions AS e SET status = CAST(:status AS execution_status),
+            result = CAST(:result AS jsonb), error = :error, completed_at = c.at,
+            duration = CASE WHEN c.at >= e.started_at
+                THEN CAST(floor(extract(epoch FROM c.at - e.started_at) * 1000) AS integer)
+                WHEN c.at < e.started_at THEN 0 END
+        FROM (
+            SELECT greatest(
+                CAST(:completed_at AS timestamptz),
+                (SELECT max(completed_at) FROM step_executions WHERE execution_id = :id)
+            ) AS at
+        ) AS c
+        WHERE e.id = :id AND e.status IN ('PENDING', 'RUNNING')
+        RETURNING e.completed_at, e.duration
+    ),
+    counted AS (
+        UPDATE workflows SET total_executions = total_executions + 1,
+            successful_executions = successful_executions + :succeeded,
+            failed_executions = failed_executions + :failed,
+            last_executed_at = greatest(last_executed_at, (SELECT completed_at FROM ended))
+        WHERE id = :workflow_id AND EXISTS (SELECT FROM ended)
+        RETURNING workspace_id
+    )
+    SELECT EXISTS (SELECT FROM ended) AS ended,
+        (SELECT completed_at FROM ended) AS completed_at,
+        (SELECT duration FROM ended) AS duration,
+        (SELECT workspace_id FROM counted) AS workspace_id,
+        CASE WHEN :read_steps AND EXISTS (SELECT FROM ended) THEN (
+            SELECT json_agg(json_build_array(step_id, step_type, status, error))
+            FROM step_executions WHERE execution_id = :id
+        ) END AS steps
+    """
+)
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -118,11 +155,21 @@ def duration_ms(started: datetime | None, completed: datetime | None) -> int | N
     return max(0, int((completed - started).total_seconds() * 1000))
 
 
-def _parent_deleted(exc: IntegrityError) -> bool:
-    """The row points at a workflow or execution that is no longer there."""
-    orig = exc.orig
-    state = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
-    return state == FOREIGN_KEY_VIOLATION
+@asynccontextmanager
+async def rows_of_run(
+    engine: AsyncEngine, execution_id: str
+) -> AsyncIterator[tuple[asyncpg.Connection, Deleted]]:
+    """The driver connection that writes a run's rows. When the run's workflow (or the execution) was deleted
+    while the run went on (`DELETE /workflows/{id}` cascades to its executions and steps), the rows have
+    nothing to belong to: they are dropped, once, instead of failing the record activity, which Temporal
+    would retry without end (and a worker shutting down waits for its local activities)."""
+    deleted = Deleted()
+    try:
+        async with driver(engine) as connection:
+            yield connection, deleted
+    except asyncpg.ForeignKeyViolationError:
+        deleted.gone = True
+        logger.info("execution %s: its workflow was deleted; its rows are not written", execution_id)
 
 
 class Deleted:
@@ -132,56 +179,45 @@ class Deleted:
         self.gone = False
 
 
-@asynccontextmanager
-async def rows_of_run(
-    engine: AsyncEngine, execution_id: str
-) -> AsyncIterator[tuple[AsyncConnection, Deleted]]:
-    """One transaction writing a run's rows. When the run's workflow (or the execution) was deleted while the
-    run went on (`DELETE /workflows/{id}` cascades to its executions and steps), the rows have nothing to
-    belong to: they are dropped, once, instead of failing the record activity, which Temporal would retry
-    without end (and a worker shutting down waits for its local activities)."""
-    deleted = Deleted()
-    try:
-        async with engine.begin() as connection:
-            yield connection, deleted
-    except IntegrityError as exc:
-        if not _parent_deleted(exc):
-            raise
-        deleted.gone = True
-        logger.info("execution %s: its workflow was deleted; its rows are not written", execution_id)
-
-
-async def upsert_steps(
-    connection: AsyncConnection, execution_id: str, records: Sequence[StepRecord], bump: str | None = None
-) -> None:
-    """Upserts StepExecution rows (one cached statement, executed once per row in one round trip). `bump`:
-    the key of an action whose attempt found its row RUNNING without having written it (an earlier attempt,
-    cut by a crash, did): that attempt counts one retry."""
-    if not records:
-        return
+def step_rows(
+    execution_id: str, records: Sequence[StepRecord], bump: str | None = None
+) -> list[tuple[Any, ...]]:
+    """UPSERT_STEPS's arguments for each row. `bump`: the key of an action whose attempt found its row
+    RUNNING without having written it (an earlier attempt, cut by a crash, did): that attempt counts one
+    retry."""
     rows = []
     for record in records:
         started, completed = parse_time(record.started_at), parse_time(record.completed_at)
         rows.append(
-            {
-                "id": step_record_id(execution_id, record.key),
-                "execution_id": execution_id,
-                "step_id": record.step_id,
-                "step_type": record.step_type,
-                "status": record.status,
-                "input": jsonb(record.input if record.input is not None else {}),
-                "output": jsonb(record.output),
-                "error": pg_text(record.error),
-                "started_at": started,
-                "completed_at": completed,
-                "duration": duration_ms(started, completed),
-                "retry_count": record.retry_count,
-                "state": jsonb(record.state) if record.state is not None else None,  # SQL NULL
-                "step_key": record.key,
-                "bump": record.key == bump,
-            }
+            UPSERT_STEPS.args(
+                {
+                    "id": step_record_id(execution_id, record.key),
+                    "execution_id": execution_id,
+                    "step_id": record.step_id,
+                    "step_type": record.step_type,
+                    "status": record.status,
+                    "input": jsonb(record.input if record.input is not None else {}),
+                    "output": jsonb(record.output),
+                    "error": pg_text(record.error),
+                    "started_at": started,
+                    "completed_at": completed,
+                    "duration": duration_ms(started, completed),
+                    "retry_count": record.retry_count,
+                    "state": jsonb(record.state) if record.state is not None else None,  # SQL NULL
+                    "step_key": record.key,
+                    "bump": record.key == bump,
+                }
+            )
         )
-    await connection.execute(UPSERT_STEPS, rows)
+    return rows
+
+
+async def upsert_steps(
+    connection: asyncpg.Connection, execution_id: str, records: Sequence[StepRecord], bump: str | None = None
+) -> None:
+    """Upserts StepExecution rows: one prepared statement, all rows in one round trip (atomic)."""
+    if records:
+        await connection.executemany(UPSERT_STEPS.sql, step_rows(execution_id, records, bump))
 
 
 async def open_execution_ids(connection: AsyncConnection, workflow_ids: Sequence[str]) -> list[str]:
@@ -244,10 +280,8 @@ class ExecutionRows:
         if self._pool is not None:
             await self._pool.execute(INSERT_PENDING, *values)
             return
-        async with self._engine.connect() as connection:
-            driver = (await connection.get_raw_connection()).driver_connection
-            assert driver is not None
-            await driver.execute(INSERT_PENDING, *values)
+        async with driver(self._engine) as connection:
+            await connection.execute(INSERT_PENDING, *values)
 
     async def mark_failed_to_start(self, execution_id: str, error: str) -> None:
         async with self._engine.begin() as connection:
@@ -301,14 +335,13 @@ class ExecutionRows:
             "started_at": parse_time(started.started_at),
         }
         async with rows_of_run(self._engine, started.execution_id) as (connection, deleted):
-            await connection.execute(EXECUTION_STARTED, values)
+            await connection.execute(EXECUTION_STARTED.sql, *EXECUTION_STARTED.args(values))
         return not deleted.gone
 
     async def write_steps(
         self, execution_id: str, records: Sequence[StepRecord], *, bump: str | None = None
     ) -> bool:
-        """Upserts step rows in one transaction (`bump`: see upsert_steps). False when the run's workflow
-        is gone."""
+        """Upserts step rows, atomically (`bump`: see step_rows). False when the run's workflow is gone."""
         async with rows_of_run(self._engine, execution_id) as (connection, deleted):
             await upsert_steps(connection, execution_id, records, bump)
         return not deleted.gone
@@ -316,88 +349,50 @@ class ExecutionRows:
     async def start_attempt(
         self, execution_id: str, records: Sequence[StepRecord], attempt: StepRecord, *, counts: bool
     ) -> bool:
-        """An action's attempt begins: the rows buffered before it, and its own RUNNING row (see
-        ATTEMPT_STARTED), in one transaction. False when the run's workflow is gone."""
+        """An action's attempt begins: the rows buffered before it, then its own RUNNING row (see
+        ATTEMPT_STARTED). Each write is idempotent, so a crash between the two is mended by the attempt
+        Temporal makes again. False when the run's workflow is gone."""
+        values = {
+            "id": step_record_id(execution_id, attempt.key),
+            "execution_id": execution_id,
+            "step_id": attempt.step_id,
+            "input": jsonb(attempt.input if attempt.input is not None else {}),
+            "started_at": parse_time(attempt.started_at),
+            "state": jsonb(attempt.state),
+            "step_key": attempt.key,
+            "counts": counts,
+        }
         async with rows_of_run(self._engine, execution_id) as (connection, deleted):
             await upsert_steps(connection, execution_id, records)
-            await connection.execute(
-                ATTEMPT_STARTED,
-                {
-                    "id": step_record_id(execution_id, attempt.key),
-                    "execution_id": execution_id,
-                    "step_id": attempt.step_id,
-                    "input": jsonb(attempt.input if attempt.input is not None else {}),
-                    "started_at": parse_time(attempt.started_at),
-                    "state": jsonb(attempt.state),
-                    "step_key": attempt.key,
-                    "counts": counts,
-                },
-            )
+            await connection.execute(ATTEMPT_STARTED.sql, *ATTEMPT_STARTED.args(values))
         return not deleted.gone
 
     async def finish(self, finished: ExecutionFinished, *, read_steps: bool = False) -> FinishedRun | None:
-        """Writes the last step rows and, once, the run's final status, result, error, completion and
-        duration with the Workflow's counters, in one transaction. None when the workflow is gone."""
-        completed = parse_time(finished.completed_at)
-        outcome = FinishedRun(ended=False)
+        """Writes the last step rows, then, once, the run's final status, result, error, completion and
+        duration with the Workflow's counters (FINISH): two round trips, each atomic; the rows first, so
+        whoever sees the run ended sees its steps. None when the workflow is gone."""
+        values = {
+            "id": finished.execution_id,
+            "workflow_id": finished.workflow_id,
+            "status": finished.status,
+            "result": jsonb(finished.result),
+            "error": pg_text(finished.error),
+            "completed_at": parse_time(finished.completed_at),
+            "succeeded": int(finished.status == ExecutionStatus.SUCCESS.value),
+            "failed": int(finished.status in FAILED_STATUSES),
+            "read_steps": read_steps,
+        }
         async with rows_of_run(self._engine, finished.execution_id) as (connection, deleted):
             await upsert_steps(connection, finished.execution_id, finished.records)
-            open_row = (
-                await connection.execute(
-                    select(EXECUTIONS.c.started_at)
-                    .where(EXECUTIONS.c.id == finished.execution_id, EXECUTIONS.c.status.in_(OPEN_STATUSES))
-                    .with_for_update()
-                )
-            ).first()
-            if open_row is not None:
-                # The run ends no earlier than its last step: the interpreter's clock stands still while
-                # a workflow task retries local activities (an action's attempts a few seconds apart).
-                last_step = await connection.scalar(
-                    select(func.max(STEPS.c.completed_at)).where(
-                        STEPS.c.execution_id == finished.execution_id
-                    )
-                )
-                if last_step is not None and (completed is None or last_step > completed):
-                    completed = last_step
-                duration = duration_ms(open_row.started_at, completed)
-                await connection.execute(
-                    update(EXECUTIONS)
-                    .where(EXECUTIONS.c.id == finished.execution_id)
-                    .values(
-                        status=finished.status,
-                        result=json.loads(jsonb(finished.result)),
-                        error=pg_text(finished.error),
-                        completed_at=completed,
-                        duration=duration,
-                    )
-                )
-                succeeded = finished.status == ExecutionStatus.SUCCESS.value
-                failed = finished.status in FAILED_STATUSES
-                workspace_id = await connection.scalar(
-                    update(WORKFLOWS)
-                    .where(WORKFLOWS.c.id == finished.workflow_id)
-                    .values(
-                        total_executions=WORKFLOWS.c.total_executions + 1,
-                        successful_executions=WORKFLOWS.c.successful_executions + int(succeeded),
-                        failed_executions=WORKFLOWS.c.failed_executions + int(failed),
-                        last_executed_at=func.greatest(WORKFLOWS.c.last_executed_at, completed),
-                    )
-                    .returning(WORKFLOWS.c.workspace_id)
-                )
-                steps = await self._step_outcomes(connection, finished.execution_id) if read_steps else []
-                outcome = FinishedRun(True, workspace_id, duration, completed, steps)
-        return None if deleted.gone else outcome
-
-    @staticmethod
-    async def _step_outcomes(connection: AsyncConnection, execution_id: str) -> list[StepOutcome]:
-        rows = (
-            await connection.execute(
-                select(STEPS.c.step_id, STEPS.c.step_type, STEPS.c.status, STEPS.c.error).where(
-                    STEPS.c.execution_id == execution_id
-                )
-            )
-        ).all()
-        return [StepOutcome(r.step_id, r.step_type, r.status, r.error) for r in rows]
+            row = await connection.fetchrow(FINISH.sql, *FINISH.args(values))
+        if deleted.gone:
+            return None
+        assert row is not None
+        if not row["ended"]:
+            return FinishedRun(ended=False)
+        steps = row["steps"] or []  # decoded by the engine's JSON codec (core.db.driver)
+        steps = [StepOutcome(*step) for step in (json.loads(steps) if isinstance(steps, str) else steps)]
+        return FinishedRun(True, row["workspace_id"], row["duration"], row["completed_at"], steps)
 
     # ------------------------------------------------------------------ who a run belongs to
 

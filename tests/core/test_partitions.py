@@ -7,15 +7,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.contract import ExecutionFinished, ExecutionStarted, StepRecord
 from core.logstore import PostgresLogStore
 from core.ops.partitions import Partitions, add_months, month_start
 from core.ops.retention import Retention
-from core.runs.rows import EXECUTION_STARTED, INSERT_PENDING, UPSERT_STEPS
+from core.runs.rows import INSERT_PENDING, ExecutionRows
 from core.settings import Settings
 from tests.core.test_retention import audit, execution, workspace_on
 
@@ -93,40 +95,33 @@ async def test_a_live_database_moves_to_monthly_partitions_and_keeps_working(
     new_id = "0b0e9d7c-0000-4000-8000-000000000001"
     for _ in range(2):
         await db.execute(INSERT_PENDING, new_id, workflow, "{}", "{}", 0)
-    async with engine.begin() as connection:
-        started = {
-            "id": new_id,
-            "workflow_id": workflow,
-            "trigger_data": "{}",
-            "context": "{}",
-            "started_at": NOW,
-        }
-        await connection.execute(EXECUTION_STARTED, started)
-        await connection.execute(EXECUTION_STARTED, started)
-        step = {
-            "id": "0b0e9d7c-0000-4000-8000-0000000000a1",
-            "execution_id": new_id,
-            "step_id": "s",
-            "step_type": "set",
-            "status": "RUNNING",
-            "input": "{}",
-            "output": "null",
-            "error": None,
-            "started_at": NOW,
-            "completed_at": None,
-            "duration": None,
-            "retry_count": 0,
-            "state": None,
-            "step_key": "s",
-            "bump": False,
-        }
-        await connection.execute(UPSERT_STEPS, [step])
-        await connection.execute(UPSERT_STEPS, [{**step, "status": "SUCCESS", "output": '{"n": 1}'}])
+    rows = ExecutionRows(engine)
+    started = ExecutionStarted(new_id, workflow, {}, NOW.isoformat())
+    for _ in range(2):
+        assert await rows.mark_started(started)
     row = await db.fetchrow("SELECT status, started_at FROM workflow_executions WHERE id = $1", new_id)
-    assert row["status"] == "RUNNING"
-    assert row["started_at"] is not None
+    assert (row["status"], row["started_at"]) == ("RUNNING", NOW)
+    step = StepRecord("s", "s", "set", "RUNNING", {}, started_at=NOW.isoformat())
+    assert await rows.write_steps(new_id, [step])
+    done = replace(
+        step, status="SUCCESS", output={"n": 1}, completed_at=(NOW + timedelta(seconds=1)).isoformat()
+    )
+    assert await rows.write_steps(new_id, [done])
     steps = await db.fetch("SELECT status, output FROM step_executions WHERE execution_id = $1", new_id)
     assert [(s["status"], s["output"]) for s in steps] == [("SUCCESS", '{"n": 1}')]
+    # the run ends once, in its month, its workflow's counters moved once
+    before = await db.fetchval("SELECT total_executions FROM workflows WHERE id = $1", workflow)
+    finished = ExecutionFinished(new_id, workflow, "SUCCESS", NOW.isoformat(), result={"n": 1})
+    first, again = await rows.finish(finished, read_steps=True), await rows.finish(finished)
+    assert first is not None
+    assert again is not None
+    assert (first.ended, first.duration, again.ended) == (True, 1000, False)  # it ends with its last step
+    assert [(s.step_id, s.status) for s in first.steps] == [("s", "SUCCESS")]
+    ended = await db.fetchrow(
+        "SELECT status, duration, result FROM workflow_executions WHERE id = $1", new_id
+    )
+    assert (ended["status"], ended["duration"], ended["result"]) == ("SUCCESS", 1000, '{"n": 1}')
+    assert await db.fetchval("SELECT total_executions FROM workflows WHERE id = $1", workflow) == before + 1
     assert await where(db, "workflow_executions", new_id) == f"workflow_executions_before_{boundary:%Y_%m}"
     # rows of a month go to its partition; an id stays unique within its month
     later = await dated_execution(db, workflow, boundary + timedelta(days=3), "SUCCESS")
