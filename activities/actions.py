@@ -18,6 +18,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -121,6 +122,11 @@ class ActionActivities:
             try:
                 if self._recording(request):
                     assert self._recorder is not None
+                    if request.started is not None:
+                        # the run's start (core.contract.FIRST_WRITE_ENGINE), before the step's call: the
+                        # run shows RUNNING while the step works
+                        await self._recorder.run_started(request.started)
+                        request = replace(request, started=None)
                     row = AttemptRow(self._recorder, request, info.attempt)
                     await row.begin()
                 return await run_step(request, row)

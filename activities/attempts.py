@@ -14,7 +14,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from core.contract import RATE_LIMITED, ActionRequest, StepRecord
+from core.contract import RATE_LIMITED, ActionRequest, ExecutionStarted, StepRecord
 from core.redaction import NO_SECRETS, Secrets
 from core.runs import live
 
@@ -58,6 +58,9 @@ def next_attempt_state(failure: ApplicationError, info: activity.Info) -> dict[s
 class StepRecorder:
     """What an action activity needs to write rows (activities.records.RecordActivities). `with_buffered`:
     the rows the interpreter buffered before the step (`request.records`) are written too."""
+
+    async def run_started(self, started: ExecutionStarted | None) -> bool:
+        raise NotImplementedError
 
     async def attempt_started(self, request: ActionRequest, *, counts: bool) -> None:
         raise NotImplementedError

@@ -56,8 +56,6 @@ logger = logging.getLogger("baton.records")
 run_events = logging.getLogger("baton.runs")
 
 
-
-
 class RecordActivities(StepRecorder):
     def __init__(
         self,
@@ -169,17 +167,39 @@ class RecordActivities(StepRecorder):
         if await self._rows.write_steps(request.execution_id, records, bump=bump):
             await self.emit_steps(request.execution_id, records, secrets={record.key: secrets})
 
+    async def run_started(self, started: ExecutionStarted | None) -> bool:
+        """A run's start, when the write at hand carries it (core.contract.FIRST_WRITE_ENGINE: an action
+        as it begins, the step rows before a wait, the finish; before the rows, which need the run's row):
+        RUNNING, and "Execution started" said once, by the write that moved it. False when the run's
+        workflow is gone."""
+        if started is None:
+            return True
+        outcome = await self._rows.mark_started(started)
+        if outcome == "gone":
+            return False
+        self._workflows[started.execution_id] = started.workflow_id
+        if outcome == "began":
+            count("baton_executions_started", "Runs started")
+            await self.emit(
+                started.execution_id,
+                # at the run's start: the write that carries it may come after steps that ended
+                [
+                    execution_log(
+                        started.execution_id,
+                        "info",
+                        "Execution started",
+                        {"status": "RUNNING"},
+                        parse_time(started.started_at),
+                    )
+                ],
+                started.workflow_id,
+            )
+        return True
+
     @activity.defn(name=EXECUTION_STARTED_ACTIVITY)
     async def execution_started(self, started: ExecutionStarted) -> None:
-        if not await self._rows.mark_started(started):
-            return
-        self._workflows[started.execution_id] = started.workflow_id
-        count("baton_executions_started", "Runs started")
-        await self.emit(
-            started.execution_id,
-            [execution_log(started.execution_id, "info", "Execution started", {"status": "RUNNING"})],
-            started.workflow_id,
-        )
+        """A run's start as its own local activity (runs of engines before FIRST_WRITE_ENGINE)."""
+        await self.run_started(started)
 
     @activity.defn(name=TAKE_SLOT_ACTIVITY)
     async def take_slot(self, request: SlotRequest) -> SlotPlace:
@@ -188,7 +208,9 @@ class RecordActivities(StepRecorder):
 
     @activity.defn(name=WRITE_STEPS_ACTIVITY)
     async def write_steps(self, rows: StepRows) -> None:
-        if await self._rows.write_steps(rows.execution_id, rows.records):
+        if not await self.run_started(rows.started):
+            return
+        if rows.records and await self._rows.write_steps(rows.execution_id, rows.records):
             await self.emit_steps(rows.execution_id, rows.records)
 
     @activity.defn(name=LEGACY_RECORD_STEPS_ACTIVITY)
@@ -198,6 +220,7 @@ class RecordActivities(StepRecorder):
 
     @activity.defn(name=EXECUTION_FINISHED_ACTIVITY)
     async def execution_finished(self, finished: ExecutionFinished) -> None:
+        await self.run_started(finished.started)  # a deleted workflow: the finish below finds it gone too
         done = await self._rows.finish(finished, read_steps=self._events is not None)
         if finished.concurrency:  # its slot (or its place in the queue) goes to the next run
             await self._slots.release([finished.execution_id])
@@ -368,14 +391,16 @@ def step_log(execution_id: str, record: StepRecord, secrets: Secrets = NO_SECRET
     }
 
 
-def execution_log(execution_id: str, level: str, message: str, metadata: dict[str, Any]) -> dict[str, Any]:
-    """A run-level entry (started, finished): its metadata holds the run's status (`emit` fills in the
-    workflow)."""
+def execution_log(
+    execution_id: str, level: str, message: str, metadata: dict[str, Any], at: datetime | None = None
+) -> dict[str, Any]:
+    """A run-level entry (started, finished) at `at` (now by default): its metadata holds the run's status
+    (`emit` fills in the workflow)."""
     return {
         "id": new_entry_id(),
         "executionId": execution_id,
         "workflowId": None,
-        "timestamp": datetime.now(UTC),
+        "timestamp": at or datetime.now(UTC),
         "level": level,
         "message": message,
         "stepId": None,

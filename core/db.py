@@ -52,9 +52,17 @@ async def driver(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
     async with engine.connect() as connection:
         found = (await connection.get_raw_connection()).driver_connection
         assert found is not None
-        yield found
+        try:
+            yield found
+        except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, _SERVER_GOING, OSError):
+            # SQLAlchemy did not see the statement fail: without this the pool would hand the dead
+            # connection out again (the worker's pool has no pre-ping), and every write after a PostgreSQL
+            # restart would fail on it
+            await connection.invalidate()
+            raise
 
 
+_SERVER_GOING = asyncpg.exceptions.OperatorInterventionError  # class 57: shutting down, starting up
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
 
 

@@ -36,6 +36,7 @@ _POSTGRES = (
     sqlalchemy.exc.TimeoutError,  # no pooled connection came free: the server is not answering
     asyncpg.exceptions.PostgresConnectionError,  # SQLSTATE class 08, and a connection that went away
     asyncpg.exceptions.OperatorInterventionError,  # class 57: shutting down, starting up
+    asyncpg.exceptions.ConnectionDoesNotExistError,  # closed under a statement on the driver (core.db)
 )
 # What an outage can surface as (`unavailable_store` tells which of them are one): for exception handlers.
 OUTAGE_ERRORS: tuple[type[Exception], ...] = (

@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from core.contract import (
         AWAIT_RESPONSE_UPDATE,
         DECIDE_UPDATE,
+        FIRST_WRITE_ENGINE,
         INTERPRETER_WORKFLOW,
         PAUSE_SIGNAL,
         RESPONSE_QUERY,
@@ -120,10 +121,11 @@ class BatonRun(ControlSteps, LoopSteps, WaitSteps, ActionSteps, SubworkflowSteps
                 raise
         self._status = ExecutionStatus.RUNNING.value
         if run.record and run.resume_at == 0:
-            await self._record(
-                RecordActivities.execution_started,
-                ExecutionStarted(run.execution_id, run.workflow_id, run.trigger_data, started_at),
-            )
+            start = ExecutionStarted(run.execution_id, run.workflow_id, run.trigger_data, started_at)
+            if run.engine >= FIRST_WRITE_ENGINE:
+                self._unstarted = start  # written by the run's first write of rows
+            else:
+                await self._record(RecordActivities.execution_started, start)
         error: str | None = None
         try:
             body = self._run_top(definition.steps, scope)
@@ -178,6 +180,7 @@ class BatonRun(ControlSteps, LoopSteps, WaitSteps, ActionSteps, SubworkflowSteps
                 records,
                 action_integrations(self._input.definition.get("steps", [])),
                 concurrency=self._queued,
+                started=self._unstarted,
             ),
         )
 

@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
         TYPED_ACTIVITIES_PATCH,
         UNAVAILABLE,
         Decision,
+        ExecutionStarted,
         PauseRequest,
         RunInput,
         StepRecord,
@@ -170,6 +171,8 @@ class RunState:
         self._statuses: dict[str, str] = {}
         self._current: set[str] = set()
         self._records: list[StepRecord] = []
+        # The run's start until a write has carried it (core.contract.FIRST_WRITE_ENGINE).
+        self._unstarted: ExecutionStarted | None = None
         self._waiting: dict[str, ApprovalStep] = {}
         self._decisions: dict[str, Decision] = {}
         self._response: dict[str, Any] | None = None
@@ -401,12 +404,16 @@ class RunState:
             self._records.append(record)
 
     async def _flush(self) -> None:
+        """Writes the buffered rows (and the run's start when no write has carried it yet: before a wait,
+        the run shows RUNNING)."""
         assert self._input is not None
-        if not self._records:
+        if not self._records and self._unstarted is None:
             return
         records, self._records = self._records, []
         if self.patched(TYPED_ACTIVITIES_PATCH):
-            await self._record(RecordActivities.write_steps, StepRows(self._input.execution_id, records))
+            rows = StepRows(self._input.execution_id, records, started=self._unstarted)
+            await self._record(RecordActivities.write_steps, rows)
+            self._unstarted = None
         else:
             await self._record(RecordActivities.record_steps, self._input.execution_id, records)
 

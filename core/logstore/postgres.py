@@ -6,7 +6,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, null, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,7 +21,7 @@ from core.analytics import (
     GroupedCount,
     fold,
 )
-from core.db import delete_in_batches
+from core.db import delete_in_batches, driver, jsonb
 from core.live import new_entry_id
 from core.logstore.base import EVENT_FIELDS, LOG_FIELDS, PURGEABLE, USAGE_FIELDS, LogQuery, jsonable
 from core.models.enums import FAILED_STATUSES
@@ -156,18 +156,21 @@ class PostgresLogStore:
     async def _insert(
         self, table: Any, fields: dict[str, str], nested: str, documents: list[dict[str, Any]]
     ) -> None:
-        """Documents as rows: fields to columns, the nested object as JSONB (SQL NULL when absent)."""
+        """Documents as rows: fields to columns, the nested object as JSONB (SQL NULL when absent), in one
+        pipelined round trip on the driver (the batch is atomic)."""
         rows = [
-            {
-                column: (jsonable(d[name]) if d.get(name) is not None else null())
+            tuple(
+                (jsonb(jsonable(d[name])) if d.get(name) is not None else None)
                 if name == nested
                 else (d.get("id") or new_entry_id() if name == "id" else d.get(name))
-                for name, column in fields.items()
-            }
+                for name in fields
+            )
             for d in documents
         ]
-        async with self._engine.begin() as connection:
-            await connection.execute(insert(table), rows)
+        columns = ", ".join(fields.values())
+        places = ", ".join(f"${n}" for n in range(1, len(fields) + 1))
+        async with driver(self._engine) as connection:
+            await connection.executemany(f"INSERT INTO {table.name} ({columns}) VALUES ({places})", rows)
 
     async def logs(self, query: LogQuery) -> list[dict[str, Any]]:
         statement = LOGS.select().where(LOGS.c.execution_id == query.execution_id)

@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 from sqlalchemy import select, update
@@ -47,17 +47,25 @@ INSERT_PENDING = (
     "SELECT $1, $2, 'PENDING', $3::jsonb, $4::jsonb, $5::integer "
     "WHERE NOT EXISTS (SELECT FROM workflow_executions WHERE id = $1) ON CONFLICT DO NOTHING"
 )
-# RUNNING once: inserts the row when the API wrote none (schedules, child runs), else moves an open row.
+# RUNNING once: inserts the row when the API wrote none (schedules, child runs), else moves an open row;
+# `began` says whether this call did it (a row PENDING or absent before), so "Execution started" is said once
+# however many writes carry the start (core.contract.FIRST_WRITE_ENGINE).
 EXECUTION_STARTED = Statement.of(
     """
-    WITH changed AS (
+    WITH before AS (SELECT status FROM workflow_executions WHERE id = :id),
+    changed AS (
         UPDATE workflow_executions SET status = 'RUNNING', started_at = coalesce(started_at, :started_at)
         WHERE id = :id AND status IN ('PENDING', 'RUNNING') RETURNING 1
+    ),
+    inserted AS (
+        INSERT INTO workflow_executions (id, workflow_id, status, trigger_data, context, started_at)
+        SELECT :id, :workflow_id, 'RUNNING', CAST(:trigger_data AS jsonb), CAST(:context AS jsonb),
+            :started_at
+        WHERE NOT EXISTS (SELECT FROM workflow_executions WHERE id = :id)
+        ON CONFLICT DO NOTHING RETURNING 1
     )
-    INSERT INTO workflow_executions (id, workflow_id, status, trigger_data, context, started_at)
-    SELECT :id, :workflow_id, 'RUNNING', CAST(:trigger_data AS jsonb), CAST(:context AS jsonb), :started_at
-    WHERE NOT EXISTS (SELECT FROM workflow_executions WHERE id = :id)
-    ON CONFLICT DO NOTHING
+    SELECT EXISTS (SELECT FROM inserted)
+        OR (EXISTS (SELECT FROM changed) AND (SELECT status FROM before) = 'PENDING') AS began
     """
 )
 # A step's retries never count down: attempts counted as they start (ATTEMPT_STARTED, which also counts
@@ -325,8 +333,9 @@ class ExecutionRows:
 
     # ------------------------------------------------------------------ while it runs (the worker)
 
-    async def mark_started(self, started: ExecutionStarted) -> bool:
-        """RUNNING (the row is inserted when the API wrote none). False when the workflow is gone."""
+    async def mark_started(self, started: ExecutionStarted) -> Literal["began", "already", "gone"]:
+        """RUNNING (the row is inserted when the API wrote none): "began" when this call moved it, "already"
+        when an earlier one had (or the run has ended), "gone" when the workflow was deleted."""
         values = {
             "id": started.execution_id,
             "workflow_id": started.workflow_id,
@@ -334,9 +343,10 @@ class ExecutionRows:
             "context": jsonb(started.context),
             "started_at": parse_time(started.started_at),
         }
+        began = False
         async with rows_of_run(self._engine, started.execution_id) as (connection, deleted):
-            await connection.execute(EXECUTION_STARTED.sql, *EXECUTION_STARTED.args(values))
-        return not deleted.gone
+            began = bool(await connection.fetchval(EXECUTION_STARTED.sql, *EXECUTION_STARTED.args(values)))
+        return "gone" if deleted.gone else "began" if began else "already"
 
     async def write_steps(
         self, execution_id: str, records: Sequence[StepRecord], *, bump: str | None = None

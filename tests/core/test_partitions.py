@@ -97,8 +97,7 @@ async def test_a_live_database_moves_to_monthly_partitions_and_keeps_working(
         await db.execute(INSERT_PENDING, new_id, workflow, "{}", "{}", 0)
     rows = ExecutionRows(engine)
     started = ExecutionStarted(new_id, workflow, {}, NOW.isoformat())
-    for _ in range(2):
-        assert await rows.mark_started(started)
+    assert [await rows.mark_started(started) for _ in range(2)] == ["began", "already"]
     row = await db.fetchrow("SELECT status, started_at FROM workflow_executions WHERE id = $1", new_id)
     assert (row["status"], row["started_at"]) == ("RUNNING", NOW)
     step = StepRecord("s", "s", "set", "RUNNING", {}, started_at=NOW.isoformat())

@@ -19,7 +19,7 @@ import pytest
 from temporalio.client import Client
 
 from core.contract import run_workflow_id
-from tests.integrations.conftest import Restartable, Studio, live_is
+from tests.integrations.conftest import Restartable, Studio, eventually, live_is
 
 
 class OverlapServer:
@@ -175,9 +175,14 @@ async def test_a_cancelled_waiting_run_leaves_the_queue_and_a_terminated_holder_
     assert cancelled.status_code == 202, cancelled.text
     gone = await studio.until(third, lambda e: e["status"] == "CANCELLED")
     assert gone is not None, "a waiting run did not end CANCELLED when cancelled"
-    assert (
-        await studio.db.fetchval("SELECT count(*) FROM concurrency_slots WHERE execution_id = $1", third) == 0
-    )
+
+    async def left_the_queue() -> bool:  # released by the run's end, just after its row says so
+        return (
+            await studio.db.fetchval("SELECT count(*) FROM concurrency_slots WHERE execution_id = $1", third)
+            == 0
+        )
+
+    assert await eventually(left_the_queue, timeout=10), "a cancelled waiting run kept its place"
 
     # terminated in Temporal, the holder never runs its end: the waiting run frees the slot when it asks
     await temporal_client.get_workflow_handle(run_workflow_id(holder)).terminate(reason="test")

@@ -16,9 +16,11 @@ proves a reordered command fails the guard.
 
 histories/before-local-records/, before-local-actions/, before-typed-activities/ (every history above as
 recorded before the activities took one dataclass each) and before-live-waits/ (before waiting steps wrote
-a row saying what they wait for) hold runs recorded before those patches, and before-engine-1/ every
+a row saying what they wait for) hold runs recorded before those patches, before-engine-1/ every
 history above as recorded before runs started with engine 1 (core.contract.ENGINE_PATCHES: the patched
-paths taken without markers): they keep proving that runs started by older workers still replay.
+paths taken without markers), and before-engine-2/ as recorded before engine 2 (a run's start written by
+its first write of rows, not by a local activity of its own): they keep proving that runs started by older
+workers still replay.
 Re-record the current set (only when a change is meant to alter new runs, after guarding the old path
 with `workflow.patched`; move the old files to a folder first):
     BATON_RECORD_HISTORIES=1 .venv/bin/pytest tests/worker/test_replay.py -k record
@@ -47,6 +49,7 @@ from core.contract import (
     DEBOUNCE_SIGNAL,
     DEBOUNCE_WORKFLOW,
     ENGINE_PATCHES,
+    FIRST_WRITE_ENGINE,
     MAINTENANCE_WORKFLOW,
     PAUSE_SIGNAL,
     POKE_SIGNAL,
@@ -117,7 +120,7 @@ class ReorderedPoller:
         return "reordered"
 
 
-def test_engine_1_folds_in_every_patch_of_its_time() -> None:
+def test_engines_fold_in_every_patch_of_their_time() -> None:
     """A run started with engine 1 takes these paths without asking; a patch added since is not among them
     (it is asked with `workflow.patched` until a new engine number folds it in)."""
     assert ENGINE_PATCHES[1] == {
@@ -128,7 +131,8 @@ def test_engine_1_folds_in_every_patch_of_its_time() -> None:
         TYPED_ACTIVITIES_PATCH,
         ROWS_AT_ATTEMPT_PATCH,
     }
-    assert max(ENGINE_PATCHES) == CURRENT_ENGINE
+    assert ENGINE_PATCHES[2] == frozenset()  # engine 2 is asked by number (FIRST_WRITE_ENGINE)
+    assert max(ENGINE_PATCHES) == CURRENT_ENGINE == FIRST_WRITE_ENGINE
 
 
 async def test_the_guard_bites_when_commands_are_reordered(

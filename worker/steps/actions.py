@@ -74,6 +74,7 @@ class ActionSteps(RunState):
             record=self._input.record,
             started_at=started,
             workspace_id=self._input.workspace_id,
+            started=self._unstarted,
         )
         try:
             while True:
@@ -95,6 +96,7 @@ class ActionSteps(RunState):
             if not (attempted(error) and self.patched(ROWS_AT_ATTEMPT_PATCH)):
                 self._records = records + self._records
             raise
+        self._unstarted = None  # the activity wrote it with its rows
         self._action_inputs.pop(key, None)
         return output
 
