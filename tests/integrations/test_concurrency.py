@@ -177,10 +177,10 @@ async def test_a_cancelled_waiting_run_leaves_the_queue_and_a_terminated_holder_
     assert gone is not None, "a waiting run did not end CANCELLED when cancelled"
 
     async def left_the_queue() -> bool:  # released by the run's end, just after its row says so
-        return (
-            await studio.db.fetchval("SELECT count(*) FROM concurrency_slots WHERE execution_id = $1", third)
-            == 0
+        held = await studio.db.fetchval(
+            "SELECT count(*) FROM concurrency_slots WHERE execution_id = $1", third
         )
+        return bool(held == 0)
 
     assert await eventually(left_the_queue, timeout=10), "a cancelled waiting run kept its place"
 
