@@ -111,6 +111,9 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
     app.state.settings = settings
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)  # outermost: sees every answer
     app.include_router(health.router)
+    # The public ingress first: routes are matched in order, and it takes the most calls.
+    app.include_router(hooks.router)  # /hooks/{token}
+    app.include_router(hooks.router, prefix=API_PREFIX, include_in_schema=False)
     app.include_router(metrics_router)
     for resource in (
         auth,
@@ -129,8 +132,6 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
         webhooks,
     ):
         app.include_router(resource.router, prefix=API_PREFIX)
-    app.include_router(hooks.router)  # the public ingress: /hooks/{token}
-    app.include_router(hooks.router, prefix=API_PREFIX, include_in_schema=False)
     app.include_router(connections.oauth_router, prefix=API_PREFIX)
     app.include_router(workspaces.admin_router, prefix=API_PREFIX)
     # The catalogue's icons (`/static/icons/{integrationId}.svg`), for UIs listing integrations.

@@ -61,7 +61,11 @@ def _plain(value: Any) -> dict[str, Any] | None:
     return dict(value)
 
 
-AuditorDep = Annotated[Auditor, Depends()]
+async def auditor(request: Request, session: SessionDep) -> Auditor:
+    return Auditor(request, session)  # an async dependency: a class would be built in a worker thread
+
+
+AuditorDep = Annotated[Auditor, Depends(auditor)]
 
 
 async def create_audited(

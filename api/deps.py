@@ -21,7 +21,8 @@ from core.settings import Settings
 from core.workspaces import membership, require
 
 
-def get_resources(request: Request) -> Resources:
+async def get_resources(request: Request) -> Resources:
+    # async, as every dependency on a hot path: FastAPI runs a plain `def` dependency in a worker thread
     resources: Resources = request.app.state.resources
     return resources
 
@@ -51,7 +52,7 @@ def after_commit(session: AsyncSession, callback: Callable[[], Awaitable[Any]]) 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-def bearer_token(request: Request) -> str:
+async def bearer_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -60,7 +61,7 @@ def bearer_token(request: Request) -> str:
 
 
 async def current_principal(request: Request, session: SessionDep, resources: ResourcesDep) -> Principal:
-    token = bearer_token(request)
+    token = await bearer_token(request)
     if token.startswith(API_KEY_PREFIX):
         return await principal_for_api_key(session, token)
     try:
