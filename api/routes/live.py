@@ -64,7 +64,7 @@ def streaming(body: AsyncIterator[bytes], pubsub: PubSub) -> StreamingResponse:
             async for chunk in body:
                 yield chunk
         finally:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await pubsub.aclose()
 
     return StreamingResponse(
         stream(),

@@ -118,6 +118,6 @@ async def test_status_changes_are_published_on_the_execution_channel(
         message = await subscriber.get_message(ignore_subscribe_messages=True, timeout=2)
         assert message is not None
         events.append(json.loads(message["data"]))
-    await subscriber.aclose()  # type: ignore[no-untyped-call]
+    await subscriber.aclose()
     assert [e["type"] for e in events] == ["execution", "step", "execution"]
     assert [e["status"] for e in events] == ["RUNNING", "SUCCESS", "SUCCESS"]
