@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -283,6 +284,122 @@ def runs_unpause(
     api.post(f"{api.base}/executions/{execution_id}/unpause", body)
     what = "gives up" if give_up else "goes on"
     typer.echo(f"Run {execution_id} {what}; `baton runs watch {execution_id}` follows it.")
+
+
+def _json_option(name: str, value: str | None) -> Any:
+    if value is None:
+        return None
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        fail(f'{name} is not JSON ({exc.msg} at column {exc.colno}): e.g. \'{{"email": "ada@example.com"}}\'')
+
+
+@runs_app.command("retry")
+def runs_retry(
+    execution_id: Annotated[str, typer.Argument(help="A failed, timed-out or cancelled run")],
+) -> None:
+    """Run a failed run again from its start, with the same trigger data (a new execution)."""
+    api = Api.stored()
+    run = api.post(f"{api.base}/executions/{execution_id}/retry", {})
+    typer.echo(f"Retried {execution_id} as {run['id']}; `baton runs watch {run['id']}` follows it.")
+
+
+@runs_app.command("resume")
+def runs_resume(
+    execution_id: Annotated[str, typer.Argument(help="A failed, timed-out or cancelled run")],
+    from_step: Annotated[
+        str | None, typer.Option(help="Start at this step instead of the one that failed")
+    ] = None,
+    trigger: Annotated[
+        str | None, typer.Option(help="Run with this trigger data (JSON) instead of the failed run's")
+    ] = None,
+    step_outputs: Annotated[
+        str | None,
+        typer.Option(
+            help="Outputs of earlier steps to use instead, as JSON by step id: '{\"lookup\": {...}}'"
+        ),
+    ] = None,
+    latest_version: Annotated[bool, typer.Option(help="Run the workflow's latest published version")] = False,
+) -> None:
+    """Run a failed run again from the step that failed (or --from-step), reusing what succeeded before it."""
+    body: dict[str, Any] = {"latestVersion": latest_version}
+    if from_step is not None:
+        body["fromStep"] = from_step
+    if trigger is not None:
+        body["triggerData"] = _json_option("--trigger", trigger)
+    if step_outputs is not None:
+        body["stepOutputs"] = _json_option("--step-outputs", step_outputs)
+    api = Api.stored()
+    run = api.post(f"{api.base}/executions/{execution_id}/resume", body)
+    typer.echo(f"Resumed {execution_id} as {run['id']}; `baton runs watch {run['id']}` follows it.")
+
+
+@runs_app.command("replay")
+def runs_replay(
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Resume each run from its failed step instead of retrying it")
+    ] = False,
+    workflow: Annotated[str | None, typer.Option(help="Runs of this workflow only")] = None,
+    status: Annotated[
+        list[str] | None, typer.Option(help="Runs that ended so (repeat it; default FAILED and TIMEOUT)")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="Runs created at or after this time (ISO 8601)")] = None,
+    until: Annotated[str | None, typer.Option(help="Runs created before this time (ISO 8601)")] = None,
+    error: Annotated[str | None, typer.Option(help="Runs whose error has this text")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many, oldest first")] = 100,
+    dry_run: Annotated[bool, typer.Option(help="Count what matches and start nothing")] = False,
+    latest_version: Annotated[bool, typer.Option(help="--resume: on the latest published version")] = False,
+    wait: Annotated[bool, typer.Option(help="Follow the batch until every run is replayed")] = True,
+) -> None:
+    """Retry (or --resume) every run that matches, as one durable batch, and follow its progress.
+
+    Try it with --dry-run first: `baton runs replay --workflow WF --error timeout --dry-run`."""
+    action = "resume" if resume else "retry"
+    body: dict[str, Any] = {"limit": limit, "dryRun": dry_run, "latestVersion": latest_version}
+    for name, value in (
+        ("workflowId", workflow),
+        ("since", since),
+        ("until", until),
+        ("errorContains", error),
+    ):
+        if value is not None:
+            body[name] = value
+    if status:
+        body["status"] = [s.upper() for s in status]
+    api = Api.stored()
+    batch = api.post(f"{api.base}/executions/{action}", body)
+    if dry_run:
+        shown = ", ".join(batch.get("executionIds") or []) or "none"
+        typer.echo(f"{batch['matched']} runs match; a {action} would replay {batch['total']}: {shown}")
+        return
+    typer.echo(f"Batch {batch['batchId']}: {action} of {batch['total']} runs.")
+    while wait and batch["status"] != "COMPLETED":
+        time.sleep(1)
+        batch = api.get(f"{api.base}/executions/batches/{batch['batchId']}")
+        typer.echo(
+            f"  {batch['done']}/{batch['total']} done: {batch['started']} started, {batch['skipped']} skipped"
+        )
+    if wait:
+        for outcome in batch.get("outcomes", []):
+            if outcome.get("skipped"):
+                typer.echo(f"  skipped {outcome['executionId']}: {outcome['skipped']}")
+    else:
+        typer.echo(f"`baton runs batch {batch['batchId']}` shows its progress.")
+
+
+@runs_app.command("batch")
+def runs_batch(batch_id: Annotated[str, typer.Argument(help="A batch from `baton runs replay`")]) -> None:
+    """A bulk retry's or resume's progress, and the run each replayed run started."""
+    api = Api.stored()
+    batch = api.get(f"{api.base}/executions/batches/{batch_id}")
+    typer.echo(
+        f"Batch {batch_id} ({batch['action']}): {batch['status']}, {batch['done']}/{batch['total']} done, "
+        f"{batch['started']} started, {batch['skipped']} skipped"
+    )
+    for outcome in batch.get("outcomes", []):
+        what = f"-> {outcome['started']}" if outcome.get("started") else f"skipped: {outcome.get('skipped')}"
+        typer.echo(f"  {outcome['executionId']} {what}")
 
 
 @runs_app.command("watch")

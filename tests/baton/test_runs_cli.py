@@ -11,6 +11,7 @@ import socket
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 from core.settings import Settings
 from tests.api.conftest import PASSWORD, served_api, sign_up
@@ -117,6 +118,80 @@ async def test_a_waiting_run_listed_shown_decided_and_watched_from_the_terminal(
     code, out = await baton(config, "runs", "list")  # the API is gone
     assert code == 1
     assert "cannot reach Baton" in out
+
+
+async def final_status(api: Any, headers: dict[str, str], base: str, execution_id: str) -> str:
+    for _ in range(150):
+        run = (await api.get(f"{base}/executions/{execution_id}", headers=headers)).json()
+        if run["status"] in ("SUCCESS", "FAILED", "TIMEOUT", "CANCELLED"):
+            return str(run["status"])
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"run {execution_id} did not end")
+
+
+async def test_failed_runs_retried_resumed_with_a_fixed_trigger_and_replayed_in_bulk_from_the_terminal(
+    settings: Settings, task_queue: str, engine_worker: Engine, tmp_path: Path
+) -> None:
+    del engine_worker  # only needed running
+    config = tmp_path / "cli.json"
+    async with served_api(settings.model_copy(update={"temporal_task_queue": task_queue})) as api:
+        headers = await sign_up(api, f"cli-{uuid.uuid4().hex[:6]}@example.com")
+        workspace = (await api.post("/api/v1/workspaces", headers=headers, json={"name": "Ops"})).json()
+        key = await api.post(
+            "/api/v1/me/api-keys",
+            headers=headers,
+            json={"name": "terminal", "scopes": ["executions:read", "executions:write"]},
+        )
+        base = f"/api/v1/workspaces/{workspace['id']}"
+        steps = [{"id": "share", "type": "set", "values": {"each": "{{ 10 / trigger.parts }}"}}]
+        workflow = (
+            await api.post(
+                f"{base}/workflows",
+                headers=headers,
+                json={"name": "Split", "triggerType": "MANUAL", "steps": steps},
+            )
+        ).json()
+        await api.post(f"{base}/workflows/{workflow['id']}/publish", headers=headers, json={})
+        failed = []
+        for _ in range(2):  # 10 / 0: each run fails at its step
+            run = await api.post(
+                f"{base}/workflows/{workflow['id']}/run", headers=headers, json={"payload": {"parts": 0}}
+            )
+            failed.append(run.json()["id"])
+        assert [await final_status(api, headers, base, i) for i in failed] == ["FAILED", "FAILED"]
+        code, out = await baton(config, "login", "--url", str(api.base_url), "--token", key.json()["key"])
+        assert code == 0, out
+
+        code, out = await baton(config, "runs", "resume", failed[0], "--trigger", "{parts: 2}")
+        assert code == 1
+        assert "--trigger is not JSON" in out
+        code, out = await baton(config, "runs", "resume", failed[0], "--trigger", '{"parts": 2}')
+        assert code == 0, out
+        resumed = out.split(" as ")[1].split(";")[0]
+        assert await final_status(api, headers, base, resumed) == "SUCCESS"
+
+        code, out = await baton(config, "runs", "retry", failed[1])
+        assert code == 0, out
+        retried = out.split(" as ")[1].split(";")[0]
+        assert await final_status(api, headers, base, retried) == "FAILED"  # the same trigger: 10 / 0
+
+        code, out = await baton(config, "runs", "replay", "--workflow", workflow["id"], "--dry-run")
+        assert code == 0, out
+        assert "3 runs match; a retry would replay 3" in out, out
+        code, out = await baton(config, "runs", "replay", "--workflow", workflow["id"], "--limit", "2")
+        assert code == 0, out
+        assert "retry of 2 runs" in out
+        assert "2/2 done: 2 started, 0 skipped" in out
+        batch_id = out.split("Batch ")[1].split(":")[0]
+        code, out = await baton(config, "runs", "batch", batch_id)
+        assert code == 0, out
+        assert "COMPLETED, 2/2 done" in out
+        assert out.count(" -> ") == 2
+
+        code, out = await baton(config, "runs", "replay", "--status", "SUCCESS")
+        assert code == 1
+        assert "422" in out
+        assert "status" in out
 
 
 async def test_login_with_a_password_makes_and_stores_an_api_key(settings: Settings, tmp_path: Path) -> None:
