@@ -186,6 +186,14 @@ def _live(live: dict[str, Any] | None) -> str:
     return str(live.get("state", ""))
 
 
+def json_option(name: str, value: str, example: str) -> Any:
+    """An option given as JSON, or a clear error with an example of what to give."""
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        fail(f"{name} is not JSON ({exc.msg} at column {exc.colno}): give e.g. '{example}'")
+
+
 @runs_app.command("list")
 def runs_list(
     state: Annotated[
@@ -275,24 +283,11 @@ def runs_unpause(
     """Let a paused run go on, or decide for a step parked by `onError: "pause"`."""
     body: dict[str, Any] = {"giveUp": give_up, "latestVersion": latest_version}
     if step_input is not None:
-        try:
-            body["stepInput"] = json.loads(step_input)
-        except json.JSONDecodeError as exc:
-            where = f"{exc.msg} at column {exc.colno}"
-            fail(f'--step-input is not JSON ({where}): give an object, e.g. \'{{"url": "https://..."}}\'')
+        body["stepInput"] = json_option("--step-input", step_input, '{"url": "https://..."}')
     api = Api.stored()
     api.post(f"{api.base}/executions/{execution_id}/unpause", body)
     what = "gives up" if give_up else "goes on"
     typer.echo(f"Run {execution_id} {what}; `baton runs watch {execution_id}` follows it.")
-
-
-def _json_option(name: str, value: str | None) -> Any:
-    if value is None:
-        return None
-    try:
-        return json.loads(value)
-    except json.JSONDecodeError as exc:
-        fail(f'{name} is not JSON ({exc.msg} at column {exc.colno}): e.g. \'{{"email": "ada@example.com"}}\'')
 
 
 @runs_app.command("retry")
@@ -327,9 +322,9 @@ def runs_resume(
     if from_step is not None:
         body["fromStep"] = from_step
     if trigger is not None:
-        body["triggerData"] = _json_option("--trigger", trigger)
+        body["triggerData"] = json_option("--trigger", trigger, '{"email": "ada@example.com"}')
     if step_outputs is not None:
-        body["stepOutputs"] = _json_option("--step-outputs", step_outputs)
+        body["stepOutputs"] = json_option("--step-outputs", step_outputs, '{"lookup": {"id": 42}}')
     api = Api.stored()
     run = api.post(f"{api.base}/executions/{execution_id}/resume", body)
     typer.echo(f"Resumed {execution_id} as {run['id']}; `baton runs watch {run['id']}` follows it.")

@@ -13,9 +13,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from baton.cli_runs import TERMINAL
 from core.settings import Settings
 from tests.api.conftest import PASSWORD, served_api, sign_up
 from tests.engine import Engine
+from tests.integrations.conftest import eventually
 
 
 async def baton(config: Path, *args: str, timeout: float = 60) -> tuple[int, str]:
@@ -32,6 +36,17 @@ async def baton(config: Path, *args: str, timeout: float = 60) -> tuple[int, str
     return process.returncode or 0, out.decode()
 
 
+async def ops_workspace(
+    api: httpx.AsyncClient, scopes: list[str]
+) -> tuple[dict[str, str], dict[str, Any], str]:
+    """A new user with an "Ops" workspace and an API key of these scopes: (headers, workspace, key)."""
+    headers = await sign_up(api, f"cli-{uuid.uuid4().hex[:6]}@example.com")
+    workspace = (await api.post("/api/v1/workspaces", headers=headers, json={"name": "Ops"})).json()
+    key = await api.post("/api/v1/me/api-keys", headers=headers, json={"name": "terminal", "scopes": scopes})
+    assert key.status_code == 201, key.text
+    return headers, workspace, str(key.json()["key"])
+
+
 async def test_a_waiting_run_listed_shown_decided_and_watched_from_the_terminal(
     settings: Settings, task_queue: str, engine_worker: Engine, tmp_path: Path
 ) -> None:
@@ -42,14 +57,9 @@ async def test_a_waiting_run_listed_shown_decided_and_watched_from_the_terminal(
     assert "not logged in: run `baton login" in out
 
     async with served_api(settings.model_copy(update={"temporal_task_queue": task_queue})) as api:
-        headers = await sign_up(api, f"cli-{uuid.uuid4().hex[:6]}@example.com")
-        workspace = (await api.post("/api/v1/workspaces", headers=headers, json={"name": "Ops"})).json()
-        key = await api.post(
-            "/api/v1/me/api-keys",
-            headers=headers,
-            json={"name": "terminal", "scopes": ["executions:read", "executions:write", "workflows:read"]},
+        headers, workspace, key = await ops_workspace(
+            api, ["executions:read", "executions:write", "workflows:read"]
         )
-        assert key.status_code == 201, key.text
         base = f"/api/v1/workspaces/{workspace['id']}"
         workflow = (
             await api.post(
@@ -68,7 +78,7 @@ async def test_a_waiting_run_listed_shown_decided_and_watched_from_the_terminal(
         await api.post(f"{base}/workflows/{workflow['id']}/publish", headers=headers, json={})
         run = (await api.post(f"{base}/workflows/{workflow['id']}/run", headers=headers, json={})).json()
 
-        code, out = await baton(config, "login", "--url", str(api.base_url), "--token", key.json()["key"])
+        code, out = await baton(config, "login", "--url", str(api.base_url), "--token", key)
         assert code == 0, out
         assert f"workspace {workspace['id']}" in out
 
@@ -120,13 +130,14 @@ async def test_a_waiting_run_listed_shown_decided_and_watched_from_the_terminal(
     assert "cannot reach Baton" in out
 
 
-async def final_status(api: Any, headers: dict[str, str], base: str, execution_id: str) -> str:
-    for _ in range(150):
-        run = (await api.get(f"{base}/executions/{execution_id}", headers=headers)).json()
-        if run["status"] in ("SUCCESS", "FAILED", "TIMEOUT", "CANCELLED"):
-            return str(run["status"])
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"run {execution_id} did not end")
+async def final_status(api: httpx.AsyncClient, headers: dict[str, str], base: str, execution_id: str) -> str:
+    async def ended() -> str | None:
+        status = (await api.get(f"{base}/executions/{execution_id}", headers=headers)).json()["status"]
+        return str(status) if status in TERMINAL else None
+
+    status = await eventually(ended, timeout=30)
+    assert status, f"run {execution_id} did not end"
+    return str(status)
 
 
 async def test_failed_runs_retried_resumed_with_a_fixed_trigger_and_replayed_in_bulk_from_the_terminal(
@@ -135,13 +146,7 @@ async def test_failed_runs_retried_resumed_with_a_fixed_trigger_and_replayed_in_
     del engine_worker  # only needed running
     config = tmp_path / "cli.json"
     async with served_api(settings.model_copy(update={"temporal_task_queue": task_queue})) as api:
-        headers = await sign_up(api, f"cli-{uuid.uuid4().hex[:6]}@example.com")
-        workspace = (await api.post("/api/v1/workspaces", headers=headers, json={"name": "Ops"})).json()
-        key = await api.post(
-            "/api/v1/me/api-keys",
-            headers=headers,
-            json={"name": "terminal", "scopes": ["executions:read", "executions:write"]},
-        )
+        headers, workspace, key = await ops_workspace(api, ["executions:read", "executions:write"])
         base = f"/api/v1/workspaces/{workspace['id']}"
         steps = [{"id": "share", "type": "set", "values": {"each": "{{ 10 / trigger.parts }}"}}]
         workflow = (
@@ -159,7 +164,7 @@ async def test_failed_runs_retried_resumed_with_a_fixed_trigger_and_replayed_in_
             )
             failed.append(run.json()["id"])
         assert [await final_status(api, headers, base, i) for i in failed] == ["FAILED", "FAILED"]
-        code, out = await baton(config, "login", "--url", str(api.base_url), "--token", key.json()["key"])
+        code, out = await baton(config, "login", "--url", str(api.base_url), "--token", key)
         assert code == 0, out
 
         code, out = await baton(config, "runs", "resume", failed[0], "--trigger", "{parts: 2}")
