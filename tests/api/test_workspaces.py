@@ -11,6 +11,7 @@ import pytest
 from baton.admin import set_plan
 from core.settings import Settings
 from tests.api.conftest import api_client_for, sign_up
+from tests.api.test_instance_admins import signed_up_with_link
 
 W = "/api/v1/workspaces"
 
@@ -158,11 +159,14 @@ async def test_a_tenant_cannot_lift_its_own_plan(api_client: httpx.AsyncClient) 
     assert (after["plan"], after["maxWorkflows"]) == ("FREE", 5)
 
 
-async def test_an_instance_admin_sets_plans_and_limits(settings: Settings) -> None:
+async def test_an_instance_admin_sets_plans_and_limits(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
     async with api_client_for(
         settings.model_copy(update={"instance_admins": ["Operator@example.com"]})
     ) as client:
-        operator = await sign_up(client, "operator@example.com")
+        operator, token = await signed_up_with_link(client, "operator@example.com", caplog)
+        assert (await client.post("/api/v1/auth/verify-email", json={"token": token})).status_code == 200
         tenant = await sign_up(client, f"tenant-{uuid.uuid4().hex[:6]}@example.com")
         workspace = (await client.post(W, headers=tenant, json={"name": "Tenant"})).json()
         path = f"/api/v1/admin/workspaces/{workspace['id']}/plan"
