@@ -6,13 +6,15 @@ admin consoles on the private network).
 The rule, applied where a connection is opened, to the address it is opened to:
 - the host name is resolved once (`OutboundPolicy.resolve`); every address it resolves to must be public:
   not private, loopback, link-local, shared (CGNAT 100.64/10), multicast, reserved or unspecified, and
-  neither may be an IPv4 address carried inside an IPv6 one (IPv4-mapped `::ffff:0:0/96`, NAT64
-  `64:ff9b::/96` and `64:ff9b:1::/48`, 6to4 `2002::/16`, Teredo `2001::/32`);
+  site-local (`fec0::/10`), and neither may be an IPv4 address carried inside an IPv6 one (IPv4-mapped
+  `::ffff:0:0/96`, IPv4-compatible `::/96`, IPv4-translated `::ffff:0:0:0/96`, NAT64 `64:ff9b::/96` and
+  `64:ff9b:1::/48`, 6to4 `2002::/16`, Teredo `2001::/32`);
 - the connection goes to the address that was checked, never to the name again, so a DNS answer that
   changes between check and connect (rebinding) gains nothing; TLS still verifies the certificate against
   the name (`pinned_tls`);
-- Baton's own servers (its PostgreSQL, Redis, Temporal and log store, from their settings) are refused
-  even inside an allowed range, unless an operator names them in OUTBOUND_ALLOW_BATON_SERVERS.
+- Baton's own servers (`own_servers`: its PostgreSQL, Redis, log store, Temporal's gRPC and HTTP APIs,
+  Web UI and metrics, the API and codec endpoint, the worker's metrics, BATON_SERVERS; all from settings)
+  are refused even inside an allowed range, unless an operator names them in OUTBOUND_ALLOW_BATON_SERVERS.
 
 `OUTBOUND_ALLOW` (settings.outbound_allow) is the one way to open a range: networks (`10.0.0.0/8`,
 `127.0.0.1`) and host names (`intranet.example.com`). The hosts and ports of INTEGRATION_BASE_URLS and of
@@ -41,6 +43,9 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+# IPv4-compatible (::a.b.c.d, deprecated but still routed to a.b.c.d by some stacks) and IPv4-translated
+# (::ffff:0:a.b.c.d, SIIT): the last 32 bits are an IPv4 address
+_IPV4_IN_LOW_BITS = (ipaddress.ip_network("::/96"), ipaddress.ip_network("::ffff:0:0:0/96"))
 _DEFAULT_PORTS = {
     "http": 80,
     "https": 443,
@@ -64,13 +69,14 @@ def _plain(address: Address) -> Address:
 
 
 def embedded(address: Address) -> list[ipaddress.IPv4Address]:
-    """The IPv4 addresses an IPv6 address carries: mapped, NAT64, 6to4, Teredo (server and client)."""
+    """The IPv4 addresses an IPv6 address carries: mapped, compatible, translated, NAT64, 6to4, Teredo
+    (server and client)."""
     if not isinstance(address, ipaddress.IPv6Address):
         return []
     found: list[ipaddress.IPv4Address] = []
     if address.ipv4_mapped is not None:
         found.append(address.ipv4_mapped)
-    if any(address in network for network in _NAT64):
+    if any(address in network for network in (*_NAT64, *_IPV4_IN_LOW_BITS)):
         found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
     if address.sixtofour is not None:
         found.append(address.sixtofour)
@@ -80,7 +86,9 @@ def embedded(address: Address) -> list[ipaddress.IPv4Address]:
 
 
 def _not_public(address: Address) -> bool:
-    return not address.is_global or address.is_multicast
+    # site-local fec0::/10 is deprecated, so Python calls it global; networks still route it internally
+    site_local = isinstance(address, ipaddress.IPv6Address) and address.is_site_local
+    return not address.is_global or address.is_multicast or site_local
 
 
 def is_internal(address: Address) -> bool:
@@ -313,16 +321,39 @@ def outbound_client(policy: OutboundPolicy, **kwargs: Any) -> GuardedClient:
     return GuardedClient(policy, **kwargs)
 
 
+TEMPORAL_HTTP_PORT = 7243  # the Temporal frontend's HTTP API, by Temporal's default configuration
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def own_servers(settings: Settings) -> list[tuple[str, int | None]]:
-    """Baton's own servers, from their settings: PostgreSQL, Redis, Temporal, the log store."""
-    found: list[tuple[str, int | None]] = []
-    urls = [settings.database_url, settings.redis_url, f"grpc://{settings.temporal_address}"]
+    """Every server Baton runs or points at, from its settings: the one list of what no workflow may
+    reach. A new service gets its setting and its line here (the baton dev test proves every socket of
+    the stack is on it)."""
+    temporal_host = _endpoint(f"grpc://{settings.temporal_address}")
+    urls = [
+        settings.database_url,
+        settings.redis_url,
+        f"grpc://{settings.temporal_address}",  # the frontend's gRPC API
+        settings.temporal_ui_url,  # the Web UI and its HTTP API (every namespace's runs)
+        settings.temporal_http_address
+        or (f"http://{_address(temporal_host[0], TEMPORAL_HTTP_PORT)}" if temporal_host else ""),
+        settings.temporal_metrics_address or "",
+        f"http://{_address(settings.api_host, settings.api_port)}",  # the API, /codec with CODEC_IN_API
+        f"http://{_address(settings.codec_host, settings.codec_port)}",  # `baton codec-server`
+        *settings.baton_servers,
+    ]
+    if settings.worker_metrics_port:
+        urls.append(f"http://{_address(settings.worker_metrics_host, settings.worker_metrics_port)}")
     if settings.mongodb_url:
         # mongodb://a:27017,b:27017/ lists several hosts
         rest = settings.mongodb_url.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
         urls += [f"mongodb://{host}" for host in rest.split(",") if host]
+    found: list[tuple[str, int | None]] = []
     for url in urls:
-        endpoint = _endpoint(url)
+        endpoint = _endpoint(url) if url else None
         if endpoint:
             found.append(endpoint)
     return found

@@ -31,7 +31,17 @@ class Settings(BaseSettings):
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     temporal_task_queue: str = "baton"
+    # The Temporal Web UI (its HTTP API, /api/v1/..., is on the same address).
     temporal_ui_url: str = "http://127.0.0.1:8233"
+    # The Temporal frontend's HTTP API (host:port); unset: TEMPORAL_ADDRESS's host at 7243, Temporal's
+    # default. TEMPORAL_METRICS_ADDRESS: the Temporal server's Prometheus endpoint, where one is exposed.
+    # Both are Baton's own servers to the egress guard (core.outbound.own_servers); `baton dev` sets both.
+    temporal_http_address: str | None = None
+    temporal_metrics_address: str | None = None
+    # BATON_SERVERS: any other server of Baton's stack, as comma-separated "host:port" (or "host": all of
+    # its ports), e.g. a Temporal cluster's history and matching services or a proxy in front of the API.
+    # Workflows cannot reach them, like the servers named above. `baton dev` lists its Temporal's own.
+    baton_servers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Ask Temporal to hand a new run's first workflow task straight back to the starting process (eager
     # start). Only takes effect where a worker shares the starting client: `baton serve` turns it on.
     eager_workflow_start: bool = False
@@ -50,11 +60,22 @@ class Settings(BaseSettings):
     # CODEC_IN_API: the API also serves the codec endpoint, at /codec (`baton dev` does, on 127.0.0.1, to
     # save a process). Leave it off for an API that faces tenants: the endpoint decodes any payload.
     codec_in_api: bool = False
+    # CODEC_TOKEN: the operator's credential for the codec endpoint, sent as `Authorization: Bearer <it>`
+    # (README "Reading sealed payloads"). Unset, it answers only in development, and only a browser on this
+    # machine showing the Web UI (loopback peer, TEMPORAL_UI_URL's Origin, Baton's own Host).
+    codec_token: str | None = None
     # ALERT_WINDOW_SECONDS: the same failure of the same workflow starts its error workflow once per window;
     # the repeats are counted and reported by the next alert (core.runs.alerts).
     alert_window_seconds: float = Field(default=600, gt=0)
     # A run still going after this long ends as TIMEOUT (unset: runs may wait as long as their steps say).
     run_timeout_seconds: float | None = Field(default=None, gt=0)
+    # A cancelled run that has not ended this long after the request (its workflow task failing, a step
+    # that ignores cancellation) is terminated in Temporal and recorded CANCELLED (worker.closing).
+    cancel_grace_seconds: float = Field(default=30, ge=0)
+    # How often the worker looks for runs Temporal closed behind Baton's back (terminated or timed out from
+    # the Web UI or CLI) and records their true end; how far back it looks when it starts.
+    reconcile_interval_seconds: float = Field(default=30, gt=0)
+    reconcile_lookback_hours: float = Field(default=24, gt=0)
 
     # Signs access tokens; encrypts credentials (derived keys, see core.crypto when it lands).
     secret_key: str = DEV_SECRET
@@ -75,8 +96,9 @@ class Settings(BaseSettings):
     # OUTBOUND_ALLOW: comma-separated networks and host names that calls made by workflows may reach although
     # they are private, loopback or link-local (core.outbound), e.g. "10.1.0.0/16,intranet.example.com".
     outbound_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    # OUTBOUND_ALLOW_BATON_SERVERS: Baton's own servers (DATABASE_URL, REDIS_URL, TEMPORAL_ADDRESS,
-    # MONGODB_URL) are refused to workflows even inside an allowed range; "host:port" entries listed here
+    # OUTBOUND_ALLOW_BATON_SERVERS: Baton's own servers (its databases, Redis, Temporal and its Web UI, the
+    # API and codec, metrics, BATON_SERVERS: core.outbound.own_servers) are refused to workflows even
+    # inside an allowed range; "host:port" entries listed here
     # may be reached anyway (e.g. a reporting workflow reading a replica on Baton's PostgreSQL server).
     outbound_allow_baton_servers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # CORS_ORIGINS: comma-separated origins a browser may call the API from ("*" for any); none by default.
@@ -136,7 +158,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     @field_validator(
-        "outbound_allow", "outbound_allow_baton_servers", "cors_origins", "instance_admins", mode="before"
+        "outbound_allow",
+        "outbound_allow_baton_servers",
+        "baton_servers",
+        "cors_origins",
+        "instance_admins",
+        mode="before",
     )
     @classmethod
     def _comma_separated(cls, value: object) -> object:

@@ -40,6 +40,15 @@ from tests.http_server import Reply, ScriptedServer
         ("2002:a00:1::1", True),
         ("2002:808:808::1", False),
         ("2001:0:4136:e378:8000:63bf:80ff:fffe", True),
+        # IPv4-compatible and IPv4-translated forms, and the deprecated site-local range
+        ("::127.0.0.1", True),
+        ("::a9fe:a9fe", True),
+        ("::8.8.8.8", False),
+        ("::ffff:0:7f00:1", True),
+        ("::ffff:0:a00:1", True),
+        ("::ffff:0:808:808", False),
+        ("fec0::1", True),
+        ("feff::1", True),
     ],
 )
 def test_internal_addresses(address: str, internal: bool) -> None:
@@ -88,7 +97,9 @@ async def test_an_allowed_address_where_nothing_listens_is_an_ordinary_connect_e
             await http.get("http://127.0.0.1:1/")  # allowed, nothing listens: an ordinary connect error
 
 
-@pytest.mark.parametrize("form", ["64:ff9b::7f00:1", "2002:7f00:1::1", "::ffff:127.0.0.1"])
+@pytest.mark.parametrize(
+    "form", ["64:ff9b::7f00:1", "2002:7f00:1::1", "::ffff:127.0.0.1", "::127.0.0.1", "::ffff:0:7f00:1"]
+)
 def test_an_allowed_ipv4_range_opens_its_ipv6_forms_too_and_nothing_else(form: str) -> None:
     assert OutboundPolicy(["127.0.0.1"]).check(form, [form]) == [form]
     with pytest.raises(BlockedAddress):
@@ -104,6 +115,9 @@ def test_batons_own_servers_are_refused_even_inside_an_allowed_range() -> None:
         policy.check("127.0.0.2", ["127.0.0.2"], 5432)
     with pytest.raises(BlockedAddress, match="own servers"):
         policy.check("64:ff9b::7f00:1", ["64:ff9b::7f00:1"], 5432)
+    for form in ("::127.0.0.1", "::ffff:0:7f00:1"):  # IPv4-compatible and IPv4-translated
+        with pytest.raises(BlockedAddress, match="own servers"):
+            policy.check(form, [form], 5432)
     with pytest.raises(BlockedAddress, match="own servers"):  # allowed by name, still Baton's server
         policy.check("db.internal", ["10.0.0.5"], 6379)
     assert policy.check("127.0.0.1", ["127.0.0.1"], 8080) == ["127.0.0.1"]  # another port: allowed
@@ -119,13 +133,30 @@ def test_the_installations_own_servers_come_from_its_settings() -> None:
         redis_url="redis://127.0.0.1:6390/0",
         temporal_address="127.0.0.1:7299",
         mongodb_url="mongodb://u:p@127.0.0.1:27018,127.0.0.1:27019/?replicaSet=rs",
-        outbound_allow=["127.0.0.1"],
+        temporal_ui_url="http://127.0.0.1:8299",
+        temporal_metrics_address="127.0.0.1:9299",
+        api_host="0.0.0.0",  # noqa: S104 - listening everywhere: reached on every loopback address too
+        api_port=8099,
+        codec_port=8298,
+        worker_metrics_port=9498,
+        baton_servers=["127.0.0.1:7301", "10.0.0.7"],
+        outbound_allow=["127.0.0.1", "10.0.0.0/8"],
     )
     policy = policy_for(settings)
-    for port in (6543, 6390, 7299, 27018, 27019):
+    # PostgreSQL, Redis, Temporal gRPC, MongoDB; the Web UI, Temporal's HTTP API (its default port beside
+    # TEMPORAL_ADDRESS) and metrics; the API, the codec server, the worker's metrics, BATON_SERVERS
+    for port in (6543, 6390, 7299, 27018, 27019, 8299, 7243, 9299, 8099, 8298, 9498, 7301):
         with pytest.raises(BlockedAddress, match="own servers"):
             policy.check("127.0.0.1", ["127.0.0.1"], port)
+    with pytest.raises(BlockedAddress, match="own servers"):
+        policy.check("127.0.0.2", ["127.0.0.2"], 8099)
+    with pytest.raises(BlockedAddress, match="own servers"):  # a host without a port: all of its ports
+        policy.check("10.0.0.7", ["10.0.0.7"], 443)
     assert policy.check("127.0.0.1", ["127.0.0.1"], 8080) == ["127.0.0.1"]
+    assert policy.check("10.0.0.8", ["10.0.0.8"], 443) == ["10.0.0.8"]
+    explicit = settings.model_copy(update={"temporal_http_address": "127.0.0.1:7399"})
+    with pytest.raises(BlockedAddress, match="own servers"):
+        policy_for(explicit).check("127.0.0.1", ["127.0.0.1"], 7399)
 
 
 async def test_resolve_refuses_local_sockets_and_checks_every_address() -> None:
