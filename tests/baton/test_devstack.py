@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -49,8 +52,8 @@ def ports() -> Ports:
 
 
 class DevProcess:
-    def __init__(self, data_dir: Path, ports: Ports, *extra: str) -> None:
-        env = {k: v for k, v in os.environ.items() if k not in STACK_VARIABLES}
+    def __init__(self, data_dir: Path, ports: Ports, *extra: str, env: dict[str, str] | None = None) -> None:
+        env = {**{k: v for k, v in os.environ.items() if k not in STACK_VARIABLES}, **(env or {})}
         self.log = data_dir.parent / f"dev-{time.monotonic_ns()}.log"
         self._log_file = self.log.open("w")
         self.process = subprocess.Popen(
@@ -296,3 +299,93 @@ def test_by_default_the_api_and_the_worker_are_one_process(
     assert "Traceback" not in output
     assert process.stop(signal.SIGINT) == 0, process.output()
     _assert_nothing_left(process, ports)
+
+
+class _Answers200(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - the http.server handler's name
+        self.send_response(200)
+        self.send_header("content-length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _listening_ports(root: psutil.Process) -> set[int]:
+    found: set[int] = set()
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            connections = process.net_connections(kind="tcp")
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+        found |= {c.laddr.port for c in connections if c.status == psutil.CONN_LISTEN}
+    return found
+
+
+def test_no_workflow_reaches_any_socket_the_baton_dev_stack_listens_on(
+    tmp_path: Path, ports: Ports, dev: list[DevProcess]
+) -> None:
+    """With 127.0.0.1 allowed, every port a process of the stack listens on (the API and its /codec,
+    PostgreSQL, Redis, Temporal's gRPC, HTTP API, Web UI, metrics and internal services, the worker's
+    metrics) is refused to a workflow as one of Baton's own servers; a server of someone else's on
+    127.0.0.1 is reached."""
+    control = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Answers200)
+    threading.Thread(target=control.serve_forever, daemon=True).start()
+    env = {"OUTBOUND_ALLOW": "127.0.0.1", "WORKER_METRICS_PORT": str(free_port())}
+    process = DevProcess(tmp_path / "data", ports, env=env)
+    dev.append(process)
+    try:
+        process.wait_for("Press Ctrl-C to stop")
+        listening = _listening_ports(psutil.Process(process.process.pid))
+        # the API, the databases, Temporal's gRPC, HTTP API, Web UI, metrics and three internal services,
+        # the worker's metrics
+        assert set(ports.all()) | {int(env["WORKER_METRICS_PORT"])} <= listening, listening
+        assert len(listening) >= 11, listening
+        assert control.server_address[1] not in listening
+
+        base = f"http://127.0.0.1:{ports.api}"
+        with httpx.Client(base_url=base, timeout=60) as client:
+            account = {"email": "egress@example.com", "password": "egress guard 1", "firstName": "E",
+                       "lastName": "G"}  # fmt: skip
+            client.post("/api/v1/auth/register", json=account).raise_for_status()
+            login = client.post(
+                "/api/v1/auth/login", json={"email": account["email"], "password": account["password"]}
+            )
+            headers = {"Authorization": f"Bearer {login.json()['accessToken']}"}
+            workspace = client.post("/api/v1/workspaces", headers=headers, json={"name": "Egress"}).json()
+            workflows = f"/api/v1/workspaces/{workspace['id']}/workflows"
+            body = {
+                "name": "Probe",
+                "triggerType": "MANUAL",
+                "steps": [
+                    {
+                        "id": "probe",
+                        "type": "action",
+                        "action": "http.request",
+                        "retry": {"maxAttempts": 1},
+                        "input": {"url": "http://127.0.0.1:{{ trigger.port }}/"},
+                    }
+                ],
+            }
+            workflow = client.post(workflows, headers=headers, json=body).json()
+            client.post(f"{workflows}/{workflow['id']}/publish", headers=headers, json={}).raise_for_status()
+
+            def probe(port: int) -> dict[str, Any]:
+                run = client.post(
+                    f"{workflows}/{workflow['id']}/run?wait=true",
+                    headers=headers,
+                    json={"payload": {"port": port}},
+                )
+                assert run.status_code in (200, 201), run.text
+                return dict(run.json())
+
+            reached = probe(control.server_address[1])
+            assert reached["status"] == "SUCCESS", reached
+            for port in sorted(listening):
+                refused = probe(port)
+                assert refused["status"] == "FAILED", (port, refused)
+                assert "Baton's own servers" in str(refused["error"]), (port, refused["error"])
+    finally:
+        control.shutdown()
+    assert process.stop(signal.SIGINT) == 0, process.output()
