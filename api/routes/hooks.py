@@ -106,7 +106,8 @@ async def receive(token: str, request: Request, resources: ResourcesDep) -> Resp
 
     - A webhook with a secret wants each call signed in its scheme (401 naming the header otherwise) and
       no query string (400: no scheme signs the URL); a signed call seen before (the same `webhook-id`, or
-      the same signature) answers the first execution id and starts nothing. Only a call whose signature
+      the same signature) answers the first execution id and starts nothing (on a debounced webhook, no
+      id: the burst's run starts later; the replay does not join the burst). Only a call whose signature
       passes is counted in the webhook's stats.
     - `Idempotency-Key` (unsigned webhooks): the same key within 24 h answers the first execution id and
       starts nothing.
@@ -133,11 +134,12 @@ async def receive(token: str, request: Request, resources: ResourcesDep) -> Resp
         response.headers.update(outcome.headers)
         return response
     if isinstance(outcome, Replayed):
-        replayed = HookAccepted(execution_id=outcome.execution_id, replayed=True)
+        first = outcome.execution_id  # None: the first call joined a debounced burst, whose run starts later
+        replayed = HookAccepted(execution_id=first, replayed=True, debounced=first is None)
         return JSONResponse(
             replayed.model_dump(by_alias=True),
             status_code=202,
-            headers={EXECUTION_HEADER: outcome.execution_id, "Idempotent-Replayed": "true"},
+            headers={"Idempotent-Replayed": "true", **({EXECUTION_HEADER: first} if first else {})},
         )
     if isinstance(outcome, Debounced):
         held = HookAccepted(execution_id=None, debounced=True, runs_after_seconds=outcome.seconds)

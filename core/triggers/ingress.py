@@ -6,14 +6,16 @@ The route gives a `HookCall` (what HTTP carried) and maps the outcome back to HT
 - `Debounced`: the call went to its key's debouncer (a debounced webhook): one run per burst, started
   `seconds` after its last call, with that call's trigger (202, no execution yet);
 - `Replayed`: the call was seen before (the same `Idempotency-Key`, or a signed call's message id or
-  signature): the first run's id, nothing started (202 with Idempotent-Replayed);
+  signature): the first run's id (none for a debounced webhook's call), nothing started (202 with
+  Idempotent-Replayed);
 - `Refused`: the call starts nothing, with the status, error kind, detail and headers to answer (an unknown
   token, a method the workflow does not take, a rate limit or the monthly quota, a missing or wrong
   signature, a query string on a signed webhook, a bad Idempotency-Key).
 
 Order: token, method, rate limit, signature (a call is counted in the webhook's stats only once it
-passes), idempotency claim (kept when the start fails, so the sender's retry starts the run under the
-same id; released only when the monthly quota refused it), start, sync reply.
+passes); on a debounced webhook, a signed call's replay claim then the debouncer; else the idempotency
+claim (kept when the start fails, so the sender's retry starts the run under the same id; released only
+when the monthly quota refused it), start, sync reply.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ from core.triggers.throttle import book, throttle_key
 from core.triggers.webhooks import HookTarget, Webhooks
 
 MAX_IDEMPOTENCY_KEY = 255
+# What a signed call handed to a debouncer claims its replay key with: there is no execution id yet.
+DEBOUNCED_CLAIM = "debounced"
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,7 @@ class Debounced:
 
 @dataclass(frozen=True)
 class Replayed:
-    execution_id: str
+    execution_id: str | None  # None: the first call went to a debouncer, whose run starts later
 
 
 @dataclass(frozen=True)
@@ -120,13 +124,8 @@ class WebhookIngress:
         if isinstance(key, Refused):
             return key
         await self._webhooks.count_call(target.webhook_id)
-        if target.debounce is not None:  # no idempotency claim: a repeated call is the burst's last again
-            runs = await self._run_service()
-            seconds = float(target.debounce["seconds"])
-            debouncer = await runs.debounce(
-                target.workflow_id, target.workspace_id, target.debounce, call.trigger()
-            )
-            return Debounced(debouncer, seconds)
+        if target.debounce is not None:
+            return await self._debounced(call, target, key)
         if key is None and (key := call.headers.get("idempotency-key")) is not None:
             if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY:
                 return Refused(
@@ -175,6 +174,27 @@ class WebhookIngress:
         return Accepted(
             execution_id, await runs.reply(execution_id, target.sync_timeout_seconds, early=early)
         )
+
+    async def _debounced(self, call: HookCall, target: HookTarget, replay_key: str | None) -> Outcome:
+        """Hands the call to its key's debouncer. A signed call claims its replay key first: sent again, a
+        captured call would otherwise join a burst for ever (a GitHub signature carries no time), each
+        time putting the run off and making its trigger the burst's last. An unsigned webhook's
+        Idempotency-Key is not claimed: a repeated call is only the burst's last call again."""
+        assert target.debounce is not None
+        if replay_key is not None:
+            first = await self._webhooks.claim_idempotency_key(target.webhook_id, replay_key, DEBOUNCED_CLAIM)
+            if first is not None:
+                return Replayed(None if first == DEBOUNCED_CLAIM else first)
+        try:
+            runs = await self._run_service()
+            debouncer = await runs.debounce(
+                target.workflow_id, target.workspace_id, target.debounce, call.trigger()
+            )
+        except BaseException:
+            if replay_key is not None:  # nothing holds the call: the sender's retry may hand it over
+                await self._webhooks.release_idempotency_key(target.webhook_id, replay_key)
+            raise
+        return Debounced(debouncer, float(target.debounce["seconds"]))
 
     async def _throttled(self, target: HookTarget, data: Any) -> float | Refused:
         """The start delay the workflow's throttle gives this call (seconds), or its 429."""
