@@ -95,7 +95,7 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
         redoc_url=None,
     )
     install_error_handlers(app)
-    # the codec endpoint takes pages of payloads: it has its own, larger limit (api.codec)
+    # the codec endpoint applies the same limit itself, so its 413 carries the CORS headers the Web UI reads
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, exempt=(f"{CODEC_PATH}/",))
     if settings.cors_origins:
         app.add_middleware(

@@ -4,6 +4,7 @@ ENCRYPTION_KEY (core.codec), and the codec endpoint (`baton codec-server`) opens
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from core.settings import Settings
 from tests.engine import Engine, history_payloads
 
 MARKER = "card-4242-trigger-data"
+OPERATOR_TOKEN = "operator-codec-token-3f9a1c7e5b2d"
 
 
 async def test_temporal_keeps_only_ciphertext_and_the_codec_endpoint_opens_it(
@@ -42,8 +44,10 @@ async def test_temporal_keeps_only_ciphertext_and_the_codec_endpoint_opens_it(
     assert any(MARKER.encode() in p.data for p in opened)
 
     ui = settings.temporal_ui_url
-    app = create_codec_app(settings)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://codec") as codec:
+    app = create_codec_app(settings.model_copy(update={"codec_token": OPERATOR_TOKEN}))
+    operator = {"authorization": f"Bearer {OPERATOR_TOKEN}"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://codec", headers=operator) as codec:
         body = json_format.MessageToJson(Payloads(payloads=raw))
         answer = await codec.post(
             "/default/decode",
@@ -102,3 +106,78 @@ def test_the_codec_can_be_turned_off(settings: Settings) -> None:
     assert data_converter(settings).payload_codec is not None
     off = settings.model_copy(update={"temporal_encrypt_payloads": False})
     assert data_converter(off).payload_codec is None
+
+
+async def _sealed_body(settings: Settings) -> str:
+    sealed = await EncryptionCodec.from_settings(settings).encode([Payload(data=MARKER.encode())])
+    return json_format.MessageToJson(Payloads(payloads=sealed))
+
+
+def _codec_client(settings: Settings, peer: str = "127.0.0.1", host: str | None = None) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=create_codec_app(settings), client=(peer, 50123))
+    return httpx.AsyncClient(
+        transport=transport, base_url=f"http://{host or f'127.0.0.1:{settings.api_port}'}"
+    )
+
+
+async def test_the_codec_answers_only_the_operators_credential_or_the_web_ui_on_this_machine(
+    settings: Settings,
+) -> None:
+    """Anyone who could reach /codec decrypted any tenant's trigger data: now it wants CODEC_TOKEN, or in
+    development the Web UI itself (a loopback peer, the UI's Origin, Baton's own Host)."""
+    ui = {"origin": settings.temporal_ui_url}
+    body = await _sealed_body(settings)
+    operator = {"authorization": f"Bearer {OPERATOR_TOKEN}"}
+    production = settings.model_copy(update={"environment": "production", "codec_token": OPERATOR_TOKEN})
+
+    for path in ("/decode", "/encode", "/default/decode"):
+        async with _codec_client(production) as codec:
+            anonymous = await codec.post(path, content=body, headers=ui)  # the UI's origin is not enough
+            assert anonymous.status_code == 401, anonymous.text
+            assert anonymous.json()["error"] == "unauthorized"
+            wrong = await codec.post(path, content=body, headers={**ui, "authorization": "Bearer guess"})
+            assert wrong.status_code == 401
+        async with _codec_client(production, peer="203.0.113.9", host="codec.example.com") as codec:
+            assert (await codec.post(path, content=body, headers=operator)).status_code == 200
+    async with _codec_client(production) as codec:
+        decoded = await codec.post("/decode", content=body, headers=operator)
+        assert json_format.Parse(decoded.content, Payloads()).payloads[0].data == MARKER.encode()
+    no_token = settings.model_copy(update={"environment": "production"})
+    async with _codec_client(no_token) as codec:  # no CODEC_TOKEN set: no bearer opens it
+        assert (
+            await codec.post("/decode", content=body, headers={"authorization": "Bearer "})
+        ).status_code == 401
+
+    # development (the test settings): the Web UI on this machine, and nothing else without a credential
+    async with _codec_client(settings) as codec:
+        assert (await codec.post("/decode", content=body, headers=ui)).status_code == 200
+        for headers in ({}, {"origin": "https://evil.example"}, {"origin": "null"}):
+            refused = await codec.post("/decode", content=body, headers=headers)
+            assert refused.status_code == 403, headers
+            assert refused.json()["error"] == "forbidden"
+    async with _codec_client(settings, host=f"rebound.example:{settings.api_port}") as codec:
+        assert (await codec.post("/decode", content=body, headers=ui)).status_code == 403  # DNS rebinding
+    async with _codec_client(settings, peer="192.168.1.20") as codec:
+        assert (await codec.post("/decode", content=body, headers=ui)).status_code == 401  # another machine
+    async with _codec_client(settings, host=f"localhost:{settings.api_port}") as codec:
+        assert (await codec.post("/decode", content=body, headers=ui)).status_code == 200
+
+
+async def test_the_codec_takes_bodies_up_to_the_apis_limit_only(settings: Settings) -> None:
+    limited = settings.model_copy(update={"codec_token": OPERATOR_TOKEN})
+    operator = {"authorization": f"Bearer {OPERATOR_TOKEN}", "origin": settings.temporal_ui_url}
+    big = b'{"payloads": [{"data": "' + b"A" * settings.max_body_bytes + b'"}]}'
+
+    async def streamed() -> AsyncIterator[bytes]:  # no Content-Length: counted as it arrives
+        for start in range(0, len(big), 65536):
+            yield big[start : start + 65536]
+
+    async with _codec_client(limited) as codec:
+        declared = await codec.post("/decode", content=big, headers=operator)
+        assert declared.status_code == 413, declared.text
+        assert declared.json()["error"] == "payload_too_large"
+        assert declared.headers["access-control-allow-origin"] == settings.temporal_ui_url
+        chunked = await codec.post("/decode", content=streamed(), headers=operator)
+        assert chunked.status_code == 413
+        small = await codec.post("/decode", content=await _sealed_body(settings), headers=operator)
+        assert small.status_code == 200
