@@ -22,6 +22,7 @@ POLLER_WORKFLOW = "BatonPoller"
 DEBOUNCE_WORKFLOW = "BatonDebounce"  # one per debounced key: holds the last event until quiet
 BATCH_WORKFLOW = "BatonBatch"  # a bulk retry or resume (core.runs.batches)
 MAINTENANCE_WORKFLOW = "BatonMaintenance"
+CANCEL_WORKFLOW = "BatonCancel"  # one per cancelled run: terminates it when it has not ended in time
 # The Temporal contract's names, written once: activities define themselves with them, the workflows call
 # them by method reference, and the API (which holds no activity) sends the updates and signals by name.
 # Every activity takes one dataclass and returns one (or nothing): fields can be added compatibly.
@@ -37,6 +38,7 @@ APPROVAL_LINKS_ACTIVITY = "baton.approval_links"
 FIRE_DEBOUNCED_ACTIVITY = "baton.fire_debounced"  # starts the run of a debounced burst
 REPLAY_CHUNK_ACTIVITY = "baton.replay_chunk"  # retries or resumes a slice of a batch's runs
 TAKE_SLOT_ACTIVITY = "baton.take_slot"  # a concurrency-limited run's place in its key's queue
+SETTLE_RUN_ACTIVITY = "baton.settle_run"  # records the true end of a run Temporal closed (or terminates it)
 # Since patch TYPED_ACTIVITIES_PATCH the workflows call the activities above; runs and pollers started
 # before it replay with these, which took plain values, and the worker keeps them for activities already
 # scheduled under their names. They go once no run started before the patch is left (deprecate the patch).
@@ -131,6 +133,11 @@ def debounce_workflow_id(workflow_id: str, key_hash: str) -> str:
 def run_workflow_id(execution_id: str) -> str:
     """The Temporal workflow id of an execution (`run-{executionId}`)."""
     return f"run-{execution_id}"
+
+
+def cancel_workflow_id(execution_id: str) -> str:
+    """The Temporal workflow id of a run's cancellation (`cancel-{executionId}`): one per run."""
+    return f"cancel-{execution_id}"
 
 
 def schedule_id(workflow_id: str) -> str:
@@ -509,7 +516,8 @@ class ApprovalLinksRequest:
 
 @dataclass
 class ApprovalLinks:
-    """A signed, expiring, single-use pair (core.runs.approval_links)."""
+    """The stand-ins of a signed, expiring, single-use pair: an action sends the links they stand for
+    (core.runs.approval_links); nothing else the run writes holds them."""
 
     approve_url: str
     reject_url: str
@@ -559,3 +567,29 @@ class FireDecision:
 
     run: RunInput | None = None
     skipped: str | None = None
+
+
+@dataclass
+class CancelRequest:
+    """A run's cancellation (BatonCancel): the run was asked to stop; after `grace_seconds` it is terminated
+    if it has not ended."""
+
+    execution_id: str
+    grace_seconds: float = 30
+
+
+@dataclass
+class SettleRequest:
+    """Records the true end of a run Temporal closed; with `terminate` (the reason), a run still going is
+    terminated first and recorded CANCELLED."""
+
+    execution_id: str
+    terminate: str | None = None
+
+
+@dataclass
+class Settled:
+    """What settling found: the run's status in Baton afterwards (None: no row of Baton's, or it runs)."""
+
+    status: str | None = None
+    error: str | None = None

@@ -15,6 +15,10 @@ class RedisKeys:
 
     prefix: str = ""
 
+    def closed_runs_lock(self) -> str:
+        """Held by the worker that looks for runs closed behind Baton's back this round (one per round)."""
+        return f"{self.prefix}lock:reconcile:closed-runs"
+
     def failure_alert(self, workflow_id: str, digest: str) -> str:
         """The alert of one failure of one workflow (its error's digest), held for ALERT_WINDOW_SECONDS: the
         same failure again in the window is counted, not alerted."""

@@ -20,6 +20,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.actions import ActionActivities
 from activities.approvals import ApprovalActivities
 from activities.batches import BatchActivities
+from activities.closing import RunClosing
 from activities.connections import WorkerCredentials
 from activities.maintenance import MaintenanceActivities
 from activities.records import RecordActivities
@@ -34,6 +35,7 @@ from core.quotas import ExecutionQuota
 from core.redis_keys import RedisKeys, create_redis
 from core.runs import RunService, WorkflowCache
 from core.runs.alerts import FailureAlerts
+from core.runs.approval_links import RunLinks
 from core.runs.concurrency import ConcurrencySlots
 from core.settings import Settings
 from core.temporal import connect_temporal
@@ -41,9 +43,11 @@ from core.triggers.arming import TriggerArming
 from core.triggers.webhooks import Webhooks
 from integrations.catalogue import oauth_endpoints
 from worker.batches import BatonBatch
+from worker.closing import BatonCancel
 from worker.debounce import BatonDebounce
 from worker.interpreter import BatonRun
 from worker.maintenance import BatonMaintenance
+from worker.reconciler import ClosedRunsReconciler
 from worker.triggers import BatonPoller, BatonScheduledRun
 
 logger = logging.getLogger("baton.worker")
@@ -88,19 +92,8 @@ def build_worker(
     """Lists, explicitly, what this worker hosts."""
     keys = RedisKeys(settings.redis_key_prefix)
     queue = task_queue or settings.temporal_task_queue
-    runs = RunService(
-        engine,
-        client,
-        settings.model_copy(update={"temporal_task_queue": queue}),
-        ExecutionQuota(engine, redis, keys),
-        WorkflowCache(redis, keys),
-    )
-
-    async def run_service() -> RunService:
-        return runs
-
-    alerts = FailureAlerts(engine, redis, keys, settings, run_service)
-    records = RecordActivities(engine, redis, keys, writers, alerts, ConcurrencySlots(engine, client))
+    runs = run_service_for(client, settings, engine, redis, queue)
+    records = record_activities(client, settings, engine, redis, runs, writers)
     credentials = connection_loader(settings, engine, redis, http)
     actions = ActionActivities(
         http,
@@ -110,6 +103,7 @@ def build_worker(
         keys=keys,
         usage=writers.usage if writers else None,
         base_urls=settings.integration_base_urls,
+        approval_links=RunLinks(settings.secret_key, settings.public_base_url, None, {}),
     )
     triggers = TriggerActivities(engine, redis, keys, runs, http, credentials, settings)
     maintenance = MaintenanceActivities(
@@ -118,7 +112,15 @@ def build_worker(
     return Worker(
         client,
         task_queue=queue,
-        workflows=[BatonRun, BatonScheduledRun, BatonPoller, BatonMaintenance, BatonDebounce, BatonBatch],
+        workflows=[
+            BatonRun,
+            BatonScheduledRun,
+            BatonPoller,
+            BatonMaintenance,
+            BatonDebounce,
+            BatonBatch,
+            BatonCancel,
+        ],
         activities=[
             *actions.activities(),
             *records.activities(),
@@ -126,6 +128,7 @@ def build_worker(
             *maintenance.activities(),
             *ApprovalActivities(settings).activities(),
             *BatchActivities(runs).activities(),
+            *RunClosing(client, engine, records).activities(),
         ],
         workflow_runner=workflow_runner(),
         max_cached_workflows=settings.worker_max_cached_workflows,
@@ -133,6 +136,52 @@ def build_worker(
         max_concurrent_workflow_task_polls=settings.worker_workflow_task_polls,
         nonsticky_to_sticky_poll_ratio=settings.worker_nonsticky_poll_ratio,
     )
+
+
+def run_service_for(
+    client: Client, settings: Settings, engine: AsyncEngine, redis: Redis, queue: str
+) -> RunService:
+    keys = RedisKeys(settings.redis_key_prefix)
+    return RunService(
+        engine,
+        client,
+        settings.model_copy(update={"temporal_task_queue": queue}),
+        ExecutionQuota(engine, redis, keys),
+        WorkflowCache(redis, keys),
+    )
+
+
+def record_activities(
+    client: Client,
+    settings: Settings,
+    engine: AsyncEngine,
+    redis: Redis,
+    runs: RunService,
+    writers: LogWriters | None,
+) -> RecordActivities:
+    """The writers of run rows, with the failure alerts that start error workflows."""
+    keys = RedisKeys(settings.redis_key_prefix)
+
+    async def run_service() -> RunService:
+        return runs
+
+    alerts = FailureAlerts(engine, redis, keys, settings, run_service)
+    return RecordActivities(engine, redis, keys, writers, alerts, ConcurrencySlots(engine, client))
+
+
+def closed_runs_reconciler(
+    client: Client,
+    settings: Settings,
+    engine: AsyncEngine,
+    redis: Redis,
+    writers: LogWriters | None = None,
+    *,
+    task_queue: str | None = None,
+) -> ClosedRunsReconciler:
+    """The reconciler of runs closed behind Baton's back (worker.reconciler), writing as the worker does."""
+    runs = run_service_for(client, settings, engine, redis, task_queue or settings.temporal_task_queue)
+    records = record_activities(client, settings, engine, redis, runs, writers)
+    return ClosedRunsReconciler(client, engine, redis, RunClosing(client, engine, records), settings)
 
 
 def connection_loader(
@@ -280,8 +329,16 @@ async def serving(
             logger.info(
                 "worker serving task queue %r on %s", settings.temporal_task_queue, settings.temporal_address
             )
-            async with worker:
-                yield worker
+            reconciling = asyncio.ensure_future(
+                closed_runs_reconciler(client, settings, engine, redis, writers).run()
+            )
+            try:
+                async with worker:
+                    yield worker
+            finally:
+                reconciling.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reconciling
     finally:
         writing.cancel()
         with contextlib.suppress(asyncio.CancelledError):

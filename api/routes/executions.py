@@ -216,7 +216,8 @@ async def get_timeline(
 async def cancel(
     execution_id: str, access: Operator, session: SessionDep, resources: ResourcesDep, auditor: AuditorDep
 ) -> ExecutionOut:
-    """Ask the run to stop; it ends as CANCELLED once its current step lets go."""
+    """Ask the run to stop; it ends as CANCELLED once its current step lets go, or, when it has not stopped
+    CANCEL_GRACE_SECONDS later, is terminated in Temporal and ends CANCELLED all the same."""
     execution = await store.get(session, access.workspace.id, execution_id)
     await (await resources.run_service()).cancel(execution.id)
     await audit(auditor, access, "execution.cancelled", execution.id)

@@ -1,5 +1,5 @@
 """Temporal's side of runs: what the Temporal Web UI shows of a run (its summary, its details, its search
-attributes), and cancelling runs in bulk."""
+attributes), cancelling a run (escalating to a termination when it does not stop) and runs in bulk."""
 
 from __future__ import annotations
 
@@ -7,11 +7,36 @@ import asyncio
 from collections.abc import Sequence
 
 from temporalio.client import Client
-from temporalio.common import Priority, SearchAttributePair, TypedSearchAttributes
-from temporalio.service import RPCError
+from temporalio.common import Priority, SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
-from core.contract import RunInput, run_workflow_id
+from core.contract import CANCEL_WORKFLOW, CancelRequest, RunInput, cancel_workflow_id, run_workflow_id
 from core.temporal import TRIGGER_TYPE, WORKFLOW_ID, WORKFLOW_VERSION, WORKSPACE_ID
+
+
+async def cancel_run(client: Client, execution_id: str, *, task_queue: str, grace_seconds: float) -> None:
+    """Asks the run to stop, and starts its BatonCancel: `grace_seconds` later, a run that has not ended (a
+    run whose workflow task keeps failing never receives the request) is terminated and recorded CANCELLED;
+    a run Temporal had closed already gets its true end recorded at once. A second cancel of the same run
+    joins the first one's escalation."""
+    try:
+        await client.get_workflow_handle(run_workflow_id(execution_id)).cancel()
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:  # not found: Temporal closed it, the row says otherwise
+            raise
+        grace_seconds = 0
+    try:
+        await client.start_workflow(
+            CANCEL_WORKFLOW,
+            CancelRequest(execution_id, grace_seconds),
+            id=cancel_workflow_id(execution_id),
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            static_summary=f"cancels run-{execution_id}: terminated if still going after {grace_seconds:g} s",
+        )
+    except WorkflowAlreadyStartedError:
+        pass
 
 
 async def cancel_runs(client: Client, execution_ids: Sequence[str], *, at_once: int = 20) -> int:

@@ -74,7 +74,7 @@ from core.runs.batches import (
     matching_ids,
     start_batch,
 )
-from core.runs.handles import run_details, run_priority, run_search_attributes, run_summary
+from core.runs.handles import cancel_run, run_details, run_priority, run_search_attributes, run_summary
 from core.runs.rows import ExecutionRows
 from core.settings import Settings
 from core.temporal import (
@@ -489,7 +489,12 @@ class RunService:
             raise Conflict(
                 f"execution {execution_id} is {execution.status}; only running executions can be cancelled"
             )
-        await self.handle(execution_id).cancel()
+        await cancel_run(
+            self._client,
+            execution_id,
+            task_queue=self._settings.temporal_task_queue,
+            grace_seconds=self._settings.cancel_grace_seconds,
+        )
 
     async def retry(self, execution_id: str, *, new_execution_id: str | None = None) -> StartedRun:
         """A new run of the same version and trigger data; `retryCount` counts up to `maxRetries`
