@@ -91,8 +91,10 @@ async def test_a_run_reads_as_its_workflow_in_the_temporal_web_ui(
     assert any(s.startswith("Baton records:") for s in summaries), summaries
     # the input pane, as the UI gets it from the codec endpoint: the trigger data and the version first
     assert inputs is not None
-    codec = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_codec_app(settings)), base_url="http://c"
+    codec = httpx.AsyncClient(  # as the Web UI on this machine calls it (api.codec)
+        transport=httpx.ASGITransport(app=create_codec_app(settings)),
+        base_url=f"http://127.0.0.1:{settings.api_port}",
+        headers={"origin": settings.temporal_ui_url},
     )
     async with codec:
         decoded = await codec.post("/decode", content=json_format.MessageToJson(inputs))
