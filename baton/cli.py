@@ -18,8 +18,9 @@ from baton.cli_common import (
     _temporal_unreachable,
     _uvicorn_logging,
 )
+from baton.cli_login import login
 from baton.cli_ops import ops
-from baton.cli_runs import approvals_app, login, runs_app
+from baton.cli_runs import approvals_app, runs_app
 from baton.cli_workflows import workflows_app
 
 app = typer.Typer(
