@@ -43,7 +43,7 @@ from core.logstore import BufferedWriter
 from core.models import ExecutionStatus
 from core.outages import best_effort, raise_if_cancelled, unavailable_store
 from core.ratelimit import Verdict, hit
-from core.redaction import NO_SECRETS, Secrets, scrub
+from core.redaction import NO_SECRETS, Secrets, redact, scrub
 from core.redis_keys import RedisKeys
 from integrations.catalogue import INTEGRATIONS
 from integrations.context import AUTH_FAILED
@@ -286,7 +286,9 @@ class ActionActivities:
         except ActionError as exc:
             error = exc.type
             secrets = self._secrets(loaded, context)
-            exc.message, exc.details = scrub(exc.message, secrets), scrub(exc.details, secrets)
+            # Redacted like any output (and more: the excerpt of a service's error answer may echo the
+            # request's token); the details are in Temporal's history and on the failed step's row.
+            exc.message, exc.details = redact(exc.message, secrets), redact(exc.details, secrets)
             raise to_application_error(exc) from exc
         except BaseException as exc:
             error = type(exc).__name__

@@ -240,6 +240,23 @@ def _step_line(item: dict[str, Any]) -> str:
     return "  ".join(parts)
 
 
+def _service_answer(row: dict[str, Any]) -> dict[str, Any] | None:
+    """What the service answered a failed action step (its output's `error.response`), if it answered."""
+    error = row.get("output", {}).get("error") if isinstance(row.get("output"), dict) else None
+    answer = error.get("response") if isinstance(error, dict) else None
+    return answer if isinstance(answer, dict) else None
+
+
+def _answer_lines(answer: dict[str, Any], indent: str) -> str:
+    body = answer.get("body")
+    text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
+    if answer.get("bodyTruncated"):
+        text += f" … ({answer.get('bodyBytes')} bytes in all)"
+    kind = (answer.get("headers") or {}).get("content-type")
+    lines = [f"answered {answer.get('status')}" + (f" ({kind})" if kind else ""), *text.splitlines()]
+    return "\n".join(indent + line for line in lines)
+
+
 @runs_app.command("show")
 def runs_show(execution_id: Annotated[str, typer.Argument(help="The run's execution id")]) -> None:
     """One run as a tree of its steps: states, branches taken, attempts, timings."""
@@ -251,8 +268,15 @@ def runs_show(execution_id: Annotated[str, typer.Argument(help="The run's execut
     typer.echo(f"  started {_ago(run.get('startedAt'))}, took {_duration(run.get('duration'))}")
     if run.get("error"):
         typer.echo(f"  error: {run['error']}")
+    answers = {
+        row.get("stepKey") or row["stepId"]: answer
+        for row in run.get("stepExecutions") or []
+        if (answer := _service_answer(row)) is not None
+    }
     for item in timeline["items"]:
         typer.echo(_step_line(item))
+        if item["key"] in answers:
+            typer.echo(_answer_lines(answers[item["key"]], "  " * item["depth"] + "    "))
 
 
 @runs_app.command("pause")

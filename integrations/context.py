@@ -20,6 +20,7 @@ import httpx
 
 from core.errors import AUTH_FAILED
 from core.outbound import BlockedAddress, OutboundPolicy
+from integrations.failed_answers import failed_answer
 
 __all__ = ["AUTH_FAILED", "ActionError", "auth_failed"]
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
@@ -259,10 +260,14 @@ class ActionContext:
         reason = f"{status}: {service_message(response)}"
         if status == 401:
             raise auth_failed(self.service, reason)
+        _, details = failed_answer(response)  # kept on the failed step (the message has its own words)
         if status >= 500 or status in RETRYABLE_STATUSES:
             raise ActionError(
                 f"{self.service} answered {reason}",
                 type=f"HTTP{status}",
                 retry_after=parse_retry_after(response.headers.get("retry-after")),
+                details=details,
             )
-        raise ActionError(f"{self.service} answered {reason}", type=f"HTTP{status}", retryable=False)
+        raise ActionError(
+            f"{self.service} answered {reason}", type=f"HTTP{status}", retryable=False, details=details
+        )

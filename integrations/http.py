@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from core.models import AuthType
 from integrations.context import RETRYABLE_STATUSES, parse_retry_after
+from integrations.failed_answers import failed_answer
 from integrations.sdk import ActionContext, ActionError, Integration
 
 http = Integration(
@@ -126,7 +127,7 @@ async def request(data: RequestInput, ctx: ActionContext) -> RequestOutput:
     # httpx replaces a URL's own query string with `params`: keep both (the URL's first, then `query`)
     written = httpx.URL(data.url).params
     merged = httpx.QueryParams([*written.multi_items(), *params.items()]) if written else params
-    # Any status comes back: this action reports the answer itself (its body in the error's details).
+    # Any status comes back: this action reports the answer itself (an excerpt in the error's details).
     response = await ctx.request(
         data.method,
         data.url,
@@ -139,22 +140,18 @@ async def request(data: RequestInput, ctx: ActionContext) -> RequestOutput:
         content=data.body,
         timeout=data.timeout_seconds,
     )
-    output = RequestOutput(
-        status=response.status_code, headers=dict(response.headers), body=_decode_body(response)
-    )
     status = response.status_code
-    if status >= 500 or status in RETRYABLE_STATUSES:
-        raise ActionError(
-            f"{data.method} {data.url} answered {status}",
-            type=f"HTTP{status}",
-            retry_after=parse_retry_after(response.headers.get("retry-after")),
-            details=output.model_dump(),
-        )
     if status >= 400:
-        raise ActionError(
-            f"{data.method} {data.url} answered {status}",
-            type=f"HTTP{status}",
-            retryable=False,
-            details=output.model_dump(),
-        )
-    return output
+        # The service's answer stays on the failed step (status, headers, the start of its body) and its
+        # first words in the message: "answered 500" alone says nothing of what went wrong.
+        excerpt, details = failed_answer(response)
+        failure = f"{data.method} {data.url} answered {status}{excerpt}"
+        if status >= 500 or status in RETRYABLE_STATUSES:
+            raise ActionError(
+                failure,
+                type=f"HTTP{status}",
+                retry_after=parse_retry_after(response.headers.get("retry-after")),
+                details=details,
+            )
+        raise ActionError(failure, type=f"HTTP{status}", retryable=False, details=details)
+    return RequestOutput(status=status, headers=dict(response.headers), body=_decode_body(response))

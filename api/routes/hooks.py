@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from api.deps import ResourcesDep
-from api.errors import error_response, error_responses
+from api.errors import ErrorBody, error_response, error_responses
 from api.limits import is_json
 from api.schemas.base import ApiModel
 from core.definition.steps import refused_response_header
@@ -94,9 +94,13 @@ def reply_response(reply: SyncReply, execution_id: str) -> Response:
     if reply.kind == "finished":
         return JSONResponse(reply.result, status_code=200, headers=headers)
     if reply.kind == "failed":
-        response = error_response(502, "run_failed", f"the run failed: {reply.error}")
-        response.headers.update(headers)
-        return response
+        # The caller is not the workflow's author: the run's error names the URLs its steps called (Baton's
+        # own servers, the author's internal services) and the start of what they answered. The author
+        # finds it under the execution id; a workflow that owes its caller an explanation has a `respond`.
+        failed = ErrorBody(error="run_failed", detail=f"the run failed (execution {execution_id})")
+        return JSONResponse(
+            {**failed.model_dump(), "executionId": execution_id}, status_code=502, headers=headers
+        )
     accepted = HookAccepted(execution_id=execution_id, status="RUNNING")
     return JSONResponse(accepted.model_dump(by_alias=True), status_code=202, headers=headers)
 

@@ -80,7 +80,7 @@ async def test_on_error_steps_run_instead_and_see_the_error(
         ]
     )
     result = await handle.result()
-    assert result.result["from"].endswith("answered 400")
+    assert result.result["from"].endswith("answered 400: no")
     rows = await engine_worker.step_rows(handle)
     assert rows["send"]["status"] == "FAILED"
     assert rows["fallback"]["status"] == "SUCCESS"

@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
         ActionStep,
         RespondStep,
     )
-    from worker.run_scope import Scope, StepFailed
+    from worker.run_scope import Scope, StepFailed, describe_failure
 from worker.run_state import (
     DEFAULT_ACTION_TIMEOUT,
     LOCAL_ACTION_MAX_TIMEOUT,
@@ -29,6 +29,32 @@ from worker.run_state import (
 )
 
 ROWS_AT_ATTEMPT_PATCH = "rows-at-attempt"
+# A failed action's step output keeps the service's answer (status, headers, body excerpt) from its error.
+FAILED_ANSWER_PATCH = "failed-answer-on-step"
+
+
+class ActionFailed(StepFailed):
+    """An action step failed with the service's answer in hand: its output shows it beside the error."""
+
+    def __init__(self, failure: StepFailed, response: dict[str, Any]) -> None:
+        super().__init__(
+            failure.step_id, failure.message, failure.error_type, failure.attempts, failure.failed_at
+        )
+        self.response = response
+
+    def as_output(self) -> dict[str, Any]:
+        output = super().as_output()
+        output["error"]["response"] = self.response
+        return output
+
+
+def failed_answer(error: BaseException) -> dict[str, Any] | None:
+    """The service's answer an action's failure carries in its first detail (activities.actions)."""
+    cause = error.cause if isinstance(error, ActivityError) else error
+    if not isinstance(cause, ApplicationError) or not cause.details or not isinstance(cause.details[0], dict):
+        return None
+    response = cause.details[0].get("response")
+    return response if isinstance(response, dict) else None
 
 
 def attempted(error: BaseException) -> bool:
@@ -95,6 +121,10 @@ class ActionSteps(RunState):
             # next write.
             if not (attempted(error) and self.patched(ROWS_AT_ATTEMPT_PATCH)):
                 self._records = records + self._records
+            response = failed_answer(error)
+            # Runs recorded before the patch replay with the error alone in the step's output.
+            if response is not None and self.patched(FAILED_ANSWER_PATCH):
+                raise ActionFailed(describe_failure(step.id, error), response) from error
             raise
         self._unstarted = None  # the activity wrote it with its rows
         self._action_inputs.pop(key, None)
