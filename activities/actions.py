@@ -45,6 +45,7 @@ from core.outages import best_effort, raise_if_cancelled, unavailable_store
 from core.ratelimit import Verdict, hit
 from core.redaction import NO_SECRETS, Secrets, redact, scrub
 from core.redis_keys import RedisKeys
+from core.runs.approval_links import RunLinks
 from integrations.catalogue import INTEGRATIONS
 from integrations.context import AUTH_FAILED
 from integrations.sdk import ActionContext, ActionError, ActionSpec, Integration, RateLimit
@@ -60,6 +61,19 @@ def to_application_error(error: ActionError) -> ApplicationError:
         type=error.type,
         non_retryable=not error.retryable,
         next_retry_delay=timedelta(seconds=error.retry_after) if error.retry_after is not None else None,
+    )
+
+
+def _without_links(failure: ApplicationError, links: RunLinks) -> ApplicationError:
+    """The failure as the run may keep it: an approval link a service echoed back is its stand-in again."""
+    if not links.shown:
+        return failure
+    return ApplicationError(
+        links.hide(failure.message),
+        *links.hide(list(failure.details)),
+        type=failure.type,
+        non_retryable=failure.non_retryable,
+        next_retry_delay=failure.next_retry_delay,
     )
 
 
@@ -94,6 +108,7 @@ class ActionActivities:
         keys: RedisKeys | None = None,
         usage: BufferedWriter | None = None,
         base_urls: dict[str, str] | None = None,
+        approval_links: RunLinks | None = None,
     ) -> None:
         self._http = http
         self._recorder = recorder
@@ -102,6 +117,7 @@ class ActionActivities:
         self._keys = keys or RedisKeys()
         self._usage = usage
         self._base_urls = base_urls or {}
+        self._approval_links = approval_links  # its secret and base URL; each call names its run
 
     def activities(self) -> list[Callable[..., Awaitable[dict[str, Any]]]]:
         return [
@@ -157,7 +173,10 @@ class ActionActivities:
                     row.stop()
 
         async def run_step(request: ActionRequest, row: AttemptRow | None) -> dict[str, Any]:
-            data = self._validated(spec, request)
+            # The approval links a run holds as stand-ins go out only in what the action sends: its row,
+            # its output and its errors keep the stand-ins (core.runs.approval_links).
+            sent, links = self._reveal_links(request)
+            data = self._validated(spec, replace(request, input=sent))
             key = (
                 idempotency_key(request.execution_id, request.step_key or request.step_id or "")
                 if request.execution_id
@@ -167,9 +186,13 @@ class ActionActivities:
             output = await self._earlier_result(spec, key) if acts else None
             credentials: dict[str, Any] = {}  # what the call used, redacted from the step's log entry
             if output is None:
-                output, credentials = await self._call(
-                    integration, spec, request, data, key, logger, keep=acts
-                )
+                try:
+                    output, credentials = await self._call(
+                        integration, spec, request, data, key, logger, keep=acts
+                    )
+                except ApplicationError as failure:
+                    raise _without_links(failure, links) from None
+            output = dict(links.hide(output))
             if request.record and self._recorder is not None and request.step_key and request.step_id:
                 if not credentials and (loaded := await self._connection(request)) is not None:
                     credentials = loaded.credentials  # the output is an earlier attempt's
@@ -190,6 +213,13 @@ class ActionActivities:
             return output
 
         return activity.defn(name=spec.id)(execute)
+
+    def _reveal_links(self, request: ActionRequest) -> tuple[dict[str, Any], RunLinks]:
+        if self._approval_links is None:
+            return request.input, RunLinks("", "", None, {})
+        links = replace(self._approval_links, execution_id=request.execution_id, shown={})
+        sent, links = links.reveal(request.input)
+        return sent, links
 
     def _recording(self, request: ActionRequest) -> bool:
         return bool(

@@ -1,5 +1,6 @@
-"""The approval links activity: signs the pair of one-click links an approval step sends (signing needs
-SECRET_KEY, which workflow code never holds)."""
+"""The approval links activity: seals the pair of stand-ins an approval step hands its notify steps (sealing
+needs SECRET_KEY, which workflow code never holds). An action turns them into the signed one-click links
+in what it sends, and only there (core.runs.approval_links.RunLinks)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from temporalio import activity
 
 from core.contract import APPROVAL_LINKS_ACTIVITY, ApprovalLinks, ApprovalLinksRequest
-from core.runs.approval_links import link_pair
+from core.runs.approval_links import stand_in_pair
 from core.settings import Settings
 
 
@@ -20,12 +21,8 @@ class ApprovalActivities:
     @activity.defn(name=APPROVAL_LINKS_ACTIVITY)
     async def approval_links(self, request: ApprovalLinksRequest) -> ApprovalLinks:
         deadline = datetime.fromisoformat(request.expires_at) if request.expires_at else None
-        approve, reject, until = link_pair(
-            self._settings.secret_key,
-            self._settings.public_base_url,
-            request.execution_id,
-            request.step_id,
-            deadline,
+        approve, reject, until = stand_in_pair(
+            self._settings.secret_key, request.execution_id, request.step_id, deadline
         )
         return ApprovalLinks(approve, reject, until.isoformat())
 

@@ -33,6 +33,8 @@ PAGES: dict[int | str, dict[str, Any]] = {
 logger = logging.getLogger("baton.approvals")
 LINK_DECIDER = "approval-link"
 LINK_HOLD_SECONDS = 7 * 86400  # longer than a decision takes to land; the run's own record is the truth
+# Nothing loads or runs, and a form (ours or one slipped into the page) posts only back to Baton.
+PAGE_POLICY = "default-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 
 def wants_page(request: Request) -> bool:
@@ -46,6 +48,7 @@ def page(title: str, body: str, status: int = 200) -> HTMLResponse:
         f"<title>{html.escape(title)}</title></head><body><main><h1>{html.escape(title)}</h1>{body}</main>"
         "</body></html>",
         status_code=status,
+        headers={"Content-Security-Policy": PAGE_POLICY},
     )
 
 
@@ -90,8 +93,8 @@ async def show(token: str, request: Request, resources: ResourcesDep) -> Respons
             }
         )
     buttons = (
-        f"<form method=post action='{approve}'><button type=submit>Approve</button></form>"
-        f"<form method=post action='{reject}'><button type=submit>Reject</button></form>"
+        f"<form method=post action='{html.escape(approve)}'><button type=submit>Approve</button></form>"
+        f"<form method=post action='{html.escape(reject)}'><button type=submit>Reject</button></form>"
     )
     return page("Approval requested", f"{_asked(approval)}{buttons}")
 

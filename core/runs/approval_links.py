@@ -5,19 +5,34 @@ A link is `{PUBLIC_URL}/api/v1/approval-links/{token}`: the token names the exec
 decision and an expiry, sealed with an HMAC of SECRET_KEY (so nobody forges one, and rotating the key voids
 them all). GET shows a page with the approval's message and two buttons; POST decides. A link works once:
 the first decision through either link of the pair (or through the API) voids both.
+
+A link decides for whoever holds it, so it goes only where the approver reads it: the run itself holds a
+stand-in (`approval-link.approve.<step>.<expiry>.<seal>`, sealed to the run so no trigger payload can
+forge one), which is what step outputs, rows, logs and live views show; an action swaps the stand-in for
+the link in what it sends (`RunLinks.reveal`) and back in what it answers (`RunLinks.hide`).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from core.errors import NotFound
 
 LINK_PURPOSE = b"baton approval link v1"
+STAND_IN_PURPOSE = b"baton approval link stand-in v1"
+STAND_IN_PREFIX = "approval-link."
+# Characters a URL keeps as they are (a stand-in put through `urlencode` still reads); bounded, no nesting:
+# linear on any text.
+STAND_IN = re.compile(
+    r"approval-link\.(approve|reject)\.([a-z][a-z0-9_]{0,63})\.([0-9]{1,12})\.([A-Za-z0-9_-]{22})"
+)
 LONGEST_LINK = timedelta(days=30)  # an approval without a deadline: its links still expire
 LINK_PATH = "/api/v1/approval-links/"
 
@@ -38,8 +53,19 @@ def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
+# Unpadded base64url, nothing else: the lenient decoder skips stray characters and stops at padding, so a
+# valid link with anything appended (markup included) would still read as valid.
+B64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if B64URL.fullmatch(text) is None or len(text) % 4 == 1:
+        raise ValueError("not unpadded base64url")
+    padded = (text + "=" * (-len(text) % 4)).translate(str.maketrans("-_", "+/"))
+    raw = binascii.a2b_base64(padded, strict_mode=True)
+    if _b64(raw) != text:  # the unused low bits of the last character must be zero: one spelling per value
+        raise ValueError("not canonical base64url")
+    return raw
 
 
 def _mac(secret: str, payload: bytes) -> bytes:
@@ -62,7 +88,9 @@ def link_token(secret: str, link: ApprovalLink) -> str:
 def read_link(secret: str, token: str, now: datetime | None = None) -> ApprovalLink:
     """The link a token stands for; InvalidLink when it is forged, damaged or expired."""
     try:
-        encoded, _, signature = token.partition(".")
+        encoded, dot, signature = token.partition(".")
+        if not dot:
+            raise ValueError("no signature")
         payload = _unb64(encoded)
         if not hmac.compare_digest(_unb64(signature), _mac(secret, payload)):
             raise ValueError("bad signature")
@@ -93,3 +121,86 @@ def sibling(secret: str, link: ApprovalLink) -> str:
     return link_token(
         secret, ApprovalLink(link.execution_id, link.step_id, not link.approved, link.expires_at)
     )
+
+
+def _stand_in_seal(secret: str, execution_id: str, text: str) -> str:
+    key = hashlib.sha256(STAND_IN_PURPOSE + secret.encode()).digest()
+    return _b64(hmac.new(key, f"{execution_id}|{text}".encode(), hashlib.sha256).digest()[:16])
+
+
+def stand_in(secret: str, link: ApprovalLink) -> str:
+    """What the run holds for a link: names the decision and the step (readable in a row), not usable."""
+    text = f"{STAND_IN_PREFIX}{'approve' if link.approved else 'reject'}.{link.step_id}"
+    text += f".{int(link.expires_at.timestamp())}"
+    return f"{text}.{_stand_in_seal(secret, link.execution_id, text)}"
+
+
+def stand_in_pair(
+    secret: str, execution_id: str, step_id: str, expires_at: datetime | None
+) -> tuple[str, str, datetime]:
+    """(approve stand-in, reject stand-in, when the links expire): at the approval's deadline, at most
+    LONGEST_LINK."""
+    longest = datetime.now(UTC) + LONGEST_LINK
+    until = min(expires_at, longest) if expires_at is not None else longest
+    until = datetime.fromtimestamp(int(until.timestamp()), UTC)
+    pair = [stand_in(secret, ApprovalLink(execution_id, step_id, ok, until)) for ok in (True, False)]
+    return pair[0], pair[1], until
+
+
+@dataclass(frozen=True)
+class RunLinks:
+    """Swaps one run's stand-ins for real links in what an action sends, and back in what it answers."""
+
+    secret: str
+    base_url: str
+    execution_id: str | None
+    shown: dict[str, str]  # real link (and its bare token) -> its stand-in
+
+    def reveal(self, value: Any) -> tuple[Any, RunLinks]:
+        """`value` with this run's stand-ins turned into links (a stand-in sealed for another run, or not
+        sealed by Baton, stays as it is), and these RunLinks knowing them to hide them again."""
+        if self.execution_id is None:
+            return value, self
+        execution_id = self.execution_id
+        shown = dict(self.shown)
+
+        def link_for(found: re.Match[str]) -> str:
+            decision, step_id, expires, seal = found.groups()
+            text = found.group(0)[: -len(seal) - 1]
+            if not hmac.compare_digest(seal, _stand_in_seal(self.secret, execution_id, text)):
+                return found.group(0)
+            link = ApprovalLink(
+                execution_id, step_id, decision == "approve", datetime.fromtimestamp(int(expires), UTC)
+            )
+            token = link_token(self.secret, link)
+            url = f"{self.base_url.rstrip('/')}{LINK_PATH}{token}"
+            shown[url] = shown[token] = found.group(0)
+            return url
+
+        def walk(item: Any) -> Any:
+            if isinstance(item, str):
+                return STAND_IN.sub(link_for, item) if STAND_IN_PREFIX in item else item
+            if isinstance(item, dict):
+                return {key: walk(inner) for key, inner in item.items()}
+            if isinstance(item, list):
+                return [walk(inner) for inner in item]
+            return item
+
+        revealed = walk(value)
+        return revealed, RunLinks(self.secret, self.base_url, execution_id, shown)
+
+    def hide(self, value: Any) -> Any:
+        """`value` with the links revealed turned back into their stand-ins (a service that echoes the
+        message it was sent), URLs before bare tokens."""
+        if not self.shown:
+            return value
+        if isinstance(value, str):
+            for real in sorted(self.shown, key=len, reverse=True):
+                if real in value:
+                    value = value.replace(real, self.shown[real])
+            return value
+        if isinstance(value, dict):
+            return {self.hide(key): self.hide(inner) for key, inner in value.items()}
+        if isinstance(value, list):
+            return [self.hide(inner) for inner in value]
+        return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +22,18 @@ with workflow.unsafe.imports_passed_through():
     from core.runs import live
     from worker.run_scope import Scope, StepFailed
 from worker.run_state import RECORD_TIMEOUT, RunState, StepCall
+
+# Since this patch an approval's message is rendered as the step begins (`Refund {{ trigger.body.amount }}
+# EUR?` reads `Refund 42 EUR?` in the inbox, the live state, the link's page and the log), and its notify
+# steps also read it as `steps.<id>.output.message`; runs begun before it replay with the message as written.
+RENDERED_APPROVAL_PATCH = "rendered-approval-message"
+
+
+def as_text(value: Any) -> str:
+    """A rendered message as people read it: a value that is one expression (a number, a list) as JSON."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, default=str)
 
 
 class WaitSteps(RunState):
@@ -77,6 +90,9 @@ class WaitSteps(RunState):
         return seconds
 
     async def _approval(self, step: ApprovalStep, call: StepCall) -> Any:
+        rendered = self.patched(RENDERED_APPROVAL_PATCH)
+        # an expression error fails the step here, before anyone is asked
+        message = as_text(self.render(call, step.message, "message")) if rendered else step.message
         self._waiting[step.id] = step
         self._decisions.pop(step.id, None)
         expires = (
@@ -84,9 +100,9 @@ class WaitSteps(RunState):
             if step.timeout_seconds
             else None
         )
-        state = live.waiting_for_approval(step.message, step.approvers, expires, step.default_decision)
+        state = live.waiting_for_approval(message, step.approvers, expires, step.default_decision)
         self._waits(call, state)
-        if step.notify:  # ask for it: the notify steps read the signed links in this step's output
+        if step.notify:  # ask for it: the notify steps read the links' stand-ins in this step's output
             assert self._input is not None
             links = await workflow.execute_local_activity_method(
                 ApprovalActivities.approval_links,
@@ -94,14 +110,14 @@ class WaitSteps(RunState):
                 start_to_close_timeout=RECORD_TIMEOUT,
                 summary=f"{step.label}: sign its approval links",
             )
-            call.scope.set_output(
-                step.id,
-                {
-                    "approveUrl": links.approve_url,
-                    "rejectUrl": links.reject_url,
-                    "expiresAt": links.expires_at,
-                },
-            )
+            asking: dict[str, Any] = {
+                "approveUrl": links.approve_url,
+                "rejectUrl": links.reject_url,
+                "expiresAt": links.expires_at,
+            }
+            if rendered:
+                asking["message"] = message
+            call.scope.set_output(step.id, asking)
             await self._run_steps(step.notify, call.scope)
         await self._flush()
         try:
