@@ -14,6 +14,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
+import logging
 from urllib.parse import urlsplit
 
 from google.protobuf import json_format
@@ -27,12 +28,16 @@ from temporalio.api.common.v1 import Payload, Payloads
 from core.codec import EncryptionCodec, UnknownPayloadKey
 from core.settings import Settings, get_settings
 
+logger = logging.getLogger("baton.codec")
+
 
 def create_codec_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     codec = EncryptionCodec.from_settings(settings)
     origin = origin_of(settings.temporal_ui_url)
     hosts = own_hosts(settings)
+    if not settings.codec_token and not settings.development:
+        logger.warning("the codec endpoint refuses every call: set CODEC_TOKEN and send it as a bearer token")
 
     def cors(request: Request, response: Response) -> Response:
         if request.headers.get("origin") == origin:
