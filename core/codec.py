@@ -18,10 +18,11 @@ from collections.abc import Sequence
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
-from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, PayloadCodec
+from temporalio.converter import DataConverter, PayloadCodec
 
 from core.crypto import derive_raw_key
 from core.payloads import BatonPayloadConverter
+from core.run_failures import RunFailureConverter, SealedRunFailureConverter
 from core.settings import Settings
 
 PAYLOADS_PURPOSE = b"baton/temporal-payloads/v1"
@@ -82,12 +83,16 @@ def key_id(key: bytes) -> str:
 
 def data_converter(settings: Settings) -> DataConverter:
     """The converter every Temporal client of Baton uses (API, worker, CLI commands)."""
-    converter = dataclasses.replace(DataConverter.default, payload_converter_class=BatonPayloadConverter)
+    converter = dataclasses.replace(
+        DataConverter.default,
+        payload_converter_class=BatonPayloadConverter,
+        failure_converter_class=RunFailureConverter,  # a run's failure without Baton's stack trace
+    )
     if not settings.temporal_encrypt_payloads:
         return converter
     return dataclasses.replace(
         converter,
         payload_codec=EncryptionCodec.from_settings(settings),
         # failure messages carry users' data too (an HTTP error body): sealed with the rest
-        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+        failure_converter_class=SealedRunFailureConverter,
     )

@@ -14,7 +14,6 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.records import RecordActivities
@@ -61,7 +60,9 @@ with workflow.unsafe.imports_passed_through():
         step_type,
     )
     from core.definition.triggers import Concurrency
+    from core.definition.validation import iter_steps
     from core.models.enums import FINAL_STEP_STATUSES, TERMINAL_STATUSES, ExecutionStatus
+    from core.run_failures import RunEnded, run_failure_message
     from worker.run_scope import Scope, StepFailed, StopRun, SwitchToLatest
     from worker.run_state import (
         BOUNDED_PAYLOADS_PATCH,
@@ -102,7 +103,7 @@ class BatonRun(ControlSteps, LoopSteps, WaitSteps, ActionSteps, SubworkflowSteps
                     ExecutionStarted(run.execution_id, run.workflow_id, run.trigger_data, started_at),
                 )
             await self._finish(ExecutionStatus.FAILED.value, reason)
-            raise ApplicationError(reason, type="InvalidDefinition", non_retryable=True) from None
+            raise RunEnded(reason, type="InvalidDefinition", non_retryable=True) from None
         self._execution = {"id": run.execution_id, "workflowId": run.workflow_id, "startedAt": started_at}
         if run.batch is not None:
             return await self._run_batch(run.batch)
@@ -127,6 +128,7 @@ class BatonRun(ControlSteps, LoopSteps, WaitSteps, ActionSteps, SubworkflowSteps
             else:
                 await self._record(RecordActivities.execution_started, start)
         error: str | None = None
+        failed_step: str | None = None  # the label of the step whose failure ended the run
         try:
             body = self._run_top(definition.steps, scope)
             if run.timeout_seconds:
@@ -144,6 +146,7 @@ class BatonRun(ControlSteps, LoopSteps, WaitSteps, ActionSteps, SubworkflowSteps
             )
         except StepFailed as failure:
             status, error = ExecutionStatus.FAILED.value, failure.message
+            failed_step = step_label(definition, failure.step_id)
         except TimeoutError:
             status, error = (
                 ExecutionStatus.TIMEOUT.value,
@@ -160,7 +163,8 @@ class BatonRun(ControlSteps, LoopSteps, WaitSteps, ActionSteps, SubworkflowSteps
         self._status = status
         await self._finish(status, error, result)
         if status in (ExecutionStatus.FAILED.value, ExecutionStatus.TIMEOUT.value):
-            raise ApplicationError(error or status, type=status, non_retryable=True)
+            # What the Web UI shows as the run's result: the step and the author's message, no stack trace
+            raise RunEnded(run_failure_message(failed_step, error or status), type=status, non_retryable=True)
         return RunResult(status=status, result=result, error=error, response=self._response)
 
     async def _finish(self, status: str, error: str | None, result: Any = None) -> None:
@@ -344,6 +348,13 @@ class BatonRun(ControlSteps, LoopSteps, WaitSteps, ActionSteps, SubworkflowSteps
     def _passed(self, step_id: str) -> bool:
         """The step ran to its end in this run (outside loops), or the run is over."""
         return self._statuses.get(step_id) in FINAL_STEP_STATUSES or self._status in TERMINAL_STATUSES
+
+
+def step_label(definition: WorkflowDefinition, step_id: str) -> str | None:
+    """The name (else the id) of the step `step_id`, wherever it is nested; None when there is none."""
+    return next(
+        (step.label for step, _, _ in iter_steps(definition.steps, "steps") if step.id == step_id), None
+    )
 
 
 # Each step model's handler (the step families above): a new step type adds its model and a line here,
