@@ -298,6 +298,8 @@ class BatonRun(ControlSteps, LoopSteps, WaitSteps, ActionSteps, SubworkflowSteps
             "current": sorted(self._current),
             "steps": dict(self._statuses),
             "waitingForDecision": sorted(self._waiting),
+            # POST .../pause came and no unpause since: the run is parked, or will be before its next step
+            "pauseRequested": self._pause is not None,
             "response": self._response,
         }
 

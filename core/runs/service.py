@@ -76,6 +76,7 @@ from core.runs.batches import (
 )
 from core.runs.handles import cancel_run, run_details, run_priority, run_search_attributes, run_summary
 from core.runs.rows import ExecutionRows
+from core.runs.unpausing import why_not_paused
 from core.settings import Settings
 from core.temporal import (
     SEARCH_ATTRIBUTES,
@@ -464,10 +465,15 @@ class RunService:
     ) -> None:
         """Lets a paused run go on; a step parked by onError "pause" is tried again (with `step_input`
         instead of its rendered input when given; with `latest_version`, from that step on the workflow's
-        latest published version, in the same execution) or, with `give_up`, fails as "fail" would."""
+        latest published version, in the same execution) or, with `give_up`, fails as "fail" would. 409
+        naming what the run waits for when it is neither paused nor parked (core.runs.unpausing)."""
         execution = await self.rows.get(execution_id)
         if latest_version:
             await self.published_version(execution.workflow_id)  # 404 when there is none
+        if execution.status in OPEN_STATUSES and (
+            reason := await why_not_paused(self._engine, self.handle(execution_id), execution_id)
+        ):
+            raise Conflict(reason)
         fix = Unpause(by, step_input, give_up, latest_version)
         await self._signal_open(execution, UNPAUSE_SIGNAL, fix, "unpaused")
 
