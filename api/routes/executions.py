@@ -261,7 +261,9 @@ async def unpause(
     auditor: AuditorDep,
 ) -> ExecutionOut:
     """Lets a paused run go on. A step that failed under `onError: "pause"` is tried again, in the same
-    run (with `stepInput` instead of its own input when given), or with `giveUp` fails the run."""
+    run (with `stepInput` instead of its own input when given), or with `giveUp` fails the run. A pause
+    asked for and not yet reached is withdrawn. 409 when there is nothing to unpause, naming what the run
+    waits for instead ("the run is not paused: it waits for approval of step `approve`")."""
     execution = await store.get(session, access.workspace.id, execution_id)
     await (await resources.run_service()).unpause(
         execution.id,
