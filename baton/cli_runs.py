@@ -1,5 +1,5 @@
-"""`baton login`, `baton runs` and `baton approvals`: watch and decide runs from a terminal, against any
-Baton API, with a token stored by `baton login` (in ~/.config/baton/cli.json, or BATON_CLI_CONFIG)."""
+"""`baton runs` and `baton approvals`: watch and decide runs from a terminal, against any Baton API, with a
+token stored by `baton login` (baton.cli_login: in ~/.config/baton/cli.json, or BATON_CLI_CONFIG)."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ TERMINAL = {"SUCCESS", "FAILED", "TIMEOUT", "CANCELLED"}
 
 runs_app = typer.Typer(
     help="Runs of your workflows: list them, show one as a tree of its steps, follow one live.\n\n"
-    "Log in first: `baton login --url https://baton.example.com --token bat_...` (create a token with "
-    "POST /api/v1/me/api-keys, scopes executions:read, and executions:write to decide approvals).",
+    "Log in first: `baton login --url https://baton.example.com --token -` and paste the token (create "
+    "one with POST /api/v1/me/api-keys, scopes executions:read, and executions:write to decide approvals).",
     no_args_is_help=True,
 )
 approvals_app = typer.Typer(
@@ -55,7 +55,7 @@ class Api:
     def stored(cls) -> Api:
         path = config_path()
         if not path.exists():
-            fail("not logged in: run `baton login --url URL --token TOKEN` first")
+            fail("not logged in: run `baton login --url URL --token -` first (the token on standard input)")
         saved = json.loads(path.read_text())
         return cls(saved["url"], saved["token"], saved["workspace"])
 
@@ -89,65 +89,6 @@ class Api:
                 detail = response.text[:200]
             fail(f"{response.status_code}: {detail}")
         return response.json()
-
-
-CLI_SCOPES = [
-    "workflows:read", "workflows:write", "executions:read", "executions:write", "connections:read",
-]  # fmt: skip
-
-
-def login(
-    url: Annotated[str, typer.Option(help="The Baton API, e.g. http://127.0.0.1:8000")],
-    token: Annotated[
-        str | None,
-        typer.Option(help="An API key (POST /api/v1/me/api-keys) or an access token; or log in with --email"),
-    ] = None,
-    email: Annotated[
-        str | None,
-        typer.Option(help="Log in with your account instead (asks for the password) and make an API key"),
-    ] = None,
-    workspace: Annotated[str | None, typer.Option(help="Workspace id (default: your only workspace)")] = None,
-) -> None:
-    """Check a token against a Baton API and store it for `baton runs`, `baton approvals` and `baton
-    workflows`. With --email, log in with your password: the CLI makes itself an API key (a login token
-    lasts 15 minutes; the key lasts until you revoke it in GET /api/v1/me/api-keys)."""
-    if token is None:
-        if email is None:
-            fail("give --token (an API key) or --email (to log in with your password)", 2)
-        token = _key_for(url, email, typer.prompt("Password", hide_input=True))
-    api = Api(url, token, workspace or "")
-    workspaces = api.get("/api/v1/workspaces")["items"]
-    if workspace is None:
-        if len(workspaces) != 1:
-            names = ", ".join(f"{w['id']} ({w['name']})" for w in workspaces) or "none"
-            fail(f"pick a workspace with --workspace: you belong to {names}")
-        workspace = str(workspaces[0]["id"])
-    elif workspace not in {w["id"] for w in workspaces}:
-        fail(f"workspace {workspace} is not one of yours")
-    path = config_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # it holds a token: readable by its owner only, from the moment it exists
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as saved:
-        saved.write(json.dumps({"url": url, "token": token, "workspace": workspace}))
-    path.chmod(0o600)  # a file left by an older version
-    typer.echo(f"Logged in to {url}, workspace {workspace} (saved in {path}).")
-
-
-def _key_for(url: str, email: str, password: str) -> str:
-    """Logs in and makes an API key for this machine's CLI; the login token is not kept."""
-    import socket
-
-    from baton.client import ApiError, Client
-
-    with Client(url, max_retries=1) as client:
-        try:
-            client.auth.login(email, password)
-            created = client.me.create_api_key(f"baton CLI on {socket.gethostname()}"[:100], CLI_SCOPES)
-        except ApiError as exc:
-            fail(f"could not log in to {url}: {exc.detail}")
-    typer.echo(f"Made the API key {created.prefix}… ({', '.join(CLI_SCOPES)}) for this CLI.")
-    return created.key
 
 
 def _ago(value: str | None) -> str:
