@@ -151,7 +151,8 @@ class Settings(BaseSettings):
     # The plan a new workspace gets (FREE: 5 workflows, 1,000 runs a month; see core.plans). Plans and limits
     # are the instance operator's: `baton plan`, or PUT /api/v1/admin/workspaces/{id}/plan by INSTANCE_ADMINS.
     default_plan: Literal["FREE", "STARTER", "PROFESSIONAL", "ENTERPRISE"] = "FREE"
-    # INSTANCE_ADMINS: comma-separated emails of the users who may change any workspace's plan and limits.
+    # INSTANCE_ADMINS: comma-separated verified emails (or account ids) of the users who may change any
+    # workspace's plan and limits (core.workspaces.is_instance_admin).
     instance_admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
