@@ -31,7 +31,13 @@ def slack_api() -> Iterator[SlackAPI]:
     service.close()
 
 
-def refund_steps(connection: str) -> list[dict[str, Any]]:
+ASKED = (
+    "{{ steps.refund_ok.output.message }} <{{ steps.refund_ok.output.approveUrl }}|Approve> · "
+    "<{{ steps.refund_ok.output.rejectUrl }}|Reject>"
+)
+
+
+def refund_steps(connection: str, text: str = ASKED) -> list[dict[str, Any]]:
     """The docs' example: an approval asked for on Slack, whose message and links the notify steps read."""
     return [
         {
@@ -45,12 +51,7 @@ def refund_steps(connection: str) -> list[dict[str, Any]]:
                     "type": "action",
                     "action": "slack.send_message",
                     "connectionId": connection,
-                    "input": {
-                        "channel": "#finance",
-                        "text": "{{ steps.refund_ok.output.message }} "
-                        "<{{ steps.refund_ok.output.approveUrl }}|Approve> · "
-                        "<{{ steps.refund_ok.output.rejectUrl }}|Reject>",
-                    },
+                    "input": {"channel": "#finance", "text": text},
                 },
                 {"id": "copy", "type": "set", "values": {"link": "{{ steps.refund_ok.output.approveUrl }}"}},
             ],
@@ -97,12 +98,11 @@ async def what_is_readable(studio: Studio, execution_id: str, headers: dict[str,
     return "\n".join(seen)
 
 
-async def test_the_docs_refund_approval_shows_its_rendered_message_and_its_links_only_reach_slack(
+async def test_the_docs_refund_example_reads_as_rendered_in_the_inbox_live_state_page_and_slack(
     studio: Studio, slack_api: SlackAPI
 ) -> None:
     connection = await studio.connect("slack", {"accessToken": TOKEN, "baseUrl": slack_api.api_url})
     workflow = await studio.publish(refund_steps(connection))
-    callers = await readers(studio)
     execution_id = await studio.start(workflow, {"body": {"amount": 42}})
 
     waiting = await studio.until(execution_id, live_is("waiting"))
@@ -113,15 +113,10 @@ async def test_the_docs_refund_approval_shows_its_rendered_message_and_its_links
         return slack_api.channels.get("finance", [])
 
     (sent,) = await eventually(asked)
-    text = sent["text"]
-    assert text.startswith("Refund 42 EUR? <http"), text  # the approver's message has the links
-    approve_url = re.search(r"<([^|>]+)\|Approve>", text)
-    reject_url = re.search(r"<([^|>]+)\|Reject>", text)
-    assert approve_url, text
-    assert reject_url, text
-    tokens = [urlsplit(u.group(1)).path.rsplit("/", 1)[1] for u in (approve_url, reject_url)]
-    approve_path = urlsplit(approve_url.group(1)).path
-    assert approve_path.startswith("/api/v1/approval-links/")
+    assert sent["text"].startswith("Refund 42 EUR? <http"), sent["text"]
+    found = re.search(r"<([^|>]+)\|Approve>", sent["text"])
+    assert found, sent["text"]
+    approve_path = urlsplit(found.group(1)).path
 
     inbox = await studio.client.get(f"{studio.base}/approvals", headers=studio.headers)
     (approval,) = inbox.json()["items"]
@@ -130,21 +125,47 @@ async def test_the_docs_refund_approval_shows_its_rendered_message_and_its_links
     assert page.status_code == 200, page.text
     assert "Refund 42 EUR?" in page.text
     assert (await studio.client.get(approve_path)).json()["message"] == "Refund 42 EUR?"
+    assert studio.engine.logs is not None
+    await studio.engine.logs.flush()
+    logs = await studio.client.get(f"{studio.base}/executions/{execution_id}/logs", headers=studio.headers)
+    assert any("Refund 42 EUR?" in entry["message"] for entry in logs.json()["items"]), logs.text
+
+
+async def test_a_viewer_or_a_read_key_finds_no_approval_link_in_a_run_while_slack_gets_working_ones(
+    studio: Studio, slack_api: SlackAPI
+) -> None:
+    connection = await studio.connect("slack", {"accessToken": TOKEN, "baseUrl": slack_api.api_url})
+    text = ASKED.replace("{{ steps.refund_ok.output.message }}", "Refund?")
+    workflow = await studio.publish(refund_steps(connection, text))
+    callers = await readers(studio)
+    execution_id = await studio.start(workflow, {"body": {"amount": 42}})
+
+    async def asked() -> list[dict[str, Any]]:
+        return slack_api.channels.get("finance", [])
+
+    (sent,) = await eventually(asked)
+    approve_url = re.search(r"<([^|>]+)\|Approve>", sent["text"])  # the approver's message has the links
+    reject_url = re.search(r"<([^|>]+)\|Reject>", sent["text"])
+    assert approve_url, sent["text"]
+    assert reject_url, sent["text"]
+    tokens = [urlsplit(u.group(1)).path.rsplit("/", 1)[1] for u in (approve_url, reject_url)]
+    approve_path = urlsplit(approve_url.group(1)).path
+    assert approve_path.startswith("/api/v1/approval-links/")
 
     async def rows_written() -> dict[str, Any] | None:
         execution = await studio.execution(execution_id)
         return execution if "copy" in execution["steps"] and "ask" in execution["steps"] else None
 
     execution = await eventually(rows_written)
-    stand_in = execution["steps"]["copy"]["output"]["link"]
-    assert stand_in.startswith("approval-link.approve.refund_ok."), stand_in
-    assert stand_in in execution["steps"]["ask"]["input"]["text"]
-    assert stand_in in json.dumps(execution["steps"]["ask"]["output"])  # Slack's echo of the message
     for who, headers in callers.items():
         readable = await what_is_readable(studio, execution_id, headers)
         assert "/approval-links/" not in readable, who
         for token in tokens:
             assert token not in readable, who
+    stand_in = execution["steps"]["copy"]["output"]["link"]  # what the run holds instead
+    assert stand_in.startswith("approval-link.approve.refund_ok."), stand_in
+    assert stand_in in execution["steps"]["ask"]["input"]["text"]
+    assert stand_in in json.dumps(execution["steps"]["ask"]["output"])  # Slack's echo of the message
 
     decided = await studio.client.post(approve_path)  # the link in the message still decides
     assert decided.status_code == 200, decided.text
