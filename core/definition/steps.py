@@ -163,9 +163,10 @@ class ApprovalStep(StepBase):
     )
     notify: list[Step] = Field(
         default_factory=list,
-        description="Steps run as the approval begins to wait, to ask for it: they read signed one-click "
-        "links as `{{ steps.<this step>.output.approveUrl }}` and `.rejectUrl` (approvals without "
-        "`approvers`: a link decides for whoever holds it)",
+        description="Steps run as the approval begins to wait, to ask for it: they read its rendered "
+        "message as `{{ steps.<this step>.output.message }}` and signed one-click links as `.approveUrl` and "
+        "`.rejectUrl` (approvals without `approvers`: a link decides for whoever holds it, so only what an "
+        "action sends holds it; rows, logs and live views show a stand-in)",
     )
 
     def children(self, path: str) -> list[tuple[list[Step], str]]:
