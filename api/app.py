@@ -13,6 +13,7 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
+from api.console import install_console
 from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.headers import SecurityHeaders
@@ -141,4 +142,5 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
 
         app.mount(CODEC_PATH, create_codec_app(settings), name="codec")
     install_docs(app)
+    install_console(app)  # last: its routes are the console's own, after every API route
     return app
