@@ -135,6 +135,30 @@ def run_workflow_id(execution_id: str) -> str:
     return f"run-{execution_id}"
 
 
+# Baton's own workflow types: a workflow named like one of them runs under INTERPRETER_WORKFLOW instead.
+OWN_WORKFLOW_TYPES = frozenset(
+    {
+        INTERPRETER_WORKFLOW,
+        SCHEDULED_RUN_WORKFLOW,
+        POLLER_WORKFLOW,
+        DEBOUNCE_WORKFLOW,
+        BATCH_WORKFLOW,
+        MAINTENANCE_WORKFLOW,
+        CANCEL_WORKFLOW,
+    }
+)
+RUN_TYPE_MAX_LENGTH = 200  # Temporal refuses names past 1,000 characters; a list column shows far fewer
+
+
+def run_workflow_type(workflow_name: str | None) -> str:
+    """The Temporal workflow type a run starts under: its workflow's name, so the Web UI's list (whose
+    default columns are the id, the run id and the type) says which workflow each run belongs to. The
+    worker serves every such name with the interpreter (worker.named_runs). A workflow without a name, or
+    named like one of Baton's own workflow types, runs as INTERPRETER_WORKFLOW."""
+    name = (workflow_name or "").strip()[:RUN_TYPE_MAX_LENGTH].strip()
+    return name if name and name not in OWN_WORKFLOW_TYPES else INTERPRETER_WORKFLOW
+
+
 def cancel_workflow_id(execution_id: str) -> str:
     """The Temporal workflow id of a run's cancellation (`cancel-{executionId}`): one per run."""
     return f"cancel-{execution_id}"

@@ -47,6 +47,7 @@ from worker.closing import BatonCancel
 from worker.debounce import BatonDebounce
 from worker.interpreter import BatonRun
 from worker.maintenance import BatonMaintenance
+from worker.named_runs import NamedBatonRun
 from worker.reconciler import ClosedRunsReconciler
 from worker.triggers import BatonPoller, BatonScheduledRun
 
@@ -120,6 +121,7 @@ def build_worker(
             BatonDebounce,
             BatonBatch,
             BatonCancel,
+            NamedBatonRun,
         ],
         activities=[
             *actions.activities(),

@@ -36,7 +36,6 @@ from core.contract import (
     DEBOUNCE_SIGNAL,
     DEBOUNCE_WORKFLOW,
     DECIDE_UPDATE,
-    INTERPRETER_WORKFLOW,
     PAUSE_SIGNAL,
     UNPAUSE_SIGNAL,
     BatchRequest,
@@ -49,6 +48,7 @@ from core.contract import (
     Unpause,
     debounce_workflow_id,
     run_workflow_id,
+    run_workflow_type,
     step_ids_in_order,
 )
 from core.errors import (
@@ -302,7 +302,7 @@ class RunService:
         temporal_id = run_workflow_id(run.execution_id)
         try:
             handle = await self._client.start_workflow(
-                INTERPRETER_WORKFLOW,
+                run_workflow_type(run.workflow_name),  # the Web UI's list names the workflow
                 run,
                 id=temporal_id,
                 task_queue=self._settings.temporal_task_queue,

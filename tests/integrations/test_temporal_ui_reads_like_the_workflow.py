@@ -1,15 +1,22 @@
 """The Temporal Web UI reads like the workflow (checked through Temporal's own API, as the UI reads it): a
-failed run's result is the failed step's name and the author's message, without Baton's stack trace; the
-action's timeline entry is the step's name."""
+run is listed under its workflow's name (the type column) and keeps its id; a failed run's result is the
+failed step's name and the author's message, without Baton's stack trace."""
 
 from __future__ import annotations
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistoryEventFilterType
 from temporalio.exceptions import ApplicationError
+from temporalio.worker import Replayer
 
+from core.codec import data_converter
+from core.contract import CANCEL_WORKFLOW, INTERPRETER_WORKFLOW, POLLER_WORKFLOW, run_workflow_type
+from core.settings import Settings
 from tests.http_server import Reply, ScriptedServer
-from tests.integrations.conftest import Studio
+from tests.integrations.conftest import Studio, live_is
+from worker.interpreter import BatonRun
+from worker.main import workflow_runner
+from worker.named_runs import NamedBatonRun
 
 
 async def test_a_failed_run_shows_its_step_and_the_message_without_a_stack_trace(
@@ -51,3 +58,65 @@ async def test_a_failed_run_shows_its_step_and_the_message_without_a_stack_trace
     text = str(shown)
     assert "Traceback" not in text
     assert 'File "' not in text
+
+
+async def test_a_run_is_listed_under_its_workflows_name_and_stays_reachable_by_its_id(
+    studio: Studio, temporal_client: Client, settings: Settings
+) -> None:
+    created = await studio.client.post(
+        f"{studio.base}/workflows",
+        headers=studio.headers,
+        json={
+            "name": "Greet new signups",
+            "triggerType": "MANUAL",
+            "steps": [
+                {"id": "hello", "type": "set", "values": {"greeting": "hi {{ trigger.name }}"}},
+                {"id": "ok", "type": "approval", "message": "Send it?"},
+            ],
+        },
+    )
+    assert created.status_code == 201, created.text
+    workflow_id = created.json()["id"]
+    published = await studio.client.post(
+        f"{studio.base}/workflows/{workflow_id}/publish", headers=studio.headers, json={}
+    )
+    assert published.status_code == 201, published.text
+    execution_id = await studio.start(workflow_id, {"name": "Ada"})
+    waiting = await studio.until(execution_id, live_is("waiting"))
+    assert waiting is not None, "the run never reached its approval"
+    # the list's default columns: workflow id, run id, type
+    handle = temporal_client.get_workflow_handle(f"run-{execution_id}")
+    described = await handle.describe()
+    assert described.workflow_type == "Greet new signups"
+    assert described.id == f"run-{execution_id}"
+    listed = [w async for w in temporal_client.list_workflows(f"WorkflowId = 'run-{execution_id}'")]
+    assert [w.workflow_type for w in listed] == ["Greet new signups"]
+    # the interpreter's query and update answer under that type too
+    assert (await handle.query("state"))["waitingForDecision"] == ["ok"]
+    decided = await studio.client.post(
+        f"{studio.base}/executions/{execution_id}/steps/ok/decision",
+        headers=studio.headers,
+        json={"approved": True},
+    )
+    assert decided.status_code in (200, 202), decided.text
+    done = await studio.until(execution_id, lambda e: e["status"] not in ("PENDING", "RUNNING"))
+    assert done is not None
+    assert done["status"] == "SUCCESS", done
+    assert done["steps"]["hello"]["output"] == {"greeting": "hi Ada"}
+    # and its history replays on the worker's workflows, as a run in flight must after a deploy
+    replayer = Replayer(
+        workflows=[BatonRun, NamedBatonRun],
+        workflow_runner=workflow_runner(),
+        data_converter=data_converter(settings),
+    )
+    await replayer.replay_workflow(await handle.fetch_history())
+
+
+def test_a_workflow_without_a_name_or_named_like_batons_own_types_runs_as_the_interpreter() -> None:
+    assert run_workflow_type("Greet new signups") == "Greet new signups"
+    assert run_workflow_type("  Nightly report  ") == "Nightly report"
+    assert run_workflow_type(None) == INTERPRETER_WORKFLOW
+    assert run_workflow_type("   ") == INTERPRETER_WORKFLOW
+    assert run_workflow_type(POLLER_WORKFLOW) == INTERPRETER_WORKFLOW
+    assert run_workflow_type(CANCEL_WORKFLOW) == INTERPRETER_WORKFLOW
+    assert len(run_workflow_type("x" * 5000)) == 200
