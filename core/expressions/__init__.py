@@ -65,6 +65,8 @@ __all__ = [
     "size_of",
 ]
 
+# Searched only up to the last "}}" (`_closed`): an unclosed "{{" would otherwise be read to the end of the
+# text from each "{{" after it, quadratic in a long value.
 EXPRESSION = re.compile(r"\{\{(.*?)\}\}", re.S)
 WHOLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<body>(?:(?!\}\}).)*)\}\}\s*$", re.S)
 
@@ -157,7 +159,12 @@ ENVIRONMENT = _environment()
 
 
 def has_expression(value: str) -> bool:
-    return "{{" in value and EXPRESSION.search(value) is not None
+    return "{{" in value and EXPRESSION.search(value, 0, _closed(value)) is not None
+
+
+def _closed(source: str) -> int:
+    """Where the last "}}" of `source` ends: past it no "{{" is closed, so no search need look there."""
+    return source.rfind("}}") + 2
 
 
 def _check_names(tree: jinja2.nodes.Template, source: str) -> None:
@@ -195,7 +202,7 @@ def compile_expression(source: str) -> None:
 def names_used(source: str) -> set[tuple[str, ...]]:
     """The data paths an expression reads, e.g. {("steps", "lookup"), ("trigger",)} (for reference checks)."""
     found: set[tuple[str, ...]] = set()
-    for match in EXPRESSION.finditer(source):
+    for match in EXPRESSION.finditer(source, 0, _closed(source)):
         try:
             tree = ENVIRONMENT.parse("{{" + match.group(1) + "}}")
         except jinja2.TemplateSyntaxError:
