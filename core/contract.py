@@ -147,6 +147,9 @@ OWN_WORKFLOW_TYPES = frozenset(
         CANCEL_WORKFLOW,
     }
 )
+# Since this patch the workflows that start runs (a schedule's tick, a subworkflow step) start them under
+# run_workflow_type; runs begun before it replay starting INTERPRETER_WORKFLOW.
+NAMED_RUN_TYPES_PATCH = "named-run-types"
 RUN_TYPE_MAX_LENGTH = 200  # Temporal refuses names past 1,000 characters; a list column shows far fewer
 
 
@@ -264,6 +267,9 @@ class StepRecord:
     # While the step has not ended: what it is doing (core.runs.live: running, retrying, rateLimited,
     # waiting), shown by the API; None once it ends.
     state: dict[str, Any] | None = None
+    # Where the step began in its run (RunState counts steps as they start): rows written in one workflow
+    # task share started_at, so this orders them. None from interpreters before it.
+    sequence: int | None = None
 
 
 @dataclass
@@ -284,6 +290,7 @@ class ActionRequest:
     again: bool = False
     # The run's start, not written yet (FIRST_WRITE_ENGINE): written before the buffered rows.
     started: ExecutionStarted | None = None
+    sequence: int | None = None  # the step's StepRecord.sequence
 
 
 @dataclass

@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.triggers import TriggerActivities
 from core.contract import (
     INTERPRETER_WORKFLOW,
+    NAMED_RUN_TYPES_PATCH,
     POKE_SIGNAL,
     POLLER_WORKFLOW,
     SCHEDULED_RUN_WORKFLOW,
@@ -32,6 +33,7 @@ from core.contract import (
     ScheduledFire,
     TriggerRef,
     run_workflow_id,
+    run_workflow_type,
 )
 from core.runs.handles import run_details, run_search_attributes, run_summary
 
@@ -56,9 +58,10 @@ class BatonScheduledRun:
         if decision.run is None:
             return f"skipped: {decision.skipped}"
         run = decision.run
+        named = workflow.patched(NAMED_RUN_TYPES_PATCH)  # the Web UI lists the run under its workflow's name
         try:
             child = await workflow.start_child_workflow(
-                INTERPRETER_WORKFLOW,
+                run_workflow_type(run.workflow_name) if named else INTERPRETER_WORKFLOW,
                 run,
                 id=run_workflow_id(run.execution_id),
                 result_type=RunResult,

@@ -13,12 +13,14 @@ with workflow.unsafe.imports_passed_through():
         CURRENT_ENGINE,
         INTERPRETER_WORKFLOW,
         MAX_SUBWORKFLOW_DEPTH,
+        NAMED_RUN_TYPES_PATCH,
         TYPED_ACTIVITIES_PATCH,
         PublishedVersion,
         RunInput,
         RunResult,
         VersionRequest,
         run_workflow_id,
+        run_workflow_type,
     )
     from core.definition.steps import (
         SubworkflowStep,
@@ -61,8 +63,9 @@ class SubworkflowSteps(RunState):
             )
         if child_execution is None:
             child_execution = str(workflow.uuid4())
+        named = self.patched(NAMED_RUN_TYPES_PATCH)  # the Web UI lists the child under its workflow's name
         child: RunResult = await workflow.execute_child_workflow(
-            INTERPRETER_WORKFLOW,
+            run_workflow_type(published.name) if named else INTERPRETER_WORKFLOW,
             RunInput(
                 execution_id=child_execution,
                 workflow_id=step.workflow_id,

@@ -1,0 +1,77 @@
+"""Runs that Baton's workflows start (a schedule's tick, a subworkflow step) are listed in the Temporal Web UI
+under their workflow's name too, and the histories of the workflows that start them (recorded here, written
+to tests/worker/histories/paths/ with BATON_RECORD_HISTORIES=1) replay."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHandle
+
+from core.contract import SCHEDULED_RUN_WORKFLOW, ScheduledFire
+from tests.engine import Engine
+from tests.factories import create_workflow
+
+PATHS = Path(__file__).parent / "histories" / "paths"
+
+
+async def a_scheduled_tick(engine: Engine) -> tuple[WorkflowHandle[str, str], str]:
+    """A schedule's tick, run to its end; the execution id of the run it started."""
+    scheduled = await create_workflow(
+        engine.db,
+        [{"id": "tick", "type": "set", "values": {"at": "{{ trigger.scheduledAt }}"}}],
+        trigger_type="SCHEDULE",
+        trigger_config={"cron": "0 * * * *"},
+    )
+    await engine.db.execute("UPDATE workflows SET is_active = true WHERE id = $1", scheduled)
+    tick: WorkflowHandle[str, str] = await engine.client.start_workflow(
+        SCHEDULED_RUN_WORKFLOW,
+        ScheduledFire(scheduled),
+        id=f"schedule-tick-{uuid.uuid4().hex[:8]}",
+        task_queue=engine.task_queue,
+        result_type=str,
+    )
+    assert "SUCCESS" in await tick.result()
+    child = await engine.db.fetchval(
+        "SELECT id::text FROM workflow_executions WHERE workflow_id = $1", scheduled
+    )
+    return tick, str(child)
+
+
+async def a_subworkflow_parent(engine: Engine) -> tuple[WorkflowHandle[object, object], str]:
+    """A run whose subworkflow step ran to its end; the execution id of the child."""
+    child = await create_workflow(engine.db, [{"id": "double", "type": "set", "values": {"v": 4}}])
+    parent = await engine.start([{"id": "sub", "type": "subworkflow", "workflowId": child, "input": {}}])
+    assert (await parent.result()).status == "SUCCESS"
+    child_id = await engine.db.fetchval(
+        "SELECT id::text FROM workflow_executions WHERE workflow_id = $1", child
+    )
+    return parent, str(child_id)
+
+
+async def test_a_scheduled_run_is_listed_under_its_workflows_name(engine_worker: Engine) -> None:
+    _, child = await a_scheduled_tick(engine_worker)
+    described = await engine_worker.client.get_workflow_handle(f"run-{child}").describe()
+    assert described.workflow_type == "wf"  # the factory's workflow name
+
+
+async def test_a_subworkflow_run_is_listed_under_its_workflows_name(engine_worker: Engine) -> None:
+    _, child = await a_subworkflow_parent(engine_worker)
+    described = await engine_worker.client.get_workflow_handle(f"run-{child}").describe()
+    assert described.workflow_type == "wf"
+
+
+@pytest.mark.skipif(
+    os.environ.get("BATON_RECORD_HISTORIES") != "1",
+    reason="records histories only when BATON_RECORD_HISTORIES=1 (see tests/worker/test_replay.py)",
+)
+async def test_record_the_starts_of_named_runs(engine_worker: Engine) -> None:
+    tick, _ = await a_scheduled_tick(engine_worker)
+    parent, _ = await a_subworkflow_parent(engine_worker)
+    PATHS.mkdir(parents=True, exist_ok=True)
+    for name, handle in (("scheduled_run_named", tick), ("subworkflow_parent_named", parent)):
+        history = await handle.fetch_history()
+        (PATHS / f"{name}.json").write_text(history.to_json())
