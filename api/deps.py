@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.resources import Resources
 from api.schemas.workflows import ExecutionOut
 from core.accounts import Principal, active_user, principal_for_api_key
+from core.console_sessions import CSRF_HEADER, SESSION_COOKIE, ConsoleSessions
 from core.contract import run_workflow_id
 from core.errors import PermissionDenied, Unauthenticated
 from core.models import WorkflowExecution, Workspace, WorkspaceRole
@@ -60,7 +61,17 @@ async def bearer_token(request: Request) -> str:
     return token.strip()
 
 
+def console_sessions(resources: Resources) -> ConsoleSessions:
+    return ConsoleSessions(resources.settings, resources.signer, resources.redis, resources.keys)
+
+
 async def current_principal(request: Request, session: SessionDep, resources: ResourcesDep) -> Principal:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie and "authorization" not in request.headers:  # the console (a bearer token wins: no CSRF)
+        user = await console_sessions(resources).user_of(
+            session, cookie, request.method, request.headers.get(CSRF_HEADER)
+        )
+        return Principal(user)
     token = await bearer_token(request)
     if token.startswith(API_KEY_PREFIX):
         return await principal_for_api_key(session, token)

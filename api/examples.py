@@ -307,6 +307,11 @@ EXAMPLES: dict[str, tuple[Any, int, Any]] = {
     ),
     f"POST {V1}/auth/login": ({"email": "ada@example.com", "password": PASSWORD}, 200, TOKENS),
     f"POST {V1}/auth/refresh": ({"refreshToken": "eyJhbGciOiJIUzI1NiJ9.…"}, 200, TOKENS),
+    f"POST {V1}/auth/session": (
+        {"email": "ada@example.com", "password": PASSWORD},
+        200,
+        {"user": USER, "csrfToken": "Qm9vdHN0cmFwcGVkLWNzcmYtdG9rZW4tZXhhbXBsZQ", "expiresIn": 43200},
+    ),
     f"GET {V1}/me": (None, 200, USER),
     f"POST {V1}/me/api-keys": (
         {"name": "laptop", "scopes": API_KEY["scopes"]},

@@ -90,6 +90,10 @@ class RedisKeys:
         """A refresh token already exchanged (each works once)."""
         return f"{self.prefix}auth:refresh-used:{token_id}"
 
+    def console_session_ended(self, token_id: str) -> str:
+        """A console session signed out before its expiry (its cookie no longer works)."""
+        return f"{self.prefix}auth:session-ended:{token_id}"
+
     def login_attempts(self, client: str) -> str:
         """Login attempts from one client address, every account (core.login_throttle)."""
         return f"{self.prefix}ratelimit:login:ip:{client}"

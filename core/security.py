@@ -21,7 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from core.crypto import derive_key
 from core.settings import Settings
 
-TokenType = Literal["access", "refresh", "verify"]
+TokenType = Literal["access", "refresh", "verify", "session"]
 API_KEY_PREFIX = "bat_"
 _hasher = PasswordHasher()
 # A hash of a random password, verified when the email is unknown so both paths take the same time.
@@ -48,6 +48,8 @@ class TokenLifetimes:
     access: timedelta = timedelta(minutes=15)
     refresh: timedelta = timedelta(days=30)
     verify: timedelta = timedelta(days=2)
+    # the console's cookie (core.console_sessions): a working day, then sign in again
+    session: timedelta = timedelta(hours=12)
 
 
 class TokenSigner:

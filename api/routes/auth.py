@@ -1,4 +1,4 @@
-"""Register, log in, refresh, verify email."""
+"""Register, log in, refresh, verify email; sign in and out of the console (a session cookie)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ import logging
 import uuid
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Request, Response, status
 
 from api.audit import AuditorDep
-from api.deps import ResourcesDep, SessionDep
+from api.deps import ResourcesDep, SessionDep, console_sessions
 from api.errors import error_responses
 from api.schemas.accounts import LoginBody, RefreshBody, RegisterBody, TokenPair, UserOut, VerifyEmailBody
+from api.schemas.sessions import SessionOut
 from core.accounts import Principal, active_user, authenticate, normalize_email, register_user
+from core.console_sessions import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
 from core.errors import Unauthenticated
 from core.login_throttle import LoginThrottle
 from core.passwords import require_strong_password
@@ -139,3 +141,63 @@ async def verify_email(
         workspace_id=None,
     )
     return UserOut.model_validate(user)
+
+
+def _secure(request: Request, resources: ResourcesDep) -> bool:
+    """Cookies only over HTTPS when Baton is reached over HTTPS (directly, through a proxy, or as configured),
+    so `baton dev` on http://127.0.0.1 can sign in."""
+    return request.url.scheme == "https" or resources.settings.public_base_url.startswith("https://")
+
+
+@router.post("/session", response_model=SessionOut, responses=ERRORS)
+async def sign_in(
+    body: LoginBody,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    resources: ResourcesDep,
+    auditor: AuditorDep,
+) -> SessionOut:
+    """Sign in to the console: sets the `baton_session` cookie (HttpOnly, SameSite=Lax, Secure over HTTPS;
+    12 hours) and the `baton_csrf` cookie, readable by the page, whose value every request that changes
+    something sends as `X-CSRF-Token` (refused 403 without it). Same throttle as `POST /auth/login`."""
+    client = request.client.host if request.client else "unknown"
+    signed_in = await console_sessions(resources).sign_in(session, client, body.email, body.password)
+    secure = _secure(request, resources)
+    response.set_cookie(
+        SESSION_COOKIE,
+        signed_in.token,
+        max_age=signed_in.max_age,
+        path="/api/",
+        httponly=True,
+        secure=secure,
+        samesite="lax",
+    )
+    response.set_cookie(
+        CSRF_COOKIE, signed_in.csrf_token, max_age=signed_in.max_age, path="/", secure=secure, samesite="lax"
+    )
+    await auditor.record(
+        "user.logged_in",
+        principal=Principal(signed_in.user),
+        entity_type="user",
+        entity_id=signed_in.user.id,
+        workspace_id=None,
+        metadata={"via": "console"},
+    )
+    return SessionOut(
+        user=UserOut.model_validate(signed_in.user),
+        csrf_token=signed_in.csrf_token,
+        expires_in=signed_in.max_age,
+    )
+
+
+@router.delete("/session", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)
+async def sign_out(request: Request, response: Response, resources: ResourcesDep) -> None:
+    """Sign out of the console: the session ends (a copy of its cookie stops working) and both cookies are
+    cleared. Needs `X-CSRF-Token` like every cookie request that changes something."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        await console_sessions(resources).sign_out(token, request.headers.get(CSRF_HEADER))
+    secure = _secure(request, resources)
+    response.delete_cookie(SESSION_COOKIE, path="/api/", httponly=True, secure=secure, samesite="lax")
+    response.delete_cookie(CSRF_COOKIE, path="/", secure=secure, samesite="lax")
