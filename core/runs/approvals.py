@@ -77,7 +77,9 @@ def _approval(row: Any) -> Approval:
         workflow_id=row.workflow_id,
         workflow_name=row.name,
         status="pending" if waiting else "decided",
-        message=state.get("message"),
+        # a decided approval's row waits no more: its output keeps the message (since the interpreter's
+        # rendered-approval-message)
+        message=state.get("message") if waiting else _decided_message(row.output) or state.get("message"),
         approvers=list(state.get("approvers") or []),
         requested_at=row.started_at,
         expires_at=state.get("expiresAt"),
@@ -85,6 +87,11 @@ def _approval(row: Any) -> Approval:
         decision=None if waiting else row.output,
         decided_at=None if waiting else row.completed_at,
     )
+
+
+def _decided_message(output: Any) -> str | None:
+    message = output.get("message") if isinstance(output, dict) else None
+    return message if isinstance(message, str) else None
 
 
 async def list_approvals(

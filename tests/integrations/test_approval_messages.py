@@ -130,6 +130,15 @@ async def test_the_docs_refund_example_reads_as_rendered_in_the_inbox_live_state
     logs = await studio.client.get(f"{studio.base}/executions/{execution_id}/logs", headers=studio.headers)
     assert any("Refund 42 EUR?" in entry["message"] for entry in logs.json()["items"]), logs.text
 
+    assert (await studio.client.post(approve_path)).status_code == 200
+    done = await studio.until(execution_id, lambda e: e["status"] == "SUCCESS")
+    assert done, "the run did not end"
+    assert done["steps"]["refund_ok"]["output"]["message"] == "Refund 42 EUR?"  # kept with the decision
+    decided = await studio.client.get(
+        f"{studio.base}/approvals", headers=studio.headers, params={"status": "decided"}
+    )
+    assert [a["message"] for a in decided.json()["items"]] == ["Refund 42 EUR?"]
+
 
 async def test_a_viewer_or_a_read_key_finds_no_approval_link_in_a_run_while_slack_gets_working_ones(
     studio: Studio, slack_api: SlackAPI

@@ -190,4 +190,4 @@ async def test_an_approve_link_lets_the_run_go_on(studio: Studio, http_server: S
 
     done = await studio.until(execution_id, lambda e: e["status"] == "SUCCESS")
     assert done, "the run did not end"
-    assert done["result"] == {"approved": True, "by": "approval-link", "comment": None}
+    assert done["result"] == {"approved": True, "by": "approval-link", "comment": None, "message": "Ship it?"}

@@ -24,8 +24,9 @@ with workflow.unsafe.imports_passed_through():
 from worker.run_state import RECORD_TIMEOUT, RunState, StepCall
 
 # Since this patch an approval's message is rendered as the step begins (`Refund {{ trigger.body.amount }}
-# EUR?` reads `Refund 42 EUR?` in the inbox, the live state, the link's page and the log), and its notify
-# steps also read it as `steps.<id>.output.message`; runs begun before it replay with the message as written.
+# EUR?` reads `Refund 42 EUR?` in the inbox, the live state, the link's page and the log), its notify steps
+# and the steps after it read it as `steps.<id>.output.message`; runs begun before it replay with the
+# message as written.
 RENDERED_APPROVAL_PATCH = "rendered-approval-message"
 
 
@@ -134,6 +135,8 @@ class WaitSteps(RunState):
             output = {"approved": decision.approved, "by": decision.by, "comment": decision.comment}
         finally:
             self._waiting.pop(step.id, None)
+        if rendered:  # kept with the decision: the inbox shows what was asked once the row stops waiting
+            output["message"] = message
         if not output["approved"] and step.on_reject == "fail":
             if output.get("timedOut"):
                 why = "nobody decided before it expired (its default decision is reject)"
