@@ -206,6 +206,7 @@ class ActionActivities:
                     started_at=request.started_at,
                     completed_at=datetime.now(UTC).isoformat(),
                     retry_count=activity.info().attempt - 1,
+                    sequence=request.sequence,
                 )
                 secrets = Secrets.of(credentials) if credentials else NO_SECRETS
                 written = await row.settle() if row is not None else False

@@ -301,6 +301,7 @@ def running_row(request: ActionRequest, state: dict[str, Any], error: str | None
         error=error,
         started_at=request.started_at,
         state=state,
+        sequence=request.sequence,
     )
 
 
@@ -383,6 +384,7 @@ def step_log(execution_id: str, record: StepRecord, secrets: Secrets = NO_SECRET
             "input": redact(record.input, secrets),
             "output": redact(record.output, secrets),
             "key": record.key,
+            "sequence": record.sequence,  # the order the step began (entries come in the order steps end)
             "retries": record.retry_count,
             "status": record.status,
             "error": record.error,

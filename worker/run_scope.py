@@ -6,7 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, FailureError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    ChildWorkflowError,
+    FailureError,
+    TemporalError,
+)
 
 from core.expressions import ExpressionError
 
@@ -45,6 +51,9 @@ class StopRun(Exception):
         super().__init__(message or status)
         self.status = status
         self.message = message
+        # The outputs of the conditions and switches it passed through on its way up, by record key: each is
+        # recorded with the branch it took, not with the stop's output.
+        self.routed: dict[str, Any] = {}
 
     def as_output(self) -> dict[str, Any]:
         """The stop step's output (its row's)."""
@@ -55,6 +64,16 @@ class StopRun(Exception):
 # fails that step, as its onError says, instead of failing the workflow task for ever.
 BAD_VALUES = (ValueError, TypeError, ArithmeticError, LookupError, RecursionError)
 STEP_ERRORS = (StepFailed, ExpressionError, FailureError, TimeoutError, *BAD_VALUES)
+
+
+def is_step_error(error: BaseException) -> bool:
+    """Whether an exception out of a step is that step's failure. Any exception is (a workflow task failed
+    by it would retry for ever, repeating the local activities before it), except the ones that carry the
+    run on (`stop`, a switch of version) and Temporal's own (non-determinism, a sandbox refusal: a bug in
+    Baton that a retry on a fixed worker must meet again, not a step's fault)."""
+    if isinstance(error, STEP_ERRORS):
+        return True
+    return isinstance(error, Exception) and not isinstance(error, StopRun | SwitchToLatest | TemporalError)
 
 
 def describe_failure(step_id: str, error: BaseException) -> StepFailed:
@@ -82,7 +101,7 @@ def describe_failure(step_id: str, error: BaseException) -> StepFailed:
         )
     if isinstance(cause, FailureError):
         return StepFailed(step_id, cause.message or type(cause).__name__, type(cause).__name__)
-    return StepFailed(step_id, str(cause), type(cause).__name__)
+    return StepFailed(step_id, f"step {step_id!r}: {type(cause).__name__}: {cause}", type(cause).__name__)
 
 
 @dataclass

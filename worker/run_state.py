@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, ClassVar
 
@@ -41,12 +41,12 @@ with workflow.unsafe.imports_passed_through():
     from core.runs import live
     from core.runs.timeline import branch_taken
     from worker.run_scope import (
-        STEP_ERRORS,
         Scope,
         StepFailed,
         StopRun,
         SwitchToLatest,
         describe_failure,
+        is_step_error,
     )
 
 RECORD_TIMEOUT = timedelta(seconds=30)
@@ -58,6 +58,9 @@ BOUNDED_PAYLOADS_PATCH = "bounded-payloads"
 # Since this patch a step that waits (approval, delay, subworkflow) writes a RUNNING row saying what it waits
 # for before it waits (core.runs.live); runs begun before it replay without that write.
 LIVE_WAITS_PATCH = "live-waits"
+# Since this patch a condition or switch whose branch ends the run with a `stop` is recorded with the branch
+# it took ({"result": ...} / {"matched": ...}); before it, with the stop's output (and no branch).
+ROUTED_STOP_PATCH = "routed-stop-record"
 # Actions whose timeout is longer than this run as regular activities: the server tracks them, a crashed
 # worker's attempt is retried on its timeout, and they do not hold the run's workflow task.
 LOCAL_ACTION_MAX_TIMEOUT = timedelta(minutes=5)
@@ -185,6 +188,9 @@ class RunState:
         self._last_unpause: Unpause | None = None
         self._input_overrides: dict[str, Any] = {}  # step key -> the input an operator gave it
         self._slot_freed = False
+        # Steps numbered as they begin (StepRecord.sequence), by record key: run order, which the rows'
+        # timestamps cannot give (a workflow task's clock stands still).
+        self._sequences: dict[str, int] = {}
         # What the Temporal Web UI shows as the run's current details: what it does now, then the last
         # steps that ended (with the branch a condition or switch took).
         self._trail: list[str] = []
@@ -203,6 +209,8 @@ class RunState:
             scope.set_output(step.id, output)
             self._statuses[key] = ExecutionStatus.SUCCESS.value
             return output
+        # a step run again (parked by onError "pause", then unpaused) keeps its place
+        self._sequences.setdefault(key, len(self._sequences) + 1)
         if self._pause is not None:  # POST .../pause: held here, before the step begins
             await self._held(step, key)
         started = workflow.now().isoformat()
@@ -214,8 +222,8 @@ class RunState:
                 try:
                     output = await self._attempt(step, scope, key, started)
                     break
-                except STEP_ERRORS as error:
-                    if step.on_error != "pause":
+                except Exception as error:
+                    if not is_step_error(error) or step.on_error != "pause":
                         raise
                     fix = await self._parked(step, key, started, describe_failure(step.id, error))
                     if fix.give_up:
@@ -226,9 +234,13 @@ class RunState:
                         self._input_overrides[key] = fix.step_input
                     started = workflow.now().isoformat()
         except StopRun as stop:
-            self._ended(step, key, started, ExecutionStatus.SUCCESS.value, stop.as_output())
+            routed = stop.routed.get(key)
+            own = routed if routed is not None and self.patched(ROUTED_STOP_PATCH) else stop.as_output()
+            self._ended(step, key, started, ExecutionStatus.SUCCESS.value, own)
             raise
-        except STEP_ERRORS as error:
+        except Exception as error:
+            if not is_step_error(error):
+                raise
             failure = describe_failure(step.id, error)
             self._ended(
                 step,
@@ -401,7 +413,7 @@ class RunState:
     def _buffer(self, record: StepRecord) -> None:
         assert self._input is not None
         if self._input.record:
-            self._records.append(record)
+            self._records.append(replace(record, sequence=self._sequences.get(record.key)))
 
     async def _flush(self) -> None:
         """Writes the buffered rows (and the run's start when no write has carried it yet: before a wait,

@@ -215,6 +215,9 @@ class StepExecutionOut(ApiModel):
     state: LiveStep | None = Field(default=None, description="While the step has not ended: what it does")
     step_key: str | None = Field(default=None, description="The step id and its loop item path (`send/2`)")
 
+    sequence: int | None = Field(
+        default=None, description="The order steps begun at the same startedAt began in (1 first)"
+    )
     @computed_field(description="retryCount + 1")  # type: ignore[prop-decorator]
     @property
     def attempts(self) -> int:
@@ -264,6 +267,9 @@ class TimelineItem(ApiModel):
     step_id: str
     key: str = Field(description="The step id and its loop item path: `send/2` is the third item's")
     iteration: list[int] = Field(description="The loop item indexes, outermost first ([] outside loops)")
+    sequence: int | None = Field(
+        default=None, description="The order steps begun at the same startedAt began in (1 first)"
+    )
     name: str = Field(description="The step's name, or its id")
     step_type: str
     parent_step_id: str | None = Field(description="The step it is nested in (null at the top)")

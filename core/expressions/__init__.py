@@ -18,6 +18,7 @@ Compiled expressions are cached by source, so a definition is compiled once per 
 
 from __future__ import annotations
 
+import difflib
 import operator
 import re
 from collections.abc import Mapping, Sequence
@@ -188,15 +189,44 @@ def _compile_text(source: str) -> jinja2.Template:
 
 
 def compile_expression(source: str) -> None:
-    """Parses `source` (raises ExpressionError); the compiled form is cached for evaluation."""
+    """Parses `source` and checks every filter and test it names, also those named by a string
+    (`select('odd')`, `map('lower')`) or inside `x if c else y` that Jinja would only look up when they
+    run (raises ExpressionError); the compiled form is cached for evaluation."""
     try:
         whole = WHOLE_EXPRESSION.match(source)
         if whole:
             _compile_whole(whole.group("body"))
         else:
             _compile_text(source)
+        _check_filters_and_tests(ENVIRONMENT.parse(source), source)
     except jinja2.TemplateSyntaxError as exc:
         raise ExpressionError(f"syntax error: {exc.message}", source=source) from exc
+
+
+# Filters whose positional argument at this index names a test (or, for map, a filter), as a string.
+_NAMED_BY_ARGUMENT = {"select": (0, "test"), "reject": (0, "test"), "selectattr": (1, "test"),
+                      "rejectattr": (1, "test"), "map": (0, "filter")}  # fmt: skip
+
+
+def _check_filters_and_tests(tree: jinja2.nodes.Template, source: str) -> None:
+    """Only at save (validation): evaluation keeps Jinja's lookups, so runs recorded before this check
+    evaluate as they did."""
+    for node in tree.find_all((jinja2.nodes.Filter, jinja2.nodes.Test)):
+        kind = "test" if isinstance(node, jinja2.nodes.Test) else "filter"
+        _known(kind, node.name, source)
+        named = _NAMED_BY_ARGUMENT.get(node.name) if kind == "filter" else None
+        argument = node.args[named[0]] if named and len(node.args) > named[0] else None
+        if named and isinstance(argument, jinja2.nodes.Const) and isinstance(argument.value, str):
+            _known(named[1], argument.value, source)
+
+
+def _known(kind: str, name: str, source: str) -> None:
+    known = ENVIRONMENT.tests if kind == "test" else ENVIRONMENT.filters
+    if name in known:
+        return
+    close = difflib.get_close_matches(name, list(known), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise ExpressionError(f"unknown {kind} {name!r}{hint}", source=source)
 
 
 def names_used(source: str) -> set[tuple[str, ...]]:
@@ -251,6 +281,12 @@ def evaluate(source: str, scope: Mapping[str, Any]) -> Any:
         raise ExpressionError(f"{type(exc).__name__}: {exc}", source=source) from exc
     except (MemoryError, RecursionError) as exc:
         raise ExpressionError(f"too large to evaluate ({type(exc).__name__})", source=source) from exc
+    except jinja2.TemplateError as exc:  # e.g. `select('nosuch')`: a test or filter named only when it runs
+        raise ExpressionError(exc.message or type(exc).__name__, source=source) from exc
+    except Exception as exc:
+        # Whatever else a filter raises on odd data (`[1] | dictsort`: AttributeError) is the expression's
+        # error too: it fails the step (onError applies), never the workflow task that evaluates it.
+        raise ExpressionError(f"{type(exc).__name__}: {exc}", source=source) from exc
 
 
 def render_value(value: Any, scope: Mapping[str, Any], where: str = "") -> Any:

@@ -266,6 +266,8 @@ TESTS = {
         "defined", "undefined", "none", "number", "string", "mapping", "sequence", "boolean", "integer",
         "float", "true", "false", "even", "odd", "divisibleby", "in", "eq", "ne", "lt", "le", "gt", "ge",
         "equalto", "lower", "upper",
+        # the operator spellings Jinja's documentation uses with select/selectattr (`selectattr('n', '>', 1)`)
+        "==", "!=", ">", ">=", "<", "<=", "greaterthan", "lessthan",
     )
 }  # fmt: skip
 

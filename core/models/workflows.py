@@ -152,4 +152,7 @@ class StepExecution(SQLModel, table=True):
     state: Any | None = json_col(nullable=True)
     # Baton's: the step id and its loop iteration path (`send/2`), for the run's timeline.
     step_key: str | None = text_col(nullable=True)
+    # Baton's: where the step began in its run (the interpreter's count of steps started); rows written in
+    # one workflow task share started_at, so run order is (started_at, sequence). NULL on older rows.
+    sequence: int | None = int_col()
     created_at: datetime = created_at_col()

@@ -93,7 +93,8 @@ async def steps(session: AsyncSession, execution_id: str) -> list[StepExecution]
     query = (
         select(StepExecution)
         .where(StepExecution.execution_id == execution_id)
-        .order_by(col(StepExecution.started_at), col(StepExecution.created_at))
+        # run order: steps begun in one workflow task share started_at; sequence says which began first
+        .order_by(col(StepExecution.started_at), col(StepExecution.sequence), col(StepExecution.created_at))
     )
     return list((await session.exec(query)).all())
 

@@ -80,14 +80,14 @@ UPSERT_STEPS = Statement.of(
                 retry_count + CASE WHEN :bump AND status = 'RUNNING' THEN 1 ELSE 0 END, :retry_count
             ),
             state = CAST(:state AS jsonb),
-            step_key = :step_key
+            step_key = :step_key, sequence = coalesce(:sequence, sequence)
         WHERE id = :id RETURNING 1
     )
     INSERT INTO step_executions (id, execution_id, step_id, step_type, status, input, output, error,
-        started_at, completed_at, duration, retry_count, state, step_key)
+        started_at, completed_at, duration, retry_count, state, step_key, sequence)
     SELECT :id, :execution_id, :step_id, :step_type, CAST(:status AS execution_status),
         CAST(:input AS jsonb), CAST(:output AS jsonb), :error, :started_at, :completed_at, :duration,
-        :retry_count, CAST(:state AS jsonb), :step_key
+        :retry_count, CAST(:state AS jsonb), :step_key, :sequence
     WHERE NOT EXISTS (SELECT FROM changed)
         AND EXISTS (SELECT FROM workflow_executions WHERE id = :execution_id)
     ON CONFLICT DO NOTHING
@@ -104,9 +104,9 @@ ATTEMPT_STARTED = Statement.of(
         WHERE id = :id AND status IN ('PENDING', 'RUNNING') RETURNING 1
     )
     INSERT INTO step_executions (id, execution_id, step_id, step_type, status, input, started_at,
-        retry_count, state, step_key)
+        retry_count, state, step_key, sequence)
     SELECT :id, :execution_id, :step_id, 'action', 'RUNNING', CAST(:input AS jsonb), :started_at, 0,
-        CAST(:state AS jsonb), :step_key
+        CAST(:state AS jsonb), :step_key, :sequence
     WHERE NOT EXISTS (SELECT FROM step_executions WHERE id = :id)
         AND EXISTS (SELECT FROM workflow_executions WHERE id = :execution_id)
     ON CONFLICT DO NOTHING
@@ -213,6 +213,7 @@ def step_rows(
                     "retry_count": record.retry_count,
                     "state": jsonb(record.state) if record.state is not None else None,  # SQL NULL
                     "step_key": record.key,
+                    "sequence": record.sequence,
                     "bump": record.key == bump,
                 }
             )
@@ -370,6 +371,7 @@ class ExecutionRows:
             "started_at": parse_time(attempt.started_at),
             "state": jsonb(attempt.state),
             "step_key": attempt.key,
+            "sequence": attempt.sequence,
             "counts": counts,
         }
         async with rows_of_run(self._engine, execution_id) as (connection, deleted):

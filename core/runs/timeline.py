@@ -62,14 +62,21 @@ def iteration_of(step_id: str, key: str | None) -> list[int]:
 
 def timeline(definition: dict[str, Any], rows: list[Any]) -> list[dict[str, Any]]:
     """The rows (step_executions) as timeline items, in the order they ran: by start, then (steps started in
-    one workflow task share a start) in the definition's order and by loop item."""
+    one workflow task share a start) by the sequence the interpreter gave them as they began; rows written
+    before it had one: in the definition's order and by loop item."""
     where = placements(definition)
     far = len(where)
 
     def ran(row: Any) -> tuple[Any, ...]:
         placed = where.get(row.step_id)
         started = row.started_at.timestamp() if row.started_at is not None else float("inf")
-        return (started, iteration_of(row.step_id, row.step_key), placed.order if placed else far)
+        sequence = getattr(row, "sequence", None)
+        return (
+            started,
+            sequence if sequence is not None else float("inf"),
+            iteration_of(row.step_id, row.step_key),
+            placed.order if placed else far,
+        )
 
     items = []
     for row in sorted(rows, key=ran):
@@ -78,6 +85,7 @@ def timeline(definition: dict[str, Any], rows: list[Any]) -> list[dict[str, Any]
             {
                 "step_id": row.step_id,
                 "key": row.step_key or row.step_id,
+                "sequence": getattr(row, "sequence", None),
                 "iteration": iteration_of(row.step_id, row.step_key),
                 "name": placed.name if placed else row.step_id,
                 "step_type": row.step_type,

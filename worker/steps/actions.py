@@ -101,6 +101,7 @@ class ActionSteps(RunState):
             started_at=started,
             workspace_id=self._input.workspace_id,
             started=self._unstarted,
+            sequence=self._sequences.get(key),
         )
         try:
             while True:

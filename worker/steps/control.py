@@ -23,8 +23,7 @@ class ControlSteps(RunState):
         step: ConditionStep = call.step
         scope = call.scope
         result = bool(self._evaluate(step.if_, scope, f"step {step.id!r} if"))
-        await self._run_steps(step.then if result else step.else_, scope)
-        return {"result": result}
+        return await self._route(call, step.then if result else step.else_, {"result": result})
 
     async def _switch_step(self, call: StepCall) -> Any:
         step: SwitchStep = call.step
@@ -32,10 +31,18 @@ class ControlSteps(RunState):
         value = self._evaluate(step.value, scope, f"step {step.id!r} value")
         matched = str(value).lower() if isinstance(value, bool) else str(value)
         if matched in step.cases:
-            await self._run_steps(step.cases[matched], scope)
-            return {"matched": matched}
-        await self._run_steps(step.default, scope)
-        return {"matched": None}
+            return await self._route(call, step.cases[matched], {"matched": matched})
+        return await self._route(call, step.default, {"matched": None})
+
+    async def _route(self, call: StepCall, branch: list[Any], output: dict[str, Any]) -> Any:
+        """Runs the branch a condition or switch took; its output says which, also when the branch ends
+        the run with a `stop`."""
+        try:
+            await self._run_steps(branch, call.scope)
+        except StopRun as stop:
+            stop.routed[call.key] = output
+            raise
+        return output
 
     async def _set_step(self, call: StepCall) -> Any:
         step: SetStep = call.step
