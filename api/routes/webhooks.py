@@ -17,7 +17,7 @@ from api.schemas.base import Page
 from api.schemas.webhooks import SchemeSet, SecretIn, WebhookOut, WebhookSecret
 from core.errors import BatonError, NotFound
 from core.permissions import Permission
-from core.triggers.signatures import SIGNATURE_HEADERS, standard_key
+from core.triggers.signatures import SIGNATURE_HEADERS, check_sender_secret
 
 router = APIRouter(prefix="/workspaces/{workspace_id}/webhooks", tags=["webhooks"])
 ERRORS = error_responses(401, 403, 404)
@@ -88,12 +88,13 @@ async def set_secret(
     """Verify calls with a sender's own secret, in its scheme: `github` (`X-Hub-Signature-256`), `stripe`
     (`Stripe-Signature`, the endpoint's `whsec_...` signing secret), `slack` (`X-Slack-Signature`, the
     app's signing secret) or `standard` (a `whsec_<base64>` secret another Standard Webhooks sender made).
-    The secret is stored encrypted and never shown again."""
-    if body.scheme == "standard":
-        try:
-            standard_key(body.secret)
-        except ValueError as exc:
-            raise BadSecret(str(exc), path="secret") from exc
+    The secret is stored encrypted and never shown again. One anybody could guess is refused (422): at least
+    16 characters besides whitespace and a `whsec_` prefix, 6 of them different (`standard`: a 16-byte key
+    with 6 different byte values)."""
+    try:
+        check_sender_secret(body.scheme, body.secret)
+    except ValueError as exc:
+        raise BadSecret(str(exc), path="secret") from exc
     await _own(resources, access, webhook_id)
     await resources.webhooks.set_secret(webhook_id, body.scheme, body.secret)
     await auditor.record(

@@ -64,6 +64,35 @@ def standard_key(secret: str) -> bytes:
     return key
 
 
+# A sender's secret is the whole of the HMAC key: one anybody could guess (eight spaces, sixteen zero
+# bytes, "aaaa...") lets anybody start runs. Real senders issue far more than this (GitHub's documentation
+# asks for a random string, Slack's signing secrets are 32 hex digits, Stripe's `whsec_` and 32 characters,
+# Standard Webhooks keys 24 to 64 random bytes), so the floor only refuses what no generator makes.
+SHORTEST_SENDER_SECRET = 16
+FEWEST_DIFFERENT = 6
+
+
+def check_sender_secret(scheme: Scheme, secret: str) -> None:
+    """ValueError, saying what is needed, when `secret` cannot sign in `scheme` or is too weak: under 16
+    characters (whitespace and a `whsec_` prefix not counted; for `standard`, 16 bytes of key) or fewer
+    than 6 different ones. The message never repeats the secret."""
+    if scheme == "standard":
+        key = standard_key(secret)
+        if len(set(key)) < FEWEST_DIFFERENT:
+            raise ValueError(
+                f"a Standard Webhooks secret's key needs at least {FEWEST_DIFFERENT} different byte values: "
+                "use the random secret the sender made"
+            )
+        return
+    meaningful = "".join(secret.removeprefix(STANDARD_PREFIX).split())
+    if len(meaningful) < SHORTEST_SENDER_SECRET or len(set(meaningful)) < FEWEST_DIFFERENT:
+        raise ValueError(
+            f"a signing secret needs at least {SHORTEST_SENDER_SECRET} characters besides whitespace and "
+            f"`whsec_`, at least {FEWEST_DIFFERENT} of them different: use the random secret the sender "
+            "made (for GitHub, set one like `openssl rand -hex 32` prints)"
+        )
+
+
 def sign_standard(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     """The `webhook-signature` value a Standard Webhooks sender computes."""
     content = f"{message_id}.{timestamp}.".encode() + body

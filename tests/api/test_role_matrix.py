@@ -133,7 +133,7 @@ async def test_every_workspace_endpoint_follows_the_permission_matrix(
         ("GET", f"{base}/members", None, "VIEWER"),
         ("GET", f"{base}/webhooks", None, "VIEWER"),
         ("POST", f"{hook}/rotate-secret", None, "MEMBER"),
-        ("PUT", f"{hook}/secret", {"scheme": "github", "secret": "set on github"}, "MEMBER"),
+        ("PUT", f"{hook}/secret", {"scheme": "github", "secret": "the secret set on github"}, "MEMBER"),
         ("DELETE", f"{hook}/secret", None, "MEMBER"),
         ("DELETE", c, None, "ADMIN"),
         ("DELETE", w, None, "MEMBER"),
