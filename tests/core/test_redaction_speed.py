@@ -104,7 +104,7 @@ def test_redaction_still_hides_what_it_hid(value: str, expected: str) -> None:
     assert redact(value) == expected
 
 
-def test_a_connections_secret_is_hidden_inside_a_megabyte() -> None:
+def test_a_connections_secret_is_hidden_inside_a_long_value() -> None:
     secrets = Secrets.of({"apiKey": "sk-abcdefghijkl"})
-    value = "a" * MB + "sk-abcdefghijkl" + "a://a:" * 1000
-    assert redact(value, secrets) == "a" * MB + REDACTED + "a://a:" * 1000
+    value = "a" * 20_000 + "sk-abcdefghijkl" + "a://a:" * 1000
+    assert redact(value, secrets) == "a" * 20_000 + REDACTED + "a://a:" * 1000
