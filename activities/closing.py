@@ -14,7 +14,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.records import RecordActivities
 from core.contract import SETTLE_RUN_ACTIVITY, ExecutionFinished, Settled, SettleRequest, run_workflow_id
-from core.runs.closing import close_open_steps, true_end
+from core.runs.closing import close_open_steps, still_open, true_end
 from core.runs.rows import ExecutionRows
 
 
@@ -40,8 +40,10 @@ class RunClosing:
             end = await true_end(self._client, request.execution_id)
         if end is None:
             return Settled()
+        if not await still_open(self._engine, [request.execution_id]):
+            return Settled()  # the run wrote its own end (or the row is gone): its log says it once
         workflow_id = await self._rows.workflow_of(request.execution_id)
-        if workflow_id is None:  # not Baton's row (or its workflow was deleted)
+        if workflow_id is None:
             return Settled()
         await close_open_steps(self._engine, request.execution_id, end)
         await self._records.execution_finished(

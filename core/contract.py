@@ -620,7 +620,7 @@ class SettleRequest:
 
 @dataclass
 class Settled:
-    """What settling found: the run's status in Baton afterwards (None: no row of Baton's, or it runs)."""
+    """What settling recorded: the run's true end (None: nothing to record, it runs or its row has ended)."""
 
     status: str | None = None
     error: str | None = None

@@ -108,7 +108,8 @@ async def test_a_run_that_heeds_its_cancel_ends_cancelled_by_itself_and_is_not_t
     done = await studio.until(execution_id, ended)
     assert done is not None
     assert done["status"] == "CANCELLED", done
-    await temporal_client.get_workflow_handle(cancel_workflow_id(execution_id)).result()
+    escalation = await temporal_client.get_workflow_handle(cancel_workflow_id(execution_id)).result()
+    assert escalation["status"] is None  # the run wrote its own end: nothing more was recorded
     described = await temporal_client.get_workflow_handle(run_workflow_id(execution_id)).describe()
     assert described.status == WorkflowExecutionStatus.CANCELED
 
