@@ -58,6 +58,13 @@ async def test_a_failed_run_shows_its_step_and_the_message_without_a_stack_trace
     text = str(shown)
     assert "Traceback" not in text
     assert 'File "' not in text
+    # the timeline labels the failed call with the step's name (the UI shows an event's summary first)
+    summaries = [
+        (await temporal_client.data_converter.decode([event.user_metadata.summary], [str]))[0]
+        async for event in handle.fetch_history_events()
+        if event.user_metadata.HasField("summary")
+    ]
+    assert "Fetch orders" in summaries, summaries
 
 
 async def test_a_run_is_listed_under_its_workflows_name_and_stays_reachable_by_its_id(
