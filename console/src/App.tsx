@@ -1,10 +1,45 @@
 // The console's routes; api/console.py serves the page on each of them (keep both lists in step).
-import { Route, Routes } from "react-router-dom";
+import { QueryCache, useQueryClient } from "@tanstack/react-query";
+import { useEffect } from "react";
+import { Navigate, Route, Routes, useNavigate } from "react-router-dom";
+import { ApiError } from "./api/client";
+import { Layout } from "./Layout";
+import { Approvals } from "./pages/Approvals";
+import { RunView } from "./pages/RunView";
+import { Runs } from "./pages/Runs";
+import { SignIn } from "./pages/SignIn";
+import { Workspaces } from "./pages/Workspaces";
+
+/** Any 401 (no session, or it ended) sends the user to the sign-in page. */
+function SignInWhenUnauthenticated() {
+  const cache: QueryCache = useQueryClient().getQueryCache();
+  const navigate = useNavigate();
+  useEffect(
+    () =>
+      cache.subscribe((event) => {
+        const error = event.query.state.error;
+        if (error instanceof ApiError && error.status === 401) navigate("/sign-in");
+      }),
+    [cache, navigate],
+  );
+  return null;
+}
 
 export function App() {
   return (
-    <Routes>
-      <Route path="*" element={<main><h1>Baton</h1></main>} />
-    </Routes>
+    <>
+      <SignInWhenUnauthenticated />
+      <Routes>
+        <Route path="/sign-in" element={<SignIn />} />
+        <Route element={<Layout />}>
+          <Route path="/" element={<Workspaces />} />
+          <Route path="/w/:workspaceId" element={<Navigate to="runs" replace />} />
+          <Route path="/w/:workspaceId/runs" element={<Runs />} />
+          <Route path="/w/:workspaceId/runs/:executionId" element={<RunView />} />
+          <Route path="/w/:workspaceId/approvals" element={<Approvals />} />
+        </Route>
+        <Route path="*" element={<Navigate to="/" replace />} />
+      </Routes>
+    </>
   );
 }

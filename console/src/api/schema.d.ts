@@ -117,6 +117,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign In
+         * @description Sign in to the console: sets the `baton_session` cookie (HttpOnly, SameSite=Lax, Secure over HTTPS;
+         *     12 hours) and the `baton_csrf` cookie, readable by the page, whose value every request that changes
+         *     something sends as `X-CSRF-Token` (refused 403 without it). Same throttle as `POST /auth/login`.
+         */
+        post: operations["sign_in_api_v1_auth_session_post"];
+        /**
+         * Sign Out
+         * @description Sign out of the console: the session ends (a copy of its cookie stops working) and both cookies are
+         *     cleared. Needs `X-CSRF-Token` like every cookie request that changes something.
+         */
+        delete: operations["sign_out_api_v1_auth_session_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/verify-email": {
         parameters: {
             query?: never;
@@ -3021,6 +3048,23 @@ export interface components {
              */
             secret: string;
         };
+        /**
+         * SessionOut
+         * @description Who signed in, and the CSRF token (also in the `baton_csrf` cookie) to send as `X-CSRF-Token`.
+         */
+        SessionOut: {
+            /**
+             * Csrftoken
+             * @description Send it as X-CSRF-Token with every request that changes something
+             */
+            csrfToken: string;
+            /**
+             * Expiresin
+             * @description Seconds until the session ends
+             */
+            expiresIn: number;
+            user: components["schemas"]["UserOut"];
+        };
         /** SetStep */
         SetStep: {
             /**
@@ -3085,7 +3129,7 @@ export interface components {
             retryCount: number;
             /**
              * Sequence
-             * @description Where the step began in its run (1 first); rows come in run order
+             * @description The order steps begun at the same startedAt began in (1 first)
              */
             sequence?: number | null;
             /** Startedat */
@@ -3348,7 +3392,7 @@ export interface components {
             parentStepId: string | null;
             /**
              * Sequence
-             * @description Where the step began in its run (1 first)
+             * @description The order steps begun at the same startedAt began in (1 first)
              */
             sequence?: number | null;
             /** Startedat */
@@ -4302,6 +4346,143 @@ export interface operations {
                      */
                     "application/json": components["schemas"]["UserOut"];
                 };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid body (the path names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    sign_in_api_v1_auth_session_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "email": "ada@example.com",
+                 *       "password": "correct horse battery staple"
+                 *     }
+                 */
+                "application/json": components["schemas"]["LoginBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "csrfToken": "Qm9vdHN0cmFwcGVkLWNzcmYtdG9rZW4tZXhhbXBsZQ",
+                     *       "expiresIn": 43200,
+                     *       "user": {
+                     *         "createdAt": "2026-12-03T09:30:00Z",
+                     *         "email": "ada@example.com",
+                     *         "emailVerified": false,
+                     *         "firstName": "Ada",
+                     *         "id": "3f0c1f7e-5b0a-4c8e-9a43-6f1d2a7b9c10",
+                     *         "isActive": true,
+                     *         "lastLoginAt": null,
+                     *         "lastName": "Lovelace",
+                     *         "updatedAt": "2026-12-03T09:30:00Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid body (the path names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many requests (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    sign_out_api_v1_auth_session_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Missing or invalid credentials */
             401: {

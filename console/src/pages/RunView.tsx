@@ -1,0 +1,171 @@
+// One run: its steps in run order (status, attempts, timing, branch taken, input, output, error), kept
+// live by the run's event stream while it has not ended, its actions, and a link to the Temporal UI.
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect } from "react";
+import { Link, useParams } from "react-router-dom";
+import { api, must, type ExecutionDetail, type StepExecution } from "../api/client";
+import { duration, ENDED, pretty, when } from "../format";
+import { Status } from "../Status";
+import { useWorkflows } from "../workflows";
+
+const POLL_MS = 2000;
+
+/** While the run has not ended: refetch on each of its events (and by polling, should the stream drop). */
+function useLive(workspaceId: string, executionId: string, ended: boolean) {
+  const queries = useQueryClient();
+  useEffect(() => {
+    if (ended) return;
+    const url = `/api/v1/workspaces/${workspaceId}/executions/${executionId}/events`;
+    const stream = new EventSource(url, { withCredentials: true });
+    stream.onmessage = () => void queries.invalidateQueries({ queryKey: ["run", workspaceId, executionId] });
+    stream.onerror = () => stream.close();
+    return () => stream.close();
+  }, [workspaceId, executionId, ended, queries]);
+}
+
+function Value({ label, value }: { label: string; value: unknown }) {
+  if (value === undefined || value === null) return null;
+  return (
+    <div className="value">
+      <h4>{label}</h4>
+      <pre tabIndex={0}>{pretty(value)}</pre>
+    </div>
+  );
+}
+
+function Step({ step }: { step: StepExecution }) {
+  const failed = step.status === "FAILED" || step.status === "TIMEOUT";
+  return (
+    <li className={`step step-${step.status.toLowerCase()}`}>
+      <details open={failed}>
+        <summary>
+          <span className="seq">{step.sequence ?? ""}</span>
+          <strong>{step.stepKey ?? step.stepId}</strong>
+          <span className="muted">{step.stepType}</span>
+          <Status value={step.status} />
+          {step.branchTaken && <span className="branch">→ {step.branchTaken}</span>}
+          {step.attempts > 1 && <span className="muted">{step.attempts} attempts</span>}
+          {step.state && <span className="muted">{step.state.kind}</span>}
+          <span className="muted right">{duration(step.duration)}</span>
+        </summary>
+        <div className="step-body">
+          <p className="muted">
+            started {when(step.startedAt)} · ended {when(step.completedAt)}
+          </p>
+          {step.error && (
+            <div className="value error-box">
+              <h4>Error</h4>
+              <pre tabIndex={0}>{step.error}</pre>
+            </div>
+          )}
+          <Value label="Input" value={step.input} />
+          <Value label={failed ? "Output (the service's answer)" : "Output"} value={step.output} />
+        </div>
+      </details>
+    </li>
+  );
+}
+
+function Actions({ run, workspaceId }: { run: ExecutionDetail; workspaceId: string }) {
+  const queries = useQueryClient();
+  const path = { workspace_id: workspaceId, execution_id: run.id };
+  const act = useMutation({
+    mutationFn: async (action: "cancel" | "retry" | "resume" | "pause" | "unpause") => {
+      const params = { params: { path } };
+      if (action === "cancel") return must(api.POST("/api/v1/workspaces/{workspace_id}/executions/{execution_id}/cancel", params));
+      if (action === "retry") return must(api.POST("/api/v1/workspaces/{workspace_id}/executions/{execution_id}/retry", params));
+      if (action === "resume")
+        return must(api.POST("/api/v1/workspaces/{workspace_id}/executions/{execution_id}/resume", { ...params, body: { latestVersion: false } }));
+      if (action === "pause")
+        return must(api.POST("/api/v1/workspaces/{workspace_id}/executions/{execution_id}/pause", { ...params, body: {} }));
+      return must(api.POST("/api/v1/workspaces/{workspace_id}/executions/{execution_id}/unpause", { ...params, body: { giveUp: false, latestVersion: false } }));
+    },
+    onSettled: () => queries.invalidateQueries({ queryKey: ["run", workspaceId, run.id] }),
+  });
+  const ended = ENDED.has(run.status);
+  const replayable = run.status === "FAILED" || run.status === "TIMEOUT" || run.status === "CANCELLED";
+  const button = (action: Parameters<typeof act.mutate>[0], label: string) => (
+    <button type="button" disabled={act.isPending} onClick={() => act.mutate(action)}>
+      {label}
+    </button>
+  );
+  return (
+    <div className="actions">
+      {replayable && button("retry", "Retry")}
+      {replayable && button("resume", "Resume from the failed step")}
+      {!ended && button("pause", "Pause")}
+      {!ended && button("unpause", "Unpause")}
+      {!ended && button("cancel", "Cancel")}
+      <a href={run.temporalUiUrl} target="_blank" rel="noreferrer">
+        Open in the Temporal UI
+      </a>
+      {act.error && <p role="alert">{act.error.message}</p>}
+      {act.isSuccess && <p role="status">Done: {act.variables}.</p>}
+    </div>
+  );
+}
+
+export function RunView() {
+  const { workspaceId, executionId } = useParams() as { workspaceId: string; executionId: string };
+  const workflows = useWorkflows(workspaceId);
+  const run = useQuery({
+    queryKey: ["run", workspaceId, executionId],
+    queryFn: () =>
+      must(
+        api.GET("/api/v1/workspaces/{workspace_id}/executions/{execution_id}", {
+          params: { path: { workspace_id: workspaceId, execution_id: executionId } },
+        }),
+      ),
+    refetchInterval: (query) => (query.state.data && ENDED.has(query.state.data.status) ? false : POLL_MS),
+  });
+  const ended = run.data ? ENDED.has(run.data.status) : true;
+  useLive(workspaceId, executionId, ended);
+  if (run.isPending) return <p>Loading…</p>;
+  if (run.error) return <p role="alert">{run.error.message}</p>;
+  const data = run.data;
+  const workflow = workflows.data?.get(data.workflowId);
+  return (
+    <section className="run">
+      <p>
+        <Link to={`/w/${workspaceId}/runs`}>← Runs</Link>
+      </p>
+      <h1>
+        {workflow?.name ?? data.workflowId} <Status value={data.status} />
+      </h1>
+      <dl className="facts">
+        <dt>Run</dt>
+        <dd>
+          <code>{data.id}</code>
+        </dd>
+        <dt>Trigger</dt>
+        <dd>{workflow?.triggerType.toLowerCase() ?? "—"}</dd>
+        <dt>Started</dt>
+        <dd>{when(data.startedAt)}</dd>
+        <dt>Duration</dt>
+        <dd>{duration(data.duration)}</dd>
+        {data.live && (
+          <>
+            <dt>Now</dt>
+            <dd>{data.live.state}</dd>
+          </>
+        )}
+      </dl>
+      {data.error && (
+        <div className="value error-box">
+          <h2>Error</h2>
+          <pre tabIndex={0}>{data.error}</pre>
+        </div>
+      )}
+      <Actions run={data} workspaceId={workspaceId} />
+      <h2>Steps</h2>
+      {data.stepExecutions.length === 0 && <p>No step has run yet.</p>}
+      <ol className="steps">
+        {data.stepExecutions.map((step) => (
+          <Step key={step.id} step={step} />
+        ))}
+      </ol>
+      <Value label="Trigger data" value={data.triggerData} />
+      {ended && <Value label="Result" value={data.result} />}
+    </section>
+  );
+}
