@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from temporalio.api.common.v1 import Payload, Payloads
 
-from core.codec import EncryptionCodec, UnknownPayloadKey
+from core.codec import UnknownPayloadKey, WebUICodec
 from core.settings import Settings, get_settings
 
 logger = logging.getLogger("baton.codec")
@@ -33,7 +33,7 @@ logger = logging.getLogger("baton.codec")
 
 def create_codec_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
-    codec = EncryptionCodec.from_settings(settings)
+    codec = WebUICodec.from_settings(settings)  # follows references to payloads stored aside (core.blobs)
     origin = origin_of(settings.temporal_ui_url)
     hosts = own_hosts(settings)
     if not settings.codec_token and not settings.development:

@@ -6,7 +6,11 @@ rotate as in core.crypto: the first seals, each opens what it sealed (a payload 
 
 A payload that is not sealed (a history recorded before the codec, a client without it) passes through
 unchanged, so runs in flight and recorded histories keep replaying. The Temporal Web UI shows sealed
-payloads decoded through the codec endpoint (`baton codec-server`, wired by `baton dev`)."""
+payloads decoded through the codec endpoint (`baton codec-server`, wired by `baton dev`).
+
+With a blob store (BLOB_STORE_URL), payloads still over BLOB_THRESHOLD_BYTES once sealed are stored aside
+and history keeps a reference (core.blobs.claims): `data_converter` wires Temporal's external storage in,
+and `WebUICodec` resolves references before opening them, for the codec endpoint."""
 
 from __future__ import annotations
 
@@ -17,9 +21,13 @@ from collections.abc import Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload
-from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.api.sdk.v1.external_storage_pb2 import ExternalStorageReference
+from temporalio.converter import DataConverter, PayloadCodec, StorageDriverClaim, StorageDriverRetrieveContext
 
+from core.blobs import BlobNotFound, BlobStore, create_blob_store
+from core.blobs.claims import DRIVER_NAME, BlobIntegrityError, BlobStorageDriver, external_storage
 from core.crypto import derive_raw_key
 from core.payloads import BatonPayloadConverter
 from core.run_failures import RunFailureConverter, SealedRunFailureConverter
@@ -88,6 +96,11 @@ def data_converter(settings: Settings) -> DataConverter:
         payload_converter_class=BatonPayloadConverter,
         failure_converter_class=RunFailureConverter,  # a run's failure without Baton's stack trace
     )
+    blobs = create_blob_store(settings)
+    if blobs is not None:
+        converter = dataclasses.replace(
+            converter, external_storage=external_storage(blobs, settings.blob_threshold_bytes)
+        )
     if not settings.temporal_encrypt_payloads:
         return converter
     return dataclasses.replace(
@@ -96,3 +109,47 @@ def data_converter(settings: Settings) -> DataConverter:
         # failure messages carry users' data too (an HTTP error body): sealed with the rest
         failure_converter_class=SealedRunFailureConverter,
     )
+
+
+REFERENCE_TYPE = ExternalStorageReference.DESCRIPTOR.full_name.encode()
+
+
+class UnreadableReference(UnknownPayloadKey):
+    """A reference to a stored payload that cannot be followed (no blob store here, the blob is gone or
+    altered)."""
+
+
+class WebUICodec(PayloadCodec):
+    """What the codec endpoint decodes with: a history's references to stored payloads are followed (the
+    Web UI sends them as they are in history), then sealed payloads opened. Encoding only seals: what the
+    UI encodes (a signal's input) is small, and the client that sends it stores what is not."""
+
+    def __init__(self, encryption: EncryptionCodec, blobs: BlobStore | None) -> None:
+        self._encryption = encryption
+        self._driver = BlobStorageDriver(blobs) if blobs is not None else None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WebUICodec:
+        return cls(EncryptionCodec.from_settings(settings), create_blob_store(settings))
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return await self._encryption.encode(payloads)
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return await self._encryption.decode([await self._follow(p) for p in payloads])
+
+    async def _follow(self, payload: Payload) -> Payload:
+        if payload.metadata.get("messageType") != REFERENCE_TYPE:
+            return payload
+        reference = json_format.Parse(payload.data, ExternalStorageReference())
+        if reference.driver_name != DRIVER_NAME or self._driver is None:
+            raise UnreadableReference(
+                f"a payload is stored aside by {reference.driver_name!r}, which this codec cannot read "
+                "(set BLOB_STORE_URL as the worker has it)"
+            )
+        claim = StorageDriverClaim(dict(reference.claim_data))
+        try:
+            [stored] = await self._driver.retrieve(StorageDriverRetrieveContext(), [claim])
+        except (BlobNotFound, BlobIntegrityError) as exc:
+            raise UnreadableReference(f"a stored payload cannot be read: {exc}") from exc
+        return stored

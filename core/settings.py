@@ -154,6 +154,12 @@ class Settings(BaseSettings):
     # INSTANCE_ADMINS: comma-separated verified emails (or account ids) of the users who may change any
     # workspace's plan and limits (core.workspaces.is_instance_admin).
     instance_admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # BLOB_STORE_URL: where values too large for a run's Temporal history go (core.blobs), the history keeping
+    # a reference: `file:///path` (or a plain path) for one machine or a shared volume; empty: off, and such
+    # values fail their step as before. `baton dev` keeps them in its data folder.
+    blob_store_url: str = ""
+    # Payloads (sealed first when TEMPORAL_ENCRYPT_PAYLOADS) at least this large are stored aside.
+    blob_threshold_bytes: int = Field(default=128 * 1024, ge=1024)
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     log_level: str = "INFO"

@@ -9,6 +9,11 @@ Every delete removes at most `batch` rows in its own transaction, so no table is
 stopped run loses nothing: the next run starts where it left off. Runs that have not finished are never
 removed, however old (an approval may wait for months). Raw analytics are removed only after their days
 are aggregated.
+
+Blobs (core.blobs: values too large for a run's history) go by owner, as the claim-check keys them: a run's
+once its execution row is gone (removed here, or with its workspace) and it wrote nothing for a day (a run
+writes its row as it starts, shortly after its first blob); those of Baton's other workflows, and of
+nothing, once older than the longest execution retention of any plan (none of them lasts that long).
 """
 
 from __future__ import annotations
@@ -17,9 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.analytics import day_start
+from core.blobs import BlobStore, create_blob_store
+from core.blobs.claims import WORKFLOWS, execution_of
 from core.db import delete_in_batches
 from core.logstore import LogStore
 from core.models import ExecutionStatus, Plan
@@ -37,6 +45,7 @@ FINISHED = tuple(
     )
 )
 AGGREGATION_CHUNK_DAYS = 7
+BLOB_GRACE = timedelta(days=1)
 
 
 @dataclass
@@ -70,10 +79,16 @@ Progress = Callable[[str], None]
 
 class Retention:
     def __init__(
-        self, engine: AsyncEngine, store: LogStore, settings: Settings, progress: Progress | None = None
+        self,
+        engine: AsyncEngine,
+        store: LogStore,
+        settings: Settings,
+        progress: Progress | None = None,
+        blobs: BlobStore | None = None,
     ) -> None:
         self._engine = engine
         self._store = store
+        self._blobs = blobs if blobs is not None else create_blob_store(settings)
         self._settings = settings
         self._batch = settings.retention_batch_size
         self._progress = progress or (lambda _: None)
@@ -105,7 +120,49 @@ class Retention:
         oldest = now.date() - timedelta(days=settings.analytics_retention_days)
         count = await self._store.purge("analytics_daily", oldest, batch=self._batch, dry_run=dry_run)
         self._note(report, Removal("analytics_daily", oldest, count))
+        if self._blobs is not None:
+            await self._sweep_blobs(self._blobs, report, now)
         return report
+
+    async def _sweep_blobs(self, blobs: BlobStore, report: RetentionReport, now: datetime) -> None:
+        longest = max(execution_retention_days(p, self._settings.execution_retention_days) for p in Plan)
+        old_before = now - timedelta(days=longest)
+        quiet_before = now - BLOB_GRACE
+        owners: dict[str, datetime] = {}  # owner prefix -> its newest blob
+        async for blob in blobs.scan():
+            owner = blob.key.rsplit("/", 1)[0] + "/"
+            owners[owner] = max(owners.get(owner, blob.created_at), blob.created_at)
+        runs = {o: execution_of(o.removeprefix(WORKFLOWS)[:-1]) for o in owners if o.startswith(WORKFLOWS)}
+        kept = await self._existing_executions({e for e in runs.values() if e is not None})
+        gone = [
+            owner
+            for owner, newest in owners.items()
+            if (execution := runs.get(owner)) is not None
+            and execution not in kept
+            and newest < quiet_before
+            or execution is None
+            and newest < old_before
+        ]
+        count = 0
+        for owner in gone:
+            if report.dry_run:
+                count += sum([1 async for _ in blobs.scan(owner)])
+            else:
+                count += await blobs.delete_prefix(owner)
+        self._note(report, Removal("blobs", old_before, count))
+
+    async def _existing_executions(self, ids: set[str]) -> set[str]:
+        found: set[str] = set()
+        listed = sorted(ids)
+        for start in range(0, len(listed), self._batch):
+            chunk = listed[start : start + self._batch]
+            async with self._engine.connect() as connection:
+                rows = await connection.execute(
+                    text("SELECT id FROM workflow_executions WHERE id = ANY(CAST(:ids AS text[]))"),
+                    {"ids": chunk},
+                )
+                found.update(row[0] for row in rows)
+        return found
 
     async def _partitions(self, report: RetentionReport, now: datetime) -> None:
         """Whole months: the oldest plan retention decides for executions (a month is dropped only when
