@@ -43,6 +43,7 @@ class Engine:
         *,
         workflow_id: str | None = None,
         concurrency: dict[str, Any] | None = None,
+        workflow_type: str = INTERPRETER_WORKFLOW,
         **options: Any,
     ) -> WorkflowHandle[Any, RunResult]:
         workflow_id = workflow_id or await create_workflow(self.db, steps)
@@ -63,7 +64,7 @@ class Engine:
             **{"engine": CURRENT_ENGINE, **self.defaults, **options},
         )
         return await self.client.start_workflow(
-            INTERPRETER_WORKFLOW,
+            workflow_type,  # a workflow's name (core.contract.run_workflow_type) or BatonRun
             run,
             id=run_workflow_id(execution_id),
             task_queue=self.task_queue,

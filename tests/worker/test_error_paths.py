@@ -207,7 +207,8 @@ async def test_approval_approved_records_who_decided(engine_worker: Engine) -> N
     assert answer == {"stepId": "review", "approved": True}
     assert (await handle.result()).result == {"approved": True, "by": "user-1"}
     review = (await engine_worker.step_rows(handle))["review"]
-    assert output(review) == {"approved": True, "by": "user-1", "comment": "go"}
+    # the decision is kept with what was asked (rendered when the step began)
+    assert output(review) == {"approved": True, "by": "user-1", "comment": "go", "message": "Ship it?"}
 
 
 async def test_approval_rejected(engine_worker: Engine) -> None:

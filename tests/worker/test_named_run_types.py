@@ -1,6 +1,7 @@
 """Runs that Baton's workflows start (a schedule's tick, a subworkflow step) are listed in the Temporal Web UI
-under their workflow's name too, and the histories of the workflows that start them (recorded here, written
-to tests/worker/histories/paths/ with BATON_RECORD_HISTORIES=1) replay."""
+under their workflow's name too, and the histories of the workflows that start them, of a run started under
+its workflow's name (served by NamedBatonRun) and of a cancellation's escalation (BatonCancel), recorded here
+and written to tests/worker/histories/paths/ with BATON_RECORD_HISTORIES=1, replay."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from temporalio.client import WorkflowHandle
 
-from core.contract import SCHEDULED_RUN_WORKFLOW, ScheduledFire
+from core.contract import CANCEL_WORKFLOW, SCHEDULED_RUN_WORKFLOW, CancelRequest, ScheduledFire
 from tests.engine import Engine
 from tests.factories import create_workflow
 
@@ -73,5 +74,32 @@ async def test_record_the_starts_of_named_runs(engine_worker: Engine) -> None:
     parent, _ = await a_subworkflow_parent(engine_worker)
     PATHS.mkdir(parents=True, exist_ok=True)
     for name, handle in (("scheduled_run_named", tick), ("subworkflow_parent_named", parent)):
+        history = await handle.fetch_history()
+        (PATHS / f"{name}.json").write_text(history.to_json())
+
+
+@pytest.mark.skipif(
+    os.environ.get("BATON_RECORD_HISTORIES") != "1",
+    reason="records histories only when BATON_RECORD_HISTORIES=1 (see tests/worker/test_replay.py)",
+)
+async def test_record_a_named_run_and_a_cancellations_escalation(engine_worker: Engine) -> None:
+    named = await engine_worker.start(
+        [{"id": "greet", "type": "set", "values": {"hello": "{{ trigger.name }}"}}],
+        {"name": "Ada"},
+        workflow_type="Greet new signups",
+    )
+    assert (await named.result()).status == "SUCCESS"
+    waiting = await engine_worker.start([{"id": "nap", "type": "delay", "seconds": 3600}])
+    await waiting.cancel()
+    execution_id = waiting.id.removeprefix("run-")
+    escalation: WorkflowHandle[object, object] = await engine_worker.client.start_workflow(
+        CANCEL_WORKFLOW,
+        CancelRequest(execution_id, grace_seconds=1),
+        id=f"cancel-{execution_id}",
+        task_queue=engine_worker.task_queue,
+    )
+    await escalation.result()
+    PATHS.mkdir(parents=True, exist_ok=True)
+    for name, handle in (("named_run", named), ("cancel_escalation", escalation)):
         history = await handle.fetch_history()
         (PATHS / f"{name}.json").write_text(history.to_json())

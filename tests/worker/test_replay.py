@@ -72,10 +72,12 @@ from tests.engine import Engine
 from tests.factories import create_workflow
 from tests.http_server import Reply, ScriptedServer
 from worker.batches import BatonBatch
+from worker.closing import BatonCancel
 from worker.debounce import BatonDebounce
 from worker.interpreter import BatonRun
 from worker.main import workflow_runner
 from worker.maintenance import BatonMaintenance
+from worker.named_runs import NamedBatonRun
 from worker.run_state import (
     BOUNDED_PAYLOADS_PATCH,
     LIVE_WAITS_PATCH,
@@ -85,7 +87,16 @@ from worker.run_state import (
 from worker.steps.actions import ROWS_AT_ATTEMPT_PATCH
 from worker.triggers import BatonPoller, BatonScheduledRun
 
-WORKFLOWS = [BatonRun, BatonPoller, BatonScheduledRun, BatonMaintenance, BatonDebounce, BatonBatch]
+WORKFLOWS = [
+    BatonRun,
+    NamedBatonRun,
+    BatonPoller,
+    BatonScheduledRun,
+    BatonMaintenance,
+    BatonDebounce,
+    BatonBatch,
+    BatonCancel,
+]
 
 HISTORIES = Path(__file__).parent / "histories"
 
