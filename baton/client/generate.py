@@ -65,6 +65,8 @@ def render(source: Source) -> str:
 
 def _render_class(source: Source, node: ast.ClassDef, used: set[str]) -> str:
     lines = [f"class {node.name}(Blocking[aio.{node.name}]):"]
+    if ast.get_docstring(node) is not None:
+        lines.extend(["    " + source.segment(node.body[0]), ""])
     methods = [
         item
         for item in node.body
