@@ -32,7 +32,7 @@ BATON_TABLES = frozenset(
 BATON_COLUMNS: dict[str, frozenset[str]] = {
     "connections": frozenset({"rate_limit"}),
     "webhooks": frozenset({"signature_scheme"}),
-    "step_executions": frozenset({"state", "step_key"}),
+    "step_executions": frozenset({"state", "step_key", "sequence"}),
     "workflows": frozenset({"key", "error_workflow_id", "concurrency", "priority"}),
     "workspaces": frozenset({"error_workflow_id"}),
 }
