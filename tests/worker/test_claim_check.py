@@ -1,0 +1,95 @@
+"""Values too large for a run's Temporal history are stored aside (core.blobs.claims): with BLOB_STORE_URL
+set, a run's large input and an action's large answer leave only references in history, later steps'
+expressions and the steps' rows (what the API serves) read the values, and the codec endpoint follows the
+references for the Web UI. The blobs at rest are ciphertext, like the history they stand in for."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from google.protobuf import json_format
+from temporalio.api.common.v1 import Payload, Payloads
+
+from api.codec import create_codec_app
+from core.codec import REFERENCE_TYPE
+from core.contract import RunResult
+from core.settings import Settings
+from tests.engine import Engine, history_payloads, output
+from tests.http_server import Reply, ScriptedServer
+
+THRESHOLD = 64 * 1024
+SIZE = 900_000  # under the 1 MiB a value may take in a run, well over what history should hold
+ANSWER = 200_000  # under the 256 KiB an action's output may be today
+OPERATOR_TOKEN = "operator-codec-token-claim-check-7d1e"
+
+
+@pytest.fixture
+def settings(settings: Settings, tmp_path: Path) -> Settings:
+    return settings.model_copy(
+        update={"blob_store_url": f"file://{tmp_path}/blobs", "blob_threshold_bytes": THRESHOLD}
+    )
+
+
+def is_reference(payload: Payload) -> bool:
+    return payload.metadata.get("messageType") == REFERENCE_TYPE
+
+
+async def test_a_large_step_output_is_a_reference_in_history_and_the_value_everywhere_else(
+    engine_worker: Engine, settings: Settings, tmp_path: Path, http_server: ScriptedServer
+) -> None:
+    url = http_server.script("/export", Reply(200, {"rows": "r" * ANSWER}))
+    steps = [
+        {"id": "big", "type": "set", "values": {"text": "{{ trigger.text }}"}},
+        {"id": "fetch", "type": "action", "action": "http.request", "input": {"url": url}},
+        {
+            "id": "after",
+            "type": "set",
+            "values": {
+                "length": "{{ steps.big.output.text | length }}",
+                "rows": "{{ steps.fetch.output.body.rows | length }}",
+            },
+        },
+    ]
+    # the run's input is as large: stored aside by the client that starts the run
+    handle = await engine_worker.start(steps, {"text": "ab" * (SIZE // 2)})
+    result = await handle.result()
+    assert isinstance(result, RunResult)
+    assert result.status == "SUCCESS", result
+
+    rows = await engine_worker.step_rows(handle)
+    assert output(rows["after"]) == {"length": SIZE, "rows": ANSWER}
+    assert output(rows["big"])["text"] == "ab" * (SIZE // 2)
+
+    raw = await history_payloads(engine_worker.client, handle.id, decoded=False)
+    assert max(p.ByteSize() for p in raw) < THRESHOLD
+    references = [p for p in raw if is_reference(p)]
+    # the run's input (stored by the client that started it) and the action's answer (by the worker)
+    assert len(references) >= 2
+
+    blobs = [p for p in (tmp_path / "blobs").rglob("*") if p.is_file() and "~" not in p.name]
+    assert blobs
+    assert all(str(p.relative_to(tmp_path / "blobs")).startswith(f"workflows/{handle.id}") for p in blobs)
+    assert all(b"abababab" not in p.read_bytes() for p in blobs)  # sealed before it was stored
+
+    app = create_codec_app(settings.model_copy(update={"codec_token": OPERATOR_TOKEN}))
+    operator = {"authorization": f"Bearer {OPERATOR_TOKEN}", "content-type": "application/json"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://codec", headers=operator) as codec:
+        body = json_format.MessageToJson(Payloads(payloads=references))
+        answer = await codec.post("/default/decode", content=body)
+        assert answer.status_code == 200, answer.text[:500]
+        decoded = json_format.Parse(answer.content, Payloads()).payloads
+        assert [p.metadata["encoding"] for p in decoded] == [b"json/plain"] * len(references)
+        assert any(("ab" * 1000) in json.dumps(json.loads(p.data)) for p in decoded)
+
+        unreadable = create_codec_app(
+            settings.model_copy(update={"codec_token": OPERATOR_TOKEN, "blob_store_url": ""})
+        )
+        transport = httpx.ASGITransport(app=unreadable)
+        async with httpx.AsyncClient(transport=transport, base_url="http://codec", headers=operator) as other:
+            refused = await other.post("/default/decode", content=body)
+            assert refused.status_code == 422
+            assert "BLOB_STORE_URL" in refused.json()["detail"]
