@@ -234,6 +234,8 @@ class DevStack:
         env = {**os.environ, **self.env, "API_HOST": self.options.host, "API_PORT": str(self.options.port)}
         # one developer's own machine: no plan limits unless DEFAULT_PLAN says otherwise
         env.setdefault("DEFAULT_PLAN", "ENTERPRISE")
+        # values too large for a run's history are kept in the data folder (core.blobs), not refused
+        env.setdefault("BLOB_STORE_URL", (self.options.data_dir / "blobs").resolve().as_uri())
         env["CODEC_IN_API"] = "true"
         if self.options.verbose:
             env[console.VERBOSE_ENV] = "1"
