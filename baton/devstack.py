@@ -259,6 +259,7 @@ class DevStack:
         base = f"http://{self.options.host}:{self.options.port}"
         print(
             "\nBaton is running.\n"
+            f"  Console      {base}/\n"
             f"  API          {base}/api/v1\n"
             f"  API docs     {base}/docs\n"
             f"  Readiness    {base}/readyz\n"

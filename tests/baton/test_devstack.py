@@ -161,6 +161,7 @@ async def test_baton_dev_runs_the_platform_stops_cleanly_and_keeps_its_data(
     commands = [" ".join(child.cmdline()) for child in psutil.Process(first.process.pid).children()]
     assert any("baton worker" in line for line in commands), commands
     assert any("baton api" in line for line in commands), commands
+    assert f"Console      http://127.0.0.1:{ports.api}/" in output
     assert f"API docs     http://127.0.0.1:{ports.api}/docs" in output
     assert f"Temporal UI  http://127.0.0.1:{ports.ui}" in output
 
@@ -169,6 +170,7 @@ async def test_baton_dev_runs_the_platform_stops_cleanly_and_keeps_its_data(
     _eventually_printed(first, " api     GET /readyz 200")  # the console: one line per request
     assert _get(f"http://127.0.0.1:{ports.ui}/")[0] == 200
     assert _get(f"http://127.0.0.1:{ports.api}/docs")[0] == 200
+    assert _get(f"http://127.0.0.1:{ports.api}/")[0] == 200  # the console's page
     # its own random secret, kept for the next start; the Web UI decodes sealed payloads through the codec
     secret = data_dir / "secret_key"
     assert secret.stat().st_mode & 0o777 == 0o600
