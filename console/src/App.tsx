@@ -1,6 +1,6 @@
 // The console's routes; api/console.py serves the page on each of them (keep both lists in step).
 import { QueryCache, useQueryClient } from "@tanstack/react-query";
-import { useEffect } from "react";
+import { lazy, Suspense, useEffect } from "react";
 import { Navigate, Route, Routes, useNavigate } from "react-router-dom";
 import { ApiError } from "./api/client";
 import { Layout } from "./Layout";
@@ -8,7 +8,11 @@ import { Approvals } from "./pages/Approvals";
 import { RunView } from "./pages/RunView";
 import { Runs } from "./pages/Runs";
 import { SignIn } from "./pages/SignIn";
+import { Workflows } from "./pages/Workflows";
 import { Workspaces } from "./pages/Workspaces";
+
+// The canvas (React Flow and the ELK layout engine) loads when first opened, not with the console.
+const WorkflowCanvas = lazy(() => import("./pages/WorkflowCanvas"));
 
 /** Any 401 (no session, or it ended) sends the user to the sign-in page. */
 function SignInWhenUnauthenticated() {
@@ -37,6 +41,15 @@ export function App() {
           <Route path="/w/:workspaceId/runs" element={<Runs />} />
           <Route path="/w/:workspaceId/runs/:executionId" element={<RunView />} />
           <Route path="/w/:workspaceId/approvals" element={<Approvals />} />
+          <Route path="/w/:workspaceId/workflows" element={<Workflows />} />
+          <Route
+            path="/w/:workspaceId/workflows/:workflowId"
+            element={
+              <Suspense fallback={<p>Loading the canvas…</p>}>
+                <WorkflowCanvas />
+              </Suspense>
+            }
+          />
         </Route>
         <Route path="*" element={<Navigate to="/" replace />} />
       </Routes>

@@ -25,6 +25,7 @@ export function Layout() {
           <nav aria-label="Workspace">
             <NavLink to={`/w/${workspaceId}/runs`}>Runs</NavLink>
             <NavLink to={`/w/${workspaceId}/approvals`}>Approvals</NavLink>
+            <NavLink to={`/w/${workspaceId}/workflows`}>Workflows</NavLink>
           </nav>
         )}
         <div className="who">

@@ -73,6 +73,13 @@ async def _workspace_with_runs(api: httpx.AsyncClient) -> tuple[str, dict[str, s
         [
             {"id": "prepare", "type": "set", "values": {"order": "{{ trigger.order }}"}},
             {"id": "review", "type": "approval", "message": "Ship order 42?", "timeoutSeconds": 600},
+            {
+                "id": "route",
+                "type": "condition",
+                "if": "{{ steps.review.output.approved }}",
+                "then": [{"id": "ship", "type": "set", "values": {"shipped": True}}],
+                "else": [{"id": "hold", "type": "set", "values": {"shipped": False}}],
+            },
         ],
         {"order": 42},
     )
@@ -198,5 +205,18 @@ async def test_sign_in_read_runs_and_their_steps_and_decide_an_approval_in_the_b
 
         await page.open(f"{origin}/w/{workspace_id}/runs/{waiting}")  # a reload on a client-side route
         await _text_shows(page, "review")
-        await _text_shows(page, "success")
+        await _text_shows(page, "→ then")  # the branch the condition took
+        assert "hold" not in await page.evaluate("document.querySelector('.steps').innerText")
+
+        await _click(page, "a", "Workflows")  # the definition on its canvas (loaded on demand)
+        await _text_shows(page, "Greeter")
+        await _accessible(page, "workflows")
+        await _click(page, "a", "Ship orders")
+        await page.wait_for("document.querySelectorAll('.react-flow__node').length === 6")
+        labels = await page.evaluate(
+            "[...document.querySelectorAll('.react-flow__edge-text')].map(e => e.textContent)"
+        )
+        assert sorted(labels) == ["else", "then"]
+        await _accessible(page, "canvas")
+        await _screenshot(page, "canvas")
         assert await page.evaluate("window.__cspViolations") == []
