@@ -220,7 +220,7 @@ async def test_approvals_cancel_retry_and_resume_over_rest(
     assert detail["status"] == "FAILED"
     review = next(s for s in detail["stepExecutions"] if s["stepId"] == "review")
     me = (await client.get("/api/v1/me", headers=headers)).json()
-    assert review["output"] == {"approved": True, "by": me["id"], "comment": "go"}
+    assert review["output"] == {"approved": True, "by": me["id"], "comment": "go", "message": "ok?"}
 
     resumed = (await client.post(f"{base}/executions/{execution_id}/resume", headers=headers, json={})).json()
     for _ in range(100):
