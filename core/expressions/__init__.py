@@ -201,6 +201,8 @@ def compile_expression(source: str) -> None:
         _check_filters_and_tests(ENVIRONMENT.parse(source), source)
     except jinja2.TemplateSyntaxError as exc:
         raise ExpressionError(f"syntax error: {exc.message}", source=source) from exc
+    except RecursionError as exc:  # `[[[...3,000 deep...]]]`: Jinja's parser recurses per level
+        raise ExpressionError("nested too deeply to read", source=source) from exc
 
 
 # Filters whose positional argument at this index names a test (or, for map, a filter), as a string.
@@ -235,9 +237,10 @@ def names_used(source: str) -> set[tuple[str, ...]]:
     for match in EXPRESSION.finditer(source, 0, _closed(source)):
         try:
             tree = ENVIRONMENT.parse("{{" + match.group(1) + "}}")
-        except jinja2.TemplateSyntaxError:
+            nodes = list(tree.find_all((jinja2.nodes.Getattr, jinja2.nodes.Getitem, jinja2.nodes.Name)))
+        except (jinja2.TemplateSyntaxError, RecursionError):  # compile_expression says why
             continue
-        for node in tree.find_all((jinja2.nodes.Getattr, jinja2.nodes.Getitem, jinja2.nodes.Name)):
+        for node in nodes:
             path = _static_path(node)
             if path:
                 found.add(path)

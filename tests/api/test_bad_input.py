@@ -183,3 +183,18 @@ async def test_malformed_json_is_a_400_saying_where_in_lines_and_columns(
         "detail": "body is not valid JSON: Expecting value at line 2 column 14",
         "path": "body",
     }
+
+
+async def test_an_expression_nested_thousands_deep_is_a_422_naming_its_field(
+    served: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    """Jinja's parser recurses once per level: 3,000 brackets inside `{{ }}` raised RecursionError out of the
+    definition's validation (a 500) instead of an error naming the field."""
+    base, headers, _, _ = await webhook_workflow(served, email="deep-expression@example.com")
+    deep = "{{ " + nested(3000) + " }}"
+    definition = {"name": "deep", "triggerType": "MANUAL",
+                  "steps": [{"id": "s", "type": "set", "values": {"v": deep}}]}  # fmt: skip
+    answer = await served.post(f"{base}/workflows", json=definition, headers=headers)
+    assert_error(answer, 422, "steps[0].values.v")
+    assert "nested too deeply" in answer.json()["detail"], answer.json()
+    assert await db.fetchval("SELECT count(*) FROM workflows") == 1  # the webhook's own
