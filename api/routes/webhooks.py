@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
+from pydantic.alias_generators import to_camel
 
 from api.audit import AuditorDep
 from api.deps import ResourcesDep, WorkspaceAccess, workspace_access
@@ -17,6 +18,12 @@ from api.schemas.base import Page
 from api.schemas.webhooks import SchemeSet, SecretIn, WebhookOut, WebhookSecret
 from core.errors import BatonError, NotFound
 from core.permissions import Permission
+from core.triggers.inbound_auth import (
+    SENDER_SCHEMES,
+    BadAuthSettings,
+    credential_header,
+    sender_auth,
+)
 from core.triggers.signatures import SIGNATURE_HEADERS, check_sender_secret
 
 router = APIRouter(prefix="/workspaces/{workspace_id}/webhooks", tags=["webhooks"])
@@ -90,13 +97,27 @@ async def set_secret(
     app's signing secret) or `standard` (a `whsec_<base64>` secret another Standard Webhooks sender made).
     The secret is stored encrypted and never shown again. One anybody could guess is refused (422): at least
     16 characters besides whitespace and a `whsec_` prefix, 6 of them different (`standard`: a 16-byte key
-    with 6 different byte values)."""
+    with 6 different byte values).
+
+    Schemes with settings the sender chooses: `basic` (`username`; the secret is the password; no replay
+    defence beyond TLS), `header` (`header`, optional `prefix` such as `Bearer `: the header must equal
+    prefix + secret) and `hmac` (`header`, `algorithm`, `encoding`, `prefix`, `signed`: `body` or a template
+    like `{timestamp}.{body}` with `timestampHeader` and `toleranceSeconds`). A setting the scheme does not
+    take, or a wrong one (`algorithm: md4`), is a 422 naming it."""
+    auth = None
+    try:
+        if body.scheme in SENDER_SCHEMES:
+            auth = sender_auth(body.scheme, body.settings())
+        elif field := next((name for name, value in body.settings().items() if value is not None), None):
+            raise BadAuthSettings(to_camel(field), f"the {body.scheme} scheme takes no `{to_camel(field)}`")
+    except BadAuthSettings as exc:
+        raise BadSecret(str(exc), path=exc.field) from exc
     try:
         check_sender_secret(body.scheme, body.secret)
     except ValueError as exc:
         raise BadSecret(str(exc), path="secret") from exc
     await _own(resources, access, webhook_id)
-    await resources.webhooks.set_secret(webhook_id, body.scheme, body.secret)
+    await resources.webhooks.set_secret(webhook_id, body.scheme, body.secret, auth)
     await auditor.record(
         "webhook.secret_set",
         principal=access.principal,
@@ -105,9 +126,8 @@ async def set_secret(
         workspace_id=access.workspace.id,
         after={"signatureScheme": body.scheme},
     )
-    return SchemeSet(
-        webhook_id=webhook_id, signature_scheme=body.scheme, signature_header=SIGNATURE_HEADERS[body.scheme]
-    )
+    header = SIGNATURE_HEADERS[body.scheme] if auth is None else credential_header(body.scheme, auth)
+    return SchemeSet(webhook_id=webhook_id, signature_scheme=body.scheme, signature_header=header)
 
 
 @router.delete("/{webhook_id}/secret", status_code=status.HTTP_204_NO_CONTENT, responses=ERRORS)

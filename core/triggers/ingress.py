@@ -12,6 +12,10 @@ The route gives a `HookCall` (what HTTP carried) and maps the outcome back to HT
   token, a method the workflow does not take, a rate limit or the monthly quota, a missing or wrong
   signature, a query string on a signed webhook, a bad Idempotency-Key).
 
+A webhook whose secret is a basic password or a header token (core.triggers.inbound_auth) takes a query
+string (the credential vouches for the whole call) and has no replay key: its calls' Idempotency-Key
+works as on an unsigned webhook.
+
 Order: token, method, rate limit, signature (a call is counted in the webhook's stats only once it
 passes); on a debounced webhook, a signed call's replay claim then the debouncer; else the idempotency
 claim (kept when the start fails, so the sender's retry starts the run under the same id; released only
@@ -24,7 +28,7 @@ import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,7 +42,8 @@ from core.ratelimit import Verdict, hit
 from core.redis_keys import RedisKeys
 from core.runs import RunService, SyncReply
 from core.settings import Settings
-from core.triggers.signatures import SignatureRefused, verify
+from core.triggers.inbound_auth import authenticate, hidden_header, signs_content
+from core.triggers.signatures import SignatureRefused
 from core.triggers.throttle import book, throttle_key
 from core.triggers.webhooks import HookTarget, Webhooks
 
@@ -123,6 +128,7 @@ class WebhookIngress:
         key = self._signed(call, target)
         if isinstance(key, Refused):
             return key
+        call = self._without_credential(call, target)
         await self._webhooks.count_call(target.webhook_id)
         if target.debounce is not None:
             return await self._debounced(call, target, key)
@@ -237,7 +243,7 @@ class WebhookIngress:
         secret = self._webhooks.secret_of(target)
         if secret is None:
             return None
-        if call.query:
+        if call.query and signs_content(target.signature_scheme):
             return Refused(
                 400,
                 "unsigned_query",
@@ -247,9 +253,28 @@ class WebhookIngress:
             )
         tolerance = self._settings.webhook_signature_tolerance_seconds
         try:
-            return verify(target.signature_scheme, secret, call.body, call.headers, time.time(), tolerance)
+            return authenticate(
+                target.signature_scheme, secret, call.body, call.headers, time.time(), tolerance
+            )
         except SignatureRefused as exc:
-            return Refused(401, "unauthenticated", str(exc), headers={"WWW-Authenticate": "Bearer"})
+            return Refused(401, "unauthenticated", str(exc), headers={"WWW-Authenticate": exc.challenge})
+
+    def _without_credential(self, call: HookCall, target: HookTarget) -> HookCall:
+        """The call with the header that carries the secret itself (the `header` scheme's) left out of the
+        run's trigger data, where it would sit in clear in the run's history."""
+        secret = self._webhooks.secret_of(target)
+        hidden = hidden_header(target.signature_scheme, secret) if secret is not None else None
+        if hidden is None:
+            return call
+        build, name = call.trigger, hidden.lower()
+
+        def trigger() -> dict[str, Any]:
+            data = build()
+            headers = data.get("headers") or {}
+            data["headers"] = {k: v for k, v in headers.items() if k.lower() != name}
+            return data
+
+        return replace(call, trigger=trigger)
 
 
 def quota_exceeded(exc: LimitExceeded) -> Refused:

@@ -13,6 +13,8 @@
   app's signing secret, within the tolerance.
 - `baton-v1` (secrets made before Standard Webhooks, until rotated): `X-Baton-Signature: sha256=<hex HMAC of
   the body>`; the signature is remembered for a day like GitHub's.
+- `basic`, `header` and `hmac` take settings the sender chooses (a user, a header, an algorithm...):
+  core.triggers.inbound_auth, whose `authenticate` checks a call in any scheme.
 
 No scheme signs the URL, so a signed webhook refuses a query string (the route answers 400): values the
 sender did not sign never reach a run. Every comparison is constant-time (`hmac.compare_digest`).
@@ -28,12 +30,13 @@ import secrets
 from collections.abc import Mapping
 from typing import Literal
 
-Scheme = Literal["standard", "github", "stripe", "slack", "baton-v1"]
-SCHEMES: tuple[Scheme, ...] = ("standard", "github", "stripe", "slack", "baton-v1")
+# basic, header and hmac take settings a sender chooses: core.triggers.inbound_auth.
+Scheme = Literal["standard", "github", "stripe", "slack", "baton-v1", "basic", "header", "hmac"]
+SCHEMES: tuple[Scheme, ...] = ("standard", "github", "stripe", "slack", "baton-v1", "basic", "header", "hmac")
 STANDARD_PREFIX = "whsec_"
 TOLERANCE_SECONDS = 300
 # The header each scheme's signature travels in (for error messages and the API's answers).
-SIGNATURE_HEADERS: dict[Scheme, str] = {
+SIGNATURE_HEADERS: dict[str, str] = {
     "standard": "webhook-signature",
     "github": "X-Hub-Signature-256",
     "stripe": "Stripe-Signature",
@@ -43,7 +46,12 @@ SIGNATURE_HEADERS: dict[Scheme, str] = {
 
 
 class SignatureRefused(Exception):
-    """The call's signature is missing, wrong or too old: the detail says what a sender must send."""
+    """The call's signature is missing, wrong or too old: the detail says what a sender must send (naming
+    the header, never the expected value); `challenge` is the 401's WWW-Authenticate."""
+
+    def __init__(self, detail: str, challenge: str = "Bearer") -> None:
+        super().__init__(detail)
+        self.challenge = challenge
 
 
 def new_standard_secret() -> str:
@@ -72,10 +80,11 @@ SHORTEST_SENDER_SECRET = 16
 FEWEST_DIFFERENT = 6
 
 
-def check_sender_secret(scheme: Scheme, secret: str) -> None:
+def check_sender_secret(scheme: str, secret: str) -> None:
     """ValueError, saying what is needed, when `secret` cannot sign in `scheme` or is too weak: under 16
     characters (whitespace and a `whsec_` prefix not counted; for `standard`, 16 bytes of key) or fewer
-    than 6 different ones. The message never repeats the secret."""
+    than 6 different ones (a basic password and a header token alike). The message never repeats the
+    secret."""
     if scheme == "standard":
         key = standard_key(secret)
         if len(set(key)) < FEWEST_DIFFERENT:
@@ -127,7 +136,9 @@ def verify(
     raise SignatureRefused(f"this webhook's signature scheme {scheme!r} is unknown; set one of {SCHEMES}")
 
 
-def _timestamp(raw: str | None, header: str, now: float, tolerance: float) -> int:
+def timestamp_within(raw: str | None, header: str, now: float, tolerance: float) -> int:
+    """The Unix time in seconds that `header` carries, or SignatureRefused when it is missing, malformed or
+    more than `tolerance` seconds away from now."""
     if not raw or not raw.strip().isdigit():
         raise SignatureRefused(f"missing or malformed {header}: send the Unix time in seconds")
     stamp = int(raw.strip())
@@ -143,7 +154,7 @@ def _standard(secret: str, body: bytes, headers: Mapping[str, str], now: float, 
     message_id = headers.get("webhook-id")
     if not message_id or len(message_id) > 256:
         raise SignatureRefused("missing webhook-id: send the message id (Standard Webhooks)")
-    stamp = _timestamp(headers.get("webhook-timestamp"), "webhook-timestamp", now, tolerance)
+    stamp = timestamp_within(headers.get("webhook-timestamp"), "webhook-timestamp", now, tolerance)
     expected = sign_standard(secret, message_id, stamp, body).encode()
     offered = (headers.get("webhook-signature") or "").split()
     if not any(hmac.compare_digest(expected, candidate.encode()) for candidate in offered):
@@ -169,7 +180,7 @@ def _stripe(secret: str, body: bytes, header: str | None, now: float, tolerance:
     for item in (header or "").split(","):
         name, _, value = item.strip().partition("=")
         parts.setdefault(name, []).append(value)
-    stamp = _timestamp((parts.get("t") or [""])[0], "Stripe-Signature's t", now, tolerance)
+    stamp = timestamp_within((parts.get("t") or [""])[0], "Stripe-Signature's t", now, tolerance)
     expected = hex_hmac(secret, f"{stamp}.".encode() + body).encode()
     signatures = parts.get("v1", [])
     if not any(hmac.compare_digest(expected, s.encode()) for s in signatures):
@@ -180,7 +191,8 @@ def _stripe(secret: str, body: bytes, header: str | None, now: float, tolerance:
 
 
 def _slack(secret: str, body: bytes, headers: Mapping[str, str], now: float, tolerance: float) -> str:
-    stamp = _timestamp(headers.get("x-slack-request-timestamp"), "X-Slack-Request-Timestamp", now, tolerance)
+    raw = headers.get("x-slack-request-timestamp")
+    stamp = timestamp_within(raw, "X-Slack-Request-Timestamp", now, tolerance)
     expected = ("v0=" + hex_hmac(secret, f"v0:{stamp}:".encode() + body)).encode()
     offered = (headers.get("x-slack-signature") or "").strip().encode()
     if not hmac.compare_digest(expected, offered):

@@ -30,6 +30,7 @@ from core.errors import NotFound
 from core.models.tables import WEBHOOKS, WORKFLOWS
 from core.outages import best_effort
 from core.redis_keys import RedisKeys
+from core.triggers.inbound_auth import SenderAuth, seal_document
 from core.triggers.signatures import Scheme, new_standard_secret
 from core.workflows import published_trigger
 
@@ -238,9 +239,13 @@ class Webhooks:
         await self._set_secret(webhook_id, self._cipher.seal_text(secret), "standard")
         return secret
 
-    async def set_secret(self, webhook_id: str, scheme: Scheme, secret: str) -> None:
-        """A sender's own secret (GitHub's, Stripe's, Slack's signing secret, or a Standard Webhooks one)."""
-        await self._set_secret(webhook_id, self._cipher.seal_text(secret), scheme)
+    async def set_secret(
+        self, webhook_id: str, scheme: Scheme, secret: str, auth: SenderAuth | None = None
+    ) -> None:
+        """A sender's own secret (GitHub's, Stripe's, Slack's signing secret, or a Standard Webhooks one), or
+        a basic password, header token or HMAC key sealed with its scheme's settings (`auth`)."""
+        stored = secret if auth is None else seal_document(secret, auth)
+        await self._set_secret(webhook_id, self._cipher.seal_text(stored), scheme)
 
     async def remove_secret(self, webhook_id: str) -> None:
         await self._set_secret(webhook_id, None, "standard")
