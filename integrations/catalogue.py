@@ -10,6 +10,7 @@ from integrations.github import github
 from integrations.gmail import gmail
 from integrations.http import http
 from integrations.mail import mail
+from integrations.mcp import mcp
 from integrations.postgres import postgres
 from integrations.rss import rss
 from integrations.sdk import ActionSpec, Integration, TriggerSpec
@@ -17,7 +18,8 @@ from integrations.slack import slack
 from integrations.transform import transform
 
 INTEGRATIONS: dict[str, Integration] = {
-    i.id: i for i in (webhook, schedule, manual, http, transform, rss, gmail, slack, mail, github, postgres)
+    i.id: i
+    for i in (webhook, schedule, manual, http, transform, rss, gmail, slack, mail, github, postgres, mcp)
 }
 
 

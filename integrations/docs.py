@@ -86,6 +86,8 @@ def integration_section(integration: Integration) -> list[str]:
             f"{integration.oauth2.token_url}; scopes {scopes}. Tokens refresh before they expire.",
             "",
         ]
+    if integration.example:
+        lines += [integration.example.strip(), ""]
     if integration.credentials_model is not None:
         lines += [
             "**Connection credentials**",

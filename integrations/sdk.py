@@ -150,6 +150,8 @@ class Integration:
     # Where the service's API is; a connection's `baseUrl` or the INTEGRATION_BASE_URLS setting overrides it.
     base_url: str = ""
     rate_limit: RateLimit | None = None
+    # A worked example (Markdown) for docs/integrations.md, where fields tables alone do not show the use.
+    example: str = ""
 
     @property
     def is_active(self) -> bool:

@@ -284,6 +284,8 @@ SOCKET_CALLS = {
     "asyncio.open_connection",
     "httpx.AsyncClient",
     "httpx.Client",
+    "httpx2.AsyncClient",  # the MCP SDK's HTTP library
+    "httpx2.Client",
     "httpx.get",
     "httpx.post",
     "httpx.request",
@@ -297,6 +299,7 @@ REVIEWED = {
     ("integrations/mail.py", "test_connection", "aiosmtplib.SMTP"),  # hostname = a resolved address
     ("integrations/mail.py", "_imap", "imaplib.IMAP4_SSL"),  # host = a resolved address
     ("integrations/mail.py", "_imap", "imaplib.IMAP4"),  # host = a resolved address
+    ("integrations/mcp_session.py", "exchange", "httpx2.AsyncClient"),  # transport = a bridge to ctx.http
 }
 NETWORK_MODULES = {
     "socket",
