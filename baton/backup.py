@@ -6,6 +6,7 @@ A backup holds:
 - `redis/`: the RDB snapshot and the append-only files (Redis keeps them consistent on disk at all times);
 - `temporal.db`: the Temporal dev server's SQLite database, copied with SQLite's online backup API, so a
   running server is fine;
+- `blobs/`: the values kept outside run histories (core.blobs; those histories refer to them), copied;
 - `manifest.json`: when, from where, and the row counts a restore is checked against.
 
 A restore goes into a data folder that does not exist yet (or is empty): it never overwrites a stack.
@@ -48,6 +49,14 @@ class StackFolders:
     @property
     def temporal_db(self) -> Path:
         return self.root / "temporal" / "temporal.db"
+
+    @property
+    def blobs(self) -> Path:
+        return self.root / "blobs"  # BLOB_STORE_URL under `baton dev`
+
+
+def _count_blobs(folder: Path) -> int:
+    return sum(1 for p in folder.rglob("*") if p.is_file() and "~" not in p.name)  # no sidecars
 
 
 def _running_postgres_port(pgdata: Path) -> int | None:
@@ -147,6 +156,9 @@ def backup(data_dir: Path, target: Path, say: Say = print) -> dict[str, object]:
         say(f"  {(target / 'temporal.db').stat().st_size // 1024} KiB")
     else:
         say("  no temporal.db (Temporal was not embedded): skipped")
+    if folders.blobs.exists():
+        shutil.copytree(folders.blobs, target / "blobs")
+        say(f"  and {_count_blobs(target / 'blobs')} blob(s) its histories refer to")
 
     manifest: dict[str, object] = {
         "createdAt": datetime.now(UTC).isoformat(),
@@ -216,6 +228,9 @@ def restore(source: Path, data_dir: Path, say: Say = print) -> dict[str, int]:
         say(f"  {folders.temporal_db.stat().st_size // 1024} KiB")
     else:
         say("  none in the backup")
+    if (source / "blobs").exists():
+        shutil.copytree(source / "blobs", folders.blobs)
+        say(f"  and {_count_blobs(folders.blobs)} blob(s) its histories refer to")
     took = time.monotonic() - began
     say(f"Restored {source} (taken {manifest.get('createdAt')}) into {data_dir} in {took:.1f}s.")
     say(f"Start it with `baton dev --data-dir {data_dir}`.")

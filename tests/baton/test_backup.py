@@ -1,5 +1,6 @@
 """`baton backup` of a running embedded stack, then `baton restore` into a fresh data folder: the restored
-servers hold the same workflows and executions, Redis keys and Temporal workflow histories."""
+servers hold the same workflows and executions, Redis keys, Temporal workflow histories and the blobs those
+refer to."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from temporalio.client import Client
 
 from baton.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedTemporal, free_port
 from baton.migrate import upgrade_to_head_async
+from core.blobs import FileBlobStore
 from tests.factories import create_workflow
 
 pytestmark = pytest.mark.slow
@@ -81,6 +83,7 @@ async def test_backup_then_restore_into_a_fresh_data_folder_gives_the_same_stack
         temporal = await Client.connect(stack.temporal.address)
         temporal_id = f"kept-{uuid.uuid4().hex[:8]}"
         await temporal.start_workflow("NoWorkerNeeded", id=temporal_id, task_queue="nobody")
+        blob = await FileBlobStore(data / "blobs").put("workflows/run-x/abc", b"kept aside")
 
         done = baton("backup", str(backup_dir), "--data-dir", str(data))  # while everything runs
         assert done.returncode == 0, done.stderr
@@ -119,6 +122,7 @@ async def test_backup_then_restore_into_a_fresh_data_folder_gives_the_same_stack
         temporal = await Client.connect(fresh.temporal.address)
         described = await temporal.get_workflow_handle(temporal_id).describe()
         assert described.workflow_type == "NoWorkerNeeded"
+        assert await FileBlobStore(restored / "blobs").stat(blob.key) == blob
     finally:
         fresh.stop()
 
