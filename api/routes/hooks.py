@@ -108,8 +108,9 @@ def reply_response(reply: SyncReply, execution_id: str) -> Response:
 async def receive(token: str, request: Request, resources: ResourcesDep) -> Response:
     """Starts one run of the workflow behind `token` with `{body, headers, query, method}` as its trigger.
 
-    - A webhook with a secret wants each call signed in its scheme (401 naming the header otherwise) and
-      no query string (400: no scheme signs the URL); a signed call seen before (the same `webhook-id`, or
+    - A webhook with a secret wants each call signed or authenticated in its scheme (401 naming the header
+      otherwise); a signed one takes no query string (400: no scheme signs the URL), a `basic` or `header`
+      one does (the credential vouches for the whole call); a signed call seen before (the same `webhook-id`, or
       the same signature) answers the first execution id and starts nothing (on a debounced webhook, no
       id: the burst's run starts later; the replay does not join the burst). Only a call whose signature
       passes is counted in the webhook's stats.
