@@ -417,5 +417,6 @@ class ActionActivities:
                 "rateLimit": context.rate_limit.as_document() if context.rate_limit else None,
                 "executionId": request.execution_id,
                 "error": error,
+                "metadata": context.metered,  # tokens and cost of an LLM call, else None
             }
         )

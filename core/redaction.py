@@ -44,7 +44,9 @@ PASSWORD_END = re.compile(r"[@\s]")
 # Credential fields that say where or who, not how to get in: kept in logs.
 PUBLIC_CREDENTIAL_FIELDS = frozenset(
     {"type", "name", "baseurl", "host", "port", "database", "username", "user", "email", "scope", "tokentype",
-     "expiresat", "ssl", "security", "region", "accountid", "teamid", "from"}
+     "expiresat", "ssl", "security", "region", "accountid", "teamid", "from",
+     # an LLM connection's (integrations.llm): which provider, where, which deployment, which API version
+     "provider", "endpoint", "deployment", "apiversion", "anthropicversion", "organization"}
 )  # fmt: skip
 SHORTEST_SECRET = 6  # shorter values (a port, "yes") would blank out ordinary text
 

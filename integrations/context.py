@@ -182,6 +182,9 @@ class ActionContext:
     service: str = "the service"
     # Filled by request(): what the service said of its rate limit in its last answer.
     rate_limit: ProviderRateLimit | None = field(default=None)
+    # Set by an action whose calls cost more than one call (an LLM's tokens and their price): kept as the
+    # `metadata` of the call's integration_usage record, for analytics.
+    metered: dict[str, Any] | None = field(default=None)
 
     @property
     def egress(self) -> OutboundPolicy:

@@ -77,6 +77,7 @@ USAGE_FIELDS = {
     "rateLimit": "rate_limit",
     "executionId": "execution_id",
     "error": "error",
+    "metadata": "metadata",
 }
 
 

@@ -42,13 +42,15 @@ class PostgresLogStore:
             await connection.execute(text("SELECT 1"))
 
     async def write_usage(self, documents: list[dict[str, Any]]) -> None:
-        await self._insert(USAGE, USAGE_FIELDS, "rateLimit", documents)
+        await self._insert(USAGE, USAGE_FIELDS, ("rateLimit", "metadata"), documents)
 
     async def write_logs(self, documents: list[dict[str, Any]]) -> None:
-        await self._insert(LOGS, LOG_FIELDS, "metadata", documents)
+        await self._insert(LOGS, LOG_FIELDS, ("metadata",), documents)
 
     async def write_events(self, documents: list[dict[str, Any]]) -> None:
-        await self._insert(EVENTS, EVENT_FIELDS, "properties", [{"properties": {}, **d} for d in documents])
+        await self._insert(
+            EVENTS, EVENT_FIELDS, ("properties",), [{"properties": {}, **d} for d in documents]
+        )
 
     async def daily_rows(self, workspace_id: str | None, since: datetime, until: datetime) -> list[DailyRow]:
         scope = {"since": since, "until": until, "workspace": workspace_id}
@@ -154,14 +156,14 @@ class PostgresLogStore:
         )
 
     async def _insert(
-        self, table: Any, fields: dict[str, str], nested: str, documents: list[dict[str, Any]]
+        self, table: Any, fields: dict[str, str], nested: tuple[str, ...], documents: list[dict[str, Any]]
     ) -> None:
-        """Documents as rows: fields to columns, the nested object as JSONB (SQL NULL when absent), in one
+        """Documents as rows: fields to columns, nested objects as JSONB (SQL NULL when absent), in one
         pipelined round trip on the driver (the batch is atomic)."""
         rows = [
             tuple(
                 (jsonb(jsonable(d[name])) if d.get(name) is not None else None)
-                if name == nested
+                if name in nested
                 else (d.get("id") or new_entry_id() if name == "id" else d.get(name))
                 for name in fields
             )

@@ -40,6 +40,8 @@ class IntegrationUsage(SQLModel, table=True):
     # Baton's additions: which run made the call, and the error type when it failed.
     execution_id: str | None = text_col(nullable=True)
     error: str | None = text_col(nullable=True)
+    # What a call consumed besides itself: an LLM call's provider, model, tokens and cost (llm.*).
+    metadata_: dict[str, Any] | None = Field(default=None, sa_column=Column("metadata", JSONB, nullable=True))
 
 
 class ExecutionLog(SQLModel, table=True):
