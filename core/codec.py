@@ -26,7 +26,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.api.sdk.v1.external_storage_pb2 import ExternalStorageReference
 from temporalio.converter import DataConverter, PayloadCodec, StorageDriverClaim, StorageDriverRetrieveContext
 
-from core.blobs import BlobNotFound, BlobStore, create_blob_store
+from core.blobs import BlobNotFound, BlobStore, InvalidBlobKey, create_blob_store
 from core.blobs.claims import DRIVER_NAME, BlobIntegrityError, BlobStorageDriver, external_storage
 from core.crypto import derive_raw_key
 from core.payloads import BatonPayloadConverter
@@ -141,7 +141,10 @@ class WebUICodec(PayloadCodec):
     async def _follow(self, payload: Payload) -> Payload:
         if payload.metadata.get("messageType") != REFERENCE_TYPE:
             return payload
-        reference = json_format.Parse(payload.data, ExternalStorageReference())
+        try:
+            reference = json_format.Parse(payload.data, ExternalStorageReference())
+        except json_format.ParseError as exc:
+            raise UnreadableReference(f"a reference to a stored payload is not one: {exc}") from exc
         if reference.driver_name != DRIVER_NAME or self._driver is None:
             raise UnreadableReference(
                 f"a payload is stored aside by {reference.driver_name!r}, which this codec cannot read "
@@ -150,6 +153,6 @@ class WebUICodec(PayloadCodec):
         claim = StorageDriverClaim(dict(reference.claim_data))
         try:
             [stored] = await self._driver.retrieve(StorageDriverRetrieveContext(), [claim])
-        except (BlobNotFound, BlobIntegrityError) as exc:
+        except (BlobNotFound, BlobIntegrityError, InvalidBlobKey, KeyError) as exc:
             raise UnreadableReference(f"a stored payload cannot be read: {exc}") from exc
         return stored

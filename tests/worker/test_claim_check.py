@@ -12,6 +12,7 @@ import httpx
 import pytest
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
+from temporalio.api.sdk.v1.external_storage_pb2 import ExternalStorageReference
 
 from api.codec import create_codec_app
 from core.codec import REFERENCE_TYPE
@@ -84,6 +85,18 @@ async def test_a_large_step_output_is_a_reference_in_history_and_the_value_every
         decoded = json_format.Parse(answer.content, Payloads()).payloads
         assert [p.metadata["encoding"] for p in decoded] == [b"json/plain"] * len(references)
         assert any(("ab" * 1000) in json.dumps(json.loads(p.data)) for p in decoded)
+
+        forged = ExternalStorageReference(
+            driver_name="baton-blobs", claim_data={"key": "../../../etc/passwd", "sha256": "0"}
+        )
+        traversal = Payload(
+            metadata={"encoding": b"json/protobuf", "messageType": REFERENCE_TYPE},
+            data=json_format.MessageToJson(forged).encode(),
+        )
+        refused = await codec.post(
+            "/default/decode", content=json_format.MessageToJson(Payloads(payloads=[traversal]))
+        )
+        assert refused.status_code == 422  # a reference cannot name a file outside the store
 
         unreadable = create_codec_app(
             settings.model_copy(update={"codec_token": OPERATOR_TOKEN, "blob_store_url": ""})
