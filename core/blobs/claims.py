@@ -17,6 +17,7 @@ The claim carries the digest, checked on read: a blob that was changed or swappe
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 from collections.abc import Sequence
 
@@ -77,7 +78,8 @@ class BlobStorageDriver(StorageDriver):
         for claim in claims:
             key = claim.claim_data["key"]
             data = await self.blobs.get(key)
-            if hashlib.sha256(data).hexdigest() != claim.claim_data.get("sha256"):
+            expected = str(claim.claim_data.get("sha256", ""))
+            if not hmac.compare_digest(hashlib.sha256(data).hexdigest(), expected):
                 raise BlobIntegrityError(f"the blob {key!r} does not match the reference to it")
             found.append(Payload.FromString(data))
         return found
