@@ -5,6 +5,7 @@ egress guard refuses each fail the step with a message that says which."""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ import pytest
 import uvicorn
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from baton.server_process import free_port, port_accepts
 from core.outbound import OutboundPolicy, outbound_client
@@ -72,16 +73,69 @@ class Bearer:
 
 
 @dataclass
+class Legacy:
+    """Makes the server look like one of the 2025 protocol era, as most deployed servers are: it knows no
+    `server/discover` (so the client falls back to the initialize handshake and its Mcp-Session-Id)."""
+
+    app: ASGIApp
+    methods: list[str] = field(default_factory=list)
+    sessions: list[str] = field(default_factory=list)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope = {**scope, "path": scope["path"].removeprefix("/legacy")}
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        request = json.loads(body)
+        self.methods.append(request.get("method", ""))
+        self.sessions.append(dict(scope["headers"]).get(b"mcp-session-id", b"").decode())
+        if request.get("method") == "server/discover":
+            error = {
+                "jsonrpc": "2.0",
+                "id": request["id"],
+                "error": {"code": -32601, "message": "no such method"},
+            }
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send({"type": "http.response.body", "body": json.dumps(error).encode()})
+            return
+
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:  # then what the connection says next (its disconnect), as the app expects
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+@dataclass
 class RunningServer:
     url: str
     bearer: Bearer
     port: int
+    legacy: Legacy
 
 
 @pytest.fixture(scope="module")
 def mcp_server() -> Iterator[RunningServer]:
     """The SDK's server on 127.0.0.1 in a thread of its own (its own event loop, as a remote server has)."""
     bearer = Bearer(tool_server().streamable_http_app(), TOKEN)
+    legacy = Legacy(bearer)
 
     async def not_mcp(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == "/page":
@@ -90,17 +144,22 @@ def mcp_server() -> Iterator[RunningServer]:
             )
             await send({"type": "http.response.body", "body": b"<html>hello</html>"})
             return
+        if scope["type"] == "http" and scope["path"].startswith("/legacy/"):
+            await legacy(scope, receive, send)
+            return
         await bearer(scope, receive, send)
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(not_mcp, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(not_mcp, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     for _ in range(200):
         if port_accepts(port):
             break
         threading.Event().wait(0.05)
-    yield RunningServer(f"http://127.0.0.1:{port}/mcp", bearer, port)
+    yield RunningServer(f"http://127.0.0.1:{port}/mcp", bearer, port, legacy)
     server.should_exit = True
     thread.join(10)
 
@@ -271,3 +330,20 @@ def test_a_connection_without_its_secret_is_refused_before_any_request() -> None
     with pytest.raises(ActionError) as raised:
         auth_headers({"type": "bearer"})
     assert raised.value.type == "InvalidCredentials"
+
+
+async def test_a_server_of_the_2025_protocol_era_is_reached_through_the_initialize_handshake(
+    mcp_server: RunningServer,
+) -> None:
+    url = mcp_server.url.replace("/mcp", "/legacy/mcp")
+    listed = await run_action("list_tools", {"url": url}, BEARER, allow=["127.0.0.1"])
+    assert listed.server.protocolVersion.startswith("2025-")
+    assert [t.name for t in listed.tools] == ["add", "echo", "explode"]
+    called = await run_action(
+        "call_tool", {"url": url, "tool": "echo", "arguments": {"text": "hi"}}, BEARER, allow=["127.0.0.1"]
+    )
+    assert called.text == "hi"
+    methods = mcp_server.legacy.methods
+    assert methods[:4] == ["server/discover", "initialize", "notifications/initialized", "tools/list"]
+    # after the handshake every request carries the session the server gave
+    assert all(mcp_server.legacy.sessions[2:4])
