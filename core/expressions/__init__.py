@@ -10,7 +10,8 @@ Why Jinja2: a well-kept, well-audited expression engine users of n8n/Ansible alr
   is refused before it is built), the amplifying filters and operators (`*`, `**`, `+`, `%`, `center`,
   `indent`, `format`, `replace`, `join`, `tojson`) are checked before they run, and an evaluation may take
   at most MAX_STEPS operations (lookups, operators, filter calls, items a filter walks);
-- filters are a fixed, deterministic list (no `random`, no clock: dates come from the data).
+- filters are a fixed, deterministic list (no `random`, no clock: dates come from the data; encoding,
+  hashing and HMAC filters are in core/expressions/encoding.py).
 
 A string that is exactly one `{{ ... }}` yields the value's native type; mixed text renders to a string.
 Compiled expressions are cached by source, so a definition is compiled once per worker process.
@@ -44,6 +45,7 @@ from core.expressions.bounds import (
     TESTS,
     ExpressionError,
     _budgeted,
+    _budgeted_filter,
     _check_printf,
     _checked,
     _DataOnlyUndefined,
@@ -53,6 +55,7 @@ from core.expressions.bounds import (
     _spend,
     size_of,
 )
+from core.expressions.encoding import ENCODING_FILTERS
 
 __all__ = [
     "MAX_SIZE",
@@ -151,7 +154,9 @@ def _environment() -> DataOnlyEnvironment:
         keep_trailing_newline=True,
     )
     env.globals.clear()
-    env.filters = dict(FILTERS)
+    env.filters = dict(FILTERS) | {
+        name: _budgeted_filter(name, function) for name, function in ENCODING_FILTERS.items()
+    }
     env.tests = dict(TESTS)
     return env
 
