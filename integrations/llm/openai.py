@@ -12,6 +12,7 @@ from integrations.llm.messages import ChatMessage, Reply, ToolCall, Turn, Usage,
 from integrations.llm.streaming import server_sent_events
 
 FINISH_REASONS = {"function_call": "tool_calls"}
+REASONING_MODELS = ("o1", "o3", "o4", "gpt-5")
 
 
 def endpoint(ctx: ActionContext, operation: str) -> tuple[str, dict[str, str], dict[str, str]]:
@@ -52,7 +53,9 @@ def request_body(turn: Turn) -> dict[str, Any]:
     if turn.temperature is not None:
         body["temperature"] = turn.temperature
     if turn.max_tokens is not None:
-        body["max_tokens"] = turn.max_tokens
+        # OpenAI's reasoning models refuse max_tokens; the compatible servers know only max_tokens.
+        reasoning = turn.model.startswith(REASONING_MODELS)
+        body["max_completion_tokens" if reasoning else "max_tokens"] = turn.max_tokens
     if turn.tools:
         body["tools"] = [
             {"type": "function", "function": tool.model_dump(exclude_defaults=False)} for tool in turn.tools

@@ -17,6 +17,8 @@ from core.definition.validation import validate_definition
 from core.outbound import OutboundPolicy, outbound_client
 from integrations.catalogue import action_input_schema, get_integration
 from integrations.context import ActionError
+from integrations.llm.messages import ChatMessage, Turn
+from integrations.llm.openai import request_body
 from tests.http_server import Reply, ScriptedServer
 from tests.integrations.conftest import Studio
 
@@ -760,6 +762,28 @@ async def test_an_azure_connection_without_its_deployment_is_refused_naming_the_
     assert KEY not in created.text
 
 
+@pytest.mark.parametrize(
+    ("provider", "path", "header"),
+    [
+        ("openai", "/v1/models", "Authorization"),
+        ("azure_openai", "/openai/models", "api-key"),
+        ("anthropic", "/v1/models", "x-api-key"),
+        ("gemini", "/v1beta/models", "x-goog-api-key"),
+    ],
+)
+async def test_a_connection_is_checked_by_listing_the_providers_models(
+    studio: Studio, model_server: ScriptedServer, provider: str, path: str, header: str
+) -> None:
+    model_server.script(path, Reply(200, {"data": []}))
+    connection = await connect(studio, model_server, provider)
+    tested = await studio.client.post(f"{studio.base}/connections/{connection}/test", headers=studio.headers)
+    assert tested.status_code == 200, tested.text
+    assert tested.json()["ok"] is True
+    (seen,) = model_server.hits(path)
+    assert KEY in seen.headers[header]  # no tokens spent: nothing but the list was asked for
+    assert model_server.requests == [seen]
+
+
 @pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini"])
 async def test_the_egress_guard_refuses_a_model_server_on_a_private_address(provider: str) -> None:
     integration = get_integration("llm")
@@ -792,3 +816,9 @@ def test_every_example_of_the_llm_page_is_a_valid_step() -> None:
     validate_definition(
         {"triggerType": "MANUAL", "triggerConfig": {}, "steps": steps}, action_schema=action_input_schema
     )
+
+
+def test_openai_reasoning_models_get_max_completion_tokens_and_compatible_servers_max_tokens() -> None:
+    hello = [ChatMessage(role="user", content="hi")]
+    assert request_body(Turn("o3-mini", hello, max_tokens=5))["max_completion_tokens"] == 5
+    assert request_body(Turn("llama3.1:8b", hello, max_tokens=5))["max_tokens"] == 5
