@@ -6,6 +6,7 @@ from typing import Any
 
 from core.models.enums import TriggerType
 from integrations.builtin import manual, schedule, webhook
+from integrations.crypto import crypto
 from integrations.github import github
 from integrations.gmail import gmail
 from integrations.http import http
@@ -19,7 +20,21 @@ from integrations.transform import transform
 
 INTEGRATIONS: dict[str, Integration] = {
     i.id: i
-    for i in (webhook, schedule, manual, http, transform, rss, gmail, slack, mail, github, postgres, mcp)
+    for i in (
+        webhook,
+        schedule,
+        manual,
+        http,
+        transform,
+        rss,
+        gmail,
+        slack,
+        mail,
+        github,
+        postgres,
+        mcp,
+        crypto,
+    )
 }
 
 

@@ -4,12 +4,14 @@ examples docs/definition.md shows for them."""
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from core.expressions import MAX_SIZE, ExpressionError, compile_expression, evaluate
+from tests.engine import Engine
 
 SCOPE: dict[str, Any] = {"trigger": {}, "execution": {"id": "5b3d1bd4-73a5-4b86-8a2d-2a1bbf3e1d43"}}
 DEFINITION_PAGE = Path(__file__).resolve().parents[2] / "docs" / "definition.md"
@@ -163,3 +165,32 @@ def test_the_documentation_has_an_example_of_every_encoding_filter() -> None:
 @pytest.mark.parametrize(("source", "gives"), documented_examples())
 def test_each_documented_example_gives_what_the_page_says(source: str, gives: str) -> None:
     assert str(run(source)) == gives
+
+
+async def test_every_filter_works_inside_a_workflow_run(engine_worker: Engine) -> None:
+    values = {
+        "b64": "{{ trigger.text | b64encode }}",
+        "b64back": "{{ trigger.text | b64encode | b64decode }}",
+        "b64url": "{{ trigger.text | b64url_encode }}",
+        "b64urlback": "{{ trigger.text | b64url_encode | b64url_decode }}",
+        "hex": "{{ trigger.text | hex_encode }}",
+        "hexback": "{{ trigger.text | hex_encode | hex_decode }}",
+        "query": "{{ {'q': trigger.text} | urlencode }}",
+        "quoted": "{{ trigger.text | quote }}",
+        "unquoted": "{{ trigger.text | quote | unquote }}",
+        "form": "{{ 'a+b%3F' | urldecode }}",
+        "sha1": "{{ 'abc' | sha1 }}",
+        "sha256": "{{ 'abc' | sha256 }}",
+        "sha512": "{{ 'abc' | sha512('base64url') }}",
+        "md5": "{{ 'abc' | md5 }}",
+        "hmac": "{{ 'what do ya want for nothing?' | hmac('Jefe') }}",
+        "uuid": "{{ 'python.org' | uuid5('dns') }}",
+        "run_uuid": "{{ 'invoice' | uuid5(execution.id) }}",
+    }
+    steps = [{"id": "encode", "type": "set", "values": values}]
+    handle = await engine_worker.start(steps, {"text": "ÿþ?> a/b"})
+    result = (await handle.result()).result
+    assert result == {
+        name: run(source, text="ÿþ?> a/b") for name, source in values.items() if name != "run_uuid"
+    } | {"run_uuid": str(uuid.uuid5(uuid.UUID(handle.id.removeprefix("run-")), "invoice"))}
+    assert result["uuid"] == "886313e1-3b8a-5372-9b90-0c9aee199e5d"
