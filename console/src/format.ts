@@ -20,3 +20,9 @@ export function pretty(value: unknown): string {
 }
 
 export const ENDED = new Set(["SUCCESS", "FAILED", "CANCELLED", "TIMEOUT"]);
+
+/** The trigger that started a run (its context says, since the workflow's trigger may have changed). */
+export function triggerOf(context: Record<string, unknown>, workflowTrigger: string | undefined): string {
+  const trigger = typeof context.triggerType === "string" ? context.triggerType : workflowTrigger;
+  return trigger ? trigger.toLowerCase() : "—";
+}

@@ -4,7 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
 import { Link, useParams } from "react-router-dom";
 import { api, must, type ExecutionDetail, type StepExecution } from "../api/client";
-import { duration, ENDED, pretty, when } from "../format";
+import { duration, triggerOf, ENDED, pretty, when } from "../format";
 import { Status } from "../Status";
 import { useWorkflows } from "../workflows";
 
@@ -17,7 +17,10 @@ function useLive(workspaceId: string, executionId: string, ended: boolean) {
     if (ended) return;
     const url = `/api/v1/workspaces/${workspaceId}/executions/${executionId}/events`;
     const stream = new EventSource(url, { withCredentials: true });
-    stream.onmessage = () => void queries.invalidateQueries({ queryKey: ["run", workspaceId, executionId] });
+    const changed = () => void queries.invalidateQueries({ queryKey: ["run", workspaceId, executionId] });
+    // typed events (README, "Live updates"); the stream ends after the run's final status
+    stream.addEventListener("execution", changed);
+    stream.addEventListener("step", changed);
     stream.onerror = () => stream.close();
     return () => stream.close();
   }, [workspaceId, executionId, ended, queries]);
@@ -138,7 +141,7 @@ export function RunView() {
           <code>{data.id}</code>
         </dd>
         <dt>Trigger</dt>
-        <dd>{workflow?.triggerType.toLowerCase() ?? "—"}</dd>
+        <dd>{triggerOf(data.context, workflow?.triggerType)}</dd>
         <dt>Started</dt>
         <dd>{when(data.startedAt)}</dd>
         <dt>Duration</dt>

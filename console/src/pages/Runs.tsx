@@ -1,17 +1,42 @@
-// The runs of a workspace, newest first: filtered by status and workflow, refreshed every few seconds,
-// virtualised (only the rows in view are in the page) so thousands of runs scroll smoothly.
-import { useInfiniteQuery } from "@tanstack/react-query";
+// The runs of a workspace, newest first: filtered by status and workflow, live (the workspace's event
+// stream, with polling as a fallback), virtualised (only the rows in view are in the page) so thousands
+// of runs scroll smoothly.
+import { useInfiniteQuery, useQueryClient } from "@tanstack/react-query";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { useEffect, useRef } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 import { api, must, type ExecutionStatus } from "../api/client";
-import { duration, when } from "../format";
+import { duration, triggerOf, when } from "../format";
 import { Status } from "../Status";
 import { useWorkflows } from "../workflows";
 
 const STATUSES: ExecutionStatus[] = ["PENDING", "RUNNING", "SUCCESS", "FAILED", "CANCELLED", "TIMEOUT"];
 const ROW_HEIGHT = 44;
-const REFRESH_MS = 3000;
+const REFRESH_MS = 10_000; // polling, in case the event stream is cut
+const EVENTS_SETTLE_MS = 500; // a burst of events refetches once
+
+/** Refetches the runs when the workspace's event stream says a run changed. */
+function useWorkspaceEvents(workspaceId: string) {
+  const queries = useQueryClient();
+  useEffect(() => {
+    const stream = new EventSource(`/api/v1/workspaces/${workspaceId}/events`, { withCredentials: true });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const changed = () => {
+      if (timer) return;
+      timer = setTimeout(() => {
+        timer = undefined;
+        void queries.invalidateQueries({ queryKey: ["runs", workspaceId] });
+      }, EVENTS_SETTLE_MS);
+    };
+    // the stream's events are typed (README, "Live updates"): a run's status, a step's
+    stream.addEventListener("execution", changed);
+    stream.addEventListener("step", changed);
+    return () => {
+      clearTimeout(timer);
+      stream.close();
+    };
+  }, [workspaceId, queries]);
+}
 
 export function Runs() {
   const workspaceId = useParams().workspaceId!;
@@ -19,6 +44,7 @@ export function Runs() {
   const status = (search.get("status") || undefined) as ExecutionStatus | undefined;
   const workflowId = search.get("workflow") || undefined;
   const workflows = useWorkflows(workspaceId);
+  useWorkspaceEvents(workspaceId);
   const runs = useInfiniteQuery({
     queryKey: ["runs", workspaceId, status, workflowId],
     queryFn: ({ pageParam }) =>
@@ -116,7 +142,7 @@ export function Runs() {
                     <Status value={run.status} />
                     {run.live && run.live.state !== "running" && <span className="muted"> {run.live.state}</span>}
                   </span>
-                  <span role="cell">{workflow?.triggerType.toLowerCase() ?? "—"}</span>
+                  <span role="cell">{triggerOf(run.context, workflow?.triggerType)}</span>
                   <span role="cell">{when(run.startedAt ?? run.createdAt)}</span>
                   <span role="cell">{duration(run.duration)}</span>
                 </div>
