@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.unknown_fields import body_message
 from core.errors import BatonError
 from core.outages import OUTAGE_ERRORS, unavailable_store, warn_unavailable
 
@@ -26,6 +27,12 @@ class ErrorBody(BaseModel):
 
 def error_response(status: int, kind: str, detail: str, path: str | None = None) -> JSONResponse:
     return JSONResponse(ErrorBody(error=kind, detail=detail, path=path).model_dump(), status_code=status)
+
+
+def listed(issues: list[tuple[str, str]]) -> str:
+    """Every (path, message) in one sentence (`steps[0].type: ...; tags: ...`): a detail never hides some
+    behind "(and 2 more)"; `path` names the first."""
+    return "; ".join(f"{path or 'request'}: {message}" for path, message in issues)
 
 
 def json_path(location: tuple[int | str, ...]) -> str:
@@ -100,8 +107,9 @@ def install_error_handlers(app: FastAPI) -> None:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         if first.get("type") == "json_invalid":  # its `loc` is a character offset, not a JSON path
             return error_response(400, "invalid_json", malformed_json(await request.body(), first), "body")
-        path = json_path(tuple(first.get("loc", ())))
-        return error_response(422, "validation_error", f"{path or 'request'}: {first['msg']}", path or None)
+        issues = [(json_path(tuple(e.get("loc", ()))), body_message(request, e)) for e in exc.errors()]
+        issues = issues or [("", str(first["msg"]))]
+        return error_response(422, "validation_error", listed(issues), issues[0][0] or None)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

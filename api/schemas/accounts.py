@@ -6,27 +6,27 @@ from datetime import UTC, datetime
 
 from pydantic import EmailStr, Field, field_validator
 
-from api.schemas.base import ApiModel
+from api.schemas.base import ApiModel, RequestBody
 from core.permissions import API_KEY_SCOPES
 
 
-class RegisterBody(ApiModel):
+class RegisterBody(RequestBody):
     email: EmailStr
     password: str = Field(min_length=10, max_length=200, description="At least 10 characters")
     first_name: str = Field(min_length=1, max_length=100)
     last_name: str = Field(min_length=1, max_length=100)
 
 
-class LoginBody(ApiModel):
+class LoginBody(RequestBody):
     email: str = Field(max_length=320)
     password: str = Field(max_length=200)
 
 
-class RefreshBody(ApiModel):
+class RefreshBody(RequestBody):
     refresh_token: str
 
 
-class VerifyEmailBody(ApiModel):
+class VerifyEmailBody(RequestBody):
     token: str
 
 
@@ -49,7 +49,7 @@ class UserOut(ApiModel):
     last_login_at: datetime | None
 
 
-class ApiKeyCreate(ApiModel):
+class ApiKeyCreate(RequestBody):
     name: str = Field(min_length=1, max_length=100)
     scopes: list[str] = Field(min_length=1, examples=[["workflows:read", "executions:read"]])
     expires_at: datetime | None = Field(

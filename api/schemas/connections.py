@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
-from api.schemas.base import ApiModel
+from api.schemas.base import ApiModel, RequestBody
 from core.models import TestStatus
 
 
@@ -19,20 +19,26 @@ class ConnectionRateLimit(ApiModel):
     window_seconds: int = Field(default=60, ge=1, le=86400)
 
 
-class ConnectionCreate(ApiModel):
+class ConnectionRateLimitIn(ConnectionRateLimit):
+    """A rate limit as a caller sets it (stored ones are read back leniently, as ConnectionRateLimit)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ConnectionCreate(RequestBody):
     integration_id: str
     name: str = Field(min_length=1, max_length=200)
     credentials: dict[str, Any] = Field(default_factory=dict, description="Write-only; stored encrypted")
-    rate_limit: ConnectionRateLimit | None = None
+    rate_limit: ConnectionRateLimitIn | None = None
 
 
-class ConnectionUpdate(ApiModel):
+class ConnectionUpdate(RequestBody):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     credentials: dict[str, Any] | None = Field(
         default=None, description="Write-only; replaces the stored ones"
     )
     is_active: bool | None = None
-    rate_limit: ConnectionRateLimit | None = Field(default=None, description="null removes it")
+    rate_limit: ConnectionRateLimitIn | None = Field(default=None, description="null removes it")
 
 
 class ConnectionOut(ApiModel):

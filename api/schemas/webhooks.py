@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from api.schemas.base import ApiModel
+from api.schemas.base import ApiModel, RequestBody
 from core.triggers.inbound_auth import Algorithm, Encoding
 from core.triggers.signatures import SIGNATURE_HEADERS, Scheme
 
@@ -43,7 +43,7 @@ class WebhookSecret(ApiModel):
     signature_header: str = SIGNATURE_HEADERS["standard"]
 
 
-class SecretIn(ApiModel):
+class SecretIn(RequestBody):
     """A sender's own signing secret, e.g. `{"scheme": "github", "secret": "<the GitHub webhook's>"}`, or
     the settings of a scheme the sender chooses: `{"scheme": "basic", "username": "shop", "secret":
     "<password>"}`, `{"scheme": "header", "header": "X-Api-Key", "secret": "<token>"}`, `{"scheme": "hmac",

@@ -6,13 +6,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    ConfigDict,
     Field,
     ValidationInfo,
     computed_field,
     field_validator,
 )
 
-from api.schemas.base import ApiModel
+from api.schemas.base import ApiModel, RequestBody
 from core.definition.triggers import Concurrency
 from core.models import ExecutionStatus, TriggerType
 from core.runs.timeline import branch_taken
@@ -61,7 +62,7 @@ PriorityField = Annotated[
 ]
 
 
-class WorkflowCreate(ApiModel):
+class WorkflowCreate(RequestBody):
     name: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
     trigger_type: TriggerType
@@ -76,7 +77,7 @@ class WorkflowCreate(ApiModel):
     priority: PriorityField = None
 
 
-class WorkflowUpdate(ApiModel):
+class WorkflowUpdate(RequestBody):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
     trigger_type: TriggerType | None = None
@@ -127,7 +128,7 @@ class WorkflowOut(ApiModel):
     published_at: datetime | None
 
 
-class PublishBody(ApiModel):
+class PublishBody(RequestBody):
     change_description: str | None = Field(default=None, max_length=2000)
 
 
@@ -145,7 +146,7 @@ class VersionOut(ApiModel):
     created_by: str
 
 
-class RunBody(ApiModel):
+class RunBody(RequestBody):
     payload: Any = Field(default_factory=dict, description="What the steps read as `trigger`")
 
 
@@ -299,7 +300,7 @@ class ExecutionDetail(ExecutionOut):
     step_executions: list[StepExecutionOut]
 
 
-class ResumeBody(ApiModel):
+class ResumeBody(RequestBody):
     latest_version: bool = Field(default=False, description="Run the workflow's latest published version")
     from_step: str | None = Field(
         default=None,
@@ -323,7 +324,7 @@ ReplayableStatus = Literal["FAILED", "TIMEOUT", "CANCELLED"]
 DEFAULT_REPLAYED: tuple[ReplayableStatus, ...] = ("FAILED", "TIMEOUT")
 
 
-class BulkReplayBody(ApiModel):
+class BulkReplayBody(RequestBody):
     """Which runs to retry or resume: those of the workspace that match every field given."""
 
     workflow_id: str | None = Field(default=None, description="Runs of this workflow only")
@@ -363,11 +364,11 @@ class BulkReplayOut(ApiModel):
     )
 
 
-class PauseBody(ApiModel):
+class PauseBody(RequestBody):
     reason: str | None = Field(default=None, max_length=500, examples=["the CRM is being migrated"])
 
 
-class UnpauseBody(ApiModel):
+class UnpauseBody(RequestBody):
     step_input: dict[str, Any] | None = Field(
         default=None,
         description='A step parked by onError "pause": try it again with this input instead of its own',
@@ -383,7 +384,7 @@ class UnpauseBody(ApiModel):
     )
 
 
-class DecisionBody(ApiModel):
+class DecisionBody(RequestBody):
     approved: bool
     comment: str | None = Field(default=None, max_length=2000)
 
@@ -402,8 +403,15 @@ class WorkflowExport(ApiModel):
     connection_id: str | None = None
 
 
-class WorkflowImport(ApiModel):
-    workflow: WorkflowExport
+class WorkflowDocument(WorkflowExport):
+    """An exported document as import takes it: only the fields an export has (the export itself is built
+    from the workflow's row, which holds more, hence two models)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class WorkflowImport(RequestBody):
+    workflow: WorkflowDocument
     connection_map: dict[str, str] = Field(
         default_factory=dict, description="Connection ids of the exporting workspace -> ids in this one"
     )
@@ -439,7 +447,7 @@ class LogEntryOut(ApiModel):
     metadata: dict[str, Any] | None
 
 
-class BackfillBody(ApiModel):
+class BackfillBody(RequestBody):
     from_: datetime = Field(
         alias="from", description="The first slot's earliest time (ISO-8601; UTC if no offset)"
     )

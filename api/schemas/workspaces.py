@@ -7,16 +7,16 @@ from typing import Any
 
 from pydantic import EmailStr, Field
 
-from api.schemas.base import ApiModel
+from api.schemas.base import ApiModel, RequestBody
 from core.models import Plan, WorkspaceRole
 
 
-class WorkspaceCreate(ApiModel):
+class WorkspaceCreate(RequestBody):
     name: str = Field(min_length=1, max_length=100)
     slug: str | None = Field(default=None, max_length=64, pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
 
-class WorkspaceUpdate(ApiModel):
+class WorkspaceUpdate(RequestBody):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     plan: Plan | None = Field(default=None, description="Only an OWNER may change the plan")
     error_workflow_id: str | None = Field(
@@ -39,12 +39,12 @@ class WorkspaceOut(ApiModel):
     error_workflow_id: str | None = Field(default=None, description="The default error workflow")
 
 
-class MemberCreate(ApiModel):
+class MemberCreate(RequestBody):
     email: EmailStr
     role: WorkspaceRole = WorkspaceRole.MEMBER
 
 
-class MemberUpdate(ApiModel):
+class MemberUpdate(RequestBody):
     role: WorkspaceRole
 
 
@@ -71,7 +71,7 @@ class AuditLogOut(ApiModel):
     created_at: datetime
 
 
-class PlanChange(ApiModel):
+class PlanChange(RequestBody):
     """An instance operator's change of a workspace's plan; the limits default to the plan's."""
 
     plan: Plan = Field(examples=["ENTERPRISE"])

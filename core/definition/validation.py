@@ -100,8 +100,8 @@ def _polling_issues(config: Mapping[str, Any], trigger_schema: ActionSchemaLooku
 
 def _invalid(issues: list[Issue]) -> InvalidDefinition:
     first = issues[0]
-    more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
-    error = InvalidDefinition(f"{first.path}: {first.message}{more}", path=first.path)
+    # every problem in the sentence (a caller fixing one at a time learnt of the next on each save)
+    error = InvalidDefinition("; ".join(f"{i.path}: {i.message}" for i in issues), path=first.path)
     error.issues = [{"path": i.path, "message": i.message} for i in issues]
     return error
 
