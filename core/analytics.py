@@ -26,6 +26,10 @@ STEP_FAILED = "step_failed"
 EXECUTIONS = "executions"  # name: the execution status
 STEP_FAILURES = "step_failures"  # name: the step id
 INTEGRATION_USAGE = "integration_usage"  # name: "integration.action"
+# name: "provider:model" of the usage records that carry an LLM call's metadata; the row's histogram holds
+# sums instead of duration buckets (MODEL_SUMS), so it is kept and merged like any other row.
+MODEL_USAGE = "model_usage"
+MODEL_SUMS = ("inputTokens", "outputTokens", "costMicroUsd", "unpriced")
 
 BUCKET_BASE = 1.1
 LOG_BASE = math.log(BUCKET_BASE)
@@ -97,6 +101,8 @@ class GroupedCount:
     count: int
     errors: int
     duration_sum: int
+    # MODEL_USAGE groups: their MODEL_SUMS (see MODEL_USAGE)
+    sums: dict[str, int] = field(default_factory=dict)
 
 
 def fold(groups: Iterable[GroupedCount]) -> list[DailyRow]:
@@ -110,7 +116,7 @@ def fold(groups: Iterable[GroupedCount]) -> list[DailyRow]:
             group.count,
             group.errors,
             group.duration_sum,
-            {str(group.bucket): group.count} if group.bucket is not None else {},
+            group.sums or ({str(group.bucket): group.count} if group.bucket is not None else {}),
         )
     return list(rows.values())
 
@@ -161,6 +167,7 @@ def report(
     failures_by_workflow: dict[str, int] = defaultdict(int)
     steps: dict[tuple[str, str], int] = defaultdict(int)
     integrations: dict[str, dict[str, DailyRow]] = defaultdict(dict)
+    models: dict[str, DailyRow] = {}
     for row in rows:
         if row.kind == EXECUTIONS:
             statuses = per_day.setdefault(row.day, {})
@@ -179,6 +186,9 @@ def report(
                 action, DailyRow("", row.day, INTEGRATION_USAGE, "", row.name)
             )
             merged.add(row.count, row.errors, row.duration_sum, row.histogram)
+        elif row.kind == MODEL_USAGE:
+            merged = models.setdefault(row.name, DailyRow("", row.day, MODEL_USAGE, "", row.name))
+            merged.add(row.count, row.errors, 0, row.histogram)
 
     def workflow_figures(workflow_id: str, merged: DailyRow) -> dict[str, Any]:
         return {
@@ -250,6 +260,28 @@ def report(
             ]
         ],
         "integrations": sorted(usage, key=lambda figures: (-figures["calls"], figures["integrationId"])),
+        "models": sorted(
+            (model_figures(name, merged) for name, merged in models.items()),
+            key=lambda figures: (-figures["calls"], figures["provider"], figures["model"]),
+        ),
+    }
+
+
+def model_figures(name: str, merged: DailyRow) -> dict[str, Any]:
+    """Calls, tokens and cost of one provider's model (llm.* actions); the cost counts the priced calls
+    only, `unpricedCalls` says how many had no known price."""
+    provider, _, model = name.partition(":")
+    sums = merged.histogram
+    return {
+        "provider": provider,
+        "model": model,
+        "calls": merged.count,
+        "errors": merged.errors,
+        "inputTokens": sums.get("inputTokens", 0),
+        "outputTokens": sums.get("outputTokens", 0),
+        "totalTokens": sums.get("inputTokens", 0) + sums.get("outputTokens", 0),
+        "costUsd": round(sums.get("costMicroUsd", 0) / 1_000_000, 6),
+        "unpricedCalls": sums.get("unpriced", 0),
     }
 
 

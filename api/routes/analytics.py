@@ -40,7 +40,8 @@ async def analytics(
     ] = None,
 ) -> dict[str, Any]:
     """Executions per day by status, p50/p95 duration per workflow (within 5 %), the workflows and steps
-    that fail most, and each integration's calls and error rate. Days older than 30 are read from daily
+    that fail most, each integration's calls and error rate, and each model's calls, tokens and cost
+    (`models`, from the llm.* actions). Days older than 30 are read from daily
     aggregates, kept for a year; the newest runs may take a second to count."""
     until = until or datetime.now(UTC).date()
     since = since or until - timedelta(days=DEFAULT_DAYS - 1)

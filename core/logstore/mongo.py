@@ -9,6 +9,7 @@ from core.analytics import (
     EXECUTIONS,
     INTEGRATION_USAGE,
     LOG_BASE,
+    MODEL_USAGE,
     STEP_FAILED,
     STEP_FAILURES,
     WORKFLOW_EXECUTED,
@@ -205,6 +206,66 @@ class MongoLogStore:
                     g["n"],
                     g["errors"],
                     int(g["durationSum"]),
+                )
+            )
+        model_groups = self.database["integration_usage"].aggregate(
+            [
+                {
+                    "$match": {
+                        **match,
+                        "workspaceId": match.get("workspaceId", {"$ne": None}),
+                        "metadata.model": {"$type": "string"},
+                    }
+                },
+                {
+                    "$group": {
+                        "_id": {
+                            "day": day,
+                            "workspace": "$workspaceId",
+                            "name": {
+                                "$concat": [{"$ifNull": ["$metadata.provider", ""]}, ":", "$metadata.model"]
+                            },
+                        },
+                        "n": {"$sum": 1},
+                        "errors": {"$sum": {"$cond": ["$success", 0, 1]}},
+                        "inputTokens": {"$sum": {"$ifNull": ["$metadata.inputTokens", 0]}},
+                        "outputTokens": {"$sum": {"$ifNull": ["$metadata.outputTokens", 0]}},
+                        "cost": {
+                            "$sum": {
+                                "$round": [
+                                    {"$multiply": [{"$ifNull": ["$metadata.costUsd", 0]}, 1_000_000]},
+                                    0,
+                                ]
+                            }
+                        },
+                        "unpriced": {
+                            "$sum": {
+                                "$cond": [{"$eq": [{"$ifNull": ["$metadata.costUsd", None]}, None]}, 1, 0]
+                            }
+                        },
+                    }
+                },
+            ]
+        )
+        async for g in await model_groups:
+            key = g["_id"]
+            groups.append(
+                GroupedCount(
+                    key["workspace"],
+                    key["day"].date(),
+                    MODEL_USAGE,
+                    "",
+                    key["name"],
+                    None,
+                    g["n"],
+                    g["errors"],
+                    0,
+                    {
+                        "inputTokens": int(g["inputTokens"]),
+                        "outputTokens": int(g["outputTokens"]),
+                        "costMicroUsd": int(g["cost"]),
+                        "unpriced": int(g["unpriced"]),
+                    },
                 )
             )
         return fold(groups)

@@ -14,6 +14,7 @@ from core.analytics import (
     EXECUTIONS,
     INTEGRATION_USAGE,
     LOG_BASE,
+    MODEL_USAGE,
     STEP_FAILED,
     STEP_FAILURES,
     WORKFLOW_EXECUTED,
@@ -83,6 +84,21 @@ class PostgresLogStore:
             GROUP BY 1, 2, 3, 4
             """
         )
+        metered = text(
+            f"""
+            SELECT (timestamp AT TIME ZONE 'UTC')::date AS day, workspace_id,
+                   coalesce(metadata->>'provider', '') || ':' || (metadata->>'model') AS name,
+                   count(*) AS n, count(*) FILTER (WHERE NOT success) AS errors,
+                   coalesce(sum((metadata->>'inputTokens')::bigint), 0)::bigint AS input_tokens,
+                   coalesce(sum((metadata->>'outputTokens')::bigint), 0)::bigint AS output_tokens,
+                   coalesce(sum(round((metadata->>'costUsd')::numeric * 1000000)), 0)::bigint AS cost,
+                   count(*) FILTER (WHERE metadata->>'costUsd' IS NULL) AS unpriced
+            FROM integration_usage
+            WHERE workspace_id IS NOT NULL AND metadata->>'model' IS NOT NULL
+                  AND timestamp >= :since AND timestamp < :until {only}
+            GROUP BY 1, 2, 3
+            """
+        )
         async with self._engine.connect() as connection:
             found = (
                 await connection.execute(
@@ -90,6 +106,7 @@ class PostgresLogStore:
                 )
             ).all()
             used = (await connection.execute(usage, scope)).all()
+            models = (await connection.execute(metered, scope)).all()
         groups = [
             GroupedCount(
                 r.workspace_id,
@@ -109,6 +126,26 @@ class PostgresLogStore:
                 r.workspace_id, r.day, INTEGRATION_USAGE, "", r.name, r.bucket, r.n, r.errors, r.duration_sum
             )
             for r in used
+        ]
+        groups += [
+            GroupedCount(
+                r.workspace_id,
+                r.day,
+                MODEL_USAGE,
+                "",
+                r.name,
+                None,
+                r.n,
+                r.errors,
+                0,
+                {
+                    "inputTokens": r.input_tokens,
+                    "outputTokens": r.output_tokens,
+                    "costMicroUsd": r.cost,
+                    "unpriced": r.unpriced,
+                },
+            )
+            for r in models
         ]
         return fold(groups)
 

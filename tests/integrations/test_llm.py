@@ -8,13 +8,18 @@ import json
 import logging
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.definition.validation import validate_definition
+from core.logstore import PostgresLogStore
+from core.ops.retention import Retention
 from core.outbound import OutboundPolicy, outbound_client
+from core.settings import Settings
 from integrations.catalogue import action_input_schema, get_integration
 from integrations.context import ActionError
 from integrations.llm.messages import ChatMessage, Turn
@@ -822,3 +827,65 @@ def test_openai_reasoning_models_get_max_completion_tokens_and_compatible_server
     hello = [ChatMessage(role="user", content="hi")]
     assert request_body(Turn("o3-mini", hello, max_tokens=5))["max_completion_tokens"] == 5
     assert request_body(Turn("llama3.1:8b", hello, max_tokens=5))["max_tokens"] == 5
+
+
+async def test_analytics_show_each_models_calls_tokens_and_cost_and_keep_them_once_aggregated(
+    studio: Studio, model_server: ScriptedServer, settings: Settings, engine: AsyncEngine
+) -> None:
+    model_server.script("/v1/chat/completions", openai_reply("hi"))
+    model_server.script(
+        "/v1/messages",
+        Reply(529, {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}),
+    )
+    openai_connection = await connect(studio, model_server, "openai")
+    anthropic_connection = await connect(studio, model_server, "anthropic")
+    hello = [{"role": "user", "content": "hi"}]
+    chat = await studio.publish(
+        [step("llm.chat", openai_connection, {"model": "gpt-4o-mini", "messages": hello})]
+    )
+    for _ in range(2):
+        assert (await studio.run(chat))["status"] == "SUCCESS"
+    busy = await studio.publish(
+        [
+            step(
+                "llm.chat",
+                anthropic_connection,
+                {"model": "claude-sonnet-4", "messages": hello},
+                retry={"maxAttempts": 1},
+            )
+        ]
+    )
+    assert (await studio.run(busy))["status"] == "FAILED"
+    await studio.usage()  # flushed
+
+    async def report(**params: str) -> dict[str, Any]:
+        answer = await studio.client.get(f"{studio.base}/analytics", headers=studio.headers, params=params)
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    expected = [
+        {
+            "provider": "openai",
+            "model": "gpt-4o-mini-2024-07-18",
+            "calls": 2,
+            "errors": 0,
+            "inputTokens": 2000,
+            "outputTokens": 1000,
+            "totalTokens": 3000,
+            "costUsd": 0.0009,  # 2 x (1000 x $0.15 + 500 x $0.60) per million
+            "unpricedCalls": 0,
+        }
+    ]
+    assert (await report())["models"] == expected  # a call that failed before an answer used no tokens
+    integrations = {i["integrationId"]: i for i in (await report())["integrations"]}
+    assert (integrations["llm"]["calls"], integrations["llm"]["errors"]) == (3, 1)
+
+    # Forty days later the raw records are folded into daily rows: the figures stay the same.
+    for table in ("analytics_events", "integration_usage"):
+        await studio.db.execute(f"UPDATE {table} SET timestamp = timestamp - interval '40 days'")
+    then = datetime.now(UTC).date() - timedelta(days=40)
+    window = {"from": (then - timedelta(days=1)).isoformat(), "to": then.isoformat()}
+    assert (await report(**window))["models"] == expected
+    await Retention(engine, PostgresLogStore(engine), settings).run()
+    assert await studio.db.fetchval("SELECT count(*) FROM integration_usage") == 0
+    assert (await report(**window))["models"] == expected
