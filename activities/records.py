@@ -49,6 +49,7 @@ from core.runs import live
 from core.runs.alerts import FailureAlerts
 from core.runs.concurrency import ConcurrencySlots
 from core.runs.rows import ExecutionRows, FinishedRun, duration_ms, parse_time
+from core.runs.waits import parse_wait
 from core.workflows import version_to_run
 
 logger = logging.getLogger("baton.records")
@@ -347,13 +348,8 @@ def live_message(record: StepRecord) -> str:
         return f"{step} failed attempt {state.get('attempt')}{of}: {record.error}{when}"
     if kind == live.RATE_LIMITED:
         return f"{step} waits for its connection's rate limit until {state.get('resumesAt')}"
-    if kind == live.WAITING:
-        what = state.get("for")
-        if what == "approval":
-            return f"{step} waits for an approval: {state.get('message') or '(no message)'}"
-        if what == "delay":
-            return f"{step} waits until {state.get('until')}"
-        return f"{step} waits for its subworkflow run {state.get('childExecutionId')}"
+    if (wait := parse_wait(state)) is not None:
+        return wait.sentence(step)
     return f"{step} is {record.status.lower()}"
 
 

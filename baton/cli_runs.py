@@ -13,6 +13,8 @@ from typing import Annotated, Any, NoReturn
 import httpx
 import typer
 
+from core.runs.waits import parse_wait
+
 CONFIG_ENV = "BATON_CLI_CONFIG"
 STATUS_MARKS = {
     "SUCCESS": "✓",
@@ -104,7 +106,7 @@ def _duration(ms: int | None) -> str:
 
 
 def _live(live: dict[str, Any] | None) -> str:
-    """`waiting for approval on approve`, `retrying fetch (attempt 2/5)`: what an open run does."""
+    """`approve: waiting for approval: ...`, `retrying fetch (attempt 2/5)`: what an open run does."""
     if not live:
         return ""
     if slot := live.get("slot"):
@@ -112,11 +114,9 @@ def _live(live: dict[str, Any] | None) -> str:
         return f"waiting for a concurrency slot{key}: place {slot['place']}, {slot['limit']} at once"
     for step in live.get("steps", []):
         kind = step.get("kind")
-        if kind == "waiting" and step.get("for") == "pause":
-            return f"paused before {step['stepId']}" + (f": {step['reason']}" if step.get("reason") else "")
-        if kind == "waiting" and step.get("for") == "fix":
-            return f"{step['stepId']} failed: waiting for an operator to unpause it (try again) or give up"
-        if kind == "waiting":
+        if (wait := parse_wait(step)) is not None:
+            return wait.sentence(step["stepId"])
+        if kind == "waiting":  # a wait this version does not know
             return f"waiting for {step.get('for')} on {step['stepId']}"
         if kind == "retrying":
             of = f"/{step['maxAttempts']}" if step.get("maxAttempts") else ""
@@ -170,10 +170,10 @@ def _step_line(item: dict[str, Any]) -> str:
         parts.append(f"{item['attempts']} attempts")
     parts.append(_duration(item.get("duration")))
     state = item.get("state") or {}
-    if state.get("kind") == "waiting":
-        parts.append(
-            f"waiting for {state.get('for')}" + (f": {state['message']}" if state.get("message") else "")
-        )
+    if (wait := parse_wait(state)) is not None:
+        parts.append(wait.sentence(item["name"]))
+    elif state.get("kind") == "waiting":
+        parts.append(f"waiting for {state.get('for')}")
     elif state.get("kind") == "retrying":
         parts.append(f"retrying: {state.get('lastError')}")
     elif item.get("error"):

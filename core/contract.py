@@ -72,7 +72,10 @@ LEGACY_RECORD_STEPS_ACTIVITY = "baton.record_steps"
 LEGACY_LOAD_PUBLISHED_VERSION_ACTIVITY = "baton.load_published_version"
 LEGACY_SCHEDULE_RELEASE_ACTIVITY = "baton.schedule_release"
 LEGACY_POLL_ACTIVITY = "baton.poll"
-DECIDE_UPDATE = "decide"  # an approval's decision (api: executions.decide)
+# What a waiting step is handed (core.runs.waits.Delivery: an approval's decision, ...); runs keep taking
+# DECIDE_UPDATE, which was the only way in before it.
+DELIVER_UPDATE = "deliver"
+DECIDE_UPDATE = "decide"  # an approval's decision, as runs were sent it before DELIVER_UPDATE
 AWAIT_RESPONSE_UPDATE = "await_response"  # a sync webhook's reply (core.runs.reply)
 PROGRESS_QUERY = "progress"  # a batch's progress so far
 STATE_QUERY = "state"  # where a run is: `temporal workflow query --type state`

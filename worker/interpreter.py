@@ -14,12 +14,14 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.records import RecordActivities
     from core.contract import (
         AWAIT_RESPONSE_UPDATE,
         DECIDE_UPDATE,
+        DELIVER_UPDATE,
         FIRST_WRITE_ENGINE,
         INTERPRETER_WORKFLOW,
         PAUSE_SIGNAL,
@@ -63,13 +65,12 @@ with workflow.unsafe.imports_passed_through():
     from core.definition.validation import iter_steps
     from core.models.enums import FINAL_STEP_STATUSES, TERMINAL_STATUSES, ExecutionStatus
     from core.run_failures import RunEnded, run_failure_message
+    from core.runs.waits import ApprovalWait, Delivery, check_approver, not_waiting
     from worker.run_scope import Scope, StepFailed, StopRun, SwitchToLatest
     from worker.run_state import (
         BOUNDED_PAYLOADS_PATCH,
         RECORD_TIMEOUT,
         Handler,
-        _check_approver,
-        _not_waiting,
     )
     from worker.steps.actions import ActionSteps
     from worker.steps.control import ControlSteps
@@ -297,7 +298,11 @@ class BatonRun(ControlSteps, LoopSteps, WaitSteps, ActionSteps, SubworkflowSteps
             "status": self._status,
             "current": sorted(self._current),
             "steps": dict(self._statuses),
-            "waitingForDecision": sorted(self._waiting),
+            "waitingForDecision": sorted(
+                step_id for step_id, wait in self._waiting.items() if isinstance(wait, ApprovalWait)
+            ),
+            # what each step that waits waits for, by step id (core.runs.waits)
+            "waits": {step_id: wait.state() for step_id, wait in sorted(self._waiting.items())},
             # POST .../pause came and no unpause since: the run is parked, or will be before its next step
             "pauseRequested": self._pause is not None,
             "response": self._response,
@@ -314,19 +319,48 @@ class BatonRun(ControlSteps, LoopSteps, WaitSteps, ActionSteps, SubworkflowSteps
         await workflow.wait_condition(lambda: self._response is not None)
         return self._response
 
+    @workflow.update(name=DELIVER_UPDATE, unfinished_policy=workflow.HandlerUnfinishedPolicy.ABANDON)
+    async def deliver(self, delivery: Delivery) -> dict[str, Any]:
+        """Hands a waiting step what it waits for (core.runs.waits): an approval its decision. Like
+        `decide`, it issues no command: histories recorded before it replay as they did."""
+        return await self._take_decision(self._decision_of(delivery))
+
+    @deliver.validator
+    def _validate_delivery(self, delivery: Delivery) -> None:
+        self._validate_decision(self._decision_of(delivery))
+
+    @staticmethod
+    def _decision_of(delivery: Delivery) -> Decision:
+        given = delivery.given()
+        if given != ["decision"] or delivery.decision is None:
+            raise ApplicationError(
+                f"a delivery to step {delivery.step_id!r} gives exactly one of: decision (got "
+                f"{', '.join(given) or 'none'})",
+                type="InvalidDelivery",
+            )
+        if delivery.decision.step_id != delivery.step_id:
+            raise ApplicationError(
+                f"the decision is for step {delivery.decision.step_id!r}, delivered to {delivery.step_id!r}",
+                type="InvalidDelivery",
+            )
+        return delivery.decision
+
     @workflow.update(name=DECIDE_UPDATE, unfinished_policy=workflow.HandlerUnfinishedPolicy.ABANDON)
     async def decide(self, decision: Decision) -> dict[str, Any]:
-        if decision.step_id not in self._waiting:
+        return await self._take_decision(decision)
+
+    async def _take_decision(self, decision: Decision) -> dict[str, Any]:
+        if self._approval_wait(decision.step_id) is None:
             # Accepted before the run reached its approval (see the validator): the decision waits for its
             # step, and is refused if the run passes the step or ends first. No command is issued either
             # way, so histories recorded before this replay as they did.
             await workflow.wait_condition(
-                lambda: decision.step_id in self._waiting or self._passed(decision.step_id)
+                lambda: self._approval_wait(decision.step_id) is not None or self._passed(decision.step_id)
             )
-            step = self._waiting.get(decision.step_id)
-            if step is None:
-                raise _not_waiting(decision)
-            _check_approver(decision, step.approvers)
+            wait = self._approval_wait(decision.step_id)
+            if wait is None:
+                raise not_waiting(decision)
+            check_approver(decision, wait.approvers)
         self._decisions[decision.step_id] = decision
         return {"stepId": decision.step_id, "approved": decision.approved}
 
@@ -338,14 +372,15 @@ class BatonRun(ControlSteps, LoopSteps, WaitSteps, ActionSteps, SubworkflowSteps
         result that brings the run to its approval, found nothing waiting and was refused."""
         if self._input is None:
             return  # the run's code has not run at all yet: the handler checks once the step waits
-        if (step := self._waiting.get(decision.step_id)) is not None:
-            approvers = step.approvers
+        approvers: list[str] | None
+        if (wait := self._approval_wait(decision.step_id)) is not None:
+            approvers = wait.approvers
         else:
             approvals = approval_steps(self._input.definition.get("steps", []))
             if decision.step_id not in approvals or self._passed(decision.step_id):
-                raise _not_waiting(decision)
+                raise not_waiting(decision)
             approvers = approvals[decision.step_id]
-        _check_approver(decision, approvers)
+        check_approver(decision, approvers)
 
     def _passed(self, step_id: str) -> bool:
         """The step ran to its end in this run (outside loops), or the run is over."""

@@ -30,7 +30,6 @@ with workflow.unsafe.imports_passed_through():
         too_large,
     )
     from core.definition.steps import (
-        ApprovalStep,
         RespondStep,
         Step,
         StepBase,
@@ -38,8 +37,8 @@ with workflow.unsafe.imports_passed_through():
     from core.definition.steps import RetryPolicy as StepRetryPolicy
     from core.expressions import render_value
     from core.models.enums import ExecutionStatus
-    from core.runs import live
     from core.runs.timeline import branch_taken
+    from core.runs.waits import ApprovalWait, ParkedWait, PauseWait, Wait
     from worker.run_scope import (
         Scope,
         StepFailed,
@@ -72,12 +71,12 @@ FLUSH_THRESHOLD = 500
 def waiting_row(
     step: Step,
     key: str,
-    state: dict[str, Any],
+    wait: Wait,
     started: str,
     step_input: Any = None,
     error: str | None = None,
 ) -> StepRecord:
-    """The RUNNING row of a step that waits (core.runs.live says what for)."""
+    """The RUNNING row of a step that waits, its state saying what for (core.runs.waits)."""
     return StepRecord(
         key,
         step.id,
@@ -86,7 +85,7 @@ def waiting_row(
         input=step_input,
         error=error,
         started_at=started,
-        state=state,
+        state=wait.state(),
     )
 
 
@@ -114,18 +113,6 @@ def wait_before_calling_again(failure: ActivityError | ApplicationError) -> floa
     return float(details.get("retryAfter", 1)) if isinstance(details, dict) else 1.0
 
 
-def _not_waiting(decision: Decision) -> ApplicationError:
-    return ApplicationError(f"step {decision.step_id!r} is not waiting for a decision", type="NotWaiting")
-
-
-def _check_approver(decision: Decision, approvers: list[str] | None) -> None:
-    if approvers and decision.by not in approvers:
-        raise ApplicationError(
-            f"{decision.by or 'an anonymous caller'} may not decide step {decision.step_id!r}",
-            type="NotAnApprover",
-        )
-
-
 @dataclass(frozen=True)
 class StepCall:
     """What a step's handler gets: the step (its model), the scope it runs in, its record key (its id and
@@ -146,20 +133,6 @@ RECORD_SUMMARIES = {
 }
 
 
-def waiting_details(label: str, state: dict[str, Any]) -> str:
-    what = state.get("for")
-    if what == "approval":
-        expires = (
-            f" (expires {state['expiresAt']}, then {state['defaultDecision']})"
-            if state.get("expiresAt")
-            else ""
-        )
-        return f"{label}: waiting for approval: {state.get('message') or '(no message)'}{expires}"
-    if what == "delay":
-        return f"{label}: waiting until {state.get('until')}"
-    return f"{label}: waiting for its subworkflow run {state.get('childExecutionId')}"
-
-
 # A step's handler: (the run, the step's call) -> its output.
 Handler = Callable[[Any, StepCall], Awaitable[Any]]
 
@@ -176,7 +149,8 @@ class RunState:
         self._records: list[StepRecord] = []
         # The run's start until a write has carried it (core.contract.FIRST_WRITE_ENGINE).
         self._unstarted: ExecutionStarted | None = None
-        self._waiting: dict[str, ApprovalStep] = {}
+        # What each step that waits now waits for, by step id (decisions name the step by its id).
+        self._waiting: dict[str, Wait] = {}
         self._decisions: dict[str, Decision] = {}
         self._response: dict[str, Any] | None = None
         self._last_output: Any = None
@@ -285,33 +259,30 @@ class RunState:
     async def _held(self, step: Step, key: str) -> None:
         """Paused (POST .../pause): a RUNNING row for the step about to begin says so, until unpaused."""
         pause = self._pause or PauseRequest()
-        self._waits_before(step, key, live.paused(pause.by, pause.reason), f"paused before {step.label}")
+        wait = PauseWait(paused_by=pause.by, reason=pause.reason)
+        self._waits_before(step, key, wait)
         await self._flush()
         await workflow.wait_condition(lambda: self._pause is None)
+        self._waited(step.id, wait)
 
     async def _parked(self, step: Step, key: str, started: str, failure: Any) -> Unpause:
         """A step failed under onError "pause": its row says so (with its input), and the run waits for an
         operator's word (POST .../unpause): try it again, with an edited input if given, or give up."""
         seen = self._unpauses
+        wait = ParkedWait(last_error=failure.message, attempt=failure.attempts)
         self._waits_before(
-            step,
-            key,
-            live.waiting_for_a_fix(failure.message, failure.attempts),
-            f"{step.label} failed: waiting for an operator ({failure.message[:200]})",
-            started=started,
-            step_input=self._action_inputs.get(key),
-            error=failure.message,
+            step, key, wait, started=started, step_input=self._action_inputs.get(key), error=failure.message
         )
         await self._flush()
         await workflow.wait_condition(lambda: self._unpauses > seen)
+        self._waited(step.id, wait)
         return self._last_unpause or Unpause()
 
     def _waits_before(
         self,
         step: Step,
         key: str,
-        state: dict[str, Any],
-        shown: str,
+        wait: Wait,
         *,
         started: str | None = None,
         step_input: Any = None,
@@ -319,8 +290,9 @@ class RunState:
     ) -> None:
         """Buffers a RUNNING row for a step that waits for a person (paused before it, or parked after it
         failed), saying what for, and shows it in the Web UI's current details."""
-        self._show(shown)
-        self._buffer(waiting_row(step, key, state, started or workflow.now().isoformat(), step_input, error))
+        self._waiting[step.id] = wait
+        self._show(wait.sentence(step.label))
+        self._buffer(waiting_row(step, key, wait, started or workflow.now().isoformat(), step_input, error))
 
     def _ended(
         self,
@@ -402,13 +374,24 @@ class RunState:
         self._trail = [*self._trail[-(TRAIL_LINES - 1) :], line]
         self._show(None)
 
-    def _waits(self, call: StepCall, state: dict[str, Any]) -> None:
-        """Buffers the row of a step about to wait, saying what for (written by the flush before the wait;
-        not for runs begun before patch `live-waits`)."""
-        self._show(waiting_details(call.step.label, state))
+    def _waits(self, call: StepCall, wait: Wait) -> None:
+        """A step is about to wait: the run's state query and the Web UI's current details say what for,
+        and its row is buffered saying so (written by the flush before the wait; not for runs begun before
+        patch `live-waits`). `_waited` when the wait is over."""
+        self._waiting[call.step.id] = wait
+        self._show(wait.sentence(call.step.label))
         if not self.patched(LIVE_WAITS_PATCH):
             return
-        self._buffer(waiting_row(call.step, call.key, state, call.started))
+        self._buffer(waiting_row(call.step, call.key, wait, call.started))
+
+    def _waited(self, step_id: str, wait: Wait) -> None:
+        """The step waits no more (another iteration of its loop may wait under its id meanwhile)."""
+        if self._waiting.get(step_id) is wait:
+            del self._waiting[step_id]
+
+    def _approval_wait(self, step_id: str) -> ApprovalWait | None:
+        wait = self._waiting.get(step_id)
+        return wait if isinstance(wait, ApprovalWait) else None
 
     def _buffer(self, record: StepRecord) -> None:
         assert self._input is not None

@@ -1,5 +1,5 @@
 """The approvals inbox: approval steps of a workspace's runs, pending (the run waits on them: their row's
-state is `waiting for approval`, core.runs.live) or decided (their row ended with the decision)."""
+state is an approval's wait, core.runs.waits) or decided (their row ended with the decision)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ from core.models.enums import OPEN_STATUSES
 from core.models.tables import STEP_EXECUTIONS as STEPS
 from core.models.tables import WORKFLOW_EXECUTIONS as EXECUTIONS
 from core.models.tables import WORKFLOWS
+from core.runs.waits import ApprovalWait, parse_wait
+
+APPROVAL = ApprovalWait.model_fields["for_"].default  # the `for` of an approval's wait
 
 ApprovalStatus = Literal["pending", "decided", "all"]
 
@@ -69,8 +72,10 @@ async def approval_of(connection: AsyncConnection, execution_id: str, step_id: s
 
 
 def _approval(row: Any) -> Approval:
-    state = row.state or {}
-    waiting = state.get("for") == "approval" and row.run_status in OPEN_STATUSES
+    # a decided approval's row keeps the state it waited with (what was asked)
+    asked = parse_wait(row.state)
+    wait = asked if isinstance(asked, ApprovalWait) else ApprovalWait(default_decision="")
+    waiting = isinstance(asked, ApprovalWait) and row.run_status in OPEN_STATUSES
     return Approval(
         execution_id=row.execution_id,
         step_id=row.step_id,
@@ -79,11 +84,11 @@ def _approval(row: Any) -> Approval:
         status="pending" if waiting else "decided",
         # a decided approval's row waits no more: its output keeps the message (since the interpreter's
         # rendered-approval-message)
-        message=state.get("message") if waiting else _decided_message(row.output) or state.get("message"),
-        approvers=list(state.get("approvers") or []),
+        message=wait.message if waiting else _decided_message(row.output) or wait.message,
+        approvers=list(wait.approvers),
         requested_at=row.started_at,
-        expires_at=state.get("expiresAt"),
-        default_decision=state.get("defaultDecision"),
+        expires_at=wait.expires_at,
+        default_decision=wait.default_decision or None,
         decision=None if waiting else row.output,
         decided_at=None if waiting else row.completed_at,
     )
@@ -106,7 +111,7 @@ async def list_approvals(
     """Newest request first."""
     pending = and_(
         STEPS.c.state.is_not(None),
-        STEPS.c.state["for"].astext == "approval",
+        STEPS.c.state["for"].astext == APPROVAL,
         EXECUTIONS.c.status.in_(OPEN_STATUSES),
     )
     decided = and_(STEPS.c.step_type == "approval", STEPS.c.status == ExecutionStatus.SUCCESS.value)

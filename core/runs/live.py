@@ -10,9 +10,10 @@ A step's state is one of (camelCase on the wire, as the API returns it):
 - `{"kind": "rateLimited", "resumesAt": "..."}`: the connection's rate limit is full;
 - `{"kind": "waiting", "for": "approval", "message", "approvers", "expiresAt", "defaultDecision"}`,
   `{"kind": "waiting", "for": "delay", "until"}`, `{"kind": "waiting", "for": "subworkflow",
-  "childExecutionId"}`, `{"kind": "waiting", "for": "pause", "pausedBy", "reason"}` (paused at a step
-  boundary: POST .../pause) and `{"kind": "waiting", "for": "fix", "lastError", "attempt"}` (a step that
-  failed under onError "pause", waiting for an operator).
+  "childExecutionId", "workflowId"}`, `{"kind": "waiting", "for": "pause", "pausedBy", "reason"}` (paused
+  at a step boundary: POST .../pause) and `{"kind": "waiting", "for": "fix", "lastError", "attempt"}` (a
+  step that failed under onError "pause", waiting for an operator): the typed waits of core.runs.waits,
+  each with its sentence.
 
 A run of a workflow with a concurrency limit that waits for a slot is PENDING with `live.state` `waiting`
 and `live.slot` `{"key", "limit", "place"}` (`place` 1: the next to start).
@@ -56,41 +57,6 @@ def retrying(attempt: int, max_attempts: int, last_error: str, next_attempt_at: 
 
 def rate_limited(resumes_at: str) -> dict[str, Any]:
     return {"kind": RATE_LIMITED, "resumesAt": resumes_at}
-
-
-def waiting_for_approval(
-    message: str | None, approvers: list[str] | None, expires_at: str | None, default_decision: str
-) -> dict[str, Any]:
-    return {
-        "kind": WAITING,
-        "for": "approval",
-        "message": message,
-        "approvers": approvers or [],
-        "expiresAt": expires_at,
-        "defaultDecision": default_decision,
-    }
-
-
-def waiting_for_delay(until: str) -> dict[str, Any]:
-    return {"kind": WAITING, "for": "delay", "until": until}
-
-
-def waiting_for_subworkflow(child_execution_id: str, workflow_id: str) -> dict[str, Any]:
-    return {
-        "kind": WAITING,
-        "for": "subworkflow",
-        "childExecutionId": child_execution_id,
-        "workflowId": workflow_id,
-    }
-
-
-def paused(by: str | None, reason: str | None) -> dict[str, Any]:
-    return {"kind": WAITING, "for": "pause", "pausedBy": by, "reason": reason}
-
-
-def waiting_for_a_fix(error: str, attempts: int) -> dict[str, Any]:
-    """A step that failed under onError "pause": the run waits for an operator (unpause or give up)."""
-    return {"kind": WAITING, "for": "fix", "lastError": error, "attempt": attempts}
 
 
 def run_live(

@@ -36,6 +36,7 @@ from core.contract import (
     DEBOUNCE_SIGNAL,
     DEBOUNCE_WORKFLOW,
     DECIDE_UPDATE,
+    DELIVER_UPDATE,
     PAUSE_SIGNAL,
     UNPAUSE_SIGNAL,
     BatchRequest,
@@ -77,6 +78,7 @@ from core.runs.batches import (
 from core.runs.handles import cancel_run, run_details, run_priority, run_search_attributes, run_summary
 from core.runs.rows import ExecutionRows
 from core.runs.unpausing import why_not_paused
+from core.runs.waits import Delivery
 from core.settings import Settings
 from core.temporal import (
     SEARCH_ATTRIBUTES,
@@ -390,14 +392,27 @@ class RunService:
         (503) when no worker takes it within DECISION_TIMEOUT_SECONDS. The same `idempotency_key` is the
         same decision: Temporal keeps one outcome per update id and run."""
         timeout = self._settings.decision_timeout_seconds  # a busy worker, a run replayed from its history
+        update_id = f"decision:{decision.step_id}:{idempotency_key}" if idempotency_key else None
         try:
-            answer: dict[str, object] = await self.handle(execution_id).execute_update(
-                DECIDE_UPDATE,
-                decision,
-                id=f"decision:{decision.step_id}:{idempotency_key}" if idempotency_key else None,
-                result_type=dict,
-                rpc_timeout=timedelta(seconds=timeout),
-            )
+            try:
+                answer: dict[str, object] = await self.handle(execution_id).execute_update(
+                    DELIVER_UPDATE,
+                    Delivery(decision.step_id, decision=decision),
+                    id=update_id,
+                    result_type=dict,
+                    rpc_timeout=timedelta(seconds=timeout),
+                )
+            except WorkflowUpdateFailedError as exc:
+                if "expected but not found" not in str(exc.cause):
+                    raise
+                # a worker of the version before `deliver` (during an upgrade) takes decisions as `decide`
+                answer = await self.handle(execution_id).execute_update(
+                    DECIDE_UPDATE,
+                    decision,
+                    id=update_id,
+                    result_type=dict,
+                    rpc_timeout=timedelta(seconds=timeout),
+                )
         except WorkflowUpdateFailedError as exc:
             raise Conflict(
                 str(exc.cause) if exc.cause else "the decision was refused", path="stepId"

@@ -3,7 +3,7 @@
 An unpause signal to a run that is neither paused (POST .../pause) nor parked on a failed step (onError
 "pause") changes nothing, so answering 202 would tell the operator it worked: a run waiting for an
 approval, for instance, still waits. Two sources tell: the step rows (`state` of the steps under way, see
-core.runs.live) say where the run is parked, and the run's state query says whether a pause was asked for
+core.runs.waits) say where the run is parked, and the run's state query says whether a pause was asked for
 and not yet reached (a pause asked during a wait takes hold before the next step: unpause withdraws it).
 """
 
@@ -20,11 +20,12 @@ from temporalio.service import RPCError
 
 from core.contract import STATE_QUERY
 from core.models.tables import STEP_EXECUTIONS as STEPS
+from core.runs.waits import ApprovalWait, DelayWait, ParkedWait, PauseWait, SubworkflowWait, parse_wait
 
 # An unpause that cannot ask the run (no worker answers) is sent as before: it may be what frees it.
 QUERY_TIMEOUT = timedelta(seconds=5)
 # What an unpause acts on: paused before a step, or a step parked after it failed under onError "pause".
-UNPAUSABLE = {"pause", "fix"}
+UNPAUSABLE = (PauseWait, ParkedWait)
 
 
 async def waits_of(engine: AsyncEngine, execution_id: str) -> list[dict[str, Any]]:
@@ -44,7 +45,7 @@ async def why_not_paused(
     """None when an unpause has something to act on (or the run cannot be asked); else why it has not,
     naming what the run waits for."""
     steps = await waits_of(engine, execution_id)
-    if any(step.get("kind") == "waiting" and step.get("for") in UNPAUSABLE for step in steps):
+    if any(isinstance(parse_wait(step), UNPAUSABLE) for step in steps):
         return None
     try:
         state: dict[str, Any] = await handle.query(STATE_QUERY, rpc_timeout=QUERY_TIMEOUT)
@@ -72,12 +73,12 @@ def not_paused(steps: Sequence[Mapping[str, Any]], waiting_for_decision: Sequenc
 
 def _wait(step: Mapping[str, Any]) -> str:
     step_id = step.get("stepId")
-    match step.get("for"):
-        case "approval":
+    match parse_wait(step):
+        case ApprovalWait():
             return f"approval of step `{step_id}`"
-        case "delay":
-            return f"step `{step_id}`'s delay (until {step.get('until')})"
-        case "subworkflow":
-            return f"step `{step_id}`'s subworkflow (execution {step.get('childExecutionId')})"
-        case other:
-            return f"step `{step_id}` ({other})"
+        case DelayWait(until=until):
+            return f"step `{step_id}`'s delay (until {until})"
+        case SubworkflowWait(child_execution_id=child):
+            return f"step `{step_id}`'s subworkflow (execution {child})"
+        case _:
+            return f"step `{step_id}` ({step.get('for')})"

@@ -88,7 +88,7 @@ async def test_a_waiting_run_listed_shown_decided_and_watched_from_the_terminal(
                 break
             await asyncio.sleep(0.2)
         assert code == 0, out
-        assert "waiting for approval on approve" in out
+        assert "approve: waiting for approval: Refund 40 EUR?" in out
 
         code, out = await baton(config, "runs", "show", run["id"])
         assert code == 0, out

@@ -61,7 +61,7 @@ async def test_a_waiting_approval_is_in_the_run_the_list_and_the_inbox_until_dec
     logs = await studio.client.get(f"{studio.base}/executions/{execution_id}/logs", headers=studio.headers)
     assert logs.status_code == 200, logs.text
     messages = [entry["message"] for entry in logs.json()["items"]]
-    assert any("waits for an approval: Send the gold welcome?" in m for m in messages), messages
+    assert any("waiting for approval: Send the gold welcome?" in m for m in messages), messages
 
     decided = await studio.client.post(
         approval["decideUrl"], headers=studio.headers, json={"approved": True, "comment": "go"}

@@ -96,7 +96,7 @@ async def test_a_stream_resumed_with_last_event_id_replays_what_it_missed_then_g
         ("execution", None, "SUCCESS"),
     ]
     assert missed[0]["state"]["for"] == "approval"
-    assert missed[0]["message"].startswith("Step 'ask' waits for an approval")
+    assert missed[0]["message"].startswith("Step 'ask': waiting for approval")
     assert all(e["id"] and e["executionId"] == execution_id for e in missed)
     assert resume_from["id"] not in {e["id"] for e in missed}
 

@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from core.definition.steps import (
         SubworkflowStep,
     )
-    from core.runs import live
+    from core.runs.waits import SubworkflowWait
     from worker.run_scope import Scope, StepFailed
 from worker.run_state import LIVE_WAITS_PATCH, RECORD_TIMEOUT, RunState, StepCall, to_retry_policy
 
@@ -42,9 +42,19 @@ class SubworkflowSteps(RunState):
             raise StepFailed(step.id, f"subworkflows nest deeper than {MAX_SUBWORKFLOW_DEPTH}", "TooDeep")
         data = self._render(step.input, scope, f"step {step.id!r} input")
         child_execution: str | None = None
+        wait: SubworkflowWait | None = None
         if self.patched(LIVE_WAITS_PATCH):  # the child's id is known before the row that names it
             child_execution = str(workflow.uuid4())
-            self._waits(call, live.waiting_for_subworkflow(child_execution, step.workflow_id))
+            wait = SubworkflowWait(child_execution_id=child_execution, workflow_id=step.workflow_id)
+            self._waits(call, wait)
+        try:
+            return await self._child_run(step, data, child_execution)
+        finally:
+            if wait is not None:
+                self._waited(step.id, wait)
+
+    async def _child_run(self, step: SubworkflowStep, data: Any, child_execution: str | None) -> Any:
+        assert self._input is not None
         await self._flush()
         if self.patched(TYPED_ACTIVITIES_PATCH):
             published = await workflow.execute_activity_method(

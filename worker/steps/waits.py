@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
         ApprovalStep,
         DelayStep,
     )
-    from core.runs import live
+    from core.runs.waits import ApprovalWait, DelayWait
     from worker.run_scope import Scope, StepFailed
 from worker.run_state import RECORD_TIMEOUT, RunState, StepCall
 
@@ -51,9 +51,13 @@ class WaitSteps(RunState):
         seconds = self._delay_seconds(step, scope)
         if seconds > 0:
             until = workflow.now() + timedelta(seconds=seconds)
-            self._waits(call, live.waiting_for_delay(until.isoformat()))
+            wait = DelayWait(until=until.isoformat())
+            self._waits(call, wait)
             await self._flush()
-            await workflow.sleep(seconds, summary=f"{step.label}: delay")
+            try:
+                await workflow.sleep(seconds, summary=f"{step.label}: delay")
+            finally:
+                self._waited(step.id, wait)
         return {"resumedAt": workflow.now().isoformat()}
 
     def _delay_seconds(self, step: DelayStep, scope: Scope) -> float:
@@ -94,15 +98,19 @@ class WaitSteps(RunState):
         rendered = self.patched(RENDERED_APPROVAL_PATCH)
         # an expression error fails the step here, before anyone is asked
         message = as_text(self.render(call, step.message, "message")) if rendered else step.message
-        self._waiting[step.id] = step
         self._decisions.pop(step.id, None)
         expires = (
             (workflow.now() + timedelta(seconds=step.timeout_seconds)).isoformat()
             if step.timeout_seconds
             else None
         )
-        state = live.waiting_for_approval(message, step.approvers, expires, step.default_decision)
-        self._waits(call, state)
+        wait = ApprovalWait(
+            message=message,
+            approvers=step.approvers or [],
+            expires_at=expires,
+            default_decision=step.default_decision,
+        )
+        self._waits(call, wait)
         if step.notify:  # ask for it: the notify steps read the links' stand-ins in this step's output
             assert self._input is not None
             links = await workflow.execute_local_activity_method(
@@ -134,7 +142,7 @@ class WaitSteps(RunState):
             decision = self._decisions[step.id]
             output = {"approved": decision.approved, "by": decision.by, "comment": decision.comment}
         finally:
-            self._waiting.pop(step.id, None)
+            self._waited(step.id, wait)
         if rendered:  # kept with the decision: the inbox shows what was asked once the row stops waiting
             output["message"] = message
         if not output["approved"] and step.on_reject == "fail":
