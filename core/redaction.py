@@ -46,7 +46,9 @@ PUBLIC_CREDENTIAL_FIELDS = frozenset(
     {"type", "name", "baseurl", "host", "port", "database", "username", "user", "email", "scope", "tokentype",
      "expiresat", "ssl", "security", "region", "accountid", "teamid", "from",
      # an LLM connection's (integrations.llm): which provider, where, which deployment, which API version
-     "provider", "endpoint", "deployment", "apiversion", "anthropicversion", "organization"}
+     "provider", "endpoint", "deployment", "apiversion", "anthropicversion", "organization",
+     # a JWT signing key's (integrations.crypto): its id (sent as `kid`) and how the secret is written
+     "keyid", "secretencoding"}
 )  # fmt: skip
 SHORTEST_SECRET = 6  # shorter values (a port, "yes") would blank out ordinary text
 
