@@ -6,6 +6,7 @@ from typing import Any
 
 from integrations.context import ActionContext, ActionError
 from integrations.llm.connection import DEFAULT_BASE_URLS
+from integrations.llm.errors import post
 from integrations.llm.messages import ChatMessage, Reply, ToolCall, Turn, Usage, parse_arguments, system_text
 from integrations.llm.streaming import server_sent_events
 
@@ -149,7 +150,7 @@ async def chat(ctx: ActionContext, turn: Turn) -> Reply:
     if turn.stream:
         events = await server_sent_events(ctx, _url(ctx, "/v1/messages"), json=body, headers=headers(ctx))
         return assemble_stream(events, turn.model)
-    response = await ctx.request("POST", _url(ctx, "/v1/messages"), json=body, headers=headers(ctx))
+    response = await post(ctx, _url(ctx, "/v1/messages"), json=body, headers=headers(ctx))
     return parse_reply(response.json(), turn.model)
 
 

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from integrations.context import ActionContext
 from integrations.llm.connection import DEFAULT_BASE_URLS
+from integrations.llm.errors import post
 from integrations.llm.messages import ChatMessage, Reply, ToolCall, Turn, Usage, system_text
 from integrations.llm.streaming import server_sent_events
 
@@ -119,8 +120,8 @@ async def chat(ctx: ActionContext, turn: Turn) -> Reply:
         url = _model_url(ctx, turn.model, "streamGenerateContent")
         events = await server_sent_events(ctx, url, json=body, headers=headers(ctx), params={"alt": "sse"})
         return parse_reply([data for _, data in events], turn.model)
-    response = await ctx.request(
-        "POST", _model_url(ctx, turn.model, "generateContent"), json=body, headers=headers(ctx)
+    response = await post(
+        ctx, _model_url(ctx, turn.model, "generateContent"), json=body, headers=headers(ctx)
     )
     return parse_reply([response.json()], turn.model)
 
@@ -128,16 +129,16 @@ async def chat(ctx: ActionContext, turn: Turn) -> Reply:
 async def embed(ctx: ActionContext, model: str, texts: list[str]) -> tuple[list[list[float]], Usage]:
     name = "models/" + model.removeprefix("models/")
     if len(texts) == 1:
-        response = await ctx.request(
-            "POST",
+        response = await post(
+            ctx,
             _model_url(ctx, model, "embedContent"),
             json={"model": name, "content": {"parts": [{"text": texts[0]}]}},
             headers=headers(ctx),
         )
         return [list(response.json()["embedding"]["values"])], Usage()
     requests = [{"model": name, "content": {"parts": [{"text": text}]}} for text in texts]
-    response = await ctx.request(
-        "POST",
+    response = await post(
+        ctx,
         _model_url(ctx, model, "batchEmbedContents"),
         json={"requests": requests},
         headers=headers(ctx),

@@ -8,6 +8,7 @@ from typing import Any
 
 from integrations.context import ActionContext
 from integrations.llm.connection import DEFAULT_BASE_URLS
+from integrations.llm.errors import post
 from integrations.llm.messages import ChatMessage, Reply, ToolCall, Turn, Usage, parse_arguments
 from integrations.llm.streaming import server_sent_events
 
@@ -136,15 +137,13 @@ async def chat(ctx: ActionContext, turn: Turn) -> Reply:
     if turn.stream:
         events = await server_sent_events(ctx, url, json=body, headers=headers, params=query)
         return assemble_stream([data for _, data in events], turn.model)
-    response = await ctx.request("POST", url, json=body, headers=headers, params=query)
+    response = await post(ctx, url, json=body, headers=headers, params=query)
     return parse_reply(response.json(), turn.model)
 
 
 async def embed(ctx: ActionContext, model: str, texts: list[str]) -> tuple[list[list[float]], Usage]:
     url, headers, query = endpoint(ctx, "embeddings")
-    response = await ctx.request(
-        "POST", url, json={"model": model, "input": texts}, headers=headers, params=query
-    )
+    response = await post(ctx, url, json={"model": model, "input": texts}, headers=headers, params=query)
     body = response.json()
     rows = sorted(body.get("data") or [], key=lambda row: int(row.get("index", 0)))
     usage = _usage(body.get("usage"))

@@ -2,7 +2,7 @@
 (`:streamGenerateContent?alt=sse`) send them: https://html.spec.whatwg.org/multipage/server-sent-events.html
 
 The answer is read whole and then split into events: an action needs the complete reply anyway, and the
-request goes through `ctx.request`, so errors are classified exactly as for a plain call.
+request goes through `ctx.request` (errors.post), so errors are classified exactly as for a plain call.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from integrations.context import ActionContext, ActionError
+from integrations.llm.errors import post
 
 
 def parse_events(text: str) -> list[tuple[str, dict[str, Any]]]:
@@ -42,5 +43,5 @@ def parse_events(text: str) -> list[tuple[str, dict[str, Any]]]:
 
 
 async def server_sent_events(ctx: ActionContext, url: str, **kwargs: Any) -> list[tuple[str, dict[str, Any]]]:
-    response = await ctx.request("POST", url, **kwargs)
+    response = await post(ctx, url, **kwargs)
     return parse_events(response.text)

@@ -663,6 +663,77 @@ async def test_a_refused_key_fails_once_with_the_providers_words_and_says_to_rec
     assert [u["error"] for u in await studio.usage()] == ["AuthenticationFailed"]
 
 
+async def test_gemini_refusing_the_key_with_a_400_fails_once_and_says_to_reconnect(
+    studio: Studio, model_server: ScriptedServer
+) -> None:
+    path = "/v1beta/models/gemini-2.5-flash:generateContent"
+    model_server.script(
+        path,
+        Reply(
+            400,
+            {
+                "error": {
+                    "code": 400,
+                    "message": "API key not valid. Please pass a valid API key.",
+                    "status": "INVALID_ARGUMENT",
+                    "details": [
+                        {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}
+                    ],
+                }
+            },
+        ),
+    )
+    connection = await connect(studio, model_server, "gemini")
+    workflow = await studio.publish(
+        [
+            step(
+                "llm.chat",
+                connection,
+                {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "hi"}]},
+            )
+        ]
+    )
+    execution = await studio.run(workflow)
+    assert execution["status"] == "FAILED"
+    assert "API key not valid" in execution["error"]
+    assert "Reconnect" in execution["error"]
+    assert [u["error"] for u in await studio.usage()] == ["AuthenticationFailed"]
+
+
+async def test_an_openai_account_out_of_credit_is_not_retried(
+    studio: Studio, model_server: ScriptedServer
+) -> None:
+    model_server.script(
+        "/v1/chat/completions",
+        Reply(
+            429,
+            {
+                "error": {
+                    "message": "You exceeded your current quota, please check your plan and billing details.",
+                    "type": "insufficient_quota",
+                    "code": "insufficient_quota",
+                }
+            },
+        ),
+    )
+    connection = await connect(studio, model_server, "openai")
+    workflow = await studio.publish(
+        [
+            step(
+                "llm.chat",
+                connection,
+                {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
+                retry={"maxAttempts": 3, "initialIntervalSeconds": 0.1},
+            )
+        ]
+    )
+    execution = await studio.run(workflow)
+    assert execution["status"] == "FAILED"
+    assert "exceeded your current quota" in execution["error"]
+    assert len(model_server.hits("/v1/chat/completions")) == 1
+    assert [u["error"] for u in await studio.usage()] == ["QuotaExhausted"]
+
+
 async def test_a_429_is_retried_after_the_delay_the_provider_asks_for(
     studio: Studio, model_server: ScriptedServer
 ) -> None:
