@@ -29,7 +29,7 @@ from integrations.llm.messages import (
 from integrations.llm.pricing import cost_of
 
 Chat = Callable[[ActionContext, Turn], Awaitable[Reply]]
-Embed = Callable[[ActionContext, str, list[str]], Awaitable[tuple[list[list[float]], Usage]]]
+Embed = Callable[[ActionContext, str, list[str], int | None], Awaitable[tuple[list[list[float]], Usage]]]
 CHAT: dict[str, Chat] = {
     "openai": openai.chat,
     "azure_openai": openai.chat,
@@ -215,6 +215,12 @@ async def extract(data: ExtractInput, ctx: ActionContext) -> ExtractOutput:
 class EmbedInput(BaseModel):
     model: str = Field(min_length=1, examples=["text-embedding-3-small"])
     input: str | list[str] = Field(description="A text, or a list of texts")
+    dimensions: int | None = Field(
+        default=None,
+        gt=0,
+        description="Shorter vectors, for models that can (OpenAI text-embedding-3, Gemini): a step's output "
+        "is at most 256 KiB, about eight 1536-dimension vectors",
+    )
 
 
 class EmbedOutput(BaseModel):
@@ -231,7 +237,7 @@ async def embed(data: EmbedInput, ctx: ActionContext) -> EmbedOutput:
     texts = [data.input] if isinstance(data.input, str) else data.input
     if not texts:
         raise ActionError("llm.embed: input has no text", type="InvalidInput", retryable=False)
-    vectors, usage = await EMBED[provider](ctx, data.model, texts)
+    vectors, usage = await EMBED[provider](ctx, data.model, texts, data.dimensions)
     cost = _call_cost(ctx, data.model, data.model, usage)
     _meter(ctx, data.model, usage, cost)
     return EmbedOutput(embeddings=vectors, usage=usage, cost=cost, model=data.model, provider=provider)

@@ -154,7 +154,9 @@ async def chat(ctx: ActionContext, turn: Turn) -> Reply:
     return parse_reply(response.json(), turn.model)
 
 
-async def embed(_ctx: ActionContext, _model: str, _texts: list[str]) -> tuple[list[list[float]], Usage]:
+async def embed(
+    _ctx: ActionContext, _model: str, _texts: list[str], _dimensions: int | None = None
+) -> tuple[list[list[float]], Usage]:
     raise ActionError(
         "Anthropic has no embeddings API; use an openai, azure_openai or gemini connection (or a "
         "Voyage AI server through an OpenAI-compatible baseUrl) for llm.embed",

@@ -126,17 +126,20 @@ async def chat(ctx: ActionContext, turn: Turn) -> Reply:
     return parse_reply([response.json()], turn.model)
 
 
-async def embed(ctx: ActionContext, model: str, texts: list[str]) -> tuple[list[list[float]], Usage]:
+async def embed(
+    ctx: ActionContext, model: str, texts: list[str], dimensions: int | None = None
+) -> tuple[list[list[float]], Usage]:
     name = "models/" + model.removeprefix("models/")
+    size = {"outputDimensionality": dimensions} if dimensions else {}
     if len(texts) == 1:
         response = await post(
             ctx,
             _model_url(ctx, model, "embedContent"),
-            json={"model": name, "content": {"parts": [{"text": texts[0]}]}},
+            json={"model": name, "content": {"parts": [{"text": texts[0]}]}, **size},
             headers=headers(ctx),
         )
         return [list(response.json()["embedding"]["values"])], Usage()
-    requests = [{"model": name, "content": {"parts": [{"text": text}]}} for text in texts]
+    requests = [{"model": name, "content": {"parts": [{"text": text}]}, **size} for text in texts]
     response = await post(
         ctx,
         _model_url(ctx, model, "batchEmbedContents"),

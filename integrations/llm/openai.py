@@ -141,9 +141,14 @@ async def chat(ctx: ActionContext, turn: Turn) -> Reply:
     return parse_reply(response.json(), turn.model)
 
 
-async def embed(ctx: ActionContext, model: str, texts: list[str]) -> tuple[list[list[float]], Usage]:
+async def embed(
+    ctx: ActionContext, model: str, texts: list[str], dimensions: int | None = None
+) -> tuple[list[list[float]], Usage]:
     url, headers, query = endpoint(ctx, "embeddings")
-    response = await post(ctx, url, json={"model": model, "input": texts}, headers=headers, params=query)
+    body: dict[str, Any] = {"model": model, "input": texts}
+    if dimensions:
+        body["dimensions"] = dimensions
+    response = await post(ctx, url, json=body, headers=headers, params=query)
     body = response.json()
     rows = sorted(body.get("data") or [], key=lambda row: int(row.get("index", 0)))
     usage = _usage(body.get("usage"))

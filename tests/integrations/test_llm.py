@@ -622,7 +622,7 @@ async def test_embed_returns_one_vector_per_text_in_order(
     connection = await connect(studio, model_server, provider)
     model = "text-embedding-3-small" if provider == "openai" else "text-embedding-004"
     workflow = await studio.publish(
-        [step("llm.embed", connection, {"model": model, "input": ["cat", "dog"]})]
+        [step("llm.embed", connection, {"model": model, "input": ["cat", "dog"], "dimensions": 2})]
     )
     execution = await studio.run(workflow)
     assert execution["status"] == "SUCCESS", execution["error"]
@@ -631,9 +631,13 @@ async def test_embed_returns_one_vector_per_text_in_order(
     assert output["usage"] == usage
     body = json.loads(model_server.hits(path)[0].body)
     if provider == "openai":
-        assert body == {"model": model, "input": ["cat", "dog"]}
+        assert body == {"model": model, "input": ["cat", "dog"], "dimensions": 2}
     else:
-        assert body["requests"][1] == {"model": f"models/{model}", "content": {"parts": [{"text": "dog"}]}}
+        assert body["requests"][1] == {
+            "model": f"models/{model}",
+            "content": {"parts": [{"text": "dog"}]},
+            "outputDimensionality": 2,
+        }
 
 
 async def test_a_refused_key_fails_once_with_the_providers_words_and_says_to_reconnect(
