@@ -7,7 +7,7 @@ The JSON Schema served at `/definition-schema` is generated from these models.
 from __future__ import annotations
 
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
@@ -210,19 +210,22 @@ class StopStep(StepBase):
     message: str | None = None
 
 
-BUILT_IN_STEP_MODELS: tuple[type[StepBase], ...] = (
-    ActionStep,
-    ConditionStep,
-    SwitchStep,
-    LoopStep,
-    ParallelStep,
-    DelayStep,
-    ApprovalStep,
-    SetStep,
-    SubworkflowStep,
-    RespondStep,
-    StopStep,
+# The built-in step types, written once: what the type checker sees as a step, and (with the plug-in step
+# types) the members of the `Step` union below.
+BuiltInStep = (
+    ActionStep
+    | ConditionStep
+    | SwitchStep
+    | LoopStep
+    | ParallelStep
+    | DelayStep
+    | ApprovalStep
+    | SetStep
+    | SubworkflowStep
+    | RespondStep
+    | StopStep
 )
+BUILT_IN_STEP_MODELS: tuple[type[StepBase], ...] = get_args(BuiltInStep)
 # Step types from installed packages: an entry point in the `baton.step_types` group names a StepBase
 # subclass (its handler is named in `baton.step_handlers`, read by the worker; docs/contributing.md).
 STEP_TYPES_ENTRY_POINTS = "baton.step_types"
@@ -244,20 +247,7 @@ def _plugin_step_models() -> tuple[type[StepBase], ...]:
 STEP_MODELS: tuple[type[StepBase], ...] = BUILT_IN_STEP_MODELS + _plugin_step_models()
 # The discriminated union on `type` every list of steps holds (plug-in step types included).
 if TYPE_CHECKING:  # what the type checker sees: the built-in step types
-    Step = Annotated[
-        ActionStep
-        | ConditionStep
-        | SwitchStep
-        | LoopStep
-        | ParallelStep
-        | DelayStep
-        | ApprovalStep
-        | SetStep
-        | SubworkflowStep
-        | RespondStep
-        | StopStep,
-        Field(discriminator="type"),
-    ]
+    Step = Annotated[BuiltInStep, Field(discriminator="type")]
 else:
     Step = Annotated[Union[STEP_MODELS], Field(discriminator="type")]  # noqa: UP007 (built at import)
 _models: list[type[StepBase]] = [StepBase, *STEP_MODELS]
