@@ -46,8 +46,9 @@ async def eventually(check: Any, timeout: float = 30) -> Any:
         await asyncio.sleep(0.2)
 
 
-async def _workspace_with_runs(api: httpx.AsyncClient) -> tuple[str, dict[str, str], str, str]:
-    """A workspace with a finished run of "Greeter" and a run of "Ship orders" waiting on its approval."""
+async def _workspace_with_runs(api: httpx.AsyncClient) -> tuple[str, dict[str, str], str, str, str]:
+    """A workspace with a finished run of "Greeter", a run of "Ship orders" waiting on its approval and a
+    failed run of "Check stock" (out of stock)."""
     headers = await sign_up(api, EMAIL)
     workspace = (await api.post("/api/v1/workspaces", headers=headers, json={"name": "Acme"})).json()
     base = f"/api/v1/workspaces/{workspace['id']}"
@@ -84,15 +85,30 @@ async def _workspace_with_runs(api: httpx.AsyncClient) -> tuple[str, dict[str, s
         {"order": 42},
     )
 
+    failed = await published_run(
+        "Check stock",
+        [
+            {
+                "id": "check",
+                "type": "condition",
+                "if": "{{ trigger.qty > 0 }}",
+                "then": [{"id": "reserve", "type": "set", "values": {"reserved": "{{ trigger.qty }}"}}],
+                "else": [{"id": "empty", "type": "stop", "status": "FAILED", "message": "out of stock"}],
+            }
+        ],
+        {"qty": 0},
+    )
+
     async def status(execution_id: str) -> str:
         return str((await api.get(f"{base}/executions/{execution_id}", headers=headers)).json()["status"])
 
     assert await eventually(lambda: _is(status(greeted), "SUCCESS"))
+    assert await eventually(lambda: _is(status(failed), "FAILED"))
     pending = await eventually(
         lambda: _has_items(api.get(f"{base}/approvals", headers=headers)),
     )
     assert pending, "the approval never became pending"
-    return workspace["id"], headers, greeted, waiting
+    return workspace["id"], headers, greeted, waiting, failed
 
 
 async def _is(value: Any, expected: str) -> bool:
@@ -109,6 +125,17 @@ async def _type(page: Page, selector: str, text: str) -> None:
         f"(() => {{ const el = document.querySelector({json.dumps(selector)});"
         "Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(el, "
         f"{json.dumps(text)}); el.dispatchEvent(new Event('input', {{bubbles: true}})); }})()"
+    )
+
+
+async def _choose(page: Page, selector: str, value: str) -> None:
+    """Sets a React-controlled <select> or <textarea> (its prototype's value setter, then the event React
+    listens to)."""
+    await page.evaluate(
+        f"(() => {{ const el = document.querySelector({json.dumps(selector)});"
+        "Object.getOwnPropertyDescriptor(Object.getPrototypeOf(el), 'value').set.call(el, "
+        f"{json.dumps(value)}); el.dispatchEvent(new Event(el.tagName === 'SELECT' ? 'change' : 'input', "
+        "{bubbles: true})); })()"
     )
 
 
@@ -148,7 +175,7 @@ async def test_sign_in_read_runs_and_their_steps_and_decide_an_approval_in_the_b
 ) -> None:
     wired = settings.model_copy(update={"temporal_task_queue": task_queue})
     async with served_api(wired) as api, headless_page(offline=True) as page:
-        workspace_id, headers, greeted, waiting = await _workspace_with_runs(api)
+        workspace_id, headers, greeted, waiting, failed = await _workspace_with_runs(api)
         origin = str(api.base_url).rstrip("/")
         await page.call("Page.enable")
         await page.call("Page.addScriptToEvaluateOnNewDocument", source=WATCH_CSP)
@@ -165,7 +192,7 @@ async def test_sign_in_read_runs_and_their_steps_and_decide_an_approval_in_the_b
         assert not await page.evaluate("document.cookie.includes('baton_session')")  # HttpOnly
 
         await _click(page, ".cards a strong", "Acme")
-        await page.wait_for("document.querySelectorAll('[role=row] a').length >= 2")
+        await page.wait_for("document.querySelectorAll('[role=row] a').length === 3")
         rows = await page.evaluate(
             "[...document.querySelectorAll('[role=rowgroup] [role=row]')].map(r => r.innerText)"
         )
@@ -180,7 +207,7 @@ async def test_sign_in_read_runs_and_their_steps_and_decide_an_approval_in_the_b
         await api.post(
             f"{base}/workflows/{greeter_id}/run", headers=headers, json={"payload": {"name": "Bo"}}
         )
-        await page.wait_for("document.querySelectorAll('[role=row] a').length === 3", timeout=5)
+        await page.wait_for("document.querySelectorAll('[role=row] a').length === 4", timeout=5)
 
         await page.evaluate(f"document.querySelector('a[href$=\"{greeted}\"]').click()")
         await page.wait_for(f"location.pathname.endsWith({json.dumps(greeted)})")
@@ -225,4 +252,18 @@ async def test_sign_in_read_runs_and_their_steps_and_decide_an_approval_in_the_b
         assert sorted(labels) == ["else", "then"]
         await _accessible(page, "canvas")
         await _screenshot(page, "canvas")
+
+        # a failed run: its error, then resumed from the condition with the trigger data fixed
+        await page.open(f"{origin}/w/{workspace_id}/runs/{failed}")
+        await _text_shows(page, "out of stock")
+        await _click(page, "summary", "Resume from a step…")
+        await _choose(page, ".resume select", "check")
+        await _choose(page, ".resume textarea", '{"qty": 3}')
+        await _accessible(page, "failed run")
+        await _screenshot(page, "failed-run")
+        await _click(page, "button", "Resume")
+        await _text_shows(page, "Resumed as")
+        await _click(page, "a", "a new run")
+        await page.wait_for("document.querySelector('h1 .status')?.textContent === 'success'")
+        await _text_shows(page, "reserve")
         assert await page.evaluate("window.__cspViolations") == []

@@ -6,6 +6,7 @@ import { Link, useParams } from "react-router-dom";
 import { api, must, type ExecutionDetail, type StepExecution } from "../api/client";
 import { duration, triggerOf, ENDED, pretty, when } from "../format";
 import { Status } from "../Status";
+import { ResumeForm } from "./ResumeForm";
 import { useWorkflows } from "../workflows";
 
 const POLL_MS = 2000;
@@ -160,6 +161,9 @@ export function RunView() {
         </div>
       )}
       <Actions run={data} workspaceId={workspaceId} />
+      {(data.status === "FAILED" || data.status === "TIMEOUT" || data.status === "CANCELLED") && (
+        <ResumeForm key={data.id} run={data} workspaceId={workspaceId} />
+      )}
       <h2>Steps</h2>
       {data.stepExecutions.length === 0 && <p>No step has run yet.</p>}
       <ol className="steps">
