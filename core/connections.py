@@ -90,15 +90,17 @@ async def create_from_oauth(
     integration_id: str,
     name: str,
     tokens: Tokens,
+    earlier: dict[str, Any] | None = None,
 ) -> Connection:
-    """A connection holding the OAuth2 tokens the authorization gave."""
+    """A connection holding the OAuth2 tokens the authorization gave (with `earlier` credentials: what a
+    generic OAuth2 connection needs to refresh them)."""
     connection = Connection(
         workspace_id=workspace_id,
         user_id=user_id,
         integration_id=integration_id,
         name=name,
         last_tested_at=datetime.now(UTC),
-        **token_columns(cipher, oauth_credentials(tokens), tokens),
+        **token_columns(cipher, oauth_credentials(tokens, earlier), tokens),
     )
     session.add(connection)
     await session.flush()

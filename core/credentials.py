@@ -30,7 +30,7 @@ from redis.asyncio import Redis
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core import oauth
+from core import oauth, oauth_grants, oauth_providers
 from core.connections import oauth_credentials, token_columns
 from core.crypto import CredentialCipher, DecryptionError
 from core.errors import AUTH_FAILED, BatonError
@@ -80,6 +80,8 @@ class RefreshPolicy:
     endpoints: OAuthEndpoints
     margin: timedelta = timedelta(minutes=5)
     lock_seconds: int = 30
+    # the OAuth2 provider catalogue of generic `http` OAuth2 connections (core.oauth_providers)
+    providers: Callable[[], oauth_providers.Catalogue] = oauth_providers.from_environment
 
 
 class ConnectionCredentials:
@@ -130,8 +132,13 @@ class ConnectionCredentials:
         return loaded
 
     def _needs_refresh(self, loaded: LoadedConnection, refused_token: str | None) -> bool:
-        if self._refresh is None or not loaded.credentials.get("refreshToken"):
+        if self._refresh is None:
             return False
+        buys_own = oauth_grants.fetches_own_token(loaded.credentials)
+        if not loaded.credentials.get("refreshToken") and not buys_own:
+            return False
+        if buys_own and not loaded.credentials.get("accessToken"):
+            return True  # client credentials and service accounts get their first token on first use
         if refused_token is not None:  # unless someone refreshed since that token was used
             current = str(loaded.credentials.get("accessToken") or "")
             return hmac.compare_digest(current.encode(), refused_token.encode())
@@ -203,8 +210,17 @@ class ConnectionCredentials:
         assert self._http is not None
         service, declared = self._refresh.endpoints(current.integration_id)
         try:
-            client = oauth.client_for(current.integration_id, declared, self._refresh.oauth_clients)
-            tokens = await oauth.refresh_tokens(self._http, client, str(current.credentials["refreshToken"]))
+            if oauth_grants.is_generic(current.credentials):
+                catalogue = self._refresh.providers()
+                service = oauth_grants.provider_name(current.credentials, catalogue)
+                tokens = await oauth_grants.connection_token(
+                    self._http, current.credentials, self._refresh.oauth_clients, catalogue
+                )
+            else:
+                client = oauth.client_for(current.integration_id, declared, self._refresh.oauth_clients)
+                tokens = await oauth.refresh_tokens(
+                    self._http, client, str(current.credentials["refreshToken"])
+                )
         except oauth.RefreshRefused as exc:
             await self._mark_failed(current.id)
             raise CredentialsError(

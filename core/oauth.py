@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 import httpx
 from redis.asyncio import Redis
@@ -46,6 +46,8 @@ class OAuthClient:
     pkce: bool
     scope_separator: str
     extra_params: tuple[tuple[str, str], ...]
+    # RFC 6749 2.3.1: the secret in the form body, or as HTTP basic auth (Notion, Zoom, QuickBooks...)
+    token_auth: str = "client_secret_post"
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,9 @@ class PendingAuthorization:
     integration_id: str
     name: str
     code_verifier: str | None
+    # a generic `http` OAuth2 connection through the provider catalogue (core.oauth_providers)
+    provider: str | None = None
+    scopes: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -114,7 +119,7 @@ async def exchange_code(
     }
     if verifier:
         form["code_verifier"] = verifier
-    return await _token_request(http, client, form, "refused the authorization")
+    return await token_request(http, client, form, "refused the authorization")
 
 
 class RefreshRefused(ProviderError):
@@ -129,17 +134,27 @@ async def refresh_tokens(http: httpx.AsyncClient, client: OAuthClient, refresh_t
         "client_id": client.client_id,
         "client_secret": client.client_secret,
     }
-    tokens = await _token_request(http, client, form, "refused to refresh the token")
+    tokens = await token_request(http, client, form, "refused to refresh the token")
     if tokens.refresh_token is None:
         tokens = Tokens(tokens.access_token, refresh_token, tokens.expires_at, tokens.raw)
     return tokens
 
 
-async def _token_request(
+async def token_request(
     http: httpx.AsyncClient, client: OAuthClient, form: dict[str, str], refused: str
 ) -> Tokens:
+    auth: httpx.BasicAuth | None = None
+    if client.token_auth == "client_secret_basic" and "client_secret" in form:
+        # RFC 6749 2.3.1: each part form-encoded, and the secret then left out of the body
+        auth = httpx.BasicAuth(quote_plus(client.client_id), quote_plus(form.pop("client_secret")))
+        form.pop("client_id", None)
     try:
-        response = await http.post(client.token_url, data=form, headers={"Accept": "application/json"})
+        response = await http.post(
+            client.token_url,
+            data=form,
+            headers={"Accept": "application/json"},
+            auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
+        )
     except (httpx.HTTPError, BlockedAddress) as exc:
         raise ProviderError(f"{client.integration_id}'s token endpoint is unreachable: {exc}") from exc
     try:

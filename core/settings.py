@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     # OAUTH_CLIENTS (JSON): {"gmail": {"clientId": ..., "clientSecret": ..., "authorizeUrl"?, "tokenUrl"?}};
     # the URLs override the integration's declared ones (another region, a local test server).
     oauth_clients: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # OAuth2 providers beside the shipped catalogue (core/oauth_providers.json), shaped like it: a JSON file
+    # (OAUTH_PROVIDERS_FILE) and/or inline JSON (OAUTH_PROVIDERS); their clients go in OAUTH_CLIENTS by id.
+    oauth_providers_file: str | None = None
+    oauth_providers: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # Refresh OAuth2 access tokens this long before they expire.
     oauth_refresh_margin_seconds: float = Field(default=300, ge=0)
     # INTEGRATION_BASE_URLS (JSON): {"slack": "https://slack.example.com/api"}: where an integration's API is

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from core.models import AuthType
 from integrations.context import RETRYABLE_STATUSES, parse_retry_after
@@ -50,12 +50,41 @@ class RequestOutput(BaseModel):
 class HttpAuth(BaseModel):
     """What an `http` connection holds (encrypted at rest): how requests authenticate."""
 
-    type: Literal["basic", "bearer", "header", "query"]
+    type: Literal["basic", "bearer", "header", "query", "oauth2"]
     username: str | None = None
     password: str | None = None
     token: str | None = None
     name: str | None = Field(default=None, description="Header or query parameter name")
     value: str | None = None
+    # type oauth2: Baton gets, refreshes and sends the token (core.oauth_grants); a provider of the
+    # catalogue (core/oauth_providers.json) or the token URL itself
+    grant: Literal["authorization_code", "client_credentials", "jwt_bearer"] = Field(
+        default="authorization_code",
+        description="oauth2: authorization_code (made through the browser flow), client_credentials or "
+        "jwt_bearer (a Google service account)",
+    )
+    provider: str | None = Field(default=None, description="oauth2: a provider id of the catalogue")
+    token_url: str | None = Field(default=None, alias="tokenUrl")
+    client_id: str | None = Field(default=None, alias="clientId")
+    client_secret: str | None = Field(default=None, alias="clientSecret")
+    scopes: list[str] | None = None
+    audience: str | None = Field(default=None, description="oauth2 client_credentials: the API to call")
+    service_account: dict[str, Any] | None = Field(
+        default=None, alias="serviceAccount", description="oauth2 jwt_bearer: the service account's JSON key"
+    )
+    subject: str | None = Field(default=None, description="oauth2 jwt_bearer: the user to act as")
+
+    @model_validator(mode="after")
+    def _oauth2_is_complete(self) -> HttpAuth:
+        if self.type != "oauth2":
+            return self
+        if self.grant == "jwt_bearer":
+            account = self.service_account or {}
+            if not account.get("client_email") or not account.get("private_key"):
+                raise ValueError("serviceAccount needs client_email and private_key (the JSON key file)")
+        elif not self.provider and not self.token_url:
+            raise ValueError("an oauth2 connection names a `provider` or gives a `tokenUrl`")
+        return self
 
 
 def apply_auth(
@@ -64,7 +93,8 @@ def apply_auth(
     """Adds the connection's auth to the request; the secret never appears in the step's recorded input."""
     if not credentials:
         return None
-    if "accessToken" in credentials and "type" not in credentials:  # an OAuth2 connection
+    # an integration's OAuth2 connection, or a generic one whose token Baton got fresh before the step
+    if "accessToken" in credentials and credentials.get("type") in {None, "oauth2"}:
         headers["Authorization"] = f"Bearer {credentials['accessToken']}"
         return None
     try:
@@ -75,6 +105,12 @@ def apply_auth(
             type="InvalidCredentials",
             retryable=False,
         ) from exc
+    if auth.type == "oauth2":
+        raise ActionError(
+            "the OAuth2 connection has no token yet; reconnect it",
+            type="AuthenticationFailed",
+            retryable=False,
+        )
     if auth.type == "basic":
         return httpx.BasicAuth(auth.username or "", auth.password or "")
     if auth.type == "bearer":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
@@ -15,11 +16,11 @@ from api.resources import Resources
 from api.schemas.base import Page
 from api.schemas.connections import ConnectionCreate, ConnectionOut, ConnectionTest, ConnectionUpdate
 from core import connections as store
-from core import oauth
+from core import oauth, oauth_grants, oauth_providers
 from core.accounts import Principal
 from core.credentials import CredentialsError
 from core.crypto import CredentialCipher
-from core.models import User
+from core.models import Connection, User
 from core.outbound import outbound_client, policy_for
 from core.permissions import Permission
 from integrations.catalogue import get_integration
@@ -221,6 +222,52 @@ async def authorize(
     return JSONResponse({"authorizeUrl": url})
 
 
+def _catalogue(resources: Resources) -> oauth_providers.Catalogue:
+    settings = resources.settings
+    return oauth_providers.load(settings.oauth_providers_file, settings.oauth_providers)
+
+
+@router.get(
+    "/oauth/providers/{provider_id}/authorize",
+    responses={**error_responses(400, 401, 403, 404), 307: {"description": "Redirect to the provider"}},
+)
+async def authorize_provider(
+    provider_id: str,
+    access: Manager,
+    resources: ResourcesDep,
+    name: Annotated[str | None, Query(max_length=200, description="Name of the new connection")] = None,
+    scopes: Annotated[
+        str | None, Query(max_length=2000, description="Space-separated scopes instead of the default ones")
+    ] = None,
+    redirect: Annotated[
+        bool, Query(description="false: answer the URL as JSON instead of redirecting")
+    ] = True,
+) -> Response:
+    """Connect `http.request` to any provider of the OAuth2 catalogue (authorization code with PKCE):
+    redirects to the provider's consent page; the callback makes an `http` connection of type oauth2."""
+    catalogue = _catalogue(resources)
+    client = oauth_providers.client_for(provider_id, catalogue, resources.settings.oauth_clients)
+    if not client.authorize_url:
+        raise oauth.OAuthError(
+            f"{client.integration_id} has no browser flow (no authorizeUrl)", path="provider"
+        )
+    if scopes is not None:
+        client = replace(client, scopes=tuple(scopes.split()))
+    pending = oauth.PendingAuthorization(
+        workspace_id=access.workspace.id,
+        user_id=access.principal.user.id,
+        integration_id="http",
+        name=name or "",
+        code_verifier=None,
+        provider=provider_id,
+        scopes=list(client.scopes),
+    )
+    url = await oauth.begin(resources.redis, resources.keys, client, pending, _redirect_uri(resources))
+    if redirect:
+        return RedirectResponse(url, status_code=status.HTTP_307_TEMPORARY_REDIRECT)
+    return JSONResponse({"authorizeUrl": url})
+
+
 @oauth_router.get(
     "/oauth/callback",
     response_model=ConnectionOut,
@@ -239,24 +286,29 @@ async def callback(
     pending = await oauth.take_state(resources.redis, resources.keys, state)
     if error or not code:
         raise oauth.OAuthError(f"the provider did not authorize: {error_description or error or 'no code'}")
-    integration = get_integration(pending.integration_id)
-    client = oauth.client_for(
-        pending.integration_id, integration.oauth2 if integration else None, resources.settings.oauth_clients
-    )
-    # the same guarded client and policy as the worker's refresh (core.outbound.policy_for)
-    async with outbound_client(policy_for(resources.settings), timeout=20) as http:
-        tokens = await oauth.exchange_code(
-            http, client, code, _redirect_uri(resources), pending.code_verifier
+    if pending.provider is not None:
+        connection = await _provider_connection(session, resources, pending, code)
+    else:
+        integration = get_integration(pending.integration_id)
+        client = oauth.client_for(
+            pending.integration_id,
+            integration.oauth2 if integration else None,
+            resources.settings.oauth_clients,
         )
-    connection = await store.create_from_oauth(
-        session,
-        _cipher(resources),
-        workspace_id=pending.workspace_id,
-        user_id=pending.user_id,
-        integration_id=pending.integration_id,
-        name=pending.name,
-        tokens=tokens,
-    )
+        # the same guarded client and policy as the worker's refresh (core.outbound.policy_for)
+        async with outbound_client(policy_for(resources.settings), timeout=20) as http:
+            tokens = await oauth.exchange_code(
+                http, client, code, _redirect_uri(resources), pending.code_verifier
+            )
+        connection = await store.create_from_oauth(
+            session,
+            _cipher(resources),
+            workspace_id=pending.workspace_id,
+            user_id=pending.user_id,
+            integration_id=pending.integration_id,
+            name=pending.name,
+            tokens=tokens,
+        )
     await session.refresh(connection)
     out = ConnectionOut.model_validate(connection)
     user = await session.get(User, pending.user_id)
@@ -270,3 +322,34 @@ async def callback(
         metadata={"via": "oauth2"},
     )
     return out
+
+
+async def _provider_connection(
+    session: SessionDep, resources: Resources, pending: oauth.PendingAuthorization, code: str
+) -> Connection:
+    """An `http` connection of type oauth2 for a catalogue provider, named after who it acts for."""
+    assert pending.provider is not None
+    catalogue = _catalogue(resources)
+    client = oauth_providers.client_for(pending.provider, catalogue, resources.settings.oauth_clients)
+    async with outbound_client(policy_for(resources.settings), timeout=20) as http:
+        tokens = await oauth.exchange_code(
+            http, client, code, _redirect_uri(resources), pending.code_verifier
+        )
+        who = await oauth_grants.connected_as(http, catalogue[pending.provider].userinfo_url, tokens)
+    name = pending.name or (f"{client.integration_id} ({who})" if who else client.integration_id)
+    return await store.create_from_oauth(
+        session,
+        _cipher(resources),
+        workspace_id=pending.workspace_id,
+        user_id=pending.user_id,
+        integration_id="http",
+        name=name,
+        tokens=tokens,
+        earlier={
+            "type": "oauth2",
+            "grant": "authorization_code",
+            "provider": pending.provider,
+            "scopes": pending.scopes,
+            **({"connectedAs": who} if who else {}),
+        },
+    )
