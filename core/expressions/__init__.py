@@ -11,7 +11,11 @@ Why Jinja2: a well-kept, well-audited expression engine users of n8n/Ansible alr
   `indent`, `format`, `replace`, `join`, `tojson`) are checked before they run, and an evaluation may take
   at most MAX_STEPS operations (lookups, operators, filter calls, items a filter walks);
 - filters are a fixed, deterministic list (no `random`, no clock: dates come from the data; encoding,
-  hashing and HMAC filters are in core/expressions/encoding.py).
+  hashing and HMAC filters are in core/expressions/encoding.py; text, regular-expression and per-item
+  template filters in core/expressions/text.py, whose patterns also have a time budget).
+
+A missing path is `null` unless the evaluation is strict (`strict=True`, core/expressions/strict.py): then
+using it fails naming it (`trigger.nope is undefined`), though `| default(x)` and `is defined` still work.
 
 A string that is exactly one `{{ ... }}` yields the value's native type; mixed text renders to a string.
 Compiled expressions are cached by source, so a definition is compiled once per worker process.
@@ -56,6 +60,8 @@ from core.expressions.bounds import (
     size_of,
 )
 from core.expressions.encoding import ENCODING_FILTERS
+from core.expressions.strict import StrictUndefined, known_paths, missing, tracked_paths
+from core.expressions.text import TEXT_FILTERS, TEXT_TESTS, regex_time
 
 __all__ = [
     "MAX_SIZE",
@@ -72,7 +78,12 @@ __all__ = [
 # Searched only up to the last "}}" (`_closed`): an unclosed "{{" would otherwise be read to the end of the
 # text from each "{{" after it, quadratic in a long value.
 EXPRESSION = re.compile(r"\{\{(.*?)\}\}", re.S)
-WHOLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<body>(?:(?!\}\}).)*)\}\}\s*$", re.S)
+# A quoted string may hold "}}" (`render_each('{{ item.name }}')`); the three alternatives start with
+# different characters, so a failed match is linear, and an unclosed quote is no whole expression (the
+# text path then reports the syntax error).
+WHOLE_EXPRESSION = re.compile(
+    r"""^\s*\{\{(?P<body>(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|(?!\}\})[^'"])*)\}\}\s*$""", re.S
+)
 
 
 class DataOnlyEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
@@ -105,6 +116,9 @@ class DataOnlyEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
                 return obj[argument]
             except IndexError:
                 pass
+        return self._missing(obj, argument)
+
+    def _missing(self, obj: Any, argument: Any) -> Any:
         return self.undefined(obj=obj, name=str(argument))
 
     def call_unop(self, context: Any, operator_name: str, arg: Any) -> Any:  # noqa: ARG002
@@ -142,9 +156,24 @@ class DataOnlyEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
         raise SecurityError("calling functions is not allowed in expressions")
 
 
-def _environment() -> DataOnlyEnvironment:
-    env = DataOnlyEnvironment(
-        undefined=_DataOnlyUndefined,
+class StrictEnvironment(DataOnlyEnvironment):
+    """Where a missing path is an undefined that fails when used, naming the path it was read from."""
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if isinstance(obj, jinja2.Undefined):  # `trigger.nope.deeper` names its first missing part
+            return obj
+        found = super().getitem(obj, argument)
+        if not isinstance(found, jinja2.Undefined) and not isinstance(argument, slice):
+            tracked_paths(obj, argument, found)
+        return found
+
+    def _missing(self, obj: Any, argument: Any) -> Any:
+        return self.undefined(hint=missing(obj, argument), obj=obj, name=str(argument))
+
+
+def _environment(strict: bool = False) -> DataOnlyEnvironment:
+    env = (StrictEnvironment if strict else DataOnlyEnvironment)(
+        undefined=StrictUndefined if strict else _DataOnlyUndefined,
         autoescape=False,
         # Statements and comments are not part of the language: make their delimiters unmatchable.
         block_start_string="\x00{%",
@@ -155,13 +184,14 @@ def _environment() -> DataOnlyEnvironment:
     )
     env.globals.clear()
     env.filters = dict(FILTERS) | {
-        name: _budgeted_filter(name, function) for name, function in ENCODING_FILTERS.items()
+        name: _budgeted_filter(name, function) for name, function in (ENCODING_FILTERS | TEXT_FILTERS).items()
     }
-    env.tests = dict(TESTS)
+    env.tests = dict(TESTS) | TEXT_TESTS
     return env
 
 
 ENVIRONMENT = _environment()
+STRICT_ENVIRONMENT = _environment(strict=True)
 
 
 def has_expression(value: str) -> bool:
@@ -182,15 +212,31 @@ def _check_names(tree: jinja2.nodes.Template, source: str) -> None:
 
 
 @lru_cache(maxsize=4096)
-def _compile_whole(body: str) -> Any:
-    _check_names(ENVIRONMENT.parse("{{" + body + "}}"), "{{" + body + "}}")
+def _compile_whole(body: str, strict: bool = False) -> Any:
+    tree = ENVIRONMENT.parse("{{" + body + "}}")
+    _check_names(tree, "{{" + body + "}}")
+    _check_templates(tree, "{{" + body + "}}")
+    if strict:  # the result's undefined is checked by `evaluate`, which names its path
+        return STRICT_ENVIRONMENT.compile_expression(body, undefined_to_none=False)
     return ENVIRONMENT.compile_expression(body, undefined_to_none=True)
 
 
 @lru_cache(maxsize=4096)
-def _compile_text(source: str) -> jinja2.Template:
-    _check_names(ENVIRONMENT.parse(source), source)
-    return ENVIRONMENT.from_string(source)
+def _compile_text(source: str, strict: bool = False) -> jinja2.Template:
+    tree = ENVIRONMENT.parse(source)
+    _check_names(tree, source)
+    _check_templates(tree, source)
+    return (STRICT_ENVIRONMENT if strict else ENVIRONMENT).from_string(source)
+
+
+def _check_templates(tree: jinja2.nodes.Template, source: str) -> None:
+    """`render_each`'s template must be written in the definition: one taken from the data (a webhook's
+    payload) would let whoever sends it choose what the run's data is rendered into."""
+    for node in tree.find_all(jinja2.nodes.Filter):
+        if node.name == "render_each" and not (
+            node.args and isinstance(node.args[0], jinja2.nodes.Const) and isinstance(node.args[0].value, str)
+        ):
+            raise ExpressionError("render_each: the template must be a quoted text, not data", source=source)
 
 
 def compile_expression(source: str) -> None:
@@ -225,6 +271,12 @@ def _check_filters_and_tests(tree: jinja2.nodes.Template, source: str) -> None:
         argument = node.args[named[0]] if named and len(node.args) > named[0] else None
         if named and isinstance(argument, jinja2.nodes.Const) and isinstance(argument.value, str):
             _known(named[1], argument.value, source)
+        if node.name == "render_each" and kind == "filter":
+            _check_templates(tree, source)
+            template = node.args[0].value  # type: ignore[attr-defined]
+            nested = ENVIRONMENT.parse(template)
+            _check_filters_and_tests(nested, template)
+            _check_names(nested, template)
 
 
 def _known(kind: str, name: str, source: str) -> None:
@@ -239,9 +291,15 @@ def _known(kind: str, name: str, source: str) -> None:
 def names_used(source: str) -> set[tuple[str, ...]]:
     """The data paths an expression reads, e.g. {("steps", "lookup"), ("trigger",)} (for reference checks)."""
     found: set[tuple[str, ...]] = set()
-    for match in EXPRESSION.finditer(source, 0, _closed(source)):
+    whole = WHOLE_EXPRESSION.match(source)  # one that quotes a "}}" (`render_each`) is read whole
+    bodies = (
+        [whole.group("body")]
+        if whole
+        else [m.group(1) for m in EXPRESSION.finditer(source, 0, _closed(source))]
+    )
+    for body in bodies:
         try:
-            tree = ENVIRONMENT.parse("{{" + match.group(1) + "}}")
+            tree = ENVIRONMENT.parse("{{" + body + "}}")
             nodes = list(tree.find_all((jinja2.nodes.Getattr, jinja2.nodes.Getitem, jinja2.nodes.Name)))
         except (jinja2.TemplateSyntaxError, RecursionError):  # compile_expression says why
             continue
@@ -268,24 +326,30 @@ def _static_path(node: jinja2.nodes.Node) -> tuple[str, ...] | None:
             return None
 
 
-def evaluate(source: str, scope: Mapping[str, Any]) -> Any:
+def evaluate(source: str, scope: Mapping[str, Any], strict: bool = False) -> Any:
     """Evaluates one string: native value for a whole `{{ }}`, rendered text otherwise, the string itself
-    when it holds no expression."""
+    when it holds no expression. `strict`: using a missing path fails naming it instead of giving null."""
     if "{{" not in source:
         return source
     try:
         whole = WHOLE_EXPRESSION.match(source)
-        with _budgeted():
+        with _budgeted(), regex_time(), known_paths(scope, strict):
             if whole:
-                return _plain(_checked(_compile_whole(whole.group("body"))(**scope), "the result"))
-            return str(_checked(_compile_text(source).render(**scope), "the rendered text"))
+                value = _compile_whole(whole.group("body"), strict)(**scope)
+                if isinstance(value, jinja2.Undefined):
+                    value._fail_with_undefined_error()
+                return _plain(_checked(value, "the result"))
+            return str(_checked(_compile_text(source, strict).render(**scope), "the rendered text"))
     except ExpressionError:
         raise
+    except jinja2.UndefinedError as exc:  # a strict evaluation's message names the missing path
+        message = str(exc.message) if strict else f"{type(exc).__name__}: {exc}"
+        raise ExpressionError(message, source=source) from exc
     except jinja2.TemplateSyntaxError as exc:
         raise ExpressionError(f"syntax error: {exc.message}", source=source) from exc
     except SecurityError as exc:
         raise ExpressionError(f"not allowed: {exc}", source=source) from exc
-    except (jinja2.UndefinedError, TypeError, ValueError, ArithmeticError, KeyError, IndexError) as exc:
+    except (TypeError, ValueError, ArithmeticError, KeyError, IndexError) as exc:
         raise ExpressionError(f"{type(exc).__name__}: {exc}", source=source) from exc
     except (MemoryError, RecursionError) as exc:
         raise ExpressionError(f"too large to evaluate ({type(exc).__name__})", source=source) from exc
@@ -297,22 +361,27 @@ def evaluate(source: str, scope: Mapping[str, Any]) -> Any:
         raise ExpressionError(f"{type(exc).__name__}: {exc}", source=source) from exc
 
 
-def render_value(value: Any, scope: Mapping[str, Any], where: str = "") -> Any:
-    """Evaluates every expression inside a JSON value (dicts, lists, strings), keeping its shape."""
+def render_value(value: Any, scope: Mapping[str, Any], where: str = "", strict: bool = False) -> Any:
+    """Evaluates every expression inside a JSON value (dicts, lists, strings), keeping its shape. Its
+    regular expressions share one time budget (a step's fields are evaluated in one workflow task)."""
     try:
-        return _render(value, scope, where)
+        with regex_time():
+            return _render(value, scope, where, strict)
     except ExpressionError as exc:
         raise exc if exc.where else exc.located(where) from None
 
 
-def _render(value: Any, scope: Mapping[str, Any], where: str) -> Any:
+def _render(value: Any, scope: Mapping[str, Any], where: str, strict: bool) -> Any:
     if isinstance(value, str):
         try:
-            return evaluate(value, scope)
+            return evaluate(value, scope, strict)
         except ExpressionError as exc:
             raise exc.located(where) from None
     if isinstance(value, dict):
-        return {key: _render(item, scope, f"{where}.{key}" if where else key) for key, item in value.items()}
+        return {
+            key: _render(item, scope, f"{where}.{key}" if where else key, strict)
+            for key, item in value.items()
+        }
     if isinstance(value, list):
-        return [_render(item, scope, f"{where}[{i}]") for i, item in enumerate(value)]
+        return [_render(item, scope, f"{where}[{i}]", strict) for i, item in enumerate(value)]
     return value
