@@ -12,6 +12,27 @@ from integrations.context import RETRYABLE_STATUSES, parse_retry_after
 from integrations.failed_answers import failed_answer
 from integrations.sdk import ActionContext, ActionError, Integration
 
+OAUTH2_EXAMPLE = """**OAuth2 connections** (`type: oauth2`): Baton gets the token, refreshes it before it
+expires and sends `Authorization: Bearer ...`. Providers come from the catalogue
+(`core/oauth_providers.json`: google, microsoft, slack, github, hubspot, notion, airtable, salesforce,
+quickbooks, dropbox, zoom; an operator adds more with `OAUTH_PROVIDERS_FILE`), or a connection gives
+`tokenUrl` itself.
+
+- Authorization code with PKCE, through the browser: set `OAUTH_CLIENTS={"google": {"clientId": "...",
+  "clientSecret": "..."}}`, open `GET /api/v1/workspaces/{id}/connections/oauth/providers/google/authorize`
+  (optional `scopes=`, `name=`); the callback makes an `http` connection named after who it acts for.
+- Client credentials: `{"type": "oauth2", "grant": "client_credentials", "tokenUrl":
+  "https://login.example.com/oauth/token", "clientId": "...", "clientSecret": "...", "scopes": ["read"],
+  "audience": "https://api.example.com"}`.
+- A Google service account (JWT bearer, RFC 7523): `{"type": "oauth2", "grant": "jwt_bearer", "provider":
+  "google", "serviceAccount": {...the JSON key file...}, "scopes":
+  ["https://www.googleapis.com/auth/spreadsheets"], "subject": "user@example.com"}` (`subject` only for
+  domain-wide delegation).
+
+A provider that refuses the grant (a revoked refresh token, a disabled client) marks the connection `FAILED`:
+the step fails at once saying to reconnect.
+"""
+
 http = Integration(
     id="http",
     name="HTTP Request",
@@ -21,6 +42,7 @@ http = Integration(
     auth_type=AuthType.NONE,
     is_popular=True,
     docs_url="https://developer.mozilla.org/en-US/docs/Web/HTTP",
+    example=OAUTH2_EXAMPLE,
 )
 
 
