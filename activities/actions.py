@@ -299,6 +299,8 @@ class ActionActivities:
             base_urls=self._base_urls,
             idempotency_key=key,
         )
+        context.workspace_id, context.execution_id = request.workspace_id, request.execution_id
+        context.database = self._recorder.database if self._recorder is not None else None
         began = time.perf_counter()
         error: str | None = None
         try:

@@ -11,6 +11,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -58,6 +59,11 @@ def next_attempt_state(failure: ApplicationError, info: activity.Info) -> dict[s
 class StepRecorder:
     """What an action activity needs to write rows (activities.records.RecordActivities). `with_buffered`:
     the rows the interpreter buffered before the step (`request.records`) are written too."""
+
+    @property
+    def database(self) -> AsyncEngine | None:
+        """Baton's database, for actions on the workspace's own data (the `store` integration)."""
+        return None
 
     async def run_started(self, started: ExecutionStarted | None) -> bool:
         raise NotImplementedError

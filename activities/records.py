@@ -168,6 +168,10 @@ class RecordActivities(StepRecorder):
         if await self._rows.write_steps(request.execution_id, records, bump=bump):
             await self.emit_steps(request.execution_id, records, secrets={record.key: secrets})
 
+    @property
+    def database(self) -> AsyncEngine:
+        return self._engine
+
     async def run_started(self, started: ExecutionStarted | None) -> bool:
         """A run's start, when the write at hand carries it (core.contract.FIRST_WRITE_ENGINE: an action
         as it begins, the step rows before a wait, the finish; before the rows, which need the run's row):

@@ -16,6 +16,7 @@ from integrations.postgres import postgres
 from integrations.rss import rss
 from integrations.sdk import ActionSpec, Integration, TriggerSpec
 from integrations.slack import slack
+from integrations.store import store
 from integrations.transform import transform
 
 INTEGRATIONS: dict[str, Integration] = {
@@ -34,6 +35,7 @@ INTEGRATIONS: dict[str, Integration] = {
         postgres,
         mcp,
         crypto,
+        store,
     )
 }
 

@@ -17,6 +17,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.errors import AUTH_FAILED
 from core.outbound import BlockedAddress, OutboundPolicy
@@ -185,6 +186,11 @@ class ActionContext:
     # Set by an action whose calls cost more than one call (an LLM's tokens and their price): kept as the
     # `metadata` of the call's integration_usage record, for analytics.
     metered: dict[str, Any] | None = field(default=None)
+    # The run the action belongs to, and Baton's own database: for actions on the workspace's own data
+    # (the `store` integration), which may only ever touch this workspace. None outside a run's step.
+    workspace_id: str | None = None
+    execution_id: str | None = None
+    database: AsyncEngine | None = None
 
     @property
     def egress(self) -> OutboundPolicy:

@@ -3,6 +3,7 @@
 from core.models.accounts import ApiKey, User, Workspace, WorkspaceMember
 from core.models.base import metadata
 from core.models.catalogue import Action, Connection, Integration, Trigger
+from core.models.datastore import DataStoreEntry
 from core.models.enums import (
     PG_ENUM_NAMES,
     AuthType,
@@ -26,6 +27,7 @@ BATON_TABLES = frozenset(
         "analytics_events",
         "analytics_daily",
         "concurrency_slots",
+        "data_store_entries",
     }
 )
 # Columns Baton adds to the seed's tables.
@@ -49,6 +51,7 @@ __all__ = [
     "AuthType",
     "ConcurrencySlot",
     "Connection",
+    "DataStoreEntry",
     "ExecutionStatus",
     "ExecutionLog",
     "Integration",

@@ -1,6 +1,6 @@
 """The seed's data retention policy, applied: finished executions past their plan's retention (90 days by
 default), execution logs past 30 days, audit logs past a year, and analytics folded into daily rows after
-30 days, those kept a year.
+30 days, those kept a year. Keys of the workspace data store (core.datastore) go once they expire.
 
 When the tables are partitioned by month (`baton partition`, core.ops.partitions), whole months past retention
 are dropped first and the months ahead are added; what is left past retention is deleted row by row.
@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core import datastore
 from core.analytics import day_start
 from core.blobs import BlobStore, create_blob_store
 from core.blobs.claims import WORKFLOWS, execution_of
@@ -105,6 +106,8 @@ class Retention:
             self._note(report, Removal(f"workflow_executions ({plan.value}, {days} days)", before, count))
         before = now - timedelta(days=settings.audit_log_retention_days)
         self._note(report, Removal("audit_logs", before, await self._delete_audit_logs(before, dry_run)))
+        count = await datastore.sweep_expired(self._engine, now, batch=self._batch, dry_run=dry_run)
+        self._note(report, Removal("data_store_entries (expired)", now, count))
         before = now - timedelta(days=settings.execution_log_retention_days)
         count = await self._store.purge("execution_logs", before, batch=self._batch, dry_run=dry_run)
         self._note(report, Removal("execution_logs", before, count))
