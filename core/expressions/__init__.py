@@ -307,6 +307,17 @@ def names_used(source: str) -> set[tuple[str, ...]]:
             path = _static_path(node)
             if path:
                 found.add(path)
+        found |= _names_in_templates(tree)
+    return found
+
+
+def _names_in_templates(tree: jinja2.nodes.Template) -> set[tuple[str, ...]]:
+    """What `render_each`'s templates read besides the `item` and `index` it binds for them."""
+    found: set[tuple[str, ...]] = set()
+    for node in tree.find_all(jinja2.nodes.Filter):
+        if node.name == "render_each" and node.args and isinstance(node.args[0], jinja2.nodes.Const):
+            if isinstance(node.args[0].value, str):
+                found |= {p for p in names_used(node.args[0].value) if p[0] not in ("item", "index")}
     return found
 
 

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from temporalio.client import WorkflowFailureError
 
+from core.definition.validation import validate_definition
+from core.errors import InvalidDefinition
 from core.expressions import MAX_SIZE, ExpressionError, compile_expression, evaluate, names_used, render_value
 from core.expressions.text import MAX_PATTERN, REGEX_SECONDS
 from tests.engine import Engine
@@ -128,8 +130,33 @@ def test_a_template_taken_from_the_data_is_refused_when_the_run_evaluates_it_too
 
 
 def test_names_used_reads_an_expression_whose_quoted_template_holds_braces() -> None:
-    used = names_used("{{ steps.lookup.output.list | render_each('{{ item.a }}') }}")
-    assert ("steps", "lookup") in used
+    used = names_used("{{ steps.lookup.output.list | render_each('{{ item.a }} {{ steps.other.output }}') }}")
+    assert {("steps", "lookup"), ("steps", "other")} <= used
+    assert not any(path[0] == "item" for path in used)  # render_each's own, not a loop's
+
+
+def test_a_definition_is_checked_inside_render_each_templates_on_save() -> None:
+    def step(template: str) -> dict[str, Any]:
+        return {
+            "id": "text",
+            "type": "set",
+            "values": {"v": f"{{{{ trigger.xs | render_each('{template}') }}}}"},
+        }
+
+    def issues(*steps: dict[str, Any]) -> list[tuple[str, str]]:
+        with pytest.raises(InvalidDefinition) as caught:
+            validate_definition({"triggerType": "MANUAL", "triggerConfig": {}, "steps": list(steps)},
+                                action_schema=lambda _: None)  # fmt: skip
+        return [(issue["path"], issue["message"]) for issue in caught.value.issues]
+
+    definition = {"triggerType": "MANUAL", "triggerConfig": {}, "steps": [step("{{ index }}: {{ item.n }}")]}
+    validate_definition(definition, action_schema=lambda _: None)  # item and index outside a loop: its own
+    assert issues(step("{{ item.n | uper }}")) == [
+        ("steps[0].values.v", "unknown filter 'uper' (did you mean 'upper'?)")
+    ]
+    assert issues(step("{{ steps.later.output }}"), {"id": "later", "type": "set"}) == [
+        ("steps[0].values.v", "`steps.later` is not a step that has run before this one")
+    ]
 
 
 @pytest.mark.parametrize(
