@@ -18,6 +18,7 @@ import pytest
 from core.settings import Settings
 from tests.api.conftest import PASSWORD, served_api, sign_up
 from tests.browser import Page, chromium_path, headless_page
+from tests.http_server import Reply, ScriptedServer
 
 AXE = Path(__file__).parent / "fixtures" / "axe.min.js"
 SCREENSHOTS = Path(__file__).parents[2] / "docs" / "images"
@@ -46,9 +47,11 @@ async def eventually(check: Any, timeout: float = 30) -> Any:
         await asyncio.sleep(0.2)
 
 
-async def _workspace_with_runs(api: httpx.AsyncClient) -> tuple[str, dict[str, str], str, str, str]:
+async def _workspace_with_runs(
+    api: httpx.AsyncClient, http_server: ScriptedServer
+) -> tuple[str, dict[str, str], str, str, str, str]:
     """A workspace with a finished run of "Greeter", a run of "Ship orders" waiting on its approval and a
-    failed run of "Check stock" (out of stock)."""
+    failed run of "Check stock" (out of stock), and one of "Save order" whose service answered 500."""
     headers = await sign_up(api, EMAIL)
     workspace = (await api.post("/api/v1/workspaces", headers=headers, json={"name": "Acme"})).json()
     base = f"/api/v1/workspaces/{workspace['id']}"
@@ -99,16 +102,32 @@ async def _workspace_with_runs(api: httpx.AsyncClient) -> tuple[str, dict[str, s
         {"qty": 0},
     )
 
+    crm = http_server.script("/orders", Reply(500, {"error": "pool exhausted"}, {"X-Request-Id": "req-42"}))
+    refused = await published_run(
+        "Save order",
+        [
+            {
+                "id": "save",
+                "type": "action",
+                "action": "http.request",
+                "input": {"method": "POST", "url": crm, "json": {"n": 1}},
+                "retry": {"maxAttempts": 1},
+            }
+        ],
+        {},
+    )
+
     async def status(execution_id: str) -> str:
         return str((await api.get(f"{base}/executions/{execution_id}", headers=headers)).json()["status"])
 
     assert await eventually(lambda: _is(status(greeted), "SUCCESS"))
     assert await eventually(lambda: _is(status(failed), "FAILED"))
+    assert await eventually(lambda: _is(status(refused), "FAILED"))
     pending = await eventually(
         lambda: _has_items(api.get(f"{base}/approvals", headers=headers)),
     )
     assert pending, "the approval never became pending"
-    return workspace["id"], headers, greeted, waiting, failed
+    return workspace["id"], headers, greeted, waiting, failed, refused
 
 
 async def _is(value: Any, expected: str) -> bool:
@@ -171,11 +190,13 @@ async def _screenshot(page: Page, name: str) -> None:
 
 @pytest.mark.usefixtures("browser_available", "engine_worker")
 async def test_sign_in_read_runs_and_their_steps_and_decide_an_approval_in_the_browser(
-    settings: Settings, task_queue: str
+    settings: Settings, task_queue: str, http_server: ScriptedServer
 ) -> None:
     wired = settings.model_copy(update={"temporal_task_queue": task_queue})
     async with served_api(wired) as api, headless_page(offline=True) as page:
-        workspace_id, headers, greeted, waiting, failed = await _workspace_with_runs(api)
+        workspace_id, headers, greeted, waiting, failed, refused = await _workspace_with_runs(
+            api, http_server
+        )
         origin = str(api.base_url).rstrip("/")
         await page.call("Page.enable")
         await page.call("Page.addScriptToEvaluateOnNewDocument", source=WATCH_CSP)
@@ -192,7 +213,7 @@ async def test_sign_in_read_runs_and_their_steps_and_decide_an_approval_in_the_b
         assert not await page.evaluate("document.cookie.includes('baton_session')")  # HttpOnly
 
         await _click(page, ".cards a strong", "Acme")
-        await page.wait_for("document.querySelectorAll('[role=row] a').length === 3")
+        await page.wait_for("document.querySelectorAll('[role=row] a').length === 4")
         rows = await page.evaluate(
             "[...document.querySelectorAll('[role=rowgroup] [role=row]')].map(r => r.innerText)"
         )
@@ -207,7 +228,7 @@ async def test_sign_in_read_runs_and_their_steps_and_decide_an_approval_in_the_b
         await api.post(
             f"{base}/workflows/{greeter_id}/run", headers=headers, json={"payload": {"name": "Bo"}}
         )
-        await page.wait_for("document.querySelectorAll('[role=row] a').length === 4", timeout=5)
+        await page.wait_for("document.querySelectorAll('[role=row] a').length === 5", timeout=5)
 
         await page.evaluate(f"document.querySelector('a[href$=\"{greeted}\"]').click()")
         await page.wait_for(f"location.pathname.endsWith({json.dumps(greeted)})")
@@ -252,6 +273,14 @@ async def test_sign_in_read_runs_and_their_steps_and_decide_an_approval_in_the_b
         assert sorted(labels) == ["else", "then"]
         await _accessible(page, "canvas")
         await _screenshot(page, "canvas")
+
+        # a service's error answer, kept on the failed step: its status, headers and body
+        await page.open(f"{origin}/w/{workspace_id}/runs/{refused}")
+        await _text_shows(page, "The service answered 500")
+        await _text_shows(page, '"error": "pool exhausted"')
+        await _text_shows(page, "req-42")
+        await _accessible(page, "service answer")
+        await _screenshot(page, "service-answer")
 
         # a failed run: its error, then resumed from the condition with the trigger data fixed
         await page.open(f"{origin}/w/{workspace_id}/runs/{failed}")

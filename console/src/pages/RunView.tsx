@@ -37,8 +37,31 @@ function Value({ label, value }: { label: string; value: unknown }) {
   );
 }
 
+type ServiceAnswer = { status?: number; headers?: Record<string, string>; body?: unknown; bodyTruncated?: boolean };
+
+/** What a failing service answered, kept by the action on its step (`output.error.response`). */
+function serviceAnswer(output: unknown): ServiceAnswer | undefined {
+  const error = (output as { error?: { response?: unknown } } | null)?.error;
+  const response = error?.response;
+  return response && typeof response === "object" ? (response as ServiceAnswer) : undefined;
+}
+
+function Answer({ answer }: { answer: ServiceAnswer }) {
+  return (
+    <div className="value error-box answer">
+      <h4>
+        The service answered {answer.status ?? "?"}
+        {answer.bodyTruncated ? " (body cut)" : ""}
+      </h4>
+      {answer.headers && <pre tabIndex={0}>{pretty(answer.headers)}</pre>}
+      {answer.body !== undefined && <pre tabIndex={0}>{pretty(answer.body)}</pre>}
+    </div>
+  );
+}
+
 function Step({ step }: { step: StepExecution }) {
   const failed = step.status === "FAILED" || step.status === "TIMEOUT";
+  const answer = serviceAnswer(step.output);
   return (
     <li className={`step step-${step.status.toLowerCase()}`}>
       <details open={failed}>
@@ -62,8 +85,9 @@ function Step({ step }: { step: StepExecution }) {
               <pre tabIndex={0}>{step.error}</pre>
             </div>
           )}
+          {answer && <Answer answer={answer} />}
           <Value label="Input" value={step.input} />
-          <Value label={failed ? "Output (the service's answer)" : "Output"} value={step.output} />
+          {!answer && <Value label="Output" value={step.output} />}
         </div>
       </details>
     </li>
