@@ -214,7 +214,7 @@ def render_each(context: Any, value: Any, template: Any, separator: Any = None) 
     for index, item in enumerate(items):
         _spend()
         name_root(item, "item")
-        text = compiled.render(**scope, item=item, index=index)
+        text = compiled.render({**scope, "item": item, "index": index})  # a loop's item is shadowed
         total += len(text) + 1 + (len(joiner) if joiner else 0)
         _fits(total, "the result of |render_each")
         rendered.append(text)

@@ -124,6 +124,12 @@ def test_templates_inside_render_each_are_checked_on_save(source: str, message: 
         compile_expression(source)
 
 
+def test_render_each_inside_a_loop_binds_its_own_item_and_index() -> None:
+    scope = {**SCOPE, "item": {"tags": ["a", "b"]}, "index": 7}
+    source = "{{ item.tags | render_each('{{ index }}:{{ item }}', ',') }} of {{ index }}"
+    assert evaluate(source, scope) == "0:a,1:b of 7"
+
+
 def test_a_template_taken_from_the_data_is_refused_when_the_run_evaluates_it_too() -> None:
     with pytest.raises(ExpressionError, match="the template must be a quoted text"):
         run("{{ trigger.tags | render_each(trigger.tpl) }}", tpl="{{ steps.lookup.output }}")
