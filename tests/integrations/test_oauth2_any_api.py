@@ -19,7 +19,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from core.oauth_providers import load
+from core.oauth_providers import from_environment, load
 from core.settings import Settings
 from tests.http_server import LocalServer, Reply, Seen
 from tests.integrations.conftest import Studio, eventually
@@ -173,6 +173,8 @@ async def _browser_connection(studio: Studio) -> dict[str, Any]:
     assert f"{back.scheme}://{back.netloc}{back.path}" == "https://baton.example.com/api/v1/oauth/callback"
     done = await studio.client.get(back.path, params=dict(parse_qs(back.query)))
     assert done.status_code == 200, done.text
+    replayed = await studio.client.get(back.path, params=dict(parse_qs(back.query)))
+    assert (replayed.status_code, replayed.json()["path"]) == (400, "state")  # the state works once
     connection: dict[str, Any] = done.json()
     return connection
 
@@ -292,3 +294,47 @@ def test_the_catalogue_ships_the_common_providers_and_an_operator_adds_one(tmp_p
     assert catalogue["acme"].token_auth == "client_secret_post"
     assert catalogue["zoom"].name == "Zoom EU"
     assert catalogue["google"] == shipped["google"]
+
+
+async def test_an_operator_added_provider_sends_its_client_with_basic_auth(
+    studio: Studio, provider: OAuth2Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    added = {
+        "acme": {"name": "Acme", "tokenUrl": provider.base_url + "/token", "tokenAuth": "client_secret_basic"}
+    }
+    monkeypatch.setenv("OAUTH_PROVIDERS", json.dumps(added))
+    from_environment.cache_clear()
+    try:
+        connection = await studio.connect(
+            "http",
+            {
+                "type": "oauth2",
+                "grant": "client_credentials",
+                "provider": "acme",
+                "clientId": CLIENT_ID,
+                "clientSecret": CLIENT_SECRET,
+            },
+        )
+        execution = await studio.run(await studio.publish(_calls(provider, connection)[:1]))
+    finally:
+        from_environment.cache_clear()
+    assert execution["status"] == "SUCCESS", execution["error"]
+    sent = provider.hits("/token")[0]
+    assert sent.headers["Authorization"].startswith("Basic ")
+    assert CLIENT_SECRET not in sent.body.decode()
+
+
+async def test_an_unknown_provider_is_refused_naming_the_known_ones(studio: Studio) -> None:
+    answer = await studio.client.get(
+        f"{studio.base}/connections/oauth/providers/nope/authorize", headers=studio.headers
+    )
+    assert answer.status_code == 404
+    assert answer.json()["path"] == "provider"
+    assert "google" in answer.json()["detail"]
+    refused = await studio.client.post(
+        f"{studio.base}/connections",
+        headers=studio.headers,
+        json={"integrationId": "http", "name": "x", "credentials": {"type": "oauth2", "grant": "jwt_bearer"}},
+    )
+    assert refused.status_code == 422
+    assert "serviceAccount" in refused.text
