@@ -24,6 +24,7 @@ import jinja2
 import jinja2.filters
 
 from core.expressions.bounds import _fits, _spend
+from core.expressions.strict import fail_if_strict
 
 DIGESTS = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
 BINARY_FORMS = ("hex", "base64", "base64url")
@@ -45,6 +46,7 @@ def _text(value: Any, filter_name: str, what: str = "its input") -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if value is None or isinstance(value, jinja2.Undefined):
+        fail_if_strict(value)
         raise ValueError(f"{filter_name}: {what} is missing (null)")
     raise TypeError(f"{filter_name}: {what} must be text, not {_kind(value)} (use `| tojson` first)")
 

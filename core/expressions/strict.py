@@ -28,6 +28,12 @@ class StrictUndefined(jinja2.StrictUndefined):
     __slots__ = ()
 
 
+def fail_if_strict(value: Any) -> None:
+    """A filter given a strict evaluation's missing path fails naming the path, not "missing (null)"."""
+    if isinstance(value, StrictUndefined):
+        value._fail_with_undefined_error()
+
+
 @contextmanager
 def known_paths(scope: Mapping[str, Any], strict: bool) -> Iterator[None]:
     """Remembers the scope's names as the roots of the paths a strict evaluation reads (nested: kept)."""

@@ -27,7 +27,7 @@ from jinja2.exceptions import SecurityError
 
 from core.expressions.bounds import _fits, _spend
 from core.expressions.encoding import _kind, _text
-from core.expressions.strict import name_root
+from core.expressions.strict import fail_if_strict, name_root
 
 REGEX_SECONDS = 0.25
 MAX_PATTERN = 1_000
@@ -184,6 +184,7 @@ def contains(value: Any, needle: Any) -> bool:
         except TypeError:  # an unhashable needle is no key of any object
             return False
     if value is None or isinstance(value, jinja2.Undefined):
+        fail_if_strict(value)
         raise ValueError("contains: its input is missing (null)")
     raise TypeError(f"contains: its input must be text, a list or an object, not {_kind(value)}")
 
@@ -203,6 +204,7 @@ def render_each(context: Any, value: Any, template: Any, separator: Any = None) 
     elif isinstance(value, list | tuple):
         items = list(value)
     elif value is None or isinstance(value, jinja2.Undefined):
+        fail_if_strict(value)
         raise ValueError("render_each: its input is missing (null)")
     else:
         raise TypeError(f"render_each: its input must be a list or an object, not {_kind(value)}")
@@ -232,14 +234,29 @@ TEXT_FILTERS: dict[str, Callable[..., Any]] = {
     "regex_replace": regex_replace,
     "render_each": render_each,
 }
+
+
+def _lenient(test: Callable[..., bool]) -> Callable[..., bool]:
+    """As a test a missing value is simply no match: `select('startswith', 'a')` skips a null name (the
+    filter form fails on it, saying so, since its result would be used)."""
+
+    def run(value: Any, *args: Any, **kwargs: Any) -> bool:
+        fail_if_strict(value)  # a strict evaluation names the missing path instead
+        if value is None or isinstance(value, jinja2.Undefined):
+            return False
+        return test(value, *args, **kwargs)
+
+    return run
+
+
+def _searches(value: Any, pattern: Any, ignorecase: bool = False, multiline: bool = False) -> bool:
+    return regex_search(value, pattern, 0, ignorecase, multiline) is not None
+
+
 # As tests they read in conditions and pick items: `trigger.ref is startswith('inv-')`,
 # `names | select('regex_match', '[A-Z].*')`.
 TEXT_TESTS: dict[str, Callable[..., bool]] = {
-    "startswith": startswith,
-    "endswith": endswith,
-    "contains": contains,
-    "regex_match": regex_match,
-    "regex_search": lambda value, pattern, ignorecase=False, multiline=False: (
-        regex_search(value, pattern, 0, ignorecase, multiline) is not None
-    ),
-}
+    name: _lenient(test)
+    for name, test in (("startswith", startswith), ("endswith", endswith), ("contains", contains),
+                       ("regex_match", regex_match), ("regex_search", _searches))
+}  # fmt: skip

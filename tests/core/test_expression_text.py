@@ -124,6 +124,21 @@ def test_templates_inside_render_each_are_checked_on_save(source: str, message: 
         compile_expression(source)
 
 
+def test_as_tests_a_missing_value_is_no_match_while_the_filters_say_it_is_missing() -> None:
+    names = ["Ada", None, "Alan", "Bob"]
+    assert run("{{ trigger.names | select('startswith', 'A') | list }}", names=names) == ["Ada", "Alan"]
+    assert run("{{ trigger.names | reject('regex_search', '^B') | list }}", names=names) == [
+        "Ada",
+        None,
+        "Alan",
+    ]
+    assert run("{{ trigger.nope is contains('x') }}") is False
+    with pytest.raises(ExpressionError, match="trigger.nope is undefined"):  # strict: named, not skipped
+        run("{{ trigger.nope is contains('x') }}", strict=True)
+    with pytest.raises(ExpressionError, match=re.escape("startswith: its input is missing (null)")):
+        run("{{ trigger.names | map('startswith', 'A') | list }}", names=names)
+
+
 def test_render_each_inside_a_loop_binds_its_own_item_and_index() -> None:
     scope = {**SCOPE, "item": {"tags": ["a", "b"]}, "index": 7}
     source = "{{ item.tags | render_each('{{ index }}:{{ item }}', ',') }} of {{ index }}"
@@ -259,6 +274,21 @@ def test_a_default_covers_a_path_missing_deep_in_the_chain_strict_or_not(source:
 def test_a_strict_evaluation_fails_naming_the_missing_path(source: str, message: str) -> None:
     assert run(source) in (None, False, "https://crm.example/contacts//edit", "", ["", ""])
     with pytest.raises(ExpressionError, match=re.escape(message)):
+        run(source, strict=True)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ trigger.nope | split }}",
+        "{{ trigger.nope.list | render_each('{{ item }}') }}",
+        "{{ trigger.nope | sha256 }}",
+    ],
+)
+def test_a_filter_given_a_missing_path_names_it_when_strict(source: str) -> None:
+    with pytest.raises(ExpressionError, match="its input is missing"):
+        run(source)
+    with pytest.raises(ExpressionError, match="trigger.nope is undefined"):
         run(source, strict=True)
 
 
