@@ -19,6 +19,7 @@ import httpx
 import jwt
 
 from core import oauth
+from core.errors import NotFound
 from core.oauth_providers import Catalogue, client_for
 from core.outbound import BlockedAddress
 
@@ -52,7 +53,11 @@ async def connection_token(
     grant = credentials.get("grant") or "authorization_code"
     if grant == "jwt_bearer":
         return await _jwt_bearer(http, credentials, configured, catalogue)
-    client = client_for(credentials.get("provider"), catalogue, configured, credentials)
+    try:
+        client = client_for(credentials.get("provider"), catalogue, configured, credentials)
+    except (oauth.OAuthError, NotFound) as exc:
+        # no retry can fix a provider or client this installation does not know: the connection needs fixing
+        raise oauth.RefreshRefused(str(exc)) from exc
     if grant == "client_credentials":
         form = {"grant_type": "client_credentials", "client_id": client.client_id}
         form["client_secret"] = client.client_secret

@@ -338,3 +338,16 @@ async def test_an_unknown_provider_is_refused_naming_the_known_ones(studio: Stud
     )
     assert refused.status_code == 422
     assert "serviceAccount" in refused.text
+
+
+async def test_a_connection_to_a_provider_without_a_client_fails_at_once_saying_so(
+    studio: Studio, provider: OAuth2Server
+) -> None:
+    connection = await studio.connect(
+        "http", {"type": "oauth2", "grant": "client_credentials", "provider": "zoom"}
+    )
+    execution = await studio.run(await studio.publish(_calls(provider, connection)[:1]))
+    assert execution["status"] == "FAILED"
+    assert "OAUTH_CLIENTS" in execution["error"]
+    assert execution["steps"]["first"]["attempts"] == 1  # no retry can help
+    assert provider.requests == []
