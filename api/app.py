@@ -28,6 +28,7 @@ from api.routes import (
     auth,
     catalogue,
     connections,
+    datastore,
     executions,
     health,
     hooks,
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
         live,
         analytics,
         webhooks,
+        datastore,
     ):
         app.include_router(resource.router, prefix=API_PREFIX)
     app.include_router(connections.oauth_router, prefix=API_PREFIX)

@@ -30,5 +30,5 @@ def allows(role: WorkspaceRole, permission: Permission) -> bool:
 
 API_KEY_SCOPES = frozenset({
     "workflows:read", "workflows:write", "executions:read", "executions:write", "connections:read",
-    "connections:write", "workspaces:admin",
+    "connections:write", "workspaces:admin", "data:read", "data:write",
 })  # fmt: skip

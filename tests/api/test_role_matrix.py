@@ -135,6 +135,11 @@ async def test_every_workspace_endpoint_follows_the_permission_matrix(
         ("POST", f"{hook}/rotate-secret", None, "MEMBER"),
         ("PUT", f"{hook}/secret", {"scheme": "github", "secret": "the secret set on github"}, "MEMBER"),
         ("DELETE", f"{hook}/secret", None, "MEMBER"),
+        ("GET", f"{base}/data-store", None, "VIEWER"),
+        ("PUT", f"{base}/data-store/k", {"value": 1}, "MEMBER"),
+        ("GET", f"{base}/data-store/k", None, "VIEWER"),
+        ("POST", f"{base}/data-store/k/increment", {"by": 2}, "MEMBER"),
+        ("DELETE", f"{base}/data-store/k", None, "MEMBER"),
         ("DELETE", c, None, "ADMIN"),
         ("DELETE", w, None, "MEMBER"),
     ]
@@ -176,7 +181,8 @@ def template_of(path: str) -> str:
     """`/workflows/0b1f.../versions/1` -> `/workflows/{workflow_id}/versions/{version}`."""
     names = {"workflows": "workflow_id", "connections": "connection_id", "executions": "execution_id",
              "webhooks": "webhook_id", "versions": "version", "steps": "step_id", "templates": "template_id",
-             "members": "user_id", "oauth": "integration_id", "batches": "batch_id"}  # fmt: skip
+             "members": "user_id", "oauth": "integration_id", "batches": "batch_id",
+             "data-store": "key"}  # fmt: skip
     parts = path.split("/")
     for index in range(2, len(parts)):
         name = names.get(parts[index - 1])
