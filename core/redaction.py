@@ -70,6 +70,7 @@ class Secrets:
             for k, v in credentials.items()
             if k.lower() in names and isinstance(v, str | int) and len(str(v)) >= SHORTEST_SECRET
         }
+        values |= _nested_secret_values(credentials)
         user = credentials.get("username") or credentials.get("user") or credentials.get("email")
         password = credentials.get("password")
         if isinstance(user, str) and isinstance(password, str) and password:
@@ -82,6 +83,21 @@ class Secrets:
 
 
 NO_SECRETS = Secrets()
+
+
+def _nested_secret_values(credentials: Mapping[str, Any]) -> set[str]:
+    """The secret-named values inside a credential's nested objects (a service account's JSON:
+    `serviceAccount.private_key`); the other nested fields (its client_email, token_uri) stay readable."""
+    found: set[str] = set()
+    pending = [v for v in credentials.values() if isinstance(v, Mapping)]
+    while pending:
+        nested = pending.pop()
+        for key, value in nested.items():
+            if isinstance(value, Mapping):
+                pending.append(value)
+            elif isinstance(value, str) and len(value) >= SHORTEST_SECRET and SECRET_KEY.search(str(key)):
+                found.add(value)
+    return found
 
 
 def _secret_key(key: Any, secrets: Secrets) -> bool:

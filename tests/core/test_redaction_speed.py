@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.redaction import REDACTED, SECRET_VALUE, Secrets, redact
+from core.redaction import REDACTED, SECRET_VALUE, Secrets, redact, scrub
 
 MB = 1_000_000
 # Generous for a slow shared machine: linear code takes ~0.1 s here; the patterns this replaced took
@@ -124,3 +124,15 @@ PIECES = ["a", "Z", "1", ":", "/", "@", " ", "\n", ".", "+", "-", "_", "://", "h
 def test_url_passwords_are_hidden_exactly_where_the_backtracking_pattern_hid_them(text: str) -> None:
     expected = BACKTRACKING_URL_PASSWORD.sub(rf"\g<scheme>{REDACTED}@", SECRET_VALUE.sub(REDACTED, text))
     assert redact(text) == expected
+
+
+def test_a_secret_inside_a_credentials_nested_object_is_hidden_and_its_other_fields_are_not() -> None:
+    """A service account's JSON (an OAuth2 connection's `serviceAccount`) holds its private key one level
+    down: an echo of it is hidden like any credential, while its client email stays readable."""
+    pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n"
+    secrets = Secrets.of(
+        {"type": "oauth2", "serviceAccount": {"client_email": "robot@example.iam", "private_key": pem}}
+    )
+    echoed = {"body": f"key {pem} for robot@example.iam"}
+    assert scrub(echoed, secrets) == {"body": f"key {REDACTED} for robot@example.iam"}
+    assert redact(echoed, secrets)["body"].startswith(f"key {REDACTED} for")
