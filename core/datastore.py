@@ -334,8 +334,9 @@ async def workflow_of_execution(db: Db, workspace_id: str, execution_id: str) ->
 
 
 async def sweep_expired(engine: AsyncEngine, now: datetime, *, batch: int, dry_run: bool) -> int:
-    """Deletes the rows that expired before `now`, `batch` at a time; how many."""
-    return await delete_in_batches(
+    """Deletes the rows that expired before `now`, and the items seen by workflows since deleted (no foreign
+    key ties a namespace to its workflow), `batch` at a time; how many."""
+    expired = await delete_in_batches(
         engine,
         "data_store_entries",
         "ctid",
@@ -344,3 +345,14 @@ async def sweep_expired(engine: AsyncEngine, now: datetime, *, batch: int, dry_r
         batch=batch,
         dry_run=dry_run,
     )
+    orphaned = await delete_in_batches(
+        engine,
+        "data_store_entries",
+        "ctid",
+        "SELECT e.ctid FROM data_store_entries e WHERE e.namespace LIKE 'seen:_%' AND NOT EXISTS "
+        "(SELECT 1 FROM workflows w WHERE w.id = substr(e.namespace, 6))",
+        {},
+        batch=batch,
+        dry_run=dry_run,
+    )
+    return expired + orphaned

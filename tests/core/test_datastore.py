@@ -15,7 +15,7 @@ from core.errors import InvalidInput, LimitExceeded
 from core.logstore import PostgresLogStore
 from core.ops.retention import Retention
 from core.settings import Settings
-from tests.factories import create_workspace
+from tests.factories import create_workflow, create_workspace
 
 
 async def test_a_value_set_is_read_back_and_deleted(engine: AsyncEngine, db: asyncpg.Connection) -> None:
@@ -167,16 +167,31 @@ async def test_values_and_workspaces_past_their_limits_are_refused(
             await datastore.put(conn, workspace, "b", "y" * 2000)
 
 
-async def test_the_sweep_removes_expired_keys_only(engine: AsyncEngine, db: asyncpg.Connection) -> None:
+async def test_the_sweep_removes_expired_keys_and_what_deleted_workflows_saw(
+    engine: AsyncEngine, db: asyncpg.Connection
+) -> None:
     workspace = await create_workspace(db)
     async with engine.begin() as conn:
         await datastore.put(conn, workspace, "old", 1, ttl_seconds=1)
         await datastore.put(conn, workspace, "fresh", 1, ttl_seconds=3600)
         await datastore.put(conn, workspace, "forever", 1)
+    workflow = await create_workflow(db, [], workspace_id=workspace)
+    gone = await create_workflow(db, [], workspace_id=workspace)
+    async with engine.begin() as conn:
+        await datastore.mark_seen(conn, workspace, datastore.seen_namespace(workflow), ["a"])
+        await datastore.mark_seen(conn, workspace, datastore.seen_namespace(gone), ["a"])
+        await datastore.mark_seen(conn, workspace, datastore.seen_namespace(None), ["a"])
+    await db.execute("DELETE FROM workflows WHERE id = $1", gone)
     later = datetime.now(UTC) + timedelta(seconds=5)
-    assert await datastore.sweep_expired(engine, later, batch=1, dry_run=True) == 1
-    assert await datastore.sweep_expired(engine, later, batch=1, dry_run=False) == 1
-    assert sorted(await db.fetchval("SELECT array_agg(key) FROM data_store_entries")) == ["forever", "fresh"]
+    assert await datastore.sweep_expired(engine, later, batch=1, dry_run=True) == 2
+    assert await datastore.sweep_expired(engine, later, batch=1, dry_run=False) == 2
+    left = await db.fetch("SELECT namespace, key FROM data_store_entries ORDER BY namespace, key")
+    assert [tuple(row) for row in left] == [
+        ("", "forever"),
+        ("", "fresh"),
+        ("seen:", "a"),
+        (f"seen:{workflow}", "a"),
+    ]
 
 
 async def test_the_retention_run_removes_expired_keys(

@@ -5,11 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.definition.validation import validate_definition
+from core.errors import InvalidDefinition
 from core.models import ExecutionStatus
+from integrations.catalogue import action_input_schema
+from integrations.context import ActionContext, ActionError
+from integrations.store import GetInput, IncrInput, get_value, increment, store
 from tests.engine import Engine
-from tests.factories import create_workflow
+from tests.factories import create_workflow, create_workspace
 
 INCR = [{"id": "count", "type": "action", "action": "store.incr", "input": {"key": "runs"}}]
 ONLY_NEW = [
@@ -87,3 +98,35 @@ async def test_a_value_set_by_one_run_is_read_by_the_next_in_the_same_workspace_
         "value": 0,
         "expiresAt": None,
     }
+
+
+def _context(engine: AsyncEngine, workspace_id: str | None, key: str | None) -> ActionContext:
+    context = store.context({}, httpx.AsyncClient(), logging.getLogger("test"), idempotency_key=key)
+    context.workspace_id, context.database = workspace_id, engine
+    return context
+
+
+async def test_an_increment_retried_after_a_lost_answer_counts_once(
+    engine: AsyncEngine, db: asyncpg.Connection
+) -> None:
+    workspace_id = await create_workspace(db)
+    first = _context(engine, workspace_id, "step-1")
+    assert (await increment(IncrInput(key="n", by=3), first)).value == 3
+    assert (await increment(IncrInput(key="n", by=3), first)).value == 3  # the same step's retry
+    assert (await increment(IncrInput(key="n", by=3), _context(engine, workspace_id, "step-2"))).value == 6
+
+
+async def test_a_store_action_outside_a_run_fails_without_retrying(engine: AsyncEngine) -> None:
+    with pytest.raises(ActionError, match="run's step") as failure:
+        await get_value(GetInput(key="k"), _context(engine, None, None))
+    assert not failure.value.retryable
+
+
+def test_a_definition_with_a_store_step_missing_its_key_is_refused_naming_the_field() -> None:
+    steps = [{"id": "count", "type": "action", "action": "store.incr", "input": {"by": 2, "ttl": 5}}]
+    with pytest.raises(InvalidDefinition) as refused:
+        validate_definition(
+            {"triggerType": "MANUAL", "steps": steps},
+            action_schema=lambda action: action_input_schema(action),
+        )
+    assert "key" in str(refused.value.issues)
