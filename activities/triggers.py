@@ -47,10 +47,10 @@ from core.definition.triggers import PollingTriggerConfig
 from core.errors import LimitExceeded, NotFound
 from core.models import TriggerType
 from core.models.tables import POLL_STATES
+from core.published import PublishedTrigger, published_trigger
 from core.redis_keys import RedisKeys
 from core.runs import RunService
 from core.settings import Settings
-from core.workflows import PublishedTrigger, published_trigger
 from integrations.catalogue import get_integration, get_trigger
 from integrations.sdk import ActionError
 

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, any_, func
-from sqlalchemy import select as core_select
+from sqlalchemy import any_, func
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -25,8 +22,12 @@ from core.definition.triggers import Concurrency
 from core.definition.validation import subworkflow_ids, validate_definition
 from core.errors import Conflict, InvalidDefinition, LimitExceeded, NotFound
 from core.models import Connection, User, Workflow, WorkflowVersion, Workspace
-from core.models.tables import table_of
 from core.paging import newest_first
+
+# Re-exported: the workflow routes, the run service and the run records read them through this module.
+from core.published import VersionToRun as VersionToRun
+from core.published import definition_of as definition_of
+from core.published import version_to_run as version_to_run
 
 ActionSchemaLookup = Callable[[str], Mapping[str, Any] | None]
 DEFINITION_FIELDS = ("trigger_type", "trigger_config", "steps")
@@ -43,105 +44,6 @@ async def _call_graph(session: AsyncSession, workspace_id: str) -> dict[str, lis
             continue
         graph[workflow.id] = subworkflow_ids(definition)
     return graph
-
-
-@dataclass(frozen=True)
-class PublishedTrigger:
-    workspace_id: str
-    is_active: bool
-    trigger_type: str | None  # of the latest published version; None before the first publish
-    trigger_config: dict[str, Any]
-    name: str = ""  # the workflow's
-
-
-async def published_trigger(connection: AsyncConnection, workflow_id: str) -> PublishedTrigger | None:
-    """The workflow's state as its trigger sees it (None when the workflow is gone): one query shared by the
-    arming, the webhook ingress and the trigger activities."""
-    workflows = table_of(Workflow)
-    versions = table_of(WorkflowVersion)
-    others = versions.alias("others")
-    latest = (
-        core_select(func.max(others.c.version))
-        .where(others.c.workflow_id == workflows.c.id)
-        .scalar_subquery()
-    )
-    query = (
-        core_select(
-            workflows.c.workspace_id,
-            workflows.c.is_active,
-            workflows.c.name,
-            versions.c.trigger_type,
-            versions.c.trigger_config,
-        )
-        .select_from(
-            workflows.outerjoin(
-                versions, and_(versions.c.workflow_id == workflows.c.id, versions.c.version == latest)
-            )
-        )
-        .where(workflows.c.id == workflow_id)
-    )
-    row = (await connection.execute(query)).first()
-    if row is None:
-        return None
-    return PublishedTrigger(
-        row.workspace_id,
-        row.is_active,
-        str(row.trigger_type) if row.trigger_type is not None else None,
-        dict(row.trigger_config or {}),
-        row.name,
-    )
-
-
-@dataclass(frozen=True)
-class VersionToRun:
-    workflow_id: str
-    workspace_id: str
-    version: int
-    definition: dict[str, Any]
-    name: str = ""  # the workflow's
-    priority: int | None = None  # the workflow's (workflows.priority): its runs' task queue priority
-
-
-async def version_to_run(
-    connection: AsyncConnection, workflow_id: str, version: int | None = None
-) -> VersionToRun | None:
-    """The published version a run of the workflow runs: `version`, or the latest one (None when there is
-    none). The one answer to "what runs": API starts, webhook calls, schedules and subworkflow steps."""
-    versions = table_of(WorkflowVersion)
-    workflows = table_of(Workflow)
-    query = (
-        core_select(
-            versions,
-            workflows.c.workspace_id,
-            workflows.c.name.label("workflow_name"),
-            workflows.c.concurrency,
-            workflows.c.priority,
-        )
-        .join(workflows, workflows.c.id == versions.c.workflow_id)
-        .where(versions.c.workflow_id == workflow_id)
-    )
-    if version is not None:
-        query = query.where(versions.c.version == version)
-    row = (await connection.execute(query.order_by(versions.c.version.desc()).limit(1))).first()
-    if row is None:
-        return None
-    return VersionToRun(
-        workflow_id, row.workspace_id, row.version, definition_of(row), row.workflow_name, row.priority
-    )
-
-
-def definition_of(source: Any) -> dict[str, Any]:
-    """The definition (DEFINITION.md's shape) held by a Workflow or WorkflowVersion, model or row, with the
-    workflow's `concurrency` when the source has one (a version's row joined with its workflow's)."""
-    definition = {
-        "triggerType": str(source.trigger_type),
-        "triggerConfig": source.trigger_config,
-        "steps": source.steps,
-    }
-    concurrency = getattr(source, "concurrency", None)
-    if concurrency:
-        definition["concurrency"] = concurrency
-    return definition
 
 
 def checked_concurrency(value: Any) -> dict[str, Any] | None:

@@ -17,8 +17,8 @@ from core.models.enums import OPEN_STATUSES
 from core.models.tables import CONCURRENCY_SLOTS as SLOTS
 from core.models.tables import STEP_EXECUTIONS as STEPS
 from core.paging import newest_first
+from core.published import definition_of, version_to_run
 from core.runs import concurrency, live
-from core.workflows import definition_of, version_to_run
 
 
 def list_query(

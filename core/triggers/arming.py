@@ -56,10 +56,10 @@ from core.contract import (
 from core.definition.triggers import ScheduleTriggerConfig
 from core.models import TriggerType
 from core.models.tables import WEBHOOKS, WORKFLOWS, WORKSPACES
+from core.published import published_trigger
 from core.settings import Settings
 from core.temporal import TRIGGER_TYPE, WORKFLOW_ID, WORKSPACE_ID, upsert_schedule
 from core.triggers.webhooks import Webhooks
-from core.workflows import published_trigger
 
 logger = logging.getLogger("baton.arming")
 

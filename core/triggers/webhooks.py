@@ -29,10 +29,10 @@ from core.definition.triggers import WebhookTriggerConfig
 from core.errors import NotFound
 from core.models.tables import WEBHOOKS, WORKFLOWS
 from core.outages import best_effort
+from core.published import published_trigger
 from core.redis_keys import RedisKeys
 from core.triggers.inbound_auth import SenderAuth, seal_document
 from core.triggers.signatures import Scheme, new_standard_secret
-from core.workflows import published_trigger
 
 CACHE_SECONDS = 300
 IDEMPOTENCY_SECONDS = 24 * 3600
