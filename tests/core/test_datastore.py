@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core import datastore
 from core.errors import InvalidInput, LimitExceeded
 from core.logstore import PostgresLogStore
+from core.models import Plan
 from core.ops.retention import Retention
 from core.settings import Settings
 from tests.factories import create_workflow, create_workspace
@@ -156,7 +157,7 @@ async def test_values_and_workspaces_past_their_limits_are_refused(
             await datastore.put(conn, workspace, "big", "x" * (datastore.MAX_VALUE_BYTES + 1))
         with pytest.raises(InvalidInput):
             await datastore.put(conn, workspace, "k" * 600, 1)
-    monkeypatch.setitem(datastore.PLAN_ROOM, datastore.Plan.FREE, (2, 1000))
+    monkeypatch.setitem(datastore.PLAN_ROOM, Plan.FREE, (2, 1000))
     async with engine.begin() as conn:
         await datastore.put(conn, workspace, "a", 1)
         await datastore.put(conn, workspace, "b", 1)
