@@ -94,7 +94,7 @@ class DeleteOutput(BaseModel):
 
 class IncrInput(BaseModel):
     key: str = Field(min_length=1, max_length=datastore.MAX_KEY_LENGTH, description="The counter's key")
-    by: float = Field(default=1, description="What to add (negative to subtract)")
+    by: int | float = Field(default=1, description="What to add (negative to subtract)")
     ttlSeconds: float | None = Field(  # noqa: N815
         default=None, gt=0, description="When this creates the counter: forget it after this many seconds"
     )

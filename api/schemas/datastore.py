@@ -30,7 +30,7 @@ class DataStorePut(RequestBody):
 
 
 class DataStoreIncrement(RequestBody):
-    by: float = Field(default=1, description="What to add (negative to subtract)")
+    by: int | float = Field(default=1, description="What to add (negative to subtract)")
     ttl_seconds: float | None = Field(
         default=None, gt=0, description="When this creates the key: forget it after this many seconds"
     )

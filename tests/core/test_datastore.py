@@ -208,3 +208,14 @@ async def test_the_retention_run_removes_expired_keys(
     report = await Retention(engine, PostgresLogStore(engine), settings).run()
     assert report.as_dict()["removed"]["data_store_entries (expired)"] == 1  # type: ignore[index]
     assert await db.fetchval("SELECT array_agg(key) FROM data_store_entries") == ["kept"]
+
+
+async def test_a_counter_of_whole_numbers_stays_a_whole_number(
+    engine: AsyncEngine, db: asyncpg.Connection
+) -> None:
+    workspace = await create_workspace(db)
+    async with engine.begin() as conn:
+        await datastore.increment(conn, workspace, "n", 2)
+        entry = await datastore.increment(conn, workspace, "n", 3)
+    assert entry.value == 5
+    assert isinstance(entry.value, int)
