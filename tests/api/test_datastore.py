@@ -40,12 +40,17 @@ async def test_a_key_is_written_read_listed_incremented_and_deleted(
     assert {a.status_code for a in answers} == {200}
     assert (await api_client.get(f"{store}/hits", headers=headers)).json()["value"] == 20
 
+    # a key may hold slashes (a path-like name)
+    await api_client.put(f"{store}/users/ada/visits", headers=headers, json={"value": 1})
+    bumped = await api_client.post(f"{store}/users/ada/visits/increment", headers=headers, json={})
+    assert (bumped.json()["key"], bumped.json()["value"]) == ("users/ada/visits", 2)
+
     assert (await api_client.delete(f"{store}/user:1", headers=headers)).status_code == 204
     missing = await api_client.get(f"{store}/user:1", headers=headers)
     assert (missing.status_code, missing.json()["path"]) == (404, "key")
     assert (await api_client.delete(f"{store}/user:1", headers=headers)).status_code == 404
     actions = [r["action"] for r in await db.fetch("SELECT action FROM audit_logs ORDER BY created_at")]
-    assert actions.count("data_store.set") == 5
+    assert actions.count("data_store.set") == 6
     assert "data_store.deleted" in actions
 
 
