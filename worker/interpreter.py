@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import timedelta
-from importlib.metadata import entry_points
 from typing import Any
 
 from temporalio import workflow
@@ -32,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         Decision,
         ExecutionFinished,
         ExecutionStarted,
+        LoopBatch,
         PauseRequest,
         RunInput,
         RunResult,
@@ -43,40 +43,22 @@ with workflow.unsafe.imports_passed_through():
         too_large,
     )
     from core.definition.steps import (
-        STEP_MODELS,
-        STEP_TYPES_ENTRY_POINTS,
-        ActionStep,
-        ApprovalStep,
-        ConditionStep,
-        DelayStep,
         LoopStep,
-        ParallelStep,
-        RespondStep,
-        SetStep,
         Step,
-        StepBase,
-        StopStep,
-        SubworkflowStep,
-        SwitchStep,
         WorkflowDefinition,
-        step_type,
     )
     from core.definition.triggers import Concurrency
     from core.definition.validation import iter_steps
     from core.models.enums import FINAL_STEP_STATUSES, TERMINAL_STATUSES, ExecutionStatus
     from core.run_failures import RunEnded, run_failure_message
     from core.runs.waits import ApprovalWait, Delivery, check_approver, not_waiting
+    from worker import steps as _handlers  # noqa: F401 (importing it registers the built-in handlers)
+    from worker.run_actions import ActionCalls
     from worker.run_scope import Scope, StepFailed, StopRun, SwitchToLatest
-    from worker.run_state import (
-        BOUNDED_PAYLOADS_PATCH,
-        RECORD_TIMEOUT,
-        Handler,
-    )
-    from worker.steps.actions import ActionSteps
-    from worker.steps.control import ControlSteps
-    from worker.steps.loops import LoopSteps
-    from worker.steps.subworkflows import SubworkflowSteps
-    from worker.steps.waits import WaitSteps
+    from worker.run_state import BOUNDED_PAYLOADS_PATCH, RECORD_TIMEOUT, StepCall
+    from worker.run_step import RunStep
+    from worker.steps.context import HANDLERS, load_plugin_handlers
+    from worker.steps.loops import run_batch
 
 
 # How often a run waiting for a concurrency slot asks again without a wake-up (doubling up to the max).
@@ -89,7 +71,7 @@ SLOT_RECHECK_MAX = timedelta(minutes=5)
 # outside the Jinja sandbox of core.expressions, takes time and ids only from `workflow.*`, and the replay
 # tests (tests/worker/test_replay.py) fail on any change that would break runs in flight.
 @workflow.defn(name=INTERPRETER_WORKFLOW, sandboxed=False)
-class BatonRun(ControlSteps, LoopSteps, WaitSteps, ActionSteps, SubworkflowSteps):
+class BatonRun(ActionCalls):
     @workflow.run
     async def run(self, run: RunInput) -> RunResult:
         self._input = run
@@ -382,6 +364,24 @@ class BatonRun(ControlSteps, LoopSteps, WaitSteps, ActionSteps, SubworkflowSteps
             approvers = approvals[decision.step_id]
         check_approver(decision, approvers)
 
+    async def _execute(self, step: Step, scope: Scope, key: str, started: str) -> Any:
+        """Runs one step through its type's handler (worker.steps.context.HANDLERS): a new step type adds
+        its model and its handler, not a branch here."""
+        handler = HANDLERS.get(type(step))
+        if handler is None:
+            raise StepFailed(step.id, f"unknown step type {step.type!r}", "InvalidDefinition")
+        return await handler(RunStep(self, StepCall(step, scope, key, started)), step)
+
+    async def _run_batch(self, batch: LoopBatch) -> RunResult:
+        """This run is a batch of a loop's items (worker.steps.loops.loop_in_batches)."""
+        step = LoopStep.model_validate(batch.loop_step)
+        scope = Scope(
+            steps={k: {"output": v} for k, v in batch.scope_outputs.items()},
+            vars=dict(batch.scope_vars),
+            iteration=batch.iteration_path,
+        )
+        return await run_batch(RunStep(self, StepCall(step, scope, batch.loop_path, "")), batch)
+
     def _passed(self, step_id: str) -> bool:
         """The step ran to its end in this run (outside loops), or the run is over."""
         return self._statuses.get(step_id) in FINAL_STEP_STATUSES or self._status in TERMINAL_STATUSES
@@ -394,44 +394,4 @@ def step_label(definition: WorkflowDefinition, step_id: str) -> str | None:
     )
 
 
-# Each step model's handler (the step families above): a new step type adds its model and a line here,
-# or, from an installed package, an entry point in `baton.step_handlers` (plugin_handlers).
-HANDLERS: dict[type[StepBase], Handler] = {
-    ActionStep: BatonRun._action_step,
-    ConditionStep: BatonRun._condition_step,
-    SwitchStep: BatonRun._switch_step,
-    LoopStep: BatonRun._loop_step,
-    ParallelStep: BatonRun._parallel_step,
-    DelayStep: BatonRun._delay_step,
-    ApprovalStep: BatonRun._approval_step,
-    SetStep: BatonRun._set_step,
-    SubworkflowStep: BatonRun._subworkflow_step,
-    RespondStep: BatonRun._respond_step,
-    StopStep: BatonRun._stop_step,
-}
-STEP_HANDLERS_ENTRY_POINTS = "baton.step_handlers"
-
-
-def plugin_handlers() -> dict[type[StepBase], Handler]:
-    """The handlers of plug-in step types: each entry point of `baton.step_handlers` is named after the
-    step type (its `type`) and points at `async def handler(run, call: StepCall) -> output`."""
-    models = {step_type(model): model for model in STEP_MODELS}
-    handlers: dict[type[StepBase], Handler] = {}
-    for entry_point in entry_points(group=STEP_HANDLERS_ENTRY_POINTS):
-        model = models.get(entry_point.name)
-        if model is None:
-            raise TypeError(
-                f"{STEP_HANDLERS_ENTRY_POINTS} entry point {entry_point.name!r} names no step type: add its "
-                f"model to the {STEP_TYPES_ENTRY_POINTS} entry points (known: {', '.join(sorted(models))})"
-            )
-        handlers[model] = entry_point.load()
-    return handlers
-
-
-HANDLERS.update(plugin_handlers())
-if unhandled := sorted(step_type(model) for model in STEP_MODELS if model not in HANDLERS):
-    raise TypeError(
-        f"step types without a handler: {', '.join(unhandled)} (add an entry point named after each to "
-        f"{STEP_HANDLERS_ENTRY_POINTS}; docs/contributing.md)"
-    )
-BatonRun.handlers = HANDLERS
+load_plugin_handlers()  # a step type without a handler stops the worker here, naming it

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy as TemporalRetryPolicy
@@ -32,7 +32,6 @@ with workflow.unsafe.imports_passed_through():
     from core.definition.steps import (
         RespondStep,
         Step,
-        StepBase,
     )
     from core.definition.steps import RetryPolicy as StepRetryPolicy
     from core.expressions import render_value
@@ -115,8 +114,8 @@ def wait_before_calling_again(failure: ActivityError | ApplicationError) -> floa
 
 @dataclass(frozen=True)
 class StepCall:
-    """What a step's handler gets: the step (its model), the scope it runs in, its record key (its id and
-    loop iteration) and when it started."""
+    """One call of a step's handler: the step (its model), the scope it runs in, its record key (its id and
+    loop iteration) and when it started (worker.run_step.RunStep is the handler's context over it)."""
 
     step: Any
     scope: Scope
@@ -133,14 +132,7 @@ RECORD_SUMMARIES = {
 }
 
 
-# A step's handler: (the run, the step's call) -> its output.
-Handler = Callable[[Any, StepCall], Awaitable[Any]]
-
-
 class RunState:
-    # Each step model's handler, set by the workflow class that mixes the step families in.
-    handlers: ClassVar[dict[type[StepBase], Handler]] = {}
-
     def __init__(self) -> None:
         self._input: RunInput | None = None
         self._status = ExecutionStatus.PENDING.value
@@ -337,7 +329,7 @@ class RunState:
 
     def render(self, call: StepCall, value: Any, field: str) -> Any:
         """Renders a step's field (`{{ }}` expressions against the trigger, earlier steps' outputs and the
-        run's variables): what a step handler, a plug-in's included, calls on its values."""
+        run's variables): StepContext.render, and what plug-in handlers of before the context call."""
         return self._render(value, call.scope, f"step {call.step.id!r} {field}")
 
     def _render(self, value: Any, scope: Scope, where: str) -> Any:
@@ -350,12 +342,8 @@ class RunState:
         return self._render(value, scope, where)
 
     async def _execute(self, step: Step, scope: Scope, key: str, started: str) -> Any:
-        """Runs one step through its type's handler (`handlers`): a new step type adds its model and a
-        handler, not a branch here."""
-        handler = self.handlers.get(type(step))
-        if handler is None:
-            raise StepFailed(step.id, f"unknown step type {step.type!r}", "InvalidDefinition")
-        return await handler(self, StepCall(step, scope, key, started))
+        """Runs one step through its type's handler (worker.interpreter)."""
+        raise NotImplementedError
 
     def _show(self, now: str | None) -> None:
         """The run's current details in the Temporal Web UI (no command: replay is unaffected)."""

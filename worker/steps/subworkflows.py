@@ -26,77 +26,72 @@ with workflow.unsafe.imports_passed_through():
         SubworkflowStep,
     )
     from core.runs.waits import SubworkflowWait
-    from worker.run_scope import Scope, StepFailed
-from worker.run_state import LIVE_WAITS_PATCH, RECORD_TIMEOUT, RunState, StepCall, to_retry_policy
+    from worker.run_scope import StepFailed
+    from worker.run_state import LIVE_WAITS_PATCH, RECORD_TIMEOUT, to_retry_policy
+    from worker.steps.context import StepContext, step_handler
 
 
-class SubworkflowSteps(RunState):
-    async def _subworkflow_step(self, call: StepCall) -> Any:
-        step: SubworkflowStep = call.step
-        scope = call.scope
-        return await self._subworkflow(step, scope, call)
+@step_handler(SubworkflowStep)
+async def subworkflow(ctx: StepContext, step: SubworkflowStep) -> Any:
+    if ctx.input.depth + 1 > MAX_SUBWORKFLOW_DEPTH:
+        raise StepFailed(step.id, f"subworkflows nest deeper than {MAX_SUBWORKFLOW_DEPTH}", "TooDeep")
+    data = ctx.render(step.input, "input")
+    child_execution: str | None = None
+    wait: SubworkflowWait | None = None
+    if ctx.patched(LIVE_WAITS_PATCH):  # the child's id is known before the row that names it
+        child_execution = str(workflow.uuid4())
+        wait = SubworkflowWait(child_execution_id=child_execution, workflow_id=step.workflow_id)
+        ctx.waits(wait)
+    try:
+        return await child_run(ctx, step, data, child_execution)
+    finally:
+        if wait is not None:
+            ctx.waited(wait)
 
-    async def _subworkflow(self, step: SubworkflowStep, scope: Scope, call: StepCall) -> Any:
-        assert self._input is not None
-        if self._input.depth + 1 > MAX_SUBWORKFLOW_DEPTH:
-            raise StepFailed(step.id, f"subworkflows nest deeper than {MAX_SUBWORKFLOW_DEPTH}", "TooDeep")
-        data = self._render(step.input, scope, f"step {step.id!r} input")
-        child_execution: str | None = None
-        wait: SubworkflowWait | None = None
-        if self.patched(LIVE_WAITS_PATCH):  # the child's id is known before the row that names it
-            child_execution = str(workflow.uuid4())
-            wait = SubworkflowWait(child_execution_id=child_execution, workflow_id=step.workflow_id)
-            self._waits(call, wait)
-        try:
-            return await self._child_run(step, data, child_execution)
-        finally:
-            if wait is not None:
-                self._waited(step.id, wait)
 
-    async def _child_run(self, step: SubworkflowStep, data: Any, child_execution: str | None) -> Any:
-        assert self._input is not None
-        await self._flush()
-        if self.patched(TYPED_ACTIVITIES_PATCH):
-            published = await workflow.execute_activity_method(
-                RecordActivities.published_version,
-                VersionRequest(step.workflow_id),
-                start_to_close_timeout=RECORD_TIMEOUT,
-            )
-        else:
-            version: dict[str, Any] = await workflow.execute_activity_method(
-                RecordActivities.load_published_version,
-                step.workflow_id,
-                start_to_close_timeout=RECORD_TIMEOUT,
-            )
-            published = PublishedVersion(
-                step.workflow_id, version["workspaceId"], version["version"], version["definition"]
-            )
-        if child_execution is None:
-            child_execution = str(workflow.uuid4())
-        named = self.patched(NAMED_RUN_TYPES_PATCH)  # the Web UI lists the child under its workflow's name
-        child: RunResult = await workflow.execute_child_workflow(
-            run_workflow_type(published.name) if named else INTERPRETER_WORKFLOW,
-            RunInput(
-                execution_id=child_execution,
-                workflow_id=step.workflow_id,
-                workspace_id=published.workspace_id,
-                version=published.version,
-                definition=published.definition,
-                trigger_data=data,
-                trigger_type="SUBWORKFLOW",
-                depth=self._input.depth + 1,
-                workflow_name=published.name,
-                record=self._input.record,
-                loop_batch_size=self._input.loop_batch_size,
-                engine=CURRENT_ENGINE,  # a new workflow: it takes today's paths
-            ),
-            id=run_workflow_id(child_execution),
-            result_type=RunResult,
-            retry_policy=to_retry_policy(step.retry) if step.retry else None,
-            execution_timeout=timedelta(seconds=step.timeout_seconds) if step.timeout_seconds else None,
-            static_summary=(
-                f"{published.name or step.workflow_id} v{published.version} · subworkflow of {step.label}"
-            ),
-            static_details=f"Started by step `{step.id}` of execution `{self._input.execution_id}`",
+async def child_run(ctx: StepContext, step: SubworkflowStep, data: Any, child_execution: str | None) -> Any:
+    await ctx.flush()
+    if ctx.patched(TYPED_ACTIVITIES_PATCH):
+        published = await workflow.execute_activity_method(
+            RecordActivities.published_version,
+            VersionRequest(step.workflow_id),
+            start_to_close_timeout=RECORD_TIMEOUT,
         )
-        return child.result
+    else:
+        version: dict[str, Any] = await workflow.execute_activity_method(
+            RecordActivities.load_published_version,
+            step.workflow_id,
+            start_to_close_timeout=RECORD_TIMEOUT,
+        )
+        published = PublishedVersion(
+            step.workflow_id, version["workspaceId"], version["version"], version["definition"]
+        )
+    if child_execution is None:
+        child_execution = str(workflow.uuid4())
+    named = ctx.patched(NAMED_RUN_TYPES_PATCH)  # the Web UI lists the child under its workflow's name
+    child: RunResult = await workflow.execute_child_workflow(
+        run_workflow_type(published.name) if named else INTERPRETER_WORKFLOW,
+        RunInput(
+            execution_id=child_execution,
+            workflow_id=step.workflow_id,
+            workspace_id=published.workspace_id,
+            version=published.version,
+            definition=published.definition,
+            trigger_data=data,
+            trigger_type="SUBWORKFLOW",
+            depth=ctx.input.depth + 1,
+            workflow_name=published.name,
+            record=ctx.input.record,
+            loop_batch_size=ctx.input.loop_batch_size,
+            engine=CURRENT_ENGINE,  # a new workflow: it takes today's paths
+        ),
+        id=run_workflow_id(child_execution),
+        result_type=RunResult,
+        retry_policy=to_retry_policy(step.retry) if step.retry else None,
+        execution_timeout=timedelta(seconds=step.timeout_seconds) if step.timeout_seconds else None,
+        static_summary=(
+            f"{published.name or step.workflow_id} v{published.version} · subworkflow of {step.label}"
+        ),
+        static_details=f"Started by step `{step.id}` of execution `{ctx.input.execution_id}`",
+    )
+    return child.result

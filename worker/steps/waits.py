@@ -20,8 +20,10 @@ with workflow.unsafe.imports_passed_through():
         DelayStep,
     )
     from core.runs.waits import ApprovalWait, DelayWait
-    from worker.run_scope import Scope, StepFailed
-from worker.run_state import RECORD_TIMEOUT, RunState, StepCall
+    from worker.run_scope import StepFailed
+    from worker.run_state import RECORD_TIMEOUT
+    from worker.steps.context import StepContext, step_handler
+
 
 # Since this patch an approval's message is rendered as the step begins (`Refund {{ trigger.body.amount }}
 # EUR?` reads `Refund 42 EUR?` in the inbox, the live state, the link's page and the log), its notify steps
@@ -37,119 +39,109 @@ def as_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, default=str)
 
 
-class WaitSteps(RunState):
-    async def _delay_step(self, call: StepCall) -> Any:
-        step: DelayStep = call.step
-        scope = call.scope
-        return await self._delay(step, scope, call)
+@step_handler(DelayStep)
+async def delay(ctx: StepContext, step: DelayStep) -> Any:
+    seconds = delay_seconds(ctx, step)
+    if seconds > 0:
+        until = workflow.now() + timedelta(seconds=seconds)
+        wait = DelayWait(until=until.isoformat())
+        ctx.waits(wait)
+        await ctx.flush()
+        try:
+            await workflow.sleep(seconds, summary=f"{step.label}: delay")
+        finally:
+            ctx.waited(wait)
+    return {"resumedAt": workflow.now().isoformat()}
 
-    async def _approval_step(self, call: StepCall) -> Any:
-        step: ApprovalStep = call.step
-        return await self._approval(step, call)
 
-    async def _delay(self, step: DelayStep, scope: Scope, call: StepCall) -> Any:
-        seconds = self._delay_seconds(step, scope)
-        if seconds > 0:
-            until = workflow.now() + timedelta(seconds=seconds)
-            wait = DelayWait(until=until.isoformat())
-            self._waits(call, wait)
-            await self._flush()
-            try:
-                await workflow.sleep(seconds, summary=f"{step.label}: delay")
-            finally:
-                self._waited(step.id, wait)
-        return {"resumedAt": workflow.now().isoformat()}
-
-    def _delay_seconds(self, step: DelayStep, scope: Scope) -> float:
-        """How long a delay step waits; a value that is no duration or date fails the step, naming it."""
-        if step.seconds is not None:
-            where = f"step {step.id!r} seconds"
-            value = self._evaluate(step.seconds, scope, where)
-            try:
-                seconds = float(value)
-            except (TypeError, ValueError, OverflowError):
-                raise StepFailed(
-                    step.id, f"{where}: {value!r} is not a number of seconds", "InvalidValue"
-                ) from None
-        else:
-            where = f"step {step.id!r} until"
-            value = self._evaluate(step.until, scope, where)
-            try:
-                until = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-            except ValueError:
-                raise StepFailed(
-                    step.id,
-                    f"{where}: {value!r} is not an ISO 8601 date and time (e.g. 2026-12-24T09:00:00Z)",
-                    "InvalidValue",
-                ) from None
-            if until.tzinfo is None:
-                until = until.replace(tzinfo=workflow.now().tzinfo)
-            seconds = (until - workflow.now()).total_seconds()
-        if not math.isfinite(seconds) or seconds > MAX_DELAY_SECONDS:
+def delay_seconds(ctx: StepContext, step: DelayStep) -> float:
+    """How long a delay step waits; a value that is no duration or date fails the step, naming it."""
+    if step.seconds is not None:
+        where = f"step {step.id!r} seconds"
+        value = ctx.evaluate(step.seconds, "seconds")
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError, OverflowError):
+            raise StepFailed(
+                step.id, f"{where}: {value!r} is not a number of seconds", "InvalidValue"
+            ) from None
+    else:
+        where = f"step {step.id!r} until"
+        value = ctx.evaluate(step.until, "until")
+        try:
+            until = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
             raise StepFailed(
                 step.id,
-                f"{where}: {value!r} is longer than the longest delay "
-                f"({MAX_DELAY_SECONDS // 31536000} years)",
+                f"{where}: {value!r} is not an ISO 8601 date and time (e.g. 2026-12-24T09:00:00Z)",
                 "InvalidValue",
-            )
-        return seconds
+            ) from None
+        if until.tzinfo is None:
+            until = until.replace(tzinfo=workflow.now().tzinfo)
+        seconds = (until - workflow.now()).total_seconds()
+    if not math.isfinite(seconds) or seconds > MAX_DELAY_SECONDS:
+        raise StepFailed(
+            step.id,
+            f"{where}: {value!r} is longer than the longest delay ({MAX_DELAY_SECONDS // 31536000} years)",
+            "InvalidValue",
+        )
+    return seconds
 
-    async def _approval(self, step: ApprovalStep, call: StepCall) -> Any:
-        rendered = self.patched(RENDERED_APPROVAL_PATCH)
-        # an expression error fails the step here, before anyone is asked
-        message = as_text(self.render(call, step.message, "message")) if rendered else step.message
-        self._decisions.pop(step.id, None)
-        expires = (
-            (workflow.now() + timedelta(seconds=step.timeout_seconds)).isoformat()
-            if step.timeout_seconds
-            else None
+
+@step_handler(ApprovalStep)
+async def approval(ctx: StepContext, step: ApprovalStep) -> Any:
+    rendered = ctx.patched(RENDERED_APPROVAL_PATCH)
+    # an expression error fails the step here, before anyone is asked
+    message = as_text(ctx.render(step.message, "message")) if rendered else step.message
+    expires = (
+        (workflow.now() + timedelta(seconds=step.timeout_seconds)).isoformat()
+        if step.timeout_seconds
+        else None
+    )
+    wait = ApprovalWait(
+        message=message,
+        approvers=step.approvers or [],
+        expires_at=expires,
+        default_decision=step.default_decision,
+    )
+    ctx.waits(wait)
+    if step.notify:  # ask for it: the notify steps read the links' stand-ins in this step's output
+        links = await workflow.execute_local_activity_method(
+            ApprovalActivities.approval_links,
+            ApprovalLinksRequest(ctx.input.execution_id, step.id, expires),
+            start_to_close_timeout=RECORD_TIMEOUT,
+            summary=f"{step.label}: sign its approval links",
         )
-        wait = ApprovalWait(
-            message=message,
-            approvers=step.approvers or [],
-            expires_at=expires,
-            default_decision=step.default_decision,
-        )
-        self._waits(call, wait)
-        if step.notify:  # ask for it: the notify steps read the links' stand-ins in this step's output
-            assert self._input is not None
-            links = await workflow.execute_local_activity_method(
-                ApprovalActivities.approval_links,
-                ApprovalLinksRequest(self._input.execution_id, step.id, expires),
-                start_to_close_timeout=RECORD_TIMEOUT,
-                summary=f"{step.label}: sign its approval links",
-            )
-            asking: dict[str, Any] = {
-                "approveUrl": links.approve_url,
-                "rejectUrl": links.reject_url,
-                "expiresAt": links.expires_at,
-            }
-            if rendered:
-                asking["message"] = message
-            call.scope.set_output(step.id, asking)
-            await self._run_steps(step.notify, call.scope)
-        await self._flush()
-        try:
-            await workflow.wait_condition(lambda: step.id in self._decisions, timeout=step.timeout_seconds)
-        except TimeoutError:
-            output: dict[str, Any] = {
-                "approved": step.default_decision == "approve",
-                "by": None,
-                "comment": None,
-                "timedOut": True,
-            }
+        asking: dict[str, Any] = {
+            "approveUrl": links.approve_url,
+            "rejectUrl": links.reject_url,
+            "expiresAt": links.expires_at,
+        }
+        if rendered:
+            asking["message"] = message
+        ctx.scope.set_output(step.id, asking)
+        await ctx.run_steps(step.notify)
+    await ctx.flush()
+    try:
+        decision = await ctx.delivered(step.timeout_seconds)
+    except TimeoutError:
+        output: dict[str, Any] = {
+            "approved": step.default_decision == "approve",
+            "by": None,
+            "comment": None,
+            "timedOut": True,
+        }
+    else:
+        output = {"approved": decision.approved, "by": decision.by, "comment": decision.comment}
+    finally:
+        ctx.waited(wait)
+    if rendered:  # kept with the decision: the inbox shows what was asked once the row stops waiting
+        output["message"] = message
+    if not output["approved"] and step.on_reject == "fail":
+        if output.get("timedOut"):
+            why = "nobody decided before it expired (its default decision is reject)"
         else:
-            decision = self._decisions[step.id]
-            output = {"approved": decision.approved, "by": decision.by, "comment": decision.comment}
-        finally:
-            self._waited(step.id, wait)
-        if rendered:  # kept with the decision: the inbox shows what was asked once the row stops waiting
-            output["message"] = message
-        if not output["approved"] and step.on_reject == "fail":
-            if output.get("timedOut"):
-                why = "nobody decided before it expired (its default decision is reject)"
-            else:
-                why = f"rejected by {output['by'] or 'an approval link'}"
-            comment = f": {output['comment']}" if output.get("comment") else ""
-            raise StepFailed(step.id, f"step {step.id!r} was not approved: {why}{comment}", "Rejected")
-        return output
+            why = f"rejected by {output['by'] or 'an approval link'}"
+        comment = f": {output['comment']}" if output.get("comment") else ""
+        raise StepFailed(step.id, f"step {step.id!r} was not approved: {why}{comment}", "Rejected")
+    return output

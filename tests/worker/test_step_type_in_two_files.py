@@ -1,0 +1,135 @@
+"""A new step type is its model and its handler: two files (tests/fixtures/chant_step/model.py and
+handler.py), nothing else of Baton changed. Installed for a child worker the way a package is seen by
+Python (a `*.dist-info` naming the two in its entry points), the step is validated, listed in the
+definition schema and run by a real worker, in a loop, its wait shown as the step's state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from temporalio.client import Client, WorkflowQueryFailedError
+from temporalio.service import RPCError
+
+from core.settings import Settings
+from tests.chaos.conftest import Process
+from tests.engine import Engine
+from tests.worker.test_step_plugins import in_child
+
+PLUGIN = Path(__file__).parent.parent / "fixtures" / "chant_step"
+ENTRY_POINTS = """
+[baton.step_types]
+chant = chant_step.model:ChantStep
+
+[baton.step_handlers]
+chant = chant_step.handler:chant
+"""
+DEFINITION: dict[str, Any] = {
+    "triggerType": "MANUAL",
+    "steps": [
+        {"id": "names", "type": "set", "values": {"who": "{{ trigger.name }}"}},
+        {
+            "id": "each",
+            "type": "loop",
+            "items": "{{ [1, 2] }}",
+            "steps": [
+                {"id": "loud", "type": "chant", "text": "go {{ vars.who }}", "times": "{{ item + 1 }}"}
+            ],
+        },
+        {"id": "last", "type": "chant", "text": "bye", "pauseSeconds": 1},
+    ],
+}
+
+
+def install(where: Path) -> dict[str, str]:
+    """The two files as an installed distribution under `where`; the environment that sees it."""
+    shutil.copytree(PLUGIN, where / "chant_step", ignore=shutil.ignore_patterns("__pycache__"))
+    assert sorted(p.name for p in (where / "chant_step").iterdir()) == ["handler.py", "model.py"]
+    info = where / "chant_step-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: chant-step\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(ENTRY_POINTS)
+    path = os.pathsep.join(p for p in (str(where), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path}
+
+
+def test_a_step_type_in_two_files_is_validated_and_in_the_definition_schema(tmp_path: Path) -> None:
+    answer = in_child(
+        install(tmp_path),
+        f"""
+import json
+from core.definition.steps import STEP_TYPES, definition_json_schema
+from core.definition.validation import validate_definition
+from worker.steps.context import HANDLERS
+import worker.interpreter
+validate_definition(json.loads({json.dumps(json.dumps(DEFINITION))}), action_schema=lambda name: None)
+print(json.dumps({{"types": sorted(STEP_TYPES), "schema": sorted(definition_json_schema()["$defs"]),
+                   "handled": sorted(model.__name__ for model in HANDLERS)}}))
+""",
+    )
+    assert "chant" in answer["types"]
+    assert "ChantStep" in answer["schema"]
+    assert "ChantStep" in answer["handled"]
+
+
+async def test_a_step_type_in_two_files_runs_in_a_worker_that_has_it_installed(
+    tmp_path: Path,
+    settings: Settings,
+    temporal_client: Client,
+    db: asyncpg.Connection,
+    task_queue: str,
+) -> None:
+    env = {
+        **install(tmp_path),
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "REDIS_KEY_PREFIX": settings.redis_key_prefix,
+        "TEMPORAL_ADDRESS": settings.temporal_address,
+        "TEMPORAL_TASK_QUEUE": task_queue,
+        "WORKER_METRICS_PORT": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    worker = Process(["worker"], env, tmp_path / "worker.log")
+    worker.start()
+    try:
+        engine = Engine(temporal_client, db, task_queue)
+        handle = await engine.start(DEFINITION["steps"], {"name": "ada"})  # queued until the worker polls
+        waits: dict[str, Any] = {}
+        for _ in range(600):  # the last step's pause, as the run's state says it
+            try:  # the worker process may not poll yet
+                state = await handle.query("state", rpc_timeout=timedelta(seconds=2))
+            except (RPCError, WorkflowQueryFailedError):
+                state = {}
+            if "last" in state.get("waits", {}):
+                waits = state["waits"]
+                break
+            await asyncio.sleep(0.1)
+        result = await asyncio.wait_for(handle.result(), 120)
+    except TimeoutError:
+        raise AssertionError((tmp_path / "worker.log").read_text()[-3000:]) from None
+    finally:
+        worker.stop()
+
+    assert waits["last"]["for"] == "delay"
+    assert result.status == "SUCCESS", result
+    assert result.result == {"chanted": "BYE!"}
+    rows = await db.fetch(
+        "SELECT step_id, step_type, status, output FROM step_executions WHERE execution_id = $1",
+        handle.id.removeprefix("run-"),
+    )
+    chants = sorted(
+        ((r["step_id"], r["step_type"], r["status"], json.loads(r["output"])) for r in rows),
+        key=str,
+    )
+    assert [c for c in chants if c[1] == "chant"] == [  # one row per loop iteration
+        ("last", "chant", "SUCCESS", {"chanted": "BYE!"}),
+        ("loud", "chant", "SUCCESS", {"chanted": "GO ADA! GO ADA! GO ADA!"}),
+        ("loud", "chant", "SUCCESS", {"chanted": "GO ADA! GO ADA!"}),
+    ]
