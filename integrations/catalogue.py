@@ -10,6 +10,7 @@ from integrations.crypto import crypto
 from integrations.github import github
 from integrations.gmail import gmail
 from integrations.http import http
+from integrations.llm import llm
 from integrations.mail import mail
 from integrations.mcp import mcp
 from integrations.postgres import postgres
@@ -34,6 +35,7 @@ INTEGRATIONS: dict[str, Integration] = {
         github,
         postgres,
         mcp,
+        llm,
         crypto,
         store,
     )
