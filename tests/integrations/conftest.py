@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +24,7 @@ from core.settings import Settings
 from tests.api.conftest import api_client_for, sign_up
 from tests.conftest import running_engine
 from tests.engine import Engine
+from tests.http_server import ScriptedServer
 
 
 @dataclass
@@ -197,3 +198,11 @@ async def studio(
         headers = await sign_up(client, f"user-{uuid.uuid4().hex[:6]}@example.com")
         workspace = (await client.post("/api/v1/workspaces", headers=headers, json={"name": "Studio"})).json()
         yield Studio(client, headers, f"/api/v1/workspaces/{workspace['id']}", db, engine_worker)
+
+
+@pytest.fixture
+def model_server() -> Iterator[ScriptedServer]:
+    """A local model server for the LLM tests, scripted with tests/integrations/llm_servers.py."""
+    server = ScriptedServer()
+    yield server
+    server.close()
