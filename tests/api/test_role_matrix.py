@@ -130,6 +130,8 @@ async def test_every_workspace_endpoint_follows_the_permission_matrix(
         ("POST", f"{e}/steps/ask/decision", {"approved": True}, "MEMBER", 409),
         ("POST", f"/api/v1/workspaces/{workspace['id']}/templates/{template}/use", {}, "MEMBER"),
         ("GET", f"{base}/connections/oauth/gmail/authorize?redirect=false", None, "ADMIN", 400),
+        # a provider of the OAuth2 catalogue without a client configured here: 400 once the role passes
+        ("GET", f"{base}/connections/oauth/providers/google/authorize?redirect=false", None, "ADMIN", 400),
         ("GET", f"{base}/members", None, "VIEWER"),
         ("GET", f"{base}/webhooks", None, "VIEWER"),
         ("POST", f"{hook}/rotate-secret", None, "MEMBER"),
@@ -182,10 +184,10 @@ def template_of(path: str) -> str:
     names = {"workflows": "workflow_id", "connections": "connection_id", "executions": "execution_id",
              "webhooks": "webhook_id", "versions": "version", "steps": "step_id", "templates": "template_id",
              "members": "user_id", "oauth": "integration_id", "batches": "batch_id",
-             "data-store": "key"}  # fmt: skip
+             "data-store": "key", "providers": "provider_id"}  # fmt: skip
     parts = path.split("/")
     for index in range(2, len(parts)):
         name = names.get(parts[index - 1])
-        if name and parts[index] not in {"import", "oauth", "retry", "resume", "batches"}:
+        if name and parts[index] not in {"import", "oauth", "retry", "resume", "batches", "providers"}:
             parts[index] = "{" + name + "}"
     return "/".join(parts)
