@@ -100,9 +100,14 @@ async def test_waiting_runs_survive_a_full_baton_dev_restart(
             "/api/v1/auth/login", json={"email": account["email"], "password": account["password"]}
         )
         headers = {"Authorization": f"Bearer {login.json()['accessToken']}"}
-        for execution_id in (approval, short):  # both were still waiting when baton dev came back
-            waiting = client.get(f"{base}/executions/{execution_id}", headers=headers).json()
-            assert waiting["status"] == "RUNNING", waiting
+        waiting = client.get(f"{base}/executions/{approval}", headers=headers).json()
+        assert waiting["status"] == "RUNNING", ("the approval", waiting)
+        napping = client.get(f"{base}/executions/{short}", headers=headers).json()
+        # still waiting when baton dev came back, unless the restart itself outlasted the delay (a loaded
+        # machine): then its timer fired while nothing ran, and the new worker finished it
+        assert napping["status"] == "RUNNING" or (
+            restart_seconds > SHORT_DELAY_SECONDS - 5 and napping["status"] == "SUCCESS"
+        ), ("the short delay", round(restart_seconds, 1), napping)
         decided = client.post(
             f"{base}/executions/{approval}/steps/ask/decision", headers=headers, json={"approved": True}
         )
