@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resources import Resources
-from api.schemas.workflows import ExecutionOut
+from api.schemas.executions import ExecutionOut
 from core.accounts import Principal, active_user, principal_for_api_key
 from core.console_sessions import CSRF_HEADER, SESSION_COOKIE, ConsoleSessions
 from core.contract import run_workflow_id

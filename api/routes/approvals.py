@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from api.deps import ResourcesDep, WorkspaceAccess, workspace_access
 from api.errors import error_responses
 from api.schemas.base import Page
-from api.schemas.workflows import ApprovalOut
+from api.schemas.executions import ApprovalOut
 from core.permissions import Permission
 from core.runs.approvals import ApprovalStatus, list_approvals
 

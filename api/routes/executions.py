@@ -20,7 +20,7 @@ from api.deps import (
 from api.errors import error_responses
 from api.pagination import Cursor, Limit, decode_cursor, page
 from api.schemas.base import Page
-from api.schemas.workflows import (
+from api.schemas.executions import (
     BulkReplayBody,
     BulkReplayOut,
     DecisionBody,

@@ -10,7 +10,7 @@ from api.deps import ResourcesDep, SessionDep, WorkspaceAccess, workspace_access
 from api.errors import error_responses
 from api.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from api.schemas.base import Page
-from api.schemas.workflows import LogEntryOut
+from api.schemas.executions import LogEntryOut
 from core.logstore import LogQuery
 from core.permissions import Permission
 from core.runs import reads as store

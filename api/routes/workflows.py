@@ -22,10 +22,10 @@ from api.errors import error_responses
 from api.pagination import Cursor, Limit, decode_cursor, page
 from api.resources import Resources
 from api.schemas.base import Page
+from api.schemas.executions import ExecutionOut
 from api.schemas.workflows import (
     BackfillAccepted,
     BackfillBody,
-    ExecutionOut,
     PublishBody,
     RunBody,
     ScheduleOut,
@@ -397,12 +397,14 @@ async def run(
     target = await (runs.draft(workflow.id) if draft else runs.published_version(workflow.id))
     keyed = execution_id_for_key(workflow.id, idempotency_key) if idempotency_key is not None else None
     started = await runs.start(
-        target,
-        body.payload,
-        trigger_type="MANUAL",
-        test=draft,
-        execution_id=keyed,
-        idempotent=keyed is not None,
+        StartRequest(
+            target,
+            body.payload,
+            trigger_type="MANUAL",
+            test=draft,
+            execution_id=keyed,
+            idempotent=keyed is not None,
+        )
     )
     await auditor.record(
         "workflow.executed",

@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import httpx
 
-from api.schemas.workflows import ExecutionDetail
+from api.schemas.executions import ExecutionDetail
 from baton.client.endpoints import Resource
 from baton.client.resources.accounts import Auth, Me
 from baton.client.resources.catalogue import Catalogue

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from api.schemas.base import Page
-from api.schemas.workflows import BulkReplayOut, ExecutionDetail, ExecutionOut, LogEntryOut, Timeline
+from api.schemas.executions import BulkReplayOut, ExecutionDetail, ExecutionOut, LogEntryOut, Timeline
 from baton.client.portal import Blocking
 from baton.client.resources import executions as aio
 from baton.client.transport import UNSET, Event

@@ -4,8 +4,8 @@ by baton/client/generate.py (do not edit; run `python -m baton.client.generate`)
 from typing import Any
 
 from api.schemas.base import Page
+from api.schemas.executions import ApprovalOut
 from api.schemas.webhooks import SchemeSet, WebhookOut, WebhookSecret
-from api.schemas.workflows import ApprovalOut
 from baton.client.portal import Blocking
 from baton.client.resources import webhooks as aio
 from baton.client.transport import HookAnswer

@@ -6,14 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from api.schemas.base import Page
-from api.schemas.workflows import (
-    BackfillAccepted,
-    ExecutionOut,
-    ScheduleOut,
-    VersionOut,
-    WorkflowExport,
-    WorkflowOut,
-)
+from api.schemas.executions import ExecutionOut
+from api.schemas.workflows import BackfillAccepted, ScheduleOut, VersionOut, WorkflowExport, WorkflowOut
 from baton.client.definition import StepLike
 from baton.client.portal import Blocking
 from baton.client.resources import workflows as aio

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from api.schemas.base import Page
-from api.schemas.workflows import (
+from api.schemas.executions import (
     BulkReplayBody,
     BulkReplayOut,
     DecisionBody,

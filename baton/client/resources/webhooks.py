@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 from api.schemas.base import Page
+from api.schemas.executions import ApprovalOut
 from api.schemas.webhooks import SchemeSet, SecretIn, WebhookOut, WebhookSecret
-from api.schemas.workflows import ApprovalOut
 from baton.client.endpoints import API, JSON, RAW, WS, Resource, endpoint, fill
 from baton.client.transport import HookAnswer
 

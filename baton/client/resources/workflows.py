@@ -10,10 +10,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from api.schemas.base import Page
+from api.schemas.executions import ExecutionOut
 from api.schemas.workflows import (
     BackfillAccepted,
     BackfillBody,
-    ExecutionOut,
     PublishBody,
     RunBody,
     ScheduleOut,
