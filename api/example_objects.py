@@ -289,6 +289,9 @@ EVENTS = (
     '"status": "SUCCESS", "duration": 120}\n\n'
 )
 
+STORED = {"key": "crm/cursor", "value": {"lastSeenId": 41}, "version": 3, "expiresAt": "2026-12-04T09:30:00Z",
+          "createdAt": "2026-12-01T08:00:00Z", "updatedAt": "2026-12-03T09:30:00Z"}  # fmt: skip
+
 
 def page(*items: Any) -> dict[str, Any]:
     return {"items": list(items), "nextCursor": None}

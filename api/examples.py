@@ -27,6 +27,7 @@ from api.example_objects import (
     RUN_STARTED,
     RUNNING,
     STEP_EXECUTION,
+    STORED,
     TEMPLATE,
     TIMELINE_ITEM,
     TOKENS,
@@ -198,6 +199,11 @@ EXAMPLES: dict[str, tuple[Any, int, Any]] = {
     f"GET {V1}/oauth/callback": (None, 200, CONNECTION),
     f"PUT {V1}/admin/workspaces/{{workspace_id}}/plan": ({"plan": "PROFESSIONAL"}, 200,
                                                           {**WORKSPACE, "plan": "PROFESSIONAL"}),
+    f"GET {WS}/data-store": (None, 200, page(STORED)),
+    f"GET {WS}/data-store/{{key}}": (None, 200, STORED),
+    f"PUT {WS}/data-store/{{key}}": ({"value": {"lastSeenId": 41}, "ttlSeconds": 86400}, 200, STORED),
+    f"POST {WS}/data-store/{{key}}/increment": ({"by": 1}, 200, {**STORED, "key": "signups/today",
+                                                                 "value": 42, "version": 42}),
 }  # fmt: skip
 # Streams: an example of what they send
 STREAM_EXAMPLES = {f"GET {EX}/events": EVENTS, f"GET {WS}/events": EVENTS}

@@ -42,6 +42,7 @@ NO_EXAMPLE = {
     "GET /metrics": "Prometheus text",
     "GET /api/v1/definition-schema": "the answer is a JSON Schema, shown by the endpoint itself",
     "GET /api/v1/workspaces/{workspace_id}/connections/oauth/{integration_id}/authorize": "a redirect",
+    "GET /api/v1/workspaces/{workspace_id}/connections/oauth/providers/{provider_id}/authorize": "a redirect",
 }
 
 
