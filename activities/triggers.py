@@ -49,7 +49,7 @@ from core.models import TriggerType
 from core.models.tables import POLL_STATES
 from core.published import PublishedTrigger, published_trigger
 from core.redis_keys import RedisKeys
-from core.runs import RunService
+from core.runs import RunService, StartRequest
 from core.settings import Settings
 from integrations.catalogue import get_integration, get_trigger
 from integrations.sdk import ActionError
@@ -108,7 +108,9 @@ class TriggerActivities:
         try:
             target = await self._runs.published_version(fire.workflow_id)
             await self._runs.start(
-                target, data, trigger_type="WEBHOOK", execution_id=fire.execution_id, idempotent=True
+                StartRequest(
+                    target, data, trigger_type="WEBHOOK", execution_id=fire.execution_id, idempotent=True
+                )
             )
         except (NotFound, LimitExceeded) as exc:
             logger.warning("debounced burst of workflow %s not run: %s", fire.workflow_id, exc)
@@ -137,11 +139,13 @@ class TriggerActivities:
         try:
             target = await self._runs.published_version(fire.workflow_id)
             run = await self._runs.prepare(
-                target,
-                {"scheduledAt": fire.scheduled_at},
-                trigger_type=TriggerType.SCHEDULE.value,
-                execution_id=scheduled_execution_id(fire.tick_id or str(activity.info().workflow_id)),
-                idempotent=True,
+                StartRequest(
+                    target,
+                    {"scheduledAt": fire.scheduled_at},
+                    trigger_type=TriggerType.SCHEDULE.value,
+                    execution_id=scheduled_execution_id(fire.tick_id or str(activity.info().workflow_id)),
+                    idempotent=True,
+                )
             )
         except (LimitExceeded, NotFound) as exc:
             await self._redis.delete(lock)
@@ -237,7 +241,13 @@ class TriggerActivities:
                 execution_id = polled_execution_id(workflow_id, item.id)
                 try:
                     await self._runs.start(
-                        target, item.data, trigger_type="POLLING", execution_id=execution_id, idempotent=True
+                        StartRequest(
+                            target,
+                            item.data,
+                            trigger_type="POLLING",
+                            execution_id=execution_id,
+                            idempotent=True,
+                        )
                     )
                 except LimitExceeded as exc:
                     logger.warning("polled item %s of workflow %s not run: %s", item.id, workflow_id, exc)

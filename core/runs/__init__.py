@@ -3,11 +3,12 @@ rows, `workflow_executions` and `step_executions` (`rows`)."""
 
 from core.runs.handles import cancel_runs, run_search_attributes
 from core.runs.rows import ExecutionRows, open_execution_ids
-from core.runs.service import RunService, StartedRun, SyncReply, WorkflowCache, forget_plan
+from core.runs.service import RunService, StartedRun, StartRequest, SyncReply, WorkflowCache, forget_plan
 
 __all__ = [
     "ExecutionRows",
     "RunService",
+    "StartRequest",
     "StartedRun",
     "SyncReply",
     "WorkflowCache",

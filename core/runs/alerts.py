@@ -27,7 +27,7 @@ from core.errors import BatonError, LimitExceeded
 from core.models.enums import FAILED_STATUSES
 from core.models.tables import STEP_EXECUTIONS, WORKFLOW_EXECUTIONS, WORKFLOWS, WORKSPACES
 from core.redis_keys import RedisKeys
-from core.runs.service import RunService
+from core.runs.service import RunService, StartRequest
 from core.settings import Settings
 
 logger = logging.getLogger("baton.alerts")
@@ -79,8 +79,10 @@ class FailureAlerts:
         )
         try:
             await runs.start(
-                version, summary, trigger_type="MANUAL", execution_id=alert_id, idempotent=True,
-                alert_of=finished.execution_id,
+                StartRequest(
+                    version, summary, trigger_type="MANUAL", execution_id=alert_id, idempotent=True,
+                    alert_of=finished.execution_id,
+                )
             )  # fmt: skip
         except LimitExceeded as exc:  # the plan's runs are used up: an alert is a run like any other
             logger.warning("the alert of execution %s was not started: %s", finished.execution_id, exc)

@@ -139,6 +139,25 @@ class InvalidIdempotencyKey(BatonError):
 
 
 @dataclass(frozen=True)
+class StartRequest:
+    """What to start: the version, its trigger data, and how the run came to be. One object for `prepare`
+    and `start`, so a new way of starting (a trigger, a replay) adds a field here, not a parameter to every
+    signature between the caller and Temporal."""
+
+    target: VersionToRun
+    trigger_data: Any
+    trigger_type: str | None = None  # None: the definition's own
+    execution_id: str | None = None  # None: a fresh one
+    retry_count: int = 0
+    reused_outputs: dict[str, Any] | None = None  # a resume: the outputs of steps that need not run again
+    resumed_from: str | None = None
+    test: bool = False  # a draft run from the editor
+    idempotent: bool = False  # `execution_id` derives from what triggered the run: a retry starts nothing
+    alert_of: str | None = None  # an error workflow's run: the execution whose failure it reports
+    start_delay: float = 0.0  # seconds: a throttled run starts later (`prepare` ignores it)
+
+
+@dataclass(frozen=True)
 class StartedRun:
     execution_id: str
     workflow_id: str
@@ -211,25 +230,14 @@ class RunService:
 
     # ------------------------------------------------------------------ operations
 
-    async def prepare(
-        self,
-        target: VersionToRun,
-        trigger_data: Any,
-        *,
-        trigger_type: str | None = None,
-        execution_id: str | None = None,
-        retry_count: int = 0,
-        reused_outputs: dict[str, Any] | None = None,
-        resumed_from: str | None = None,
-        test: bool = False,
-        idempotent: bool = False,
-        alert_of: str | None = None,
-    ) -> RunInput:
+    async def prepare(self, request: StartRequest) -> RunInput:
         """Counts the run against the quota and writes its PENDING execution row; returns what to start.
 
         With `idempotent`, `execution_id` is derived from what triggered the run (a polled item, a schedule
         tick): when its row already exists (a retried trigger), nothing is counted or written again."""
-        if execution_id is not None and idempotent and await self.rows.exists(execution_id):
+        target, trigger_data, execution_id = request.target, request.trigger_data, request.execution_id
+        trigger_type, resumed_from = request.trigger_type, request.resumed_from
+        if execution_id is not None and request.idempotent and await self.rows.exists(execution_id):
             created = False
         else:
             if self._quota is not None:
@@ -244,13 +252,13 @@ class RunService:
         }
         if resumed_from:
             context["resumedFrom"] = resumed_from
-        if test:
+        if request.test:
             context["test"] = True  # a draft run from the editor, not a published version's
-        if alert_of:
-            context["alertOf"] = alert_of  # an error workflow's run: its own failure alerts no one
+        if request.alert_of:
+            context["alertOf"] = request.alert_of  # an error workflow's run: its own failure alerts no one
         if created:
             await self.rows.insert_pending(
-                execution_id, target.workflow_id, trigger_data, context, retry_count
+                execution_id, target.workflow_id, trigger_data, context, request.retry_count
             )
         return RunInput(
             execution_id=execution_id,
@@ -262,40 +270,16 @@ class RunService:
             trigger_type=trigger_type,
             started_at=datetime.now(UTC).isoformat(),
             timeout_seconds=self._settings.run_timeout_seconds,
-            reused_outputs=reused_outputs or {},
+            reused_outputs=request.reused_outputs or {},
             workflow_name=target.name,
             engine=CURRENT_ENGINE,
         )
 
-    async def start(
-        self,
-        target: VersionToRun,
-        trigger_data: Any,
-        *,
-        trigger_type: str | None = None,
-        execution_id: str | None = None,
-        retry_count: int = 0,
-        reused_outputs: dict[str, Any] | None = None,
-        resumed_from: str | None = None,
-        test: bool = False,
-        idempotent: bool = False,
-        alert_of: str | None = None,
-        start_delay: float = 0.0,
-    ) -> StartedRun:
+    async def start(self, request: StartRequest) -> StartedRun:
         """Writes the PENDING execution row, then starts the run (with `idempotent`, a second call for the
         same `execution_id` starts nothing and answers the run already there)."""
-        run = await self.prepare(
-            target,
-            trigger_data,
-            trigger_type=trigger_type,
-            execution_id=execution_id,
-            retry_count=retry_count,
-            reused_outputs=reused_outputs,
-            resumed_from=resumed_from,
-            test=test,
-            idempotent=idempotent,
-            alert_of=alert_of,
-        )
+        run = await self.prepare(request)
+        target, start_delay = request.target, request.start_delay
         if start_delay > 0:  # it starts then: its `execution.startedAt` (and its row's) says so
             later = datetime.fromisoformat(run.started_at or datetime.now(UTC).isoformat()) + timedelta(
                 seconds=start_delay
@@ -529,12 +513,14 @@ class RunService:
             )
         target = await self.published_version(execution.workflow_id, (execution.context or {}).get("version"))
         return await self.start(
-            target,
-            execution.trigger_data,
-            trigger_type=(execution.context or {}).get("triggerType"),
-            retry_count=execution.retry_count + 1,
-            execution_id=new_execution_id,
-            idempotent=new_execution_id is not None,
+            StartRequest(
+                target,
+                execution.trigger_data,
+                trigger_type=(execution.context or {}).get("triggerType"),
+                retry_count=execution.retry_count + 1,
+                execution_id=new_execution_id,
+                idempotent=new_execution_id is not None,
+            )
         )
 
     async def resume(
@@ -577,14 +563,16 @@ class RunService:
                 )
             reused[step] = output
         return await self.start(
-            target,
-            execution.trigger_data if trigger_data is UNCHANGED else trigger_data,
-            trigger_type=(execution.context or {}).get("triggerType"),
-            retry_count=execution.retry_count,
-            reused_outputs=reused,
-            resumed_from=execution_id,
-            execution_id=new_execution_id,
-            idempotent=new_execution_id is not None,
+            StartRequest(
+                target,
+                execution.trigger_data if trigger_data is UNCHANGED else trigger_data,
+                trigger_type=(execution.context or {}).get("triggerType"),
+                retry_count=execution.retry_count,
+                reused_outputs=reused,
+                resumed_from=execution_id,
+                execution_id=new_execution_id,
+                idempotent=new_execution_id is not None,
+            )
         )
 
     # ------------------------------------------------------------------ helpers

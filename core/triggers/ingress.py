@@ -40,7 +40,7 @@ from core.outages import best_effort
 from core.quotas import month_start, next_month
 from core.ratelimit import Verdict, hit
 from core.redis_keys import RedisKeys
-from core.runs import RunService, SyncReply
+from core.runs import RunService, StartRequest, SyncReply
 from core.settings import Settings
 from core.triggers.inbound_auth import authenticate, hidden_header, signs_content
 from core.triggers.signatures import SignatureRefused
@@ -150,7 +150,9 @@ class WebhookIngress:
                 # written again when its row is there; Temporal starts a workflow id once.
                 runs = await self._run_service()
                 version = await runs.published_version(target.workflow_id)
-                await runs.start(version, data, trigger_type="WEBHOOK", execution_id=first, idempotent=True)
+                await runs.start(
+                    StartRequest(version, data, trigger_type="WEBHOOK", execution_id=first, idempotent=True)
+                )
                 return Replayed(first)
         delay = 0.0
         if target.throttle is not None:
@@ -164,7 +166,9 @@ class WebhookIngress:
             runs = await self._run_service()
             version = await runs.published_version(target.workflow_id)
             await runs.start(
-                version, data, trigger_type="WEBHOOK", execution_id=execution_id, start_delay=delay
+                StartRequest(
+                    version, data, trigger_type="WEBHOOK", execution_id=execution_id, start_delay=delay
+                )
             )
         except LimitExceeded as exc:
             if key is not None:  # nothing was started: the sender's retry after the reset starts afresh

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client, WorkflowFailureError
 
 from core.errors import Conflict, LimitExceeded, NotFound
-from core.runs import RunService
+from core.runs import RunService, StartRequest
 from core.settings import Settings
 from tests.factories import create_workflow
 from tests.http_server import Reply, ScriptedServer
@@ -52,7 +52,7 @@ async def test_a_started_run_carries_its_search_attributes_and_records_its_versi
     runs: RunService, db: asyncpg.Connection
 ) -> None:
     workflow_id = await create_workflow(db, [{"id": "s", "type": "set", "values": {"v": "{{ trigger.v }}"}}])
-    started = await runs.start(await runs.published_version(workflow_id), {"v": 5})
+    started = await runs.start(StartRequest(await runs.published_version(workflow_id), {"v": 5}))
     assert started.temporal_workflow_id == f"run-{started.execution_id}"
     result = await runs.handle(started.execution_id).result()
     assert result.result == {"v": 5}
@@ -80,7 +80,7 @@ async def test_cancel_stops_a_waiting_run_and_refuses_a_finished_one(
     runs: RunService, db: asyncpg.Connection
 ) -> None:
     workflow_id = await create_workflow(db, [{"id": "nap", "type": "delay", "seconds": 3600}])
-    started = await runs.start(await runs.published_version(workflow_id), {})
+    started = await runs.start(StartRequest(await runs.published_version(workflow_id), {}))
     for _ in range(50):
         if await _status(db, started.execution_id) == "RUNNING":
             break
@@ -100,7 +100,7 @@ async def test_retry_runs_again_with_the_same_trigger_data_up_to_max_retries(
     http_server.script("/charge", Reply(200, {"id": "ch_1"}))
     http_server.script("/notify", Reply(400, "bad"))
     workflow_id = await create_workflow(db, calls(http_server.base_url))
-    first = await runs.start(await runs.published_version(workflow_id), {"order": 1})
+    first = await runs.start(StartRequest(await runs.published_version(workflow_id), {"order": 1}))
     with pytest.raises(WorkflowFailureError):
         await runs.handle(first.execution_id).result()
     execution_id = first.execution_id
@@ -125,7 +125,7 @@ async def test_resume_reuses_what_succeeded_and_starts_at_the_failed_step(
     http_server.script("/charge", Reply(200, {"id": "ch_1"}))
     http_server.script("/notify", Reply(503, "down"), Reply(200, {"sent": True}))
     workflow_id = await create_workflow(db, calls(http_server.base_url))
-    first = await runs.start(await runs.published_version(workflow_id), {})
+    first = await runs.start(StartRequest(await runs.published_version(workflow_id), {}))
     with pytest.raises(WorkflowFailureError):
         await runs.handle(first.execution_id).result()
 
@@ -148,7 +148,7 @@ async def test_resume_can_run_the_latest_version(
     http_server.script("/notify", Reply(400, "bad"))
     http_server.script("/notify-v2", Reply(200, {"v": 2}))
     workflow_id = await create_workflow(db, calls(http_server.base_url))
-    first = await runs.start(await runs.published_version(workflow_id), {})
+    first = await runs.start(StartRequest(await runs.published_version(workflow_id), {}))
     with pytest.raises(WorkflowFailureError):
         await runs.handle(first.execution_id).result()
     fixed = calls(http_server.base_url)
@@ -170,7 +170,7 @@ async def test_a_successful_execution_cannot_be_retried_or_resumed(
     runs: RunService, db: asyncpg.Connection
 ) -> None:
     workflow_id = await create_workflow(db, [{"id": "s", "type": "set", "values": {"v": 1}}])
-    started = await runs.start(await runs.published_version(workflow_id), {})
+    started = await runs.start(StartRequest(await runs.published_version(workflow_id), {}))
     await runs.handle(started.execution_id).result()
     with pytest.raises(Conflict, match="only failed, timed-out or cancelled"):
         await runs.retry(started.execution_id)
