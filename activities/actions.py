@@ -30,6 +30,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.attempts import AttemptRow, StepRecorder, attempt_failure, next_attempt_state
 from activities.connections import LoadedConnection, WorkerCredentials
+from activities.heartbeats import heartbeat, kept_alive
 from activities.metrics import observe_seconds
 from core.contract import (
     MAX_OUTPUT_BYTES,
@@ -45,6 +46,7 @@ from core.outages import best_effort, raise_if_cancelled, unavailable_store
 from core.ratelimit import Verdict, hit
 from core.redaction import NO_SECRETS, Secrets, redact, scrub
 from core.redis_keys import RedisKeys
+from core.runs import live
 from core.runs.approval_links import RunLinks
 from integrations.catalogue import INTEGRATIONS
 from integrations.context import AUTH_FAILED
@@ -119,12 +121,13 @@ class ActionActivities:
         self._base_urls = base_urls or {}
         self._approval_links = approval_links  # its secret and base URL; each call names its run
 
-    def activities(self) -> list[Callable[..., Awaitable[dict[str, Any]]]]:
+    def activities(self, profile: str | None = None) -> list[Callable[..., Awaitable[dict[str, Any]]]]:
+        """Every action's activity, or those of one execution profile (the worker of its task queue)."""
         return [
             self._activity_for(integration, spec)
             for integration in INTEGRATIONS.values()
             for spec in integration.actions.values()
-            if spec.run is not None
+            if spec.run is not None and profile in (None, spec.profile)
         ]
 
     def _activity_for(
@@ -145,7 +148,8 @@ class ActionActivities:
                         request = replace(request, started=None)
                     row = AttemptRow(self._recorder, request, info.attempt)
                     await row.begin()
-                return await run_step(request, row)
+                async with kept_alive(spec.execution_profile):
+                    return await run_step(request, row)
             except Exception as exc:
                 raise_if_cancelled()  # a cancelled attempt, not Redis being down
                 if (store := unavailable_store(exc)) is not None:
@@ -188,7 +192,7 @@ class ActionActivities:
             if output is None:
                 try:
                     output, credentials = await self._call(
-                        integration, spec, request, data, key, logger, keep=acts
+                        integration, spec, request, data, key, logger, keep=acts, row=row
                     )
                 except ApplicationError as failure:
                     raise _without_links(failure, links) from None
@@ -284,6 +288,7 @@ class ActionActivities:
         logger: logging.Logger,
         *,
         keep: bool,
+        row: AttemptRow | None = None,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Calls the service; `keep`: the output is kept under `key` so retries do not act again. Returns
         the output and the credentials the call used."""
@@ -301,6 +306,9 @@ class ActionActivities:
         )
         context.workspace_id, context.execution_id = request.workspace_id, request.execution_id
         context.database = self._recorder.database if self._recorder is not None else None
+        context.on_heartbeat = heartbeat
+        if row is not None:
+            context.on_progress = lambda figures: row.progressed(live.progressing(figures))
         began = time.perf_counter()
         error: str | None = None
         try:

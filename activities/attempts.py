@@ -86,6 +86,10 @@ class StepRecorder:
     ) -> None:
         raise NotImplementedError
 
+    async def attempt_progressed(self, request: ActionRequest, state: dict[str, Any]) -> None:
+        """The running step's row shows how far its call is (ActionContext.progress)."""
+        raise NotImplementedError
+
 
 # A first attempt's RUNNING row is written once the attempt has taken this long: a quick step is written
 # once, at its end, with the rows buffered before it (one write per step, as the hot path needs); a slow
@@ -122,6 +126,16 @@ class AttemptRow:
         counts = not (self._request.again and self._attempt == 1)
         await self._recorder.attempt_started(self._request, counts=counts)
         self.written = True
+
+    async def progressed(self, state: dict[str, Any]) -> None:
+        """The step's row, written now if it was not yet, shows `state` (best effort: a view)."""
+        try:
+            if not self.written:
+                self.stop()
+                await self._write()
+            await self._recorder.attempt_progressed(self._request, state)
+        except Exception as exc:
+            logger.warning("could not show the progress of %s: %s", self._request.step_key, exc)
 
     def stop(self) -> None:
         """The attempt is over (or was cancelled): no row is written after it."""

@@ -150,6 +150,12 @@ class RecordActivities(StepRecorder):
         if records and await self._rows.write_steps(request.execution_id, records):
             await self.emit_steps(request.execution_id, records)
 
+    async def attempt_progressed(self, request: ActionRequest, state: dict[str, Any]) -> None:
+        assert request.execution_id is not None
+        record = running_row(request, state)
+        if await self._rows.write_steps(request.execution_id, [record]):
+            await self.emit_steps(request.execution_id, [record])
+
     async def write_action_result(
         self,
         request: ActionRequest,

@@ -169,10 +169,22 @@ def serve(
 
 
 @app.command()
-def worker() -> None:
-    """Run a Temporal worker serving Baton's task queue (run several for more throughput)."""
+def worker(
+    profile: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Execution profile to serve (repeatable: --profile default --profile long); default: all. "
+            "`default` serves the workflows and the short actions; `long` and `cpu` their actions' queues"
+        ),
+    ] = None,
+) -> None:
+    """Run a Temporal worker serving Baton's task queues (run several for more throughput)."""
+    from core.execution_profiles import PROFILES
     from worker.main import run_worker
 
+    unknown = [name for name in profile or [] if name not in PROFILES]
+    if unknown:
+        raise typer.BadParameter(f"unknown profile {unknown[0]!r}; one of {', '.join(PROFILES)}")
     settings = _serving_settings()
     _logging(settings.log_level)
 
@@ -181,7 +193,7 @@ def worker() -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        if not await run_worker(settings, stop):
+        if not await run_worker(settings, stop, profile or None):
             # its shutdown waits on a task that does not end (run_worker logged which): asyncio.run would
             # wait for it too, so the process leaves now; Temporal retries the task on another worker
             logging.shutdown()

@@ -11,6 +11,8 @@ Error classes (the activity layer turns them into Temporal ApplicationErrors):
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -25,6 +27,8 @@ from integrations.failed_answers import failed_answer
 
 __all__ = ["AUTH_FAILED", "ActionError", "auth_failed"]
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
+# progress() shows at most this often in the step's live state (a row written and published each time)
+PROGRESS_INTERVAL_SECONDS = 0.5
 
 
 class ActionError(Exception):
@@ -191,6 +195,31 @@ class ActionContext:
     workspace_id: str | None = None
     execution_id: str | None = None
     database: AsyncEngine | None = None
+    # Set by the activity layer (activities.actions): what heartbeat() and progress() report to. Without
+    # them (a connection test, a poll) both do nothing.
+    on_heartbeat: Callable[[Any], None] | None = field(default=None, repr=False)
+    on_progress: Callable[[dict[str, Any]], Awaitable[None]] | None = field(default=None, repr=False)
+    _progress_sent: float = field(default=-PROGRESS_INTERVAL_SECONDS, repr=False)
+
+    def heartbeat(self, details: Any = None) -> None:
+        """Tells Temporal the call is alive (an action of the `long` profile must, at least once a minute,
+        or its attempt is presumed dead and retried); `details` must be JSON and secret-free."""
+        if self.on_heartbeat is not None:
+            self.on_heartbeat(details)
+
+    async def progress(self, done: float, total: float | None = None, message: str | None = None) -> None:
+        """Heartbeats and shows how far the call is in its step's live state ("page 3 of 10"). Shown at
+        most twice a second (the last of a burst is dropped; the next shows); the first and the last
+        (`done == total`) are always shown."""
+        figures = {"done": done, "total": total, "message": message}
+        self.heartbeat(figures)
+        if self.on_progress is None:
+            return
+        now = time.monotonic()
+        if now - self._progress_sent < PROGRESS_INTERVAL_SECONDS and done != total:
+            return
+        self._progress_sent = now
+        await self.on_progress({k: v for k, v in figures.items() if v is not None})
 
     @property
     def egress(self) -> OutboundPolicy:

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar, get_type_hints
 import httpx
 from pydantic import BaseModel
 
+from core.execution_profiles import ExecutionProfile, profile_named
 from core.models import AuthType, TriggerType
 from integrations.context import ActionContext, ActionError
 
@@ -64,10 +65,16 @@ class ActionSpec(Generic[In, Out]):
     side_effects: bool | Callable[[Any], bool] = True
     # Run by the interpreter itself rather than as an activity (webhook.respond sets the run's reply).
     interpreted: bool = False
+    # Where its activity runs (core.execution_profiles): its task queue, timeout, local or not, heartbeat.
+    profile: str = "default"
 
     @property
     def id(self) -> str:
         return f"{self.integration_id}.{self.key}"
+
+    @property
+    def execution_profile(self) -> ExecutionProfile:
+        return profile_named(self.profile)
 
     @property
     def is_implemented(self) -> bool:
@@ -181,11 +188,19 @@ class Integration:
         )
 
     def action(
-        self, key: str, *, name: str, description: str, side_effects: bool | Callable[[Any], bool] = True
+        self,
+        key: str,
+        *,
+        name: str,
+        description: str,
+        side_effects: bool | Callable[[Any], bool] = True,
+        profile: str = "default",
     ) -> Callable[
         [Callable[[In, ActionContext], Awaitable[Out]]], Callable[[In, ActionContext], Awaitable[Out]]
     ]:
-        """Decorates `async def run(data: Input, ctx: ActionContext) -> Output`; models from its hints."""
+        """Decorates `async def run(data: Input, ctx: ActionContext) -> Output`; models from its hints.
+        `profile`: where its activity runs (core.execution_profiles: "default", "long", "cpu")."""
+        profile_named(profile)  # an unknown profile fails at import, not in a run
 
         def register(
             function: Callable[[In, ActionContext], Awaitable[Out]],
@@ -196,7 +211,15 @@ class Integration:
                 raise TypeError(f"action {self.id}.{key} needs typed `input` and return annotations")
             self._add_action(
                 ActionSpec(
-                    self.id, key, name, description, parameters[0], hints["return"], function, side_effects
+                    self.id,
+                    key,
+                    name,
+                    description,
+                    parameters[0],
+                    hints["return"],
+                    function,
+                    side_effects,
+                    profile=profile,
                 )
             )
             return function

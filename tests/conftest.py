@@ -7,6 +7,7 @@ that alembic migrated once, its own Redis key prefix, and its own Temporal task 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -33,7 +34,7 @@ from core.settings import Settings, to_libpq_url
 from core.temporal import SEARCH_ATTRIBUTES, connect_temporal
 from tests.engine import Engine
 from tests.http_server import ScriptedServer
-from worker.main import build_worker, log_writers, warm_up
+from worker.main import build_workers, log_writers, warm_up
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RUN_ID = uuid.uuid4().hex[:8]
@@ -278,10 +279,12 @@ async def running_engine(
     await warm_up(engine, redis)
     writers = log_writers(settings, engine)
     async with outbound_client(policy_for(settings), follow_redirects=True) as http:
-        worker = build_worker(
+        workers = build_workers(  # one per execution profile, as `baton worker` serves them all
             temporal_client, settings, http, engine, redis, task_queue=task_queue, writers=writers
         )
-        async with worker:
+        async with contextlib.AsyncExitStack() as stack:
+            for worker in workers:
+                await stack.enter_async_context(worker)
             yield Engine(temporal_client, db, task_queue, writers=writers)
 
 

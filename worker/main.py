@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from datetime import timedelta
 
 import httpx
@@ -28,6 +28,7 @@ from activities.triggers import TriggerActivities
 from core.credentials import RefreshPolicy
 from core.crypto import CredentialCipher
 from core.db import create_engine
+from core.execution_profiles import DEFAULT, PROFILES, profile_named
 from core.logstore import LogWriters, create_log_store
 from core.ops.maintenance import ensure_maintenance_schedule
 from core.outbound import outbound_client, policy_for
@@ -96,16 +97,7 @@ def build_worker(
     runs = run_service_for(client, settings, engine, redis, queue)
     records = record_activities(client, settings, engine, redis, runs, writers)
     credentials = connection_loader(settings, engine, redis, http)
-    actions = ActionActivities(
-        http,
-        records,
-        credentials,
-        redis=redis,
-        keys=keys,
-        usage=writers.usage if writers else None,
-        base_urls=settings.integration_base_urls,
-        approval_links=RunLinks(settings.secret_key, settings.public_base_url, None, {}),
-    )
+    actions = action_activities(settings, http, redis, records, credentials, writers)
     triggers = TriggerActivities(engine, redis, keys, runs, http, credentials, settings)
     maintenance = MaintenanceActivities(
         engine, writers.store if writers else create_log_store(settings, engine), settings
@@ -138,6 +130,59 @@ def build_worker(
         max_concurrent_workflow_task_polls=settings.worker_workflow_task_polls,
         nonsticky_to_sticky_poll_ratio=settings.worker_nonsticky_poll_ratio,
     )
+
+
+def action_activities(
+    settings: Settings,
+    http: httpx.AsyncClient,
+    redis: Redis,
+    records: RecordActivities,
+    credentials: WorkerCredentials,
+    writers: LogWriters | None,
+) -> ActionActivities:
+    return ActionActivities(
+        http,
+        records,
+        credentials,
+        redis=redis,
+        keys=RedisKeys(settings.redis_key_prefix),
+        usage=writers.usage if writers else None,
+        base_urls=settings.integration_base_urls,
+        approval_links=RunLinks(settings.secret_key, settings.public_base_url, None, {}),
+    )
+
+
+def build_workers(
+    client: Client,
+    settings: Settings,
+    http: httpx.AsyncClient,
+    engine: AsyncEngine,
+    redis: Redis,
+    *,
+    profiles: Collection[str] | None = None,
+    task_queue: str | None = None,
+    writers: LogWriters | None = None,
+) -> list[Worker]:
+    """One worker per execution profile served (None: all of them). `default` is Baton's own queue: the
+    workflows, every other activity and the actions of the default profile; any other profile's worker
+    polls its own queue (`baton-long`) for its actions' activities only, so a process started without a
+    profile never takes them."""
+    wanted = list(PROFILES) if profiles is None else [profile_named(name).name for name in profiles]
+    queue = task_queue or settings.temporal_task_queue
+    workers = []
+    if DEFAULT.name in wanted:
+        workers.append(build_worker(client, settings, http, engine, redis, task_queue=queue, writers=writers))
+    others = [PROFILES[name] for name in wanted if name != DEFAULT.name]
+    if others:
+        runs = run_service_for(client, settings, engine, redis, queue)
+        records = record_activities(client, settings, engine, redis, runs, writers)
+        credentials = connection_loader(settings, engine, redis, http)
+        actions = action_activities(settings, http, redis, records, credentials, writers)
+        for profile in others:
+            served = actions.activities(profile.name)
+            if served:  # a queue no action uses needs no poller
+                workers.append(Worker(client, task_queue=profile.task_queue(queue), activities=served))
+    return workers
 
 
 def run_service_for(
@@ -248,15 +293,18 @@ def metrics_runtime(settings: Settings) -> Runtime | None:
     return runtime
 
 
-async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> bool:
-    """Serves until `stop` is set; returns whether the worker stopped within WORKER_SHUTDOWN_SECONDS (when
-    not, its shutdown is still waiting on a task: the caller should exit the process anyway)."""
+async def run_worker(
+    settings: Settings, stop: asyncio.Event | None = None, profiles: Collection[str] | None = None
+) -> bool:
+    """Serves `profiles` (None: all) until `stop` is set; returns whether the worker stopped within
+    WORKER_SHUTDOWN_SECONDS (when not, its shutdown is still waiting on a task: the caller should exit the
+    process anyway)."""
     client = await connect_temporal(settings, timeout=30, runtime=metrics_runtime(settings))
     engine = create_engine(settings, pre_ping=False)
     redis = create_redis(settings)
     stopped: asyncio.Event | None = None
     try:
-        async with serving_bounded(settings, client, engine, redis) as stopped:
+        async with serving_bounded(settings, client, engine, redis, profiles) as stopped:
             await (stop or asyncio.Event()).wait()
     finally:
         if stopped is None or stopped.is_set():  # else a task still holds them: the process leaves
@@ -267,7 +315,11 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> b
 
 @contextlib.asynccontextmanager
 async def serving_bounded(
-    settings: Settings, client: Client, engine: AsyncEngine, redis: Redis
+    settings: Settings,
+    client: Client,
+    engine: AsyncEngine,
+    redis: Redis,
+    profiles: Collection[str] | None = None,
 ) -> AsyncIterator[asyncio.Event]:
     """`serving`, whose exit waits at most WORKER_SHUTDOWN_SECONDS: Temporal's core retries a failing local
     activity even after a shutdown began (a record write while PostgreSQL is out of reach), so the worker's
@@ -278,7 +330,7 @@ async def serving_bounded(
     leave = asyncio.Event()
 
     async def serve() -> None:
-        async with serving(settings, client, engine, redis):
+        async with serving(settings, client, engine, redis, profiles):
             ready.set()
             await leave.wait()
         stopped.set()
@@ -307,9 +359,14 @@ async def serving_bounded(
 
 @contextlib.asynccontextmanager
 async def serving(
-    settings: Settings, client: Client, engine: AsyncEngine, redis: Redis
-) -> AsyncIterator[Worker]:
-    """Baton's worker polling its task queue on `client` while the block runs: log writers, triggers
+    settings: Settings,
+    client: Client,
+    engine: AsyncEngine,
+    redis: Redis,
+    profiles: Collection[str] | None = None,
+) -> AsyncIterator[list[Worker]]:
+    """Baton's workers polling the task queues of `profiles` (None: all, as `baton serve` and `baton dev`
+    run them) on `client` while the block runs: log writers and, with the `default` profile, triggers
     reconciled with Temporal, the maintenance schedule armed. `baton worker` runs it alone; `baton serve`
     beside the API, on the API's own client (so the API's starts can be eager)."""
     writers = log_writers(settings, engine)
@@ -317,7 +374,16 @@ async def serving(
     try:
         await warm_up(engine, redis)
         async with outbound_client(policy_for(settings), follow_redirects=True) as http:
-            worker = build_worker(client, settings, http, engine, redis, writers=writers)
+            workers = build_workers(client, settings, http, engine, redis, profiles=profiles, writers=writers)
+            queues = [worker.task_queue for worker in workers]
+            if DEFAULT.task_queue(settings.temporal_task_queue) not in queues:
+                # a worker of other profiles only: the duties of Baton's own queue are another's
+                logger.info("worker serving task queues %s on %s", queues, settings.temporal_address)
+                async with contextlib.AsyncExitStack() as stack:
+                    for worker in workers:
+                        await stack.enter_async_context(worker)
+                    yield workers
+                return
             try:
                 synced = await trigger_arming(client, settings, engine, redis).reconcile()
                 logger.info("reconciled the triggers of %d workflows with Temporal", len(synced))
@@ -328,15 +394,15 @@ async def serving(
                 logger.info("maintenance schedule %s (%s UTC)", done, settings.retention_cron)
             except Exception:
                 logger.exception("could not arm the maintenance schedule; retention will not run by itself")
-            logger.info(
-                "worker serving task queue %r on %s", settings.temporal_task_queue, settings.temporal_address
-            )
+            logger.info("worker serving task queues %s on %s", queues, settings.temporal_address)
             reconciling = asyncio.ensure_future(
                 closed_runs_reconciler(client, settings, engine, redis, writers).run()
             )
             try:
-                async with worker:
-                    yield worker
+                async with contextlib.AsyncExitStack() as stack:
+                    for worker in workers:
+                        await stack.enter_async_context(worker)
+                    yield workers
             finally:
                 reconciling.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

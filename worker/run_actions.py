@@ -1,4 +1,5 @@
-"""How the run calls an action step's activity (StepContext.call_action): local when short, the rows
+"""How the run calls an action step's activity (StepContext.call_action): on its execution profile's task
+queue (core.execution_profiles), local when short and the profile allows, the rows
 buffered before it written by its first attempt, waits on rate limits and outages."""
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from core.contract import ActionRequest
     from core.definition.steps import ActionStep
+    from core.execution_profiles import DEFAULT, ExecutionProfile
+    from integrations.catalogue import get_action
     from worker.run_scope import Scope, StepFailed, describe_failure
 from worker.run_state import (
     DEFAULT_ACTION_TIMEOUT,
@@ -25,6 +28,15 @@ from worker.run_state import (
 ROWS_AT_ATTEMPT_PATCH = "rows-at-attempt"
 # A failed action's step output keeps the service's answer (status, headers, body excerpt) from its error.
 FAILED_ANSWER_PATCH = "failed-answer-on-step"
+# An action of a profile other than `default` runs on its profile's task queue, with its timeouts.
+ACTION_PROFILES_PATCH = "action-profiles"
+
+
+def action_profile(action: str) -> ExecutionProfile:
+    """The profile the catalogue (code, imported with the worker: the same on every replay of a deploy)
+    gives the action; `default` for an action it does not know."""
+    spec = get_action(action)
+    return spec.execution_profile if spec is not None else DEFAULT
 
 
 class ActionFailed(StepFailed):
@@ -126,6 +138,17 @@ class ActionCalls(RunState):
             "summary": step.label,
             "result_type": dict,
         }
+        profile = action_profile(step.action)
+        # Asked only off the default profile, so every run recorded before it replays unchanged.
+        if profile is not DEFAULT and self.patched(ACTION_PROFILES_PATCH):
+            if not step.timeout_seconds:
+                options["start_to_close_timeout"] = timeout = profile.default_timeout
+            if profile.heartbeat_timeout is not None:
+                options["heartbeat_timeout"] = profile.heartbeat_timeout
+            if profile.local_allowed and timeout <= LOCAL_ACTION_MAX_TIMEOUT:
+                return await workflow.execute_local_activity(step.action, request, **options)  # type: ignore[no-any-return]
+            queue = profile.task_queue(workflow.info().task_queue)
+            return await workflow.execute_activity(step.action, request, task_queue=queue, **options)  # type: ignore[no-any-return]
         if timeout <= LOCAL_ACTION_MAX_TIMEOUT and self.patched(LOCAL_ACTIONS_PATCH):
             return await workflow.execute_local_activity(step.action, request, **options)  # type: ignore[no-any-return]
         return await workflow.execute_activity(step.action, request, **options)  # type: ignore[no-any-return]

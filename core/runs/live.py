@@ -3,7 +3,9 @@ RUNNING): each step that has not ended keeps its state in `step_executions.state
 is made from them.
 
 A step's state is one of (camelCase on the wire, as the API returns it):
-- `{"kind": "running"}`: an action's attempt is under way;
+- `{"kind": "running"}`: an action's attempt is under way; `{"kind": "running", "progress": {"done": 3,
+  "total": 10, "message": "page 3 of 10"}}` when its call says how far it is (ActionContext.progress;
+  `total` and `message` optional);
 - `{"kind": "retrying", "attempt": 2, "maxAttempts": 3, "lastError": "...", "nextAttemptAt": "..."}`:
   an attempt failed and Temporal will try again (`attempt` is the one that failed; `maxAttempts` 0 means
   no limit);
@@ -43,6 +45,10 @@ STATES = (*KINDS, PENDING)
 
 def running() -> dict[str, Any]:
     return {"kind": RUNNING}
+
+
+def progressing(figures: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": RUNNING, "progress": dict(figures)}
 
 
 def retrying(attempt: int, max_attempts: int, last_error: str, next_attempt_at: str | None) -> dict[str, Any]:

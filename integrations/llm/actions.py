@@ -98,7 +98,14 @@ def _provider(ctx: ActionContext) -> str:
     return provider
 
 
-@llm.action("chat", name="Chat", description="Send messages to a model and get its answer or tool calls")
+# A model's answer can take minutes (long prompts, reasoning models): the `long` profile runs it on its own
+# queue, never as a local activity, kept alive by heartbeats.
+@llm.action(
+    "chat",
+    name="Chat",
+    description="Send messages to a model and get its answer or tool calls",
+    profile="long",
+)
 async def chat(data: ChatInput, ctx: ActionContext) -> ChatOutput:
     provider = _provider(ctx)
     turn = Turn(
@@ -160,6 +167,7 @@ def _json_of(reply: Reply) -> Any:
     "extract",
     name="Extract Data",
     description="Get JSON matching a JSON Schema from a model, retried until valid",
+    profile="long",
 )
 async def extract(data: ExtractInput, ctx: ActionContext) -> ExtractOutput:
     provider = _provider(ctx)
