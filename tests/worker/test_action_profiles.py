@@ -27,7 +27,7 @@ from integrations.catalogue import INTEGRATIONS
 from integrations.sdk import ActionContext, Integration
 from tests.engine import Engine
 from tests.integrations.conftest import eventually
-from worker.main import build_workers, log_writers, warm_up
+from worker.main import build_workers, log_writers, serving, warm_up
 
 PAGES = Integration(
     id="pagestest",
@@ -160,6 +160,16 @@ async def test_a_long_action_waits_for_a_worker_of_its_profile_and_shows_its_pro
     assert result.status == "SUCCESS", result.error
     row = (await runs.step_rows(handle))["export"]
     assert json.loads(row["output"]) == {"pages": 3}
+
+
+async def test_a_worker_started_with_the_long_profile_alone_polls_only_the_long_queue(
+    temporal_client: Client, settings: Settings, engine: AsyncEngine, redis: Redis, task_queue: str
+) -> None:
+    own = settings.model_copy(update={"temporal_task_queue": task_queue})
+    async with serving(own, temporal_client, engine, redis, ["long"]) as workers:
+        assert [worker.task_queue for worker in workers] == [f"{task_queue}-long"]
+    async with serving(own, temporal_client, engine, redis) as workers:  # none named: all of them
+        assert [worker.task_queue for worker in workers] == [task_queue, f"{task_queue}-long"]
 
 
 async def test_progress_shows_at_most_twice_a_second_but_always_its_last_page() -> None:
