@@ -40,7 +40,7 @@ from core import workflows as store
 from core.permissions import Permission
 from core.runs import open_execution_ids
 from core.runs import reads as execution_store
-from core.runs.service import StartRequest, execution_id_for_key
+from core.runs.starts import StartRequest, execution_id_for_key
 from core.triggers import schedules
 from integrations.catalogue import action_input_schema, polling_config_schema
 

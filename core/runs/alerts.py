@@ -27,7 +27,8 @@ from core.errors import BatonError, LimitExceeded
 from core.models.enums import FAILED_STATUSES
 from core.models.tables import STEP_EXECUTIONS, WORKFLOW_EXECUTIONS, WORKFLOWS, WORKSPACES
 from core.redis_keys import RedisKeys
-from core.runs.service import RunService, StartRequest
+from core.runs.service import RunService
+from core.runs.starts import StartRequest
 from core.settings import Settings
 
 logger = logging.getLogger("baton.alerts")

@@ -2,7 +2,7 @@
 that move when a run ends).
 
 Everything that writes them goes through `ExecutionRows`: the API's PENDING row and its failed start
-(core.runs.service), the interpreter's record activities (activities.records), the steps an action
+(core.runs.starts), the interpreter's record activities (activities.records), the steps an action
 activity writes in its own transaction. Reads for the API are in core.execution_reads.
 
 Every write is idempotent because any activity may run twice: step rows have stable ids (upserts), and

@@ -42,6 +42,7 @@ from core.ratelimit import Verdict, hit
 from core.redis_keys import RedisKeys
 from core.runs import RunService, StartRequest, SyncReply
 from core.settings import Settings
+from core.triggers.debounce import debounce
 from core.triggers.inbound_auth import authenticate, hidden_header, signs_content
 from core.triggers.signatures import SignatureRefused
 from core.triggers.throttle import book, throttle_key
@@ -197,8 +198,13 @@ class WebhookIngress:
                 return Replayed(None if first == DEBOUNCED_CLAIM else first)
         try:
             runs = await self._run_service()
-            debouncer = await runs.debounce(
-                target.workflow_id, target.workspace_id, target.debounce, call.trigger()
+            debouncer = await debounce(
+                runs.client,
+                runs.settings,
+                target.workflow_id,
+                target.workspace_id,
+                target.debounce,
+                call.trigger(),
             )
         except BaseException:
             if replay_key is not None:  # nothing holds the call: the sender's retry may hand it over
