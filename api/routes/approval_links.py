@@ -1,5 +1,6 @@
 """Signed approval links (core.runs.approval_links): GET shows the approval's message with two buttons,
-POST decides. No login: the link is the credential, it expires, and the pair works once.
+POST decides (core.runs.link_decisions). No login: the link is the credential, it expires, and the pair
+works once.
 
 A browser (Accept: text/html) gets pages; any other client the same answers as JSON, errors in the API's
 one error shape."""
@@ -7,7 +8,6 @@ one error shape."""
 from __future__ import annotations
 
 import html
-import logging
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -16,10 +16,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.deps import ResourcesDep
 from api.errors import ErrorBody
-from core.contract import Decision
-from core.errors import BatonError, Conflict
 from core.runs.approval_links import InvalidLink, read_link, sibling
 from core.runs.approvals import Approval, approval_of
+from core.runs.link_decisions import LinkRefused, decide_by_link
 
 router = APIRouter(prefix="/approval-links", tags=["executions"])
 PAGES: dict[int | str, dict[str, Any]] = {
@@ -30,9 +29,6 @@ PAGES: dict[int | str, dict[str, Any]] = {
         (503, "The decision did not reach the run yet; try again"),
     )
 }
-logger = logging.getLogger("baton.approvals")
-LINK_DECIDER = "approval-link"
-LINK_HOLD_SECONDS = 7 * 86400  # longer than a decision takes to land; the run's own record is the truth
 # Nothing loads or runs, and a form (ours or one slipped into the page) posts only back to Baton.
 PAGE_POLICY = "default-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
@@ -103,27 +99,20 @@ async def show(token: str, request: Request, resources: ResourcesDep) -> Respons
 async def decide(token: str, request: Request, resources: ResourcesDep) -> Response:
     """Decides the approval as the link says (approve or reject), once for the pair. An optional form
     field `comment` is kept with the decision."""
-    try:
-        link = read_link(resources.settings.secret_key, token)
-    except InvalidLink as exc:
-        return refused(request, 404, "not_found", "This link does not work", exc.detail)
     body = await request.body()
     fields = parse_qs(body[:8192].decode("utf-8", "replace")) if body else {}
     comment = (fields.get("comment") or [""])[0][:2000] or None
-    used = resources.keys.approval_link_used(link.execution_id, link.step_id)
-    if not await resources.redis.set(used, "1", nx=True, ex=LINK_HOLD_SECONDS):
-        detail = "this approval was already decided through its links"
-        return refused(request, 409, "conflict", "Already decided", detail)
-    decision = Decision(link.step_id, link.approved, by=LINK_DECIDER, comment=comment)
-    try:
-        await (await resources.run_service()).decide(link.execution_id, decision, f"link:{token[-16:]}")
-    except Conflict as exc:
-        return refused(request, 409, "conflict", "Not decided", exc.detail)
-    except BatonError as exc:
-        await resources.redis.delete(used)  # it did not land: the link may be used again
-        return refused(request, 503, "unavailable", "Not decided yet", f"{exc.detail}; try again shortly")
-    verdict = "Approved" if link.approved else "Rejected"
-    logger.info("execution %s: step %s %s through its link", link.execution_id, link.step_id, verdict.lower())
+    outcome = await decide_by_link(
+        resources.settings.secret_key,
+        resources.redis,
+        resources.keys,
+        await resources.run_service(),
+        token,
+        comment,
+    )
+    if isinstance(outcome, LinkRefused):
+        return refused(request, outcome.status, outcome.kind, outcome.title, outcome.detail)
     if not wants_page(request):
-        return JSONResponse({"stepId": link.step_id, "approved": link.approved, "by": LINK_DECIDER})
+        return JSONResponse({"stepId": outcome.step_id, "approved": outcome.approved, "by": outcome.by})
+    verdict = "Approved" if outcome.approved else "Rejected"
     return page(verdict, "<p>Thank you: the run goes on with your decision.</p>")
