@@ -23,7 +23,7 @@ from typing import Any
 from redis.asyncio import Redis
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.accounts import active_user, authenticate, normalize_email
+from core.accounts import active_user
 from core.crypto import derive_raw_key
 from core.errors import PermissionDenied, Unauthenticated
 from core.login_throttle import LoginThrottle
@@ -62,15 +62,7 @@ class ConsoleSessions:
 
     async def sign_in(self, session: AsyncSession, client: str, email: str, password: str) -> ConsoleSession:
         """A new session for the account, under the same throttle as the token login (429 when waiting)."""
-        throttle = LoginThrottle(self.redis, self.keys)
-        address = normalize_email(email)
-        await throttle.check(client, address)
-        try:
-            user = await authenticate(session, email, password)
-        except Unauthenticated:
-            await throttle.failed(client, address)
-            raise
-        await throttle.succeeded(client, address)
+        user = await LoginThrottle(self.redis, self.keys).log_in(session, client, email, password)
         token, claims = self.signer.issue(user.id, "session")
         max_age = int(self.signer.lifetimes.session.total_seconds())
         return ConsoleSession(user, token, self.csrf_token(claims), max_age)

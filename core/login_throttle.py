@@ -23,8 +23,11 @@ import time
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from core.errors import BatonError
+from core.accounts import authenticate, normalize_email
+from core.errors import BatonError, Unauthenticated
+from core.models import User
 from core.ratelimit import hit
 from core.redis_keys import RedisKeys
 
@@ -98,6 +101,20 @@ class LoginThrottle:
 
     async def succeeded(self, client: str, email: str) -> None:
         await self.redis.delete(self._client_key(client, email))
+
+    async def log_in(self, session: AsyncSession, client: str, email: str, password: str) -> User:
+        """The account for this email and password, through the throttle: TooManyAttempts while the client
+        or the account must wait, a wrong password counted, a right one clearing the client's failures. The
+        one way in by password, for the token login and the console's session alike."""
+        address = normalize_email(email)
+        await self.check(client, address)
+        try:
+            user = await authenticate(session, email, password)
+        except Unauthenticated:
+            await self.failed(client, address)
+            raise
+        await self.succeeded(client, address)
+        return user
 
     @staticmethod
     def _refused(seconds: float, whose: str) -> TooManyAttempts:

@@ -13,7 +13,7 @@ from api.deps import ResourcesDep, SessionDep, console_sessions
 from api.errors import error_responses
 from api.schemas.accounts import LoginBody, RefreshBody, RegisterBody, TokenPair, UserOut, VerifyEmailBody
 from api.schemas.sessions import SessionOut
-from core.accounts import Principal, active_user, authenticate, normalize_email, register_user
+from core.accounts import Principal, active_user, normalize_email, register_user
 from core.console_sessions import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
 from core.errors import Unauthenticated
 from core.login_throttle import LoginThrottle
@@ -88,15 +88,8 @@ async def login(
     Wrong passwords earn a wait that doubles (core.login_throttle): per client and account after 5, per
     account from anywhere after 20 (at most 30 s), answered 429 with Retry-After. No account is locked."""
     client = request.client.host if request.client else "unknown"
-    email = normalize_email(body.email)
     throttle = LoginThrottle(resources.redis, resources.keys)
-    await throttle.check(client, email)
-    try:
-        user = await authenticate(session, body.email, body.password)
-    except Unauthenticated:
-        await throttle.failed(client, email)
-        raise
-    await throttle.succeeded(client, email)
+    user = await throttle.log_in(session, client, body.email, body.password)
     await auditor.record(
         "user.logged_in", principal=Principal(user), entity_type="user", entity_id=user.id, workspace_id=None
     )
