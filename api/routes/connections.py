@@ -18,14 +18,12 @@ from api.schemas.connections import ConnectionCreate, ConnectionOut, ConnectionT
 from core import connections as store
 from core import oauth, oauth_grants, oauth_providers
 from core.accounts import Principal
-from core.credentials import CredentialsError
 from core.crypto import CredentialCipher
 from core.models import Connection, User
 from core.outbound import outbound_client, policy_for
 from core.permissions import Permission
 from integrations.catalogue import get_integration
-from integrations.context import FAILURE_KINDS, credentials_failure_kind, failure_kind
-from integrations.sdk import ActionError
+from integrations.connection_tests import check_connection
 
 router = APIRouter(prefix="/workspaces/{workspace_id}/connections", tags=["connections"])
 ERRORS = error_responses(401, 403, 404, 422)
@@ -138,40 +136,14 @@ async def test(
     """Check the connection with the integration's test hook (or, without one, that its credentials are
     readable and well-formed); records `lastTestedAt` and `testStatus`."""
     connection = await store.get(session, access.workspace.id, connection_id)
-    integration = get_integration(connection.integration_id)
-    kind: str | None = None
-    try:
-        async with outbound_client(policy_for(resources.settings), timeout=15) as http:
-            # read as a step reads it: an OAuth2 token about to expire is refreshed first
-            loaded = await resources.credentials(http).connection(
-                connection_id, access.workspace.id, disabled_too=True
-            )
-            credentials = loaded.credentials
-            store.check_credentials(integration.credentials_model if integration else None, credentials)
-            if integration is not None and integration.test is not None:
-                await integration.test(
-                    integration.context(
-                        credentials, http, logger, base_urls=resources.settings.integration_base_urls
-                    )
-                )
-        if integration is not None and integration.test is not None:
-            detail = f"{integration.name} accepted the credentials"
-        else:
-            detail = "the credentials are readable and well-formed (this integration has no live test)"
-        ok = True
-    except ActionError as exc:
-        # Baton's own words only: the remote server's (a banner, an error page) are logged, not answered
-        logger.info("connection test of %s failed: %s", connection_id, exc.type)
-        ok, kind = False, failure_kind(exc)
-        detail = FAILURE_KINDS[kind]
-    except CredentialsError as exc:
-        logger.info("connection test of %s failed: %s", connection_id, exc.type)
-        ok, kind = False, credentials_failure_kind(exc.type)
-        detail = FAILURE_KINDS[kind]
-    except (store.InvalidCredentials, ValueError):
-        ok, kind = False, "credentials"
-        detail = FAILURE_KINDS[kind]
-    store.record_test(connection, ok)
+    checked = await check_connection(
+        connection_id,
+        access.workspace.id,
+        connection.integration_id,
+        resources.credentials,
+        resources.settings,
+    )
+    store.record_test(connection, checked.ok)
     session.add(connection)
     await auditor.record(
         "connection.tested",
@@ -179,9 +151,11 @@ async def test(
         entity_type="connection",
         entity_id=connection_id,
         workspace_id=access.workspace.id,
-        metadata={"ok": ok},
+        metadata={"ok": checked.ok},
     )
-    return ConnectionTest(ok=ok, test_status=connection.test_status, detail=detail, failure=kind)
+    return ConnectionTest(
+        ok=checked.ok, test_status=connection.test_status, detail=checked.detail, failure=checked.failure
+    )
 
 
 oauth_router = APIRouter(tags=["connections"])
