@@ -40,7 +40,6 @@ from core import workflows as store
 from core.permissions import Permission
 from core.runs import open_execution_ids
 from core.runs import reads as execution_store
-from core.runs.starts import StartRequest, execution_id_for_key
 from core.triggers import schedules
 from integrations.catalogue import action_input_schema, polling_config_schema
 
@@ -394,18 +393,7 @@ async def run(
     with `?wait=true`, 200 with the finished execution (or 202 if it is still running at the timeout)."""
     workflow = await store.get(session, access.workspace.id, workflow_id)
     runs = await resources.run_service()
-    target = await (runs.draft(workflow.id) if draft else runs.published_version(workflow.id))
-    keyed = execution_id_for_key(workflow.id, idempotency_key) if idempotency_key is not None else None
-    started = await runs.start(
-        StartRequest(
-            target,
-            body.payload,
-            trigger_type="MANUAL",
-            test=draft,
-            execution_id=keyed,
-            idempotent=keyed is not None,
-        )
-    )
+    started = await runs.start_manual(workflow.id, body.payload, draft=draft, idempotency_key=idempotency_key)
     await auditor.record(
         "workflow.executed",
         principal=access.principal,

@@ -43,6 +43,7 @@ class RunService:
         self.draft = self.starts.draft
         self.prepare = self.starts.prepare
         self.start = self.starts.start
+        self.start_manual = self.starts.start_manual
         self.handle = self.control.handle
         self.decide = self.control.decide
         self.reply = self.control.reply

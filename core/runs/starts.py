@@ -255,6 +255,25 @@ class RunStarts:
             run.execution_id, target.workflow_id, target.version, temporal_id, handle.first_execution_run_id
         )
 
+    async def start_manual(
+        self, workflow_id: str, payload: Any, *, draft: bool = False, idempotency_key: str | None = None
+    ) -> StartedRun:
+        """A run started by hand (the API's `POST .../execute`): of the published version, or with `draft`
+        of the workflow as saved (a test run). The same `idempotency_key` on the same workflow answers the
+        run the first call started and starts nothing."""
+        target = await (self.draft(workflow_id) if draft else self.published_version(workflow_id))
+        keyed = execution_id_for_key(workflow_id, idempotency_key) if idempotency_key is not None else None
+        return await self.start(
+            StartRequest(
+                target,
+                payload,
+                trigger_type="MANUAL",
+                test=draft,
+                execution_id=keyed,
+                idempotent=keyed is not None,
+            )
+        )
+
     async def _max_executions(self, workspace_id: str) -> int:
         now = time.monotonic()
         cached = _plan_cache.get(workspace_id)

@@ -13,6 +13,7 @@ from temporalio.client import Client, WorkflowFailureError
 
 from core.errors import Conflict, LimitExceeded, NotFound
 from core.runs import RunService, StartRequest
+from core.runs.starts import InvalidIdempotencyKey
 from core.settings import Settings
 from tests.factories import create_workflow
 from tests.http_server import Reply, ScriptedServer
@@ -65,6 +66,25 @@ async def test_a_started_run_carries_its_search_attributes_and_records_its_versi
         await db.fetchval("SELECT context FROM workflow_executions WHERE id = $1", started.execution_id)
     )
     assert context["version"] == 1
+
+
+@pytest.mark.usefixtures("engine_worker")
+async def test_a_manual_run_by_the_same_key_is_the_first_run_and_a_draft_run_is_a_test(
+    runs: RunService, db: asyncpg.Connection
+) -> None:
+    workflow_id = await create_workflow(db, [{"id": "s", "type": "set", "values": {"v": "{{ trigger.v }}"}}])
+    first = await runs.start_manual(workflow_id, {"v": 1}, idempotency_key="order-7")
+    again = await runs.start_manual(workflow_id, {"v": 2}, idempotency_key="order-7")
+    assert again.execution_id == first.execution_id
+    assert (await runs.handle(first.execution_id).result()).result == {"v": 1}
+    with pytest.raises(InvalidIdempotencyKey, match="Idempotency-Key"):
+        await runs.start_manual(workflow_id, {}, idempotency_key=" ")
+    draft = await runs.start_manual(workflow_id, {"v": 3}, draft=True)
+    assert draft.execution_id != first.execution_id
+    context = json.loads(
+        await db.fetchval("SELECT context FROM workflow_executions WHERE id = $1", draft.execution_id)
+    )
+    assert context["test"] is True
 
 
 async def test_a_workflow_that_was_never_published_cannot_start(
