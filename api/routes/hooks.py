@@ -112,8 +112,8 @@ async def receive(token: str, request: Request, resources: ResourcesDep) -> Resp
       otherwise); a signed one takes no query string (400: no scheme signs the URL), a `basic` or `header`
       one does (the credential vouches for the whole call); a signed call seen before (the same
       `webhook-id`, or the same signature) answers the first execution id and starts nothing (on a debounced
-      webhook, no id: the burst's run starts later; the replay does not join the burst). Only a call whose signature
-      passes is counted in the webhook's stats.
+      webhook, no id: the burst's run starts later; the replay does not join the burst). Only a call whose
+      signature passes is counted in the webhook's stats.
     - `Idempotency-Key` (unsigned webhooks): the same key within 24 h answers the first execution id and
       starts nothing.
     - 404 when the token is unknown or its workflow inactive; 429 when the workspace's monthly quota is used
