@@ -40,6 +40,8 @@ from core.models import Plan
 MAX_KEY_LENGTH = 512
 MAX_VALUE_BYTES = 256 * 1024
 MAX_SEEN_ITEMS = 10_000  # items one "only new items" call may check
+MAX_STEP = 2**53  # the largest increment
+MAX_TTL_SECONDS = 10 * 365 * 86400  # past this a date overflows long before it matters
 # Per plan: (keys, bytes of values) a workspace may hold.
 PLAN_ROOM: dict[Plan, tuple[int, int]] = {
     Plan.FREE: (1_000, 10 * 2**20),
@@ -98,8 +100,11 @@ def _encoded(value: Any, *, path: str = "value") -> str:
 def _expiry(ttl_seconds: float | None, *, path: str = "ttlSeconds") -> datetime | None:
     if ttl_seconds is None:
         return None
-    if not math.isfinite(ttl_seconds) or ttl_seconds <= 0:
-        raise InvalidInput("ttlSeconds must be a positive number of seconds", path=path)
+    if not math.isfinite(ttl_seconds) or not 0 < ttl_seconds <= MAX_TTL_SECONDS:
+        raise InvalidInput(
+            f"ttlSeconds must be a positive number of seconds, at most {MAX_TTL_SECONDS:,} (10 years)",
+            path=path,
+        )
     return datetime.now(UTC) + timedelta(seconds=ttl_seconds)
 
 
@@ -223,8 +228,9 @@ async def increment(
     concurrent increments all count. `ttl_seconds` applies when this creates the key. An `operation`
     already applied to the key is not applied again (a retried step)."""
     check_key(key)
-    if isinstance(by, bool) or not math.isfinite(by):
-        raise InvalidInput("`by` must be a finite number", path="by")
+    # within what a JSON number keeps exactly (2**53): a counter, not arbitrary precision
+    if isinstance(by, bool) or not (isinstance(by, int) or math.isfinite(by)) or abs(by) > MAX_STEP:
+        raise InvalidInput(f"`by` must be a number between -{MAX_STEP} and {MAX_STEP}", path="by")
     expires_at = _expiry(ttl_seconds)
     if await get(db, workspace_id, key) is None:
         await _check_room(db, workspace_id, key, NUMBER_BYTES)
