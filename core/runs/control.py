@@ -10,9 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import (
-    Client,
     WorkflowFailureError,
     WorkflowHandle,
     WorkflowUpdateFailedError,
@@ -35,11 +33,9 @@ from core.contract import (
 from core.errors import Conflict, ServiceUnavailable
 from core.models.enums import OPEN_STATUSES
 from core.runs.handles import cancel_run
-from core.runs.rows import ExecutionRows
-from core.runs.starts import RunStarts
+from core.runs.starts import RunUseCase
 from core.runs.unpausing import why_not_paused
 from core.runs.waits import Delivery
-from core.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -50,16 +46,7 @@ class SyncReply:
     error: str | None = None
 
 
-class RunControl:
-    def __init__(
-        self, engine: AsyncEngine, client: Client, settings: Settings, rows: ExecutionRows, starts: RunStarts
-    ) -> None:
-        self._engine = engine
-        self.rows = rows
-        self._client = client
-        self._settings = settings
-        self._starts = starts
-
+class RunControl(RunUseCase):
     async def decide(
         self, execution_id: str, decision: Decision, idempotency_key: str | None = None
     ) -> dict[str, object]:

@@ -9,32 +9,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.client import Client
-
 from core.contract import BatchRequest, step_ids_in_order
 from core.errors import Conflict, InvalidInput, LimitExceeded
 from core.models import ExecutionStatus
 from core.runs.batches import ReplayFilter, batch_progress, count_matching, matching_ids, start_batch
-from core.runs.rows import ExecutionRows
-from core.runs.starts import RunStarts, StartedRun, StartRequest
-from core.settings import Settings
+from core.runs.starts import RunUseCase, StartedRun, StartRequest
 
 # `resume(trigger_data=...)` left out: the failed run's trigger data
 UNCHANGED: Any = object()
 RETRYABLE = {ExecutionStatus.FAILED.value, ExecutionStatus.TIMEOUT.value, ExecutionStatus.CANCELLED.value}
 
 
-class RunReplays:
-    def __init__(
-        self, engine: AsyncEngine, client: Client, settings: Settings, rows: ExecutionRows, starts: RunStarts
-    ) -> None:
-        self._engine = engine
-        self.rows = rows
-        self._client = client
-        self._settings = settings
-        self._starts = starts
-
+class RunReplays(RunUseCase):
     async def retry(self, execution_id: str, *, new_execution_id: str | None = None) -> StartedRun:
         """A new run of the same version and trigger data; `retryCount` counts up to `maxRetries`
         (`new_execution_id`: a repeatable retry, as a bulk retry's)."""

@@ -289,3 +289,16 @@ class RunStarts:
             raise NotFound(f"workspace {workspace_id} does not exist")
         _plan_cache[workspace_id] = (now, int(row.max_executions))
         return int(row.max_executions)
+
+
+class RunUseCase:
+    """What the use cases of a run beside its start (core.runs.control, core.runs.replays) are built with."""
+
+    def __init__(
+        self, engine: AsyncEngine, client: Client, settings: Settings, rows: ExecutionRows, starts: RunStarts
+    ) -> None:
+        self._engine = engine
+        self.rows = rows
+        self._client = client
+        self._settings = settings
+        self._starts = starts
