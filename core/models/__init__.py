@@ -35,7 +35,7 @@ BATON_COLUMNS: dict[str, frozenset[str]] = {
     "connections": frozenset({"rate_limit"}),
     "webhooks": frozenset({"signature_scheme"}),
     "step_executions": frozenset({"state", "step_key", "sequence"}),
-    "workflows": frozenset({"key", "error_workflow_id", "concurrency", "priority"}),
+    "workflows": frozenset({"key", "error_workflow_id", "concurrency", "priority", "strict_expressions"}),
     "workspaces": frozenset({"error_workflow_id"}),
 }
 

@@ -74,6 +74,9 @@ class Workflow(SQLModel, table=True):
     concurrency: dict[str, Any] | None = json_col(nullable=True)
     # Its runs' Temporal task queue priority, 1 (first) to 5 (last); unset: 3, Temporal's default.
     priority: int | None = int_col()
+    # Its expressions fail on a missing path, naming it, instead of giving null (migration 0014). Not
+    # versioned, like `concurrency`: a change applies to the runs that start after it.
+    strict_expressions: bool = bool_col(False)
     total_executions: int = int_col(0)
     successful_executions: int = int_col(0)
     failed_executions: int = int_col(0)
