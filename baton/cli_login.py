@@ -100,12 +100,14 @@ def _token_from_stdin() -> str:
 
 def _key_for(url: str, email: str, password: str) -> str:
     """Logs in and makes an API key for this machine's CLI; the login token is not kept."""
+    from api.schemas.accounts import ApiKeyCreated
     from baton.client import ApiError, Client
 
     with Client(url, max_retries=1) as client:
         try:
             client.auth.login(email, password)
-            created = client.me.create_api_key(f"baton CLI on {socket.gethostname()}"[:100], CLI_SCOPES)
+            name = f"baton CLI on {socket.gethostname()}"[:100]
+            created: ApiKeyCreated = client.me.create_api_key(name, CLI_SCOPES)
         except ApiError as exc:
             fail(f"could not log in to {url}: {exc.detail}")
     typer.echo(f"Made the API key {created.prefix}… ({', '.join(CLI_SCOPES)}) for this CLI.")

@@ -6,7 +6,7 @@ and its parsing again. Here the arguments are bound to the signature and routed 
 the path, a query parameter listed in `query`, otherwise a field of the body, checked with the server's
 own request model, so a field the API does not know fails before any call). This is the shape of
 declarative HTTP clients such as uplink or Retrofit, kept to what Baton needs rather than a dependency.
-The blocking client is generated from these signatures (baton/client/generate.py), and a test checks
+The blocking client is derived from these signatures (baton/client/portal.py), and a test checks
 every description against the server's routes, so an endpoint is written once on the client side.
 
 Conventions the arguments follow (they are those of the public methods):

@@ -5,10 +5,10 @@
         for event in baton.executions.events(workspace_id, run.id):
             print(event.type, event.data)
 
-Its resources are generated from the async ones (baton/client/generate.py writes baton/client/blocking/),
-so each method has the async one's real signature and docstring for help() and IDEs; each runs the async
-call on the client's own event loop, in a thread of its own (baton/client/portal.py), so it works the same
-from a script, a notebook or a thread of a server that runs a loop already.
+Its resources are derived from the async ones when this module is imported (baton/client/portal.py says
+why, and what static type checkers see), so each method has the async one's real signature and docstring
+for help(); each runs the async call on the client's own event loop, in a thread of its own, so it works
+the same from a script, a notebook or a thread of a server that runs a loop already.
 """
 
 from __future__ import annotations
@@ -18,16 +18,20 @@ from typing import Any
 import httpx
 
 from baton.client import aio
-from baton.client.blocking.accounts import Auth, Me
-from baton.client.blocking.catalogue import Catalogue
-from baton.client.blocking.connections import Connections
-from baton.client.blocking.executions import Executions
-from baton.client.blocking.webhooks import Approvals, Health, Webhooks
-from baton.client.blocking.workflows import Workflows
-from baton.client.blocking.workspaces import Workspaces
-from baton.client.portal import Blocking, Portal
+from baton.client.portal import Blocking, Portal, blocking
 
 __all__ = ["Blocking", "Client", "Portal"]
+
+Auth = blocking(aio.Auth)
+Me = blocking(aio.Me)
+Workspaces = blocking(aio.Workspaces)
+Catalogue = blocking(aio.Catalogue)
+Connections = blocking(aio.Connections)
+Workflows = blocking(aio.Workflows)
+Executions = blocking(aio.Executions)
+Approvals = blocking(aio.Approvals)
+Webhooks = blocking(aio.Webhooks)
+Health = blocking(aio.Health)
 
 
 class Client:

@@ -1,6 +1,6 @@
 """The client's surface without a server: every blocking method shows the async one's real parameters
-(help() and IDEs read them from generated code), the committed blocking modules are what the generator
-makes, and every endpoint the client describes is a route of the API."""
+and docstring (help() reads the signature each derived method carries), and every endpoint the client
+describes is a route of the API."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ import pytest
 
 from api.app import create_app
 from baton.client import AsyncClient, Client, NotFound
-from baton.client.generate import generated
 from core.settings import Settings
 from tests.http_server import Reply, ScriptedServer
 
@@ -82,11 +81,6 @@ def test_help_on_workflows_create_shows_its_parameters(client: Client) -> None:
     assert "A new draft (publish it to run it)" in shown
     events = _help(client.executions.events)
     assert "last_event_id: str | None = None) -> collections.abc.Iterator[" in events
-
-
-def test_the_committed_blocking_client_is_what_the_generator_makes() -> None:
-    stale = [str(path) for path, text in generated().items() if not path.exists() or path.read_text() != text]
-    assert not stale, f"run `python -m baton.client.generate`: {stale} differ"
 
 
 def test_every_endpoint_the_client_describes_is_a_route_of_the_api(settings: Settings) -> None:

@@ -1,1 +1,0 @@
-"""The blocking client's resources, generated from baton/client/resources/ by baton/client/generate.py."""
