@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -21,8 +21,11 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core import files
+from core.blobs import BlobStore
 from core.errors import AUTH_FAILED
 from core.outbound import BlockedAddress, OutboundPolicy
+from core.settings import Settings
 from integrations.failed_answers import failed_answer
 
 __all__ = ["AUTH_FAILED", "ActionError", "auth_failed"]
@@ -157,6 +160,16 @@ def _int(value: str | None) -> int | None:
         return None
 
 
+def file_error(error: files.FileError) -> ActionError:
+    """What goes wrong with a file, as an action's error: nothing about it improves on a retry."""
+    kind = {
+        files.FileNotFound: "FileNotFound",
+        files.FileTooLarge: "FileTooLarge",
+        files.InvalidFileRef: "InvalidInput",
+    }.get(type(error), "FilesUnavailable")
+    return ActionError(str(error), type=kind, retryable=False)
+
+
 def service_message(response: httpx.Response) -> str:
     """The service's own words about an error (the usual JSON error fields, else the start of the text)."""
     try:
@@ -195,10 +208,18 @@ class ActionContext:
     workspace_id: str | None = None
     execution_id: str | None = None
     database: AsyncEngine | None = None
+    # Where files are kept (core.files; BLOB_STORE_URL): store_file, open_file and read_file below.
+    blobs: BlobStore | None = None
     # Set by the activity layer (activities.actions): what heartbeat() and progress() report to. Without
     # them (a connection test, a poll) both do nothing.
     on_heartbeat: Callable[[Any], None] | None = field(default=None, repr=False)
     on_progress: Callable[[dict[str, Any]], Awaitable[None]] | None = field(default=None, repr=False)
+    # What the last heartbeat of an earlier attempt of this call said (its `details`), so a retry resumes
+    # where that attempt was (http.request's pagination); None on a first attempt or a local activity.
+    resumed: Any = None
+    # The installation's settings, for actions with bounds of their own (the pages of http.request);
+    # None outside a worker (a connection test): the defaults apply.
+    settings: Settings | None = field(default=None, repr=False)
     _progress_sent: float = field(default=-PROGRESS_INTERVAL_SECONDS, repr=False)
 
     def heartbeat(self, details: Any = None) -> None:
@@ -247,6 +268,59 @@ class ActionContext:
             raise ActionError(
                 f"{self.service}: cannot resolve {host} ({exc})", type="ConnectionError"
             ) from exc
+
+    def _run(self) -> tuple[str, str]:
+        if not self.workspace_id or not self.execution_id:
+            raise ActionError(
+                f"{self.service}: files exist only within a run", type="InvalidInput", retryable=False
+            )
+        return self.workspace_id, self.execution_id
+
+    async def store_file(
+        self,
+        body: bytes | AsyncIterable[bytes],
+        *,
+        name: str | None,
+        content_type: str | None = None,
+        max_bytes: int | None = None,
+    ) -> files.FileRef:
+        """Keeps `body` (streamed) as a file of this run; its reference is what the step outputs."""
+        workspace, execution = self._run()
+        try:
+            return await files.store_file(
+                self.blobs,
+                workspace,
+                execution,
+                body,
+                name=name,
+                content_type=content_type,
+                max_bytes=max_bytes,
+            )
+        except files.FileError as exc:
+            raise file_error(exc) from exc
+
+    async def open_file(self, ref: Any, path: str = "file") -> AsyncIterator[bytes]:
+        """A file of this workspace as chunks; a bad reference or another workspace's file is an ActionError
+        naming `path`, raised before the first chunk."""
+        workspace, _ = self._run()
+        try:
+            found = files.file_ref(ref, path)
+            stream = files.open_file(self.blobs, workspace, found)
+            first = await anext(stream, None)
+        except files.FileError as exc:
+            raise file_error(exc) from exc
+        if first is not None:
+            yield first
+            async for chunk in stream:
+                yield chunk
+
+    async def read_file(self, ref: Any, limit: int, path: str = "file") -> bytes:
+        """A whole file of this workspace (a parser's input), ActionError past `limit` bytes."""
+        workspace, _ = self._run()
+        try:
+            return await files.read_file_bytes(self.blobs, workspace, files.file_ref(ref, path), limit)
+        except files.FileError as exc:
+            raise file_error(exc) from exc
 
     def secret(self, name: str) -> str:
         """A credential field the action cannot work without."""
