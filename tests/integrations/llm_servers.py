@@ -151,6 +151,29 @@ async def connect(studio: Studio, server: ScriptedServer, provider: str, **more:
     return await studio.connect("llm", credentials)
 
 
+def say_hi(provider: str) -> dict[str, Any]:
+    """The smallest chat input: "hi" to the provider's model of MODELS."""
+    return {"model": MODELS[provider], "messages": [{"role": "user", "content": "hi"}]}
+
+
+async def run_step(
+    studio: Studio,
+    server: ScriptedServer,
+    provider: str,
+    action: str,
+    data: dict[str, Any],
+    payload: Any = None,
+    *,
+    credentials: dict[str, Any] | None = None,
+    **more: Any,
+) -> dict[str, Any]:
+    """Connects `provider` to `server` (with `credentials` added), publishes one `action` step (`ask`, with
+    `more` of its fields) and answers its finished run."""
+    connection = await connect(studio, server, provider, **(credentials or {}))
+    workflow = await studio.publish([step(action, connection, data, **more)])
+    return await studio.run(workflow, payload)
+
+
 def step(action: str, connection: str, data: dict[str, Any], **more: Any) -> dict[str, Any]:
     return {
         "id": "ask",

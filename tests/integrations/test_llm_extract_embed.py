@@ -10,7 +10,7 @@ import pytest
 
 from tests.http_server import Reply, ScriptedServer
 from tests.integrations.conftest import Studio
-from tests.integrations.llm_servers import INVOICE_SCHEMA, connect, openai_reply, step
+from tests.integrations.llm_servers import INVOICE_SCHEMA, openai_reply, run_step
 
 
 async def test_extract_sends_the_validation_error_back_and_succeeds_on_the_second_answer(
@@ -21,17 +21,10 @@ async def test_extract_sends_the_validation_error_back_and_succeeds_on_the_secon
         openai_reply('{"total": "twelve", "currency": "EUR"}'),
         openai_reply('```json\n{"total": 12.5, "currency": "EUR"}\n```'),
     )
-    connection = await connect(studio, model_server, "openai")
-    workflow = await studio.publish(
-        [
-            step(
-                "llm.extract",
-                connection,
-                {"model": "gpt-4o-mini", "prompt": "Invoice: {{ trigger.text }}", "schema": INVOICE_SCHEMA},
-            )
-        ]
+    data = {"model": "gpt-4o-mini", "prompt": "Invoice: {{ trigger.text }}", "schema": INVOICE_SCHEMA}
+    execution = await run_step(
+        studio, model_server, "openai", "llm.extract", data, {"text": "Total 12.50 EUR"}
     )
-    execution = await studio.run(workflow, {"text": "Total 12.50 EUR"})
     assert execution["status"] == "SUCCESS", execution["error"]
     output = execution["steps"]["ask"]["output"]
     assert output["data"] == {"total": 12.5, "currency": "EUR"}
@@ -70,17 +63,8 @@ async def test_extract_with_anthropic_forces_a_tool_whose_input_is_the_schema(
             },
         ),
     )
-    connection = await connect(studio, model_server, "anthropic")
-    workflow = await studio.publish(
-        [
-            step(
-                "llm.extract",
-                connection,
-                {"model": "claude-sonnet-4", "prompt": "3 USD", "schema": INVOICE_SCHEMA},
-            )
-        ]
-    )
-    execution = await studio.run(workflow)
+    data = {"model": "claude-sonnet-4", "prompt": "3 USD", "schema": INVOICE_SCHEMA}
+    execution = await run_step(studio, model_server, "anthropic", "llm.extract", data)
     assert execution["status"] == "SUCCESS", execution["error"]
     assert execution["steps"]["ask"]["output"]["data"] == {"total": 3, "currency": "USD"}
     body = json.loads(model_server.hits("/v1/messages")[0].body)
@@ -92,18 +76,9 @@ async def test_extract_fails_without_retrying_after_max_attempts_naming_the_path
     studio: Studio, model_server: ScriptedServer
 ) -> None:
     model_server.script("/v1/chat/completions", openai_reply('{"total": 12}'))
-    connection = await connect(studio, model_server, "openai")
-    workflow = await studio.publish(
-        [
-            step(
-                "llm.extract",
-                connection,
-                {"model": "gpt-4o-mini", "prompt": "x", "schema": INVOICE_SCHEMA, "maxAttempts": 2},
-                retry={"maxAttempts": 3, "initialIntervalSeconds": 0.1},
-            )
-        ]
-    )
-    execution = await studio.run(workflow)
+    data = {"model": "gpt-4o-mini", "prompt": "x", "schema": INVOICE_SCHEMA, "maxAttempts": 2}
+    retry = {"maxAttempts": 3, "initialIntervalSeconds": 0.1}
+    execution = await run_step(studio, model_server, "openai", "llm.extract", data, retry=retry)
     assert execution["status"] == "FAILED"
     assert "after 2 attempts" in execution["error"]
     assert "'currency' is a required property" in execution["error"]
@@ -151,12 +126,9 @@ async def test_embed_returns_one_vector_per_text_in_order(
     usage: dict[str, int],
 ) -> None:
     model_server.script(path, reply)
-    connection = await connect(studio, model_server, provider)
     model = "text-embedding-3-small" if provider == "openai" else "text-embedding-004"
-    workflow = await studio.publish(
-        [step("llm.embed", connection, {"model": model, "input": ["cat", "dog"], "dimensions": 2})]
-    )
-    execution = await studio.run(workflow)
+    data = {"model": model, "input": ["cat", "dog"], "dimensions": 2}
+    execution = await run_step(studio, model_server, provider, "llm.embed", data)
     assert execution["status"] == "SUCCESS", execution["error"]
     output = execution["steps"]["ask"]["output"]
     assert output["embeddings"] == [[0.1, 0.2], [0.3, 0.4]]

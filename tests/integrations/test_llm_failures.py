@@ -9,78 +9,49 @@ import pytest
 
 from tests.http_server import Reply, ScriptedServer
 from tests.integrations.conftest import Studio
-from tests.integrations.llm_servers import KEY, connect, openai_reply, step
+from tests.integrations.llm_servers import KEY, PROVIDERS, connect, openai_reply, run_step, say_hi
+
+RETRY = {"maxAttempts": 3, "initialIntervalSeconds": 0.1}
 
 
+REFUSED_KEYS = {
+    "anthropic": Reply(
+        401, {"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}}
+    ),
+    "gemini": Reply(  # Gemini refuses a key with a 400
+        400,
+        {
+            "error": {
+                "code": 400,
+                "message": "API key not valid. Please pass a valid API key.",
+                "status": "INVALID_ARGUMENT",
+                "details": [
+                    {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}
+                ],
+            }
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("provider", "words"), [("anthropic", "invalid x-api-key"), ("gemini", "API key not valid")]
+)
 async def test_a_refused_key_fails_once_with_the_providers_words_and_says_to_reconnect(
-    studio: Studio, model_server: ScriptedServer
+    studio: Studio, model_server: ScriptedServer, provider: str, words: str
 ) -> None:
-    model_server.script(
-        "/v1/messages",
-        Reply(
-            401, {"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}}
-        ),
-    )
-    connection = await connect(studio, model_server, "anthropic")
-    workflow = await studio.publish(
-        [
-            step(
-                "llm.chat",
-                connection,
-                {"model": "claude-sonnet-4", "messages": [{"role": "user", "content": "hi"}]},
-            )
-        ]
-    )
-    execution = await studio.run(workflow)
+    path = PROVIDERS[provider]["path"]
+    model_server.script(path, REFUSED_KEYS[provider])
+    execution = await run_step(studio, model_server, provider, "llm.chat", say_hi(provider))
     assert execution["status"] == "FAILED"
-    assert "invalid x-api-key" in execution["error"]
+    assert words in execution["error"]
     assert "Reconnect" in execution["error"]
-    assert len(model_server.hits("/v1/messages")) == 1
+    assert len(model_server.hits(path)) == 1
     assert [u["error"] for u in await studio.usage()] == ["AuthenticationFailed"]
 
 
-async def test_gemini_refusing_the_key_with_a_400_fails_once_and_says_to_reconnect(
-    studio: Studio, model_server: ScriptedServer
-) -> None:
-    path = "/v1beta/models/gemini-2.5-flash:generateContent"
-    model_server.script(
-        path,
-        Reply(
-            400,
-            {
-                "error": {
-                    "code": 400,
-                    "message": "API key not valid. Please pass a valid API key.",
-                    "status": "INVALID_ARGUMENT",
-                    "details": [
-                        {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}
-                    ],
-                }
-            },
-        ),
-    )
-    connection = await connect(studio, model_server, "gemini")
-    workflow = await studio.publish(
-        [
-            step(
-                "llm.chat",
-                connection,
-                {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "hi"}]},
-            )
-        ]
-    )
-    execution = await studio.run(workflow)
-    assert execution["status"] == "FAILED"
-    assert "API key not valid" in execution["error"]
-    assert "Reconnect" in execution["error"]
-    assert [u["error"] for u in await studio.usage()] == ["AuthenticationFailed"]
-
-
-async def test_an_openai_account_out_of_credit_is_not_retried(
-    studio: Studio, model_server: ScriptedServer
-) -> None:
-    model_server.script(
-        "/v1/chat/completions",
+NOT_RETRIED = {
+    "openai": (  # an account out of credit
         Reply(
             429,
             {
@@ -91,57 +62,10 @@ async def test_an_openai_account_out_of_credit_is_not_retried(
                 }
             },
         ),
-    )
-    connection = await connect(studio, model_server, "openai")
-    workflow = await studio.publish(
-        [
-            step(
-                "llm.chat",
-                connection,
-                {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
-                retry={"maxAttempts": 3, "initialIntervalSeconds": 0.1},
-            )
-        ]
-    )
-    execution = await studio.run(workflow)
-    assert execution["status"] == "FAILED"
-    assert "exceeded your current quota" in execution["error"]
-    assert len(model_server.hits("/v1/chat/completions")) == 1
-    assert [u["error"] for u in await studio.usage()] == ["QuotaExhausted"]
-
-
-async def test_a_429_is_retried_after_the_delay_the_provider_asks_for(
-    studio: Studio, model_server: ScriptedServer
-) -> None:
-    model_server.script(
-        "/v1/chat/completions",
-        Reply(429, {"error": {"message": "Rate limit reached", "type": "requests"}}, {"retry-after": "1"}),
-        openai_reply("done"),
-    )
-    connection = await connect(studio, model_server, "openai")
-    workflow = await studio.publish(
-        [
-            step(
-                "llm.chat",
-                connection,
-                {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
-                retry={"maxAttempts": 3, "initialIntervalSeconds": 0.1},
-            )
-        ]
-    )
-    execution = await studio.run(workflow)
-    assert execution["status"] == "SUCCESS", execution["error"]
-    assert execution["steps"]["ask"]["output"]["text"] == "done"
-    first, second = model_server.hits("/v1/chat/completions")
-    assert second.at - first.at >= 0.9  # Retry-After, not the step's 0.1 s
-    assert [u["error"] for u in await studio.usage()] == ["HTTP429", None]
-
-
-async def test_a_server_error_is_retried_and_a_bad_request_is_not(
-    studio: Studio, model_server: ScriptedServer
-) -> None:
-    model_server.script(
-        "/v1beta/models/gemini-2.5-flash:generateContent",
+        "exceeded your current quota",
+        ["QuotaExhausted"],
+    ),
+    "gemini": (  # a bad request
         Reply(
             400,
             {
@@ -152,22 +76,52 @@ async def test_a_server_error_is_retried_and_a_bad_request_is_not(
                 }
             },
         ),
-    )
-    connection = await connect(studio, model_server, "gemini")
-    workflow = await studio.publish(
-        [
-            step(
-                "llm.chat",
-                connection,
-                {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "hi"}]},
-                retry={"maxAttempts": 3, "initialIntervalSeconds": 0.1},
-            )
-        ]
-    )
-    execution = await studio.run(workflow)
+        "Invalid JSON payload received.",
+        ["HTTP400"],
+    ),
+}
+
+
+@pytest.mark.parametrize("provider", list(NOT_RETRIED))
+async def test_an_account_out_of_credit_and_a_bad_request_are_not_retried(
+    studio: Studio, model_server: ScriptedServer, provider: str
+) -> None:
+    reply, words, usage = NOT_RETRIED[provider]
+    path = PROVIDERS[provider]["path"]
+    model_server.script(path, reply)
+    execution = await run_step(studio, model_server, provider, "llm.chat", say_hi(provider), retry=RETRY)
     assert execution["status"] == "FAILED"
-    assert "Invalid JSON payload received." in execution["error"]
-    assert len(model_server.hits("/v1beta/models/gemini-2.5-flash:generateContent")) == 1
+    assert words in execution["error"]
+    assert len(model_server.hits(path)) == 1
+    assert [u["error"] for u in await studio.usage()] == usage
+
+
+async def test_a_429_is_retried_after_the_delay_the_provider_asks_for(
+    studio: Studio, model_server: ScriptedServer
+) -> None:
+    model_server.script(
+        "/v1/chat/completions",
+        Reply(429, {"error": {"message": "Rate limit reached", "type": "requests"}}, {"retry-after": "1"}),
+        openai_reply("done"),
+    )
+    execution = await run_step(studio, model_server, "openai", "llm.chat", say_hi("openai"), retry=RETRY)
+    assert execution["status"] == "SUCCESS", execution["error"]
+    assert execution["steps"]["ask"]["output"]["text"] == "done"
+    first, second = model_server.hits("/v1/chat/completions")
+    assert second.at - first.at >= 0.9  # Retry-After, not the step's 0.1 s
+    assert [u["error"] for u in await studio.usage()] == ["HTTP429", None]
+
+
+async def test_a_server_error_is_retried(studio: Studio, model_server: ScriptedServer) -> None:
+    path = PROVIDERS["gemini"]["path"]
+    model_server.script(
+        path,
+        Reply(500, {"error": {"code": 500, "message": "Internal error encountered.", "status": "INTERNAL"}}),
+        PROVIDERS["gemini"]["reply"],
+    )
+    execution = await run_step(studio, model_server, "gemini", "llm.chat", say_hi("gemini"), retry=RETRY)
+    assert execution["status"] == "SUCCESS", execution["error"]
+    assert len(model_server.hits(path)) == 2
 
 
 async def test_an_azure_connection_without_its_deployment_is_refused_naming_the_field(studio: Studio) -> None:
