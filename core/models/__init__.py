@@ -13,6 +13,7 @@ from core.models.enums import (
     TriggerType,
     WorkspaceRole,
 )
+from core.models.imported import ImportedService
 from core.models.logs import AnalyticsDaily, AnalyticsEvent, ExecutionLog, IntegrationUsage
 from core.models.operations import AuditLog, ConcurrencySlot, PollState, Webhook, WorkflowTemplate
 from core.models.workflows import StepExecution, Workflow, WorkflowExecution, WorkflowVersion
@@ -28,6 +29,7 @@ BATON_TABLES = frozenset(
         "analytics_daily",
         "concurrency_slots",
         "data_store_entries",
+        "imported_services",
     }
 )
 # Columns Baton adds to the seed's tables.
@@ -55,6 +57,7 @@ __all__ = [
     "ExecutionStatus",
     "ExecutionLog",
     "Integration",
+    "ImportedService",
     "IntegrationUsage",
     "Plan",
     "PollState",
