@@ -36,7 +36,11 @@ LONG = ExecutionProfile(
 # CPU-bound work (parsing, conversion): its own queue, so it can be served by processes of its own.
 CPU = ExecutionProfile("cpu", "-cpu", timedelta(minutes=15), local_allowed=False)
 
-PROFILES: dict[str, ExecutionProfile] = {p.name: p for p in (DEFAULT, LONG, CPU)}
+# Users' scripts (the code step): their own queue, so an operator can serve them from workers of their own,
+# on machines of their own if they like; each script runs in a sandbox child under its own limits.
+CODE = ExecutionProfile("code", "-code", timedelta(minutes=2), local_allowed=False)
+
+PROFILES: dict[str, ExecutionProfile] = {p.name: p for p in (DEFAULT, LONG, CPU, CODE)}
 
 
 def profile_named(name: str) -> ExecutionProfile:

@@ -6,6 +6,7 @@ from typing import Any
 
 from core.models.enums import TriggerType
 from integrations.builtin import manual, schedule, webhook
+from integrations.code import code
 from integrations.crypto import crypto
 from integrations.github import github
 from integrations.gmail import gmail
@@ -38,6 +39,7 @@ INTEGRATIONS: dict[str, Integration] = {
         llm,
         crypto,
         store,
+        code,
     )
 }
 
