@@ -1,6 +1,7 @@
-// The API client: typed by schema.d.ts (generated from Baton's /openapi.json by `npm run openapi`). The
-// session cookie rides along on its own; requests that change something send the CSRF token the API set
-// in the readable `baton_csrf` cookie (see docs/console.md).
+// The API client: typed by schema.d.ts (generated from console/openapi.json by `npm run schema`, which the
+// build runs; `python -m api.openapi_document` writes that file from the app). The session cookie rides
+// along on its own; requests that change something send the CSRF token the API set in the readable
+// `baton_csrf` cookie (see docs/console.md).
 import createClient, { type Middleware } from "openapi-fetch";
 import type { components, paths } from "./schema";
 

@@ -388,7 +388,8 @@ export interface paths {
         /**
          * Analytics
          * @description Executions per day by status, p50/p95 duration per workflow (within 5 %), the workflows and steps
-         *     that fail most, and each integration's calls and error rate. Days older than 30 are read from daily
+         *     that fail most, each integration's calls and error rate, and each model's calls, tokens and cost
+         *     (`models`, from the llm.* actions). Days older than 30 are read from daily
          *     aggregates, kept for a year; the newest runs may take a second to count.
          */
         get: operations["analytics_api_v1_workspaces__workspace_id__analytics_get"];
@@ -462,6 +463,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/connections/oauth/providers/{provider_id}/authorize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Authorize Provider
+         * @description Connect `http.request` to any provider of the OAuth2 catalogue (authorization code with PKCE):
+         *     redirects to the provider's consent page; the callback makes an `http` connection of type oauth2.
+         */
+        get: operations["authorize_provider_api_v1_workspaces__workspace_id__connections_oauth_providers__provider_id__authorize_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace_id}/connections/oauth/{integration_id}/authorize": {
         parameters: {
             query?: never;
@@ -516,6 +538,70 @@ export interface paths {
          *     readable and well-formed); records `lastTestedAt` and `testStatus`.
          */
         post: operations["test_api_v1_workspaces__workspace_id__connections__connection_id__test_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/data-store": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Entries
+         * @description The live keys whose name starts with `prefix`, in key order.
+         */
+        get: operations["list_entries_api_v1_workspaces__workspace_id__data_store_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/data-store/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Entry */
+        get: operations["get_entry_api_v1_workspaces__workspace_id__data_store__key__get"];
+        /**
+         * Put Entry
+         * @description Sets the key (201 when it had no value). With `ifAbsent`, an existing value is kept and answered
+         *     (200).
+         */
+        put: operations["put_entry_api_v1_workspaces__workspace_id__data_store__key__put"];
+        post?: never;
+        /** Delete Entry */
+        delete: operations["delete_entry_api_v1_workspaces__workspace_id__data_store__key__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/data-store/{key}/increment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Increment Entry
+         * @description Adds `by` to the number under the key, atomically (an absent key counts from 0). Not audited: a
+         *     counter may move on every call.
+         */
+        post: operations["increment_entry_api_v1_workspaces__workspace_id__data_store__key__increment_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -956,6 +1042,12 @@ export interface paths {
          *     The secret is stored encrypted and never shown again. One anybody could guess is refused (422): at least
          *     16 characters besides whitespace and a `whsec_` prefix, 6 of them different (`standard`: a 16-byte key
          *     with 6 different byte values).
+         *
+         *     Schemes with settings the sender chooses: `basic` (`username`; the secret is the password; no replay
+         *     defence beyond TLS), `header` (`header`, optional `prefix` such as `Bearer `: the header must equal
+         *     prefix + secret) and `hmac` (`header`, `algorithm`, `encoding`, `prefix`, `signed`: `body` or a template
+         *     like `{timestamp}.{body}` with `timestampHeader` and `toleranceSeconds`). A setting the scheme does not
+         *     take, or a wrong one (`algorithm: md4`), is a 422 naming it.
          */
         put: operations["set_secret_api_v1_workspaces__workspace_id__webhooks__webhook_id__secret_put"];
         post?: never;
@@ -1278,11 +1370,12 @@ export interface paths {
          * Receive a webhook call (GET)
          * @description Starts one run of the workflow behind `token` with `{body, headers, query, method}` as its trigger.
          *
-         *     - A webhook with a secret wants each call signed in its scheme (401 naming the header otherwise) and
-         *       no query string (400: no scheme signs the URL); a signed call seen before (the same `webhook-id`, or
-         *       the same signature) answers the first execution id and starts nothing (on a debounced webhook, no
-         *       id: the burst's run starts later; the replay does not join the burst). Only a call whose signature
-         *       passes is counted in the webhook's stats.
+         *     - A webhook with a secret wants each call signed or authenticated in its scheme (401 naming the header
+         *       otherwise); a signed one takes no query string (400: no scheme signs the URL), a `basic` or `header`
+         *       one does (the credential vouches for the whole call); a signed call seen before (the same
+         *       `webhook-id`, or the same signature) answers the first execution id and starts nothing (on a debounced
+         *       webhook, no id: the burst's run starts later; the replay does not join the burst). Only a call whose
+         *       signature passes is counted in the webhook's stats.
          *     - `Idempotency-Key` (unsigned webhooks): the same key within 24 h answers the first execution id and
          *       starts nothing.
          *     - 404 when the token is unknown or its workflow inactive; 429 when the workspace's monthly quota is used
@@ -1295,11 +1388,12 @@ export interface paths {
          * Receive a webhook call (PUT)
          * @description Starts one run of the workflow behind `token` with `{body, headers, query, method}` as its trigger.
          *
-         *     - A webhook with a secret wants each call signed in its scheme (401 naming the header otherwise) and
-         *       no query string (400: no scheme signs the URL); a signed call seen before (the same `webhook-id`, or
-         *       the same signature) answers the first execution id and starts nothing (on a debounced webhook, no
-         *       id: the burst's run starts later; the replay does not join the burst). Only a call whose signature
-         *       passes is counted in the webhook's stats.
+         *     - A webhook with a secret wants each call signed or authenticated in its scheme (401 naming the header
+         *       otherwise); a signed one takes no query string (400: no scheme signs the URL), a `basic` or `header`
+         *       one does (the credential vouches for the whole call); a signed call seen before (the same
+         *       `webhook-id`, or the same signature) answers the first execution id and starts nothing (on a debounced
+         *       webhook, no id: the burst's run starts later; the replay does not join the burst). Only a call whose
+         *       signature passes is counted in the webhook's stats.
          *     - `Idempotency-Key` (unsigned webhooks): the same key within 24 h answers the first execution id and
          *       starts nothing.
          *     - 404 when the token is unknown or its workflow inactive; 429 when the workspace's monthly quota is used
@@ -1312,11 +1406,12 @@ export interface paths {
          * Receive a webhook call (POST)
          * @description Starts one run of the workflow behind `token` with `{body, headers, query, method}` as its trigger.
          *
-         *     - A webhook with a secret wants each call signed in its scheme (401 naming the header otherwise) and
-         *       no query string (400: no scheme signs the URL); a signed call seen before (the same `webhook-id`, or
-         *       the same signature) answers the first execution id and starts nothing (on a debounced webhook, no
-         *       id: the burst's run starts later; the replay does not join the burst). Only a call whose signature
-         *       passes is counted in the webhook's stats.
+         *     - A webhook with a secret wants each call signed or authenticated in its scheme (401 naming the header
+         *       otherwise); a signed one takes no query string (400: no scheme signs the URL), a `basic` or `header`
+         *       one does (the credential vouches for the whole call); a signed call seen before (the same
+         *       `webhook-id`, or the same signature) answers the first execution id and starts nothing (on a debounced
+         *       webhook, no id: the burst's run starts later; the replay does not join the burst). Only a call whose
+         *       signature passes is counted in the webhook's stats.
          *     - `Idempotency-Key` (unsigned webhooks): the same key within 24 h answers the first execution id and
          *       starts nothing.
          *     - 404 when the token is unknown or its workflow inactive; 429 when the workspace's monthly quota is used
@@ -1329,11 +1424,12 @@ export interface paths {
          * Receive a webhook call (DELETE)
          * @description Starts one run of the workflow behind `token` with `{body, headers, query, method}` as its trigger.
          *
-         *     - A webhook with a secret wants each call signed in its scheme (401 naming the header otherwise) and
-         *       no query string (400: no scheme signs the URL); a signed call seen before (the same `webhook-id`, or
-         *       the same signature) answers the first execution id and starts nothing (on a debounced webhook, no
-         *       id: the burst's run starts later; the replay does not join the burst). Only a call whose signature
-         *       passes is counted in the webhook's stats.
+         *     - A webhook with a secret wants each call signed or authenticated in its scheme (401 naming the header
+         *       otherwise); a signed one takes no query string (400: no scheme signs the URL), a `basic` or `header`
+         *       one does (the credential vouches for the whole call); a signed call seen before (the same
+         *       `webhook-id`, or the same signature) answers the first execution id and starts nothing (on a debounced
+         *       webhook, no id: the burst's run starts later; the replay does not join the burst). Only a call whose
+         *       signature passes is counted in the webhook's stats.
          *     - `Idempotency-Key` (unsigned webhooks): the same key within 24 h answers the first execution id and
          *       starts nothing.
          *     - 404 when the token is unknown or its workflow inactive; 429 when the workspace's monthly quota is used
@@ -1348,11 +1444,12 @@ export interface paths {
          * Receive a webhook call (PATCH)
          * @description Starts one run of the workflow behind `token` with `{body, headers, query, method}` as its trigger.
          *
-         *     - A webhook with a secret wants each call signed in its scheme (401 naming the header otherwise) and
-         *       no query string (400: no scheme signs the URL); a signed call seen before (the same `webhook-id`, or
-         *       the same signature) answers the first execution id and starts nothing (on a debounced webhook, no
-         *       id: the burst's run starts later; the replay does not join the burst). Only a call whose signature
-         *       passes is counted in the webhook's stats.
+         *     - A webhook with a secret wants each call signed or authenticated in its scheme (401 naming the header
+         *       otherwise); a signed one takes no query string (400: no scheme signs the URL), a `basic` or `header`
+         *       one does (the credential vouches for the whole call); a signed call seen before (the same
+         *       `webhook-id`, or the same signature) answers the first execution id and starts nothing (on a debounced
+         *       webhook, no id: the burst's run starts later; the replay does not join the burst). Only a call whose
+         *       signature passes is counted in the webhook's stats.
          *     - `Idempotency-Key` (unsigned webhooks): the same key within 24 h answers the first execution id and
          *       starts nothing.
          *     - 404 when the token is unknown or its workflow inactive; 429 when the workspace's monthly quota is used
@@ -1473,6 +1570,174 @@ export interface components {
              * @enum {string}
              */
             type: "action";
+        };
+        /**
+         * AgentMemory
+         * @description The conversation kept between runs under a session key, in the workspace's data store.
+         */
+        AgentMemory: {
+            /**
+             * Maxmessages
+             * @description Kept: the last N messages
+             * @default 50
+             */
+            maxMessages: number;
+            /**
+             * Maxtokens
+             * @description Kept: at most about this many tokens (4 characters a token)
+             * @default null
+             */
+            maxTokens: number | null;
+            /**
+             * Sessionkey
+             * @description Expression or text naming the conversation (a chat's session id)
+             */
+            sessionKey: string;
+        };
+        /** AgentStep */
+        AgentStep: {
+            /**
+             * Connectionid
+             * @description The LLM connection (docs/llm.md)
+             */
+            connectionId: string;
+            /**
+             * Id
+             * @example send_welcome
+             */
+            id: string;
+            /**
+             * Maxcostusd
+             * @description Cost of all turns together (USD) before the step fails
+             * @default null
+             */
+            maxCostUsd: number | null;
+            /**
+             * Maxtokens
+             * @description Tokens of all turns together before the step fails
+             * @default null
+             */
+            maxTokens: number | null;
+            /**
+             * Maxturns
+             * @description Model turns before the step fails
+             * @default 10
+             */
+            maxTurns: number;
+            /** @default null */
+            memory: components["schemas"]["AgentMemory"] | null;
+            /**
+             * Message
+             * @description The user's message (expression allowed)
+             */
+            message: unknown;
+            /**
+             * Model
+             * @example gpt-4o-mini
+             */
+            model: string;
+            /**
+             * Name
+             * @description Display name (the Web UI summary)
+             * @default null
+             */
+            name: string | null;
+            /**
+             * Onerror
+             * @description "fail" ends the run, "continue" records {"error": ...} as the output, "pause" parks the run for an operator (POST .../unpause tries the step again, with an edited input if given, or gives up: FAILED), a list of steps runs instead of the failed step
+             * @default fail
+             */
+            onError: ("fail" | "continue" | "pause") | components["schemas"]["NestedStep"][];
+            /** @default null */
+            retry: components["schemas"]["RetryPolicy"] | null;
+            /**
+             * System
+             * @description System prompt (expression allowed)
+             * @default null
+             */
+            system: string | null;
+            /**
+             * Temperature
+             * @default null
+             */
+            temperature: number | null;
+            /**
+             * Timeoutseconds
+             * @default null
+             */
+            timeoutSeconds: number | null;
+            /** Tools */
+            tools?: components["schemas"]["AgentTool"][];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "agent";
+        };
+        /**
+         * AgentTool
+         * @description A function an agent's model may call: a Baton action, a published workflow, or an MCP tool.
+         */
+        AgentTool: {
+            /**
+             * Action
+             * @default null
+             * @example http.request
+             */
+            action: string | null;
+            /**
+             * Approvers
+             * @description User ids allowed to decide (any member)
+             * @default null
+             */
+            approvers: string[] | null;
+            /**
+             * Connectionid
+             * @description The action's (or MCP server's) connection
+             * @default null
+             */
+            connectionId: string | null;
+            /**
+             * Description
+             * @description What the model is told it does
+             * @default
+             */
+            description: string;
+            /**
+             * Input
+             * @description The action's input (the subworkflow's trigger data), expressions allowed: `item` is the model's arguments, `index` the call's number. Without it the arguments are the input
+             * @default null
+             */
+            input: {
+                [key: string]: unknown;
+            } | null;
+            /** @default null */
+            mcp: components["schemas"]["McpTool"] | null;
+            /**
+             * Name
+             * @description The function name the model calls
+             */
+            name: string;
+            /**
+             * Parameters
+             * @description JSON Schema of the arguments; by default the action's input schema (required with `input`)
+             * @default null
+             */
+            parameters: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Requireapproval
+             * @description The run waits on each call until a person approves it (the arguments shown, editable) or rejects it (the model is told)
+             * @default false
+             */
+            requireApproval: boolean;
+            /**
+             * Workflowid
+             * @description A published workflow run as a subworkflow
+             * @default null
+             */
+            workflowId: string | null;
         };
         /** ApiKeyCreate */
         ApiKeyCreate: {
@@ -2016,6 +2281,60 @@ export interface components {
             /** @description null removes it */
             rateLimit?: components["schemas"]["ConnectionRateLimitIn"] | null;
         };
+        /** DataStoreEntryOut */
+        DataStoreEntryOut: {
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /** Expiresat */
+            expiresAt?: string | null;
+            /** Key */
+            key: string;
+            /**
+             * Updatedat
+             * Format: date-time
+             */
+            updatedAt: string;
+            /** Value */
+            value?: unknown;
+            /** Version */
+            version: number;
+        };
+        /** DataStoreIncrement */
+        DataStoreIncrement: {
+            /**
+             * By
+             * @description What to add (negative to subtract)
+             * @default 1
+             */
+            by: number;
+            /**
+             * Ttlseconds
+             * @description When this creates the key: forget it after this many seconds
+             */
+            ttlSeconds?: number | null;
+        };
+        /** DataStorePut */
+        DataStorePut: {
+            /**
+             * Ifabsent
+             * @description Write only when the key has no value (else the stored one is answered)
+             * @default false
+             */
+            ifAbsent: boolean;
+            /**
+             * Ttlseconds
+             * @description Forget the value after this many seconds (default: never)
+             */
+            ttlSeconds?: number | null;
+            /**
+             * Value
+             * @description Any JSON value (at most 256 KiB of JSON)
+             */
+            value: unknown;
+        };
         /**
          * Debounce
          * @description A burst of calls gives one run, with the last call, once no call has come for `seconds`.
@@ -2038,6 +2357,17 @@ export interface components {
         DecisionBody: {
             /** Approved */
             approved: boolean;
+            /**
+             * Arguments
+             * @description An agent's tool call: approve it with these arguments instead of the model's (its waiting state shows them as `arguments`)
+             * @example {
+             *       "amount": 20,
+             *       "orderId": "A-1001"
+             *     }
+             */
+            arguments?: {
+                [key: string]: unknown;
+            } | null;
             /** Comment */
             comment?: string | null;
         };
@@ -2091,20 +2421,8 @@ export interface components {
             detail: string;
             /** Error */
             error: string;
-            /**
-             * Issues
-             * @description When more than one thing is wrong: each of them (the detail lists them too)
-             */
-            issues?: components["schemas"]["ErrorIssue"][] | null;
             /** Path */
             path?: string | null;
-        };
-        /** ErrorIssue */
-        ErrorIssue: {
-            /** Message */
-            message: string;
-            /** Path */
-            path: string;
         };
         /** ExecutionDetail */
         ExecutionDetail: {
@@ -2513,6 +2831,22 @@ export interface components {
          * @description Runs started from the API (`POST /workflows/{id}/run`) or the UI.
          */
         ManualTriggerConfig: Record<string, never>;
+        /**
+         * McpTool
+         * @description One tool of an MCP server (called through the `mcp.call_tool` action).
+         */
+        McpTool: {
+            /**
+             * Tool
+             * @description The tool's name on the server
+             */
+            tool: string;
+            /**
+             * Url
+             * @example https://mcp.example.com/mcp
+             */
+            url: string;
+        };
         /** MemberCreate */
         MemberCreate: {
             /**
@@ -2567,11 +2901,6 @@ export interface components {
             detail: string;
             /** Error */
             error: string;
-            /**
-             * Issues
-             * @description When more than one thing is wrong: each of them (the detail lists them too)
-             */
-            issues?: components["schemas"]["ErrorIssue"][] | null;
             /** Path */
             path?: string | null;
             /**
@@ -2605,6 +2934,13 @@ export interface components {
         Page_ConnectionOut_: {
             /** Items */
             items: components["schemas"]["ConnectionOut"][];
+            /** Nextcursor */
+            nextCursor?: string | null;
+        };
+        /** Page[DataStoreEntryOut] */
+        Page_DataStoreEntryOut_: {
+            /** Items */
+            items: components["schemas"]["DataStoreEntryOut"][];
             /** Nextcursor */
             nextCursor?: string | null;
         };
@@ -3027,26 +3363,70 @@ export interface components {
              * Signaturescheme
              * @enum {string}
              */
-            signatureScheme: "standard" | "github" | "stripe" | "slack" | "baton-v1";
+            signatureScheme: "standard" | "github" | "stripe" | "slack" | "baton-v1" | "basic" | "header" | "hmac";
             /** Webhookid */
             webhookId: string;
         };
         /**
          * SecretIn
-         * @description A sender's own signing secret, e.g. `{"scheme": "github", "secret": "<the GitHub webhook's>"}`.
+         * @description A sender's own signing secret, e.g. `{"scheme": "github", "secret": "<the GitHub webhook's>"}`, or
+         *     the settings of a scheme the sender chooses: `{"scheme": "basic", "username": "shop", "secret":
+         *     "<password>"}`, `{"scheme": "header", "header": "X-Api-Key", "secret": "<token>"}`, `{"scheme": "hmac",
+         *     "header": "X-Shopify-Hmac-Sha256", "encoding": "base64", "secret": "<the app's secret>"}`. A setting the
+         *     scheme does not take is refused (422 naming it).
          */
         SecretIn: {
             /**
+             * Algorithm
+             * @description hmac: sha1, sha256 (default) or sha512
+             */
+            algorithm?: ("sha1" | "sha256" | "sha512") | null;
+            /**
+             * Encoding
+             * @description hmac: hex (default) or base64
+             */
+            encoding?: ("hex" | "base64") | null;
+            /**
+             * Header
+             * @description header: the header carrying the token (`X-Api-Key`, `Authorization`); hmac: the header carrying the signature (`X-Shopify-Hmac-Sha256`)
+             */
+            header?: string | null;
+            /**
+             * Prefix
+             * @description header, hmac: what comes before the token or signature (`Bearer `, `sha256=`)
+             */
+            prefix?: string | null;
+            /**
              * Scheme
-             * @description standard, github, stripe, slack or baton-v1
+             * @description standard, github, stripe, slack, baton-v1, basic, header or hmac
              * @enum {string}
              */
-            scheme: "standard" | "github" | "stripe" | "slack" | "baton-v1";
+            scheme: "standard" | "github" | "stripe" | "slack" | "baton-v1" | "basic" | "header" | "hmac";
             /**
              * Secret
-             * @description The secret the sender signs with
+             * @description The secret the sender signs with (basic: the password; header: the token)
              */
             secret: string;
+            /**
+             * Signed
+             * @description hmac: `body` (default) or a template of what is signed, e.g. `{timestamp}.{body}`
+             */
+            signed?: string | null;
+            /**
+             * Timestampheader
+             * @description hmac: the header carrying the Unix time that `{timestamp}` stands for
+             */
+            timestampHeader?: string | null;
+            /**
+             * Toleranceseconds
+             * @description hmac with timestampHeader: how far the timestamp may be from now (default WEBHOOK_SIGNATURE_TOLERANCE_SECONDS, 300)
+             */
+            toleranceSeconds?: number | null;
+            /**
+             * Username
+             * @description basic: the user the sender sends
+             */
+            username?: string | null;
         };
         /**
          * SessionOut
@@ -3538,7 +3918,7 @@ export interface components {
             /** Name */
             name: string;
             /** Steps */
-            steps: (components["schemas"]["ActionStep"] | components["schemas"]["ConditionStep"] | components["schemas"]["SwitchStep"] | components["schemas"]["LoopStep"] | components["schemas"]["ParallelStep"] | components["schemas"]["DelayStep"] | components["schemas"]["ApprovalStep"] | components["schemas"]["SetStep"] | components["schemas"]["SubworkflowStep"] | components["schemas"]["RespondStep"] | components["schemas"]["StopStep"])[];
+            steps: (components["schemas"]["ActionStep"] | components["schemas"]["ConditionStep"] | components["schemas"]["SwitchStep"] | components["schemas"]["LoopStep"] | components["schemas"]["ParallelStep"] | components["schemas"]["DelayStep"] | components["schemas"]["ApprovalStep"] | components["schemas"]["SetStep"] | components["schemas"]["SubworkflowStep"] | components["schemas"]["AgentStep"] | components["schemas"]["RespondStep"] | components["schemas"]["StopStep"])[];
             /**
              * Triggerconfig
              * @description Depends on triggerType: WEBHOOK → WebhookTriggerConfig, SCHEDULE → ScheduleTriggerConfig, POLLING → PollingTriggerConfig, MANUAL → ManualTriggerConfig
@@ -3570,9 +3950,9 @@ export interface components {
             lastCalledAt: string | null;
             /**
              * Signaturescheme
-             * @description How calls are signed when `hasSecret`: standard (Standard Webhooks), github, stripe, slack, or baton-v1 (X-Baton-Signature, secrets made before Standard Webhooks)
+             * @description How calls are signed when `hasSecret`: standard (Standard Webhooks), github, stripe, slack, baton-v1 (X-Baton-Signature, secrets made before Standard Webhooks), or basic, header, hmac (settings the sender chose)
              */
-            signatureScheme: ("standard" | "github" | "stripe" | "slack" | "baton-v1") | null;
+            signatureScheme: ("standard" | "github" | "stripe" | "slack" | "baton-v1" | "basic" | "header" | "hmac") | null;
             /**
              * Token
              * @description The secret part of `url`; null like `url`
@@ -3607,7 +3987,7 @@ export interface components {
              * @default standard
              * @enum {string}
              */
-            signatureScheme: "standard" | "github" | "stripe" | "slack" | "baton-v1";
+            signatureScheme: "standard" | "github" | "stripe" | "slack" | "baton-v1" | "basic" | "header" | "hmac";
             /** Webhookid */
             webhookId: string;
         };
@@ -3677,7 +4057,13 @@ export interface components {
              */
             priority?: number | null;
             /** Steps */
-            steps?: (components["schemas"]["ActionStep"] | components["schemas"]["ConditionStep"] | components["schemas"]["SwitchStep"] | components["schemas"]["LoopStep"] | components["schemas"]["ParallelStep"] | components["schemas"]["DelayStep"] | components["schemas"]["ApprovalStep"] | components["schemas"]["SetStep"] | components["schemas"]["SubworkflowStep"] | components["schemas"]["RespondStep"] | components["schemas"]["StopStep"])[];
+            steps?: (components["schemas"]["ActionStep"] | components["schemas"]["ConditionStep"] | components["schemas"]["SwitchStep"] | components["schemas"]["LoopStep"] | components["schemas"]["ParallelStep"] | components["schemas"]["DelayStep"] | components["schemas"]["ApprovalStep"] | components["schemas"]["SetStep"] | components["schemas"]["SubworkflowStep"] | components["schemas"]["AgentStep"] | components["schemas"]["RespondStep"] | components["schemas"]["StopStep"])[];
+            /**
+             * Strictexpressions
+             * @description An expression that reads a missing path fails its step naming the path (`trigger.nope is undefined`) instead of giving null; `| default(x)` and `is defined` still handle a path that may be absent. Off: only `url` fields are strict. Applies to the runs that start after the change (not versioned).
+             * @default false
+             */
+            strictExpressions: boolean;
             /** Tags */
             tags?: string[];
             /**
@@ -3737,7 +4123,7 @@ export interface components {
             /** Name */
             name: string;
             /** Steps */
-            steps?: (components["schemas"]["ActionStep"] | components["schemas"]["ConditionStep"] | components["schemas"]["SwitchStep"] | components["schemas"]["LoopStep"] | components["schemas"]["ParallelStep"] | components["schemas"]["DelayStep"] | components["schemas"]["ApprovalStep"] | components["schemas"]["SetStep"] | components["schemas"]["SubworkflowStep"] | components["schemas"]["RespondStep"] | components["schemas"]["StopStep"])[];
+            steps?: (components["schemas"]["ActionStep"] | components["schemas"]["ConditionStep"] | components["schemas"]["SwitchStep"] | components["schemas"]["LoopStep"] | components["schemas"]["ParallelStep"] | components["schemas"]["DelayStep"] | components["schemas"]["ApprovalStep"] | components["schemas"]["SetStep"] | components["schemas"]["SubworkflowStep"] | components["schemas"]["AgentStep"] | components["schemas"]["RespondStep"] | components["schemas"]["StopStep"])[];
             /** Tags */
             tags?: string[];
             /**
@@ -3793,7 +4179,12 @@ export interface components {
             /** Publishedat */
             publishedAt: string | null;
             /** Steps */
-            steps: (components["schemas"]["ActionStep"] | components["schemas"]["ConditionStep"] | components["schemas"]["SwitchStep"] | components["schemas"]["LoopStep"] | components["schemas"]["ParallelStep"] | components["schemas"]["DelayStep"] | components["schemas"]["ApprovalStep"] | components["schemas"]["SetStep"] | components["schemas"]["SubworkflowStep"] | components["schemas"]["RespondStep"] | components["schemas"]["StopStep"])[];
+            steps: (components["schemas"]["ActionStep"] | components["schemas"]["ConditionStep"] | components["schemas"]["SwitchStep"] | components["schemas"]["LoopStep"] | components["schemas"]["ParallelStep"] | components["schemas"]["DelayStep"] | components["schemas"]["ApprovalStep"] | components["schemas"]["SetStep"] | components["schemas"]["SubworkflowStep"] | components["schemas"]["AgentStep"] | components["schemas"]["RespondStep"] | components["schemas"]["StopStep"])[];
+            /**
+             * Strictexpressions
+             * @default false
+             */
+            strictExpressions: boolean;
             /** Successfulexecutions */
             successfulExecutions: number;
             /** Tags */
@@ -3857,7 +4248,12 @@ export interface components {
              * Steps
              * @description Leave out to keep the current value
              */
-            steps?: (components["schemas"]["ActionStep"] | components["schemas"]["ConditionStep"] | components["schemas"]["SwitchStep"] | components["schemas"]["LoopStep"] | components["schemas"]["ParallelStep"] | components["schemas"]["DelayStep"] | components["schemas"]["ApprovalStep"] | components["schemas"]["SetStep"] | components["schemas"]["SubworkflowStep"] | components["schemas"]["RespondStep"] | components["schemas"]["StopStep"])[];
+            steps?: (components["schemas"]["ActionStep"] | components["schemas"]["ConditionStep"] | components["schemas"]["SwitchStep"] | components["schemas"]["LoopStep"] | components["schemas"]["ParallelStep"] | components["schemas"]["DelayStep"] | components["schemas"]["ApprovalStep"] | components["schemas"]["SetStep"] | components["schemas"]["SubworkflowStep"] | components["schemas"]["AgentStep"] | components["schemas"]["RespondStep"] | components["schemas"]["StopStep"])[];
+            /**
+             * Strictexpressions
+             * @description An expression that reads a missing path fails its step naming the path (`trigger.nope is undefined`) instead of giving null; `| default(x)` and `is defined` still handle a path that may be absent. Off: only `url` fields are strict. Applies to the runs that start after the change (not versioned).
+             */
+            strictExpressions?: boolean | null;
             /** Tags */
             tags?: string[] | null;
             /**
@@ -5808,6 +6204,7 @@ export interface operations {
                      *       ],
                      *       "from": "2026-12-01",
                      *       "integrations": [],
+                     *       "models": [],
                      *       "to": "2026-12-03",
                      *       "topFailingSteps": [],
                      *       "topFailingWorkflows": [],
@@ -6219,6 +6616,88 @@ export interface operations {
             };
         };
     };
+    authorize_provider_api_v1_workspaces__workspace_id__connections_oauth_providers__provider_id__authorize_get: {
+        parameters: {
+            query?: {
+                /** @description Name of the new connection */
+                name?: string | null;
+                /** @description Space-separated scopes instead of the default ones */
+                scopes?: string | null;
+                /** @description false: answer the URL as JSON instead of redirecting */
+                redirect?: boolean;
+            };
+            header?: never;
+            path: {
+                provider_id: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Redirect to the provider */
+            307: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (role, scope or limit) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     authorize_api_v1_workspaces__workspace_id__connections_oauth__integration_id__authorize_get: {
         parameters: {
             query?: {
@@ -6548,6 +7027,374 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["ConnectionTest"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (role, scope or limit) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid body (the path names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_entries_api_v1_workspaces__workspace_id__data_store_get: {
+        parameters: {
+            query?: {
+                prefix?: string;
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "createdAt": "2026-12-01T08:00:00Z",
+                     *           "expiresAt": "2026-12-04T09:30:00Z",
+                     *           "key": "crm/cursor",
+                     *           "updatedAt": "2026-12-03T09:30:00Z",
+                     *           "value": {
+                     *             "lastSeenId": 41
+                     *           },
+                     *           "version": 3
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Page_DataStoreEntryOut_"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (role, scope or limit) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid body (the path names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_entry_api_v1_workspaces__workspace_id__data_store__key__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "createdAt": "2026-12-01T08:00:00Z",
+                     *       "expiresAt": "2026-12-04T09:30:00Z",
+                     *       "key": "crm/cursor",
+                     *       "updatedAt": "2026-12-03T09:30:00Z",
+                     *       "value": {
+                     *         "lastSeenId": 41
+                     *       },
+                     *       "version": 3
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DataStoreEntryOut"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (role, scope or limit) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid body (the path names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_entry_api_v1_workspaces__workspace_id__data_store__key__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "ttlSeconds": 86400,
+                 *       "value": {
+                 *         "lastSeenId": 41
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["DataStorePut"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "createdAt": "2026-12-01T08:00:00Z",
+                     *       "expiresAt": "2026-12-04T09:30:00Z",
+                     *       "key": "crm/cursor",
+                     *       "updatedAt": "2026-12-03T09:30:00Z",
+                     *       "value": {
+                     *         "lastSeenId": 41
+                     *       },
+                     *       "version": 3
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DataStoreEntryOut"];
+                };
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (role, scope or limit) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid body (the path names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_entry_api_v1_workspaces__workspace_id__data_store__key__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not allowed (role, scope or limit) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid body (the path names the field) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    increment_entry_api_v1_workspaces__workspace_id__data_store__key__increment_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key: string;
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "by": 1
+                 *     }
+                 */
+                "application/json": components["schemas"]["DataStoreIncrement"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "createdAt": "2026-12-01T08:00:00Z",
+                     *       "expiresAt": "2026-12-04T09:30:00Z",
+                     *       "key": "signups/today",
+                     *       "updatedAt": "2026-12-03T09:30:00Z",
+                     *       "value": 42,
+                     *       "version": 42
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DataStoreEntryOut"];
                 };
             };
             /** @description Missing or invalid credentials */
