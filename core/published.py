@@ -88,6 +88,7 @@ async def version_to_run(
             workflows.c.name.label("workflow_name"),
             workflows.c.concurrency,
             workflows.c.priority,
+            workflows.c.strict_expressions,
         )
         .join(workflows, workflows.c.id == versions.c.workflow_id)
         .where(versions.c.workflow_id == workflow_id)
@@ -104,7 +105,8 @@ async def version_to_run(
 
 def definition_of(source: Any) -> dict[str, Any]:
     """The definition (DEFINITION.md's shape) held by a Workflow or WorkflowVersion, model or row, with the
-    workflow's `concurrency` when the source has one (a version's row joined with its workflow's)."""
+    workflow's `concurrency` and `strictExpressions` when the source has them (a version's row joined with
+    its workflow's)."""
     definition = {
         "triggerType": str(source.trigger_type),
         "triggerConfig": source.trigger_config,
@@ -113,4 +115,6 @@ def definition_of(source: Any) -> dict[str, Any]:
     concurrency = getattr(source, "concurrency", None)
     if concurrency:
         definition["concurrency"] = concurrency
+    if getattr(source, "strict_expressions", False):
+        definition["strictExpressions"] = True
     return definition

@@ -152,6 +152,7 @@ async def create(
         error_workflow_id=fields.get("errorWorkflowId"),
         concurrency=checked_concurrency(fields.get("concurrency")),
         priority=fields.get("priority"),
+        strict_expressions=bool(fields.get("strictExpressions")),
     )
     session.add(workflow)
     await session.flush()
@@ -226,6 +227,7 @@ async def update(
         ("tags", "tags"),
         ("folder", "folder"),
         ("priority", "priority"),
+        ("strictExpressions", "strict_expressions"),
     ):
         if name in fields:
             setattr(workflow, column, fields[name] if name != "tags" else (fields[name] or []))

@@ -43,6 +43,7 @@ class Engine:
         *,
         workflow_id: str | None = None,
         concurrency: dict[str, Any] | None = None,
+        strict_expressions: bool = False,
         workflow_type: str = INTERPRETER_WORKFLOW,
         **options: Any,
     ) -> WorkflowHandle[Any, RunResult]:
@@ -59,6 +60,7 @@ class Engine:
                 "triggerConfig": {},
                 "steps": steps,
                 **({"concurrency": concurrency} if concurrency else {}),
+                **({"strictExpressions": True} if strict_expressions else {}),
             },
             trigger_data=trigger if trigger is not None else {},
             **{"engine": CURRENT_ENGINE, **self.defaults, **options},

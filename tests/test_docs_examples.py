@@ -28,7 +28,7 @@ def examples() -> list[Any]:
 
 def as_definition(example: Any) -> dict[str, Any]:
     if isinstance(example, dict) and "triggerType" in example:
-        keys = ("triggerType", "triggerConfig", "steps", "concurrency")
+        keys = ("triggerType", "triggerConfig", "steps", "concurrency", "strictExpressions")
         return {k: example[k] for k in keys if k in example}
     steps = example if isinstance(example, list) else [example]
     # a lone step may read steps the page shows elsewhere (`steps.lookup`): they run before it here

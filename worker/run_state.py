@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
         Step,
     )
     from core.definition.steps import RetryPolicy as StepRetryPolicy
-    from core.expressions import render_value
+    from core.expressions import STRICT_KEYS, asks_strict, render_value
     from core.models.enums import ExecutionStatus
     from core.runs.timeline import branch_taken
     from core.runs.waits import ApprovalWait, ParkedWait, PauseWait, Wait
@@ -53,6 +53,10 @@ LOCAL_ACTIONS_PATCH = "local-actions"
 # A value too large for Temporal fails its step. Asked only when a value is too large, so runs recorded
 # before it (where such a value went on) replay as they ran.
 BOUNDED_PAYLOADS_PATCH = "bounded-payloads"
+# Since this patch a workflow with `strictExpressions` fails a step on a missing path (naming it), and `url`
+# fields are strict in every workflow. Asked only where a value would render strictly, so runs recorded
+# before it (where the path gave null) replay as they ran, and other runs' histories don't change.
+STRICT_EXPRESSIONS_PATCH = "strict-expressions"
 # Since this patch a step that waits (approval, delay, subworkflow) writes a RUNNING row saying what it waits
 # for before it waits (core.runs.live); runs begun before it replay without that write.
 LIVE_WAITS_PATCH = "live-waits"
@@ -334,7 +338,11 @@ class RunState:
 
     def _render(self, value: Any, scope: Scope, where: str) -> Any:
         assert self._input is not None
-        return render_value(value, scope.expression_data(self._input.trigger_data, self._execution), where)
+        data = scope.expression_data(self._input.trigger_data, self._execution)
+        strict = bool(self._input.definition.get("strictExpressions"))
+        if (strict or asks_strict(value)) and self.patched(STRICT_EXPRESSIONS_PATCH):
+            return render_value(value, data, where, strict=strict, strict_keys=STRICT_KEYS)
+        return render_value(value, data, where)
 
     def _evaluate(self, value: Any, scope: Scope, where: str) -> Any:
         if not isinstance(value, str):

@@ -59,6 +59,12 @@ PriorityField = Annotated[
     ),
 ]
 
+STRICT_EXPRESSIONS = (
+    "An expression that reads a missing path fails its step naming the path (`trigger.nope is undefined`) "
+    "instead of giving null; `| default(x)` and `is defined` still handle a path that may be absent. Off: "
+    "only `url` fields are strict. Applies to the runs that start after the change (not versioned)."
+)
+
 
 class WorkflowCreate(RequestBody):
     name: str = Field(min_length=1, max_length=200)
@@ -73,6 +79,7 @@ class WorkflowCreate(RequestBody):
     error_workflow_id: ErrorWorkflowId = None
     concurrency: ConcurrencyField = None
     priority: PriorityField = None
+    strict_expressions: bool = Field(default=False, description=STRICT_EXPRESSIONS)
 
 
 class WorkflowUpdate(RequestBody):
@@ -88,8 +95,11 @@ class WorkflowUpdate(RequestBody):
     error_workflow_id: ErrorWorkflowId = None
     concurrency: ConcurrencyField = None
     priority: PriorityField = None
+    strict_expressions: bool | None = Field(default=None, description=STRICT_EXPRESSIONS)
 
-    @field_validator("name", "trigger_type", "trigger_config", "steps", "tags", mode="before")
+    @field_validator(
+        "name", "trigger_type", "trigger_config", "steps", "tags", "strict_expressions", mode="before"
+    )
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         """Left out keeps the current value; `null` would erase what a workflow must have."""
@@ -117,6 +127,7 @@ class WorkflowOut(ApiModel):
     error_workflow_id: str | None = None
     concurrency: Concurrency | None = None
     priority: int | None = None
+    strict_expressions: bool = False
     total_executions: int
     successful_executions: int
     failed_executions: int

@@ -274,6 +274,8 @@ class WorkflowDefinition(DefinitionModel):
     steps: list[Step] = Field(default_factory=list)
     # Not a version's: the workflow's setting when the run started (workflows.concurrency), carried with it
     concurrency: Concurrency | None = None
+    # Nor this: the workflow's `strictExpressions` when the run started (workflows.strict_expressions)
+    strict_expressions: bool = False
 
     @model_validator(mode="after")
     def _trigger_config_fits_its_type(self) -> WorkflowDefinition:

@@ -66,7 +66,9 @@ from core.expressions.text import TEXT_FILTERS, TEXT_TESTS, regex_time
 __all__ = [
     "MAX_SIZE",
     "MAX_STEPS",
+    "STRICT_KEYS",
     "ExpressionError",
+    "asks_strict",
     "compile_expression",
     "evaluate",
     "has_expression",
@@ -372,17 +374,54 @@ def evaluate(source: str, scope: Mapping[str, Any], strict: bool = False) -> Any
         raise ExpressionError(f"{type(exc).__name__}: {exc}", source=source) from exc
 
 
-def render_value(value: Any, scope: Mapping[str, Any], where: str = "", strict: bool = False) -> Any:
+# The fields whose expressions are strict even in a workflow that is not: a missing path in a URL builds
+# `.../contacts//edit` and calls the wrong endpoint, never what anyone meant.
+STRICT_KEYS = frozenset({"url"})
+
+
+def render_value(
+    value: Any,
+    scope: Mapping[str, Any],
+    where: str = "",
+    strict: bool = False,
+    strict_keys: frozenset[str] = frozenset(),
+) -> Any:
     """Evaluates every expression inside a JSON value (dicts, lists, strings), keeping its shape. Its
-    regular expressions share one time budget (a step's fields are evaluated in one workflow task)."""
+    regular expressions share one time budget (a step's fields are evaluated in one workflow task).
+    `strict_keys`: the values under these keys (at any depth) are evaluated strictly whatever `strict` is."""
     try:
         with regex_time():
-            return _render(value, scope, where, strict)
+            return _render(value, scope, where, strict, strict_keys)
     except ExpressionError as exc:
         raise exc if exc.where else exc.located(where) from None
 
 
-def _render(value: Any, scope: Mapping[str, Any], where: str, strict: bool) -> Any:
+def asks_strict(value: Any, strict_keys: frozenset[str] = STRICT_KEYS) -> bool:
+    """Whether rendering `value` with `strict_keys` would evaluate an expression strictly (one under such a
+    key): the worker asks before taking the strict path, so other steps' histories don't change."""
+    if isinstance(value, dict):
+        return any(
+            (key in strict_keys and _has_expression(item)) or asks_strict(item, strict_keys)
+            for key, item in value.items()
+        )
+    if isinstance(value, list):
+        return any(asks_strict(item, strict_keys) for item in value)
+    return False
+
+
+def _has_expression(value: Any) -> bool:
+    if isinstance(value, str):
+        return has_expression(value)
+    if isinstance(value, dict):
+        return any(_has_expression(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_expression(item) for item in value)
+    return False
+
+
+def _render(
+    value: Any, scope: Mapping[str, Any], where: str, strict: bool, strict_keys: frozenset[str]
+) -> Any:
     if isinstance(value, str):
         try:
             return evaluate(value, scope, strict)
@@ -390,9 +429,11 @@ def _render(value: Any, scope: Mapping[str, Any], where: str, strict: bool) -> A
             raise exc.located(where) from None
     if isinstance(value, dict):
         return {
-            key: _render(item, scope, f"{where}.{key}" if where else key, strict)
+            key: _render(
+                item, scope, f"{where}.{key}" if where else key, strict or key in strict_keys, strict_keys
+            )
             for key, item in value.items()
         }
     if isinstance(value, list):
-        return [_render(item, scope, f"{where}[{i}]", strict) for i, item in enumerate(value)]
+        return [_render(item, scope, f"{where}[{i}]", strict, strict_keys) for i, item in enumerate(value)]
     return value
