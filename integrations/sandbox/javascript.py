@@ -109,7 +109,10 @@ def run_javascript(context: Any, job: Job) -> Answer:
     try:
         context.eval(PRELUDE % {"now": job.now_ms, "max_lines": MAX_LOG_LINES, "max_line": MAX_LOG_LINE})
         context.eval(PREFIX + job.source + "\n};", **limits)
-        context.eval("globalThis.__batonInput = " + json.dumps(job.input, ensure_ascii=True), **limits)
+        # JSON.parse, not a literal: a "__proto__" key of the input stays a key (a literal would set the
+        # object's prototype)
+        input_text = json.dumps(json.dumps(job.input, ensure_ascii=True))
+        context.eval(f"globalThis.__batonInput = JSON.parse({input_text})", **limits)
         result = context.eval(
             "(() => { const r = __batonMain(__batonInput);"
             " return r === undefined ? 'null' : JSON.stringify(r) ?? 'null'; })()",
