@@ -51,7 +51,9 @@ def result(answer: Answer) -> Any:
 
 UNREACHABLE_JS = {
     "constructor chain (CVE-2025-68613)": "return this.constructor.constructor('return typeof process')()",
-    "template literal bypass of its fix": "return this[`constructor`][`constructor`](`return typeof process`)()",
+    "template literal bypass of its fix": (
+        "return this[`constructor`][`constructor`](`return typeof process`)()"
+    ),
     "Function('return process')": "return Function('return typeof process')()",
     "prototype of a plain object": "return ({}).__proto__.constructor.constructor('return typeof require')()",
     "prepareStackTrace reaching frames": (
@@ -115,7 +117,8 @@ ENDLESS = {
     ("javascript", "in toString of a thrown value"): "throw {toString() { while (true) {} }}",
     ("python", "plain"): "while True:\n    pass",
     ("python", "catching the stop"): (
-        "while True:\n    try:\n        while True:\n            pass\n    except BaseException:\n        pass"
+        "while True:\n    try:\n        while True:\n            pass\n"
+        "    except BaseException:\n        pass"
     ),
 }
 
