@@ -28,9 +28,8 @@ from schemathesis import GenerationMode
 
 from core.settings import Settings
 from tests.api.test_webhooks import webhook_workflow
-from tests.chaos.conftest import Process, record, start_api
+from tests.chaos.conftest import Process, record, start_api, worker_env
 from tests.chaos.test_api_crashes import ready
-from tests.chaos.test_worker_crashes import worker_env
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "16"))
 pytestmark = pytest.mark.fuzz

@@ -20,6 +20,7 @@ import asyncpg
 import pytest
 
 from baton.embedded import free_port
+from core.settings import Settings
 
 REPORT_ENV = "BATON_CHAOS_REPORT"
 FIGURES: list[dict[str, Any]] = []
@@ -70,6 +71,21 @@ class Process:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
+
+
+def worker_env(settings: Settings, task_queue: str, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a Baton child process on the tests' servers and task queue: `base` (this
+    process's environment when None) with the settings that point it there."""
+    return {
+        **(dict(os.environ) if base is None else base),
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "REDIS_KEY_PREFIX": settings.redis_key_prefix,
+        "TEMPORAL_ADDRESS": settings.temporal_address,
+        "TEMPORAL_TASK_QUEUE": task_queue,
+        "WORKER_METRICS_PORT": "0",
+        "LOG_LEVEL": "WARNING",
+    }
 
 
 @pytest.fixture

@@ -17,8 +17,7 @@ from temporalio.service import RPCError
 
 from core.settings import Settings
 from tests.api.test_webhooks import webhook_workflow
-from tests.chaos.conftest import Process, record, start_api
-from tests.chaos.test_worker_crashes import worker_env
+from tests.chaos.conftest import Process, record, start_api, worker_env
 
 CALLS = 300
 CONCURRENCY = 10

@@ -12,8 +12,7 @@ import asyncpg
 from temporalio.client import Client
 
 from core.settings import Settings
-from tests.chaos.conftest import Process
-from tests.chaos.test_worker_crashes import worker_env
+from tests.chaos.conftest import Process, worker_env
 from tests.engine import Engine
 from tests.http_server import LocalServer, Reply, Seen
 

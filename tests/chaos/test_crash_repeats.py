@@ -20,8 +20,7 @@ from temporalio.client import Client
 from baton.seeding import seed
 from core.crypto import CredentialCipher
 from core.settings import Settings
-from tests.chaos.conftest import Process, record
-from tests.chaos.test_worker_crashes import worker_env
+from tests.chaos.conftest import Process, record, worker_env
 from tests.engine import Engine
 from tests.factories import create_user, create_workflow, create_workspace
 from tests.fakes import SlackAPI

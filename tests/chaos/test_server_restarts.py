@@ -37,9 +37,8 @@ from core.codec import data_converter
 from core.contract import RunResult
 from core.settings import Settings
 from tests.api.test_webhooks import webhook_workflow
-from tests.chaos.conftest import Process, record, run_records
+from tests.chaos.conftest import Process, record, run_records, worker_env
 from tests.chaos.test_api_crashes import ready
-from tests.chaos.test_worker_crashes import worker_env
 from tests.conftest import TEST_OUTBOUND_ALLOW
 from tests.engine import Engine
 from tests.factories import create_workflow

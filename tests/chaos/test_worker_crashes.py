@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import bisect
 import json
-import os
 import random
 import time
 from collections import Counter
@@ -18,7 +17,7 @@ import asyncpg
 from temporalio.client import Client
 
 from core.settings import Settings
-from tests.chaos.conftest import Process, record, run_records
+from tests.chaos.conftest import Process, record, run_records, worker_env
 from tests.engine import Engine
 from tests.factories import create_workflow
 from tests.http_server import Reply, ScriptedServer, Seen
@@ -27,19 +26,6 @@ RUNS = 200
 STEPS = 5
 KILLS = 20
 DEADLINE_SECONDS = 240
-
-
-def worker_env(settings: Settings, task_queue: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "REDIS_KEY_PREFIX": settings.redis_key_prefix,
-        "TEMPORAL_ADDRESS": settings.temporal_address,
-        "TEMPORAL_TASK_QUEUE": task_queue,
-        "WORKER_METRICS_PORT": "0",
-        "LOG_LEVEL": "WARNING",
-    }
 
 
 def repeats_per_run_and_kill(hits: list[Seen], kills: list[float]) -> Counter[tuple[Any, int]]:

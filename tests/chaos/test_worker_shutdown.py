@@ -15,8 +15,7 @@ from temporalio.client import Client
 
 from baton.embedded import free_port
 from core.settings import Settings
-from tests.chaos.conftest import Process
-from tests.chaos.test_worker_crashes import worker_env
+from tests.chaos.conftest import Process, worker_env
 from tests.engine import Engine
 
 REFUSE_WRITES = """

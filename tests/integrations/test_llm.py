@@ -25,9 +25,9 @@ from tests.integrations.llm_servers import (
     MODELS,
     PROVIDERS,
     WEATHER_TOOL,
-    connect,
+    run_step,
+    say_hi,
     sse,
-    step,
 )
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "llm.md"
@@ -39,24 +39,15 @@ async def test_chat_with_each_provider_returns_text_tool_calls_tokens_and_cost(
 ) -> None:
     case = PROVIDERS[provider]
     model_server.script(case["path"], case["reply"])
-    connection = await connect(studio, model_server, provider)
-    workflow = await studio.publish(
-        [
-            step(
-                "llm.chat",
-                connection,
-                {
-                    "model": MODELS[provider],
-                    "system": "You are terse.",
-                    "messages": [{"role": "user", "content": "Weather in {{ trigger.city }}?"}],
-                    "temperature": 0.2,
-                    "maxTokens": 200,
-                    "tools": [WEATHER_TOOL],
-                },
-            )
-        ]
-    )
-    execution = await studio.run(workflow, {"city": "Paris"})
+    data = {
+        "model": MODELS[provider],
+        "system": "You are terse.",
+        "messages": [{"role": "user", "content": "Weather in {{ trigger.city }}?"}],
+        "temperature": 0.2,
+        "maxTokens": 200,
+        "tools": [WEATHER_TOOL],
+    }
+    execution = await run_step(studio, model_server, provider, "llm.chat", data, {"city": "Paris"})
     assert execution["status"] == "SUCCESS", execution["error"]
     output = execution["steps"]["ask"]["output"]
     assert output["text"] == "Let me look."
@@ -114,11 +105,8 @@ async def test_a_tool_result_goes_back_to_each_provider_in_its_own_shape(
     ]
     for provider in ("openai", "anthropic", "gemini"):
         model_server.script(PROVIDERS[provider]["path"], PROVIDERS[provider]["reply"])
-        connection = await connect(studio, model_server, provider)
-        workflow = await studio.publish(
-            [step("llm.chat", connection, {"model": MODELS[provider], "messages": conversation})]
-        )
-        execution = await studio.run(workflow)
+        data = {"model": MODELS[provider], "messages": conversation}
+        execution = await run_step(studio, model_server, provider, "llm.chat", data)
         assert execution["status"] == "SUCCESS", execution["error"]
     openai_sent = json.loads(model_server.hits(PROVIDERS["openai"]["path"])[0].body)["messages"]
     assert openai_sent[1]["tool_calls"][0]["function"] == {
@@ -299,22 +287,13 @@ async def test_a_streamed_answer_is_assembled_with_its_tool_calls_and_usage(
 ) -> None:
     path, reply = STREAMS[provider]
     model_server.script(path, reply)
-    connection = await connect(studio, model_server, provider)
-    workflow = await studio.publish(
-        [
-            step(
-                "llm.chat",
-                connection,
-                {
-                    "model": MODELS[provider],
-                    "messages": [{"role": "user", "content": "Weather in Oslo?"}],
-                    "tools": [{"type": "function", "function": WEATHER_TOOL}],
-                    "stream": True,
-                },
-            )
-        ]
-    )
-    execution = await studio.run(workflow)
+    data = {
+        "model": MODELS[provider],
+        "messages": [{"role": "user", "content": "Weather in Oslo?"}],
+        "tools": [{"type": "function", "function": WEATHER_TOOL}],
+        "stream": True,
+    }
+    execution = await run_step(studio, model_server, provider, "llm.chat", data)
     assert execution["status"] == "SUCCESS", execution["error"]
     output = execution["steps"]["ask"]["output"]
     assert output["text"] == "Hello"
@@ -341,9 +320,7 @@ async def test_the_egress_guard_refuses_a_model_server_on_a_private_address(prov
         credentials = {"provider": provider, "apiKey": KEY, "baseUrl": server.base_url + root}
         async with outbound_client(OutboundPolicy()) as http:  # an empty allow-list
             ctx = integration.context(credentials, http, logging.getLogger("test"))
-            data = spec.input_model.model_validate(
-                {"model": MODELS[provider], "messages": [{"role": "user", "content": "hi"}]}
-            )
+            data = spec.input_model.model_validate(say_hi(provider))
             with pytest.raises(ActionError) as raised:
                 await spec.run(data, ctx)
         assert raised.value.type == "BlockedAddress"

@@ -13,7 +13,7 @@ from core.ops.retention import Retention
 from core.settings import Settings
 from tests.http_server import Reply, ScriptedServer
 from tests.integrations.conftest import Studio
-from tests.integrations.llm_servers import connect, openai_reply, step
+from tests.integrations.llm_servers import connect, openai_reply, run_step, say_hi, step
 
 
 async def test_an_unknown_models_cost_is_null_and_a_connection_can_price_it(
@@ -22,20 +22,10 @@ async def test_an_unknown_models_cost_is_null_and_a_connection_can_price_it(
     reply = openai_reply("hi")
     reply.body["model"] = "llama3.1:8b"
     model_server.script("/v1/chat/completions", reply)
-    unpriced = await connect(studio, model_server, "openai")
-    priced = await connect(studio, model_server, "openai", prices={"llama3.1": {"input": 1.0, "output": 2.0}})
+    data = {**say_hi("openai"), "model": "llama3.1:8b"}
     costs = []
-    for connection in (unpriced, priced):
-        workflow = await studio.publish(
-            [
-                step(
-                    "llm.chat",
-                    connection,
-                    {"model": "llama3.1:8b", "messages": [{"role": "user", "content": "hi"}]},
-                )
-            ]
-        )
-        execution = await studio.run(workflow)
+    for credentials in ({}, {"prices": {"llama3.1": {"input": 1.0, "output": 2.0}}}):  # unpriced, priced
+        execution = await run_step(studio, model_server, "openai", "llm.chat", data, credentials=credentials)
         assert execution["status"] == "SUCCESS", execution["error"]
         costs.append(execution["steps"]["ask"]["output"]["cost"]["usd"])
     assert costs == [None, 0.002]  # 1000 in at $1/M + 500 out at $2/M
@@ -51,21 +41,11 @@ async def test_analytics_show_each_models_calls_tokens_and_cost_and_keep_them_on
     )
     openai_connection = await connect(studio, model_server, "openai")
     anthropic_connection = await connect(studio, model_server, "anthropic")
-    hello = [{"role": "user", "content": "hi"}]
-    chat = await studio.publish(
-        [step("llm.chat", openai_connection, {"model": "gpt-4o-mini", "messages": hello})]
-    )
+    chat = await studio.publish([step("llm.chat", openai_connection, say_hi("openai"))])
     for _ in range(2):
         assert (await studio.run(chat))["status"] == "SUCCESS"
     busy = await studio.publish(
-        [
-            step(
-                "llm.chat",
-                anthropic_connection,
-                {"model": "claude-sonnet-4", "messages": hello},
-                retry={"maxAttempts": 1},
-            )
-        ]
+        [step("llm.chat", anthropic_connection, say_hi("anthropic"), retry={"maxAttempts": 1})]
     )
     assert (await studio.run(busy))["status"] == "FAILED"
     await studio.usage()  # flushed

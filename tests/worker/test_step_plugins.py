@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +18,8 @@ import asyncpg
 from temporalio.client import Client
 
 from core.settings import Settings
-from tests.chaos.conftest import Process
 from tests.engine import Engine
+from tests.worker.plugins import child_worker, in_child, install_distribution, rows_of_type
 
 PLUGIN = '''
 from typing import Any, Literal
@@ -70,21 +67,7 @@ DEFINITION: dict[str, Any] = {
 def install_plugin(where: Path) -> dict[str, str]:
     """The `shout` plug-in as an installed distribution under `where`; the environment that sees it."""
     (where / "shout_plugin.py").write_text(PLUGIN)
-    info = where / "shout_plugin-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: shout-plugin\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(ENTRY_POINTS)
-    path = os.pathsep.join(p for p in (str(where), os.environ.get("PYTHONPATH", "")) if p)
-    return {**os.environ, "PYTHONPATH": path}
-
-
-def in_child(env: dict[str, str], code: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    answer: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return answer
+    return install_distribution(where, "shout-plugin", ENTRY_POINTS)
 
 
 def test_a_plugged_in_step_type_is_validated_and_in_the_definition_schema(tmp_path: Path) -> None:
@@ -126,35 +109,14 @@ async def test_a_plugged_in_step_type_runs_in_a_worker_that_has_it_installed(
     db: asyncpg.Connection,
     task_queue: str,
 ) -> None:
-    env = {
-        **install_plugin(tmp_path),
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "REDIS_KEY_PREFIX": settings.redis_key_prefix,
-        "TEMPORAL_ADDRESS": settings.temporal_address,
-        "TEMPORAL_TASK_QUEUE": task_queue,
-        "WORKER_METRICS_PORT": "0",
-        "LOG_LEVEL": "WARNING",
-    }
-    worker = Process(["worker"], env, tmp_path / "worker.log")
-    worker.start()
-    try:
+    async with child_worker(install_plugin(tmp_path), settings, task_queue, tmp_path / "worker.log"):
         engine = Engine(temporal_client, db, task_queue)
         handle = await engine.start(DEFINITION["steps"], {"name": "ada"})  # queued until the worker polls
         result = await asyncio.wait_for(handle.result(), 120)
-    except TimeoutError:
-        raise AssertionError((tmp_path / "worker.log").read_text()[-3000:]) from None
-    finally:
-        worker.stop()
 
     assert result.status == "SUCCESS", result
     assert result.result == {"shouted": "BYE!"}
-    rows = await db.fetch(
-        "SELECT step_id, step_type, status, output FROM step_executions WHERE execution_id = $1",
-        handle.id.removeprefix("run-"),
-    )
-    shouts = [(r["step_id"], r["step_type"], r["status"], json.loads(r["output"])) for r in rows]
-    assert sorted((s for s in shouts if s[1] == "shout"), key=str) == [  # one row per loop iteration
+    assert await rows_of_type(db, handle.id, "shout") == [  # one row per loop iteration
         ("last", "shout", "SUCCESS", {"shouted": "BYE!"}),
         ("loud", "shout", "SUCCESS", {"shouted": "HELLO ADA! HELLO ADA!"}),
         ("loud", "shout", "SUCCESS", {"shouted": "HELLO ADA! HELLO ADA!"}),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -19,9 +18,8 @@ from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from core.settings import Settings
-from tests.chaos.conftest import Process
 from tests.engine import Engine
-from tests.worker.test_step_plugins import in_child
+from tests.worker.plugins import child_worker, in_child, install_distribution, rows_of_type
 
 PLUGIN = Path(__file__).parent.parent / "fixtures" / "chant_step"
 ENTRY_POINTS = """
@@ -52,12 +50,7 @@ def install(where: Path) -> dict[str, str]:
     """The two files as an installed distribution under `where`; the environment that sees it."""
     shutil.copytree(PLUGIN, where / "chant_step", ignore=shutil.ignore_patterns("__pycache__"))
     assert sorted(p.name for p in (where / "chant_step").iterdir()) == ["handler.py", "model.py"]
-    info = where / "chant_step-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: chant-step\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(ENTRY_POINTS)
-    path = os.pathsep.join(p for p in (str(where), os.environ.get("PYTHONPATH", "")) if p)
-    return {**os.environ, "PYTHONPATH": path}
+    return install_distribution(where, "chant-step", ENTRY_POINTS)
 
 
 def test_a_step_type_in_two_files_is_validated_and_in_the_definition_schema(tmp_path: Path) -> None:
@@ -86,19 +79,7 @@ async def test_a_step_type_in_two_files_runs_in_a_worker_that_has_it_installed(
     db: asyncpg.Connection,
     task_queue: str,
 ) -> None:
-    env = {
-        **install(tmp_path),
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "REDIS_KEY_PREFIX": settings.redis_key_prefix,
-        "TEMPORAL_ADDRESS": settings.temporal_address,
-        "TEMPORAL_TASK_QUEUE": task_queue,
-        "WORKER_METRICS_PORT": "0",
-        "LOG_LEVEL": "WARNING",
-    }
-    worker = Process(["worker"], env, tmp_path / "worker.log")
-    worker.start()
-    try:
+    async with child_worker(install(tmp_path), settings, task_queue, tmp_path / "worker.log"):
         engine = Engine(temporal_client, db, task_queue)
         handle = await engine.start(DEFINITION["steps"], {"name": "ada"})  # queued until the worker polls
         waits: dict[str, Any] = {}
@@ -112,23 +93,11 @@ async def test_a_step_type_in_two_files_runs_in_a_worker_that_has_it_installed(
                 break
             await asyncio.sleep(0.1)
         result = await asyncio.wait_for(handle.result(), 120)
-    except TimeoutError:
-        raise AssertionError((tmp_path / "worker.log").read_text()[-3000:]) from None
-    finally:
-        worker.stop()
 
     assert waits["last"]["for"] == "delay"
     assert result.status == "SUCCESS", result
     assert result.result == {"chanted": "BYE!"}
-    rows = await db.fetch(
-        "SELECT step_id, step_type, status, output FROM step_executions WHERE execution_id = $1",
-        handle.id.removeprefix("run-"),
-    )
-    chants = sorted(
-        ((r["step_id"], r["step_type"], r["status"], json.loads(r["output"])) for r in rows),
-        key=str,
-    )
-    assert [c for c in chants if c[1] == "chant"] == [  # one row per loop iteration
+    assert await rows_of_type(db, handle.id, "chant") == [  # one row per loop iteration
         ("last", "chant", "SUCCESS", {"chanted": "BYE!"}),
         ("loud", "chant", "SUCCESS", {"chanted": "GO ADA! GO ADA! GO ADA!"}),
         ("loud", "chant", "SUCCESS", {"chanted": "GO ADA! GO ADA!"}),
