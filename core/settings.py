@@ -115,6 +115,12 @@ class Settings(BaseSettings):
     # How long a worker keeps decrypted credentials in memory before reading them again.
     credentials_cache_seconds: float = Field(default=30, ge=0)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Largest request body (413 above)")
+    # http.request pagination (integrations/http_pages.py): the pages a step reads when it sets no
+    # maxPages, the most it may ask for, and the most JSON its items may total (they ride in the step's
+    # heartbeat, so a retry resumes at the failed page: keep it under Temporal's 2 MB payload limit).
+    http_pages_default: int = Field(default=10, ge=1)
+    http_pages_max: int = Field(default=100, ge=1)
+    http_pages_max_bytes: int = Field(default=1024 * 1024, ge=1024, le=1536 * 1024)
     # Polling triggers never poll more often than this, whatever a workflow asks.
     min_polling_interval_seconds: float = Field(default=10, gt=0)
     # How often the API writes the webhook call counts it keeps in Redis to PostgreSQL.
@@ -159,11 +165,31 @@ class Settings(BaseSettings):
     # workspace's plan and limits (core.workspaces.is_instance_admin).
     instance_admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # BLOB_STORE_URL: where values too large for a run's Temporal history go (core.blobs), the history keeping
-    # a reference: `file:///path` (or a plain path) for one machine or a shared volume; empty: off, and such
-    # values fail their step as before. `baton dev` keeps them in its data folder.
+    # a reference: `file:///path` (or a plain path) for one machine or a shared volume, `s3://bucket/prefix`
+    # for S3-compatible storage (BLOB_S3_*); empty: off, and large values fail their step as before.
+    # `baton dev` keeps them in its data folder.
     blob_store_url: str = ""
+    # FILE_MAX_BYTES: the largest file a step may make (a download, an attachment: core.files), streamed to
+    # the blob store as it arrives and refused past this (nothing kept).
+    file_max_bytes: int = Field(default=1024 * 1024 * 1024, ge=1024)
+    # WEBHOOK_FILE_MAX_BYTES: the largest body a webhook takes as files (multipart/form-data or a raw
+    # binary body; 413 above); other bodies keep MAX_BODY_BYTES.
+    webhook_file_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
     # Payloads (sealed first when TEMPORAL_ENCRYPT_PAYLOADS) at least this large are stored aside.
     blob_threshold_bytes: int = Field(default=128 * 1024, ge=1024)
+    # MAX_VALUE_BYTES: with a blob store, the largest value a run may hand on (a step's output or input, an
+    # action's answer, the trigger, a loop's items, a webhook's body), as JSON; a run takes it as it starts.
+    # Without a store a value keeps the limits of before (1 MiB inside a run, 256 KiB an action's output).
+    max_value_bytes: int = Field(default=32 * 1024 * 1024, ge=1024 * 1024, le=1024 * 1024 * 1024)
+    # The S3-compatible store of an `s3://bucket/prefix` BLOB_STORE_URL: its endpoint (empty: AWS's, by
+    # region), region and keys (BLOB_S3_SECRET_ACCESS_KEY is a secret: never logged).
+    blob_s3_endpoint: str = ""
+    blob_s3_region: str = "us-east-1"
+    blob_s3_access_key_id: str = ""
+    blob_s3_secret_access_key: str = ""
+    # The API inlines a run's trigger, result and step inputs and outputs up to this many bytes of JSON; a
+    # larger one is answered as a reference to read (GET .../executions/{id}/values/{ref}).
+    inline_value_bytes: int = Field(default=256 * 1024, ge=1024)
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     log_level: str = "INFO"

@@ -43,7 +43,8 @@ RUN_ID = uuid.uuid4().hex[:8]
 TEST_OUTBOUND_ALLOW = "127.0.0.1,::1"
 os.environ["OUTBOUND_ALLOW"] = TEST_OUTBOUND_ALLOW
 SUGGEST_CAN_AT = 500
-pytest_plugins = ["tests.watchdog"]  # a hung test prints its stacks, then ends the run (tests/watchdog.py)
+# a hung test prints its stacks, then ends the run (tests/watchdog.py); a local S3 server (tests/s3_server.py)
+pytest_plugins = ["tests.watchdog", "tests.s3_server"]
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Where Baton keeps bytes too large for where they would otherwise go: today the values too large for a
 run's Temporal history (`claims`, the claim-check seam), next the files and large data steps handle.
 
-The interface is `core.blobs.base`; one module per backend (`filesystem`; S3 is meant to be a sibling
-module, `s3://bucket/prefix`); `create_blob_store` picks the backend from BLOB_STORE_URL (empty: none).
+The interface is `core.blobs.base`; one module per backend (`filesystem`, `s3` for `s3://bucket/prefix`);
+`create_blob_store` picks the backend from BLOB_STORE_URL (empty: none).
 
 What Temporal offers, looked at first (temporalio 1.35, the SDK Baton runs on): `DataConverter` takes an
 `external_storage` (`temporalio.converter.ExternalStorage`, experimental) holding `StorageDriver`s; any
@@ -33,6 +33,7 @@ from core.blobs.base import (
     segment,
 )
 from core.blobs.filesystem import FileBlobStore
+from core.blobs.s3 import S3BlobStore, S3Credentials
 from core.settings import Settings
 
 __all__ = [
@@ -42,9 +43,11 @@ __all__ = [
     "BlobStore",
     "FileBlobStore",
     "InvalidBlobKey",
+    "S3BlobStore",
     "UnsupportedBlobStore",
     "check_key",
     "create_blob_store",
+    "run_value_limit",
     "segment",
 ]
 
@@ -62,6 +65,29 @@ def create_blob_store(settings: Settings) -> BlobStore | None:
         if parts.scheme == "file" and parts.netloc not in ("", "localhost"):
             raise UnsupportedBlobStore(f"BLOB_STORE_URL {url!r}: a file URL names a local path (file:///...)")
         return FileBlobStore(Path(unquote(parts.path) if parts.scheme else url).expanduser())
-    raise UnsupportedBlobStore(
-        f"BLOB_STORE_URL {url!r}: only file:///path is supported so far (s3:// is planned)"
+    if parts.scheme == "s3":
+        return _s3_store(url, parts.netloc, parts.path, settings)
+    raise UnsupportedBlobStore(f"BLOB_STORE_URL {url!r}: file:///path or s3://bucket/prefix")
+
+
+def _s3_store(url: str, bucket: str, path: str, settings: Settings) -> S3BlobStore:
+    if not bucket:
+        raise UnsupportedBlobStore(f"BLOB_STORE_URL {url!r}: name the bucket (s3://bucket/prefix)")
+    if not (settings.blob_s3_access_key_id and settings.blob_s3_secret_access_key):
+        raise UnsupportedBlobStore(
+            "an s3:// BLOB_STORE_URL needs BLOB_S3_ACCESS_KEY_ID and BLOB_S3_SECRET_ACCESS_KEY"
+        )
+    credentials = S3Credentials(settings.blob_s3_access_key_id, settings.blob_s3_secret_access_key)
+    return S3BlobStore(
+        bucket,
+        unquote(path),
+        credentials,
+        region=settings.blob_s3_region,
+        endpoint=settings.blob_s3_endpoint,
     )
+
+
+def run_value_limit(settings: Settings) -> int:
+    """The largest value a run started now may hand on (RunInput.value_limit): MAX_VALUE_BYTES with a blob
+    store, 0 without one (the limits of before; core.contract.names.too_large)."""
+    return settings.max_value_bytes if settings.blob_store_url.strip() else 0
