@@ -30,8 +30,9 @@ from temporalio.exceptions import ApplicationError
 
 from activities.attempts import AttemptRow, StepRecorder, attempt_failure, next_attempt_state
 from activities.connections import LoadedConnection, WorkerCredentials
-from activities.heartbeats import heartbeat, kept_alive
+from activities.heartbeats import heartbeat, kept_alive, resumed_from
 from activities.metrics import observe_seconds
+from core.blobs import create_blob_store
 from core.contract import (
     MAX_OUTPUT_BYTES,
     RATE_LIMITED,
@@ -48,6 +49,7 @@ from core.redaction import NO_SECRETS, Secrets, redact, scrub
 from core.redis_keys import RedisKeys
 from core.runs import live
 from core.runs.approval_links import RunLinks
+from core.settings import Settings
 from integrations.catalogue import INTEGRATIONS
 from integrations.context import AUTH_FAILED
 from integrations.sdk import ActionContext, ActionError, ActionSpec, Integration, RateLimit
@@ -111,6 +113,7 @@ class ActionActivities:
         usage: BufferedWriter | None = None,
         base_urls: dict[str, str] | None = None,
         approval_links: RunLinks | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self._http = http
         self._recorder = recorder
@@ -120,6 +123,9 @@ class ActionActivities:
         self._usage = usage
         self._base_urls = base_urls or {}
         self._approval_links = approval_links  # its secret and base URL; each call names its run
+        self._settings = settings  # the bounds some actions read (ActionContext.settings)
+        # where the files steps make and read are kept (core.files; BLOB_STORE_URL)
+        self._blobs = create_blob_store(settings) if settings is not None else None
 
     def activities(self, profile: str | None = None) -> list[Callable[..., Awaitable[dict[str, Any]]]]:
         """Every action's activity, or those of one execution profile (the worker of its task queue)."""
@@ -127,7 +133,7 @@ class ActionActivities:
             self._activity_for(integration, spec)
             for integration in INTEGRATIONS.values()
             for spec in integration.actions.values()
-            if spec.run is not None and profile in (None, spec.profile)
+            if spec.run is not None and (profile is None or profile in spec.profiles)
         ]
 
     def _activity_for(
@@ -148,7 +154,7 @@ class ActionActivities:
                         request = replace(request, started=None)
                     row = AttemptRow(self._recorder, request, info.attempt)
                     await row.begin()
-                async with kept_alive(spec.execution_profile):
+                async with kept_alive(spec.profile_for(request.input)):
                     return await run_step(request, row)
             except Exception as exc:
                 raise_if_cancelled()  # a cancelled attempt, not Redis being down
@@ -306,7 +312,9 @@ class ActionActivities:
         )
         context.workspace_id, context.execution_id = request.workspace_id, request.execution_id
         context.database = self._recorder.database if self._recorder is not None else None
+        context.blobs = self._blobs
         context.on_heartbeat = heartbeat
+        context.resumed, context.settings = resumed_from(), self._settings
         if row is not None:
             context.on_progress = lambda figures: row.progressed(live.progressing(figures))
         began = time.perf_counter()

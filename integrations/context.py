@@ -10,9 +10,10 @@ Error classes (the activity layer turns them into Temporal ApplicationErrors):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -314,6 +315,15 @@ class ActionContext:
             async for chunk in stream:
                 yield chunk
 
+    async def kept_file(self, ref: Any, path: str = "file") -> files.FileRef:
+        """The reference as Baton kept it when the file was made (its true size, name and type, whatever a
+        step's value claims); an ActionError naming `path` when this workspace has no such file."""
+        workspace, _ = self._run()
+        try:
+            return await files.describe_file(self.blobs, workspace, files.file_ref(ref, path).file_id)
+        except files.FileError as exc:
+            raise file_error(exc) from exc
+
     async def read_file(self, ref: Any, limit: int, path: str = "file") -> bytes:
         """A whole file of this workspace (a parser's input), ActionError past `limit` bytes."""
         workspace, _ = self._run()
@@ -352,10 +362,31 @@ class ActionContext:
         """Calls the service and classifies what goes wrong (see the module docstring); answers 2xx/3xx.
         With `check_status=False` any answer comes back, for callers that classify statuses themselves."""
         url = self.url(path)
-        try:
+        with self._transport_errors(method, url, kwargs.get("timeout")):
             response = await self.http.request(method, url, **kwargs)
+        self._answered(response, check_status)
+        return response
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self, method: str, path: str, *, check_status: bool = True, **kwargs: Any
+    ) -> AsyncIterator[httpx.Response]:
+        """`request`, with the answer's body left unread: read it as it arrives (`aiter_bytes`), for
+        downloads larger than memory. Errors while reading are classified as the call's own."""
+        url = self.url(path)
+        with self._transport_errors(method, url, kwargs.get("timeout")):
+            async with self.http.stream(method, url, **kwargs) as response:
+                if check_status and response.status_code >= 400:
+                    await response.aread()
+                self._answered(response, check_status)
+                yield response
+
+    @contextlib.contextmanager
+    def _transport_errors(self, method: str, url: str, timeout: Any) -> Iterator[None]:
+        try:
+            yield
         except httpx.TimeoutException as exc:
-            after = f" after {kwargs['timeout']:g}s" if isinstance(kwargs.get("timeout"), int | float) else ""
+            after = f" after {timeout:g}s" if isinstance(timeout, int | float) else ""
             raise ActionError(f"{method} {url} timed out{after}", type="Timeout") from exc
         except httpx.InvalidURL as exc:
             raise ActionError(f"invalid URL {url!r}: {exc}", type="InvalidInput", retryable=False) from exc
@@ -365,10 +396,12 @@ class ActionContext:
             raise ActionError(
                 f"{self.service} is unreachable: {method} {url} failed ({exc})", type="ConnectionError"
             ) from exc
+
+    def _answered(self, response: httpx.Response, check_status: bool) -> None:
         self.rate_limit = ProviderRateLimit.from_headers(response.headers) or self.rate_limit
         status = response.status_code
         if status < 400 or not check_status:
-            return response
+            return
         reason = f"{status}: {service_message(response)}"
         if status == 401:
             raise auth_failed(self.service, reason)

@@ -7,9 +7,12 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, Field, model_validator
 
+from core.files import FileRef
 from core.models import AuthType
+from integrations import http_files
 from integrations.context import RETRYABLE_STATUSES, parse_retry_after
 from integrations.failed_answers import failed_answer
+from integrations.http_pages import PagesSummary, Pagination, paginate
 from integrations.sdk import ActionContext, ActionError, Integration
 
 OAUTH2_EXAMPLE = """**OAuth2 connections** (`type: oauth2`): Baton gets the token, refreshes it before it
@@ -54,6 +57,21 @@ class RequestInput(BaseModel):
     json_body: Any | None = Field(default=None, alias="json", description="Sent as application/json")
     form: dict[str, str] | None = Field(default=None, description="Sent as application/x-www-form-urlencoded")
     body: str | None = Field(default=None, description="Sent as is (set Content-Type in headers)")
+    file: FileRef | None = Field(
+        default=None,
+        description="A file (a FileRef: an item of trigger.files, a download's `file`) sent as the raw body, "
+        "with its Content-Type unless headers give one",
+    )
+    multipart: dict[str, Any] | None = Field(
+        default=None,
+        description="Sent as multipart/form-data: each value text, a file (FileRef) or a list of files",
+    )
+    response_format: Literal["auto", "file"] = Field(
+        default="auto",
+        alias="responseFormat",
+        description="auto: the body parsed (JSON, else text); file: the body kept as a file, streamed to the "
+        "store, its reference in the output's `file` (named by Content-Disposition or the URL)",
+    )
     timeout_seconds: float = Field(default=30, gt=0, le=300, alias="timeoutSeconds")
     send_idempotency_key: bool = Field(
         default=True,
@@ -61,12 +79,23 @@ class RequestInput(BaseModel):
         description="POST and PATCH carry an Idempotency-Key header that stays the same when the step is "
         "retried, so APIs that honour it (Stripe, Adyen, many others) act once",
     )
+    paginate: Pagination | None = Field(
+        default=None,
+        description="Read a listing page after page (Link header, cursor, page number or offset): the "
+        "output's `items` are those of every page (integrations/http_pages.py)",
+    )
 
 
 class RequestOutput(BaseModel):
     status: int
     headers: dict[str, str]
     body: Any = Field(description="Parsed JSON when the response is JSON, else text")
+    file: FileRef | None = Field(
+        default=None, exclude_if=lambda v: v is None, description="responseFormat file: the downloaded file"
+    )
+    # paginated requests only (status and headers are the last page's, body null)
+    items: list[Any] | None = Field(default=None, exclude_if=lambda v: v is None)
+    pages: PagesSummary | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class HttpAuth(BaseModel):
@@ -150,7 +179,7 @@ http.credentials_model = HttpAuth
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _decode_body(response: httpx.Response) -> Any:
+def decode_body(response: httpx.Response) -> Any:
     if "json" in response.headers.get("content-type", "") and response.content:
         try:
             return response.json()
@@ -165,12 +194,16 @@ def _decode_body(response: httpx.Response) -> Any:
     description="Send an HTTP request and return its status, headers and body",
     # GET, HEAD and OPTIONS only read (RFC 9110 safe methods): a retry may simply send them again.
     side_effects=lambda data: data.method not in SAFE_METHODS,
+    # paginated: a regular activity that heartbeats its pages, so a retry resumes at the failed one
+    profile_when={"long": lambda raw: raw.get("paginate") is not None},
 )
 async def request(data: RequestInput, ctx: ActionContext) -> RequestOutput:
-    bodies = [b for b in (data.json_body, data.form, data.body) if b is not None]
+    bodies = [b for b in (data.json_body, data.form, data.body, data.file, data.multipart) if b is not None]
     if len(bodies) > 1:
         raise ActionError(
-            "give at most one of `json`, `form` and `body`", type="InvalidInput", retryable=False
+            "give at most one of `json`, `form`, `body`, `file` and `multipart`",
+            type="InvalidInput",
+            retryable=False,
         )
     headers = dict(data.headers)
     if (
@@ -180,30 +213,94 @@ async def request(data: RequestInput, ctx: ActionContext) -> RequestOutput:
         and not any(name.lower() == "idempotency-key" for name in headers)
     ):
         headers["Idempotency-Key"] = ctx.idempotency_key
-    params = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in data.query.items()}
-    auth = apply_auth(ctx.credentials, headers, params)
-    # httpx replaces a URL's own query string with `params`: keep both (the URL's first, then `query`)
-    written = httpx.URL(data.url).params
-    merged = httpx.QueryParams([*written.multi_items(), *params.items()]) if written else params
+    query = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in data.query.items()}
+
+    async def send(url: str, params: dict[str, str]) -> tuple[httpx.Response, Any]:
+        response = await _send(data, ctx, url, dict(headers), params)
+        return response, decode_body(response)
+
+    if data.file is not None or data.multipart is not None or data.response_format == "file":
+        return await _with_files(data, ctx, headers, query)
+    if data.paginate is not None:
+        items, pages, last = await paginate(data.paginate, data.url, query, send, ctx)
+        return RequestOutput(
+            status=last.status_code, headers=dict(last.headers), body=None, items=items, pages=pages
+        )
+    response, body = await send(data.url, query)
+    return RequestOutput(status=response.status_code, headers=dict(response.headers), body=body)
+
+
+async def _send(
+    data: RequestInput, ctx: ActionContext, url: str, headers: dict[str, str], params: dict[str, str]
+) -> httpx.Response:
+    """One request of the step (one page of a paginated one); an error status raises."""
     # Any status comes back: this action reports the answer itself (an excerpt in the error's details).
     response = await ctx.request(
-        data.method,
-        data.url,
-        check_status=False,
-        params=merged,
-        headers=headers,
-        auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
-        json=data.json_body,
-        data=data.form,
-        content=data.body,
-        timeout=data.timeout_seconds,
+        data.method, url, check_status=False, **_arguments(data, ctx, url, headers, params, data.body)
     )
+    refuse(data, url, response)
+    return response
+
+
+async def _with_files(
+    data: RequestInput, ctx: ActionContext, headers: dict[str, str], params: dict[str, str]
+) -> RequestOutput:
+    """A request whose body is made of files, or whose answer is kept as a file (integrations.http_files)."""
+    content: Any = data.body
+    if data.file is not None or data.multipart is not None:
+        streamed = await (
+            http_files.raw_file_body(ctx, data.file, "file")
+            if data.file is not None
+            else http_files.multipart_body(ctx, data.multipart or {})
+        )
+        content, headers = streamed.chunks, streamed.headers(headers)
+    arguments = _arguments(data, ctx, data.url, headers, params, content)
+    if data.response_format != "file":
+        response = await ctx.request(data.method, data.url, check_status=False, **arguments)
+        refuse(data, data.url, response)
+        return RequestOutput(
+            status=response.status_code, headers=dict(response.headers), body=decode_body(response)
+        )
+    async with ctx.stream(data.method, data.url, check_status=False, **arguments) as streaming:
+        if streaming.status_code >= 400:
+            await streaming.aread()
+            refuse(data, data.url, streaming)
+        file = await http_files.store_response(ctx, streaming, data.url)
+    return RequestOutput(status=streaming.status_code, headers=dict(streaming.headers), body=None, file=file)
+
+
+def _arguments(
+    data: RequestInput,
+    ctx: ActionContext,
+    url: str,
+    headers: dict[str, str],
+    params: dict[str, str],
+    content: Any,
+) -> dict[str, Any]:
+    """httpx's arguments for one request of the step: its query, headers, auth and body."""
+    auth = apply_auth(ctx.credentials, headers, params)
+    # httpx replaces a URL's own query string with `params`: keep both (the URL's first, then `query`)
+    written = httpx.URL(url).params
+    merged = httpx.QueryParams([*written.multi_items(), *params.items()]) if written else params
+    return {
+        "params": merged,
+        "headers": headers,
+        "auth": auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
+        "json": data.json_body,
+        "data": data.form,
+        "content": content,
+        "timeout": data.timeout_seconds,
+    }
+
+
+def refuse(data: RequestInput, url: str, response: httpx.Response) -> None:
+    """Raises the step's error for a 4xx or 5xx answer (retried when its status says a retry may help)."""
     status = response.status_code
     if status >= 400:
         # The service's answer stays on the failed step (status, headers, the start of its body) and its
         # first words in the message: "answered 500" alone says nothing of what went wrong.
         excerpt, details = failed_answer(response)
-        failure = f"{data.method} {data.url} answered {status}{excerpt}"
+        failure = f"{data.method} {url} answered {status}{excerpt}"
         if status >= 500 or status in RETRYABLE_STATUSES:
             raise ActionError(
                 failure,
@@ -212,4 +309,3 @@ async def request(data: RequestInput, ctx: ActionContext) -> RequestOutput:
                 details=details,
             )
         raise ActionError(failure, type=f"HTTP{status}", retryable=False, details=details)
-    return RequestOutput(status=status, headers=dict(response.headers), body=_decode_body(response))

@@ -1,0 +1,127 @@
+"""`http.request` with files (integrations.http_files): a response downloaded as a file (named by
+Content-Disposition or the URL, streamed to the blob store), then sent on as multipart/form-data and as a raw
+body, byte for byte, with its length declared; a reference to a file that is not there fails the step."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from email.parser import BytesParser
+from email.policy import HTTP
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowFailureError
+
+from core.settings import Settings
+from tests.engine import Engine, output
+from tests.http_server import Reply, ScriptedServer
+
+DATA = os.urandom(700_000)
+DISPOSITION = "attachment; filename=\"r.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9%20Q3.pdf"
+
+
+@pytest.fixture
+def settings(settings: Settings, tmp_path: Path) -> Settings:
+    return settings.model_copy(update={"blob_store_url": f"file://{tmp_path}/blobs"})
+
+
+def multipart_parts(content_type: str, body: bytes) -> dict[str, Any]:
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    return {
+        part.get_param("name", header="content-disposition"): part
+        for part in message.iter_parts()  # type: ignore[attr-defined]
+    }
+
+
+async def test_a_download_is_a_file_that_later_steps_upload_as_multipart_and_as_a_raw_body(
+    engine_worker: Engine, http_server: ScriptedServer
+) -> None:
+    source = http_server.script(
+        "/reports/latest",
+        Reply(
+            200,
+            DATA,
+            {
+                "content-type": "application/pdf",
+                "content-disposition": DISPOSITION,
+            },
+        ),
+    )
+    form = http_server.script("/upload", Reply(201, {"ok": True}))
+    raw = http_server.script("/objects/report", Reply(200, {"stored": True}))
+    steps = [
+        {
+            "id": "fetch",
+            "type": "action",
+            "action": "http.request",
+            "input": {"url": source, "responseFormat": "file"},
+        },
+        {
+            "id": "send",
+            "type": "action",
+            "action": "http.request",
+            "input": {
+                "method": "POST",
+                "url": form,
+                "multipart": {"title": "Q3", "document": "{{ steps.fetch.output.file }}"},
+            },
+        },
+        {
+            "id": "put",
+            "type": "action",
+            "action": "http.request",
+            "input": {"method": "PUT", "url": raw, "file": "{{ steps.fetch.output.file }}"},
+        },
+    ]
+    handle = await engine_worker.start(steps)
+    result = await handle.result()
+    assert result.status == "SUCCESS", result.error
+    rows = await engine_worker.step_rows(handle)
+    file = output(rows["fetch"])["file"]
+    assert file["name"] == "résumé Q3.pdf"
+    assert (file["size"], file["contentType"]) == (len(DATA), "application/pdf")
+    assert file["sha256"] == hashlib.sha256(DATA).hexdigest()
+    assert output(rows["fetch"])["body"] is None
+
+    (posted,) = http_server.hits("/upload")
+    parts = multipart_parts(posted.headers["Content-Type"], posted.body)
+    assert parts["title"].get_content() == "Q3"
+    document = parts["document"]
+    assert 'filename="résumé Q3.pdf"'.encode() in posted.body  # UTF-8, as browsers send it (RFC 7578)
+    assert document.get_content_type() == "application/pdf"
+    assert document.get_payload(decode=True) == DATA
+    assert int(posted.headers["Content-Length"]) == len(posted.body)
+
+    (put,) = http_server.hits("/objects/report")
+    assert put.body == DATA
+    assert (put.headers["Content-Type"], put.headers["Content-Length"]) == ("application/pdf", str(len(DATA)))
+
+
+async def test_a_file_reference_that_names_no_file_fails_the_step_without_retrying(
+    engine_worker: Engine, http_server: ScriptedServer
+) -> None:
+    url = http_server.script("/upload", Reply(201, {"ok": True}))
+    forged = {
+        "fileId": f"{'0' * 8}-0000-4000-8000-{'0' * 12}.{'a' * 32}",
+        "name": "x.txt",
+        "size": 3,
+        "contentType": "text/plain",
+        "sha256": "0" * 64,
+    }
+    steps = [
+        {
+            "id": "send",
+            "type": "action",
+            "action": "http.request",
+            "input": {"method": "POST", "url": url, "file": forged},
+        }
+    ]
+    handle = await engine_worker.start(steps)
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    row = (await engine_worker.step_rows(handle))["send"]
+    assert "no file" in row["error"]
+    assert row["retry_count"] == 0
+    assert http_server.hits("/upload") == []
