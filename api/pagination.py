@@ -11,9 +11,8 @@ from core.errors import BatonError
 from core.live import decode_position, encode_position
 
 
-class InvalidCursor(BatonError):
-    status_code = 400
-    kind = "bad_request"
+class InvalidCursor(BatonError, status=400, kind="bad_request"):
+    """A pagination cursor this API did not hand out."""
 
 
 class Paged(Protocol):

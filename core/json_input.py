@@ -22,13 +22,12 @@ MAX_DEPTH = 128
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-class InvalidJson(BatonError):
-    kind = "invalid_json"
+class InvalidJson(BatonError, kind="invalid_json"):
+    """A body that is not JSON, or JSON nested or sized past what Baton takes."""
 
 
-class NulCharacter(BatonError):
-    status_code = 422
-    kind = "validation_error"
+class NulCharacter(BatonError, status=422, kind="validation_error"):
+    """A NUL character in text: PostgreSQL cannot store it."""
 
 
 def loads(raw: bytes | str, where: str = "body") -> Any:

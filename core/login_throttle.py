@@ -45,10 +45,7 @@ return count
 """
 
 
-class TooManyAttempts(BatonError):
-    status_code = 429
-    kind = "rate_limited"
-
+class TooManyAttempts(BatonError, status=429, kind="rate_limited"):
     def __init__(self, detail: str, retry_after: int) -> None:
         super().__init__(detail)
         self.retry_after = retry_after

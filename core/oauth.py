@@ -25,14 +25,12 @@ from core.redis_keys import RedisKeys
 STATE_SECONDS = 600
 
 
-class OAuthError(BatonError):
-    status_code = 400
-    kind = "oauth_error"
+class OAuthError(BatonError, status=400, kind="oauth_error"):
+    """An OAuth2 flow that cannot go on (an unknown or expired state, a provider not configured)."""
 
 
-class ProviderError(BatonError):
-    status_code = 502
-    kind = "provider_error"
+class ProviderError(BatonError, status=502, kind="provider_error"):
+    """The OAuth2 provider answered with an error or something unreadable."""
 
 
 @dataclass(frozen=True)

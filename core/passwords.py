@@ -11,9 +11,8 @@ MIN_SCORE = 3  # zxcvbn's 0-4: 3 is "safely unguessable: moderate protection fro
 ESTIMATED_CHARACTERS = 100  # zxcvbn's time grows with length; past this a password is long enough anyway
 
 
-class WeakPassword(BatonError):
-    status_code = 422
-    kind = "weak_password"
+class WeakPassword(BatonError, status=422, kind="weak_password"):
+    """A password too easy to guess (zxcvbn's score below MIN_SCORE)."""
 
 
 def require_strong_password(password: str, *about_the_user: str) -> None:

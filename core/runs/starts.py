@@ -24,6 +24,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from core.blobs import run_value_limit
 from core.contract import CURRENT_ENGINE, RunInput, RunResult, run_workflow_id, run_workflow_type
 from core.errors import BatonError, NotFound, ServiceUnavailable
 from core.models.tables import WORKFLOWS, WORKSPACES
@@ -80,9 +81,8 @@ class WorkflowCache:
         await self.redis.delete(self.keys.workflow_cache(workflow_id))
 
 
-class InvalidIdempotencyKey(BatonError):
-    status_code = 400
-    kind = "invalid_body"
+class InvalidIdempotencyKey(BatonError, status=400, kind="invalid_body"):
+    """An Idempotency-Key header that is empty or too long."""
 
 
 @dataclass(frozen=True)
@@ -208,6 +208,7 @@ class RunStarts:
             reused_outputs=request.reused_outputs or {},
             workflow_name=target.name,
             engine=CURRENT_ENGINE,
+            value_limit=run_value_limit(self._settings),
         )
 
     async def start(self, request: StartRequest) -> StartedRun:

@@ -28,9 +28,8 @@ BACKFILL_OVERLAP = {
 }
 
 
-class InvalidRange(BatonError):
-    status_code = 422
-    kind = "invalid_range"
+class InvalidRange(BatonError, status=422, kind="invalid_range"):
+    """A backfill range in the future, reversed, or longer than MAX_BACKFILL_DAYS."""
 
 
 @dataclass(frozen=True)
