@@ -74,10 +74,15 @@ def attempted(error: BaseException) -> bool:
 
 
 class ActionCalls(RunState):
-    async def call_action(self, step: ActionStep, scope: Scope, key: str, started: str) -> Any:
+    async def call_action(
+        self, step: ActionStep, scope: Scope, key: str, started: str, given: dict[str, Any] | None = None
+    ) -> Any:
         assert self._input is not None
-        # an operator's edited input (unpause of a step parked by onError "pause"), else the rendered one
+        # an operator's edited input (unpause of a step parked by onError "pause"), else the one given as
+        # is (an agent's call), else the rendered one
         data = self._input_overrides.get(key)
+        if data is None:
+            data = given
         if data is None:
             data = self._render(step.input, scope, f"step {step.id!r} input")
         if not isinstance(data, dict):

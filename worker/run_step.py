@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from core.contract import Decision, RunInput
+    from core.contract import Decision, RunInput, StepRecord
     from core.definition.steps import ActionStep, RespondStep
     from core.runs.waits import Wait
     from worker.run_scope import Scope
@@ -46,7 +46,9 @@ class RunStep:
         assert self.run._input is not None
         return self.run._input
 
-    def render(self, value: Any, field: str) -> Any:
+    def render(self, value: Any, field: str, scope: Scope | None = None) -> Any:
+        if scope is not None:
+            return self.run._render(value, scope, f"step {self.step.id!r} {field}")
         return self.run.render(self.call, value, field)
 
     def evaluate(self, value: Any, field: str) -> Any:
@@ -71,8 +73,17 @@ class RunStep:
     async def flush(self) -> None:
         await self.run._flush()
 
-    async def call_action(self, step: ActionStep) -> Any:
-        return await self.run.call_action(step, self.scope, self.key, self.started)
+    async def call_action(
+        self, step: ActionStep, key: str | None = None, data: dict[str, Any] | None = None
+    ) -> Any:
+        if key is None or key == self.key:
+            return await self.run.call_action(step, self.scope, self.key, self.started, data)
+        sequences = self.run._sequences
+        sequences.setdefault(key, len(sequences) + 1)
+        return await self.run.call_action(step, self.scope, key, workflow.now().isoformat(), data)
+
+    def note(self, record: StepRecord) -> None:
+        self.run._buffer(record)
 
     def respond(self, step: RespondStep) -> dict[str, Any]:
         return self.run._respond(step, self.scope, f"step {step.id!r}")

@@ -374,7 +374,9 @@ async def decide(
     # decisions at once exhausted the pool: 30 s waits and 500s, ~4 decisions/s).
     await session.commit()
     runs = await resources.run_service()
-    decision = Decision(step_id, body.approved, by=access.principal.user.id, comment=body.comment)
+    decision = Decision(
+        step_id, body.approved, by=access.principal.user.id, comment=body.comment, arguments=body.arguments
+    )
     answer = await runs.decide(execution.id, decision, idempotency_key)
     await audit(
         auditor, access, "execution.decided", execution.id, {"stepId": step_id, "approved": body.approved}

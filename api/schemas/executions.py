@@ -47,6 +47,13 @@ class LiveStep(ApiModel):
     until: datetime | None = Field(default=None, description="waiting for a delay: its end")
     child_execution_id: str | None = Field(default=None, description="waiting for a subworkflow: its run")
     workflow_id: str | None = Field(default=None, description="waiting for a subworkflow: its workflow")
+    tool: str | None = Field(default=None, description="an agent waiting for an approval: the tool to call")
+    arguments: dict[str, Any] | None = Field(
+        default=None, description="an agent waiting for an approval: the arguments proposed"
+    )
+    progress: dict[str, Any] | None = Field(
+        default=None, description="running: how far it is ({done, total, message}; an agent: its turn)"
+    )
 
 
 class LiveSlot(ApiModel):
@@ -254,6 +261,12 @@ class UnpauseBody(RequestBody):
 class DecisionBody(RequestBody):
     approved: bool
     comment: str | None = Field(default=None, max_length=2000)
+    arguments: dict[str, Any] | None = Field(
+        default=None,
+        description="An agent's tool call: approve it with these arguments instead of the model's (its "
+        "waiting state shows them as `arguments`)",
+        examples=[{"orderId": "A-1001", "amount": 20}],
+    )
 
 
 class ApprovalOut(ApiModel):
@@ -273,6 +286,10 @@ class ApprovalOut(ApiModel):
     decided_at: datetime | None
     can_decide: bool = Field(description="Whether the caller may decide it now")
     decide_url: str = Field(description="POST {approved, comment} here to decide")
+    tool: str | None = Field(default=None, description="An agent's tool call: the tool it waits to call")
+    arguments: dict[str, Any] | None = Field(
+        default=None, description="An agent's tool call: the arguments proposed (a decision may edit them)"
+    )
 
 
 class LogEntryOut(ApiModel):

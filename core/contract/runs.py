@@ -37,6 +37,11 @@ class RunInput:
     record: bool = True
     loop_batch_size: int = 200
     engine: int = 0  # which patches the run takes without asking (CURRENT_ENGINE, ENGINE_PATCHES)
+    # The largest value (JSON bytes) a step of this run may hand on, taken from MAX_VALUE_BYTES as the run
+    # starts when a blob store holds large values (core.blobs.run_value_limit); 0 (runs started before, or
+    # without a store): the limits of before (core.contract.names.value_too_large). Carried here, never read
+    # from settings in workflow code, so a replay meets the limit the run met.
+    value_limit: int = 0
 
 
 @dataclass
@@ -103,6 +108,7 @@ class ActionRequest:
     # The run's start, not written yet (FIRST_WRITE_ENGINE): written before the buffered rows.
     started: ExecutionStarted | None = None
     sequence: int | None = None  # the step's StepRecord.sequence
+    output_limit: int = 0  # the run's value_limit: the largest output (0: MAX_OUTPUT_BYTES, as before)
 
 
 @dataclass
@@ -113,6 +119,8 @@ class Decision:
     approved: bool
     by: str | None = None
     comment: str | None = None
+    # An agent's tool call waiting for approval: the arguments to call it with instead of the model's.
+    arguments: dict[str, Any] | None = None
 
 
 @dataclass

@@ -23,6 +23,7 @@ from core.models.enums import TriggerType
 
 STEP_ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 MAX_STEP_ID_LENGTH = 64
+ACTION_NAME_PATTERN = r"^[a-z0-9_]+\.[a-z0-9_]+$"
 
 
 def step_type(model: type[StepBase]) -> str:
@@ -80,7 +81,7 @@ class ActionStep(StepBase):
     times_itself = True
     records_itself = True
     type: Literal["action"] = "action"
-    action: str = Field(pattern=r"^[a-z0-9_]+\.[a-z0-9_]+$", examples=["http.request", "slack.send_message"])
+    action: str = Field(pattern=ACTION_NAME_PATTERN, examples=["http.request", "slack.send_message"])
     input: dict[str, Any] | str = Field(default_factory=dict, description="Object (expressions allowed)")
     connection_id: str | None = None
 
@@ -187,6 +188,90 @@ class SubworkflowStep(StepBase):
     input: Any = Field(default_factory=dict)
 
 
+TOOL_NAME_PATTERN = r"^[a-zA-Z0-9_-]{1,64}$"
+
+
+class McpTool(DefinitionModel):
+    """One tool of an MCP server (called through the `mcp.call_tool` action)."""
+
+    url: str = Field(min_length=1, examples=["https://mcp.example.com/mcp"])
+    tool: str = Field(min_length=1, description="The tool's name on the server")
+
+
+class AgentTool(DefinitionModel):
+    """A function an agent's model may call: a Baton action, a published workflow, or an MCP tool."""
+
+    name: str = Field(pattern=TOOL_NAME_PATTERN, description="The function name the model calls")
+    description: str = Field(default="", max_length=4000, description="What the model is told it does")
+    action: str | None = Field(default=None, pattern=ACTION_NAME_PATTERN, examples=["http.request"])
+    workflow_id: str | None = Field(default=None, description="A published workflow run as a subworkflow")
+    mcp: McpTool | None = None
+    connection_id: str | None = Field(default=None, description="The action's (or MCP server's) connection")
+    input: dict[str, Any] | None = Field(
+        default=None,
+        description="The action's input (the subworkflow's trigger data), expressions allowed: `item` is the "
+        "model's arguments, `index` the call's number. Without it the arguments are the input",
+    )
+    parameters: dict[str, Any] | None = Field(
+        default=None,
+        description="JSON Schema of the arguments; by default the action's input schema (required with "
+        "`input`)",
+    )
+    require_approval: bool = Field(
+        default=False,
+        description="The run waits on each call until a person approves it (the arguments shown, editable) "
+        "or rejects it (the model is told)",
+    )
+    approvers: list[str] | None = Field(default=None, description="User ids allowed to decide (any member)")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> AgentTool:
+        targets = [self.action is not None, self.workflow_id is not None, self.mcp is not None]
+        if sum(targets) != 1:
+            raise ValueError("give exactly one of `action`, `workflowId` or `mcp`")
+        if self.input is not None and self.parameters is None and self.action is not None:
+            raise ValueError("a tool with an `input` describes the model's arguments in `parameters`")
+        return self
+
+
+class AgentMemory(DefinitionModel):
+    """The conversation kept between runs under a session key, in the workspace's data store."""
+
+    session_key: str = Field(
+        min_length=1, description="Expression or text naming the conversation (a chat's session id)"
+    )
+    max_messages: int = Field(default=50, ge=2, le=1000, description="Kept: the last N messages")
+    max_tokens: int | None = Field(
+        default=None, gt=0, description="Kept: at most about this many tokens (4 characters a token)"
+    )
+
+
+class AgentStep(StepBase):
+    can_be_result = True
+    type: Literal["agent"] = "agent"
+    connection_id: str = Field(description="The LLM connection (docs/llm.md)")
+    model: str = Field(min_length=1, examples=["gpt-4o-mini"])
+    message: Any = Field(description="The user's message (expression allowed)")
+    system: str | None = Field(default=None, description="System prompt (expression allowed)")
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    tools: list[AgentTool] = Field(default_factory=list, max_length=64)
+    max_turns: int = Field(default=10, ge=1, le=100, description="Model turns before the step fails")
+    max_tokens: int | None = Field(
+        default=None, gt=0, description="Tokens of all turns together before the step fails"
+    )
+    max_cost_usd: float | None = Field(
+        default=None, gt=0, description="Cost of all turns together (USD) before the step fails"
+    )
+    memory: AgentMemory | None = None
+
+    @model_validator(mode="after")
+    def _tool_names_unique(self) -> AgentStep:
+        names = [tool.name for tool in self.tools]
+        if twice := sorted({name for name in names if names.count(name) > 1}):
+            raise ValueError(f"two tools are named {twice[0]!r}")
+        return self
+
+
 def refused_response_header(name: str) -> bool:
     """Headers a workflow may not answer with from Baton's origin: cookies (they would be the API's) and
     CORS (they would open the API to other sites)."""
@@ -222,6 +307,7 @@ BuiltInStep = (
     | ApprovalStep
     | SetStep
     | SubworkflowStep
+    | AgentStep
     | RespondStep
     | StopStep
 )

@@ -19,6 +19,7 @@ from core.definition.steps import (
     STEP_TYPES,
     TRIGGER_CONFIGS,
     ActionStep,
+    AgentStep,
     LoopStep,
     RespondStep,
     Step,
@@ -188,6 +189,10 @@ def _semantic_issues(definition: WorkflowDefinition, action_schema: ActionSchema
             yield Issue(path, f"steps are nested {depth} deep; the limit is {MAX_DEPTH}")
         if isinstance(step, ActionStep):
             yield from _action_issues(step, path, action_schema)
+        if isinstance(step, AgentStep):
+            for index, tool in enumerate(step.tools):
+                if tool.action is not None and action_schema(tool.action) is None:
+                    yield Issue(f"{path}.tools[{index}].action", f"unknown action {tool.action!r}")
         yield from _response_header_issues(step, path)
     if count > MAX_STEPS:
         yield Issue("steps", f"the workflow has {count} steps; the limit is {MAX_STEPS}")
@@ -253,7 +258,9 @@ def _reference_issues(
     for index, step in enumerate(steps):
         here = f"{path}[{index}]"
         for text, where in _own_strings(step, here):
-            yield from _expression_issues(text, where, visible, in_loop=in_loop)
+            # an agent's tool input reads the model's arguments as `item` and the call's number as `index`
+            tool_input = isinstance(step, AgentStep) and where.startswith(f"{here}.tools[")
+            yield from _expression_issues(text, where, visible, in_loop=in_loop or tool_input)
         inner_loop = in_loop or isinstance(step, LoopStep)
         after = set(visible)
         for child_steps, child_path in child_lists(step, here):
@@ -280,26 +287,34 @@ def _expression_issues(text: str, where: str, visible: frozenset[str], *, in_loo
             yield Issue(where, f"`{name[0]}` only exists inside a loop's steps")
 
 
+def workflow_calls(definition: WorkflowDefinition) -> Iterator[tuple[str, str]]:
+    """The workflows a definition runs as subworkflows (its subworkflow steps, its agents' workflow
+    tools), each with the JSON path of its `workflowId`."""
+    for step, path, _ in iter_steps(definition.steps, "steps"):
+        if isinstance(step, SubworkflowStep):
+            yield step.workflow_id, f"{path}.workflowId"
+        elif isinstance(step, AgentStep):
+            for index, tool in enumerate(step.tools):
+                if tool.workflow_id is not None:
+                    yield tool.workflow_id, f"{path}.tools[{index}].workflowId"
+
+
 def subworkflow_ids(definition: WorkflowDefinition) -> list[str]:
-    return [
-        s.workflow_id for s, _, _ in iter_steps(definition.steps, "steps") if isinstance(s, SubworkflowStep)
-    ]
+    return [workflow_id for workflow_id, _ in workflow_calls(definition)]
 
 
 def _cycle_issues(
     definition: WorkflowDefinition, workflow_id: str, graph: Mapping[str, list[str]]
 ) -> list[Issue]:
     issues = []
-    for step, path, _ in iter_steps(definition.steps, "steps"):
-        if not isinstance(step, SubworkflowStep):
+    for called, where in workflow_calls(definition):
+        if called == workflow_id:
+            issues.append(Issue(where, "a workflow cannot call itself"))
             continue
-        if step.workflow_id == workflow_id:
-            issues.append(Issue(f"{path}.workflowId", "a workflow cannot call itself"))
-            continue
-        trail = _path_back(step.workflow_id, workflow_id, graph)
+        trail = _path_back(called, workflow_id, graph)
         if trail:
             chain = " -> ".join([workflow_id, *trail])
-            issues.append(Issue(f"{path}.workflowId", f"calling it makes a cycle: {chain}"))
+            issues.append(Issue(where, f"calling it makes a cycle: {chain}"))
     return issues
 
 

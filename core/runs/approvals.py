@@ -36,6 +36,9 @@ class Approval:
     default_decision: str | None
     decision: dict[str, Any] | None  # decided: {approved, by, comment, timedOut?}
     decided_at: datetime | None
+    # an agent step's tool call: the tool and the arguments proposed (None for an approval step)
+    tool: str | None = None
+    arguments: dict[str, Any] | None = None
 
     def may_decide(self, user_id: str | None) -> bool:
         """Whether this user is among the approvers (any member when the step names none)."""
@@ -91,6 +94,8 @@ def _approval(row: Any) -> Approval:
         default_decision=wait.default_decision or None,
         decision=None if waiting else row.output,
         decided_at=None if waiting else row.completed_at,
+        tool=wait.tool,
+        arguments=wait.arguments,
     )
 
 

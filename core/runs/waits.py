@@ -51,6 +51,17 @@ class ApprovalWait(WaitBase):
     approvers: list[str] = Field(default_factory=list)
     expires_at: str | None = None
     default_decision: str = "reject"
+    # An agent step's tool call waiting for approval: the tool and the arguments the model proposed (a
+    # decision may carry edited ones).
+    tool: str | None = None
+    arguments: dict[str, Any] | None = None
+
+    def state(self) -> dict[str, Any]:
+        state = super().state()
+        for name in ("tool", "arguments"):  # an approval step's state reads as it always did
+            if state.get(name) is None:
+                state.pop(name, None)
+        return state
 
     def sentence(self, step: str) -> str:
         expires = f" (expires {self.expires_at}, then {self.default_decision})" if self.expires_at else ""

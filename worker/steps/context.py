@@ -19,7 +19,7 @@ from typing import Any, Protocol, TypeVar
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from core.contract import RunInput
+    from core.contract import RunInput, StepRecord
     from core.definition.steps import (
         STEP_MODELS,
         STEP_TYPES_ENTRY_POINTS,
@@ -55,8 +55,9 @@ class StepContext(Protocol):
     def input(self) -> RunInput:
         """The run's input (its execution id, depth, trigger data...), not to be changed."""
 
-    def render(self, value: Any, field: str) -> Any:
-        """Renders the `{{ }}` expressions in one of the step's fields (`field` names it in errors)."""
+    def render(self, value: Any, field: str, scope: Scope | None = None) -> Any:
+        """Renders the `{{ }}` expressions in one of the step's fields (`field` names it in errors), in
+        `scope` when given (else the step's)."""
 
     def evaluate(self, value: Any, field: str) -> Any:
         """`render` for a field that is an expression when it is a string (else its value as is)."""
@@ -79,8 +80,15 @@ class StepContext(Protocol):
     async def flush(self) -> None:
         """Writes the rows buffered so far (before a long wait, so they show)."""
 
-    async def call_action(self, step: ActionStep) -> Any:
-        """Runs an action step's activity: its rendered input, retries, rate limits, its own row."""
+    async def call_action(
+        self, step: ActionStep, key: str | None = None, data: dict[str, Any] | None = None
+    ) -> Any:
+        """Runs an action step's activity: its rendered input, retries, rate limits, its own row. `key`: a
+        call of its own within the step (`chat/turn-2`: its own row, idempotency key and sequence);
+        `data`: the input as is, not rendered (what a model wrote is never read as expressions)."""
+
+    def note(self, record: StepRecord) -> None:
+        """Buffers a row (the step's own, or one of its calls'), written with the next write."""
 
     def respond(self, step: RespondStep) -> dict[str, Any]:
         """Makes the run's reply to a sync webhook from a respond step."""
