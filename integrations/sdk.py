@@ -9,7 +9,7 @@ Prefect blocks derive theirs. A declaration without code is allowed (the catalog
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, get_type_hints
 
@@ -67,6 +67,9 @@ class ActionSpec(Generic[In, Out]):
     interpreted: bool = False
     # Where its activity runs (core.execution_profiles): its task queue, timeout, local or not, heartbeat.
     profile: str = "default"
+    # Other profiles it runs on when its (raw, rendered) input asks for them, tried in order: a paginated
+    # http.request runs on `long`, where it can heartbeat the pages it has.
+    profile_when: Mapping[str, Callable[[dict[str, Any]], bool]] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -75,6 +78,20 @@ class ActionSpec(Generic[In, Out]):
     @property
     def execution_profile(self) -> ExecutionProfile:
         return profile_named(self.profile)
+
+    @property
+    def profiles(self) -> frozenset[str]:
+        """Every profile its activity may run on (the workers of their queues register it)."""
+        return frozenset({self.profile, *self.profile_when})
+
+    def profile_for(self, data: Any) -> ExecutionProfile:
+        """The profile a call with this raw input runs on. Decided from code and the input alone, so
+        the interpreter asks it deterministically."""
+        if isinstance(data, dict):
+            for name, applies in self.profile_when.items():
+                if applies(data):
+                    return profile_named(name)
+        return self.execution_profile
 
     @property
     def is_implemented(self) -> bool:
@@ -195,12 +212,15 @@ class Integration:
         description: str,
         side_effects: bool | Callable[[Any], bool] = True,
         profile: str = "default",
+        profile_when: Mapping[str, Callable[[dict[str, Any]], bool]] | None = None,
     ) -> Callable[
         [Callable[[In, ActionContext], Awaitable[Out]]], Callable[[In, ActionContext], Awaitable[Out]]
     ]:
         """Decorates `async def run(data: Input, ctx: ActionContext) -> Output`; models from its hints.
-        `profile`: where its activity runs (core.execution_profiles: "default", "long", "cpu")."""
-        profile_named(profile)  # an unknown profile fails at import, not in a run
+        `profile`: where its activity runs (core.execution_profiles: "default", "long", "cpu");
+        `profile_when`: other profiles, each for the raw inputs its predicate accepts."""
+        for name in (profile, *(profile_when or {})):
+            profile_named(name)  # an unknown profile fails at import, not in a run
 
         def register(
             function: Callable[[In, ActionContext], Awaitable[Out]],
@@ -220,6 +240,7 @@ class Integration:
                     function,
                     side_effects,
                     profile=profile,
+                    profile_when=dict(profile_when or {}),
                 )
             )
             return function

@@ -32,11 +32,12 @@ FAILED_ANSWER_PATCH = "failed-answer-on-step"
 ACTION_PROFILES_PATCH = "action-profiles"
 
 
-def action_profile(action: str) -> ExecutionProfile:
+def action_profile(action: str, data: dict[str, Any] | None = None) -> ExecutionProfile:
     """The profile the catalogue (code, imported with the worker: the same on every replay of a deploy)
-    gives the action; `default` for an action it does not know."""
+    gives the action for this input (a paginated http.request: `long`); `default` for an action it does
+    not know."""
     spec = get_action(action)
-    return spec.execution_profile if spec is not None else DEFAULT
+    return spec.profile_for(data) if spec is not None else DEFAULT
 
 
 class ActionFailed(StepFailed):
@@ -102,6 +103,7 @@ class ActionCalls(RunState):
             workspace_id=self._input.workspace_id,
             started=self._unstarted,
             sequence=self._sequences.get(key),
+            output_limit=self._input.value_limit,
         )
         try:
             while True:
@@ -143,7 +145,7 @@ class ActionCalls(RunState):
             "summary": step.label,
             "result_type": dict,
         }
-        profile = action_profile(step.action)
+        profile = action_profile(step.action, request.input)
         # Asked only off the default profile, so every run recorded before it replays unchanged.
         if profile is not DEFAULT and self.patched(ACTION_PROFILES_PATCH):
             if not step.timeout_seconds:

@@ -26,7 +26,9 @@ from __future__ import annotations
 import difflib
 import operator
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
@@ -69,6 +71,7 @@ __all__ = [
     "STRICT_KEYS",
     "ExpressionError",
     "asks_strict",
+    "passing_references",
     "compile_expression",
     "evaluate",
     "has_expression",
@@ -86,6 +89,24 @@ EXPRESSION = re.compile(r"\{\{(.*?)\}\}", re.S)
 WHOLE_EXPRESSION = re.compile(
     r"""^\s*\{\{(?P<body>(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|(?!\}\})[^'"])*)\}\}\s*$""", re.S
 )
+# A whole expression that only names a value of the run's data (`{{ steps.fetch.output.body }}`,
+# `{{ item['rows'][0] }}`) makes nothing new: under `passing_references()` its result is not held to the
+# size budget, so a run with a blob store hands on values up to its MAX_VALUE_BYTES (worker.run_state).
+REFERENCE = re.compile(
+    r"""^\s*[A-Za-z_]\w*(?:\s*(?:\.\s*[A-Za-z_]\w*|\[\s*(?:-?\d+|'[^'\\]*'|"[^"\\]*")\s*\]))*\s*$"""
+)
+_PASS_REFERENCES: ContextVar[bool] = ContextVar("pass_references", default=False)
+
+
+@contextmanager
+def passing_references(passing: bool = True) -> Iterator[None]:
+    """Within it (when `passing`), a whole expression that is only a reference to the run's data yields
+    that value whatever its size (REFERENCE)."""
+    token = _PASS_REFERENCES.set(passing)
+    try:
+        yield
+    finally:
+        _PASS_REFERENCES.reset(token)
 
 
 class DataOnlyEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):
@@ -205,18 +226,18 @@ def _closed(source: str) -> int:
     return source.rfind("}}") + 2
 
 
-def _check_names(tree: jinja2.nodes.Template, source: str) -> None:
-    unknown = sorted(jinja2.meta.find_undeclared_variables(tree) - set(SCOPE_NAMES))
+def _check_names(tree: jinja2.nodes.Template, source: str, names: tuple[str, ...] = SCOPE_NAMES) -> None:
+    unknown = sorted(jinja2.meta.find_undeclared_variables(tree) - set(names))
     if unknown:
         raise ExpressionError(
-            f"unknown name {unknown[0]!r}; expressions can read {', '.join(SCOPE_NAMES)}", source=source
+            f"unknown name {unknown[0]!r}; expressions can read {', '.join(names)}", source=source
         )
 
 
 @lru_cache(maxsize=4096)
-def _compile_whole(body: str, strict: bool = False) -> Any:
+def _compile_whole(body: str, strict: bool = False, names: tuple[str, ...] = SCOPE_NAMES) -> Any:
     tree = ENVIRONMENT.parse("{{" + body + "}}")
-    _check_names(tree, "{{" + body + "}}")
+    _check_names(tree, "{{" + body + "}}", names)
     _check_templates(tree, "{{" + body + "}}")
     if strict:  # the result's undefined is checked by `evaluate`, which names its path
         return STRICT_ENVIRONMENT.compile_expression(body, undefined_to_none=False)
@@ -224,9 +245,9 @@ def _compile_whole(body: str, strict: bool = False) -> Any:
 
 
 @lru_cache(maxsize=4096)
-def _compile_text(source: str, strict: bool = False) -> jinja2.Template:
+def _compile_text(source: str, strict: bool = False, names: tuple[str, ...] = SCOPE_NAMES) -> jinja2.Template:
     tree = ENVIRONMENT.parse(source)
-    _check_names(tree, source)
+    _check_names(tree, source, names)
     _check_templates(tree, source)
     return (STRICT_ENVIRONMENT if strict else ENVIRONMENT).from_string(source)
 
@@ -241,16 +262,17 @@ def _check_templates(tree: jinja2.nodes.Template, source: str) -> None:
             raise ExpressionError("render_each: the template must be a quoted text, not data", source=source)
 
 
-def compile_expression(source: str) -> None:
+def compile_expression(source: str, names: tuple[str, ...] = SCOPE_NAMES) -> None:
     """Parses `source` and checks every filter and test it names, also those named by a string
     (`select('odd')`, `map('lower')`) or inside `x if c else y` that Jinja would only look up when they
-    run (raises ExpressionError); the compiled form is cached for evaluation."""
+    run (raises ExpressionError); the compiled form is cached for evaluation. `names`: the names it may
+    read (an action's own expressions read their own, e.g. http.request's pages `response` and `page`)."""
     try:
         whole = WHOLE_EXPRESSION.match(source)
         if whole:
-            _compile_whole(whole.group("body"))
+            _compile_whole(whole.group("body"), names=names)
         else:
-            _compile_text(source)
+            _compile_text(source, names=names)
         _check_filters_and_tests(ENVIRONMENT.parse(source), source)
     except jinja2.TemplateSyntaxError as exc:
         raise ExpressionError(f"syntax error: {exc.message}", source=source) from exc
@@ -339,20 +361,25 @@ def _static_path(node: jinja2.nodes.Node) -> tuple[str, ...] | None:
             return None
 
 
-def evaluate(source: str, scope: Mapping[str, Any], strict: bool = False) -> Any:
+def evaluate(
+    source: str, scope: Mapping[str, Any], strict: bool = False, names: tuple[str, ...] = SCOPE_NAMES
+) -> Any:
     """Evaluates one string: native value for a whole `{{ }}`, rendered text otherwise, the string itself
-    when it holds no expression. `strict`: using a missing path fails naming it instead of giving null."""
+    when it holds no expression. `strict`: using a missing path fails naming it instead of giving null.
+    `names`: the names it may read (see compile_expression)."""
     if "{{" not in source:
         return source
     try:
         whole = WHOLE_EXPRESSION.match(source)
         with _budgeted(), regex_time(), known_paths(scope, strict):
             if whole:
-                value = _compile_whole(whole.group("body"), strict)(**scope)
+                value = _compile_whole(whole.group("body"), strict, names)(**scope)
                 if isinstance(value, jinja2.Undefined):
                     value._fail_with_undefined_error()
+                if _PASS_REFERENCES.get() and REFERENCE.match(whole.group("body")):
+                    return _plain(value)
                 return _plain(_checked(value, "the result"))
-            return str(_checked(_compile_text(source, strict).render(**scope), "the rendered text"))
+            return str(_checked(_compile_text(source, strict, names).render(**scope), "the rendered text"))
     except ExpressionError:
         raise
     except jinja2.UndefinedError as exc:  # a strict evaluation's message names the missing path
