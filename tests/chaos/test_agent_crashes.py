@@ -18,9 +18,8 @@ from core.contract import DELIVER_UPDATE, STATE_QUERY, Decision, RunResult
 from core.crypto import CredentialCipher
 from core.runs.waits import Delivery
 from core.settings import Settings
-from tests.chaos.conftest import Process, record
+from tests.chaos.conftest import Process, record, worker_env
 from tests.chaos.test_crash_repeats import HoldingServer
-from tests.chaos.test_worker_crashes import worker_env
 from tests.engine import Engine
 from tests.factories import create_user, create_workflow, create_workspace
 from tests.http_server import Reply, ScriptedServer
