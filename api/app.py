@@ -30,18 +30,22 @@ from api.routes import (
     connections,
     datastore,
     executions,
+    files,
     health,
     hooks,
     live,
     logs,
     me,
     templates,
+    values,
     webhooks,
     workflows,
     workspaces,
 )
+from core.blobs import run_value_limit
 from core.outages import raise_if_cancelled
 from core.settings import Settings, get_settings
+from integrations.openapi.imports import load_imported_services
 
 API_PREFIX = "/api/v1"
 CODEC_PATH = "/codec"
@@ -64,6 +68,15 @@ async def flush_webhook_stats(resources: Resources) -> None:
 Companion = Callable[[Resources], AbstractAsyncContextManager[object]]
 
 
+async def load_imported_catalogue(resources: Resources) -> None:
+    """The services imported from OpenAPI documents, so definitions naming their actions validate; with
+    PostgreSQL out of reach the API starts all the same (/readyz says so) without them."""
+    try:
+        await load_imported_services(resources.engine)
+    except Exception:
+        logger.warning("could not load the imported integrations; definitions using them fail", exc_info=True)
+
+
 def create_app(settings: Settings | None = None, *, companion: Companion | None = None) -> FastAPI:
     """The API. `companion`: something to run beside it for the app's lifetime, given its resources (the
     composition root's `baton serve` runs the worker there)."""
@@ -72,6 +85,7 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resources = app.state.resources = Resources.create(settings)
+        await load_imported_catalogue(resources)
         flusher = asyncio.create_task(flush_webhook_stats(resources), name="webhook-stats")
         try:
             if companion is None:
@@ -98,7 +112,15 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
     )
     install_error_handlers(app)
     # the codec endpoint applies the same limit itself, so its 413 carries the CORS headers the Web UI reads
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, exempt=(f"{CODEC_PATH}/",))
+    # a webhook's body is a run's trigger: with a blob store it may be as large as a value (MAX_VALUE_BYTES)
+    hook_bytes = max(settings.max_body_bytes, run_value_limit(settings))
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        exempt=(f"{CODEC_PATH}/",),
+        larger=(("/hooks/", hook_bytes), (f"{API_PREFIX}/hooks/", hook_bytes)),
+        files=tuple((path, settings.webhook_file_max_bytes) for path in ("/hooks/", f"{API_PREFIX}/hooks/")),
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -126,6 +148,8 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
         connections,
         workflows,
         executions,
+        files,
+        values,
         approvals,
         approval_links,
         logs,

@@ -17,18 +17,38 @@ class BodyTooLarge(BaseException):  # noqa: N818
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int, exempt: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        exempt: tuple[str, ...] = (),
+        larger: tuple[tuple[str, int], ...] = (),
+        files: tuple[tuple[str, int], ...] = (),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.exempt = exempt  # path prefixes with a limit of their own
+        # path prefixes that take larger bodies (webhooks: a run's MAX_VALUE_BYTES with a blob store)
+        self.larger = larger
+        # path prefixes that take files (is_file_body: a multipart upload, a binary body) up to a limit
+        self.files = files
+
+    def _limit(self, path: str) -> int:
+        return next((limit for prefix, limit in self.larger if path.startswith(prefix)), self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or (self.exempt and str(scope.get("path", "")).startswith(self.exempt)):
             await self.app(scope, receive, send)
             return
+        max_bytes = self._limit(str(scope.get("path", "")))
+        if self.files and is_file_body(
+            dict(scope.get("headers", [])).get(b"content-type", b"").decode("latin-1")
+        ):
+            path = str(scope.get("path", ""))
+            max_bytes = max([max_bytes, *(limit for prefix, limit in self.files if path.startswith(prefix))])
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+            await self._refuse(send, max_bytes)
             return
         seen = 0
         started = False
@@ -38,7 +58,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > max_bytes:
                     raise BodyTooLarge
             return message
 
@@ -51,13 +71,13 @@ class BodySizeLimit:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._refuse(send)
+                await self._refuse(send, max_bytes)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, max_bytes: int) -> None:
         body = json.dumps(
             {
                 "error": "payload_too_large",
-                "detail": f"the request body is larger than {self.max_bytes} bytes",
+                "detail": f"the request body is larger than {max_bytes} bytes",
                 "path": None,
             }
         ).encode()
@@ -77,6 +97,18 @@ class BodySizeLimit:
 def is_json(content_type: str) -> bool:
     media = content_type.split(";")[0].strip().lower()
     return media == "application/json" or media.endswith("+json")
+
+
+TEXT_MEDIA = frozenset({"application/x-www-form-urlencoded", "application/xml"})
+
+
+def is_file_body(content_type: str | None) -> bool:
+    """multipart/form-data, or a body that is not JSON, text, XML or a URL-encoded form (a PDF, an image,
+    application/octet-stream): a webhook takes such a body as files (api.uploads), not as `trigger.body`."""
+    media = (content_type or "").split(";")[0].strip().lower()
+    if not media or is_json(media) or media.startswith("text/") or media in TEXT_MEDIA:
+        return False
+    return not media.endswith("+xml")
 
 
 async def check_request_text(request: Request) -> None:

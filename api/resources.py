@@ -1,11 +1,11 @@
-"""The long-lived clients one API process holds (database engine, Redis, Temporal, log store)."""
+"""The long-lived clients one API process holds (database engine, Redis, Temporal, log store), and the
+services built on them (core.services, the same module the worker builds its own from)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 import asyncpg
 import httpx
@@ -14,18 +14,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
-from core.credentials import ConnectionCredentials, RefreshPolicy
-from core.crypto import CredentialCipher
+from core.blobs import BlobStore, create_blob_store
+from core.credentials import ConnectionCredentials
 from core.db import create_engine, session_factory
 from core.errors import ServiceUnavailable
 from core.logstore import LogStore, create_log_store
-from core.quotas import ExecutionQuota
 from core.redis_keys import RedisKeys, create_redis
 from core.runs import RunService, WorkflowCache, cancel_runs
+from core.runs.control import RunControl
+from core.runs.replays import RunReplays
+from core.runs.starts import RunStarts
 from core.security import TokenSigner
+from core.services import Services
 from core.settings import Settings, to_libpq_url
 from core.temporal import TemporalConnector
-from core.triggers.arming import TriggerArming
 from core.triggers.webhooks import Webhooks
 from integrations.catalogue import oauth_endpoints
 
@@ -42,7 +44,10 @@ class Resources:
     temporal: TemporalConnector
     log_store: LogStore
     signer: TokenSigner
+    services: Services
     webhooks: Webhooks
+    # Where files are kept (core.files; BLOB_STORE_URL), None when no store is configured.
+    blobs: BlobStore | None = None
     # A plain driver pool for the hot path's single statements (the webhook's PENDING row), opened lazily.
     _pool: asyncpg.Pool | None = None
     _pool_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -60,52 +65,44 @@ class Resources:
     @classmethod
     def create(cls, settings: Settings) -> Resources:
         engine = create_engine(settings)
-        redis = create_redis(settings)
-        keys = RedisKeys(settings.redis_key_prefix)
+        services = Services(settings, engine, create_redis(settings), oauth_endpoints)
         return cls(
             settings=settings,
             engine=engine,
             sessions=session_factory(engine),
-            redis=redis,
-            keys=keys,
+            redis=services.redis,
+            keys=services.keys,
             temporal=TemporalConnector(settings),
             log_store=create_log_store(settings, engine),
             signer=TokenSigner(settings),
-            webhooks=Webhooks(
-                engine, redis, keys, CredentialCipher.from_settings(settings), settings.public_base_url
-            ),
+            services=services,
+            webhooks=services.webhooks(),
+            blobs=create_blob_store(settings),
         )
 
     def credentials(self, http: httpx.AsyncClient) -> ConnectionCredentials:
         """Connections' credentials as the worker reads them, OAuth2 refresh included (for connection
         tests), never cached: a test right after an update reads what was just saved."""
-        return ConnectionCredentials(
-            self.engine,
-            CredentialCipher.from_settings(self.settings),
-            redis=self.redis,
-            keys=self.keys,
-            http=http,
-            refresh=RefreshPolicy(
-                self.settings.oauth_clients,
-                oauth_endpoints,
-                timedelta(seconds=self.settings.oauth_refresh_margin_seconds),
-            ),
-            cache_seconds=0,
-        )
+        return self.services.credentials(http)
 
     def workflow_cache(self) -> WorkflowCache:
-        return WorkflowCache(self.redis, self.keys)
+        return self.services.workflow_cache()
 
     async def run_service(self) -> RunService:
         """Starting, retrying, resuming and answering runs (core.runs), on this process's servers."""
-        return RunService(
-            self.engine,
-            await self.client(),
-            self.settings,
-            ExecutionQuota(self.engine, self.redis, self.keys),
-            self.workflow_cache(),
-            await self.pg_pool(),
-        )
+        return self.services.runs(await self.client(), pool=await self.pg_pool())
+
+    async def starts(self) -> RunStarts:
+        """Starting runs (core.runs.starts)."""
+        return (await self.run_service()).starts
+
+    async def control(self) -> RunControl:
+        """Acting on runs under way: decide, pause, unpause, cancel (core.runs.control)."""
+        return (await self.run_service()).control
+
+    async def replays(self) -> RunReplays:
+        """Retrying and resuming runs, one or in bulk (core.runs.replays)."""
+        return (await self.run_service()).replays
 
     async def client(self) -> Client:
         """The Temporal client; 503 with what to do when Temporal cannot be reached."""
@@ -128,7 +125,7 @@ class Resources:
                 ", ".join(workflow_ids),
             )
             return
-        await TriggerArming(self.engine, client, self.settings, self.webhooks).sync_quietly(*workflow_ids)
+        await self.services.trigger_arming(client, self.webhooks).sync_quietly(*workflow_ids)
 
     async def cancel_runs(self, *execution_ids: str) -> None:
         """Cancels the runs in flight of workflows whose deletion has committed (best effort: a run that goes

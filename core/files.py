@@ -34,10 +34,14 @@ import unicodedata
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.blobs.base import DEFAULT_CONTENT_TYPE, BlobNotFound, BlobStore, Body
+from core.errors import NotFound
+from core.runs import reads
 
 REF_SUFFIX = ".ref"
 MAX_NAME = 200
@@ -260,3 +264,40 @@ async def read_file_bytes(
             raise FileTooLarge(limit)
         parts.append(chunk)
     return b"".join(parts)
+
+
+def attachment_disposition(name: str) -> str:
+    """Content-Disposition for serving a file: always an attachment (never shown inline by a browser on
+    Baton's origin), the name as ASCII in `filename` and whole in `filename*` (RFC 6266)."""
+    plain = safe_name(name).encode("ascii", "replace").decode().replace("?", "_").replace("%", "_")
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(safe_name(name), safe='')}"
+
+
+# What every answer serving a file's bytes carries, whatever the file claims to be.
+SERVING_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
+
+
+def serving_headers(ref: FileRef) -> dict[str, str]:
+    """The headers of an answer whose body is the file: its length, its declared type (never sniffed, never
+    rendered inline) and its name."""
+    return {
+        "Content-Type": ref.content_type,
+        "Content-Length": str(ref.size),
+        "Content-Disposition": attachment_disposition(ref.name),
+        **SERVING_HEADERS,
+    }
+
+
+async def run_file(
+    session: AsyncSession, blobs: BlobStore | None, workspace_id: str, execution_id: str, file_id: str
+) -> FileRef:
+    """A file made by the run `execution_id`, read with the run's own access rule: the run is this
+    workspace's (else NotFound, as for the run itself) and the file is this run's."""
+    await reads.get(session, workspace_id, execution_id)
+    try:
+        ref = await describe_file(blobs, workspace_id, file_id)
+    except (FileNotFound, FilesUnavailable) as exc:
+        raise NotFound("file not found") from exc
+    if ref.execution_id != execution_id:
+        raise NotFound("file not found")
+    return ref

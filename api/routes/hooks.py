@@ -18,9 +18,11 @@ from pydantic import Field
 
 from api.deps import ResourcesDep
 from api.errors import ErrorBody, error_response, error_responses
-from api.limits import is_json
+from api.limits import is_file_body, is_json
 from api.schemas.base import ApiModel
+from api.uploads import InvalidUpload, SpooledUpload
 from core.definition.steps import refused_response_header
+from core.files import FileTooLarge
 from core.json_input import loads
 from core.runs import SyncReply
 from core.triggers.ingress import Debounced, HookCall, Refused, Replayed, WebhookIngress
@@ -118,17 +120,48 @@ async def receive(token: str, request: Request, resources: ResourcesDep) -> Resp
       starts nothing.
     - 404 when the token is unknown or its workflow inactive; 429 when the workspace's monthly quota is used
       or the webhook's calls per minute (WEBHOOK_RATE_LIMIT_PER_MINUTE) are, with Retry-After.
+    - Files: a multipart/form-data upload or a binary body (a PDF, an image, application/octet-stream) is
+      spooled to disk as it arrives (WEBHOOK_FILE_MAX_BYTES at most, 413 above) and kept as the run's files
+      (api.uploads): `trigger.files` lists their references, a form's text fields are `trigger.body`.
 
     The use case is core.triggers.ingress; this translates HTTP to a HookCall and its outcome back.
     """
-    raw = await request.body()
+    upload: SpooledUpload | None = None
+    if is_file_body(request.headers.get("content-type")):
+        if resources.blobs is None:
+            return error_response(
+                415,
+                "unsupported_media_type",
+                "this Baton keeps no files (BLOB_STORE_URL is not set): send JSON, text or a form",
+                "body",
+            )
+        limit = resources.settings.webhook_file_max_bytes
+        try:
+            upload = await SpooledUpload.receive(request, limit)
+        except FileTooLarge as exc:
+            return error_response(413, "payload_too_large", str(exc), "body")
+    try:
+        return await _received(token, request, resources, upload)
+    except InvalidUpload as exc:
+        return error_response(400, "invalid_body", str(exc), "body")
+    finally:
+        if upload is not None:
+            upload.close()
+
+
+async def _received(
+    token: str, request: Request, resources: ResourcesDep, upload: SpooledUpload | None
+) -> Response:
+    raw = upload.body if upload is not None else await request.body()
+    blobs, limit = resources.blobs, resources.settings.webhook_file_max_bytes
     call = HookCall(
         token=token,
         method=request.method,
         headers=request.headers,
         query=request.url.query,
         body=raw,
-        trigger=lambda: trigger_data(request, raw),
+        trigger=lambda: trigger_data(request, b"" if upload is not None else raw),
+        attach=(lambda ws, run: upload.keep(blobs, ws, run, limit)) if upload is not None else None,
     )
     ingress = WebhookIngress(
         resources.webhooks, resources.redis, resources.keys, resources.settings, resources.run_service
@@ -169,6 +202,7 @@ for method in METHODS:  # one route per method, so each has its own OpenAPI oper
                 "description": "Sync mode: the run's `respond` step (status, headers and body) or its result"
             },
             **error_responses(400, 401, 404, 413, 429),
+            415: {"description": "Files (multipart or a binary body) sent to a Baton that keeps none"},
             405: {"description": "The workflow does not accept this method"},
             502: {"description": "Sync mode: the run failed"},
         },

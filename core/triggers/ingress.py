@@ -62,6 +62,9 @@ class HookCall:
     body: bytes
     # the run's `trigger` ({body, headers, query, method}), built only for a call that will start one
     trigger: Callable[[], dict[str, Any]]
+    # a call that carries files (a multipart upload, a binary body): keeps them as the files of the run
+    # (workspace id, execution id) and answers what they add to its trigger (`files`, a form's `body`)
+    attach: Callable[[str, str], Awaitable[dict[str, Any]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,14 @@ class WebhookIngress:
         call = self._without_credential(call, target)
         await self._webhooks.count_call(target.webhook_id)
         if target.debounce is not None:
+            if call.attach is not None:
+                return Refused(
+                    400,
+                    "invalid_body",
+                    "a debounced webhook takes no files (its run starts later, from the burst's last call): "
+                    "send JSON, or turn debounce off",
+                    path="body",
+                )
             return await self._debounced(call, target, key)
         if key is None and (key := call.headers.get("idempotency-key")) is not None:
             if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY:
@@ -151,10 +162,12 @@ class WebhookIngress:
                 # written again when its row is there; Temporal starts a workflow id once.
                 runs = await self._run_service()
                 version = await runs.published_version(target.workflow_id)
+                data = await with_files(call, data, target.workspace_id, first)
                 await runs.start(
                     StartRequest(version, data, trigger_type="WEBHOOK", execution_id=first, idempotent=True)
                 )
                 return Replayed(first)
+        data = await with_files(call, data, target.workspace_id, execution_id)
         delay = 0.0
         if target.throttle is not None:
             booked = await self._throttled(target, data)
@@ -285,6 +298,15 @@ class WebhookIngress:
             return data
 
         return replace(call, trigger=trigger)
+
+
+async def with_files(
+    call: HookCall, data: dict[str, Any], workspace_id: str, execution_id: str
+) -> dict[str, Any]:
+    """The trigger with the call's files kept as the run's (`trigger.files`); unchanged without files."""
+    if call.attach is None:
+        return data
+    return {**data, **await call.attach(workspace_id, execution_id)}
 
 
 def quota_exceeded(exc: LimitExceeded) -> Refused:
