@@ -219,8 +219,8 @@ class Integration:
         """Decorates `async def run(data: Input, ctx: ActionContext) -> Output`; models from its hints.
         `profile`: where its activity runs (core.execution_profiles: "default", "long", "cpu");
         `profile_when`: other profiles, each for the raw inputs its predicate accepts."""
-        for name in (profile, *(profile_when or {})):
-            profile_named(name)  # an unknown profile fails at import, not in a run
+        for profile_name in (profile, *(profile_when or {})):
+            profile_named(profile_name)  # an unknown profile fails at import, not in a run
 
         def register(
             function: Callable[[In, ActionContext], Awaitable[Out]],
