@@ -7,11 +7,14 @@ tests/worker/test_replay.py)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from core.definition.validation import validate_definition
+from integrations.catalogue import action_input_schema
 from tests.http_server import ScriptedServer
 from tests.integrations.agent_flows import CHAT, decide, finished, sent, set_up
 from tests.integrations.conftest import Studio, live_is
@@ -149,3 +152,12 @@ async def write_history(studio: Studio, execution_id: str, name: str) -> None:
     handle = studio.engine.client.get_workflow_handle(f"run-{execution_id}")
     PATHS.mkdir(parents=True, exist_ok=True)
     (PATHS / name).write_text((await handle.fetch_history()).to_json())
+
+
+def test_the_agent_examples_of_the_llm_page_are_valid() -> None:
+    page = Path(__file__).resolve().parents[2] / "docs" / "llm.md"
+    blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", page.read_text(), re.S)]
+    agents = [b for b in blocks if isinstance(b, dict) and b.get("type") == "agent"]
+    assert agents, "docs/llm.md shows no agent step"
+    definition = {"triggerType": "MANUAL", "triggerConfig": {}, "steps": agents}
+    validate_definition(definition, action_schema=action_input_schema)
