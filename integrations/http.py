@@ -94,8 +94,14 @@ class RequestOutput(BaseModel):
         default=None, exclude_if=lambda v: v is None, description="responseFormat file: the downloaded file"
     )
     # paginated requests only (status and headers are the last page's, body null)
-    items: list[Any] | None = Field(default=None, exclude_if=lambda v: v is None)
-    pages: PagesSummary | None = Field(default=None, exclude_if=lambda v: v is None)
+    items: list[Any] | None = Field(
+        default=None, exclude_if=lambda v: v is None, description="paginate: the items of every page read"
+    )
+    pages: PagesSummary | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="paginate: how many pages were read, the last one's status, what ended them",
+    )
 
 
 class HttpAuth(BaseModel):
