@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
+from core.definition.steps import definition_json_schema
 from core.definition.validation import validate_definition
+from core.errors import InvalidDefinition
 from integrations.catalogue import action_input_schema
 from tests.http_server import ScriptedServer
 from tests.integrations.agent_flows import CHAT, decide, finished, sent, set_up
@@ -161,3 +163,57 @@ def test_the_agent_examples_of_the_llm_page_are_valid() -> None:
     assert agents, "docs/llm.md shows no agent step"
     definition = {"triggerType": "MANUAL", "triggerConfig": {}, "steps": agents}
     validate_definition(definition, action_schema=action_input_schema)
+
+
+def agent_definition(**fields: Any) -> dict[str, Any]:
+    step = {"id": "a", "type": "agent", "connectionId": "c", "model": "m", "message": "hi", **fields}
+    return {"triggerType": "MANUAL", "triggerConfig": {}, "steps": [step]}
+
+
+@pytest.mark.parametrize(
+    ("fields", "path", "says"),
+    [
+        ({"tools": [{"name": "t", "action": "nope.nothing"}]}, "steps[0].tools[0].action", "unknown action"),
+        (
+            {"tools": [{"name": "t", "action": "http.request", "workflowId": "w"}]},
+            "steps[0].tools[0]",
+            "exactly one",
+        ),
+        (
+            {"tools": [{"name": "t", "workflowId": "w"}, {"name": "t", "workflowId": "v"}]},
+            "steps[0]",
+            "two tools",
+        ),
+        ({"message": "{{ item.x }}"}, "steps[0].message", "only exists inside a loop"),
+        (
+            {"tools": [{"name": "t", "workflowId": "self"}]},
+            "steps[0].tools[0].workflowId",
+            "cannot call itself",
+        ),
+    ],
+)
+def test_an_agent_definition_is_refused_naming_the_field(
+    fields: dict[str, Any], path: str, says: str
+) -> None:
+    with pytest.raises(InvalidDefinition) as refused:
+        validate_definition(
+            agent_definition(**fields),
+            action_schema=action_input_schema,
+            workflow_id="self",
+            subworkflow_graph={},
+        )
+    assert path in str(refused.value.issues), refused.value.issues
+    assert says in str(refused.value.issues)
+
+
+def test_a_tools_input_reads_the_models_arguments_and_the_schema_has_the_agent_step() -> None:
+    tool = {"name": "t", "action": "http.request", "input": {"url": "https://x.example/{{ item.id }}"}}
+    validate_definition(
+        agent_definition(tools=[{**tool, "parameters": {"type": "object"}}]),
+        action_schema=action_input_schema,
+    )
+    schema = definition_json_schema()
+    assert {"tools", "maxTurns", "maxTokens", "maxCostUsd", "memory"} <= set(
+        schema["$defs"]["AgentStep"]["properties"]
+    )
+    assert "requireApproval" in schema["$defs"]["AgentTool"]["properties"]
