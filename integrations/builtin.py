@@ -35,12 +35,14 @@ class RespondInput(BaseModel):
     status: int | str = Field(default=200, description="HTTP status (100-599, or an expression)")
     headers: dict[str, str] = Field(default_factory=dict, description="Response headers")
     body: Any = Field(default=None, description="JSON body (or text)")
+    file: Any = Field(default=None, description="A file (FileRef) answered instead of the body")
 
 
 class RespondOutput(BaseModel):
     status: int
     headers: dict[str, str]
     body: Any = None
+    file: Any = None
 
 
 webhook.declare_action(

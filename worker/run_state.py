@@ -27,14 +27,14 @@ with workflow.unsafe.imports_passed_through():
         StepRecord,
         StepRows,
         Unpause,
-        too_large,
+        value_too_large,
     )
     from core.definition.steps import (
         RespondStep,
         Step,
     )
     from core.definition.steps import RetryPolicy as StepRetryPolicy
-    from core.expressions import STRICT_KEYS, asks_strict, render_value
+    from core.expressions import STRICT_KEYS, asks_strict, passing_references, render_value
     from core.models.enums import ExecutionStatus
     from core.runs.timeline import branch_taken
     from core.runs.waits import ApprovalWait, ParkedWait, PauseWait, Wait
@@ -327,7 +327,7 @@ class RunState:
         return workflow.patched(patch_id)
 
     def _check_payload(self, step_id: str, value: Any, what: str) -> None:
-        reason = too_large(value, what)
+        reason = value_too_large(value, what, self._input.value_limit if self._input is not None else 0)
         if reason is not None and self.patched(BOUNDED_PAYLOADS_PATCH):
             raise StepFailed(step_id, reason, "PayloadTooLarge")
 
@@ -340,9 +340,11 @@ class RunState:
         assert self._input is not None
         data = scope.expression_data(self._input.trigger_data, self._execution)
         strict = bool(self._input.definition.get("strictExpressions"))
-        if (strict or asks_strict(value)) and self.patched(STRICT_EXPRESSIONS_PATCH):
-            return render_value(value, data, where, strict=strict, strict_keys=STRICT_KEYS)
-        return render_value(value, data, where)
+        # a run that carries a value limit (a blob store) passes large values on by reference
+        with passing_references(self._input.value_limit > 0):
+            if (strict or asks_strict(value)) and self.patched(STRICT_EXPRESSIONS_PATCH):
+                return render_value(value, data, where, strict=strict, strict_keys=STRICT_KEYS)
+            return render_value(value, data, where)
 
     def _evaluate(self, value: Any, scope: Scope, where: str) -> Any:
         if not isinstance(value, str):
@@ -432,4 +434,6 @@ class RunState:
             },
             "body": self._render(step.body, scope, f"{where} body"),
         }
+        if step.file is not None:  # the API streams the file's bytes as the answer (core.files)
+            self._response["file"] = self._render(step.file, scope, f"{where} file")
         return self._response

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import Field
 
 from api.deps import ResourcesDep
@@ -21,8 +21,9 @@ from api.errors import ErrorBody, error_response, error_responses
 from api.limits import is_file_body, is_json
 from api.schemas.base import ApiModel
 from api.uploads import InvalidUpload, SpooledUpload
+from core.blobs import BlobStore
 from core.definition.steps import refused_response_header
-from core.files import FileTooLarge
+from core.files import FileError, FileTooLarge, describe_file, file_ref, open_file, serving_headers
 from core.json_input import loads
 from core.runs import SyncReply
 from core.triggers.ingress import Debounced, HookCall, Refused, Replayed, WebhookIngress
@@ -82,12 +83,7 @@ def reply_response(reply: SyncReply, execution_id: str) -> Response:
     is only known at run time)."""
     headers = {EXECUTION_HEADER: execution_id}
     if reply.kind == "respond" and reply.response is not None:
-        extra = {
-            str(k): str(v)
-            for k, v in (reply.response.get("headers") or {}).items()
-            if not refused_response_header(str(k)) and str(k).lower() not in BATON_OWNED_HEADERS
-        }
-        extra.update(RESPOND_HEADERS)
+        extra = answer_headers(reply.response)
         body = reply.response.get("body")
         code = int(reply.response.get("status") or 200)
         if isinstance(body, str) and "content-type" in {k.lower() for k in extra}:
@@ -105,6 +101,41 @@ def reply_response(reply: SyncReply, execution_id: str) -> Response:
         )
     accepted = HookAccepted(execution_id=execution_id, status="RUNNING")
     return JSONResponse(accepted.model_dump(by_alias=True), status_code=202, headers=headers)
+
+
+def answer_headers(response: dict[str, Any]) -> dict[str, str]:
+    """A `respond` step's headers as they may be sent, with the ones Baton always sets."""
+    extra = {
+        str(k): str(v)
+        for k, v in (response.get("headers") or {}).items()
+        if not refused_response_header(str(k)) and str(k).lower() not in BATON_OWNED_HEADERS
+    }
+    extra.update(RESPOND_HEADERS)
+    return extra
+
+
+async def file_reply(
+    response: dict[str, Any], execution_id: str, blobs: BlobStore | None, workspace_id: str | None
+) -> Response:
+    """A `respond` step that answers with a file: its bytes streamed from the store, with the file's own
+    length, type and name (as an attachment, never sniffed), whatever the step's headers say of them."""
+    try:
+        ref = await describe_file(blobs, workspace_id or "", file_ref(response["file"], "file").file_id)
+    except (FileError, ValueError):
+        failed = ErrorBody(
+            error="run_failed",
+            detail=f"the run's reply names a file it cannot serve (execution {execution_id})",
+        )
+        return JSONResponse(
+            {**failed.model_dump(), "executionId": execution_id},
+            status_code=502,
+            headers={EXECUTION_HEADER: execution_id},
+        )
+    owned = {name.lower() for name in serving_headers(ref)}
+    headers = {k: v for k, v in answer_headers(response).items() if k.lower() not in owned}
+    headers.update({**serving_headers(ref), EXECUTION_HEADER: execution_id})
+    code = int(response.get("status") or 200)
+    return StreamingResponse(open_file(blobs, workspace_id or "", ref), status_code=code, headers=headers)
 
 
 async def receive(token: str, request: Request, resources: ResourcesDep) -> Response:
@@ -183,6 +214,9 @@ async def _received(
         held = HookAccepted(execution_id=None, debounced=True, runs_after_seconds=outcome.seconds)
         return JSONResponse(held.model_dump(by_alias=True), status_code=202)
     if outcome.reply is not None:
+        answer = outcome.reply.response if outcome.reply.kind == "respond" else None
+        if answer is not None and answer.get("file") is not None:
+            return await file_reply(answer, outcome.execution_id, resources.blobs, outcome.workspace_id)
         return reply_response(outcome.reply, outcome.execution_id)
     accepted = HookAccepted(execution_id=outcome.execution_id)
     return JSONResponse(

@@ -174,6 +174,35 @@ class ApprovalStep(StepBase):
         return [(self.notify, f"{path}.notify"), *super().children(path)]
 
 
+class WaitStep(StepBase):
+    """Waits for an event (POST /workspaces/{id}/events, or a call to the run's `{{ execution.resumeUrl }}`):
+    the first one of its name that `match` accepts resumes it, and is its output."""
+
+    can_be_result = True
+    times_itself = True
+    type: Literal["wait"] = "wait"
+    event: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        examples=["order.paid"],
+        description="The event's name",
+    )
+    match: Any = Field(
+        default=None,
+        description="Expression over `event` ({id, name, data, receivedAt}) and the run's values; the event "
+        "resumes the step when it is truthy (unset: any event of the name)",
+    )
+    timeout_seconds: float | None = Field(
+        default=None, gt=0, le=365 * 86400, description="How long to wait (unset: as long as the run lives)"
+    )
+    on_timeout: Literal["fail", "continue"] = Field(
+        default="fail",
+        description='"fail": the step fails (as its onError says); "continue": the run goes on with '
+        "`timedOut: true` in the output",
+    )
+
+
 class SetStep(StepBase):
     can_be_result = True
     type: Literal["set"] = "set"
@@ -287,6 +316,11 @@ class RespondStep(StepBase):
         default_factory=dict, description="Answer headers; Set-Cookie and Access-Control-* are refused"
     )
     body: Any = None
+    file: Any = Field(
+        default=None,
+        description="A file (a FileRef, or an expression giving one) to answer with instead of `body`: its "
+        "bytes, its Content-Type and Content-Length, as an attachment named after it",
+    )
 
 
 class StopStep(StepBase):
@@ -305,6 +339,7 @@ BuiltInStep = (
     | ParallelStep
     | DelayStep
     | ApprovalStep
+    | WaitStep
     | SetStep
     | SubworkflowStep
     | AgentStep

@@ -71,6 +71,7 @@ class HookCall:
 class Accepted:
     execution_id: str
     reply: SyncReply | None = None  # sync mode: the run's answer (or "pending" past syncTimeoutSeconds)
+    workspace_id: str | None = None  # sync mode: whose files the reply may serve (core.files)
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,9 @@ class WebhookIngress:
             return Accepted(execution_id)
         early = responds_before_the_end(version.definition.get("steps"))
         return Accepted(
-            execution_id, await runs.reply(execution_id, target.sync_timeout_seconds, early=early)
+            execution_id,
+            await runs.reply(execution_id, target.sync_timeout_seconds, early=early),
+            workspace_id=target.workspace_id,
         )
 
     async def _debounced(self, call: HookCall, target: HookTarget, replay_key: str | None) -> Outcome:

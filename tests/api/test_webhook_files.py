@@ -157,3 +157,30 @@ async def test_an_upload_past_the_limit_is_413_and_without_a_blob_store_415(
         )
         assert refused.status_code == 415
         assert "BLOB_STORE_URL" in refused.json()["detail"]
+
+
+async def test_a_sync_webhook_answers_with_a_file_as_an_attachment_whatever_its_headers_say(
+    api_with_worker: httpx.AsyncClient,
+) -> None:
+    steps = [
+        {
+            "id": "reply",
+            "type": "respond",
+            "status": 200,
+            "headers": {"Content-Type": "text/html", "X-Report": "weekly"},
+            "file": "{{ trigger.files[0] }}",
+        }
+    ]
+    config = {"methods": ["POST"], "mode": "sync"}
+    _, _, _, hook = await webhook_workflow(api_with_worker, steps, config, email="reply@example.com")
+    response = await api_with_worker.post(
+        f"/hooks/{hook['token']}", files={"report": ("<script>.html", PDF, "application/pdf")}
+    )
+    assert response.status_code == 200, response.text[:300]
+    assert response.content == PDF
+    assert response.headers["content-type"] == "application/pdf"  # the file's, not the step's text/html
+    assert response.headers["content-length"] == str(len(PDF))
+    assert response.headers["content-disposition"].startswith('attachment; filename="script.html"')
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["content-security-policy"] == "sandbox"
+    assert response.headers["x-report"] == "weekly"

@@ -12,12 +12,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowFailureError
+from temporalio.client import WorkflowFailureError, WorkflowHistory
+from temporalio.worker import Replayer
 
+from core.codec import data_converter
 from core.settings import Settings
 from tests.engine import Engine, output
 from tests.http_server import Reply, ScriptedServer
+from tests.worker.recording import HISTORIES, recording
+from worker.interpreter import BatonRun
+from worker.main import workflow_runner
 
+PATHS = HISTORIES / "paths"
+HISTORY = "respond_with_downloaded_file"
 DATA = os.urandom(700_000)
 DISPOSITION = "attachment; filename=\"r.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9%20Q3.pdf"
 
@@ -125,3 +132,47 @@ async def test_a_file_reference_that_names_no_file_fails_the_step_without_retryi
     assert "no file" in row["error"]
     assert row["retry_count"] == 0
     assert http_server.hits("/upload") == []
+
+
+async def run_a_download_answered_as_a_file(engine: Engine, server: ScriptedServer) -> Any:
+    source = server.script("/export.csv", Reply(200, b"a,b\n1,2\n", {"content-type": "text/csv"}))
+    steps = [
+        {
+            "id": "fetch",
+            "type": "action",
+            "action": "http.request",
+            "input": {"url": source, "responseFormat": "file"},
+        },
+        {"id": "reply", "type": "respond", "file": "{{ steps.fetch.output.file }}"},
+    ]
+    handle = await engine.start(steps)
+    result = await handle.result()
+    assert result.status == "SUCCESS", result.error
+    reply = output((await engine.step_rows(handle))["reply"])
+    assert reply["file"]["name"] == "export.csv"
+    assert reply["file"]["size"] == len(b"a,b\n1,2\n")
+    return handle
+
+
+async def test_a_respond_step_carries_the_file_it_answers_with(
+    engine_worker: Engine, http_server: ScriptedServer
+) -> None:
+    await run_a_download_answered_as_a_file(engine_worker, http_server)
+
+
+@recording
+async def test_record_a_run_that_downloads_a_file_and_answers_with_it(
+    engine_worker: Engine, http_server: ScriptedServer
+) -> None:
+    handle = await run_a_download_answered_as_a_file(engine_worker, http_server)
+    PATHS.mkdir(parents=True, exist_ok=True)
+    (PATHS / f"{HISTORY}.json").write_text((await handle.fetch_history()).to_json())
+
+
+async def test_the_recorded_file_run_replays_on_the_current_worker(settings: Settings) -> None:
+    replayer = Replayer(
+        workflows=[BatonRun], workflow_runner=workflow_runner(), data_converter=data_converter(settings)
+    )
+    history = WorkflowHistory.from_json(HISTORY, (PATHS / f"{HISTORY}.json").read_text())
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
