@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import WorkflowFailureError
 
 from api.resources import Resources
-from api.schemas.executions import ExecutionOut
+from api.schemas.executions import ExecutionDetail, ExecutionOut, StepExecutionOut
 from core.accounts import Principal, active_user, principal_for_api_key
 from core.console_sessions import CSRF_HEADER, SESSION_COOKIE, ConsoleSessions
 from core.contract import run_workflow_id
 from core.errors import PermissionDenied, Unauthenticated
 from core.models import WorkflowExecution, Workspace, WorkspaceRole
 from core.permissions import Permission, allows
+from core.runs import live
 from core.runs import reads as execution_reads
 from core.security import API_KEY_PREFIX, InvalidToken
 from core.settings import Settings
@@ -157,6 +160,52 @@ async def one_execution_out(
     session: AsyncSession, execution: WorkflowExecution, resources: Resources
 ) -> ExecutionOut:
     return (await executions_out(session, [execution], resources))[0]
+
+
+async def one_execution_detail(
+    session: AsyncSession, execution: WorkflowExecution, resources: Resources
+) -> ExecutionDetail:
+    """An execution with its steps; `live` from the same rows as `stepExecutions` (a row written between
+    two reads cannot show in one only)."""
+    rows = await execution_reads.steps(session, execution.id)
+    status = str(execution.status.value if hasattr(execution.status, "value") else execution.status)
+    slot = (await execution_reads.waiting_for_slots(session, [execution.id])).get(execution.id)
+    shown = live.run_live(status, [r.model_dump() for r in rows if r.state is not None], slot)
+    return ExecutionDetail.model_validate(
+        {
+            **execution_out(execution, resources, shown).model_dump(),
+            "step_executions": [StepExecutionOut.model_validate(s) for s in rows],
+        }
+    )
+
+
+MAX_WAIT_SECONDS = 300  # the longest a request waits for the run it started (`?wait=true`)
+
+
+async def started_run_out(
+    session: AsyncSession,
+    resources: Resources,
+    workspace_id: str,
+    execution_id: str,
+    response: Response,
+    *,
+    wait: float | None,
+    with_steps: bool = False,
+) -> ExecutionOut:
+    """The answer to a request that started a run: with `wait` (seconds), once it ended or the time is up;
+    200 when it has ended, the route's 202 otherwise; `with_steps`: its steps too (a draft's run)."""
+    if wait is not None:
+        try:
+            await asyncio.wait_for((await resources.run_service()).handle(execution_id).result(), wait)
+        except (WorkflowFailureError, TimeoutError):
+            pass  # the execution row says how it ended (or that it still runs)
+    await session.commit()  # see the rows the run wrote since this request's transaction began
+    execution = await execution_reads.get(session, workspace_id, execution_id)
+    if execution.completed_at is not None:
+        response.status_code = 200
+    if with_steps:
+        return await one_execution_detail(session, execution, resources)
+    return await one_execution_out(session, execution, resources)
 
 
 async def executions_out(

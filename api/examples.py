@@ -101,6 +101,11 @@ EXAMPLES: dict[str, tuple[Any, int, Any]] = {
     ),
     f"GET {WS}/executions": (None, 200, page(EXECUTION)),
     f"GET {EX}": (None, 200, {**EXECUTION, "stepExecutions": [STEP_EXECUTION]}),
+    f"POST {WF}/steps/{{step_id}}/test": (
+        {"context": {"trigger": {"body": {"email": "ada@example.com"}}}},
+        202,
+        {**EXECUTION, "stepExecutions": [STEP_EXECUTION]},
+    ),
     f"POST {EX}/steps/{{step_id}}/decision": (
         {"approved": True, "comment": "Looks right"}, 200, {"stepId": "ok", "approved": True, "by": USER_ID}
     ),

@@ -57,6 +57,9 @@ BOUNDED_PAYLOADS_PATCH = "bounded-payloads"
 # fields are strict in every workflow. Asked only where a value would render strictly, so runs recorded
 # before it (where the path gave null) replay as they ran, and other runs' histories don't change.
 STRICT_EXPRESSIONS_PATCH = "strict-expressions"
+# Since this patch a `set` step whose output is reused (a resume, a draft run's pinned outputs) merges its
+# values into `vars` as if it had run; before it, `vars` missed them. Asked only when such a step is reused.
+REUSED_SET_VARS_PATCH = "reused-set-vars"
 # Since this patch a step that waits (approval, delay, subworkflow) writes a RUNNING row saying what it waits
 # for before it waits (core.runs.live); runs begun before it replay without that write.
 LIVE_WAITS_PATCH = "live-waits"
@@ -177,6 +180,8 @@ class RunState:
         if not scope.iteration and step.id in self._input.reused_outputs:
             output = self._input.reused_outputs[step.id]
             scope.set_output(step.id, output)
+            if step.type == "set" and isinstance(output, dict) and self.patched(REUSED_SET_VARS_PATCH):
+                scope.vars.update(output)
             self._statuses[key] = ExecutionStatus.SUCCESS.value
             return output
         # a step run again (parked by onError "pause", then unpaused) keeps its place

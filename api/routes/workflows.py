@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
 from sqlmodel.ext.asyncio.session import AsyncSession
-from temporalio.client import WorkflowFailureError
 
 from api.audit import AuditorDep, create_audited
 from api.deps import (
+    MAX_WAIT_SECONDS,
     ResourcesDep,
     SessionDep,
     WorkspaceAccess,
     after_commit,
-    one_execution_out,
+    started_run_out,
     workspace_access,
 )
 from api.errors import error_responses
 from api.pagination import Cursor, Limit, decode_cursor, page
 from api.resources import Resources
 from api.schemas.base import Page
-from api.schemas.executions import ExecutionOut
+from api.schemas.executions import ExecutionDetail, ExecutionOut
 from api.schemas.workflows import (
     BackfillAccepted,
     BackfillBody,
@@ -37,9 +36,10 @@ from api.schemas.workflows import (
     WorkflowUpdate,
 )
 from core import workflows as store
+from core.errors import InvalidInput
 from core.permissions import Permission
 from core.runs import open_execution_ids
-from core.runs import reads as execution_store
+from core.runs.drafts import DraftRuns
 from core.triggers import schedules
 from integrations.catalogue import action_input_schema, polling_config_schema
 
@@ -51,7 +51,6 @@ VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1, description="A version n
 Reader = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.READ, "workflows:read"))]
 Editor = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.EDIT, "workflows:write"))]
 Runner = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.EDIT, "executions:write"))]
-MAX_WAIT_SECONDS = 300
 
 
 def forget_after_commit(session: AsyncSession, resources: Resources, workflow_id: str) -> None:
@@ -366,7 +365,7 @@ async def backfill(
 @router.post(
     "/{workflow_id}/run",
     status_code=status.HTTP_202_ACCEPTED,
-    response_model=ExecutionOut,
+    response_model=ExecutionOut | ExecutionDetail,
     responses=error_responses(401, 403, 404, 409, 422, 429),
 )
 async def run(
@@ -390,10 +389,27 @@ async def run(
     ] = None,
 ) -> ExecutionOut:
     """Start a run with `payload` as its trigger data: 202 with the execution once it is durably started;
-    with `?wait=true`, 200 with the finished execution (or 202 if it is still running at the timeout)."""
+    with `?wait=true`, 200 with the finished execution (or 202 if it is still running at the timeout).
+    A draft run answers with its steps, and may pin steps' outputs (`pinnedOutputs`, `pinnedFrom`): those
+    steps are not called."""
     workflow = await store.get(session, access.workspace.id, workflow_id)
     runs = await resources.run_service()
-    started = await runs.start_manual(workflow.id, body.payload, draft=draft, idempotency_key=idempotency_key)
+    pinned = body.pinned_outputs is not None or body.pinned_from is not None
+    if pinned and not draft:
+        field = "pinnedOutputs" if body.pinned_outputs is not None else "pinnedFrom"
+        raise InvalidInput("pinned outputs are for draft runs: add ?draft=true", path=field)
+    if pinned:
+        started = await DraftRuns(runs.starts).run_pinned(
+            workflow.id,
+            body.payload if "payload" in body.model_fields_set else None,
+            pinned_outputs=body.pinned_outputs,
+            pinned_from=body.pinned_from.execution_id if body.pinned_from else None,
+            pinned_steps=body.pinned_from.steps if body.pinned_from else None,
+        )
+    else:
+        started = await runs.start_manual(
+            workflow.id, body.payload, draft=draft, idempotency_key=idempotency_key
+        )
     await auditor.record(
         "workflow.executed",
         principal=access.principal,
@@ -402,13 +418,12 @@ async def run(
         workspace_id=access.workspace.id,
         metadata={"workflowId": workflow.id, "version": started.version, "draft": draft},
     )
-    if wait:
-        try:
-            await asyncio.wait_for(runs.handle(started.execution_id).result(), timeout_seconds)
-        except (WorkflowFailureError, TimeoutError):
-            pass  # the execution row says how it ended (or that it still runs)
-    await session.commit()  # see the rows the run wrote since this request's transaction began
-    execution = await execution_store.get(session, access.workspace.id, started.execution_id)
-    if execution.completed_at is not None:
-        response.status_code = status.HTTP_200_OK
-    return await one_execution_out(session, execution, resources)
+    return await started_run_out(
+        session,
+        resources,
+        access.workspace.id,
+        started.execution_id,
+        response,
+        wait=timeout_seconds if wait else None,
+        with_steps=draft,
+    )

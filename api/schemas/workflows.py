@@ -155,8 +155,41 @@ class VersionOut(ApiModel):
     created_by: str
 
 
+class PinnedFrom(RequestBody):
+    execution_id: str = Field(min_length=1, description="An earlier run of this workflow")
+    steps: list[str] | None = Field(
+        default=None, description="The steps whose outputs to pin (default: every step that succeeded)"
+    )
+
+
 class RunBody(RequestBody):
-    payload: Any = Field(default_factory=dict, description="What the steps read as `trigger`")
+    payload: Any = Field(
+        default_factory=dict,
+        description="What the steps read as `trigger` (with `pinnedFrom` and no payload: that run's)",
+    )
+    pinned_outputs: dict[str, Any] | None = Field(
+        default=None,
+        description="Draft runs (`?draft=true`): step id -> the output it gives without being called",
+    )
+    pinned_from: PinnedFrom | None = Field(
+        default=None, description="Draft runs: pin the outputs of the steps that succeeded in an earlier run"
+    )
+
+
+class StepTestContext(RequestBody):
+    """What the tested step's expressions read (over those of `executionId` when given)."""
+
+    trigger: Any = None
+    steps: dict[str, Any] = Field(default_factory=dict, description="Other steps' outputs, by step id")
+    vars: dict[str, Any] = Field(default_factory=dict)
+    execution_id: str | None = Field(
+        default=None, description="Take `trigger` and the steps' outputs from this earlier run"
+    )
+
+
+class StepTestBody(RequestBody):
+    input: Any = Field(default=None, description="Replaces an action's or subworkflow's `input`")
+    context: StepTestContext = Field(default_factory=StepTestContext)
 
 
 class WorkflowExport(ApiModel):

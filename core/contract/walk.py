@@ -39,6 +39,11 @@ def _step_dicts(steps: Any) -> Iterator[dict[str, Any]]:
                     pending.append(child)
 
 
+def find_step(steps: Any, step_id: str) -> dict[str, Any] | None:
+    """The raw step named `step_id`, wherever it is nested (None: no such step)."""
+    return next((step for step in _step_dicts(steps) if step["id"] == step_id), None)
+
+
 def step_ids_in_order(steps: Any) -> list[str]:
     """A definition's step ids in the order a run meets them (each step before the steps nested in it)."""
     return [str(step["id"]) for step in _step_dicts(steps)]

@@ -97,6 +97,9 @@ class StartRequest:
     execution_id: str | None = None  # None: a fresh one
     retry_count: int = 0
     reused_outputs: dict[str, Any] | None = None  # a resume: the outputs of steps that need not run again
+    # A step tested alone (core.runs.drafts): the outputs and vars its expressions read, not steps of its run
+    scope_outputs: dict[str, Any] | None = None
+    scope_vars: dict[str, Any] | None = None
     resumed_from: str | None = None
     test: bool = False  # a draft run from the editor
     idempotent: bool = False  # `execution_id` derives from what triggered the run: a retry starts nothing
@@ -206,6 +209,8 @@ class RunStarts:
             started_at=datetime.now(UTC).isoformat(),
             timeout_seconds=self._settings.run_timeout_seconds,
             reused_outputs=request.reused_outputs or {},
+            carried_outputs=request.scope_outputs or {},
+            carried_vars=request.scope_vars or {},
             workflow_name=target.name,
             engine=CURRENT_ENGINE,
             value_limit=run_value_limit(self._settings),
