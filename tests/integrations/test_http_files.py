@@ -36,10 +36,8 @@ def settings(settings: Settings, tmp_path: Path) -> Settings:
 
 def multipart_parts(content_type: str, body: bytes) -> dict[str, Any]:
     message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
-    return {
-        part.get_param("name", header="content-disposition"): part
-        for part in message.iter_parts()  # type: ignore[attr-defined]
-    }
+    parts = message.iter_parts()  # type: ignore[attr-defined]
+    return {str(part.get_param("name", header="content-disposition")): part for part in parts}
 
 
 async def test_a_download_is_a_file_that_later_steps_upload_as_multipart_and_as_a_raw_body(
