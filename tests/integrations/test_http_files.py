@@ -36,7 +36,7 @@ def settings(settings: Settings, tmp_path: Path) -> Settings:
 
 def multipart_parts(content_type: str, body: bytes) -> dict[str, Any]:
     message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
-    parts = message.iter_parts()  # type: ignore[attr-defined]
+    parts = message.iter_parts()
     return {str(part.get_param("name", header="content-disposition")): part for part in parts}
 
 
