@@ -52,6 +52,20 @@ class Auditor:
             user_agent=self._request.headers.get("user-agent"),
         )
 
+    async def in_workspace(
+        self, access: WorkspaceAccess, action: str, entity_type: str, entity_id: str | None, **details: Any
+    ) -> None:
+        """`record` for what a caller did in its workspace (who and where: the caller's access); `details`:
+        before, after, metadata."""
+        await self.record(
+            action,
+            principal=access.principal,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            workspace_id=access.workspace.id,
+            **details,
+        )
+
 
 def _plain(value: Any) -> dict[str, Any] | None:
     if value is None:
@@ -82,13 +96,5 @@ async def create_audited(
     )
     await session.refresh(workflow)
     out = WorkflowOut.model_validate(workflow)
-    await auditor.record(
-        action,
-        principal=access.principal,
-        entity_type="workflow",
-        entity_id=workflow.id,
-        workspace_id=access.workspace.id,
-        after=out,
-        metadata=metadata,
-    )
+    await auditor.in_workspace(access, action, "workflow", workflow.id, after=out, metadata=metadata)
     return out

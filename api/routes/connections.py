@@ -60,14 +60,7 @@ async def create(
     )
     await session.refresh(connection)
     out = ConnectionOut.model_validate(connection)
-    await auditor.record(
-        "connection.created",
-        principal=access.principal,
-        entity_type="connection",
-        entity_id=connection.id,
-        workspace_id=access.workspace.id,
-        after=out,
-    )
+    await auditor.in_workspace(access, "connection.created", "connection", connection.id, after=out)
     return out
 
 
@@ -101,12 +94,11 @@ async def update(
     )
     await session.refresh(connection)
     out = ConnectionOut.model_validate(connection)
-    await auditor.record(
+    await auditor.in_workspace(
+        access,
         "connection.updated",
-        principal=access.principal,
-        entity_type="connection",
-        entity_id=connection.id,
-        workspace_id=access.workspace.id,
+        "connection",
+        connection.id,
         before=before,
         after=out,
         metadata={"credentialsReplaced": body.credentials is not None},
@@ -119,14 +111,7 @@ async def delete(connection_id: str, access: Manager, session: SessionDep, audit
     connection = await store.get(session, access.workspace.id, connection_id)
     before = ConnectionOut.model_validate(connection)
     await session.delete(connection)
-    await auditor.record(
-        "connection.deleted",
-        principal=access.principal,
-        entity_type="connection",
-        entity_id=connection_id,
-        workspace_id=access.workspace.id,
-        before=before,
-    )
+    await auditor.in_workspace(access, "connection.deleted", "connection", connection_id, before=before)
 
 
 @router.post("/{connection_id}/test", response_model=ConnectionTest, responses=ERRORS)
@@ -145,12 +130,11 @@ async def test(
     )
     store.record_test(connection, checked.ok)
     session.add(connection)
-    await auditor.record(
+    await auditor.in_workspace(
+        access,
         "connection.tested",
-        principal=access.principal,
-        entity_type="connection",
-        entity_id=connection_id,
-        workspace_id=access.workspace.id,
+        "connection",
+        connection_id,
         metadata={"ok": checked.ok},
     )
     return ConnectionTest(

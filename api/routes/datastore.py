@@ -80,12 +80,11 @@ async def put_entry(
     if written:
         response.status_code = status.HTTP_200_OK if before is not None else status.HTTP_201_CREATED
         # the key, not the value: values may be large, and personal data belongs in the store, not the log
-        await auditor.record(
+        await auditor.in_workspace(
+            access,
             "data_store.set",
-            principal=access.principal,
-            entity_type="data_store_entry",
-            entity_id=key,
-            workspace_id=access.workspace.id,
+            "data_store_entry",
+            key,
             metadata={"version": entry.version},
         )
     return DataStoreEntryOut.model_validate(entry)
@@ -96,13 +95,7 @@ async def delete_entry(key: str, access: Writer, session: SessionDep, auditor: A
     conn = await session.connection()
     await datastore.require(conn, access.workspace.id, key)
     await datastore.delete(conn, access.workspace.id, key)
-    await auditor.record(
-        "data_store.deleted",
-        principal=access.principal,
-        entity_type="data_store_entry",
-        entity_id=key,
-        workspace_id=access.workspace.id,
-    )
+    await auditor.in_workspace(access, "data_store.deleted", "data_store_entry", key)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -12,8 +12,8 @@ from api.deps import (
     ResourcesDep,
     SessionDep,
     WorkspaceAccess,
+    execution_out,
     executions_out,
-    one_execution_detail,
     one_execution_out,
     workspace_access,
 )
@@ -28,6 +28,7 @@ from api.schemas.executions import (
     ExecutionOut,
     PauseBody,
     ResumeBody,
+    StepExecutionOut,
     Timeline,
     TimelineItem,
     UnpauseBody,
@@ -35,6 +36,7 @@ from api.schemas.executions import (
 from core.contract import Decision
 from core.models import ExecutionStatus
 from core.permissions import Permission
+from core.runs import live
 from core.runs import reads as store
 from core.runs.batches import ReplayFilter
 from core.runs.timeline import timeline
@@ -46,18 +48,43 @@ Reader = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.READ, "e
 Operator = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.EDIT, "executions:write"))]
 
 
-async def audit(
-    auditor: Any, access: WorkspaceAccess, action: str, execution_id: str, metadata: Any = None
-) -> None:
-    """The audit log entry of what a caller did to an execution."""
-    await auditor.record(
-        action,
-        principal=access.principal,
-        entity_type="execution",
-        entity_id=execution_id,
-        workspace_id=access.workspace.id,
-        **({"metadata": metadata} if metadata is not None else {}),
-    )
+class OnRun:
+    """What a route acting on one run holds: the run's id, the caller (executions:write), the request's
+    session, the servers and the auditor."""
+
+    def __init__(
+        self,
+        execution_id: str,
+        access: Operator,
+        session: SessionDep,
+        resources: ResourcesDep,
+        auditor: AuditorDep,
+    ) -> None:
+        self.execution_id, self.access, self.session = execution_id, access, session
+        self.resources, self.auditor = resources, auditor
+
+    async def checked(self) -> str:
+        """The run's id, once the run is known to be the workspace's (404 otherwise)."""
+        return (await store.get(self.session, self.access.workspace.id, self.execution_id)).id
+
+    async def audited(self, action: str, execution_id: str, metadata: Any = None) -> None:
+        details = {"metadata": metadata} if metadata is not None else {}
+        await self.auditor.in_workspace(self.access, action, "execution", execution_id, **details)
+
+    async def answer(self, execution_id: str | None = None) -> ExecutionOut:
+        """The run (or the run a replay started, once committed so its row is read) as the API shows it."""
+        if execution_id is not None:
+            await self.session.commit()
+        row = await store.get(self.session, self.access.workspace.id, execution_id or self.execution_id)
+        return await one_execution_out(self.session, row, self.resources)
+
+
+Acting = Annotated[OnRun, Depends()]
+ACCEPTED: dict[str, Any] = {
+    "status_code": status.HTTP_202_ACCEPTED,
+    "response_model": ExecutionOut,
+    "responses": ERRORS,
+}
 
 
 async def replay_in_bulk(
@@ -75,8 +102,7 @@ async def replay_in_bulk(
         until=body.until,
         error_contains=body.error_contains,
     )
-    runs = await resources.run_service()
-    answer = await runs.replay_in_bulk(
+    answer = await (await resources.replays()).replay_in_bulk(
         access.workspace.id,
         action,
         chosen,
@@ -88,12 +114,11 @@ async def replay_in_bulk(
     if body.dry_run:
         response.status_code = status.HTTP_200_OK
     else:
-        await auditor.record(
+        await auditor.in_workspace(
+            access,
             f"executions.{action}_batch",
-            principal=access.principal,
-            entity_type="batch",
-            entity_id=answer["batchId"],
-            workspace_id=access.workspace.id,
+            "batch",
+            answer["batchId"],
             metadata={"filter": body.model_dump(mode="json", by_alias=True), "total": answer["total"]},
         )
     return BulkReplayOut.model_validate(answer)
@@ -130,7 +155,7 @@ async def resume_in_bulk(
 async def get_batch(batch_id: str, access: Reader, resources: ResourcesDep) -> BulkReplayOut:
     """A bulk retry's or resume's progress: how many runs it has done, started and skipped, and each
     run's outcome (the first 200)."""
-    progress = await (await resources.run_service()).batch(access.workspace.id, batch_id)
+    progress = await (await resources.replays()).batch(access.workspace.id, batch_id)
     return BulkReplayOut.model_validate(progress)
 
 
@@ -175,7 +200,15 @@ async def get(
     execution_id: str, access: Reader, session: SessionDep, resources: ResourcesDep
 ) -> ExecutionDetail:
     execution = await store.get(session, access.workspace.id, execution_id)
-    return await one_execution_detail(session, execution, resources)
+    rows = await store.steps(session, execution_id)
+    steps = [StepExecutionOut.model_validate(s) for s in rows]
+    # `live` from the same rows as `stepExecutions`: a row written between two reads cannot show in one only
+    status = str(execution.status.value if hasattr(execution.status, "value") else execution.status)
+    slot = (await store.waiting_for_slots(session, [execution.id])).get(execution.id)
+    shown = live.run_live(status, [r.model_dump() for r in rows if r.state is not None], slot)
+    return ExecutionDetail.model_validate(
+        {**execution_out(execution, resources, shown).model_dump(), "step_executions": steps}
+    )
 
 
 @router.get("/{execution_id}/timeline", response_model=Timeline, responses=ERRORS)
@@ -197,154 +230,85 @@ async def get_timeline(
     )
 
 
-@router.post(
-    "/{execution_id}/cancel",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=ExecutionOut,
-    responses=ERRORS,
-)
-async def cancel(
-    execution_id: str, access: Operator, session: SessionDep, resources: ResourcesDep, auditor: AuditorDep
-) -> ExecutionOut:
+@router.post("/{execution_id}/cancel", **ACCEPTED)
+async def cancel(run: Acting) -> ExecutionOut:
     """Ask the run to stop; it ends as CANCELLED once its current step lets go, or, when it has not stopped
     CANCEL_GRACE_SECONDS later, is terminated in Temporal and ends CANCELLED all the same."""
-    execution = await store.get(session, access.workspace.id, execution_id)
-    await (await resources.run_service()).cancel(execution.id)
-    await audit(auditor, access, "execution.cancelled", execution.id)
-    return await one_execution_out(session, execution, resources)
+    execution_id = await run.checked()
+    await (await run.resources.control()).cancel(execution_id)
+    await run.audited("execution.cancelled", execution_id)
+    return await run.answer()
 
 
-@router.post(
-    "/{execution_id}/pause",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=ExecutionOut,
-    responses=ERRORS,
-)
-async def pause(
-    execution_id: str,
-    body: PauseBody,
-    access: Operator,
-    session: SessionDep,
-    resources: ResourcesDep,
-    auditor: AuditorDep,
-) -> ExecutionOut:
+@router.post("/{execution_id}/pause", **ACCEPTED)
+async def pause(body: PauseBody, run: Acting) -> ExecutionOut:
     """Parks the run before its next step (steps under way finish first); its `live` shows the step it
     waits before (`waiting` for `pause`) until `POST .../unpause`. It survives restarts while paused."""
-    execution = await store.get(session, access.workspace.id, execution_id)
-    await (await resources.run_service()).pause(execution.id, access.principal.user.id, body.reason)
-    await audit(auditor, access, "execution.paused", execution.id, {"reason": body.reason})
-    return await one_execution_out(session, execution, resources)
+    execution_id = await run.checked()
+    await (await run.resources.control()).pause(execution_id, run.access.principal.user.id, body.reason)
+    await run.audited("execution.paused", execution_id, {"reason": body.reason})
+    return await run.answer()
 
 
-@router.post(
-    "/{execution_id}/unpause",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=ExecutionOut,
-    responses=ERRORS,
-)
-async def unpause(
-    execution_id: str,
-    body: UnpauseBody,
-    access: Operator,
-    session: SessionDep,
-    resources: ResourcesDep,
-    auditor: AuditorDep,
-) -> ExecutionOut:
+@router.post("/{execution_id}/unpause", **ACCEPTED)
+async def unpause(body: UnpauseBody, run: Acting) -> ExecutionOut:
     """Lets a paused run go on. A step that failed under `onError: "pause"` is tried again, in the same
     run (with `stepInput` instead of its own input when given), or with `giveUp` fails the run. A pause
     asked for and not yet reached is withdrawn. 409 when there is nothing to unpause, naming what the run
     waits for instead ("the run is not paused: it waits for approval of step `approve`")."""
-    execution = await store.get(session, access.workspace.id, execution_id)
-    await (await resources.run_service()).unpause(
-        execution.id,
-        access.principal.user.id,
+    execution_id = await run.checked()
+    await (await run.resources.control()).unpause(
+        execution_id,
+        run.access.principal.user.id,
         step_input=body.step_input,
         give_up=body.give_up,
         latest_version=body.latest_version,
     )
-    await audit(
-        auditor,
-        access,
-        "execution.unpaused",
-        execution.id,
-        {"giveUp": body.give_up, "stepInput": body.step_input is not None},
-    )
-    return await one_execution_out(session, execution, resources)
+    metadata = {"giveUp": body.give_up, "stepInput": body.step_input is not None}
+    await run.audited("execution.unpaused", execution_id, metadata)
+    return await run.answer()
 
 
-@router.post(
-    "/{execution_id}/retry",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=ExecutionOut,
-    responses=ERRORS,
-)
-async def retry(
-    execution_id: str, access: Operator, session: SessionDep, resources: ResourcesDep, auditor: AuditorDep
-) -> ExecutionOut:
+@router.post("/{execution_id}/retry", **ACCEPTED)
+async def retry(run: Acting) -> ExecutionOut:
     """Run again from the start with the same trigger data (counts towards `maxRetries`)."""
-    await store.get(session, access.workspace.id, execution_id)
-    started = await (await resources.run_service()).retry(execution_id)
-    await audit(auditor, access, "execution.retried", started.execution_id, {"retryOf": execution_id})
-    await session.commit()
-    started_row = await store.get(session, access.workspace.id, started.execution_id)
-    return await one_execution_out(session, started_row, resources)
+    execution_id = await run.checked()
+    started = await (await run.resources.replays()).retry(execution_id)
+    await run.audited("execution.retried", started.execution_id, {"retryOf": execution_id})
+    return await run.answer(started.execution_id)
 
 
-@router.post(
-    "/{execution_id}/resume",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=ExecutionOut,
-    responses=ERRORS,
-)
-async def resume(
-    execution_id: str,
-    body: ResumeBody,
-    access: Operator,
-    session: SessionDep,
-    resources: ResourcesDep,
-    auditor: AuditorDep,
-) -> ExecutionOut:
+@router.post("/{execution_id}/resume", **ACCEPTED)
+async def resume(body: ResumeBody, run: Acting) -> ExecutionOut:
     """A new run that reuses what succeeded and starts at the step that failed, or at `fromStep`; with
     `triggerData` and `stepOutputs`, on an edited trigger and edited outputs of the steps before it."""
-    await store.get(session, access.workspace.id, execution_id)
+    execution_id = await run.checked()
     edits: dict[str, Any] = {}
     if "trigger_data" in body.model_fields_set:
         edits["trigger_data"] = body.trigger_data
-    started = await (await resources.run_service()).resume(
+    started = await (await run.resources.replays()).resume(
         execution_id,
         latest_version=body.latest_version,
         from_step=body.from_step,
         step_outputs=body.step_outputs,
         **edits,
     )
-    await auditor.record(
-        "execution.resumed",
-        principal=access.principal,
-        entity_type="execution",
-        entity_id=started.execution_id,
-        workspace_id=access.workspace.id,
-        metadata={
-            "resumedFrom": execution_id,
-            "latestVersion": body.latest_version,
-            "fromStep": body.from_step,
-            "edited": sorted({"triggerData"} & set(body.model_dump(by_alias=True, exclude_unset=True)))
-            + sorted(body.step_outputs or {}),
-        },
-    )
-    await session.commit()
-    started_row = await store.get(session, access.workspace.id, started.execution_id)
-    return await one_execution_out(session, started_row, resources)
+    edited = sorted({"triggerData"} & set(body.model_dump(by_alias=True, exclude_unset=True)))
+    metadata = {
+        "resumedFrom": execution_id,
+        "latestVersion": body.latest_version,
+        "fromStep": body.from_step,
+        "edited": edited + sorted(body.step_outputs or {}),
+    }
+    await run.audited("execution.resumed", started.execution_id, metadata)
+    return await run.answer(started.execution_id)
 
 
 @router.post("/{execution_id}/steps/{step_id}/decision", responses=ERRORS)
 async def decide(
-    execution_id: str,
     step_id: str,
     body: DecisionBody,
-    access: Operator,
-    session: SessionDep,
-    resources: ResourcesDep,
-    auditor: AuditorDep,
+    run: Acting,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -358,17 +322,13 @@ async def decide(
 ) -> dict[str, object]:
     """Approve or reject an approval step that is waiting; the decision records who made it. A decision sent
     before the run has first run (just started, or its worker busy) waits for the step."""
-    execution = await store.get(session, access.workspace.id, execution_id)
+    execution_id = await run.checked()
     # The update waits for the run's worker (seconds when it must replay a run evicted from its cache):
     # end the read's transaction first, so the request does not hold a pooled connection meanwhile (50
     # decisions at once exhausted the pool: 30 s waits and 500s, ~4 decisions/s).
-    await session.commit()
-    runs = await resources.run_service()
-    decision = Decision(
-        step_id, body.approved, by=access.principal.user.id, comment=body.comment, arguments=body.arguments
-    )
-    answer = await runs.decide(execution.id, decision, idempotency_key)
-    await audit(
-        auditor, access, "execution.decided", execution.id, {"stepId": step_id, "approved": body.approved}
-    )
-    return {**answer, "by": access.principal.user.id}
+    await run.session.commit()
+    by = run.access.principal.user.id
+    decision = Decision(step_id, body.approved, by=by, comment=body.comment, arguments=body.arguments)
+    answer = await (await run.resources.control()).decide(execution_id, decision, idempotency_key)
+    await run.audited("execution.decided", execution_id, {"stepId": step_id, "approved": body.approved})
+    return {**answer, "by": by}

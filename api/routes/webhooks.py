@@ -78,13 +78,7 @@ async def rotate_secret(
     HMAC-SHA256 of "{id}.{timestamp}.{raw body}">`; unsigned, stale or replayed calls answer 401."""
     await _own(resources, access, webhook_id)
     secret = await resources.webhooks.rotate_secret(webhook_id)
-    await auditor.record(
-        "webhook.secret_rotated",
-        principal=access.principal,
-        entity_type="webhook",
-        entity_id=webhook_id,
-        workspace_id=access.workspace.id,
-    )
+    await auditor.in_workspace(access, "webhook.secret_rotated", "webhook", webhook_id)
     return WebhookSecret(webhook_id=webhook_id, secret=secret)
 
 
@@ -118,12 +112,11 @@ async def set_secret(
         raise BadSecret(str(exc), path="secret") from exc
     await _own(resources, access, webhook_id)
     await resources.webhooks.set_secret(webhook_id, body.scheme, body.secret, auth)
-    await auditor.record(
+    await auditor.in_workspace(
+        access,
         "webhook.secret_set",
-        principal=access.principal,
-        entity_type="webhook",
-        entity_id=webhook_id,
-        workspace_id=access.workspace.id,
+        "webhook",
+        webhook_id,
         after={"signatureScheme": body.scheme},
     )
     header = SIGNATURE_HEADERS[body.scheme] if auth is None else credential_header(body.scheme, auth)
@@ -137,10 +130,4 @@ async def remove_secret(
     """Stop requiring signatures on this webhook."""
     await _own(resources, access, webhook_id)
     await resources.webhooks.remove_secret(webhook_id)
-    await auditor.record(
-        "webhook.secret_removed",
-        principal=access.principal,
-        entity_type="webhook",
-        entity_id=webhook_id,
-        workspace_id=access.workspace.id,
-    )
+    await auditor.in_workspace(access, "webhook.secret_removed", "webhook", webhook_id)

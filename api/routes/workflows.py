@@ -167,15 +167,7 @@ async def update(
     workflow = await store.update(session, workflow, fields, action_input_schema, polling_config_schema)
     await session.refresh(workflow)
     out = WorkflowOut.model_validate(workflow)
-    await auditor.record(
-        "workflow.updated",
-        principal=access.principal,
-        entity_type="workflow",
-        entity_id=workflow.id,
-        workspace_id=access.workspace.id,
-        before=before,
-        after=out,
-    )
+    await auditor.in_workspace(access, "workflow.updated", "workflow", workflow.id, before=before, after=out)
     return out
 
 
@@ -192,14 +184,7 @@ async def delete(
     in_flight = await open_execution_ids(await session.connection(), [workflow_id])
     after_commit(session, lambda: resources.cancel_runs(*in_flight))
     await store.delete(session, workflow)
-    await auditor.record(
-        "workflow.deleted",
-        principal=access.principal,
-        entity_type="workflow",
-        entity_id=workflow_id,
-        workspace_id=access.workspace.id,
-        before=before,
-    )
+    await auditor.in_workspace(access, "workflow.deleted", "workflow", workflow_id, before=before)
 
 
 @router.post(
@@ -218,12 +203,11 @@ async def publish(
     workflow = await store.get(session, access.workspace.id, workflow_id)
     version = await store.publish(session, workflow, access.principal.user, body.change_description)
     await session.refresh(version)
-    await auditor.record(
+    await auditor.in_workspace(
+        access,
         "workflow.published",
-        principal=access.principal,
-        entity_type="workflow",
-        entity_id=workflow_id,
-        workspace_id=access.workspace.id,
+        "workflow",
+        workflow_id,
         metadata={"version": version.version, "changeDescription": body.change_description},
     )
     return VersionOut.model_validate(version)
@@ -241,12 +225,11 @@ async def _set_active(
     workflow = await store.set_active(
         session, await store.get(session, access.workspace.id, workflow_id), active
     )
-    await auditor.record(
+    await auditor.in_workspace(
+        access,
         "workflow.activated" if active else "workflow.deactivated",
-        principal=access.principal,
-        entity_type="workflow",
-        entity_id=workflow_id,
-        workspace_id=access.workspace.id,
+        "workflow",
+        workflow_id,
     )
     await session.flush()
     await session.refresh(workflow)
@@ -302,12 +285,11 @@ async def restore(
     workflow = await store.get(session, access.workspace.id, workflow_id)
     restored = await store.restore(session, workflow, version, access.principal.user)
     await session.refresh(restored)
-    await auditor.record(
+    await auditor.in_workspace(
+        access,
         "workflow.restored",
-        principal=access.principal,
-        entity_type="workflow",
-        entity_id=workflow_id,
-        workspace_id=access.workspace.id,
+        "workflow",
+        workflow_id,
         metadata={"restored": version, "version": restored.version},
     )
     return VersionOut.model_validate(restored)
@@ -346,12 +328,11 @@ async def backfill(
     under `overlap`. The runs appear in GET .../executions as they start (and in GET .../schedule)."""
     workflow = await store.get(session, access.workspace.id, workflow_id)
     since, until = schedules.check_range(body.from_, body.to)
-    await auditor.record(
+    await auditor.in_workspace(
+        access,
         "workflow.backfilled",
-        principal=access.principal,
-        entity_type="workflow",
-        entity_id=workflow.id,
-        workspace_id=access.workspace.id,
+        "workflow",
+        workflow.id,
         metadata={"from": since.isoformat(), "to": until.isoformat(), "overlap": body.overlap},
     )
     await session.commit()
@@ -410,12 +391,11 @@ async def run(
         started = await runs.start_manual(
             workflow.id, body.payload, draft=draft, idempotency_key=idempotency_key
         )
-    await auditor.record(
+    await auditor.in_workspace(
+        access,
         "workflow.executed",
-        principal=access.principal,
-        entity_type="execution",
-        entity_id=started.execution_id,
-        workspace_id=access.workspace.id,
+        "execution",
+        started.execution_id,
         metadata={"workflowId": workflow.id, "version": started.version, "draft": draft},
     )
     return await started_run_out(

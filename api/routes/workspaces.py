@@ -127,14 +127,8 @@ async def update(
     await session.flush()
     await session.refresh(workspace)
     out = _out(workspace, access.role)
-    await auditor.record(
-        "workspace.updated",
-        principal=access.principal,
-        entity_type="workspace",
-        entity_id=workspace.id,
-        workspace_id=workspace.id,
-        before=before,
-        after=out,
+    await auditor.in_workspace(
+        access, "workspace.updated", "workspace", workspace.id, before=before, after=out
     )
     return out
 
@@ -183,14 +177,7 @@ async def add(body: MemberCreate, access: Manager, session: SessionDep, auditor:
         session, access.workspace.id, email=body.email, role=body.role, caller_role=access.role
     )
     out = _member_out(member, user)
-    await auditor.record(
-        "member.added",
-        principal=access.principal,
-        entity_type="member",
-        entity_id=user.id,
-        workspace_id=access.workspace.id,
-        after=out,
-    )
+    await auditor.in_workspace(access, "member.added", "member", user.id, after=out)
     return out
 
 
@@ -199,12 +186,11 @@ async def change(
     user_id: str, body: MemberUpdate, access: Manager, session: SessionDep, auditor: AuditorDep
 ) -> MemberOut:
     member = await change_role(session, access.workspace.id, user_id, body.role, access.role)
-    await auditor.record(
+    await auditor.in_workspace(
+        access,
         "member.role_changed",
-        principal=access.principal,
-        entity_type="member",
-        entity_id=user_id,
-        workspace_id=access.workspace.id,
+        "member",
+        user_id,
         after={"role": body.role.value},
     )
     user = await session.get(User, user_id)
@@ -218,13 +204,7 @@ async def remove(user_id: str, access: Reader, session: SessionDep, auditor: Aud
     await remove_member(
         session, access.workspace.id, user_id, caller=access.principal.user, caller_role=access.role
     )
-    await auditor.record(
-        "member.removed",
-        principal=access.principal,
-        entity_type="member",
-        entity_id=user_id,
-        workspace_id=access.workspace.id,
-    )
+    await auditor.in_workspace(access, "member.removed", "member", user_id)
 
 
 @router.get("/{workspace_id}/audit-logs", response_model=Page[AuditLogOut], responses=ERRORS)
