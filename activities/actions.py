@@ -350,10 +350,16 @@ class ActionActivities:
             result.model_dump(mode="json", by_alias=True), self._secrets(loaded, context)
         )
         encoded = json.dumps(output, separators=(",", ":"))
-        if len(encoded) > MAX_OUTPUT_BYTES:
+        limit = request.output_limit or MAX_OUTPUT_BYTES  # the run's MAX_VALUE_BYTES with a blob store
+        if len(encoded) > limit:
+            setting = (
+                "MAX_VALUE_BYTES"
+                if request.output_limit
+                else "without a blob store: BLOB_STORE_URL is not set; with one, MAX_VALUE_BYTES"
+            )
             raise ApplicationError(
-                f"{spec.id} returned {len(encoded) // 1024} KiB; a step output may be at most "
-                f"{MAX_OUTPUT_BYTES // 1024} KiB (narrow the request: fewer fields, a smaller page)",
+                f"step {request.step_id!r}: {spec.id} returned {len(encoded):,} bytes; a step output may "
+                f"be at most {limit:,} bytes ({setting}); narrow the request: fewer fields, a smaller page",
                 type="OutputTooLarge",
                 non_retryable=True,
             )

@@ -16,9 +16,9 @@ from core.accounts import Principal, active_user, principal_for_api_key
 from core.console_sessions import CSRF_HEADER, SESSION_COOKIE, ConsoleSessions
 from core.contract import run_workflow_id
 from core.errors import PermissionDenied, Unauthenticated
-from core.models import WorkflowExecution, Workspace, WorkspaceRole
+from core.models import StepExecution, WorkflowExecution, Workspace, WorkspaceRole
 from core.permissions import Permission, allows
-from core.runs import live
+from core.runs import live, values
 from core.runs import reads as execution_reads
 from core.security import API_KEY_PREFIX, InvalidToken
 from core.settings import Settings
@@ -142,18 +142,35 @@ def temporal_ui_url(settings: Settings, execution_id: str) -> str:
     )
 
 
+def value_link(workspace_id: str, execution_id: str) -> values.Link:
+    """The URL that reads one of a run's values too large to inline (core.runs.values)."""
+    return lambda ref: f"/api/v1/workspaces/{workspace_id}/executions/{execution_id}/values/{ref}"
+
+
 def execution_out(
-    execution: WorkflowExecution, resources: Resources, live: dict[str, Any] | None = None
+    execution: WorkflowExecution,
+    resources: Resources,
+    live: dict[str, Any] | None = None,
+    workspace_id: str | None = None,
 ) -> ExecutionOut:
     """An execution as the API answers it (the executions and workflows routes); `live`: what it is doing
-    (core.runs.reads.live_of), for one that has not ended."""
+    (core.runs.reads.live_of), for one that has not ended. Its trigger and result past INLINE_VALUE_BYTES
+    are references to read (core.runs.values; `workspace_id`: the run's, for their URLs)."""
+    row = execution.model_dump()
+    if workspace_id is not None:
+        link = value_link(workspace_id, execution.id)
+        row = values.shown_execution(row, resources.settings.inline_value_bytes, link)
     return ExecutionOut.model_validate(
-        {
-            **execution.model_dump(),
-            "live": live,
-            "temporal_ui_url": temporal_ui_url(resources.settings, execution.id),
-        }
+        {**row, "live": live, "temporal_ui_url": temporal_ui_url(resources.settings, execution.id)}
     )
+
+
+def steps_out(
+    rows: list[StepExecution], resources: Resources, workspace_id: str, execution_id: str
+) -> list[StepExecutionOut]:
+    """A run's steps as the API answers them: inputs and outputs past INLINE_VALUE_BYTES referenced."""
+    link, limit = value_link(workspace_id, execution_id), resources.settings.inline_value_bytes
+    return [StepExecutionOut.model_validate(values.shown_step(r.model_dump(), limit, link)) for r in rows]
 
 
 async def one_execution_out(
@@ -163,7 +180,7 @@ async def one_execution_out(
 
 
 async def one_execution_detail(
-    session: AsyncSession, execution: WorkflowExecution, resources: Resources
+    session: AsyncSession, execution: WorkflowExecution, resources: Resources, workspace_id: str
 ) -> ExecutionDetail:
     """An execution with its steps; `live` from the same rows as `stepExecutions` (a row written between
     two reads cannot show in one only)."""
@@ -173,8 +190,8 @@ async def one_execution_detail(
     shown = live.run_live(status, [r.model_dump() for r in rows if r.state is not None], slot)
     return ExecutionDetail.model_validate(
         {
-            **execution_out(execution, resources, shown).model_dump(),
-            "step_executions": [StepExecutionOut.model_validate(s) for s in rows],
+            **execution_out(execution, resources, shown, workspace_id).model_dump(),
+            "step_executions": steps_out(rows, resources, workspace_id, execution.id),
         }
     )
 
@@ -204,7 +221,7 @@ async def started_run_out(
     if execution.completed_at is not None:
         response.status_code = 200
     if with_steps:
-        return await one_execution_detail(session, execution, resources)
+        return await one_execution_detail(session, execution, resources, workspace_id)
     return await one_execution_out(session, execution, resources)
 
 
@@ -213,4 +230,5 @@ async def executions_out(
 ) -> list[ExecutionOut]:
     """Executions with what each open one is doing (one query for them all)."""
     lives = await execution_reads.live_of(session, executions)
-    return [execution_out(e, resources, lives.get(e.id)) for e in executions]
+    workspaces = await values.workspaces_of(session, executions)
+    return [execution_out(e, resources, lives.get(e.id), workspaces.get(e.workflow_id)) for e in executions]

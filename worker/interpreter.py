@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
         VersionRequest,
         action_integrations,
         approval_steps,
-        too_large,
+        value_too_large,
     )
     from core.definition.steps import (
         LoopStep,
@@ -140,7 +140,7 @@ class BatonRun(ActionCalls):
             await self._finish(ExecutionStatus.CANCELLED.value, "cancelled")
             raise
         result = self._response["body"] if self._response is not None else self._last_output
-        oversize = too_large(result, "the run's result")
+        oversize = value_too_large(result, "the run's result", run.value_limit)
         if oversize is not None and self.patched(BOUNDED_PAYLOADS_PATCH):
             status, error, result = ExecutionStatus.FAILED.value, oversize, None
         self._status = status

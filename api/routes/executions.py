@@ -12,8 +12,8 @@ from api.deps import (
     ResourcesDep,
     SessionDep,
     WorkspaceAccess,
-    execution_out,
     executions_out,
+    one_execution_detail,
     one_execution_out,
     workspace_access,
 )
@@ -28,7 +28,6 @@ from api.schemas.executions import (
     ExecutionOut,
     PauseBody,
     ResumeBody,
-    StepExecutionOut,
     Timeline,
     TimelineItem,
     UnpauseBody,
@@ -36,7 +35,6 @@ from api.schemas.executions import (
 from core.contract import Decision
 from core.models import ExecutionStatus
 from core.permissions import Permission
-from core.runs import live
 from core.runs import reads as store
 from core.runs.batches import ReplayFilter
 from core.runs.timeline import timeline
@@ -200,15 +198,7 @@ async def get(
     execution_id: str, access: Reader, session: SessionDep, resources: ResourcesDep
 ) -> ExecutionDetail:
     execution = await store.get(session, access.workspace.id, execution_id)
-    rows = await store.steps(session, execution_id)
-    steps = [StepExecutionOut.model_validate(s) for s in rows]
-    # `live` from the same rows as `stepExecutions`: a row written between two reads cannot show in one only
-    status = str(execution.status.value if hasattr(execution.status, "value") else execution.status)
-    slot = (await store.waiting_for_slots(session, [execution.id])).get(execution.id)
-    shown = live.run_live(status, [r.model_dump() for r in rows if r.state is not None], slot)
-    return ExecutionDetail.model_validate(
-        {**execution_out(execution, resources, shown).model_dump(), "step_executions": steps}
-    )
+    return await one_execution_detail(session, execution, resources, access.workspace.id)
 
 
 @router.get("/{execution_id}/timeline", response_model=Timeline, responses=ERRORS)

@@ -117,6 +117,26 @@ def too_large(value: Any, what: str, limit: int = MAX_PAYLOAD_BYTES) -> str | No
     )
 
 
+def value_too_large(value: Any, what: str, run_limit: int, legacy: int = MAX_PAYLOAD_BYTES) -> str | None:
+    """Why `value` is over what a run may hand on, or None: `run_limit` (RunInput.value_limit, from
+    MAX_VALUE_BYTES) for a run started with a blob store, else `legacy` (the limit of before)."""
+    limit = run_limit or legacy
+    size = payload_bytes(value, limit)
+    if size <= limit:
+        return None
+    if run_limit:
+        return (
+            f"{what} is {size:,} bytes, over the {limit:,} bytes a value may take in this run "
+            "(MAX_VALUE_BYTES); keep larger data outside the run (store it, pass its URL or id) or narrow "
+            "it down"
+        )
+    return (
+        f"{what} is {size // 1024:,} KiB, over the {limit // 1024:,} KiB a value may take in a run without a "
+        "blob store (BLOB_STORE_URL is not set; with one, MAX_VALUE_BYTES is the limit); keep large data "
+        "outside the run (store it, pass its URL or id) or narrow it down"
+    )
+
+
 def batch_workflow_id(batch_id: str) -> str:
     return f"batch-{batch_id}"
 

@@ -26,9 +26,7 @@ from __future__ import annotations
 import difflib
 import operator
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -41,6 +39,7 @@ import jinja2.tests
 from jinja2.exceptions import SecurityError
 
 from core.expressions.bounds import (
+    _PASS_REFERENCES,
     FILTERS,
     MAX_EXPONENT,
     MAX_INTEGER_BITS,
@@ -59,6 +58,7 @@ from core.expressions.bounds import (
     _plain,
     _sized,
     _spend,
+    passing_references,
     size_of,
 )
 from core.expressions.encoding import ENCODING_FILTERS
@@ -95,18 +95,6 @@ WHOLE_EXPRESSION = re.compile(
 REFERENCE = re.compile(
     r"""^\s*[A-Za-z_]\w*(?:\s*(?:\.\s*[A-Za-z_]\w*|\[\s*(?:-?\d+|'[^'\\]*'|"[^"\\]*")\s*\]))*\s*$"""
 )
-_PASS_REFERENCES: ContextVar[bool] = ContextVar("pass_references", default=False)
-
-
-@contextmanager
-def passing_references(passing: bool = True) -> Iterator[None]:
-    """Within it (when `passing`), a whole expression that is only a reference to the run's data yields
-    that value whatever its size (REFERENCE)."""
-    token = _PASS_REFERENCES.set(passing)
-    try:
-        yield
-    finally:
-        _PASS_REFERENCES.reset(token)
 
 
 class DataOnlyEnvironment(jinja2.sandbox.ImmutableSandboxedEnvironment):

@@ -28,7 +28,24 @@ MAX_SIZE = 1_000_000
 MAX_STEPS = 1_000_000
 MAX_EXPONENT = 128
 MAX_INTEGER_BITS = 4096
-SCOPE_NAMES = ("trigger", "steps", "vars", "item", "index", "execution", "error")
+# `event`: the event a `wait` step's `match` reads (worker.steps.events)
+SCOPE_NAMES = ("trigger", "steps", "vars", "item", "index", "execution", "error", "event")
+# Filters that read a value without walking it: one step each under passing_references (a run that hands
+# on large values reads their length, first or last item without spending the budget on their size).
+CONSTANT_TIME_FILTERS = frozenset({"length", "count", "first", "last", "default", "d"})
+_PASS_REFERENCES: ContextVar[bool] = ContextVar("pass_references", default=False)
+
+
+@contextmanager
+def passing_references(passing: bool = True) -> Iterator[None]:
+    """Within it (when `passing`: a run that carries a value limit, RunInput.value_limit), a whole
+    expression that only names a value of the run's data yields it whatever its size (REFERENCE in
+    core.expressions) and CONSTANT_TIME_FILTERS cost one step."""
+    token = _PASS_REFERENCES.set(passing)
+    try:
+        yield
+    finally:
+        _PASS_REFERENCES.reset(token)
 
 
 class ExpressionError(Exception):
@@ -218,8 +235,11 @@ def _budgeted_filter(name: str, function: Callable[..., Any]) -> Callable[..., A
             ),
             None,
         )
-        _spend(1 + (len(data) if isinstance(data, str | list | tuple | Mapping) else 0))
+        reads = name in CONSTANT_TIME_FILTERS and _PASS_REFERENCES.get()  # makes nothing new
+        _spend(1 + (len(data) if isinstance(data, str | list | tuple | Mapping) and not reads else 0))
         result = function(*args, **kwargs)
+        if reads:
+            return result
         if not isinstance(result, str | bytes | list | tuple | Mapping) and hasattr(result, "__iter__"):
             result = list(result)  # map/select/reject hand back generators: walk them here, counted
             _spend(len(result))

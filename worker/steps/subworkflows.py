@@ -84,6 +84,7 @@ async def child_run(ctx: StepContext, step: SubworkflowStep, data: Any, child_ex
             record=ctx.input.record,
             loop_batch_size=ctx.input.loop_batch_size,
             engine=CURRENT_ENGINE,  # a new workflow: it takes today's paths
+            value_limit=ctx.input.value_limit,  # the limit its parent started with
         ),
         id=run_workflow_id(child_execution),
         result_type=RunResult,
