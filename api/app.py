@@ -27,9 +27,11 @@ from api.routes import (
     approvals,
     auth,
     catalogue,
+    chat,
     connections,
     datastore,
     drafts,
+    events,
     executions,
     files,
     health,
@@ -138,6 +140,7 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
     app.include_router(health.router)
     # The public ingress first: routes are matched in order, and it takes the most calls.
     app.include_router(hooks.router)  # /hooks/{token}
+    app.include_router(chat.router)  # /hooks/{token}/chat
     app.include_router(hooks.router, prefix=API_PREFIX, include_in_schema=False)
     app.include_router(metrics_router)
     for resource in (
@@ -159,6 +162,7 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
         analytics,
         webhooks,
         datastore,
+        events,
     ):
         app.include_router(resource.router, prefix=API_PREFIX)
     app.include_router(connections.oauth_router, prefix=API_PREFIX)

@@ -53,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
     from core.run_failures import RunEnded, run_failure_message
     from core.runs.waits import ApprovalWait, Delivery, check_approver, not_waiting
     from worker import steps as _handlers  # noqa: F401 (importing it registers the built-in handlers)
+    from worker.event_waits import take_event, validate_event
     from worker.run_actions import ActionCalls
     from worker.run_scope import Scope, StepFailed, StopRun, SwitchToLatest
     from worker.run_state import BOUNDED_PAYLOADS_PATCH, RECORD_TIMEOUT, StepCall
@@ -303,12 +304,18 @@ class BatonRun(ActionCalls):
 
     @workflow.update(name=DELIVER_UPDATE, unfinished_policy=workflow.HandlerUnfinishedPolicy.ABANDON)
     async def deliver(self, delivery: Delivery) -> dict[str, Any]:
-        """Hands a waiting step what it waits for (core.runs.waits): an approval its decision. Like
-        `decide`, it issues no command: histories recorded before it replay as they did."""
+        """Hands a waiting step what it waits for (core.runs.waits): an approval its decision, a `wait`
+        step its event (worker.event_waits). Like `decide`, it issues no command: histories recorded before
+        it replay as they did."""
+        if delivery.given() == ["event"] and delivery.event is not None:
+            return await take_event(self, delivery, delivery.event)
         return await self._take_decision(self._decision_of(delivery))
 
     @deliver.validator
     def _validate_delivery(self, delivery: Delivery) -> None:
+        if delivery.given() == ["event"] and delivery.event is not None:
+            validate_event(self, delivery, delivery.event)
+            return
         self._validate_decision(self._decision_of(delivery))
 
     @staticmethod
@@ -316,7 +323,7 @@ class BatonRun(ActionCalls):
         given = delivery.given()
         if given != ["decision"] or delivery.decision is None:
             raise ApplicationError(
-                f"a delivery to step {delivery.step_id!r} gives exactly one of: decision (got "
+                f"a delivery to step {delivery.step_id!r} gives exactly one of: decision, event (got "
                 f"{', '.join(given) or 'none'})",
                 type="InvalidDelivery",
             )

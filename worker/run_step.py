@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
@@ -9,7 +10,8 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from core.contract import Decision, RunInput, StepRecord
     from core.definition.steps import ActionStep, RespondStep
-    from core.runs.waits import Wait
+    from core.runs.waits import Event, Wait
+    from worker.event_waits import EventWaiting, events_waited
     from worker.run_scope import Scope
     from worker.run_state import StepCall
 
@@ -69,6 +71,16 @@ class RunStep:
         step_id = self.step.id
         await workflow.wait_condition(lambda: step_id in self.run._decisions, timeout=timeout)
         return self.run._decisions[step_id]
+
+    def expects(self, name: str, matches: Callable[[Event], bool]) -> EventWaiting:
+        waiting = EventWaiting(self.step.id, name, matches)
+        events_waited(self.run)[self.step.id] = waiting
+        return waiting
+
+    def expected(self, waiting: EventWaiting) -> None:
+        waits = events_waited(self.run)
+        if waits.get(waiting.step_id) is waiting:
+            del waits[waiting.step_id]
 
     async def flush(self) -> None:
         await self.run._flush()

@@ -32,7 +32,7 @@ class LiveStep(ApiModel):
     last_error: str | None = Field(default=None, description="retrying: the failed attempt's error")
     next_attempt_at: datetime | None = Field(default=None, description="retrying: when Temporal tries again")
     resumes_at: datetime | None = Field(default=None, description="rateLimited: when the window frees")
-    for_: Literal["approval", "delay", "subworkflow", "pause", "fix"] | None = Field(
+    for_: Literal["approval", "delay", "subworkflow", "pause", "fix", "event"] | None = Field(
         default=None,
         alias="for",
         description="waiting: what for (pause: paused before this step; fix: this step failed under "
@@ -42,7 +42,10 @@ class LiveStep(ApiModel):
     reason: str | None = Field(default=None, description="paused: why, as they said")
     message: str | None = Field(default=None, description="waiting for an approval: its message")
     approvers: list[str] | None = Field(default=None, description="waiting for an approval: who may decide")
-    expires_at: datetime | None = Field(default=None, description="waiting for an approval: its deadline")
+    expires_at: datetime | None = Field(
+        default=None, description="waiting for an approval: its deadline; for an event: when it times out"
+    )
+    event: str | None = Field(default=None, description="waiting for an event: its name (a `wait` step)")
     default_decision: str | None = Field(default=None, description="waiting for an approval: at expiry")
     until: datetime | None = Field(default=None, description="waiting for a delay: its end")
     child_execution_id: str | None = Field(default=None, description="waiting for a subworkflow: its run")

@@ -3,7 +3,8 @@ the three concerns, each in its own module:
 
 - core.runs.starts: what to run and starting it (`StartRequest`), the quota, the PENDING row;
 - core.runs.control: a run under way (decide, pause/unpause, cancel, the sync webhook's reply);
-- core.runs.replays: retry, resume, and both in bulk.
+- core.runs.replays: retry, resume, and both in bulk;
+- core.runs.events: an event handed to the runs waiting for it.
 
 A webhook call's debounce is the triggers' (core.triggers.debounce). The operations are the concerns' own
 methods, bound here, so a caller holding a RunService and one holding a concern call the same code.
@@ -17,6 +18,7 @@ from temporalio.client import Client
 
 from core.quotas import ExecutionQuota
 from core.runs.control import RunControl
+from core.runs.events import RunEvents
 from core.runs.replays import RunReplays
 from core.runs.rows import ExecutionRows
 from core.runs.starts import RunStarts, WorkflowCache
@@ -39,6 +41,7 @@ class RunService:
         self.starts = RunStarts(engine, client, settings, self.rows, quota, cache)
         self.control = RunControl(engine, client, settings, self.rows, self.starts)
         self.replays = RunReplays(engine, client, settings, self.rows, self.starts)
+        self.events = RunEvents(engine, client, settings, self.rows, self.starts)
         self.published_version = self.starts.published_version
         self.draft = self.starts.draft
         self.prepare = self.starts.prepare

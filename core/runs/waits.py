@@ -3,7 +3,7 @@ its step rows keep as `state`, and `live`, the approvals inbox, the logs, the CL
 current details read back, each wait with its own sentence.
 
 The wire form is the row's `state` as the API returns it (core.runs.live):
-`{"kind": "waiting", "for": "approval" | "delay" | "subworkflow" | "pause" | "fix", ...}`.
+`{"kind": "waiting", "for": "approval" | "delay" | "subworkflow" | "pause" | "fix" | "event", ...}`.
 
 A new kind of wait (waiting for an event, for a form) is a model here, a member of `Wait`, and, when
 something is handed to it, a field of `Delivery` (the interpreter's `deliver` update routes it to the step
@@ -108,8 +108,23 @@ class ParkedWait(WaitBase):
         return f"{step} failed: waiting for an operator to unpause it (try again) or give up{why}"
 
 
+class EventWait(WaitBase):
+    """A `wait` step waits for an event of its name (POST .../events, or the run's resume URL) that its
+    `match` accepts, or for its timeout."""
+
+    takes = "event"
+    for_: Literal["event"] = Field(default="event", alias="for")
+    event: str = ""
+    expires_at: str | None = None
+
+    def sentence(self, step: str) -> str:
+        expires = f" (until {self.expires_at})" if self.expires_at else ""
+        return f"{step}: waiting for the event {self.event}{expires}"
+
+
 Wait = Annotated[
-    ApprovalWait | DelayWait | SubworkflowWait | PauseWait | ParkedWait, Field(discriminator="for_")
+    ApprovalWait | DelayWait | SubworkflowWait | PauseWait | ParkedWait | EventWait,
+    Field(discriminator="for_"),
 ]
 WAIT: TypeAdapter[Wait] = TypeAdapter(Wait)
 
@@ -126,17 +141,34 @@ def parse_wait(state: Any) -> Wait | None:
 
 
 @dataclass
+class Event:
+    """Something that happened elsewhere, handed to the `wait` steps waiting for its name (core.runs.events):
+    what such a step outputs."""
+
+    id: str
+    name: str
+    data: Any = None
+    received_at: str = ""
+    # "api" (POST .../events) or "resume-url" (the run's own resume URL, which needs no match)
+    via: str = "api"
+
+    def output(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "data": self.data, "receivedAt": self.received_at}
+
+
+@dataclass
 class Delivery:
     """What is handed to a waiting step (the interpreter's `deliver` update): `step_id` names the step and
-    exactly one of the other fields is set, the one its wait `takes` (a decision for an approval; an event,
-    a form's answers for the waits to come)."""
+    exactly one of the other fields is set, the one its wait `takes` (a decision for an approval, an event
+    for a `wait` step; a form's answers for the waits to come)."""
 
     step_id: str
     decision: Decision | None = None
+    event: Event | None = None
 
     def given(self) -> list[str]:
         """The names of the fields given (exactly one is valid)."""
-        return [name for name in ("decision",) if getattr(self, name) is not None]
+        return [name for name in ("decision", "event") if getattr(self, name) is not None]
 
 
 def not_waiting(decision: Decision) -> ApplicationError:

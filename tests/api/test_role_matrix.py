@@ -137,6 +137,7 @@ async def test_every_workspace_endpoint_follows_the_permission_matrix(
         ("POST", f"{hook}/rotate-secret", None, "MEMBER"),
         ("PUT", f"{hook}/secret", {"scheme": "github", "secret": "the secret set on github"}, "MEMBER"),
         ("DELETE", f"{hook}/secret", None, "MEMBER"),
+        ("POST", f"{base}/events", {"name": "order.paid", "data": {}}, "MEMBER"),
         ("GET", f"{base}/data-store", None, "VIEWER"),
         ("PUT", f"{base}/data-store/k", {"value": 1}, "MEMBER"),
         ("GET", f"{base}/data-store/k", None, "VIEWER"),

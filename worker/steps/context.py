@@ -28,7 +28,8 @@ with workflow.unsafe.imports_passed_through():
         StepBase,
         step_type,
     )
-    from core.runs.waits import Wait
+    from core.runs.waits import Event, Wait
+    from worker.event_waits import EventWaiting
     from worker.run_scope import Scope
 
 
@@ -76,6 +77,13 @@ class StepContext(Protocol):
     async def delivered(self, timeout: float | None) -> Any:
         """What the run's `deliver` update handed the waiting step (an approval's Decision); TimeoutError
         when nothing came within `timeout` seconds."""
+
+    def expects(self, name: str, matches: Callable[[Event], bool]) -> EventWaiting:
+        """The step waits for an event named `name` that `matches` accepts (worker.event_waits): the run's
+        `deliver` update sets the returned waiting's `event`. `expected` when the wait is over."""
+
+    def expected(self, waiting: EventWaiting) -> None:
+        """The step waits for its event no more."""
 
     async def flush(self) -> None:
         """Writes the rows buffered so far (before a long wait, so they show)."""
