@@ -11,7 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.files import FileRef
 from core.models import AuthType, TriggerType
+from integrations import http_files
 from integrations.context import ActionContext, ActionError, auth_failed
 from integrations.sdk import Integration, OAuth2, PolledItem, PollResult, RateLimit
 
@@ -28,7 +30,7 @@ slack = Integration(
     oauth2=OAuth2(
         authorize_url="https://slack.com/oauth/v2/authorize",
         token_url="https://slack.com/api/oauth.v2.access",
-        scopes=("chat:write", "channels:read", "channels:history"),
+        scopes=("chat:write", "channels:read", "channels:history", "files:write"),
         pkce=False,
         scope_separator=",",
     ),
@@ -57,11 +59,17 @@ slack.credentials_model = SlackCredentials
 
 
 async def call(
-    ctx: ActionContext, method: str, *, params: dict[str, Any] | None = None, json: Any = None
+    ctx: ActionContext,
+    method: str,
+    *,
+    params: dict[str, Any] | None = None,
+    json: Any = None,
+    form: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """One Web API method; `{"ok": false}` answers become ActionErrors."""
-    verb = "GET" if json is None else "POST"
-    response = await ctx.request(verb, method, params=params, json=json, headers=ctx.bearer())
+    """One Web API method; `{"ok": false}` answers become ActionErrors. `form`: the methods that take no
+    JSON body (files.getUploadURLExternal)."""
+    verb = "GET" if json is None and form is None else "POST"
+    response = await ctx.request(verb, method, params=params, json=json, data=form, headers=ctx.bearer())
     body: dict[str, Any] = response.json()
     if body.get("ok"):
         return body
@@ -117,6 +125,45 @@ class UpdateMessageInput(BaseModel):
 async def update_message(data: UpdateMessageInput, ctx: ActionContext) -> MessageOutput:
     body = await call(ctx, "chat.update", json=data.model_dump(exclude_none=True))
     return MessageOutput(ok=True, channel=body["channel"], ts=body["ts"], text=body.get("text"))
+
+
+class UploadFileInput(BaseModel):
+    file: FileRef = Field(description="The file to upload (a FileRef: trigger.files[0], a download's file)")
+    channel_id: str | None = Field(
+        default=None, description="Channel id (C...) to share it in; without one the file stays private"
+    )
+    title: str | None = Field(default=None, description="Its title in Slack (default: its name)")
+    initial_comment: str | None = Field(default=None, description="The message introducing the file")
+    thread_ts: str | None = Field(default=None, description="Share it as a reply in this thread")
+    alt_text: str | None = Field(default=None, description="A description of an image, for screen readers")
+
+
+class UploadFileOutput(BaseModel):
+    ok: bool
+    file_id: str = Field(description="Slack's id of the file (F...)")
+    files: list[dict[str, Any]] = Field(default_factory=list, description="What Slack says of it")
+
+
+@slack.action(
+    "upload_file",
+    name="Upload File",
+    description="Upload a file and share it in a channel (files.getUploadURLExternal, then "
+    "files.completeUploadExternal)",
+)
+async def upload_file(data: UploadFileInput, ctx: ActionContext) -> UploadFileOutput:
+    """Slack's current upload flow (https://api.slack.com/messaging/files#uploading_files): ask for an upload
+    URL for the file's name and length, send the bytes there (streamed from the store; the URL is signed,
+    so no token goes with them), then complete the upload, sharing it where asked."""
+    body = await http_files.raw_file_body(ctx, data.file)
+    form = {"filename": data.file.name, "length": str(body.length)}
+    if data.alt_text:
+        form["alt_txt"] = data.alt_text
+    ticket = await call(ctx, "files.getUploadURLExternal", form=form)
+    await ctx.request("POST", str(ticket["upload_url"]), content=body.chunks, headers=body.headers({}))
+    share: dict[str, Any] = {"files": [{"id": ticket["file_id"], "title": data.title or data.file.name}]}
+    share.update(data.model_dump(include={"channel_id", "initial_comment", "thread_ts"}, exclude_none=True))
+    done = await call(ctx, "files.completeUploadExternal", json=share)
+    return UploadFileOutput(ok=True, file_id=str(ticket["file_id"]), files=done.get("files") or [])
 
 
 class NewMessageConfig(BaseModel):

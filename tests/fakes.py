@@ -52,7 +52,8 @@ def body_of(seen: Seen) -> Any:
 
 
 class SlackAPI(FakeService):
-    """https://api.slack.com/methods: chat.postMessage, chat.update, conversations.history, auth.test."""
+    """https://api.slack.com/methods: chat.postMessage, chat.update, conversations.history, auth.test, and the
+    upload flow (files.getUploadURLExternal, the upload URL, files.completeUploadExternal)."""
 
     def __init__(self, tokens: set[str]) -> None:
         super().__init__()
@@ -96,6 +97,37 @@ class SlackAPI(FakeService):
             messages = [m for m in self.channels.get(channel, []) if float(m["ts"]) > oldest]
             return {"ok": True, "messages": list(reversed(messages)), "has_more": False}
 
+        def upload_url(seen: Seen) -> dict[str, Any]:
+            form = {k: v[0] for k, v in parse_qs(seen.body.decode()).items()}
+            if not form.get("filename") or not form.get("length", "").isdigit():
+                return {"ok": False, "error": "invalid_arguments"}
+            file_id = f"F{next(clock):08d}"
+            self.uploads[file_id] = {"name": form["filename"], "length": int(form["length"]), "bytes": None}
+            return {"ok": True, "upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
+
+        def receive_upload(seen: Seen, match: re.Match[str]) -> Reply:
+            upload = self.uploads.get(match.group(1))
+            if upload is None:
+                return Reply(404, "Not Found")
+            upload["bytes"] = seen.body
+            return Reply(200, f"OK - {len(seen.body)}")
+
+        def complete(seen: Seen) -> dict[str, Any]:
+            body = body_of(seen)
+            shared = []
+            for item in body.get("files") or []:
+                upload = self.uploads.get(item.get("id", ""))
+                if upload is None or upload["bytes"] is None or len(upload["bytes"]) != upload["length"]:
+                    return {"ok": False, "error": "upload_not_found"}
+                upload.update(title=item.get("title"), channel=body.get("channel_id"))
+                upload["comment"] = body.get("initial_comment")
+                shared.append({"id": item["id"], "name": upload["name"], "title": item.get("title")})
+            return {"ok": True, "files": shared}
+
+        self.uploads: dict[str, dict[str, Any]] = {}
+        self.route("POST", "/api/files.getUploadURLExternal")(authorized(upload_url))
+        self.route("POST", r"/upload/(F\d+)")(receive_upload)
+        self.route("POST", "/api/files.completeUploadExternal")(authorized(complete))
         self.route("POST", "/api/chat.postMessage")(authorized(post))
         self.route("POST", "/api/chat.update")(authorized(update))
         self.route("GET", "/api/conversations.history")(authorized(history))
