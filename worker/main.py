@@ -25,23 +25,20 @@ from activities.connections import WorkerCredentials
 from activities.maintenance import MaintenanceActivities
 from activities.records import RecordActivities
 from activities.triggers import TriggerActivities
-from core.credentials import RefreshPolicy
-from core.crypto import CredentialCipher
 from core.db import create_engine
 from core.execution_profiles import DEFAULT, PROFILES, profile_named
 from core.logstore import LogWriters, create_log_store
 from core.ops.maintenance import ensure_maintenance_schedule
 from core.outbound import outbound_client, policy_for
-from core.quotas import ExecutionQuota
-from core.redis_keys import RedisKeys, create_redis
-from core.runs import RunService, WorkflowCache
+from core.redis_keys import create_redis
+from core.runs import RunService
 from core.runs.alerts import FailureAlerts
 from core.runs.approval_links import RunLinks
 from core.runs.concurrency import ConcurrencySlots
+from core.services import Services
 from core.settings import Settings
 from core.temporal import connect_temporal
 from core.triggers.arming import TriggerArming
-from core.triggers.webhooks import Webhooks
 from integrations.catalogue import oauth_endpoints
 from worker.batches import BatonBatch
 from worker.closing import BatonCancel
@@ -92,13 +89,13 @@ def build_worker(
     writers: LogWriters | None = None,
 ) -> Worker:
     """Lists, explicitly, what this worker hosts."""
-    keys = RedisKeys(settings.redis_key_prefix)
+    services = worker_services(settings, engine, redis)
     queue = task_queue or settings.temporal_task_queue
-    runs = run_service_for(client, settings, engine, redis, queue)
-    records = record_activities(client, settings, engine, redis, runs, writers)
+    runs = services.runs(client, task_queue=queue)
+    records = record_activities(client, services, runs, writers)
     credentials = connection_loader(settings, engine, redis, http)
-    actions = action_activities(settings, http, redis, records, credentials, writers)
-    triggers = TriggerActivities(engine, redis, keys, runs, http, credentials, settings)
+    actions = action_activities(services, http, records, credentials, writers)
+    triggers = TriggerActivities(engine, redis, services.keys, runs, http, credentials, settings)
     maintenance = MaintenanceActivities(
         engine, writers.store if writers else create_log_store(settings, engine), settings
     )
@@ -132,20 +129,25 @@ def build_worker(
     )
 
 
+def worker_services(settings: Settings, engine: AsyncEngine, redis: Redis) -> Services:
+    """The services the worker's activities use, built as the API builds its own (core.services)."""
+    return Services(settings, engine, redis, oauth_endpoints)
+
+
 def action_activities(
-    settings: Settings,
+    services: Services,
     http: httpx.AsyncClient,
-    redis: Redis,
     records: RecordActivities,
     credentials: WorkerCredentials,
     writers: LogWriters | None,
 ) -> ActionActivities:
+    settings = services.settings
     return ActionActivities(
         http,
         records,
         credentials,
-        redis=redis,
-        keys=RedisKeys(settings.redis_key_prefix),
+        redis=services.redis,
+        keys=services.keys,
         usage=writers.usage if writers else None,
         base_urls=settings.integration_base_urls,
         approval_links=RunLinks(settings.secret_key, settings.public_base_url, None, {}),
@@ -174,10 +176,10 @@ def build_workers(
         workers.append(build_worker(client, settings, http, engine, redis, task_queue=queue, writers=writers))
     others = [PROFILES[name] for name in wanted if name != DEFAULT.name]
     if others:
-        runs = run_service_for(client, settings, engine, redis, queue)
-        records = record_activities(client, settings, engine, redis, runs, writers)
+        services = worker_services(settings, engine, redis)
+        records = record_activities(client, services, services.runs(client, task_queue=queue), writers)
         credentials = connection_loader(settings, engine, redis, http)
-        actions = action_activities(settings, http, redis, records, credentials, writers)
+        actions = action_activities(services, http, records, credentials, writers)
         for profile in others:
             served = actions.activities(profile.name)
             if served:  # a queue no action uses needs no poller
@@ -185,34 +187,16 @@ def build_workers(
     return workers
 
 
-def run_service_for(
-    client: Client, settings: Settings, engine: AsyncEngine, redis: Redis, queue: str
-) -> RunService:
-    keys = RedisKeys(settings.redis_key_prefix)
-    return RunService(
-        engine,
-        client,
-        settings.model_copy(update={"temporal_task_queue": queue}),
-        ExecutionQuota(engine, redis, keys),
-        WorkflowCache(redis, keys),
-    )
-
-
 def record_activities(
-    client: Client,
-    settings: Settings,
-    engine: AsyncEngine,
-    redis: Redis,
-    runs: RunService,
-    writers: LogWriters | None,
+    client: Client, services: Services, runs: RunService, writers: LogWriters | None
 ) -> RecordActivities:
     """The writers of run rows, with the failure alerts that start error workflows."""
-    keys = RedisKeys(settings.redis_key_prefix)
+    engine, redis, keys = services.engine, services.redis, services.keys
 
     async def run_service() -> RunService:
         return runs
 
-    alerts = FailureAlerts(engine, redis, keys, settings, run_service)
+    alerts = FailureAlerts(engine, redis, keys, services.settings, run_service)
     return RecordActivities(engine, redis, keys, writers, alerts, ConcurrencySlots(engine, client))
 
 
@@ -226,26 +210,16 @@ def closed_runs_reconciler(
     task_queue: str | None = None,
 ) -> ClosedRunsReconciler:
     """The reconciler of runs closed behind Baton's back (worker.reconciler), writing as the worker does."""
-    runs = run_service_for(client, settings, engine, redis, task_queue or settings.temporal_task_queue)
-    records = record_activities(client, settings, engine, redis, runs, writers)
+    services = worker_services(settings, engine, redis)
+    records = record_activities(client, services, services.runs(client, task_queue=task_queue), writers)
     return ClosedRunsReconciler(client, engine, redis, RunClosing(client, engine, records), settings)
 
 
 def connection_loader(
     settings: Settings, engine: AsyncEngine, redis: Redis, http: httpx.AsyncClient
 ) -> WorkerCredentials:
-    return WorkerCredentials(
-        engine,
-        CredentialCipher.from_settings(settings),
-        redis=redis,
-        keys=RedisKeys(settings.redis_key_prefix),
-        http=http,
-        refresh=RefreshPolicy(
-            settings.oauth_clients,
-            oauth_endpoints,
-            timedelta(seconds=settings.oauth_refresh_margin_seconds),
-        ),
-        cache_seconds=settings.credentials_cache_seconds,
+    return worker_services(settings, engine, redis).credentials(
+        http, kind=WorkerCredentials, cache_seconds=settings.credentials_cache_seconds
     )
 
 
@@ -256,11 +230,7 @@ def log_writers(settings: Settings, engine: AsyncEngine) -> LogWriters:
 
 
 def trigger_arming(client: Client, settings: Settings, engine: AsyncEngine, redis: Redis) -> TriggerArming:
-    keys = RedisKeys(settings.redis_key_prefix)
-    webhooks = Webhooks(
-        engine, redis, keys, CredentialCipher.from_settings(settings), settings.public_base_url
-    )
-    return TriggerArming(engine, client, settings, webhooks)
+    return worker_services(settings, engine, redis).trigger_arming(client)
 
 
 async def warm_up(engine: AsyncEngine, redis: Redis) -> None:
