@@ -31,7 +31,7 @@ Ref = Annotated[
     responses={
         200: {
             "description": "The value as JSON, streamed (Content-Length: its `size`)",
-            "content": {"application/json": {"schema": {}}},
+            "content": {"application/json": {"schema": {}, "example": {"rows": [{"id": 1, "name": "Ada"}]}}},
         },
         **error_responses(401, 403, 404),
     },
