@@ -317,6 +317,8 @@ class ActionActivities:
         context.resumed, context.settings = resumed_from(), self._settings
         if row is not None:
             context.on_progress = lambda figures: row.progressed(live.progressing(figures))
+        if self._redis is not None and request.execution_id:
+            context.on_tokens = self._token_publisher(request, request.execution_id)
         began = time.perf_counter()
         error: str | None = None
         try:
@@ -371,6 +373,24 @@ class ActionActivities:
                 "keeping an action's output for its retries",
             )
         return output, context.credentials
+
+    def _token_publisher(self, request: ActionRequest, execution_id: str) -> Callable[[str], Awaitable[None]]:
+        """Publishes a streamed answer's text on the run's live channel as `token` events (not logged, not
+        replayed: the step's output holds the whole answer). Best effort: a lost event loses only a view."""
+        assert self._redis is not None
+        redis, channel = self._redis, self._keys.execution_channel(execution_id)
+
+        async def publish(text: str) -> None:
+            event = {
+                "type": "token",
+                "executionId": execution_id,
+                "stepId": request.step_id,
+                "key": request.step_key,
+                "text": text,
+            }
+            await best_effort(redis.publish(channel, json.dumps(event)), 0, "a streamed answer's live event")
+
+        return publish
 
     @staticmethod
     def _secrets(loaded: LoadedConnection | None, context: ActionContext) -> Secrets:

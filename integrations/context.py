@@ -215,6 +215,8 @@ class ActionContext:
     # them (a connection test, a poll) both do nothing.
     on_heartbeat: Callable[[Any], None] | None = field(default=None, repr=False)
     on_progress: Callable[[dict[str, Any]], Awaitable[None]] | None = field(default=None, repr=False)
+    # Where a streamed answer's text goes as it arrives (the run's live events); None: nowhere.
+    on_tokens: Callable[[str], Awaitable[None]] | None = field(default=None, repr=False)
     # What the last heartbeat of an earlier attempt of this call said (its `details`), so a retry resumes
     # where that attempt was (http.request's pagination); None on a first attempt or a local activity.
     resumed: Any = None
@@ -242,6 +244,13 @@ class ActionContext:
             return
         self._progress_sent = now
         await self.on_progress({k: v for k, v in figures.items() if v is not None})
+
+    async def tokens(self, text: str) -> None:
+        """Shows text a streamed answer just added (an LLM's tokens) in the run's live events, as it comes;
+        it also tells Temporal the call is alive. What the action returns is unaffected."""
+        self.heartbeat()
+        if self.on_tokens is not None:
+            await self.on_tokens(text)
 
     @property
     def egress(self) -> OutboundPolicy:

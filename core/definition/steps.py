@@ -292,6 +292,11 @@ class AgentStep(StepBase):
         default=None, gt=0, description="Cost of all turns together (USD) before the step fails"
     )
     memory: AgentMemory | None = None
+    stream: bool = Field(
+        default=False,
+        description="Ask for streamed answers: their text shows as it comes in the run's live events "
+        "(`token`) and in a chat's answer",
+    )
 
     @model_validator(mode="after")
     def _tool_names_unique(self) -> AgentStep:

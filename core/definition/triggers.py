@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from pydantic.alias_generators import to_camel
 
 from core.expressions import ExpressionError, compile_expression
+from core.forms import Form
 
 
 class TriggerConfigModel(BaseModel):
@@ -76,6 +77,24 @@ class Debounce(TriggerConfigModel):
     )
 
 
+ORIGIN = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$"
+
+
+class Chat(TriggerConfigModel):
+    """The webhook is also a chat entry point, `POST /hooks/{token}/chat` with `{message, sessionId}`: a run
+    per message (its trigger's `body`), answered with the run's answer (an agent step's `answer`), streamed
+    as server-sent events when asked."""
+
+    allowed_origins: list[Annotated[str, Field(pattern=ORIGIN)]] = Field(
+        default_factory=list,
+        max_length=50,
+        description="The websites that may call the chat from a browser (CORS), as origins "
+        "(`https://shop.example.com`); a call from any other origin is refused (403). Calls without an "
+        "Origin (servers) are always taken",
+        examples=[["https://shop.example.com"]],
+    )
+
+
 class WebhookTriggerConfig(TriggerConfigModel):
     """A run per HTTP call to `/hooks/{token}`."""
 
@@ -96,8 +115,25 @@ class WebhookTriggerConfig(TriggerConfigModel):
         "after the last one (async webhooks only)",
     )
 
+    form: Form | None = Field(
+        default=None,
+        description="A page Baton serves at /forms/{token} from these fields: a person fills it in, Baton "
+        "checks each field and starts a run with the values as `trigger.body` (files in `trigger.files`)",
+    )
+    chat: Chat | None = Field(
+        default=None,
+        description="Also a chat: `POST /hooks/{token}/chat` takes `{message, sessionId}` and answers the "
+        "run's answer, as JSON or streamed (Accept: text/event-stream)",
+    )
+
     @model_validator(mode="after")
     def _debounce_is_async_alone(self) -> WebhookTriggerConfig:
+        if self.form is not None and "POST" not in self.methods:
+            raise ValueError("form: a form is sent with POST; add it to `methods`")
+        if self.form is not None and self.debounce is not None:
+            raise ValueError("form: each sent form is a run of its own; turn debounce off")
+        if self.debounce is not None and self.chat is not None:
+            raise ValueError("debounce: a chat answers each message with its run, which a burst has not yet")
         if self.debounce is not None and self.mode == "sync":
             raise ValueError(
                 "debounce: a sync webhook answers with its run, which a debounced call has not yet"

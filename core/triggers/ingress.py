@@ -65,6 +65,10 @@ class HookCall:
     # a call that carries files (a multipart upload, a binary body): keeps them as the files of the run
     # (workspace id, execution id) and answers what they add to its trigger (`files`, a form's `body`)
     attach: Callable[[str, str], Awaitable[dict[str, Any]]] | None = None
+    # the run's execution id, chosen by the caller (a chat subscribes to the run's events before it starts)
+    execution_id: str | None = None
+    # False: answer once the run is started, whatever the webhook's mode (a chat waits for its answer itself)
+    sync: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -154,7 +158,7 @@ class WebhookIngress:
                     path="Idempotency-Key",
                 )
         data = call.trigger()
-        execution_id = str(uuid.uuid4())
+        execution_id = call.execution_id or str(uuid.uuid4())
         if key is not None:
             first = await self._webhooks.claim_idempotency_key(target.webhook_id, key, execution_id)
             if first is not None:
@@ -193,7 +197,7 @@ class WebhookIngress:
         # (a commit whose answer was lost to an outage), and a retry under a new id would leave that row
         # behind. The sender's retry with the key takes the replay path above, which starts the run under
         # the first id if it is not there yet.
-        if target.mode != "sync":
+        if target.mode != "sync" or call.sync is False:
             return Accepted(execution_id)
         early = responds_before_the_end(version.definition.get("steps"))
         return Accepted(

@@ -68,6 +68,10 @@ class HookTarget:
     throttle: dict[str, Any] | None = None
     # the trigger's `debounce` ({seconds, key}): calls go to the key's BatonDebounce (core.triggers.debounce)
     debounce: dict[str, Any] | None = None
+    # the trigger's `chat` ({allowedOrigins}): it also takes `POST /hooks/{token}/chat` (core.triggers.chat)
+    chat: dict[str, Any] | None = None
+    # the trigger's `form` (core.forms.Form): the page /forms/{token} serves
+    form: dict[str, Any] | None = None
 
 
 class Webhooks:
@@ -125,6 +129,8 @@ class Webhooks:
             sync_timeout_seconds=config.sync_timeout_seconds,
             throttle=config.throttle.model_dump(by_alias=True) if config.throttle else None,
             debounce=config.debounce.model_dump(by_alias=True) if config.debounce else None,
+            chat=config.chat.model_dump(by_alias=True) if config.chat else None,
+            form=config.form.model_dump(by_alias=True) if config.form else None,
         )
 
     def secret_of(self, target: HookTarget) -> str | None:

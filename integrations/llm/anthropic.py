@@ -145,10 +145,17 @@ def assemble_stream(events: list[tuple[str, dict[str, Any]]], model: str) -> Rep
     return parse_reply(message, model)
 
 
+def stream_text(event: str, data: dict[str, Any]) -> str | None:
+    """The text an event adds (a `content_block_delta` of type `text_delta`)."""
+    delta = data.get("delta") or {}
+    return str(delta.get("text") or "") if event == "content_block_delta" else None
+
+
 async def chat(ctx: ActionContext, turn: Turn) -> Reply:
     body = request_body(turn)
     if turn.stream:
-        events = await server_sent_events(ctx, _url(ctx, "/v1/messages"), json=body, headers=headers(ctx))
+        url = _url(ctx, "/v1/messages")
+        events = await server_sent_events(ctx, url, stream_text, json=body, headers=headers(ctx))
         return assemble_stream(events, turn.model)
     response = await post(ctx, _url(ctx, "/v1/messages"), json=body, headers=headers(ctx))
     return parse_reply(response.json(), turn.model)

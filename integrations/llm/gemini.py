@@ -114,11 +114,23 @@ def parse_reply(bodies: list[dict[str, Any]], model: str) -> Reply:
     )
 
 
+def stream_text(_event: str, chunk: dict[str, Any]) -> str | None:
+    """The text a streamed chunk adds (its candidates' text parts)."""
+    return "".join(
+        str(part.get("text") or "")
+        for candidate in chunk.get("candidates") or []
+        for part in (candidate.get("content") or {}).get("parts") or []
+        if not part.get("thought")
+    )
+
+
 async def chat(ctx: ActionContext, turn: Turn) -> Reply:
     body = request_body(turn)
     if turn.stream:
         url = _model_url(ctx, turn.model, "streamGenerateContent")
-        events = await server_sent_events(ctx, url, json=body, headers=headers(ctx), params={"alt": "sse"})
+        events = await server_sent_events(
+            ctx, url, stream_text, json=body, headers=headers(ctx), params={"alt": "sse"}
+        )
         return parse_reply([data for _, data in events], turn.model)
     response = await post(
         ctx, _model_url(ctx, turn.model, "generateContent"), json=body, headers=headers(ctx)

@@ -101,6 +101,11 @@ def parse_reply(body: dict[str, Any], model: str) -> Reply:
     )
 
 
+def stream_text(_event: str, chunk: dict[str, Any]) -> str | None:
+    """The text a streamed chunk adds (its choices' `delta.content`)."""
+    return "".join((choice.get("delta") or {}).get("content") or "" for choice in chunk.get("choices") or [])
+
+
 def assemble_stream(events: list[dict[str, Any]], model: str) -> Reply:
     """The reply that `stream: true` chunks add up to (content and tool-call argument deltas)."""
     text: list[str] = []
@@ -135,7 +140,7 @@ async def chat(ctx: ActionContext, turn: Turn) -> Reply:
     url, headers, query = endpoint(ctx, "chat/completions")
     body = request_body(turn)
     if turn.stream:
-        events = await server_sent_events(ctx, url, json=body, headers=headers, params=query)
+        events = await server_sent_events(ctx, url, stream_text, json=body, headers=headers, params=query)
         return assemble_stream([data for _, data in events], turn.model)
     response = await post(ctx, url, json=body, headers=headers, params=query)
     return parse_reply(response.json(), turn.model)

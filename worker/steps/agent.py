@@ -115,6 +115,8 @@ async def agent(ctx: StepContext, step: AgentStep) -> Any:
             request["temperature"] = step.temperature
         if specs:
             request["tools"] = specs
+        if step.stream:
+            request["stream"] = True
         chat = ActionStep(
             id=step.id, action=CHAT_ACTION, connection_id=step.connection_id, retry=step.retry, name=step.name
         )
