@@ -34,6 +34,7 @@ from api.routes import (
     events,
     executions,
     files,
+    forms,
     health,
     hooks,
     live,
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
     app.include_router(hooks.router)  # /hooks/{token}
     app.include_router(chat.router)  # /hooks/{token}/chat
     app.include_router(hooks.router, prefix=API_PREFIX, include_in_schema=False)
+    app.include_router(forms.router)  # /forms/{token}: the pages of webhooks with a form
     app.include_router(metrics_router)
     for resource in (
         auth,

@@ -12,10 +12,11 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 
 from api.deps import ResourcesDep
 from api.errors import ErrorBody
+from api.pages import page
 from core.runs.approval_links import InvalidLink, read_link, sibling
 from core.runs.approvals import Approval, approval_of
 from core.runs.link_decisions import LinkRefused, decide_by_link
@@ -29,23 +30,10 @@ PAGES: dict[int | str, dict[str, Any]] = {
         (503, "The decision did not reach the run yet; try again"),
     )
 }
-# Nothing loads or runs, and a form (ours or one slipped into the page) posts only back to Baton.
-PAGE_POLICY = "default-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 
 def wants_page(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
-
-
-def page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        "<meta name=viewport content='width=device-width, initial-scale=1'>"
-        f"<title>{html.escape(title)}</title></head><body><main><h1>{html.escape(title)}</h1>{body}</main>"
-        "</body></html>",
-        status_code=status,
-        headers={"Content-Security-Policy": PAGE_POLICY},
-    )
 
 
 def refused(request: Request, status: int, kind: str, title: str, detail: str, asked: str = "") -> Response:
