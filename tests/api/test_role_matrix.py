@@ -106,6 +106,7 @@ async def test_every_workspace_endpoint_follows_the_permission_matrix(
         ("GET", e, None, "VIEWER"),
         ("GET", f"{e}/logs", None, "VIEWER"),
         ("GET", f"{e}/timeline", None, "VIEWER"),
+        ("GET", f"{e}/values/trigger", None, "VIEWER"),
         ("POST", f"{e}/retry", None, "MEMBER"),
         ("POST", f"{e}/resume", {}, "MEMBER"),
         ("POST", f"{base}/executions/retry", {"dryRun": True}, "MEMBER"),
@@ -185,7 +186,7 @@ def template_of(path: str) -> str:
     names = {"workflows": "workflow_id", "connections": "connection_id", "executions": "execution_id",
              "webhooks": "webhook_id", "versions": "version", "steps": "step_id", "templates": "template_id",
              "members": "user_id", "oauth": "integration_id", "batches": "batch_id",
-             "data-store": "key", "providers": "provider_id"}  # fmt: skip
+             "data-store": "key", "providers": "provider_id", "values": "ref"}  # fmt: skip
     parts = path.split("/")
     for index in range(2, len(parts)):
         name = names.get(parts[index - 1])
