@@ -121,6 +121,11 @@ class Settings(BaseSettings):
     http_pages_default: int = Field(default=10, ge=1)
     http_pages_max: int = Field(default=100, ge=1)
     http_pages_max_bytes: int = Field(default=1024 * 1024, ge=1024, le=1536 * 1024)
+    # The data actions (integrations/data: CSV, XLSX, PDF, XML, HTML, gzip, zip): the most bytes one reads or
+    # makes (decompressed too), the most rows or items it answers, and how long one may compute.
+    data_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    data_max_rows: int = Field(default=100_000, ge=1)
+    data_max_seconds: float = Field(default=30, gt=0, le=900)
     # Polling triggers never poll more often than this, whatever a workflow asks.
     min_polling_interval_seconds: float = Field(default=10, gt=0)
     # How often the API writes the webhook call counts it keeps in Redis to PostgreSQL.

@@ -8,6 +8,7 @@ from core.models.enums import TriggerType
 from integrations.builtin import manual, schedule, webhook
 from integrations.code import code
 from integrations.crypto import crypto
+from integrations.data import data
 from integrations.github import github
 from integrations.gmail import gmail
 from integrations.http import http
@@ -40,8 +41,33 @@ INTEGRATIONS: dict[str, Integration] = {
         crypto,
         store,
         code,
+        data,
     )
 }
+
+
+# Services imported from OpenAPI documents (integrations.openapi) are in INTEGRATIONS too once a process
+# has loaded them; their ids are kept here so what is generated from code (seed rows, the docs page) leaves
+# them out: their rows are written by the import.
+IMPORTED_IDS: set[str] = set()
+
+
+def register_imported(integration: Integration) -> None:
+    """Adds (or replaces) an imported service; a built-in integration's id is refused."""
+    if integration.id in INTEGRATIONS and integration.id not in IMPORTED_IDS:
+        raise ValueError(f"{integration.id!r} is a built-in integration")
+    INTEGRATIONS[integration.id] = integration
+    IMPORTED_IDS.add(integration.id)
+
+
+def forget_imported(integration_id: str) -> None:
+    if integration_id in IMPORTED_IDS:
+        IMPORTED_IDS.discard(integration_id)
+        INTEGRATIONS.pop(integration_id, None)
+
+
+def builtin_integrations() -> list[Integration]:
+    return [i for i in INTEGRATIONS.values() if i.id not in IMPORTED_IDS]
 
 
 BUILTIN_DOCS = "docs/integrations.md"
@@ -85,8 +111,8 @@ def polling_config_schema(trigger_id: str) -> dict[str, Any] | None:
     return spec.config_schema()
 
 
-def integration_rows() -> list[dict[str, Any]]:
-    """`integrations` rows (column -> value) as the code declares them."""
+def integration_rows(integrations: list[Integration] | None = None) -> list[dict[str, Any]]:
+    """`integrations` rows (column -> value) as the code declares them (or of `integrations`)."""
     return [
         {
             "id": i.id,
@@ -101,11 +127,11 @@ def integration_rows() -> list[dict[str, Any]]:
             "docs_url": i.docs_url or f"{BUILTIN_DOCS}#{i.id}",
             "website_url": i.website_url or BUILTIN_WEBSITE,
         }
-        for i in INTEGRATIONS.values()
+        for i in (builtin_integrations() if integrations is None else integrations)
     ]
 
 
-def trigger_rows() -> list[dict[str, Any]]:
+def trigger_rows(integrations: list[Integration] | None = None) -> list[dict[str, Any]]:
     return [
         {
             "id": t.id,
@@ -117,12 +143,12 @@ def trigger_rows() -> list[dict[str, Any]]:
             "polling_interval": t.polling_interval,
             "is_active": t.implemented,
         }
-        for i in INTEGRATIONS.values()
+        for i in (builtin_integrations() if integrations is None else integrations)
         for t in i.triggers.values()
     ]
 
 
-def action_rows() -> list[dict[str, Any]]:
+def action_rows(integrations: list[Integration] | None = None) -> list[dict[str, Any]]:
     return [
         {
             "id": a.id,
@@ -133,6 +159,6 @@ def action_rows() -> list[dict[str, Any]]:
             "output_schema": a.output_schema(),
             "is_active": a.is_implemented,
         }
-        for i in INTEGRATIONS.values()
+        for i in (builtin_integrations() if integrations is None else integrations)
         for a in i.actions.values()
     ]
