@@ -151,6 +151,7 @@ def action_activities(
         usage=writers.usage if writers else None,
         base_urls=settings.integration_base_urls,
         approval_links=RunLinks(settings.secret_key, settings.public_base_url, None, {}),
+        settings=settings,
     )
 
 
