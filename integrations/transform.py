@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,6 +32,13 @@ transform = Integration(
     is_popular=True,
 )
 REGEX_SECONDS = 1.0
+Calculation = Callable[[Any, ActionContext], Awaitable[Any]]
+
+
+def calculation(key: str, name: str, description: str) -> Callable[[Calculation], Calculation]:
+    """Declares a transform action: a calculation on its input, without side effects (so a step that
+    repeats it, a retry or a replay, changes nothing outside)."""
+    return transform.action(key, name=name, description=description, side_effects=False)
 
 
 def invalid(message: str) -> ActionError:
@@ -75,12 +83,7 @@ class FormatDateInput(BaseModel):
     day_first: bool = Field(default=False, alias="dayFirst", description="Read 03/04 as 3 April")
 
 
-@transform.action(
-    "format_date",
-    name="Format Date",
-    description="Read a date and write it in another format or zone",
-    side_effects=False,
-)
+@calculation("format_date", "Format Date", "Read a date and write it in another format or zone")
 async def format_date(data: FormatDateInput, ctx: ActionContext) -> DateOutput:  # noqa: ARG001
     when = parse_when(data.date, data.input_timezone, day_first=data.day_first)
     target = zone(data.timezone)
@@ -97,12 +100,7 @@ class ParseDateInput(BaseModel):
     day_first: bool = Field(default=False, alias="dayFirst")
 
 
-@transform.action(
-    "parse_date",
-    name="Parse Date",
-    description="Read a date written by people into ISO time",
-    side_effects=False,
-)
+@calculation("parse_date", "Parse Date", "Read a date written by people into ISO time")
 async def parse_date(data: ParseDateInput, ctx: ActionContext) -> DateOutput:  # noqa: ARG001
     if data.format:
         try:
@@ -129,7 +127,7 @@ class SplitOutput(BaseModel):
     count: int
 
 
-@transform.action("split_text", name="Split Text", description="Split text into a list", side_effects=False)
+@calculation("split_text", "Split Text", "Split text into a list")
 async def split_text(data: SplitInput, ctx: ActionContext) -> SplitOutput:  # noqa: ARG001
     if not data.separator:
         raise invalid("separator must not be empty")
@@ -166,12 +164,7 @@ async def matching(function: Any, *args: Any) -> Any:
         raise invalid(f"the pattern took over {REGEX_SECONDS:g}s on this text; simplify it") from exc
 
 
-@transform.action(
-    "replace_text",
-    name="Replace Text",
-    description="Replace text or regular-expression matches",
-    side_effects=False,
-)
+@calculation("replace_text", "Replace Text", "Replace text or regular-expression matches")
 async def replace_text(data: ReplaceInput, ctx: ActionContext) -> TextOutput:  # noqa: ARG001
     pattern = compiled(data.find if data.use_regex else regex.escape(data.find), data.ignore_case)
     try:
@@ -193,12 +186,7 @@ class ExtractOutput(BaseModel):
     matches: list[str] = Field(default_factory=list)
 
 
-@transform.action(
-    "extract_text",
-    name="Extract with Regex",
-    description="Find a regular expression in text",
-    side_effects=False,
-)
+@calculation("extract_text", "Extract with Regex", "Find a regular expression in text")
 async def extract_text(data: ExtractInput, ctx: ActionContext) -> ExtractOutput:  # noqa: ARG001
     pattern = compiled(data.pattern, data.ignore_case)
     if data.all:
@@ -223,12 +211,7 @@ class FormatNumberInput(BaseModel):
     suffix: str = ""
 
 
-@transform.action(
-    "format_number",
-    name="Format Number",
-    description="Write a number with separators, decimals, a currency",
-    side_effects=False,
-)
+@calculation("format_number", "Format Number", "Write a number with separators, decimals, a currency")
 async def format_number(data: FormatNumberInput, ctx: ActionContext) -> TextOutput:  # noqa: ARG001
     try:
         number = float(data.number)
@@ -250,9 +233,7 @@ class ValueOutput(BaseModel):
     value: Any = None
 
 
-@transform.action(
-    "parse_json", name="Parse JSON", description="Read JSON text into a value", side_effects=False
-)
+@calculation("parse_json", "Parse JSON", "Read JSON text into a value")
 async def parse_json(data: ParseJsonInput, ctx: ActionContext) -> ValueOutput:  # noqa: ARG001
     try:
         return ValueOutput(value=json.loads(data.text))
@@ -265,9 +246,7 @@ class StringifyInput(BaseModel):
     indent: int | None = Field(default=None, ge=0, le=8)
 
 
-@transform.action(
-    "stringify_json", name="Stringify JSON", description="Write a value as JSON text", side_effects=False
-)
+@calculation("stringify_json", "Stringify JSON", "Write a value as JSON text")
 async def stringify_json(data: StringifyInput, ctx: ActionContext) -> TextOutput:  # noqa: ARG001
     return TextOutput(result=json.dumps(data.value, indent=data.indent, ensure_ascii=False, default=str))
 
@@ -323,9 +302,7 @@ def matches(candidate: Any, operator: str, value: Any) -> bool:
     return bool(candidate == value) if operator == "equals" else bool(candidate != value)
 
 
-@transform.action(
-    "filter_list", name="Filter List", description="Keep the items that match a condition", side_effects=False
-)
+@calculation("filter_list", "Filter List", "Keep the items that match a condition")
 async def filter_list(data: FilterInput, ctx: ActionContext) -> ListOutput:  # noqa: ARG001
     kept = [item for item in data.items if matches(field_of(item, data.field), data.operator, data.value)]
     return ListOutput(items=kept, count=len(kept))
@@ -335,9 +312,7 @@ class SortInput(ListInput):
     descending: bool = False
 
 
-@transform.action(
-    "sort_list", name="Sort List", description="Sort items by value or by a field", side_effects=False
-)
+@calculation("sort_list", "Sort List", "Sort items by value or by a field")
 async def sort_list(data: SortInput, ctx: ActionContext) -> ListOutput:  # noqa: ARG001
     def key(item: Any) -> tuple[int, Any]:
         value = field_of(item, data.field)
@@ -350,12 +325,7 @@ async def sort_list(data: SortInput, ctx: ActionContext) -> ListOutput:  # noqa:
     return ListOutput(items=ordered, count=len(ordered))
 
 
-@transform.action(
-    "dedupe_list",
-    name="Remove Duplicates",
-    description="Keep the first item of each value or field",
-    side_effects=False,
-)
+@calculation("dedupe_list", "Remove Duplicates", "Keep the first item of each value or field")
 async def dedupe_list(data: ListInput, ctx: ActionContext) -> ListOutput:  # noqa: ARG001
     seen: set[str] = set()
     kept = []
@@ -377,12 +347,7 @@ class ChunkOutput(BaseModel):
     count: int
 
 
-@transform.action(
-    "chunk_list",
-    name="Split List into Chunks",
-    description="Cut a list into batches of a given size",
-    side_effects=False,
-)
+@calculation("chunk_list", "Split List into Chunks", "Cut a list into batches of a given size")
 async def chunk_list(data: ChunkInput, ctx: ActionContext) -> ChunkOutput:  # noqa: ARG001
     chunks = [data.items[i : i + data.size] for i in range(0, len(data.items), data.size)]
     return ChunkOutput(chunks=chunks, count=len(chunks))
