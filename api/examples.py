@@ -209,6 +209,19 @@ EXAMPLES: dict[str, tuple[Any, int, Any]] = {
     f"PUT {WS}/data-store/{{key}}": ({"value": {"lastSeenId": 41}, "ttlSeconds": 86400}, 200, STORED),
     f"POST {WS}/data-store/{{key}}/increment": ({"by": 1}, 200, {**STORED, "key": "signups/today",
                                                                  "value": 42, "version": 42}),
+    "POST /hooks/{token}/chat": ({"message": "Where is my order A-1?", "sessionId": "visitor-42"}, 200, {
+        "answer": "Your order A-1 has shipped.", "sessionId": "visitor-42", "executionId": EXECUTION_ID}),
 }  # fmt: skip
+CHAT_EVENTS = (
+    f'event: start\ndata: {{"executionId": "{EXECUTION_ID}", "sessionId": "visitor-42"}}\n\n'
+    'event: token\ndata: {"text": "Your order A-1 ", "stepId": "reply"}\n\n'
+    'event: token\ndata: {"text": "has shipped.", "stepId": "reply"}\n\n'
+    f'event: answer\ndata: {{"executionId": "{EXECUTION_ID}", "sessionId": "visitor-42", '
+    '"answer": "Your order A-1 has shipped."}\n\n'
+)
 # Streams: an example of what they send
-STREAM_EXAMPLES = {f"GET {EX}/events": EVENTS, f"GET {WS}/events": EVENTS}
+STREAM_EXAMPLES = {
+    f"GET {EX}/events": EVENTS,
+    f"GET {WS}/events": EVENTS,
+    "POST /hooks/{token}/chat": CHAT_EVENTS,
+}
