@@ -41,7 +41,7 @@ def as_definition(example: Any) -> dict[str, Any]:
 def test_the_page_has_an_example_of_every_step_type() -> None:
     types = {step.get("type") for example in examples() for step in as_definition(example)["steps"]}
     assert {"action", "condition", "switch", "loop", "parallel", "delay", "approval", "wait", "set",
-            "subworkflow", "respond", "stop"} <= types  # fmt: skip
+            "subworkflow", "agent", "respond", "stop"} <= types  # fmt: skip
 
 
 @pytest.mark.parametrize("example", examples(), ids=lambda e: json.dumps(e)[:60])
