@@ -12,22 +12,47 @@ from integrations.sdk import Integration
 
 ICON_BASE = "/static/icons"
 
-webhook = Integration(
-    id="webhook",
-    name="Webhook",
-    description="Start a workflow when an HTTP request reaches its unique URL",
-    icon=f"{ICON_BASE}/webhook.svg",
-    category="core",
-    auth_type=AuthType.NONE,
-    is_popular=True,
-)
-webhook.trigger(
-    "catch",
-    name="Catch Webhook",
-    description="Triggers on each HTTP request to the workflow's webhook URL",
-    trigger_type=TriggerType.WEBHOOK,
-    config_model=WebhookTriggerConfig,
-    implemented=True,
+
+def builtin(
+    id: str,  # noqa: A002 (the catalogue's field name)
+    name: str,
+    description: str,
+    trigger: tuple[str, str, str],
+    trigger_type: TriggerType,
+    config_model: type[BaseModel],
+    *,
+    is_popular: bool = True,
+) -> Integration:
+    """One of Baton's own trigger kinds: a core integration, no connection, with its one trigger
+    (`trigger`: its key, name and description), implemented by Baton itself."""
+    integration = Integration(
+        id=id,
+        name=name,
+        description=description,
+        icon=f"{ICON_BASE}/{id}.svg",
+        category="core",
+        auth_type=AuthType.NONE,
+        is_popular=is_popular,
+    )
+    key, trigger_name, trigger_description = trigger
+    integration.trigger(
+        key,
+        name=trigger_name,
+        description=trigger_description,
+        trigger_type=trigger_type,
+        config_model=config_model,
+        implemented=True,
+    )
+    return integration
+
+
+webhook = builtin(
+    "webhook",
+    "Webhook",
+    "Start a workflow when an HTTP request reaches its unique URL",
+    ("catch", "Catch Webhook", "Triggers on each HTTP request to the workflow's webhook URL"),
+    TriggerType.WEBHOOK,
+    WebhookTriggerConfig,
 )
 
 
@@ -54,37 +79,20 @@ webhook.declare_action(
     interpreted=True,
 )
 
-schedule = Integration(
-    id="schedule",
-    name="Schedule",
-    description="Start a workflow on a cron expression or a fixed interval",
-    icon=f"{ICON_BASE}/schedule.svg",
-    category="core",
-    auth_type=AuthType.NONE,
-    is_popular=True,
+schedule = builtin(
+    "schedule",
+    "Schedule",
+    "Start a workflow on a cron expression or a fixed interval",
+    ("every", "On a Schedule", "Triggers on each cron tick or interval, in the configured time zone"),
+    TriggerType.SCHEDULE,
+    ScheduleTriggerConfig,
 )
-schedule.trigger(
-    "every",
-    name="On a Schedule",
-    description="Triggers on each cron tick or interval, in the configured time zone",
-    trigger_type=TriggerType.SCHEDULE,
-    config_model=ScheduleTriggerConfig,
-    implemented=True,
-)
-
-manual = Integration(
-    id="manual",
-    name="Manual",
-    description="Start a workflow by hand, from the API or the UI, with a payload",
-    icon=f"{ICON_BASE}/manual.svg",
-    category="core",
-    auth_type=AuthType.NONE,
-)
-manual.trigger(
-    "run",
-    name="Run Manually",
-    description="Triggers when someone runs the workflow",
-    trigger_type=TriggerType.MANUAL,
-    config_model=ManualTriggerConfig,
-    implemented=True,
+manual = builtin(
+    "manual",
+    "Manual",
+    "Start a workflow by hand, from the API or the UI, with a payload",
+    ("run", "Run Manually", "Triggers when someone runs the workflow"),
+    TriggerType.MANUAL,
+    ManualTriggerConfig,
+    is_popular=False,
 )
