@@ -15,8 +15,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.files import FileRef
 from core.models import AuthType, TriggerType
+from integrations.attachments import attach_files
 from integrations.context import ActionContext
+from integrations.http_files import file_limit
 from integrations.sdk import Integration, OAuth2, PolledItem, PollResult, RateLimit
 
 gmail = Integration(
@@ -74,6 +77,9 @@ class SendEmailInput(BaseModel):
     thread_id: str | None = Field(
         default=None, alias="threadId", description="Send as a reply in this thread"
     )
+    attachments: list[FileRef] = Field(
+        default_factory=list, description="Files to attach (FileRefs), 25 MB in all at most"
+    )
 
 
 class SendEmailOutput(BaseModel):
@@ -103,7 +109,9 @@ def build_message(data: SendEmailInput, message_id: str | None) -> EmailMessage:
 
 @gmail.action("send_email", name="Send Email", description="Send an email via Gmail")
 async def send_email(data: SendEmailInput, ctx: ActionContext) -> SendEmailOutput:
-    raw = base64.urlsafe_b64encode(build_message(data, ctx.idempotency_key).as_bytes()).decode()
+    message = build_message(data, ctx.idempotency_key)
+    await attach_files(ctx, message, data.attachments)
+    raw = base64.urlsafe_b64encode(message.as_bytes()).decode()
     payload: dict[str, Any] = {"raw": raw}
     if data.thread_id:
         payload["threadId"] = data.thread_id
@@ -112,6 +120,54 @@ async def send_email(data: SendEmailInput, ctx: ActionContext) -> SendEmailOutpu
     return SendEmailOutput(
         messageId=body["id"], threadId=body.get("threadId"), labelIds=body.get("labelIds", [])
     )
+
+
+class GetAttachmentsInput(BaseModel):
+    message_id: str = Field(
+        alias="messageId", description="The message's id (a new_email trigger's `trigger.id`)"
+    )
+
+
+class AttachmentsOutput(BaseModel):
+    attachments: list[FileRef] = Field(description="The message's attachments, kept as files of the run")
+
+
+def _attachment_parts(part: dict[str, Any]) -> list[dict[str, Any]]:
+    """The parts of a Gmail message payload that are attachments (a file name and a body), at any depth."""
+    found = [part] if part.get("filename") and part.get("body") else []
+    for child in part.get("parts") or []:
+        found += _attachment_parts(child)
+    return found
+
+
+@gmail.action(
+    "get_attachments",
+    name="Get Attachments",
+    description="Keep a received email's attachments as files",
+    side_effects=False,
+)
+async def get_attachments(data: GetAttachmentsInput, ctx: ActionContext) -> AttachmentsOutput:
+    """messages.get (format full) lists the parts; each attachment's bytes come from
+    messages.attachments.get (base64url), unless the part carries them inline."""
+    message = (
+        await ctx.request(
+            "GET", f"{MESSAGES}/{data.message_id}", params={"format": "full"}, headers=ctx.bearer()
+        )
+    ).json()
+    kept = []
+    for part in _attachment_parts(message.get("payload") or {}):
+        body = part["body"]
+        encoded = body.get("data")
+        if encoded is None and body.get("attachmentId"):
+            url = f"{MESSAGES}/{data.message_id}/attachments/{body['attachmentId']}"
+            encoded = (await ctx.request("GET", url, headers=ctx.bearer())).json().get("data")
+        content = base64.urlsafe_b64decode((encoded or "") + "=" * (-len(encoded or "") % 4))
+        kept.append(
+            await ctx.store_file(
+                content, name=part["filename"], content_type=part.get("mimeType"), max_bytes=file_limit(ctx)
+            )
+        )
+    return AttachmentsOutput(attachments=kept)
 
 
 class NewEmailConfig(BaseModel):

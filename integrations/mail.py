@@ -22,8 +22,10 @@ from typing import Any, Literal
 import aiosmtplib
 from pydantic import BaseModel, Field
 
+from core.files import FileRef
 from core.models import AuthType, TriggerType
 from core.outbound import pinned_tls
+from integrations.attachments import attach_files, keep_attachments
 from integrations.context import ActionContext, ActionError, auth_failed
 from integrations.sdk import Integration, PolledItem, PollResult
 
@@ -75,6 +77,9 @@ class SendInput(BaseModel):
     bcc: list[str] = Field(default_factory=list)
     reply_to: str | None = Field(default=None, alias="replyTo")
     from_: str | None = Field(default=None, alias="from", description="Defaults to the connection's address")
+    attachments: list[FileRef] = Field(
+        default_factory=list, description="Files to attach (FileRefs), 25 MB in all at most"
+    )
 
 
 class SendOutput(BaseModel):
@@ -103,6 +108,7 @@ async def send(data: SendInput, ctx: ActionContext) -> SendOutput:
     message.set_content(data.text)
     if data.html:
         message.add_alternative(data.html, subtype="html")
+    await attach_files(ctx, message, data.attachments)
     recipients = [a for _, a in getaddresses([message["To"], *data.cc, *data.bcc]) if a]
     address = (await ctx.resolve(creds.smtp_host, creds.smtp_port))[0]
     try:
@@ -271,6 +277,50 @@ mail.trigger(
     polling_interval=120,
     poll=poll_mail,
 )
+
+
+class GetAttachmentsInput(BaseModel):
+    uid: int = Field(ge=1, description="The message's UID (a new_email trigger's `trigger.uid`)")
+    mailbox: str = Field(default="INBOX", description="Its folder")
+
+
+class AttachmentsOutput(BaseModel):
+    attachments: list[FileRef] = Field(description="The message's attachments, kept as files of the run")
+
+
+def _fetch_message(creds: EmailCredentials, address: str, mailbox: str, uid: int) -> bytes | None:
+    client = _imap(creds, address)
+    try:
+        status, _ = client.select(_quoted(mailbox), readonly=True)
+        if status != "OK":
+            raise ActionError(f"no mailbox {mailbox!r}", type="InvalidInput", retryable=False)
+        _, parts = client.uid("FETCH", str(uid), "(BODY.PEEK[])")
+        return next((p[1] for p in parts if isinstance(p, tuple)), None)
+    except imaplib.IMAP4.error as exc:
+        raise ActionError(f"IMAP: {exc}", type="IMAPError") from exc
+    finally:
+        try:
+            client.logout()
+        except (OSError, imaplib.IMAP4.error):
+            pass
+
+
+@mail.action(
+    "get_attachments",
+    name="Get Attachments",
+    description="Keep a received message's attachments as files (by its IMAP UID)",
+    side_effects=False,
+)
+async def get_attachments(data: GetAttachmentsInput, ctx: ActionContext) -> AttachmentsOutput:
+    creds = credentials_of(ctx)
+    address = await _imap_address(creds, ctx)
+    raw = await asyncio.to_thread(_fetch_message, creds, address, data.mailbox, data.uid)
+    if raw is None:
+        raise ActionError(
+            f"no message with UID {data.uid} in {data.mailbox!r}", type="NotFound", retryable=False
+        )
+    message = BytesParser(policy=email.policy.default).parsebytes(raw)
+    return AttachmentsOutput(attachments=await keep_attachments(ctx, message))
 
 
 async def test_connection(ctx: ActionContext) -> None:

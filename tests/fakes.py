@@ -209,6 +209,10 @@ class GmailAPI(FakeService):
                 {"name": "From", "value": message["from"]},
                 {"name": "Subject", "value": message["subject"]},
             ]
+            payload: dict[str, Any] = {"headers": headers}
+            if seen.query.get("format") == ["full"] and message["attachments"]:
+                text = {"mimeType": "text/plain", "filename": "", "body": {"size": 2, "data": "aGk"}}
+                payload |= {"mimeType": "multipart/mixed", "parts": [text, *self._parts(message)]}
             return Reply(
                 200,
                 {
@@ -217,9 +221,19 @@ class GmailAPI(FakeService):
                     "labelIds": message["labelIds"],
                     "snippet": message["snippet"],
                     "internalDate": str(message["internalDate"]),
-                    "payload": {"headers": headers},
+                    "payload": payload,
                 },
             )
+
+        def attachment(seen: Seen, match: re.Match[str]) -> Reply:
+            if bearer(seen) not in self.tokens:
+                return unauthenticated()
+            message = next((m for m in self.inbox if m["id"] == match.group(1)), None)
+            found = [a for a in (message or {}).get("attachments", []) if a["id"] == match.group(2)]
+            if not found:
+                return Reply(404, {"error": {"code": 404, "message": "Not Found", "status": "NOT_FOUND"}})
+            data = base64.urlsafe_b64encode(found[0]["bytes"]).decode().rstrip("=")
+            return Reply(200, {"size": len(found[0]["bytes"]), "data": data})
 
         def profile(seen: Seen, _: re.Match[str]) -> Reply:
             if bearer(seen) not in self.tokens:
@@ -230,8 +244,28 @@ class GmailAPI(FakeService):
         self.route("GET", "/gmail/v1/users/me/messages")(listing)
         self.route("GET", "/gmail/v1/users/me/messages/([A-Za-z0-9]+)")(get)
         self.route("GET", "/gmail/v1/users/me/profile")(profile)
+        self.route("GET", "/gmail/v1/users/me/messages/([A-Za-z0-9]+)/attachments/([A-Za-z0-9_-]+)")(
+            attachment
+        )
 
-    def receive(self, sender: str, subject: str, label: str = "INBOX") -> str:
+    @staticmethod
+    def _parts(message: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            {
+                "mimeType": a["type"],
+                "filename": a["name"],
+                "body": {"attachmentId": a["id"], "size": len(a["bytes"])},
+            }
+            for a in message["attachments"]
+        ]
+
+    def receive(
+        self,
+        sender: str,
+        subject: str,
+        label: str = "INBOX",
+        attachments: tuple[tuple[str, str, bytes], ...] = (),
+    ) -> str:
         with self.lock:
             message_id = f"in{len(self.inbox) + 1}"
             self.inbox.append(
@@ -242,6 +276,10 @@ class GmailAPI(FakeService):
                     "snippet": subject[:20],
                     "labelIds": [label],
                     "internalDate": 1_700_000_000_000 + len(self.inbox),
+                    "attachments": [
+                        {"id": f"att-{message_id}-{n}", "name": name, "type": kind, "bytes": data}
+                        for n, (name, kind, data) in enumerate(attachments)
+                    ],
                 }
             )
             return message_id
