@@ -30,6 +30,7 @@ import httpx
 from pydantic import BaseModel, Field, model_validator
 
 from core.expressions import ExpressionError, compile_expression, evaluate
+from core.redaction import Secrets, scrub
 from core.settings import Settings
 from integrations.context import ActionContext, ActionError
 
@@ -282,4 +283,5 @@ async def paginate(
         following.pages, following.size, following.items = number, size, items
         at = following
         await ctx.progress(number, most, f"page {number}")
-        ctx.heartbeat(asdict(at))  # last: what a retry resumes from
+        # last: what a retry resumes from (in Temporal, so without the connection's secrets, as the output)
+        ctx.heartbeat(scrub(asdict(at), Secrets.of(ctx.credentials)))

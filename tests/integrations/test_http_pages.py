@@ -18,6 +18,7 @@ from core.codec import data_converter
 from core.settings import Settings
 from tests.engine import Engine
 from tests.http_server import LocalServer, Reply, Seen
+from tests.integrations.conftest import Studio
 from tests.worker.recording import recording
 from worker.interpreter import BatonRun
 from worker.main import workflow_runner
@@ -242,6 +243,25 @@ async def test_a_bad_paginate_fails_at_once_naming_the_field(
     assert "paginate" in refused
     assert said in refused
     assert listings.requests == []
+
+
+async def test_every_page_carries_the_connections_auth_and_a_bad_paginate_is_a_422_naming_it(
+    studio: Studio, listings: Listings
+) -> None:
+    connection = await studio.connect("http", {"type": "bearer", "token": "tok-pages-123"})
+    steps = listing(f"{listings.base_url}/link", {"type": "link", "maxPages": 3}, connectionId=connection)
+    execution = await studio.run(await studio.publish(steps))
+    assert execution["status"] == "SUCCESS", execution["error"]
+    assert execution["steps"]["list"]["output"]["items"] == ITEMS[:9]
+    assert [r.headers["Authorization"] for r in listings.hits("/link")] == ["Bearer tok-pages-123"] * 3
+    bad = listing(f"{listings.base_url}/link", {"type": "sideways", "maxPages": 0})
+    created = await studio.client.post(
+        f"{studio.base}/workflows",
+        headers=studio.headers,
+        json={"name": "bad", "triggerType": "MANUAL", "triggerConfig": {}, "steps": bad},
+    )
+    assert created.status_code == 422, created.text
+    assert "steps[0].input.paginate" in created.text
 
 
 @recording
