@@ -171,21 +171,13 @@ TEMPLATES: tuple[Template, ...] = (
 )
 
 
+# The `workflow_templates` columns, each the Template attribute of the same name.
+TEMPLATE_COLUMNS = (
+    "id", "name", "description", "category", "trigger_type", "trigger_config", "steps", "icon", "tags",
+    "is_popular", "required_integrations",
+)
+
+
 def template_rows() -> list[dict[str, Any]]:
     """`workflow_templates` rows as the code declares them (`usage_count` is the database's to keep)."""
-    return [
-        {
-            "id": t.id,
-            "name": t.name,
-            "description": t.description,
-            "category": t.category,
-            "trigger_type": t.trigger_type,
-            "trigger_config": t.trigger_config,
-            "steps": t.steps,
-            "icon": t.icon,
-            "tags": t.tags,
-            "is_popular": t.is_popular,
-            "required_integrations": t.required_integrations,
-        }
-        for t in TEMPLATES
-    ]
+    return [{column: getattr(t, column) for column in TEMPLATE_COLUMNS} for t in TEMPLATES]
