@@ -216,6 +216,25 @@ async def test_a_pdfs_text_and_metadata(engine_worker: Engine) -> None:
     assert "the PDF cannot be read" in broken
 
 
+async def test_a_downloaded_pdfs_text(engine_worker: Engine, http_server: ScriptedServer) -> None:
+    """The most asked-for automation: download a PDF, extract its text."""
+    url = http_server.script(
+        "/invoices/42.pdf", Reply(200, a_pdf(["Invoice 42"], "Invoice"), {"content-type": "application/pdf"})
+    )
+    outputs = await run(
+        engine_worker,
+        {
+            "id": "fetch",
+            "type": "action",
+            "action": "http.request",
+            "input": {"url": url, "responseFormat": "file"},
+        },
+        act("pdf", "pdf_text", {"file": "{{ steps.fetch.output.file }}"}),
+    )
+    assert outputs["fetch"]["file"]["name"] == "42.pdf"
+    assert outputs["pdf"]["pages"][0].strip() == "Invoice 42"
+
+
 async def test_xml_becomes_json(engine_worker: Engine) -> None:
     xml = (
         '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>News</title>'
