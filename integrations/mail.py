@@ -10,10 +10,12 @@ library's imaplib speaks IMAP; it blocks, so it runs in a thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.policy
 import imaplib
 import re
 import ssl
+from collections.abc import Iterator
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import formatdate, getaddresses, make_msgid
@@ -201,11 +203,7 @@ def _text_of(message: Any) -> tuple[str, str | None]:
 def _poll_mailbox(
     creds: EmailCredentials, address: str, config: NewEmailConfig, cursor: dict[str, Any]
 ) -> PollResult:
-    client = _imap(creds, address)
-    try:
-        status, _ = client.select(_quoted(config.mailbox), readonly=True)
-        if status != "OK":
-            raise ActionError(f"no mailbox {config.mailbox!r}", type="InvalidConfig", retryable=False)
+    with _selected(creds, address, config.mailbox, "InvalidConfig") as client:
         validity = int(_untagged(client, "UIDVALIDITY") or 0)
         last = int(cursor.get("lastUid", 0)) if cursor.get("uidValidity") == validity else 0
         _, found = client.uid("SEARCH", f"UID {last + 1}:*")
@@ -215,8 +213,7 @@ def _poll_mailbox(
             uids = uids[-MAX_MESSAGES_PER_POLL:]  # a first poll (or a rebuilt mailbox): the newest only
         items: list[PolledItem] = []
         for uid in uids[:MAX_MESSAGES_PER_POLL]:
-            _, parts = client.uid("FETCH", str(uid), "(BODY.PEEK[])")
-            raw = next((p[1] for p in parts if isinstance(p, tuple)), None)
+            raw = _raw_message(client, uid)
             if raw is None:
                 continue
             message = BytesParser(policy=email.policy.default).parsebytes(raw)
@@ -240,6 +237,18 @@ def _poll_mailbox(
             )
         newest = max([last, *uids[:MAX_MESSAGES_PER_POLL]])
         return PollResult(items=items, cursor={"uidValidity": validity, "lastUid": newest})
+
+
+@contextlib.contextmanager
+def _selected(creds: EmailCredentials, address: str, mailbox: str, missing: str) -> Iterator[imaplib.IMAP4]:
+    """A logged-in client with `mailbox` selected read-only (ActionError of type `missing` when there is
+    none), logged out after."""
+    client = _imap(creds, address)
+    try:
+        status, _ = client.select(_quoted(mailbox), readonly=True)
+        if status != "OK":
+            raise ActionError(f"no mailbox {mailbox!r}", type=missing, retryable=False)
+        yield client
     except imaplib.IMAP4.error as exc:
         raise ActionError(f"IMAP: {exc}", type="IMAPError") from exc
     finally:
@@ -289,20 +298,14 @@ class AttachmentsOutput(BaseModel):
 
 
 def _fetch_message(creds: EmailCredentials, address: str, mailbox: str, uid: int) -> bytes | None:
-    client = _imap(creds, address)
-    try:
-        status, _ = client.select(_quoted(mailbox), readonly=True)
-        if status != "OK":
-            raise ActionError(f"no mailbox {mailbox!r}", type="InvalidInput", retryable=False)
-        _, parts = client.uid("FETCH", str(uid), "(BODY.PEEK[])")
-        return next((p[1] for p in parts if isinstance(p, tuple)), None)
-    except imaplib.IMAP4.error as exc:
-        raise ActionError(f"IMAP: {exc}", type="IMAPError") from exc
-    finally:
-        try:
-            client.logout()
-        except (OSError, imaplib.IMAP4.error):
-            pass
+    with _selected(creds, address, mailbox, "InvalidInput") as client:
+        return _raw_message(client, uid)
+
+
+def _raw_message(client: imaplib.IMAP4, uid: int) -> bytes | None:
+    """The whole message (leaving it unread: BODY.PEEK)."""
+    _, parts = client.uid("FETCH", str(uid), "(BODY.PEEK[])")
+    return next((p[1] for p in parts if isinstance(p, tuple)), None)
 
 
 @mail.action(
