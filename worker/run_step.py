@@ -95,6 +95,9 @@ class RunStep:
         return await self.run.call_action(step, self.scope, key, workflow.now().isoformat(), data)
 
     def note(self, record: StepRecord) -> None:
+        if record.key != self.key:  # a call of the step's own takes its place in the run's order
+            sequences = self.run._sequences
+            sequences.setdefault(record.key, len(sequences) + 1)
         self.run._buffer(record)
 
     def respond(self, step: RespondStep) -> dict[str, Any]:

@@ -69,11 +69,12 @@ async def test_an_agent_with_three_tools_answers_with_an_approved_and_edited_cal
     assert calls["refund"]["approval"]["approved"] is True
     assert calls["refund"]["approval"]["editedArguments"] is True
     assert calls["shipping_status"]["result"] == {"order": "A-1", "status": "shipped"}
-    # each turn and each action call has its own row, with its tokens
-    assert {"support/turn-1", "support/turn-2", "support/turn-3", "support/call-1", "support/call-3"} <= set(
-        rows
-    )
+    # each turn and each call has its own row, in run order, the turns with their tokens
+    order = ["support/turn-1", "support/call-1", "support/call-2", "support/turn-2", "support/call-3"]
+    assert [key for key in rows if key != "support"] == [*order, "support/turn-3"]
     assert rows["support/turn-2"]["output"]["usage"]["totalTokens"] == 1500
+    assert rows["support/call-2"]["stepType"] == "subworkflow"
+    assert rows["support/call-2"]["output"] == {"order": "A-1", "status": "shipped"}
     assert all(row["status"] == "SUCCESS" for row in rows.values())
     assert execution["result"]["answer"] == output["answer"]
 

@@ -16,7 +16,7 @@ What a model writes (arguments, text) is handed to the calls as given, never ren
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from temporalio import workflow
@@ -264,26 +264,22 @@ async def _call_tool(
             arguments = record["arguments"] = decision.arguments
             record["approval"]["editedArguments"] = True
     _progress(ctx, step, len(tally.turns), f"calling {name}")
-    key = f"{ctx.key}/call-{number}"
+    key, began = f"{ctx.key}/call-{number}", workflow.now().isoformat()
+    # an action's activity writes its row when it succeeds; a child run's call, and a failed one, are noted
+    kind = "subworkflow" if tool.workflow_id is not None else "action"
     try:
         result = await _run_tool(ctx, step, tool, arguments, number, key)
     except (StepFailed, ActivityError, ApplicationError, ChildWorkflowError) as error:
         failure = describe_failure(step.id, error)
         record["error"] = failure.message
-        if tool.workflow_id is None:  # the action's row ends failed (its activity leaves it open)
-            ctx.note(
-                StepRecord(
-                    key,
-                    step.id,
-                    "action",
-                    ExecutionStatus.FAILED.value,
-                    input=arguments,
-                    output=failure.as_output(),
-                    error=failure.message,
-                    completed_at=workflow.now().isoformat(),
-                )
-            )
+        ended = StepRecord(key, step.id, kind, ExecutionStatus.FAILED.value, arguments, failure.as_output())
+        ctx.note(
+            replace(ended, error=failure.message, started_at=began, completed_at=workflow.now().isoformat())
+        )
         return {"error": failure.message}
+    if tool.workflow_id is not None:
+        ended = StepRecord(key, step.id, kind, ExecutionStatus.SUCCESS.value, arguments, result)
+        ctx.note(replace(ended, started_at=began, completed_at=workflow.now().isoformat()))
     record["result"] = result
     return result
 
