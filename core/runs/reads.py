@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import exists
 from sqlalchemy import select as core_select
@@ -21,16 +21,19 @@ from core.published import definition_of, version_to_run
 from core.runs import concurrency, live
 
 
+class RunFilters(TypedDict, total=False):
+    """What a list of runs may be narrowed to (each None or left out: any); `cursor` is where a page ends."""
+
+    cursor: tuple[datetime, str] | None
+    workflow_id: str | None
+    status: ExecutionStatus | None
+    since: datetime | None
+    until: datetime | None
+    state: str | None
+
+
 def list_query(
-    workspace_id: str,
-    *,
-    limit: int,
-    cursor: tuple[datetime, str] | None = None,
-    workflow_id: str | None = None,
-    status: ExecutionStatus | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    state: str | None = None,
+    workspace_id: str, *, limit: int, **filters: Unpack[RunFilters]
 ) -> SelectOfScalar[WorkflowExecution]:
     """Newest first, in the order of the seed's `(workflow_id, created_at DESC)` index (bench/suite.py
     EXPLAINs this very statement)."""
@@ -39,42 +42,24 @@ def list_query(
         .join(Workflow, col(Workflow.id) == col(WorkflowExecution.workflow_id))
         .where(Workflow.workspace_id == workspace_id)
     )
-    if workflow_id is not None:
+    if (workflow_id := filters.get("workflow_id")) is not None:
         query = query.where(WorkflowExecution.workflow_id == workflow_id)
-    if status is not None:
+    if (status := filters.get("status")) is not None:
         query = query.where(WorkflowExecution.status == status)
-    if since is not None:
+    if (since := filters.get("since")) is not None:
         query = query.where(col(WorkflowExecution.created_at) >= since)
-    if until is not None:
+    if (until := filters.get("until")) is not None:
         query = query.where(col(WorkflowExecution.created_at) < until)
-    if state is not None:
+    if (state := filters.get("state")) is not None:
         query = query.where(live_state_is(state))
+    cursor = filters.get("cursor")
     return newest_first(query, WorkflowExecution.created_at, WorkflowExecution.id, cursor, limit)
 
 
 async def list_page(
-    session: AsyncSession,
-    workspace_id: str,
-    *,
-    limit: int,
-    cursor: tuple[datetime, str] | None = None,
-    workflow_id: str | None = None,
-    status: ExecutionStatus | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    state: str | None = None,
+    session: AsyncSession, workspace_id: str, *, limit: int, **filters: Unpack[RunFilters]
 ) -> list[WorkflowExecution]:
-    query = list_query(
-        workspace_id,
-        limit=limit,
-        cursor=cursor,
-        workflow_id=workflow_id,
-        status=status,
-        since=since,
-        until=until,
-        state=state,
-    )
-    return list((await session.exec(query)).all())
+    return list((await session.exec(list_query(workspace_id, limit=limit, **filters))).all())
 
 
 async def get(session: AsyncSession, workspace_id: str, execution_id: str) -> WorkflowExecution:
