@@ -33,7 +33,7 @@ from core.redis_keys import RedisKeys
 from core.settings import Settings, to_libpq_url
 from core.temporal import SEARCH_ATTRIBUTES, connect_temporal
 from tests.engine import Engine
-from tests.http_server import ScriptedServer
+from tests.http_server import ScriptedServer, serving
 from worker.main import build_workers, log_writers, warm_up
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -254,12 +254,8 @@ async def temporal_client(settings: Settings) -> Client:
     return await connect_temporal(settings)
 
 
-@pytest.fixture
-def http_server() -> Iterator[ScriptedServer]:
-    """A local stand-in for third-party HTTP APIs, scripted by each test."""
-    server = ScriptedServer()
-    yield server
-    server.close()
+# A local stand-in for third-party HTTP APIs, scripted by each test.
+http_server = serving(ScriptedServer)
 
 
 @pytest.fixture

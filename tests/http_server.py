@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qs, urlsplit
+
+import pytest
 
 
 @dataclass
@@ -121,3 +124,22 @@ class EchoServer(LocalServer):
                 "body": seen.body.decode(errors="replace"),
             },
         )
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
+
+
+S = TypeVar("S", bound=Closable)
+
+
+def serving(make: Callable[[], S]) -> Callable[..., Iterator[S]]:
+    """A test's local service as a fixture (named after the module attribute it is assigned to):
+    `slack_api = serving(lambda: SlackAPI({TOKEN}))` starts one per test and closes it after."""
+
+    def service() -> Iterator[S]:
+        running = make()
+        yield running
+        running.close()
+
+    return pytest.fixture(service)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 import httpx
 import pytest
@@ -75,6 +76,22 @@ async def sign_up(client: httpx.AsyncClient, email: str) -> dict[str, str]:
     assert response.status_code == 201, response.text
     tokens = (await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})).json()
     return {"Authorization": f"Bearer {tokens['accessToken']}"}
+
+
+async def published_workflow(
+    client: httpx.AsyncClient, email: str, workspace: str, body: dict[str, Any]
+) -> tuple[str, dict[str, str], str]:
+    """Signs `email` up, opens the workspace `workspace` and creates and publishes the workflow `body` in it:
+    (the workspace's base URL, the user's headers, the workflow id)."""
+    headers = await sign_up(client, email)
+    created = (await client.post("/api/v1/workspaces", headers=headers, json={"name": workspace})).json()
+    base = f"/api/v1/workspaces/{created['id']}"
+    workflow = await client.post(f"{base}/workflows", headers=headers, json=body)
+    assert workflow.status_code == 201, workflow.text
+    workflow_id = str(workflow.json()["id"])
+    published = await client.post(f"{base}/workflows/{workflow_id}/publish", headers=headers, json={})
+    assert published.status_code == 201, published.text
+    return base, headers, workflow_id
 
 
 @pytest.fixture

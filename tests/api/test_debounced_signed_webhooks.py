@@ -9,8 +9,8 @@ import json
 import asyncpg
 import httpx
 
-from tests.api.test_webhook_signatures import JSON, hex_hmac, set_secret
-from tests.api.test_webhooks import webhook_workflow
+from tests.api.test_webhook_signatures import JSON, hex_hmac
+from tests.api.test_webhooks import Hooked
 from tests.integrations.conftest import eventually
 
 DEBOUNCED = {"methods": ["POST"], "mode": "async", "debounce": {"seconds": 1}}
@@ -24,10 +24,9 @@ def github(body: bytes) -> dict[str, str]:
 async def test_a_github_signed_call_to_a_debounced_webhook_is_refused_as_a_replay(
     api_with_worker: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
-    client = api_with_worker
-    base, headers, workflow_id, hook = await webhook_workflow(client, config=DEBOUNCED)
-    assert (await set_secret(client, base, headers, hook, "github", SECRET)).status_code == 200
-    url = f"/hooks/{hook['token']}"
+    hooked = await Hooked.publish(api_with_worker, config=DEBOUNCED)
+    assert (await hooked.put_secret({"scheme": "github", "secret": SECRET})).status_code == 200
+    client, url, workflow_id = hooked.client, hooked.url, hooked.workflow_id
     body = b'{"name": "Ada"}'
 
     first = await client.post(url, content=body, headers=github(body))

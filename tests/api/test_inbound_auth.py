@@ -14,8 +14,8 @@ from typing import Any
 import asyncpg
 import httpx
 
-from tests.api.test_webhook_signatures import JSON, calls_counted
-from tests.api.test_webhooks import executions, finished, webhook_workflow
+from tests.api.test_webhook_signatures import JSON
+from tests.api.test_webhooks import Hooked, executions, finished
 
 RAW = b'{"name": "Ada"}'
 PASSWORD = "n8Vq-2kLr_Zp7Wx4Ty9"
@@ -23,12 +23,6 @@ TOKEN = "tok_5fK2mQ9vR7xL3pZ8wN4b"
 # Shopify signs the raw body with the app's client secret (shpss_ and 32 hex digits).
 SHOPIFY_SECRET = "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"
 SHOPIFY_ORDER = b'{"id":820982911946154508,"email":"jon@example.com","total_price":"403.00","name":"Ada"}'
-
-
-async def put_secret(
-    client: httpx.AsyncClient, base: str, headers: dict[str, str], hook: dict[str, Any], body: dict[str, Any]
-) -> httpx.Response:
-    return await client.put(f"{base}/webhooks/{hook['id']}/secret", headers=headers, json=body)
 
 
 def basic(user: str, password: str) -> dict[str, str]:
@@ -50,20 +44,19 @@ async def trigger_of(db: asyncpg.Connection, execution_id: str) -> dict[str, Any
 async def test_a_basic_auth_webhook_starts_runs_only_for_its_user_and_password(
     api_with_worker: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
-    client = api_with_worker
-    base, headers, workflow_id, hook = await webhook_workflow(client)
-    url = f"/hooks/{hook['token']}"
-    answer = await put_secret(
-        client, base, headers, hook, {"scheme": "basic", "username": "shop-sender", "secret": PASSWORD}
-    )
+    hooked = await Hooked.publish(api_with_worker)
+    client, url = hooked.client, hooked.url
+    answer = await hooked.put_secret({"scheme": "basic", "username": "shop-sender", "secret": PASSWORD})
     assert answer.status_code == 200, answer.text
     assert answer.json() == {
-        "webhookId": hook["id"],
+        "webhookId": hooked.hook["id"],
         "signatureScheme": "basic",
         "signatureHeader": "Authorization",
     }
-    assert PASSWORD not in str(await db.fetchval("SELECT secret FROM webhooks WHERE id = $1", hook["id"]))
-    listed = (await client.get(f"{base}/webhooks", headers=headers)).json()["items"][0]
+    assert PASSWORD not in str(
+        await db.fetchval("SELECT secret FROM webhooks WHERE id = $1", hooked.hook["id"])
+    )
+    listed = await hooked.listed()
     assert (listed["hasSecret"], listed["signatureScheme"]) == (True, "basic")
     assert PASSWORD not in str(listed)
 
@@ -85,8 +78,8 @@ async def test_a_basic_auth_webhook_starts_runs_only_for_its_user_and_password(
         assert "Authorization" in response.json()["detail"]
         assert response.headers["WWW-Authenticate"].startswith("Basic ")
         assert PASSWORD not in response.text
-    assert await executions(db, workflow_id) == 0
-    assert await calls_counted(client, base, headers) == 0  # refused calls are not counted
+    assert await executions(db, hooked.workflow_id) == 0
+    assert (await hooked.listed())["totalCalls"] == 0  # refused calls are not counted
 
     # the credential vouches for the whole call, so a query string is allowed
     accepted = await client.post(f"{url}?source=shop", content=RAW, headers=basic("shop-sender", PASSWORD))
@@ -102,19 +95,16 @@ async def test_a_basic_auth_webhook_starts_runs_only_for_its_user_and_password(
     retried = await client.post(url, content=RAW, headers=keyed)
     assert retried.json()["executionId"] == first.json()["executionId"]
     assert retried.headers["Idempotent-Replayed"] == "true"
-    assert await executions(db, workflow_id) == 3
-    assert await calls_counted(client, base, headers) == 4
+    assert await executions(db, hooked.workflow_id) == 3
+    assert (await hooked.listed())["totalCalls"] == 4
 
 
 async def test_a_header_token_webhook_wants_the_token_and_keeps_it_out_of_the_run(
     api_with_worker: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
-    client = api_with_worker
-    base, headers, workflow_id, hook = await webhook_workflow(client)
-    url = f"/hooks/{hook['token']}"
-    answer = await put_secret(
-        client, base, headers, hook, {"scheme": "header", "header": "X-Api-Key", "secret": TOKEN}
-    )
+    hooked = await Hooked.publish(api_with_worker)
+    client, url = hooked.client, hooked.url
+    answer = await hooked.put_secret({"scheme": "header", "header": "X-Api-Key", "secret": TOKEN})
     assert answer.status_code == 200, answer.text
     assert answer.json()["signatureHeader"] == "X-Api-Key"
     for sent in ({}, {"X-Api-Key": TOKEN[:-1]}, {"X-Api-Key": TOKEN + "0"}, {"X-Other-Key": TOKEN}):
@@ -122,7 +112,7 @@ async def test_a_header_token_webhook_wants_the_token_and_keeps_it_out_of_the_ru
         assert response.status_code == 401, (sent, response.text)
         assert "X-Api-Key" in response.json()["detail"]
         assert TOKEN not in response.text
-    assert await executions(db, workflow_id) == 0
+    assert await executions(db, hooked.workflow_id) == 0
 
     accepted = await client.post(url, content=RAW, headers={**JSON, "X-Api-Key": TOKEN, "X-Source": "crm"})
     assert accepted.status_code == 202, accepted.text
@@ -133,20 +123,19 @@ async def test_a_header_token_webhook_wants_the_token_and_keeps_it_out_of_the_ru
 
     # the same scheme as a bearer token
     bearer = {"scheme": "header", "header": "Authorization", "prefix": "Bearer ", "secret": TOKEN}
-    assert (await put_secret(client, base, headers, hook, bearer)).status_code == 200
+    assert (await hooked.put_secret(bearer)).status_code == 200
     refused = await client.post(url, content=RAW, headers={**JSON, "Authorization": TOKEN})
     assert refused.status_code == 401
     accepted = await client.post(url, content=RAW, headers={**JSON, "Authorization": f"Bearer {TOKEN}"})
     assert accepted.status_code == 202, accepted.text
-    assert await executions(db, workflow_id) == 2
+    assert await executions(db, hooked.workflow_id) == 2
 
 
 async def test_shopify_s_documented_hmac_is_verified_and_a_replay_starts_nothing(
     api_with_worker: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
-    client = api_with_worker
-    base, headers, workflow_id, hook = await webhook_workflow(client)
-    url = f"/hooks/{hook['token']}"
+    hooked = await Hooked.publish(api_with_worker)
+    client, url = hooked.client, hooked.url
     shopify = {
         "scheme": "hmac",
         "header": "X-Shopify-Hmac-Sha256",
@@ -155,7 +144,7 @@ async def test_shopify_s_documented_hmac_is_verified_and_a_replay_starts_nothing
         "signed": "body",
         "secret": SHOPIFY_SECRET,
     }
-    answer = await put_secret(client, base, headers, hook, shopify)
+    answer = await hooked.put_secret(shopify)
     assert answer.status_code == 200, answer.text
     assert answer.json()["signatureHeader"] == "X-Shopify-Hmac-Sha256"
 
@@ -182,7 +171,7 @@ async def test_shopify_s_documented_hmac_is_verified_and_a_replay_starts_nothing
         f"{url}?admin=1", content=SHOPIFY_ORDER, headers=sent(SHOPIFY_SECRET, SHOPIFY_ORDER)
     )
     assert (unsigned_query.status_code, unsigned_query.json()["error"]) == (400, "unsigned_query")
-    assert await executions(db, workflow_id) == 0
+    assert await executions(db, hooked.workflow_id) == 0
 
     accepted = await client.post(url, content=SHOPIFY_ORDER, headers=sent(SHOPIFY_SECRET, SHOPIFY_ORDER))
     assert accepted.status_code == 202, accepted.text
@@ -193,15 +182,14 @@ async def test_shopify_s_documented_hmac_is_verified_and_a_replay_starts_nothing
     assert replay.status_code == 202
     assert replay.json()["executionId"] == accepted.json()["executionId"]
     assert replay.headers["Idempotent-Replayed"] == "true"
-    assert await executions(db, workflow_id) == 1
+    assert await executions(db, hooked.workflow_id) == 1
 
 
 async def test_a_timestamped_hmac_is_refused_when_stale_and_remembered_when_fresh(
     api_with_worker: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
-    client = api_with_worker
-    base, headers, workflow_id, hook = await webhook_workflow(client)
-    url = f"/hooks/{hook['token']}"
+    hooked = await Hooked.publish(api_with_worker)
+    client, url = hooked.client, hooked.url
     secret = "k3Jd9-Qm2Lx8Pz7Vb4Nc"
     settings = {
         "scheme": "hmac",
@@ -214,7 +202,7 @@ async def test_a_timestamped_hmac_is_refused_when_stale_and_remembered_when_fres
         "toleranceSeconds": 60,
         "secret": secret,
     }
-    assert (await put_secret(client, base, headers, hook, settings)).status_code == 200
+    assert (await hooked.put_secret(settings)).status_code == 200
 
     def sent(at: int, body: bytes = RAW, key: str = secret) -> dict[str, str]:
         digest = hmac.new(key.encode(), f"{at}.".encode() + body, hashlib.sha512).hexdigest()
@@ -233,7 +221,7 @@ async def test_a_timestamped_hmac_is_refused_when_stale_and_remembered_when_fres
     assert (
         await client.post(url, content=RAW, headers=sent(now, key="not-the-secret-at-all"))
     ).status_code == 401
-    assert await executions(db, workflow_id) == 0
+    assert await executions(db, hooked.workflow_id) == 0
 
     call = sent(now)
     accepted = await client.post(url, content=RAW, headers=call)
@@ -242,14 +230,13 @@ async def test_a_timestamped_hmac_is_refused_when_stale_and_remembered_when_fres
     replay = await client.post(url, content=RAW, headers=upper)  # the same signature, in capitals
     assert replay.json()["executionId"] == accepted.json()["executionId"]
     assert (await finished(db, accepted.json()["executionId"]))["status"] == "SUCCESS"
-    assert await executions(db, workflow_id) == 1
+    assert await executions(db, hooked.workflow_id) == 1
 
 
 async def test_inbound_auth_settings_that_cannot_work_are_refused_naming_the_field(
     api_with_worker: httpx.AsyncClient,
 ) -> None:
-    client = api_with_worker
-    base, headers, _, hook = await webhook_workflow(client)
+    hooked = await Hooked.publish(api_with_worker)
     hmac_base = {"scheme": "hmac", "header": "X-Signature", "secret": SHOPIFY_SECRET}
     for body, path in (
         ({**hmac_base, "algorithm": "md4"}, "algorithm"),
@@ -271,9 +258,9 @@ async def test_inbound_auth_settings_that_cannot_work_are_refused_naming_the_fie
         ({"scheme": "header", "header": "X-Api-Key", "secret": "aaaaaaaaaaaaaaaaaaaaaa"}, "secret"),
         ({"scheme": "github", "header": "X-Hub-Signature-256", "secret": SHOPIFY_SECRET}, "header"),
     ):
-        response = await put_secret(client, base, headers, hook, body)
+        response = await hooked.put_secret(body)
         assert response.status_code == 422, (body, response.text)
         assert response.json()["path"] == path, (body, response.json())
         assert str(body["secret"]) not in response.text
-    listed = (await client.get(f"{base}/webhooks", headers=headers)).json()["items"][0]
+    listed = await hooked.listed()
     assert listed["hasSecret"] is False

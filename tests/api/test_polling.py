@@ -3,9 +3,7 @@ new item runs once, and neither a worker restart nor a new published version re-
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -27,8 +25,9 @@ from core.quotas import ExecutionQuota, month_start
 from core.redis_keys import RedisKeys
 from core.runs import RunService, WorkflowCache
 from core.settings import Settings
-from tests.api.conftest import api_client_for, sign_up
+from tests.api.conftest import api_client_for, published_workflow, sign_up
 from tests.http_server import Reply, ScriptedServer
+from tests.integrations.conftest import eventually
 from worker.main import build_worker, warm_up
 
 FEED = "/feed.xml"
@@ -69,9 +68,6 @@ async def worker(
 async def polling_workflow(
     client: httpx.AsyncClient, url: str, **config: Any
 ) -> tuple[str, dict[str, str], str]:
-    headers = await sign_up(client, "reader@example.com")
-    workspace = (await client.post("/api/v1/workspaces", headers=headers, json={"name": "Reader"})).json()
-    base = f"/api/v1/workspaces/{workspace['id']}"
     body = {
         "name": "New posts",
         "triggerType": "POLLING",
@@ -83,13 +79,7 @@ async def polling_workflow(
         },
         "steps": STEPS,
     }
-    created = await client.post(f"{base}/workflows", headers=headers, json=body)
-    assert created.status_code == 201, created.text
-    workflow_id = created.json()["id"]
-    assert (
-        await client.post(f"{base}/workflows/{workflow_id}/publish", headers=headers, json={})
-    ).status_code == 201
-    return base, headers, workflow_id
+    return await published_workflow(client, "reader@example.com", "Reader", body)
 
 
 async def fired(db: asyncpg.Connection, workflow_id: str) -> list[str]:
@@ -101,15 +91,6 @@ async def fired(db: asyncpg.Connection, workflow_id: str) -> list[str]:
 
 async def polls(db: asyncpg.Connection, workflow_id: str) -> Any:
     return await db.fetchval("SELECT last_polled_at FROM poll_states WHERE workflow_id = $1", workflow_id)
-
-
-async def eventually(check: Any, timeout: float = 15) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await check()
-        if value or time.monotonic() > deadline:
-            return value
-        await asyncio.sleep(0.2)
 
 
 async def two_more_polls(db: asyncpg.Connection, workflow_id: str) -> None:

@@ -19,7 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from baton.client import AsyncClient
 from core.contract import schedule_id
 from core.redis_keys import RedisKeys
-from tests.api.conftest import sign_up
+from tests.api.conftest import published_workflow, sign_up
 
 QUICK = [{"id": "tick", "type": "set", "values": {"at": "{{ trigger.scheduledAt }}"}}]
 
@@ -27,22 +27,13 @@ QUICK = [{"id": "tick", "type": "set", "values": {"at": "{{ trigger.scheduledAt 
 async def schedule_workflow(
     client: httpx.AsyncClient, config: dict[str, Any], steps: list[Any] | None = None
 ) -> tuple[str, dict[str, str], str]:
-    headers = await sign_up(client, "clock@example.com")
-    workspace = (await client.post("/api/v1/workspaces", headers=headers, json={"name": "Clock"})).json()
-    base = f"/api/v1/workspaces/{workspace['id']}"
     body = {
         "name": "Every few seconds",
         "triggerType": "SCHEDULE",
         "triggerConfig": config,
         "steps": steps or QUICK,
     }
-    created = await client.post(f"{base}/workflows", headers=headers, json=body)
-    assert created.status_code == 201, created.text
-    workflow_id = created.json()["id"]
-    assert (
-        await client.post(f"{base}/workflows/{workflow_id}/publish", headers=headers, json={})
-    ).status_code == 201
-    return base, headers, workflow_id
+    return await published_workflow(client, "clock@example.com", "Clock", body)
 
 
 async def runs_of(db: asyncpg.Connection, workflow_id: str) -> list[asyncpg.Record]:

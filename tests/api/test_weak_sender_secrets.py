@@ -10,8 +10,7 @@ import httpx
 import pytest
 
 from core.triggers.signatures import new_standard_secret
-from tests.api.test_webhook_signatures import set_secret
-from tests.api.test_webhooks import webhook_workflow
+from tests.api.test_webhooks import Hooked
 
 WEAK = [
     ("github", " " * 8),
@@ -43,25 +42,24 @@ REAL = [
 async def test_a_weak_sender_secret_is_refused_with_its_field_and_what_is_needed(
     api_client: httpx.AsyncClient,
 ) -> None:
-    base, headers, _, hook = await webhook_workflow(api_client)
+    hooked = await Hooked.publish(api_client)
     for scheme, secret in WEAK:
-        response = await set_secret(api_client, base, headers, hook, scheme, secret)
+        response = await hooked.put_secret({"scheme": scheme, "secret": secret})
         assert response.status_code == 422, (scheme, secret, response.text)
         answer = response.json()
         assert answer["path"] == "secret"
         assert "at least" in answer["detail"], answer
         if secret.strip():
             assert secret not in response.text
-    listed = (await api_client.get(f"{base}/webhooks", headers=headers)).json()["items"][0]
-    assert listed["hasSecret"] is False
+    assert (await hooked.listed())["hasSecret"] is False
 
 
 @pytest.mark.parametrize(("scheme", "secret"), REAL, ids=[f"{s}-{i}" for i, (s, _) in enumerate(REAL)])
 async def test_the_secrets_real_senders_issue_are_taken(
     api_client: httpx.AsyncClient, scheme: str, secret: str
 ) -> None:
-    base, headers, _, hook = await webhook_workflow(api_client)
-    response = await set_secret(api_client, base, headers, hook, scheme, secret)
+    hooked = await Hooked.publish(api_client)
+    response = await hooked.put_secret({"scheme": scheme, "secret": secret})
     assert response.status_code == 200, response.text
-    listed = (await api_client.get(f"{base}/webhooks", headers=headers)).json()["items"][0]
+    listed = await hooked.listed()
     assert (listed["hasSecret"], listed["signatureScheme"]) == (True, scheme)

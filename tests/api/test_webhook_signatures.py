@@ -9,13 +9,12 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 import httpx
 from standardwebhooks.webhooks import Webhook
 
-from tests.api.test_webhooks import executions, finished, webhook_workflow
+from tests.api.test_webhooks import Hooked, executions, finished
 
 RAW = b'{"name": "Ada"}'
 JSON = {"Content-Type": "application/json"}
@@ -39,22 +38,18 @@ def hex_hmac(secret: str, content: bytes) -> str:
     return hmac.new(secret.encode(), content, hashlib.sha256).hexdigest()
 
 
-async def calls_counted(client: httpx.AsyncClient, base: str, headers: dict[str, str]) -> int:
-    return int((await client.get(f"{base}/webhooks", headers=headers)).json()["items"][0]["totalCalls"])
-
-
 async def test_a_standard_webhooks_call_cannot_be_altered_replayed_or_extended(
     api_with_worker: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
-    client = api_with_worker
-    base, headers, workflow_id, hook = await webhook_workflow(client)
+    hooked = await Hooked.publish(api_with_worker)
+    client, base, headers, hook = hooked.client, hooked.base, hooked.headers, hooked.hook
     rotated = await client.post(f"{base}/webhooks/{hook['id']}/rotate-secret", headers=headers)
     assert rotated.status_code == 201
     made = rotated.json()
     secret = made["secret"]
     assert secret.startswith("whsec_")
     assert (made["signatureScheme"], made["signatureHeader"]) == ("standard", "webhook-signature")
-    listed = (await client.get(f"{base}/webhooks", headers=headers)).json()["items"][0]
+    listed = await hooked.listed()
     assert (listed["hasSecret"], listed["signatureScheme"]) == (True, "standard")
     assert secret not in str(listed)
     assert secret not in str(await db.fetchval("SELECT secret FROM webhooks WHERE id = $1", hook["id"]))
@@ -81,8 +76,8 @@ async def test_a_standard_webhooks_call_cannot_be_altered_replayed_or_extended(
     extended = await client.post(f"{url}?admin=true", content=RAW, headers=signed)
     assert extended.status_code == 400
     assert (extended.json()["error"], extended.json()["path"]) == ("unsigned_query", "query")
-    assert await executions(db, workflow_id) == 0
-    assert await calls_counted(client, base, headers) == 0  # refused calls are not counted
+    assert await executions(db, hooked.workflow_id) == 0
+    assert (await hooked.listed())["totalCalls"] == 0  # refused calls are not counted
 
     first = await client.post(url, content=RAW, headers=signed)
     assert first.status_code == 202, first.text
@@ -96,8 +91,8 @@ async def test_a_standard_webhooks_call_cannot_be_altered_replayed_or_extended(
     assert again.json()["executionId"] == first.json()["executionId"]
     row = await finished(db, first.json()["executionId"])
     assert row["status"] == "SUCCESS"
-    assert await executions(db, workflow_id) == 1
-    assert await calls_counted(client, base, headers) == 3
+    assert await executions(db, hooked.workflow_id) == 1
+    assert (await hooked.listed())["totalCalls"] == 3
 
     # rotating: the old secret stops at once; removing the secret makes the webhook unsigned again
     second = (await client.post(f"{base}/webhooks/{hook['id']}/rotate-secret", headers=headers)).json()
@@ -106,30 +101,16 @@ async def test_a_standard_webhooks_call_cannot_be_altered_replayed_or_extended(
     assert good.status_code == 202
     assert (await client.delete(f"{base}/webhooks/{hook['id']}/secret", headers=headers)).status_code == 204
     assert (await client.post(f"{url}?q=1", content=RAW, headers=JSON)).status_code == 202
-    listed = (await client.get(f"{base}/webhooks", headers=headers)).json()["items"][0]
+    listed = await hooked.listed()
     assert (listed["hasSecret"], listed["signatureScheme"]) == (False, None)
-    assert await executions(db, workflow_id) == 3
-
-
-async def set_secret(
-    client: httpx.AsyncClient,
-    base: str,
-    headers: dict[str, str],
-    hook: dict[str, Any],
-    scheme: str,
-    secret: str,
-) -> httpx.Response:
-    return await client.put(
-        f"{base}/webhooks/{hook['id']}/secret", headers=headers, json={"scheme": scheme, "secret": secret}
-    )
+    assert await executions(db, hooked.workflow_id) == 3
 
 
 async def test_github_stripe_and_slack_calls_are_verified_with_the_sender_s_own_secret(
     api_with_worker: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
-    client = api_with_worker
-    base, headers, workflow_id, hook = await webhook_workflow(client)
-    url = f"/hooks/{hook['token']}"
+    hooked = await Hooked.publish(api_with_worker)
+    client, url = hooked.client, hooked.url
     now = int(time.time())
     calls: dict[str, tuple[str, Callable[[str], dict[str, str]], str]] = {
         "github": (
@@ -159,14 +140,14 @@ async def test_github_stripe_and_slack_calls_are_verified_with_the_sender_s_own_
     }
     started = 0
     for scheme, (secret, sign, header) in calls.items():
-        answer = await set_secret(client, base, headers, hook, scheme, secret)
+        answer = await hooked.put_secret({"scheme": scheme, "secret": secret})
         assert answer.status_code == 200, answer.text
         assert answer.json() == {
-            "webhookId": hook["id"],
+            "webhookId": hooked.hook["id"],
             "signatureScheme": scheme,
             "signatureHeader": header,
         }
-        listed = (await client.get(f"{base}/webhooks", headers=headers)).json()["items"][0]
+        listed = await hooked.listed()
         assert listed["signatureScheme"] == scheme
         wrong = await client.post(url, content=RAW, headers=sign("not-the-secret"))
         assert wrong.status_code == 401, scheme
@@ -179,10 +160,10 @@ async def test_github_stripe_and_slack_calls_are_verified_with_the_sender_s_own_
         replay = await client.post(url, content=RAW, headers=sign(secret))
         assert replay.json()["executionId"] == accepted.json()["executionId"], scheme
         assert (await finished(db, accepted.json()["executionId"]))["status"] == "SUCCESS"
-    assert await executions(db, workflow_id) == started
+    assert await executions(db, hooked.workflow_id) == started
 
     # a Stripe call signed a while ago is refused even with the right secret
-    await set_secret(client, base, headers, hook, "stripe", "whsec_stripe_signing_secret")
+    await hooked.put_secret({"scheme": "stripe", "secret": "whsec_stripe_signing_secret"})
     old = now - 600
     stale = {
         **JSON,
@@ -196,17 +177,16 @@ async def test_github_stripe_and_slack_calls_are_verified_with_the_sender_s_own_
 async def test_a_secret_that_cannot_sign_is_refused_with_its_field(
     api_with_worker: httpx.AsyncClient,
 ) -> None:
-    client = api_with_worker
-    base, headers, _, hook = await webhook_workflow(client)
+    hooked = await Hooked.publish(api_with_worker)
     for body, path in (
         ({"scheme": "standard", "secret": "whsec_not base64 at all"}, "secret"),
         ({"scheme": "md5", "secret": "long enough"}, "scheme"),
         ({"scheme": "github", "secret": "short"}, "secret"),
         ({"secret": "long enough"}, "scheme"),
     ):
-        response = await client.put(f"{base}/webhooks/{hook['id']}/secret", headers=headers, json=body)
+        response = await hooked.put_secret(body)
         assert response.status_code == 422, (body, response.text)
         assert response.json()["path"] == path
         assert body.get("secret", "-") not in response.text
-    listed = (await client.get(f"{base}/webhooks", headers=headers)).json()["items"][0]
+    listed = await hooked.listed()
     assert listed["hasSecret"] is False

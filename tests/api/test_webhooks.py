@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import httpx
 
-from tests.api.conftest import sign_up
+from tests.api.conftest import published_workflow
 
 GREET = [{"id": "greet", "type": "set", "values": {"hello": "{{ trigger.body.name }}"}}]
 TERMINAL = {"SUCCESS", "FAILED", "CANCELLED", "TIMEOUT"}
@@ -23,22 +24,49 @@ async def webhook_workflow(
     email: str = "hooks@example.com",
 ) -> tuple[str, dict[str, str], str, dict[str, Any]]:
     """A published WEBHOOK workflow: (workspace base URL, headers, workflow id, its webhook)."""
-    headers = await sign_up(client, email)
-    workspace = (await client.post("/api/v1/workspaces", headers=headers, json={"name": "Hooks"})).json()
-    base = f"/api/v1/workspaces/{workspace['id']}"
     body = {
         "name": "Hooked",
         "triggerType": "WEBHOOK",
         "triggerConfig": config or {"methods": ["POST"], "mode": "async"},
         "steps": steps or GREET,
     }
-    workflow_id = (await client.post(f"{base}/workflows", headers=headers, json=body)).json()["id"]
-    assert (
-        await client.post(f"{base}/workflows/{workflow_id}/publish", headers=headers, json={})
-    ).status_code == 201
+    base, headers, workflow_id = await published_workflow(client, email, "Hooks", body)
     hooks = (await client.get(f"{base}/webhooks", headers=headers)).json()["items"]
     assert len(hooks) == 1
     return base, headers, workflow_id, hooks[0]
+
+
+@dataclass
+class Hooked:
+    """A published WEBHOOK workflow as its owner sees it over the API (`base`, `headers`), its webhook, and
+    the URL its senders call."""
+
+    client: httpx.AsyncClient
+    base: str
+    headers: dict[str, str]
+    workflow_id: str
+    hook: dict[str, Any]
+
+    @classmethod
+    async def publish(
+        cls, client: httpx.AsyncClient, steps: list[Any] | None = None, config: dict[str, Any] | None = None
+    ) -> Hooked:
+        return cls(client, *await webhook_workflow(client, steps, config))
+
+    @property
+    def url(self) -> str:
+        return f"/hooks/{self.hook['token']}"
+
+    async def put_secret(self, body: dict[str, Any]) -> httpx.Response:
+        """PUT .../webhooks/{id}/secret: the inbound auth senders must pass."""
+        return await self.client.put(
+            f"{self.base}/webhooks/{self.hook['id']}/secret", headers=self.headers, json=body
+        )
+
+    async def listed(self) -> dict[str, Any]:
+        """The webhook as GET .../webhooks lists it."""
+        answer = await self.client.get(f"{self.base}/webhooks", headers=self.headers)
+        return dict(answer.json()["items"][0])
 
 
 async def finished(db: asyncpg.Connection, execution_id: str, timeout: float = 20) -> asyncpg.Record:

@@ -13,14 +13,17 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
+from temporalio.client import Client
 
 from baton.embedded import free_port
 from core.settings import Settings
+from tests.engine import Engine
 
 REPORT_ENV = "BATON_CHAOS_REPORT"
 FIGURES: list[dict[str, Any]] = []
@@ -94,6 +97,45 @@ def processes() -> Iterator[list[Process]]:
     yield started
     for process in started:
         process.kill()
+
+
+@dataclass
+class Children:
+    """A test's Baton child processes: on the tests' servers and task queue, logging under `logs`, killed at
+    the test's end; `engine` starts runs that they pick up and reads what the runs wrote."""
+
+    settings: Settings
+    db: asyncpg.Connection
+    temporal_client: Client
+    task_queue: str
+    processes: list[Process]
+    logs: Path
+
+    def env(self, **more: str) -> dict[str, str]:
+        return {**worker_env(self.settings, self.task_queue), **more}
+
+    def start(self, args: list[str], env: dict[str, str] | None = None, log: str = "worker.log") -> Process:
+        """`baton ARGS` started with `env` (`self.env()` when None), writing to `logs/log`."""
+        process = Process(args, self.env() if env is None else env, self.logs / log)
+        self.processes.append(process)
+        process.start()
+        return process
+
+    @property
+    def engine(self) -> Engine:
+        return Engine(self.temporal_client, self.db, self.task_queue)
+
+
+@pytest.fixture
+def children(
+    settings: Settings,
+    db: asyncpg.Connection,
+    temporal_client: Client,
+    task_queue: str,
+    processes: list[Process],
+    tmp_path: Path,
+) -> Children:
+    return Children(settings, db, temporal_client, task_queue, processes, tmp_path)
 
 
 async def run_records(db: asyncpg.Connection, workflow_id: str) -> tuple[dict[str, int], tuple[int, ...]]:

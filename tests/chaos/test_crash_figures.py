@@ -6,14 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 
-import asyncpg
-from temporalio.client import Client
-
-from core.settings import Settings
-from tests.chaos.conftest import Process, worker_env
-from tests.engine import Engine
+from tests.chaos.conftest import Children
 from tests.http_server import LocalServer, Reply, Seen
 
 HANG_SECONDS = 8.0
@@ -29,26 +23,19 @@ class HangsOnce(LocalServer):
 
 
 async def test_an_attempt_cut_by_a_worker_crash_counts_as_a_retry(
-    settings: Settings,
-    db: asyncpg.Connection,
-    temporal_client: Client,
-    task_queue: str,
-    processes: list[Process],
-    tmp_path: Path,
+    children: Children,
 ) -> None:
     server = HangsOnce()
     try:
-        worker = Process(["worker"], worker_env(settings, task_queue), tmp_path / "worker.log")
-        processes.append(worker)
-        worker.start()
-        engine = Engine(temporal_client, db, task_queue)
+        worker = children.start(["worker"])
+        engine = children.engine
         step = {"id": "call", "type": "action", "action": "http.request", "input": {"url": server.base_url}}
         handle = await engine.start([step])
         for _ in range(300):  # until the first attempt is under way
             if server.requests:
                 break
             await asyncio.sleep(0.05)
-        assert server.requests, (tmp_path / "worker.log").read_text()[-2000:]
+        assert server.requests, (children.logs / "worker.log").read_text()[-2000:]
         for _ in range(100):  # a first attempt's row is written once it has run for a moment
             running = await engine.step_rows(handle)
             if "call" in running:

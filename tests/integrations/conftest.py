@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +24,7 @@ from core.settings import Settings
 from tests.api.conftest import api_client_for, sign_up
 from tests.conftest import running_engine
 from tests.engine import Engine
-from tests.http_server import ScriptedServer
+from tests.http_server import ScriptedServer, serving
 
 
 @dataclass
@@ -200,9 +200,5 @@ async def studio(
         yield Studio(client, headers, f"/api/v1/workspaces/{workspace['id']}", db, engine_worker)
 
 
-@pytest.fixture
-def model_server() -> Iterator[ScriptedServer]:
-    """A local model server for the LLM tests, scripted with tests/integrations/llm_servers.py."""
-    server = ScriptedServer()
-    yield server
-    server.close()
+# A local model server for the LLM tests, scripted with tests/integrations/llm_servers.py.
+model_server = serving(ScriptedServer)

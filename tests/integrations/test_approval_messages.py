@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,6 +16,7 @@ import pytest
 
 from tests.api.conftest import sign_up
 from tests.fakes import SlackAPI
+from tests.http_server import serving
 from tests.integrations.conftest import Studio, eventually, live_is
 
 TOKEN = "xoxb-approvals-SECRET"
@@ -24,11 +24,7 @@ BROWSER = {"Accept": "text/html,application/xhtml+xml"}
 PATHS = Path(__file__).parents[1] / "worker" / "histories" / "paths"
 
 
-@pytest.fixture
-def slack_api() -> Iterator[SlackAPI]:
-    service = SlackAPI({TOKEN})
-    yield service
-    service.close()
+slack_api = serving(lambda: SlackAPI({TOKEN}))
 
 
 ASKED = (

@@ -4,29 +4,16 @@ on, new issues (not pull requests) firing once each."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from tests.fakes import GitHubAPI, GmailAPI
+from tests.http_server import serving
 from tests.integrations.conftest import Studio, eventually
 
 GOOGLE_TOKEN = "ya29.valid-SECRET"
 GITHUB_TOKEN = "ghp_valid_SECRET"
 
 
-@pytest.fixture
-def gmail_api() -> Iterator[GmailAPI]:
-    service = GmailAPI({GOOGLE_TOKEN})
-    yield service
-    service.close()
-
-
-@pytest.fixture
-def github_api() -> Iterator[GitHubAPI]:
-    service = GitHubAPI({GITHUB_TOKEN})
-    yield service
-    service.close()
+gmail_api = serving(lambda: GmailAPI({GOOGLE_TOKEN}))
+github_api = serving(lambda: GitHubAPI({GITHUB_TOKEN}))
 
 
 async def test_gmail_sends_a_multipart_mime_message(studio: Studio, gmail_api: GmailAPI) -> None:

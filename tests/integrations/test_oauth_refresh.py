@@ -14,14 +14,11 @@ import pytest
 
 from core.settings import Settings
 from tests.fakes import OAuthServer, SlackAPI
+from tests.http_server import serving
 from tests.integrations.conftest import Studio
 
-
-@pytest.fixture
-def oauth_server() -> Iterator[OAuthServer]:
-    server = OAuthServer(expires_in=60)  # the first token expires within the refresh margin (5 min)
-    yield server
-    server.close()
+# the first token expires within the refresh margin (5 min)
+oauth_server = serving(lambda: OAuthServer(expires_in=60))
 
 
 @pytest.fixture

@@ -3,21 +3,14 @@ and a refused token fails the step once with a message that says to reconnect.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from tests.fakes import SlackAPI
+from tests.http_server import serving
 from tests.integrations.conftest import Studio, eventually
 
 TOKEN = "xoxb-valid-SECRET"
 
 
-@pytest.fixture
-def slack_api() -> Iterator[SlackAPI]:
-    service = SlackAPI({TOKEN})
-    yield service
-    service.close()
+slack_api = serving(lambda: SlackAPI({TOKEN}))
 
 
 async def test_a_workflow_posts_then_edits_a_message(studio: Studio, slack_api: SlackAPI) -> None:

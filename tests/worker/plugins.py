@@ -15,8 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from core.settings import Settings
-from tests.chaos.conftest import Process, worker_env
+from tests.chaos.conftest import Children, Process, worker_env
 
 
 def install_distribution(where: Path, name: str, entry_points: str) -> dict[str, str]:
@@ -41,17 +40,14 @@ def in_child(env: dict[str, str], code: str) -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def child_worker(
-    env: dict[str, str], settings: Settings, task_queue: str, log: Path
-) -> AsyncIterator[Process]:
-    """A `baton worker` child with `env` polling `task_queue`, stopped on leaving; a TimeoutError inside
-    fails the test with the end of the worker's log."""
-    worker = Process(["worker"], worker_env(settings, task_queue, env), log)
-    worker.start()
+async def child_worker(children: Children, env: dict[str, str]) -> AsyncIterator[Process]:
+    """A `baton worker` child with `env` (as `install_distribution` answers it) polling the tests' task queue,
+    stopped on leaving; a TimeoutError inside fails the test with the end of the worker's log."""
+    worker = children.start(["worker"], worker_env(children.settings, children.task_queue, env))
     try:
         yield worker
     except TimeoutError:
-        raise AssertionError(log.read_text()[-3000:]) from None
+        raise AssertionError((children.logs / "worker.log").read_text()[-3000:]) from None
     finally:
         worker.stop()
 

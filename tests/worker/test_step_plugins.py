@@ -14,11 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-from temporalio.client import Client
-
-from core.settings import Settings
-from tests.engine import Engine
+from tests.chaos.conftest import Children
 from tests.worker.plugins import child_worker, in_child, install_distribution, rows_of_type
 
 PLUGIN = '''
@@ -103,20 +99,16 @@ print(json.dumps({{"types": sorted(STEP_TYPES), "issues": issues, "schema": sort
 
 
 async def test_a_plugged_in_step_type_runs_in_a_worker_that_has_it_installed(
-    tmp_path: Path,
-    settings: Settings,
-    temporal_client: Client,
-    db: asyncpg.Connection,
-    task_queue: str,
+    children: Children,
 ) -> None:
-    async with child_worker(install_plugin(tmp_path), settings, task_queue, tmp_path / "worker.log"):
-        engine = Engine(temporal_client, db, task_queue)
-        handle = await engine.start(DEFINITION["steps"], {"name": "ada"})  # queued until the worker polls
+    async with child_worker(children, install_plugin(children.logs)):
+        # queued until the worker polls
+        handle = await children.engine.start(DEFINITION["steps"], {"name": "ada"})
         result = await asyncio.wait_for(handle.result(), 120)
 
     assert result.status == "SUCCESS", result
     assert result.result == {"shouted": "BYE!"}
-    assert await rows_of_type(db, handle.id, "shout") == [  # one row per loop iteration
+    assert await rows_of_type(children.db, handle.id, "shout") == [  # one row per loop iteration
         ("last", "shout", "SUCCESS", {"shouted": "BYE!"}),
         ("loud", "shout", "SUCCESS", {"shouted": "HELLO ADA! HELLO ADA!"}),
         ("loud", "shout", "SUCCESS", {"shouted": "HELLO ADA! HELLO ADA!"}),

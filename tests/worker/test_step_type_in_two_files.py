@@ -13,12 +13,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-from temporalio.client import Client, WorkflowQueryFailedError
+from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError
 
-from core.settings import Settings
-from tests.engine import Engine
+from tests.chaos.conftest import Children
 from tests.worker.plugins import child_worker, in_child, install_distribution, rows_of_type
 
 PLUGIN = Path(__file__).parent.parent / "fixtures" / "chant_step"
@@ -73,15 +71,11 @@ print(json.dumps({{"types": sorted(STEP_TYPES), "schema": sorted(definition_json
 
 
 async def test_a_step_type_in_two_files_runs_in_a_worker_that_has_it_installed(
-    tmp_path: Path,
-    settings: Settings,
-    temporal_client: Client,
-    db: asyncpg.Connection,
-    task_queue: str,
+    children: Children,
 ) -> None:
-    async with child_worker(install(tmp_path), settings, task_queue, tmp_path / "worker.log"):
-        engine = Engine(temporal_client, db, task_queue)
-        handle = await engine.start(DEFINITION["steps"], {"name": "ada"})  # queued until the worker polls
+    async with child_worker(children, install(children.logs)):
+        # queued until the worker polls
+        handle = await children.engine.start(DEFINITION["steps"], {"name": "ada"})
         waits: dict[str, Any] = {}
         for _ in range(600):  # the last step's pause, as the run's state says it
             try:  # the worker process may not poll yet
@@ -97,7 +91,7 @@ async def test_a_step_type_in_two_files_runs_in_a_worker_that_has_it_installed(
     assert waits["last"]["for"] == "delay"
     assert result.status == "SUCCESS", result
     assert result.result == {"chanted": "BYE!"}
-    assert await rows_of_type(db, handle.id, "chant") == [  # one row per loop iteration
+    assert await rows_of_type(children.db, handle.id, "chant") == [  # one row per loop iteration
         ("last", "chant", "SUCCESS", {"chanted": "BYE!"}),
         ("loud", "chant", "SUCCESS", {"chanted": "GO ADA! GO ADA! GO ADA!"}),
         ("loud", "chant", "SUCCESS", {"chanted": "GO ADA! GO ADA!"}),
