@@ -1,7 +1,8 @@
-"""Values too large for a run's Temporal history are stored aside (core.blobs.claims): with BLOB_STORE_URL
-set, a run's large input and an action's large answer leave only references in history, later steps'
-expressions and the steps' rows (what the API serves) read the values, and the codec endpoint follows the
-references for the Web UI. The blobs at rest are ciphertext, like the history they stand in for."""
+"""Values too large for a run's Temporal history are stored aside (core.blobs.claims), on the filesystem and
+on S3: with BLOB_STORE_URL set, a run's large input and an action's large answer leave only references in
+history, later steps' expressions and the steps' rows (what the API serves) read the values, and the codec
+endpoint follows the references for the Web UI. The blobs at rest are ciphertext, like the history they
+stand in for."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.sdk.v1.external_storage_pb2 import ExternalStorageReference
 
 from api.codec import create_codec_app
+from core.blobs import create_blob_store
 from core.codec import REFERENCE_TYPE
 from core.contract import RunResult
 from core.settings import Settings
 from tests.engine import Engine, history_payloads, output
 from tests.http_server import Reply, ScriptedServer
+from tests.s3_server import S3Server
 
 THRESHOLD = 64 * 1024
 SIZE = 900_000  # under the 1 MiB a value may take in a run, well over what history should hold
@@ -27,11 +30,15 @@ ANSWER = 200_000  # under the 256 KiB an action's output may be today
 OPERATOR_TOKEN = "operator-codec-token-claim-check-7d1e"
 
 
-@pytest.fixture
-def settings(settings: Settings, tmp_path: Path) -> Settings:
-    return settings.model_copy(
-        update={"blob_store_url": f"file://{tmp_path}/blobs", "blob_threshold_bytes": THRESHOLD}
-    )
+@pytest.fixture(params=["file", "s3"])
+def settings(request: pytest.FixtureRequest, settings: Settings, tmp_path: Path) -> Settings:
+    """The blob store on each backend: a folder, or a bucket of a local S3 server (tests/s3_server.py)."""
+    if request.param == "s3":
+        server: S3Server = request.getfixturevalue("s3_server")
+        stored = server.settings(settings)
+    else:
+        stored = settings.model_copy(update={"blob_store_url": f"file://{tmp_path}/blobs"})
+    return stored.model_copy(update={"blob_threshold_bytes": THRESHOLD})
 
 
 def is_reference(payload: Payload) -> bool:
@@ -39,7 +46,7 @@ def is_reference(payload: Payload) -> bool:
 
 
 async def test_a_large_step_output_is_a_reference_in_history_and_the_value_everywhere_else(
-    engine_worker: Engine, settings: Settings, tmp_path: Path, http_server: ScriptedServer
+    engine_worker: Engine, settings: Settings, http_server: ScriptedServer
 ) -> None:
     url = http_server.script("/export", Reply(200, {"rows": "r" * ANSWER}))
     steps = [
@@ -70,10 +77,16 @@ async def test_a_large_step_output_is_a_reference_in_history_and_the_value_every
     # the run's input (stored by the client that started it) and the action's answer (by the worker)
     assert len(references) >= 2
 
-    blobs = [p for p in (tmp_path / "blobs").rglob("*") if p.is_file() and "~" not in p.name]
-    assert blobs
-    assert all(str(p.relative_to(tmp_path / "blobs")).startswith(f"workflows/{handle.id}") for p in blobs)
-    assert all(b"abababab" not in p.read_bytes() for p in blobs)  # sealed before it was stored
+    store = create_blob_store(settings)
+    assert store is not None
+    try:
+        blobs = [b.key async for b in store.scan()]
+        assert blobs
+        assert all(key.startswith(f"workflows/{handle.id}") for key in blobs)
+        stored = [await store.get(key) for key in blobs]
+        assert all(b"abababab" not in data for data in stored)  # sealed before it was stored
+    finally:
+        await store.close()
 
     app = create_codec_app(settings.model_copy(update={"codec_token": OPERATOR_TOKEN}))
     operator = {"authorization": f"Bearer {OPERATOR_TOKEN}", "content-type": "application/json"}

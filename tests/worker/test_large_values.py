@@ -34,13 +34,8 @@ RECORDED = HISTORIES / "paths" / "large_value.json"
 
 @pytest.fixture
 def settings(settings: Settings, tmp_path: Path) -> Settings:
-    return settings.model_copy(
-        update={
-            "blob_store_url": f"file://{tmp_path}/blobs",
-            "blob_threshold_bytes": THRESHOLD,
-            "max_value_bytes": LIMIT,
-        }
-    )
+    store = {"blob_store_url": f"file://{tmp_path}/blobs"}
+    return settings.model_copy(update={**store, "blob_threshold_bytes": THRESHOLD, "max_value_bytes": LIMIT})
 
 
 async def failure_of(engine: Engine, steps: list[Any], trigger: object, limit: int) -> str:
