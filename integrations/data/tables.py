@@ -146,6 +146,19 @@ class WriteInput(BaseModel):
 class CsvWriteInput(WriteInput):
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     output: Output = Field(default="text", description="text, base64, or file (a new file of the run)")
+    escape_formulas: bool = Field(
+        default=False,
+        alias="escapeFormulas",
+        description="Text starting with = + - @ (or a tab or CR) gets a leading ' so a spreadsheet opening "
+        "the file shows it rather than computing it (OWASP's CSV injection advice)",
+    )
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _escaped(value: Any) -> Any:
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
 class Written(Made):
@@ -206,7 +219,7 @@ async def csv_write(data_in: CsvWriteInput, ctx: ActionContext) -> Written:
     writer = csv.writer(buffer, delimiter=data_in.delimiter, lineterminator="\r\n")
     if data_in.header and columns:
         writer.writerow(columns)
-    writer.writerows(lines)
+    writer.writerows(([_escaped(v) for v in line] for line in lines) if data_in.escape_formulas else lines)
     return await written(
         buffer.getvalue().encode(), data_in, ctx, ("data.csv", "text/csv", "the CSV"), len(lines)
     )

@@ -138,6 +138,11 @@ async def test_csv_writes_text_with_columns_in_order_and_nested_values_as_json(e
         engine_worker, act("w", "csv_write", {"rows": [[1, 2], [3]], "header": False, "delimiter": "\t"})
     )
     assert headless["w"]["content"] == "1\t2\r\n3\r\n"
+    risky = [["=HYPERLINK(1)", "-2", "@SUM", 5, "ok"]]
+    escaped = await run(
+        engine_worker, act("w", "csv_write", {"rows": risky, "header": False, "escapeFormulas": True})
+    )
+    assert escaped["w"]["content"] == "'=HYPERLINK(1),'-2,'@SUM,5,ok\r\n"
 
 
 async def test_xlsx_round_trip_through_a_file_keeps_text_that_looks_like_a_formula_as_text(
