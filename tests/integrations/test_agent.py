@@ -18,8 +18,10 @@ from core.definition.validation import validate_definition
 from core.errors import InvalidDefinition
 from integrations.catalogue import action_input_schema
 from tests.http_server import ScriptedServer
-from tests.integrations.agent_flows import CHAT, decide, finished, sent, set_up
+from tests.integrations import test_mcp
+from tests.integrations.agent_flows import CHAT, call, decide, finished, sent, set_up
 from tests.integrations.conftest import Studio, live_is
+from tests.integrations.llm_servers import connect, openai_reply
 from tests.worker.recording import recording
 
 PATHS = Path(__file__).parents[1] / "worker" / "histories" / "paths"
@@ -218,3 +220,32 @@ def test_a_tools_input_reads_the_models_arguments_and_the_schema_has_the_agent_s
         schema["$defs"]["AgentStep"]["properties"]
     )
     assert "requireApproval" in schema["$defs"]["AgentTool"]["properties"]
+
+
+mcp_server = test_mcp.mcp_server  # the MCP SDK's server behind a bearer token, as test_mcp runs it
+
+
+async def test_an_mcp_servers_tool_is_an_agents_tool(
+    studio: Studio, model_server: ScriptedServer, mcp_server: test_mcp.RunningServer
+) -> None:
+    model_server.script(
+        CHAT,
+        openai_reply(None, tool_calls=[call("call_1", "add", {"a": 2, "b": 3})]),
+        openai_reply("2 + 3 = 5"),
+    )
+    llm = await connect(studio, model_server, "openai")
+    server = await studio.connect("mcp", test_mcp.BEARER)
+    adds = {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}}
+    tool = {
+        "name": "add",
+        "mcp": {"url": mcp_server.url, "tool": "add"},
+        "connectionId": server,
+        "parameters": adds,
+    }
+    agent = {"id": "calc", "type": "agent", "connectionId": llm, "model": "gpt-4o-mini", "message": "2+3?"}
+    execution = await studio.run(await studio.publish([{**agent, "tools": [tool]}]))
+    assert execution["status"] == "SUCCESS", execution["error"]
+    assert execution["result"]["answer"] == "2 + 3 = 5"
+    (answered,) = [m for m in sent(model_server, CHAT)[1]["messages"] if m["role"] == "tool"]
+    assert json.loads(answered["content"])["text"] == "5"
+    assert execution["result"]["toolCalls"][0]["result"]["isError"] is False
