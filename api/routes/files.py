@@ -23,7 +23,12 @@ Reader = Annotated[WorkspaceAccess, Depends(workspace_access(Permission.READ, "e
     responses={
         200: {
             "description": "The file's bytes, streamed; Content-Disposition: attachment with its name",
-            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+            "content": {
+                "application/octet-stream": {
+                    "schema": {"type": "string", "format": "binary"},
+                    "example": "%PDF-1.7 ... (the file's bytes, as its declared Content-Type)",
+                }
+            },
         },
         **error_responses(401, 403, 404),
     },
