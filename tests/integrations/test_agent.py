@@ -17,7 +17,7 @@ from core.definition.steps import definition_json_schema
 from core.definition.validation import validate_definition
 from core.errors import InvalidDefinition
 from integrations.catalogue import action_input_schema
-from tests.http_server import ScriptedServer
+from tests.http_server import Reply, ScriptedServer
 from tests.integrations import test_mcp
 from tests.integrations.agent_flows import CHAT, call, decide, finished, sent, set_up
 from tests.integrations.conftest import Studio, live_is
@@ -249,3 +249,19 @@ async def test_an_mcp_servers_tool_is_an_agents_tool(
     (answered,) = [m for m in sent(model_server, CHAT)[1]["messages"] if m["role"] == "tool"]
     assert json.loads(answered["content"])["text"] == "5"
     assert execution["result"]["toolCalls"][0]["result"]["isError"] is False
+
+
+async def test_a_large_tool_answer_reaches_the_model_and_the_output_cut_to_a_bound(
+    studio: Studio, model_server: ScriptedServer, http_server: ScriptedServer
+) -> None:
+    workflow_id = await set_up(studio, model_server, http_server, refund=False)
+    http_server.script("/orders/A-1", Reply(200, {"id": "A-1", "lines": ["x" * 1000] * 200}))  # 200 KB
+    execution = await studio.run(workflow_id, {"message": "Where is A-1?"})
+    assert execution["status"] == "SUCCESS", execution["error"]
+    (looked_up,) = [c for c in execution["result"]["toolCalls"] if c["name"] == "lookup_order"]
+    assert isinstance(looked_up["result"], str)
+    assert looked_up["result"].endswith("…(cut)")
+    read = [
+        m["content"] for m in sent(model_server, CHAT)[1]["messages"] if m.get("tool_call_id") == "call_1"
+    ]
+    assert read == [looked_up["result"]]

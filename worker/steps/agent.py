@@ -280,7 +280,10 @@ async def _call_tool(
     if tool.workflow_id is not None:
         ended = StepRecord(key, step.id, kind, ExecutionStatus.SUCCESS.value, arguments, result)
         ctx.note(replace(ended, started_at=began, completed_at=workflow.now().isoformat()))
-    record["result"] = result
+    # the step's output keeps what the model read (a long result cut as it was), so it stays bounded
+    record["result"] = (
+        result if len(json.dumps(result, default=str)) <= MAX_TOOL_RESULT_CHARS else _as_content(result)
+    )
     return result
 
 
