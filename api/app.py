@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -53,6 +54,8 @@ from integrations.openapi.imports import load_imported_services
 
 API_PREFIX = "/api/v1"
 CODEC_PATH = "/codec"
+# The requests whose body becomes a run's trigger: webhook calls and manual runs (MAX_VALUE_BYTES applies)
+TRIGGER_BODIES = re.compile(rf"^(?:{API_PREFIX})?/hooks/|^{API_PREFIX}/workspaces/[^/]+/workflows/[^/]+/run$")
 STATIC_DIR = Path(__file__).parent / "static"
 logger = logging.getLogger("baton.api")
 
@@ -116,13 +119,13 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
     )
     install_error_handlers(app)
     # the codec endpoint applies the same limit itself, so its 413 carries the CORS headers the Web UI reads
-    # a webhook's body is a run's trigger: with a blob store it may be as large as a value (MAX_VALUE_BYTES)
+    # a webhook's body and a manual run's payload are a run's trigger: with a blob store, as large as a value
     hook_bytes = max(settings.max_body_bytes, run_value_limit(settings))
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
         exempt=(f"{CODEC_PATH}/",),
-        larger=(("/hooks/", hook_bytes), (f"{API_PREFIX}/hooks/", hook_bytes)),
+        larger=((TRIGGER_BODIES, hook_bytes),),
         files=tuple((path, settings.webhook_file_max_bytes) for path in ("/hooks/", f"{API_PREFIX}/hooks/")),
     )
     if settings.cors_origins:

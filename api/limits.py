@@ -4,6 +4,7 @@ client sends no Content-Length: the body is counted as it arrives), and JSON or 
 from __future__ import annotations
 
 import json
+import re
 
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,19 +23,20 @@ class BodySizeLimit:
         app: ASGIApp,
         max_bytes: int,
         exempt: tuple[str, ...] = (),
-        larger: tuple[tuple[str, int], ...] = (),
+        larger: tuple[tuple[str | re.Pattern[str], int], ...] = (),
         files: tuple[tuple[str, int], ...] = (),
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.exempt = exempt  # path prefixes with a limit of their own
-        # path prefixes that take larger bodies (webhooks: a run's MAX_VALUE_BYTES with a blob store)
+        # paths (a prefix, or a pattern) that take larger bodies: a run's trigger, MAX_VALUE_BYTES with a
+        # blob store (webhook calls, manual runs)
         self.larger = larger
         # path prefixes that take files (is_file_body: a multipart upload, a binary body) up to a limit
         self.files = files
 
     def _limit(self, path: str) -> int:
-        return next((limit for prefix, limit in self.larger if path.startswith(prefix)), self.max_bytes)
+        return next((limit for rule, limit in self.larger if _matches(rule, path)), self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or (self.exempt and str(scope.get("path", "")).startswith(self.exempt)):
@@ -92,6 +94,10 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def _matches(rule: str | re.Pattern[str], path: str) -> bool:
+    return path.startswith(rule) if isinstance(rule, str) else rule.match(path) is not None
 
 
 def is_json(content_type: str) -> bool:

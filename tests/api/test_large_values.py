@@ -10,12 +10,13 @@ import httpx
 import pytest
 
 from core.settings import Settings
-from tests.api.conftest import sign_up
+from tests.api.conftest import published_workflow, sign_up
 from tests.api.test_webhooks import finished, webhook_workflow
 from tests.s3_server import S3Server
 
 LIMIT = 4 * 1024 * 1024
 INLINE = 64 * 1024
+COUNT = {"id": "count", "type": "set", "values": {"n": "{{ trigger.text | length }}"}}
 
 
 @pytest.fixture
@@ -81,3 +82,25 @@ async def test_a_large_webhook_body_runs_and_its_values_are_references_to_read_w
     elsewhere = f"/api/v1/workspaces/{created.json()['id']}/executions/{execution_id}/values/trigger"
     assert (await client.get(elsewhere, headers=other)).status_code == 404
     assert (await client.get(trigger["url"], headers=other)).status_code in (403, 404)
+
+
+async def test_a_manual_run_takes_a_payload_as_large_as_a_value(
+    api_with_worker: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    client = api_with_worker
+    body = {"name": "Manual", "triggerType": "MANUAL", "steps": [COUNT]}
+    base, headers, workflow_id = await published_workflow(client, "manual-large@example.com", "M", body)
+    text = "m" * 2_000_000
+    started = await client.post(
+        f"{base}/workflows/{workflow_id}/run", json={"payload": {"text": text}}, headers=headers
+    )
+    assert started.status_code == 202, started.text[:300]
+    row = await finished(db, started.json()["id"], timeout=60)
+    assert row["status"] == "SUCCESS", row["error"]
+    refused = await client.post(
+        f"{base}/workflows/{workflow_id}/run", json={"payload": {"text": "m" * LIMIT}}, headers=headers
+    )
+    assert refused.status_code == 413
+    # any other route keeps MAX_BODY_BYTES
+    other = await client.patch(f"{base}/workflows/{workflow_id}", json={"name": text}, headers=headers)
+    assert other.status_code == 413
