@@ -4,8 +4,9 @@ new item runs once, and neither a worker restart nor a new published version re-
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,6 +66,22 @@ async def worker(
         yield
 
 
+@dataclass
+class Feeds:
+    """The API for a test's polling workflows, and a worker on its task queue to start (again)."""
+
+    client: httpx.AsyncClient
+    worker: Callable[[], AbstractAsyncContextManager[None]]
+
+
+@pytest.fixture
+async def feeds(
+    settings: Settings, temporal_client: Client, engine: AsyncEngine, redis: Redis, task_queue: str
+) -> AsyncIterator[Feeds]:
+    async with api_client_for(settings) as client:
+        yield Feeds(client, lambda: worker(temporal_client, settings, engine, redis, task_queue))
+
+
 async def polling_workflow(
     client: httpx.AsyncClient, url: str, **config: Any
 ) -> tuple[str, dict[str, str], str]:
@@ -104,97 +121,82 @@ async def two_more_polls(db: asyncpg.Connection, workflow_id: str) -> None:
 
 
 async def test_baseline_then_each_new_item_once_across_a_worker_restart_and_a_republish(
-    settings: Settings,
-    task_queue: str,
-    temporal_client: Client,
-    engine: AsyncEngine,
-    redis: Redis,
-    db: asyncpg.Connection,
-    http_server: ScriptedServer,
+    feeds: Feeds, temporal_client: Client, db: asyncpg.Connection, http_server: ScriptedServer
 ) -> None:
     url = http_server.script(FEED, rss("a", "b"))
-    async with api_client_for(settings) as client:
-        async with worker(temporal_client, settings, engine, redis, task_queue):
-            base, headers, workflow_id = await polling_workflow(client, url)
+    client = feeds.client
+    async with feeds.worker():
+        base, headers, workflow_id = await polling_workflow(client, url)
 
-            async def baseline_taken() -> Any:
-                return await db.fetchval(
-                    "SELECT baseline_at FROM poll_states WHERE workflow_id = $1", workflow_id
-                )
-
-            assert await eventually(baseline_taken)
-            await two_more_polls(db, workflow_id)
-            assert await fired(db, workflow_id) == []  # the items already there are a baseline, not news
-
-            http_server.script(FEED, rss("a", "b", "c"))
-
-            async def c_fired() -> bool:
-                return await fired(db, workflow_id) == ["post-c"]
-
-            assert await eventually(c_fired)
-            # conditional GETs: the poller sends back the feed's ETag
-            assert any(r.headers.get("If-None-Match") for r in http_server.hits(FEED))
-
-        # the worker is gone; an item published meanwhile is found by the next worker, and nothing re-fires
-        http_server.script(FEED, rss("a", "b", "c", "d"))
-        async with worker(temporal_client, settings, engine, redis, task_queue):
-
-            async def d_fired() -> bool:
-                return await fired(db, workflow_id) == ["post-c", "post-d"]
-
-            assert await eventually(d_fired)
-            await two_more_polls(db, workflow_id)
-
-            await client.patch(f"{base}/workflows/{workflow_id}", headers=headers, json={"name": "Renamed"})
-            assert (
-                await client.post(f"{base}/workflows/{workflow_id}/publish", headers=headers, json={})
-            ).status_code == 201
-            await two_more_polls(db, workflow_id)
-            assert await fired(db, workflow_id) == ["post-c", "post-d"]
-
-            http_server.script(FEED, rss("a", "b", "c", "d", "e"))
-
-            async def e_fired() -> bool:
-                return await fired(db, workflow_id) == ["post-c", "post-d", "post-e"]
-
-            assert await eventually(e_fired)
-            rows = await db.fetch(
-                "SELECT status, result FROM workflow_executions WHERE workflow_id = $1", workflow_id
+        async def baseline_taken() -> Any:
+            return await db.fetchval(
+                "SELECT baseline_at FROM poll_states WHERE workflow_id = $1", workflow_id
             )
 
-            async def all_done() -> bool:
-                rows = await db.fetch(
-                    "SELECT status FROM workflow_executions WHERE workflow_id = $1", workflow_id
-                )
-                return all(r["status"] == "SUCCESS" for r in rows)
+        assert await eventually(baseline_taken)
+        await two_more_polls(db, workflow_id)
+        assert await fired(db, workflow_id) == []  # the items already there are a baseline, not news
 
-            assert await eventually(all_done)
-            assert len(rows) == 3
+        http_server.script(FEED, rss("a", "b", "c"))
 
-            # deactivating stops the poller
-            assert (
-                await client.post(f"{base}/workflows/{workflow_id}/deactivate", headers=headers)
-            ).status_code == 200
-            described = await temporal_client.get_workflow_handle(poller_id(workflow_id)).describe()
-            assert described.status == WorkflowExecutionStatus.TERMINATED
-            await client.delete(f"{base}/workflows/{workflow_id}", headers=headers)
+        async def c_fired() -> bool:
+            return await fired(db, workflow_id) == ["post-c"]
+
+        assert await eventually(c_fired)
+        # conditional GETs: the poller sends back the feed's ETag
+        assert any(r.headers.get("If-None-Match") for r in http_server.hits(FEED))
+
+    # the worker is gone; an item published meanwhile is found by the next worker, and nothing re-fires
+    http_server.script(FEED, rss("a", "b", "c", "d"))
+    async with feeds.worker():
+
+        async def d_fired() -> bool:
+            return await fired(db, workflow_id) == ["post-c", "post-d"]
+
+        assert await eventually(d_fired)
+        await two_more_polls(db, workflow_id)
+
+        await client.patch(f"{base}/workflows/{workflow_id}", headers=headers, json={"name": "Renamed"})
+        assert (
+            await client.post(f"{base}/workflows/{workflow_id}/publish", headers=headers, json={})
+        ).status_code == 201
+        await two_more_polls(db, workflow_id)
+        assert await fired(db, workflow_id) == ["post-c", "post-d"]
+
+        http_server.script(FEED, rss("a", "b", "c", "d", "e"))
+
+        async def e_fired() -> bool:
+            return await fired(db, workflow_id) == ["post-c", "post-d", "post-e"]
+
+        assert await eventually(e_fired)
+        rows = await db.fetch(
+            "SELECT status, result FROM workflow_executions WHERE workflow_id = $1", workflow_id
+        )
+
+        async def all_done() -> bool:
+            rows = await db.fetch(
+                "SELECT status FROM workflow_executions WHERE workflow_id = $1", workflow_id
+            )
+            return all(r["status"] == "SUCCESS" for r in rows)
+
+        assert await eventually(all_done)
+        assert len(rows) == 3
+
+        # deactivating stops the poller
+        assert (
+            await client.post(f"{base}/workflows/{workflow_id}/deactivate", headers=headers)
+        ).status_code == 200
+        described = await temporal_client.get_workflow_handle(poller_id(workflow_id)).describe()
+        assert described.status == WorkflowExecutionStatus.TERMINATED
+        await client.delete(f"{base}/workflows/{workflow_id}", headers=headers)
 
 
 async def test_fire_existing_runs_the_items_already_there(
-    settings: Settings,
-    task_queue: str,
-    temporal_client: Client,
-    engine: AsyncEngine,
-    redis: Redis,
-    db: asyncpg.Connection,
-    http_server: ScriptedServer,
+    feeds: Feeds, db: asyncpg.Connection, http_server: ScriptedServer
 ) -> None:
     url = http_server.script(FEED, rss("a", "b"))
-    async with (
-        api_client_for(settings) as client,
-        worker(temporal_client, settings, engine, redis, task_queue),
-    ):
-        base, headers, workflow_id = await polling_workflow(client, url, fireExisting=True)
+    async with feeds.worker():
+        base, headers, workflow_id = await polling_workflow(feeds.client, url, fireExisting=True)
 
         async def both() -> bool:
             return await fired(db, workflow_id) == ["post-a", "post-b"]  # oldest first
@@ -202,24 +204,15 @@ async def test_fire_existing_runs_the_items_already_there(
         assert await eventually(both)
         await two_more_polls(db, workflow_id)
         assert len(await fired(db, workflow_id)) == 2
-        await client.delete(f"{base}/workflows/{workflow_id}", headers=headers)
+        await feeds.client.delete(f"{base}/workflows/{workflow_id}", headers=headers)
 
 
 async def test_a_feed_that_is_not_a_feed_is_reported_and_the_poller_goes_on(
-    settings: Settings,
-    task_queue: str,
-    temporal_client: Client,
-    engine: AsyncEngine,
-    redis: Redis,
-    db: asyncpg.Connection,
-    http_server: ScriptedServer,
+    feeds: Feeds, db: asyncpg.Connection, http_server: ScriptedServer
 ) -> None:
     url = http_server.script(FEED, Reply(200, "<html>not a feed", {"content-type": "text/html"}))
-    async with (
-        api_client_for(settings) as client,
-        worker(temporal_client, settings, engine, redis, task_queue),
-    ):
-        base, headers, workflow_id = await polling_workflow(client, url)
+    async with feeds.worker():
+        base, headers, workflow_id = await polling_workflow(feeds.client, url)
 
         async def reported() -> Any:
             return await db.fetchval("SELECT last_error FROM poll_states WHERE workflow_id = $1", workflow_id)
@@ -234,7 +227,7 @@ async def test_a_feed_that_is_not_a_feed_is_reported_and_the_poller_goes_on(
             return row["last_error"] is None and row["baseline_at"] is not None
 
         assert await eventually(recovered)
-        await client.delete(f"{base}/workflows/{workflow_id}", headers=headers)
+        await feeds.client.delete(f"{base}/workflows/{workflow_id}", headers=headers)
 
 
 async def test_an_unknown_trigger_or_bad_config_is_refused_with_its_path(
