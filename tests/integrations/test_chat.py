@@ -15,11 +15,14 @@ import httpx
 import pytest
 
 from core.settings import Settings
+from integrations.llm import anthropic, gemini, openai
+from integrations.llm.streaming import parse_events
 from tests.api.conftest import served_api
 from tests.http_server import Reply, ScriptedServer, Seen
 from tests.integrations.agent_flows import CHAT, sent
 from tests.integrations.conftest import Studio
 from tests.integrations.llm_servers import MODELS, connect, openai_reply, sse
+from tests.integrations.test_llm import STREAMS
 from tests.integrations.test_throttle import hook_of
 
 SITE = "https://shop.example.com"
@@ -206,3 +209,11 @@ async def test_only_allowed_origins_may_chat_and_bad_calls_are_refused_naming_th
     )
     assert bad.status_code == 422
     assert "allowedOrigins" in bad.text
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini"])
+def test_each_providers_streamed_events_give_the_text_pieces_shown_live(provider: str) -> None:
+    _, reply = STREAMS[provider]
+    text_of = {"openai": openai.stream_text, "anthropic": anthropic.stream_text, "gemini": gemini.stream_text}
+    pieces = [text for name, data in parse_events(reply.body) if (text := text_of[provider](name, data))]
+    assert pieces == ["Hel", "lo"]
