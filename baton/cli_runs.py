@@ -403,6 +403,11 @@ def approvals_list(
         expires = f", expires {_ago(a['expiresAt'])}" if a.get("expiresAt") else ""
         typer.echo(f"{a['executionId']} {a['stepId']}: {a['message'] or '(no message)'}")
         typer.echo(f"    {a['workflowName']} · asked {_ago(a['requestedAt'])}{expires} · {right}")
+        if a.get("choices"):
+            typer.echo(f"    choose one (--choice): {', '.join(a['choices'])}")
+        for field in a.get("fields") or []:
+            required = ", required" if field.get("required") else ""
+            typer.echo(f"    --value {field['name']}=... ({field.get('type', 'text')}{required})")
 
 
 @approvals_app.command("decide")
@@ -411,11 +416,29 @@ def approvals_decide(
     step_id: Annotated[str, typer.Argument(help="Its approval step")],
     approve: Annotated[bool, typer.Option("--approve/--reject", help="The decision")],
     comment: Annotated[str | None, typer.Option(help="Why (kept with the decision)")] = None,
+    choice: Annotated[
+        str | None, typer.Option(help="A step with choices: the one chosen (`baton approvals` lists them)")
+    ] = None,
+    value: Annotated[
+        list[str] | None,
+        typer.Option(help="A step with fields: NAME=VALUE, once per field (--value amount=40)"),
+    ] = None,
 ) -> None:
-    """Approve or reject an approval step a run waits on."""
+    """Approve or reject an approval step a run waits on; one that asks for a choice or values takes them
+    (`baton approvals decide RUN ask --approve --choice refund --value amount=40`)."""
+    values: dict[str, str] = {}
+    for pair in value or []:
+        name, sep, given = pair.partition("=")
+        if not sep or not name:
+            raise typer.BadParameter(f"{pair!r}: write NAME=VALUE", param_hint="--value")
+        values[name] = given
+    body: dict[str, object] = {"approved": approve, "comment": comment}
+    if choice is not None:
+        body["choice"] = choice
+    if values:
+        body["values"] = values
     api = Api.stored()
-    answer = api.post(
-        f"{api.base}/executions/{execution_id}/steps/{step_id}/decision",
-        {"approved": approve, "comment": comment},
-    )
-    typer.echo(f"{'Approved' if answer.get('approved') else 'Rejected'} {step_id} of run {execution_id}.")
+    answer = api.post(f"{api.base}/executions/{execution_id}/steps/{step_id}/decision", body)
+    picked = f" ({choice})" if choice else ""
+    verdict = "Approved" if answer.get("approved") else "Rejected"
+    typer.echo(f"{verdict} {step_id} of run {execution_id}{picked}.")

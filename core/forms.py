@@ -126,6 +126,43 @@ def check_submission(
     return values, errors
 
 
+def check_values(
+    fields: Sequence[FormField], values: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """`check_submission` for values given as JSON (an API or CLI decision): the same rules, on their text."""
+    sent: dict[str, Any] = {}
+    for name, value in values.items():
+        if isinstance(value, bool):
+            sent[name] = "on" if value else ""
+        elif value is not None:
+            sent[name] = value if isinstance(value, str) else str(value)
+    return check_submission(fields, sent)
+
+
+def answer_problems(
+    approved: bool,
+    choice: str | None,
+    values: Mapping[str, Any] | None,
+    choices: Sequence[str] | None,
+    fields: Sequence[FormField] | None,
+) -> list[tuple[str, str]]:
+    """What is wrong with a human step's answer, as (JSON path, sentence): approving a step with `choices`
+    takes one of them; approving one with `fields` takes values that pass them. A rejection needs neither."""
+    problems: list[tuple[str, str]] = []
+    if choice is not None and not choices:
+        problems.append(("choice", "this step offers no choices; approve or reject it"))
+    if values is not None and not fields:
+        problems.append(("values", "this step asks for no values"))
+    if not approved:
+        return problems
+    if choices and choice not in choices:
+        problems.append(("choice", f"choose one of: {', '.join(choices)}"))
+    if fields:
+        _, errors = check_values(fields, values or {})
+        problems.extend((f"values.{name}", error) for name, error in errors.items())
+    return problems
+
+
 def _typed(field: FormField, text: str) -> tuple[Any, str]:
     limit = field.max_length or MAX_TEXT
     if len(text) > limit:

@@ -51,9 +51,9 @@ with workflow.unsafe.imports_passed_through():
     from core.definition.validation import iter_steps
     from core.models.enums import FINAL_STEP_STATUSES, TERMINAL_STATUSES, ExecutionStatus
     from core.run_failures import RunEnded, run_failure_message
-    from core.runs.waits import ApprovalWait, Delivery, check_approver, not_waiting
+    from core.runs.waits import ApprovalWait, Delivery, check_answer, check_approver, not_waiting
     from worker import steps as _handlers  # noqa: F401 (importing it registers the built-in handlers)
-    from worker.event_waits import take_event, validate_event
+    from worker.event_waits import seal_resume_url, take_event, validate_event
     from worker.run_actions import ActionCalls
     from worker.run_scope import Scope, StepFailed, StopRun, SwitchToLatest
     from worker.run_state import BOUNDED_PAYLOADS_PATCH, RECORD_TIMEOUT, StepCall
@@ -89,6 +89,7 @@ class BatonRun(ActionCalls):
             await self._finish(ExecutionStatus.FAILED.value, reason)
             raise RunEnded(reason, type="InvalidDefinition", non_retryable=True) from None
         self._execution = {"id": run.execution_id, "workflowId": run.workflow_id, "startedAt": started_at}
+        await seal_resume_url(self, run, self._execution)
         if run.batch is not None:
             return await self._run_batch(run.batch)
         self._last_output, self._response = run.carried_result, run.carried_response
@@ -350,6 +351,7 @@ class BatonRun(ActionCalls):
             if wait is None:
                 raise not_waiting(decision)
             check_approver(decision, wait.approvers)
+            check_answer(decision, wait)
         self._decisions[decision.step_id] = decision
         return {"stepId": decision.step_id, "approved": decision.approved}
 
@@ -364,6 +366,7 @@ class BatonRun(ActionCalls):
         approvers: list[str] | None
         if (wait := self._approval_wait(decision.step_id)) is not None:
             approvers = wait.approvers
+            check_answer(decision, wait)
         else:
             approvals = approval_steps(self._input.definition.get("steps", []))
             if decision.step_id not in approvals or self._passed(decision.step_id):

@@ -16,12 +16,15 @@ from fastapi.responses import JSONResponse, Response
 
 from api.deps import ResourcesDep
 from api.errors import ErrorBody
-from api.pages import page
+from api.pages import field_html, page
+from api.resources import Resources
+from core.forms import FormField, check_submission
 from core.runs.approval_links import InvalidLink, read_link, sibling
 from core.runs.approvals import Approval, approval_of
 from core.runs.link_decisions import LinkRefused, decide_by_link
 
 router = APIRouter(prefix="/approval-links", tags=["executions"])
+MAX_ANSWER_BYTES = 65536  # a comment, a choice, the values of a step's fields
 PAGES: dict[int | str, dict[str, Any]] = {
     code: {"description": description, "model": ErrorBody, "content": {"text/html": {}}}
     for code, description in (
@@ -74,13 +77,62 @@ async def show(token: str, request: Request, resources: ResourcesDep) -> Respons
                 "workflowName": approval.workflow_name,
                 "expiresAt": approval.expires_at,
                 "decision": "approve" if link.approved else "reject",
+                "choices": approval.choices,
+                "fields": approval.fields,
             }
         )
+    return page("Approval requested", f"{_asked(approval)}{_answer_forms(approval, approve, reject)}")
+
+
+def _answer_forms(
+    approval: Approval,
+    approve: str,
+    reject: str,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+) -> str:
+    """The approve form (with the step's fields, and a button per choice when it offers choices) and the
+    reject button."""
+    values, errors = values or {}, errors or {}
+    fields = "".join(field_html(f, values.get(f.name), errors.get(f.name)) for f in _fields(approval))
     buttons = (
-        f"<form method=post action='{html.escape(approve)}'><button type=submit>Approve</button></form>"
+        "".join(
+            f"<button type=submit name=choice value='{html.escape(c)}'>{html.escape(c)}</button> "
+            for c in approval.choices or []
+        )
+        or "<button type=submit>Approve</button>"
+    )
+    return (
+        f"<form method=post action='{html.escape(approve)}'>{fields}{buttons}</form>"
         f"<form method=post action='{html.escape(reject)}'><button type=submit>Reject</button></form>"
     )
-    return page("Approval requested", f"{_asked(approval)}{buttons}")
+
+
+def _asked_again(
+    resources: Resources, token: str, asked: Approval, shown: dict[str, Any], errors: dict[str, str]
+) -> Response:
+    """The approve link's page again (422), each mistake beside its field, what was right kept."""
+    reject = sibling(resources.settings.secret_key, read_link(resources.settings.secret_key, token))
+    summary = "".join(f"<p class=error>{html.escape(e)}</p>" for k, e in errors.items() if k == "choice")
+    forms = _answer_forms(asked, token, reject, shown, errors)
+    return page("Approval requested", f"{_asked(asked)}{summary}{forms}", 422)
+
+
+async def _asked_by_link(resources: Resources, token: str) -> Approval | None:
+    """What the approve link of `token` asks for (None: a reject link, or no such approval): the answer
+    is checked here, so a mistake shows on the page instead of failing in the run."""
+    try:
+        link = read_link(resources.settings.secret_key, token)
+    except InvalidLink:
+        return None  # decide_by_link says why
+    if not link.approved:
+        return None
+    async with resources.engine.connect() as connection:
+        return await approval_of(connection, link.execution_id, link.step_id)
+
+
+def _fields(approval: Approval) -> list[FormField]:
+    return [FormField.model_validate(f) for f in approval.fields or []]
 
 
 @router.post("/{token}", responses=PAGES)
@@ -88,8 +140,19 @@ async def decide(token: str, request: Request, resources: ResourcesDep) -> Respo
     """Decides the approval as the link says (approve or reject), once for the pair. An optional form
     field `comment` is kept with the decision."""
     body = await request.body()
-    fields = parse_qs(body[:8192].decode("utf-8", "replace")) if body else {}
+    fields = parse_qs(body[:MAX_ANSWER_BYTES].decode("utf-8", "replace")) if body else {}
     comment = (fields.get("comment") or [""])[0][:2000] or None
+    choice = fields["choice"][-1] if fields.get("choice") else None
+    values: dict[str, Any] | None = None
+    asked = await _asked_by_link(resources, token)
+    if asked is not None and (asked.choices or asked.fields):
+        values, errors = check_submission(_fields(asked), fields)
+        if asked.choices and choice not in asked.choices:
+            errors["choice"] = "Choose one of the buttons."
+        if errors:
+            shown = {**{k: v[-1] for k, v in fields.items() if v}, **values}
+            return _asked_again(resources, token, asked, shown, errors)
+        values = values if asked.fields else None
     outcome = await decide_by_link(
         resources.settings.secret_key,
         resources.redis,
@@ -97,6 +160,8 @@ async def decide(token: str, request: Request, resources: ResourcesDep) -> Respo
         await resources.run_service(),
         token,
         comment,
+        choice=choice,
+        values=values,
     )
     if isinstance(outcome, LinkRefused):
         return refused(request, outcome.status, outcome.kind, outcome.title, outcome.detail)

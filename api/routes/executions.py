@@ -36,6 +36,7 @@ from core.contract import Decision
 from core.models import ExecutionStatus
 from core.permissions import Permission
 from core.runs import reads as store
+from core.runs.approvals import approval_of, checked_answer
 from core.runs.batches import ReplayFilter
 from core.runs.timeline import timeline
 
@@ -313,12 +314,22 @@ async def decide(
     """Approve or reject an approval step that is waiting; the decision records who made it. A decision sent
     before the run has first run (just started, or its worker busy) waits for the step."""
     execution_id = await run.checked()
+    approval = await approval_of(await run.session.connection(), execution_id, step_id)
+    approved = checked_answer(approval, body.approved, body.choice, body.values)
     # The update waits for the run's worker (seconds when it must replay a run evicted from its cache):
     # end the read's transaction first, so the request does not hold a pooled connection meanwhile (50
     # decisions at once exhausted the pool: 30 s waits and 500s, ~4 decisions/s).
     await run.session.commit()
     by = run.access.principal.user.id
-    decision = Decision(step_id, body.approved, by=by, comment=body.comment, arguments=body.arguments)
+    decision = Decision(
+        step_id,
+        approved,
+        by=by,
+        comment=body.comment,
+        arguments=body.arguments,
+        choice=body.choice,
+        values=body.values,
+    )
     answer = await (await run.resources.control()).decide(execution_id, decision, idempotency_key)
-    await run.audited("execution.decided", execution_id, {"stepId": step_id, "approved": body.approved})
+    await run.audited("execution.decided", execution_id, {"stepId": step_id, "approved": approved})
     return {**answer, "by": by}

@@ -262,8 +262,18 @@ class UnpauseBody(RequestBody):
 
 
 class DecisionBody(RequestBody):
-    approved: bool
+    approved: bool | None = Field(
+        default=None, description="Approve or reject (may be left out when giving a `choice` or `values`)"
+    )
     comment: str | None = Field(default=None, max_length=2000)
+    choice: str | None = Field(
+        default=None, max_length=100, description="A step with `choices`: the one chosen", examples=["refund"]
+    )
+    values: dict[str, Any] | None = Field(
+        default=None,
+        description="A step with `fields`: the values asked for (checked as a hosted form checks them)",
+        examples=[{"amount": 20, "reason": "Damaged in transit"}],
+    )
     arguments: dict[str, Any] | None = Field(
         default=None,
         description="An agent's tool call: approve it with these arguments instead of the model's (its "
@@ -292,6 +302,10 @@ class ApprovalOut(ApiModel):
     tool: str | None = Field(default=None, description="An agent's tool call: the tool it waits to call")
     arguments: dict[str, Any] | None = Field(
         default=None, description="An agent's tool call: the arguments proposed (a decision may edit them)"
+    )
+    choices: list[str] | None = Field(default=None, description="Asks for one of these (`choice`)")
+    fields: list[dict[str, Any]] | None = Field(
+        default=None, description="Asks for values (`values`), as a hosted form's fields"
     )
 
 

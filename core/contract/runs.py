@@ -121,6 +121,9 @@ class Decision:
     comment: str | None = None
     # An agent's tool call waiting for approval: the arguments to call it with instead of the model's.
     arguments: dict[str, Any] | None = None
+    # A human step with `choices`: the one chosen; with `fields`: the values given (core.forms).
+    choice: str | None = None
+    values: dict[str, Any] | None = None
 
 
 @dataclass

@@ -19,6 +19,7 @@ from core.definition.triggers import (
     ScheduleTriggerConfig,
     WebhookTriggerConfig,
 )
+from core.forms import FormField
 from core.models.enums import TriggerType
 
 STEP_ID_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -162,6 +163,20 @@ class ApprovalStep(StepBase):
         description='"continue": the run goes on with `approved: false` in the output; "fail": a rejection '
         "(or a default reject at expiry) fails the step, as its onError says",
     )
+    choices: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None,
+        min_length=2,
+        max_length=20,
+        description="Ask for one of these instead of a yes: approving takes one (`output.choice`)",
+        examples=[["refund", "replace", "decline"]],
+    )
+    fields: list[FormField] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=50,
+        description="Ask for values (as a hosted form's fields): approving takes values that pass them "
+        "(`output.values`)",
+    )
     notify: list[Step] = Field(
         default_factory=list,
         description="Steps run as the approval begins to wait, to ask for it: they read its rendered "
@@ -172,6 +187,15 @@ class ApprovalStep(StepBase):
 
     def children(self, path: str) -> list[tuple[list[Step], str]]:
         return [(self.notify, f"{path}.notify"), *super().children(path)]
+
+    @model_validator(mode="after")
+    def _asks_once(self) -> ApprovalStep:
+        if self.choices is not None and len(set(self.choices)) != len(self.choices):
+            raise ValueError("choices: each choice once")
+        names = [f.name for f in self.fields or []]
+        if len(set(names)) != len(names):
+            raise ValueError("fields: two fields share a name")
+        return self
 
 
 class WaitStep(StepBase):

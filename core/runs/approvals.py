@@ -10,6 +10,8 @@ from typing import Any, Literal
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.errors import InvalidInput
+from core.forms import FormField, answer_problems
 from core.models import ExecutionStatus
 from core.models.enums import OPEN_STATUSES
 from core.models.tables import STEP_EXECUTIONS as STEPS
@@ -39,6 +41,9 @@ class Approval:
     # an agent step's tool call: the tool and the arguments proposed (None for an approval step)
     tool: str | None = None
     arguments: dict[str, Any] | None = None
+    # a human step that asks for one of several choices, or for values (core.forms fields, as JSON)
+    choices: list[str] | None = None
+    fields: list[dict[str, Any]] | None = None
 
     def may_decide(self, user_id: str | None) -> bool:
         """Whether this user is among the approvers (any member when the step names none)."""
@@ -96,7 +101,27 @@ def _approval(row: Any) -> Approval:
         decided_at=None if waiting else row.completed_at,
         tool=wait.tool,
         arguments=wait.arguments,
+        choices=wait.choices,
+        fields=wait.fields,
     )
+
+
+def checked_answer(
+    approval: Approval | None, approved: bool | None, choice: str | None, values: dict[str, Any] | None
+) -> bool:
+    """Whether the answer approves, once it is one the step asked for; InvalidInput naming the field
+    otherwise (`choice`, `values.<name>`). Left out, `approved` follows a choice or values given."""
+    if approved is None:
+        if choice is None and values is None:
+            raise InvalidInput("give approved (true or false), a choice or values", path="approved")
+        approved = True
+    if approval is not None:
+        fields = [FormField.model_validate(f) for f in approval.fields or []]
+        problems = answer_problems(approved, choice, values, approval.choices, fields)
+        if problems:
+            path, sentence = problems[0]
+            raise InvalidInput(f"{path}: {sentence}", path=path)
+    return approved
 
 
 def _decided_message(output: Any) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -40,9 +41,18 @@ class LinkRefused:
 
 
 async def decide_by_link(
-    secret_key: str, redis: Redis, keys: RedisKeys, runs: RunService, token: str, comment: str | None
+    secret_key: str,
+    redis: Redis,
+    keys: RedisKeys,
+    runs: RunService,
+    token: str,
+    comment: str | None,
+    *,
+    choice: str | None = None,
+    values: dict[str, Any] | None = None,
 ) -> LinkDecided | LinkRefused:
-    """Decides the approval as the link says (approve or reject), once for the pair."""
+    """Decides the approval as the link says (approve or reject), once for the pair; an approve link of a
+    step with choices or fields carries the choice made and the values given."""
     try:
         link = read_link(secret_key, token)
     except InvalidLink as exc:
@@ -51,7 +61,14 @@ async def decide_by_link(
     if not await redis.set(used, "1", nx=True, ex=LINK_HOLD_SECONDS):
         detail = "this approval was already decided through its links"
         return LinkRefused(409, "conflict", "Already decided", detail)
-    decision = Decision(link.step_id, link.approved, by=LINK_DECIDER, comment=comment)
+    decision = Decision(
+        link.step_id,
+        link.approved,
+        by=LINK_DECIDER,
+        comment=comment,
+        choice=choice if link.approved else None,
+        values=values if link.approved else None,
+    )
     try:
         await runs.decide(link.execution_id, decision, f"link:{token[-16:]}")
     except Conflict as exc:

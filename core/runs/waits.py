@@ -21,6 +21,7 @@ from pydantic.alias_generators import to_camel
 from temporalio.exceptions import ApplicationError
 
 from core.contract import Decision
+from core.forms import FormField, answer_problems
 
 WAITING = "waiting"
 
@@ -55,10 +56,13 @@ class ApprovalWait(WaitBase):
     # decision may carry edited ones).
     tool: str | None = None
     arguments: dict[str, Any] | None = None
+    # A human step that asks for one of several choices, or for values (core.forms.FormField, as JSON).
+    choices: list[str] | None = None
+    fields: list[dict[str, Any]] | None = None
 
     def state(self) -> dict[str, Any]:
         state = super().state()
-        for name in ("tool", "arguments"):  # an approval step's state reads as it always did
+        for name in ("tool", "arguments", "choices", "fields"):  # an approval step's state reads as it did
             if state.get(name) is None:
                 state.pop(name, None)
         return state
@@ -174,6 +178,16 @@ class Delivery:
 def not_waiting(decision: Decision) -> ApplicationError:
     """The run's refusal of a decision for a step that does not wait for one (the API answers 409)."""
     return ApplicationError(f"step {decision.step_id!r} is not waiting for a decision", type="NotWaiting")
+
+
+def check_answer(decision: Decision, wait: ApprovalWait) -> None:
+    """Refuses an answer the step did not ask for: a choice outside its `choices`, values its `fields`
+    refuse (core.forms.answer_problems)."""
+    fields = [FormField.model_validate(f) for f in wait.fields or []]
+    problems = answer_problems(decision.approved, decision.choice, decision.values, wait.choices, fields)
+    if problems:
+        path, sentence = problems[0]
+        raise ApplicationError(f"step {decision.step_id!r}: {path}: {sentence}", type="InvalidAnswer")
 
 
 def check_approver(decision: Decision, approvers: list[str] | None) -> None:

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
         ApprovalStep,
         DelayStep,
     )
+    from core.forms import check_values
     from core.runs.waits import ApprovalWait, DelayWait
     from worker.run_scope import StepFailed
     from worker.run_state import RECORD_TIMEOUT
@@ -30,6 +31,13 @@ with workflow.unsafe.imports_passed_through():
 # and the steps after it read it as `steps.<id>.output.message`; runs begun before it replay with the
 # message as written.
 RENDERED_APPROVAL_PATCH = "rendered-approval-message"
+
+
+def typed_values(step: ApprovalStep, decision: Any) -> dict[str, Any]:
+    """The values an approver gave, typed by the step's fields (a number a number, a date YYYY-MM-DD);
+    checked already by the update's validator (core.runs.waits.check_answer)."""
+    values, _ = check_values(step.fields or [], decision.values or {})
+    return values
 
 
 def as_text(value: Any) -> str:
@@ -103,6 +111,8 @@ async def approval(ctx: StepContext, step: ApprovalStep) -> Any:
         approvers=step.approvers or [],
         expires_at=expires,
         default_decision=step.default_decision,
+        choices=step.choices,
+        fields=[f.model_dump(by_alias=True, exclude_defaults=True) for f in step.fields or []] or None,
     )
     ctx.waits(wait)
     if step.notify:  # ask for it: the notify steps read the links' stand-ins in this step's output
@@ -131,8 +141,14 @@ async def approval(ctx: StepContext, step: ApprovalStep) -> Any:
             "comment": None,
             "timedOut": True,
         }
+        output.update({"choice": None} if step.choices else {})  # nobody answered: no choice, no values
+        output.update({"values": None} if step.fields else {})
     else:
         output = {"approved": decision.approved, "by": decision.by, "comment": decision.comment}
+        if step.choices:
+            output["choice"] = decision.choice if decision.approved else None
+        if step.fields:
+            output["values"] = typed_values(step, decision) if decision.approved else None
     finally:
         ctx.waited(wait)
     if rendered:  # kept with the decision: the inbox shows what was asked once the row stops waiting
