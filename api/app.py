@@ -41,6 +41,7 @@ from api.routes import (
     live,
     logs,
     me,
+    resume,
     templates,
     values,
     webhooks,
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
         webhooks,
         datastore,
         events,
+        resume,
     ):
         app.include_router(resource.router, prefix=API_PREFIX)
     app.include_router(connections.oauth_router, prefix=API_PREFIX)

@@ -82,6 +82,10 @@ class RedisKeys:
         """An approval decided through its signed links (core.runs.approval_links: each pair works once)."""
         return f"{self.prefix}approval-link:used:{execution_id}:{step_id}"
 
+    def resume_url_used(self, execution_id: str) -> str:
+        """A run resumed through its resume URL (core.runs.resume_links: it works once per run)."""
+        return f"{self.prefix}resume-url:used:{execution_id}"
+
     def oauth_state(self, state: str) -> str:
         """An OAuth2 authorization in progress (its PKCE verifier and where to go back)."""
         return f"{self.prefix}oauth:state:{state}"

@@ -10,6 +10,7 @@ addressed to the run: its call needs no `match`. Pure workflow code: no I/O, no 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,9 +19,16 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.approvals import ApprovalActivities
+    from core.contract import RunInput
+    from core.runs.resume_links import ResumeUrlRequest
     from core.runs.waits import Delivery, Event
+    from worker.run_state import RECORD_TIMEOUT
 
 RESUME_URL = "resume-url"
+# Since this patch a run whose definition reads `execution.resumeUrl` seals its stand-in as it starts (a
+# local activity); runs begun before it (none could read it) replay without it.
+RESUME_URL_PATCH = "resume-url"
 
 
 @dataclass
@@ -84,3 +92,16 @@ async def take_event(run: Any, delivery: Delivery, event: Event) -> dict[str, An
             return {"stepId": delivery.step_id, "resumed": False}
     waiting.event = event
     return {"stepId": delivery.step_id, "resumed": True}
+
+
+async def seal_resume_url(run: Any, run_input: RunInput, execution: dict[str, Any]) -> None:
+    """Puts the stand-in of the run's resume URL in `execution` (`{{ execution.resumeUrl }}`) when its
+    definition reads it: sealed by a local activity (core.runs.resume_links), only then."""
+    if "resumeUrl" not in json.dumps(run_input.definition) or not run.patched(RESUME_URL_PATCH):
+        return
+    execution["resumeUrl"] = await workflow.execute_local_activity_method(
+        ApprovalActivities.resume_url,
+        ResumeUrlRequest(run_input.execution_id),
+        start_to_close_timeout=RECORD_TIMEOUT,
+        summary="seal the run's resume URL",
+    )

@@ -159,6 +159,10 @@ class RunLinks:
     def reveal(self, value: Any) -> tuple[Any, RunLinks]:
         """`value` with this run's stand-ins turned into links (a stand-in sealed for another run, or not
         sealed by Baton, stays as it is), and these RunLinks knowing them to hide them again."""
+        # the run's resume URL's stand-in too (core.runs.resume_links imports this module)
+        from core.runs.resume_links import STAND_IN_PREFIX as RESUME_STAND_IN_PREFIX
+        from core.runs.resume_links import reveal_resume_urls
+
         if self.execution_id is None:
             return value, self
         execution_id = self.execution_id
@@ -179,6 +183,8 @@ class RunLinks:
 
         def walk(item: Any) -> Any:
             if isinstance(item, str):
+                if RESUME_STAND_IN_PREFIX in item:  # the run's resume URL (core.runs.resume_links)
+                    item = reveal_resume_urls(self.secret, self.base_url, execution_id, item, shown)
                 return STAND_IN.sub(link_for, item) if STAND_IN_PREFIX in item else item
             if isinstance(item, dict):
                 return {key: walk(inner) for key, inner in item.items()}
