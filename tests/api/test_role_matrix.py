@@ -107,6 +107,7 @@ async def test_every_workspace_endpoint_follows_the_permission_matrix(
         ("GET", f"{e}/logs", None, "VIEWER"),
         ("GET", f"{e}/timeline", None, "VIEWER"),
         ("GET", f"{e}/values/trigger", None, "VIEWER"),
+        ("GET", f"{e}/files/{execution_id}.{'0' * 32}", None, "VIEWER", 404),  # no such file: the gate passed
         ("POST", f"{e}/retry", None, "MEMBER"),
         ("POST", f"{e}/resume", {}, "MEMBER"),
         ("POST", f"{base}/executions/retry", {"dryRun": True}, "MEMBER"),
@@ -185,7 +186,7 @@ def template_of(path: str) -> str:
     """`/workflows/0b1f.../versions/1` -> `/workflows/{workflow_id}/versions/{version}`."""
     names = {"workflows": "workflow_id", "connections": "connection_id", "executions": "execution_id",
              "webhooks": "webhook_id", "versions": "version", "steps": "step_id", "templates": "template_id",
-             "members": "user_id", "oauth": "integration_id", "batches": "batch_id",
+             "members": "user_id", "oauth": "integration_id", "batches": "batch_id", "files": "file_id",
              "data-store": "key", "providers": "provider_id", "values": "ref"}  # fmt: skip
     parts = path.split("/")
     for index in range(2, len(parts)):
