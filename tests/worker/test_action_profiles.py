@@ -169,7 +169,13 @@ async def test_a_worker_started_with_the_long_profile_alone_polls_only_the_long_
     async with serving(own, temporal_client, engine, redis, ["long"]) as workers:
         assert [worker.task_queue for worker in workers] == [f"{task_queue}-long"]
     async with serving(own, temporal_client, engine, redis) as workers:  # none named: all of them
-        assert [worker.task_queue for worker in workers] == [task_queue, f"{task_queue}-long"]
+        # one queue per profile that actions use: llm.* long, data.* cpu, code.run code
+        assert [worker.task_queue for worker in workers] == [
+            task_queue,
+            f"{task_queue}-long",
+            f"{task_queue}-cpu",
+            f"{task_queue}-code",
+        ]
 
 
 async def test_progress_shows_at_most_twice_a_second_but_always_its_last_page() -> None:
