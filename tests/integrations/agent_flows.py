@@ -91,15 +91,22 @@ def support_agent(
 
 
 async def set_up(
-    studio: Studio, model_server: ScriptedServer, shop: ScriptedServer, *, refund: bool = True, **more: Any
+    studio: Studio,
+    model_server: ScriptedServer,
+    shop: ScriptedServer,
+    *,
+    refund: bool = True,
+    trigger: tuple[str, dict[str, Any]] = ("MANUAL", {}),
+    **more: Any,
 ) -> str:
-    """Scripts the model and the shop, publishes the status workflow and the agent's; the agent's id."""
+    """Scripts the model and the shop, publishes the status workflow and the agent's (with `trigger`: its
+    type and config); the agent's workflow id."""
     model_server.script(CHAT, *model_turns(refund=refund))
     shop.script("/orders/A-1", Reply(200, {"id": "A-1", "total": 50, "currency": "EUR"}))
     shop.script("/refunds", Reply(201, {"refunded": True}))
     llm = await connect(studio, model_server, "openai")
     status_workflow = await studio.publish(STATUS_FLOW)
-    return await studio.publish([support_agent(llm, shop, status_workflow, refund=refund, **more)])
+    return await studio.publish([support_agent(llm, shop, status_workflow, refund=refund, **more)], *trigger)
 
 
 async def decide(

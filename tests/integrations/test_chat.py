@@ -19,8 +19,8 @@ from integrations.llm import anthropic, gemini, openai
 from integrations.llm.streaming import parse_events
 from tests.api.conftest import served_api
 from tests.http_server import Reply, ScriptedServer, Seen
-from tests.integrations.agent_flows import CHAT, sent
-from tests.integrations.conftest import Studio
+from tests.integrations.agent_flows import CHAT, decide, sent, set_up
+from tests.integrations.conftest import Studio, eventually
 from tests.integrations.llm_servers import MODELS, connect, openai_reply, sse
 from tests.integrations.test_llm import STREAMS
 from tests.integrations.test_throttle import hook_of
@@ -217,3 +217,31 @@ def test_each_providers_streamed_events_give_the_text_pieces_shown_live(provider
     text_of = {"openai": openai.stream_text, "anthropic": anthropic.stream_text, "gemini": gemini.stream_text}
     pieces = [text for name, data in parse_events(reply.body) if (text := text_of[provider](name, data))]
     assert pieces == ["Hel", "lo"]
+
+
+async def test_the_support_agent_with_three_tools_answers_a_chat_message_once_its_refund_is_approved(
+    studio: Studio, api: httpx.AsyncClient, model: GatedModel, http_server: ScriptedServer
+) -> None:
+    model.gate.set()
+    chat = ("WEBHOOK", {"syncTimeoutSeconds": 120, "chat": {"allowedOrigins": [SITE]}})
+    workflow_id = await set_up(studio, model, http_server, trigger=chat, message="{{ trigger.body.message }}")
+    token = await hook_of(studio, workflow_id)
+    body = {"message": "Where is A-1? Refund it.", "sessionId": "visitor-9"}
+    asking = asyncio.create_task(api.post(f"/hooks/{token}/chat", headers={"Origin": SITE}, json=body))
+    query = "SELECT id FROM workflow_executions WHERE workflow_id = $1"
+    started = await eventually(lambda: studio.db.fetchval(query, workflow_id))
+    assert started, "the chat message started no run"
+    await decide(studio, started, arguments={"orderId": "A-1", "amount": 20})
+    answered = await asyncio.wait_for(asking, 120)
+    assert answered.status_code == 200, answered.text
+    assert answered.json() == {
+        "answer": "Your order A-1 has shipped; I refunded 20 EUR.",
+        "sessionId": "visitor-9",
+        "executionId": started,
+    }
+    assert sent(http_server, "/refunds") == [{"orderId": "A-1", "amount": 20}]
+    assert len(model.hits(CHAT)) == 3
+    run = await studio.execution(started)
+    rows = {r["stepKey"]: r for r in run["stepExecutions"] if r["stepId"] == "support"}
+    turns = rows["support"]["output"]["turns"]
+    assert [(t["usage"]["totalTokens"], t["costUsd"] > 0) for t in turns] == [(1500, True)] * 3
