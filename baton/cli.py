@@ -16,7 +16,7 @@ from baton.cli_common import (
     _serving_settings,
     _settings,
     _temporal_unreachable,
-    _uvicorn_logging,
+    _uvicorn,
 )
 from baton.cli_login import login
 from baton.cli_ops import ops
@@ -106,21 +106,7 @@ def api(
     workers: Annotated[int, typer.Option(help="Uvicorn worker processes")] = 1,
 ) -> None:
     """Run the REST API (FastAPI on uvicorn) against the configured servers."""
-    import uvicorn
-
-    from api.server import HTTP
-
-    settings = _serving_settings()
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=host or settings.api_host,
-        port=port or settings.api_port,
-        workers=workers,
-        **_uvicorn_logging(settings),
-        proxy_headers=True,
-        http=HTTP,
-    )
+    _uvicorn("api.app:create_app", host, port, workers=workers)
 
 
 @app.command("codec-server")
@@ -133,16 +119,7 @@ def codec_server(
     `temporal server start-dev --ui-codec-endpoint http://127.0.0.1:8234` (`baton dev` does it), or set
     it in the UI's settings (Data Encoder). It decodes any payload it gets: keep it on a private address,
     behind the same access control as the Web UI."""
-    import uvicorn
-
-    settings = _serving_settings()
-    uvicorn.run(
-        "api.codec:create_codec_app",
-        factory=True,
-        host=host or settings.codec_host,
-        port=port or settings.codec_port,
-        **_uvicorn_logging(settings),
-    )
+    _uvicorn("api.codec:create_codec_app", host, port, api=False)
 
 
 @app.command()
@@ -152,20 +129,7 @@ def serve(
 ) -> None:
     """Run the API and a worker in one process (what `baton dev --single-process` runs): runs start eagerly
     on this process's own worker; add more `baton serve` or `baton worker` processes to scale out."""
-    import uvicorn
-
-    from api.server import HTTP
-
-    settings = _serving_settings()
-    uvicorn.run(
-        "baton.serve:create_serving_app",
-        factory=True,
-        host=host or settings.api_host,
-        port=port or settings.api_port,
-        **_uvicorn_logging(settings),
-        proxy_headers=True,
-        http=HTTP,
-    )
+    _uvicorn("baton.serve:create_serving_app", host, port)
 
 
 @app.command()

@@ -57,6 +57,25 @@ def _uvicorn_logging(settings: Settings) -> dict[str, Any]:
     return {"log_level": settings.log_level.lower()}
 
 
+def _uvicorn(
+    app_factory: str, host: str | None, port: int | None, *, api: bool = True, **options: Any
+) -> None:
+    """Serves the app `app_factory` names on uvicorn, logging as Baton logs. `api`: it answers the REST
+    API (`baton api`, `baton serve`): on API_HOST:API_PORT unless given, trusting a proxy's forwarded
+    headers; otherwise the codec server, on CODEC_HOST:CODEC_PORT."""
+    import uvicorn
+
+    from api.server import HTTP
+
+    settings = _serving_settings()
+    if api:
+        host, port = host or settings.api_host, port or settings.api_port
+        options |= {"proxy_headers": True, "http": HTTP}
+    else:
+        host, port = host or settings.codec_host, port or settings.codec_port
+    uvicorn.run(app_factory, factory=True, host=host, port=port, **_uvicorn_logging(settings), **options)
+
+
 def _database_unreachable(settings: Settings, exc: Exception) -> typer.Exit:
     typer.secho(
         f"error: cannot use PostgreSQL at {redact_url(settings.database_url)} "

@@ -17,10 +17,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from baton import console
 from baton.embedded import (
@@ -41,6 +42,13 @@ class StopRequested(Exception):
 
 class Stoppable(Protocol):
     def stop(self) -> None: ...
+
+
+class Startable(Stoppable, Protocol):
+    def start(self) -> None: ...
+
+
+Server = TypeVar("Server", bound=Startable)
 
 
 @dataclass
@@ -161,46 +169,43 @@ class DevStack:
         data.mkdir(parents=True, exist_ok=True)
         print(f"Baton dev stack (data in {data})", flush=True)
 
-        if self.settings.database_url is not None:
-            print(f"  - PostgreSQL: using DATABASE_URL ({self.settings.database_shown})")
-            self.env["DATABASE_URL"] = self.settings.database_url
-        else:
-            postgres = EmbeddedPostgres(data / "postgres", self.options.postgres_port)
-            started = step(f"PostgreSQL (embedded) on 127.0.0.1:{postgres.port}")
-            self.started.append(postgres)
-            postgres.start()
-            done(started)
+        postgres = self._use_or_start(
+            "PostgreSQL",
+            "DATABASE_URL",
+            self.settings.database_url,
+            self.settings.database_shown,
+            lambda: EmbeddedPostgres(data / "postgres", self.options.postgres_port),
+            lambda server: f"PostgreSQL (embedded) on 127.0.0.1:{server.port}",
+        )
+        if postgres is not None:
             self.env["DATABASE_URL"] = postgres.url
-
-        if self.settings.redis_url is not None:
-            print(f"  - Redis: using REDIS_URL ({self.settings.redis_shown})")
-            self.env["REDIS_URL"] = self.settings.redis_url
-        else:
-            redis = EmbeddedRedis(data / "redis", self.options.redis_port)
-            started = step(f"Redis (embedded) on 127.0.0.1:{redis.port}")
-            self.started.append(redis)
-            redis.start()
-            done(started)
+        redis = self._use_or_start(
+            "Redis",
+            "REDIS_URL",
+            self.settings.redis_url,
+            self.settings.redis_shown,
+            lambda: EmbeddedRedis(data / "redis", self.options.redis_port),
+            lambda server: f"Redis (embedded) on 127.0.0.1:{server.port}",
+        )
+        if redis is not None:
             self.env["REDIS_URL"] = redis.url
-
-        if self.settings.temporal_address is not None:
-            print(f"  - Temporal: using TEMPORAL_ADDRESS ({self.settings.temporal_address})")
-            self.env["TEMPORAL_ADDRESS"] = self.settings.temporal_address
-            self.env["TEMPORAL_UI_URL"] = self.settings.temporal_ui_url
-        else:
-            temporal = EmbeddedTemporal(
+        temporal = self._use_or_start(
+            "Temporal",
+            "TEMPORAL_ADDRESS",
+            self.settings.temporal_address,
+            self.settings.temporal_address,
+            lambda: EmbeddedTemporal(
                 data / "temporal",
                 self.options.temporal_port,
                 self.options.temporal_ui_port,
                 namespace=self.settings.temporal_namespace,
                 codec_endpoint=self._codec_url,
-            )
-            started = step(
-                f"Temporal dev server (embedded) on {temporal.address}, Web UI on {temporal.ui_port}"
-            )
-            self.started.append(temporal)
-            temporal.start()
-            done(started)
+            ),
+            lambda server: f"Temporal dev server (embedded) on {server.address}, Web UI on {server.ui_port}",
+        )
+        if temporal is None:
+            self.env["TEMPORAL_UI_URL"] = self.settings.temporal_ui_url
+        else:
             self.env["TEMPORAL_ADDRESS"] = temporal.address
             self.env["TEMPORAL_UI_URL"] = temporal.ui_url
             # every port the dev server opens is one of Baton's own servers (core.outbound.own_servers)
@@ -209,6 +214,28 @@ class DevStack:
             internal = [f"127.0.0.1:{port}" for port in sorted(temporal.internal_ports)]
             configured = os.environ.get("BATON_SERVERS", "")
             self.env["BATON_SERVERS"] = ",".join([configured, *internal] if configured else internal)
+
+    def _use_or_start(
+        self,
+        what: str,
+        variable: str,
+        configured: str | None,
+        shown: str | None,
+        embedded: Callable[[], Server],
+        started_as: Callable[[Server], str],
+    ) -> Server | None:
+        """The server `variable` names (None: nothing to start), or an embedded one, started now and
+        stopped with the stack."""
+        if configured is not None:
+            print(f"  - {what}: using {variable} ({shown})")
+            self.env[variable] = configured
+            return None
+        server = embedded()
+        started = step(started_as(server))
+        self.started.append(server)
+        server.start()
+        done(started)
+        return server
 
     def _prepare_database(self) -> None:
         started = step("Migrating the database and seeding the catalogue and templates")

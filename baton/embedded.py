@@ -93,8 +93,19 @@ def _postgres_user_for(data_dir: Path) -> str | None:
     return POSTGRES_SYSTEM_USER
 
 
+class EmbeddedServer:
+    """What the embedded servers share: the process `start` spawned, stopped by `stop` (a server never
+    started has none)."""
+
+    server: ServerProcess | None
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.stop()
+
+
 @dataclass
-class EmbeddedPostgres:
+class EmbeddedPostgres(EmbeddedServer):
     data_dir: Path
     port: int
     database: str = "baton"
@@ -196,10 +207,6 @@ class EmbeddedPostgres:
                 [*psql, "-c", f'CREATE DATABASE "{self.database}"'], check=True, capture_output=True
             )
 
-    def stop(self) -> None:
-        if self.server:
-            self.server.stop()
-
 
 # ---------------------------------------------------------------- Redis
 
@@ -211,7 +218,7 @@ def redis_server_binary() -> Path:
 
 
 @dataclass
-class EmbeddedRedis:
+class EmbeddedRedis(EmbeddedServer):
     data_dir: Path
     port: int
     server: ServerProcess | None = field(default=None, init=False)
@@ -248,10 +255,6 @@ class EmbeddedRedis:
             self.data_dir.parent / "logs" / "redis.log",
         )
         wait_until_ready(self.server, lambda: _redis_pings(self.port), timeout, "PING")
-
-    def stop(self) -> None:
-        if self.server:
-            self.server.stop()
 
 
 def _redis_pings(port: int) -> bool:
@@ -343,7 +346,7 @@ def temporal_dev_server_args(
 
 
 @dataclass
-class EmbeddedTemporal:
+class EmbeddedTemporal(EmbeddedServer):
     data_dir: Path
     port: int
     ui_port: int
@@ -397,7 +400,3 @@ class EmbeddedTemporal:
     @property
     def metrics_address(self) -> str:
         return f"127.0.0.1:{self.metrics_port}"
-
-    def stop(self) -> None:
-        if self.server:
-            self.server.stop()

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
@@ -139,29 +139,29 @@ async def measure(
     return figures
 
 
+Server = TypeVar("Server", EmbeddedPostgres, EmbeddedRedis, EmbeddedTemporal)
+
+
+def started(server: Server, stack: ExitStack) -> Server:
+    """An embedded server, started now and stopped when `stack` closes."""
+    server.start()
+    stack.callback(server.stop)
+    return server
+
+
 async def main(runs: int) -> None:
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="baton-bench-") as folder:
         data = Path(folder)
         print("Starting servers ...", flush=True)
-        database_url = os.environ.get("DATABASE_URL")
-        if not database_url:
-            postgres = EmbeddedPostgres(data / "postgres", free_port())
-            postgres.start()
-            stack.callback(postgres.stop)
-            database_url = postgres.url
-        redis_url = os.environ.get("REDIS_URL")
-        if not redis_url:
-            redis_server = EmbeddedRedis(data / "redis", free_port())
-            redis_server.start()
-            stack.callback(redis_server.stop)
-            redis_url = redis_server.url
+        postgres = EmbeddedPostgres(data / "postgres", free_port())
+        database_url = os.environ.get("DATABASE_URL") or started(postgres, stack).url
+        redis = EmbeddedRedis(data / "redis", free_port())
+        redis_url = os.environ.get("REDIS_URL") or started(redis, stack).url
         temporal_address = os.environ.get("TEMPORAL_ADDRESS")
         if not temporal_address:
             eager = {"system.enableActivityEagerExecution": "true"} if os.environ.get("BENCH_EAGER") else {}
             temporal = EmbeddedTemporal(data / "temporal", free_port(), free_port(), dynamic_config=eager)
-            temporal.start()
-            stack.callback(temporal.stop)
-            temporal_address = temporal.address
+            temporal_address = started(temporal, stack).address
         database_url = await fresh_database(database_url)
         settings = Settings(
             database_url=database_url,
