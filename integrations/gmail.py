@@ -43,6 +43,19 @@ gmail = Integration(
     ),
     base_url="https://gmail.googleapis.com",
     rate_limit=RateLimit(250, 60),
+    example="""A `new_email` run keeps the message's attachments as files and mails them on:
+
+```json
+{"id": "attachments", "type": "action", "action": "gmail.get_attachments",
+ "input": {"messageId": "{{ trigger.id }}"}}
+```
+
+```json
+{"id": "forward", "type": "action", "action": "gmail.send_email",
+ "input": {"to": "accounts@example.com", "subject": "Fwd: {{ trigger.subject }}", "body": "Attached.",
+           "attachments": "{{ steps.attachments.output.attachments }}"}}
+```
+""",
 )
 MESSAGES = "gmail/v1/users/me/messages"
 

@@ -45,7 +45,7 @@ http = Integration(
     auth_type=AuthType.NONE,
     is_popular=True,
     docs_url="https://developer.mozilla.org/en-US/docs/Web/HTTP",
-    example=OAUTH2_EXAMPLE,
+    example=OAUTH2_EXAMPLE + "\n" + http_files.FILES_EXAMPLE,
 )
 
 

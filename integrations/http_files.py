@@ -24,6 +24,21 @@ from core.files import FileRef, safe_name
 from core.settings import Settings
 from integrations.context import ActionContext
 
+FILES_EXAMPLE = """**Files** (docs/definition.md, "Files"): `"responseFormat": "file"` keeps the answer as a
+file, streamed to the blob store (`output.file`, a FileRef named by Content-Disposition or the URL); `file`
+sends one as the raw body, `multipart` sends text fields and files as multipart/form-data:
+
+```json
+{"id": "report", "type": "action", "action": "http.request",
+ "input": {"url": "https://reports.example.com/q3.pdf", "responseFormat": "file"}}
+```
+
+```json
+{"id": "upload", "type": "action", "action": "http.request",
+ "input": {"method": "POST", "url": "https://docs.example.com/api/documents",
+           "multipart": {"title": "Q3 report", "document": "{{ steps.report.output.file }}"}}}
+```
+"""
 DEFAULT_FILE_MAX_BYTES: int = Settings.model_fields["file_max_bytes"].default
 
 

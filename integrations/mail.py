@@ -40,6 +40,20 @@ mail = Integration(
     auth_type=AuthType.BASIC,
     docs_url="https://www.rfc-editor.org/rfc/rfc3501",
     website_url="https://en.wikipedia.org/wiki/Email",
+    example="""Attachments are files (docs/definition.md, "Files"): a `new_email` run keeps the message's
+attachments with `get_attachments` and sends them on with `send`:
+
+```json
+{"id": "attachments", "type": "action", "action": "email.get_attachments",
+ "input": {"uid": "{{ trigger.uid }}"}}
+```
+
+```json
+{"id": "forward", "type": "action", "action": "email.send",
+ "input": {"to": "accounts@example.com", "subject": "Fwd: {{ trigger.subject }}", "text": "Attached.",
+           "attachments": "{{ steps.attachments.output.attachments }}"}}
+```
+""",
 )
 Security = Literal["starttls", "ssl", "none"]
 MAX_TEXT = 50_000

@@ -37,6 +37,14 @@ slack = Integration(
     base_url="https://slack.com/api",
     # Slack's Tier 3 (chat.update, conversations.history) allows ~50 calls a minute per workspace.
     rate_limit=RateLimit(50, 60),
+    example="""A file (a webhook's upload, a download, an attachment) shared in a channel by `upload_file`:
+
+```json
+{"id": "share", "type": "action", "action": "slack.upload_file",
+ "input": {"file": "{{ trigger.files[0] }}", "channel_id": "C0123456789",
+           "initial_comment": "Signed contract"}}
+```
+""",
 )
 
 AUTH_ERRORS = frozenset(

@@ -5,7 +5,9 @@ body, byte for byte, with its length declared; a reference to a file that is not
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 from email.parser import BytesParser
 from email.policy import HTTP
 from pathlib import Path
@@ -16,7 +18,9 @@ from temporalio.client import WorkflowFailureError, WorkflowHistory
 from temporalio.worker import Replayer
 
 from core.codec import data_converter
+from core.definition.validation import validate_definition
 from core.settings import Settings
+from integrations.catalogue import INTEGRATIONS, action_input_schema
 from tests.engine import Engine, output
 from tests.http_server import Reply, ScriptedServer
 from tests.worker.recording import HISTORIES, recording
@@ -174,3 +178,15 @@ async def test_the_recorded_file_run_replays_on_the_current_worker(settings: Set
     history = WorkflowHistory.from_json(HISTORY, (PATHS / f"{HISTORY}.json").read_text())
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
+
+
+@pytest.mark.parametrize("integration", ["http", "slack", "email", "gmail"])
+def test_the_file_examples_on_the_integrations_page_are_valid_steps(integration: str) -> None:
+    """The examples docs/integrations.md shows for files (tests/integrations/test_docs.py keeps the page in
+    step with the declarations) are steps the server takes."""
+    example = INTEGRATIONS[integration].example
+    blocks = re.findall(r"```json\n(.*?)```", example, re.S)
+    steps = [json.loads(block) for block in blocks if "file" in block or "attachments" in block]
+    assert steps, f"{integration} shows no file example"
+    definition = {"triggerType": "WEBHOOK", "triggerConfig": {}, "steps": steps}  # in order
+    validate_definition(definition, action_schema=action_input_schema)
