@@ -16,6 +16,7 @@ import pytest
 
 from core.settings import Settings
 from tests.api.conftest import api_client_for, sign_up
+from tests.api.test_webhook_signatures import hex_hmac
 from tests.api.test_webhooks import finished, webhook_workflow
 from tests.http_server import Reply, ScriptedServer
 
@@ -184,3 +185,27 @@ async def test_a_sync_webhook_answers_with_a_file_as_an_attachment_whatever_its_
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["content-security-policy"] == "sandbox"
     assert response.headers["x-report"] == "weekly"
+
+
+async def test_a_signed_webhook_checks_its_signature_over_the_raw_uploaded_bytes(
+    api_with_worker: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    steps = [{"id": "seen", "type": "set", "values": {"sha": "{{ trigger.files[0].sha256 }}"}}]
+    base, headers, _, hook = await webhook_workflow(api_with_worker, steps, email="signed@example.com")
+    secret = "github-webhook-secret-for-files"
+    answer = await api_with_worker.put(
+        f"{base}/webhooks/{hook['id']}/secret", headers=headers, json={"scheme": "github", "secret": secret}
+    )
+    assert answer.status_code < 300, answer.text
+    url, binary = f"/hooks/{hook['token']}", {"Content-Type": "application/octet-stream"}
+    wrong = await api_with_worker.post(
+        url, content=PDF, headers={**binary, "X-Hub-Signature-256": f"sha256={hex_hmac('nope', PDF)}"}
+    )
+    assert wrong.status_code == 401
+    signed = await api_with_worker.post(
+        url, content=PDF, headers={**binary, "X-Hub-Signature-256": f"sha256={hex_hmac(secret, PDF)}"}
+    )
+    assert signed.status_code == 202, signed.text
+    execution_id = signed.json()["executionId"]
+    assert (await finished(db, execution_id))["status"] == "SUCCESS"
+    assert await step_output(db, execution_id, "seen") == {"sha": hashlib.sha256(PDF).hexdigest()}
