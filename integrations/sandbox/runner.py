@@ -15,7 +15,9 @@ What was chosen, and why:
   the monty worker), and under OS limits set before it runs anything: CPU seconds (SIGXCPU), no file may be
   written (RLIMIT_FSIZE 0), no core dumps, few descriptors, and a memory ceiling: RLIMIT_AS for Python;
   RLIMIT_DATA for JavaScript, because V8 reserves gigabytes of address space it never uses and dies under
-  RLIMIT_AS. The engines' own limits stop a script first, with a clear message; the OS limits and the
+  RLIMIT_AS. Where the worker may (root, or a user namespace), the child also gets a network namespace of
+  its own with no interface: neither engine has a network API, and should one be found, it reaches
+  nothing. The engines' own limits stop a script first, with a clear message; the OS limits and the
   worker's wall-clock kill are the backstop for what escapes them. A child that dies fails the step; it
   never leaves the run stuck.
 - One warm child per language waits for the next script (its engine started: V8 initialised, the monty
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import json
 import os
 import resource
@@ -51,6 +54,16 @@ BASELINE_BYTES = 512 * 2**20
 GRACE_SECONDS = 3.0
 # an answer carries the result as escaped JSON text: room for the escaping
 ANSWER_LIMIT = 8 * MAX_OUTPUT_BYTES
+CLONE_NEWNET = 0x40000000
+
+
+def without_network() -> bool:
+    """Moves the calling process into a new network namespace (no interface, not even loopback); False
+    where that is not permitted (then the engines' lack of any network API is the only wall)."""
+    try:
+        return bool(ctypes.CDLL(None, use_errno=True).unshare(CLONE_NEWNET) == 0)
+    except (OSError, AttributeError):
+        return False
 
 
 def os_limits(language: Language) -> Callable[[], None]:
@@ -64,6 +77,7 @@ def os_limits(language: Language) -> Callable[[], None]:
         resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+        without_network()
 
     return apply
 

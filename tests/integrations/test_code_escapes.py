@@ -10,6 +10,8 @@ reachable host object, a result the sandbox should not have, or a run that does 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,7 +19,7 @@ from typing import Any
 import pytest
 
 from integrations.sandbox.protocol import Answer, Job, Language
-from integrations.sandbox.runner import Sandbox
+from integrations.sandbox.runner import Sandbox, os_limits
 
 NOW_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z, the time passed in
 
@@ -276,3 +278,39 @@ async def test_randomness_is_seeded_by_the_time_passed_in(
 ) -> None:
     first = result(await run(sandbox, language, source))
     assert result(await run(sandbox, language, source)) == first
+
+
+# -- the child process's own walls ---------------------------------------------------------------------
+
+
+def test_a_sandbox_child_has_no_network_and_no_environment() -> None:
+    """What the worker starts a child under (runner.os_limits), tried on a plain Python: it reaches no
+    address (its own network namespace, where the worker may make one) and sees no variable."""
+    probe = (
+        "import os, socket\n"
+        "seen = sorted(k for k in os.environ if k != 'LC_CTYPE')  # Python's own locale coercion (PEP 538)\n"
+        "s = socket.socket()\n"
+        "s.settimeout(2)\n"
+        "try:\n"
+        "    s.connect(('127.0.0.1', 5432))\n"
+        "    print('connected', seen)\n"
+        "except OSError:\n"
+        "    print('unreachable', seen)\n"
+    )
+    if not without_network_permitted():
+        pytest.skip("this machine does not let a process make a network namespace (not root, no userns)")
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", probe],
+        preexec_fn=os_limits("python"),
+        env={},
+        capture_output=True,
+        text=True,
+    )
+    assert done.stdout.strip() == "unreachable []", done.stdout + done.stderr
+
+
+def without_network_permitted() -> bool:
+    probe = "from integrations.sandbox.runner import without_network\nprint(without_network())"
+    return (
+        subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "True"
+    )
