@@ -216,6 +216,7 @@ async def request(data: RequestInput, ctx: ActionContext) -> RequestOutput:
         data.send_idempotency_key
         and ctx.idempotency_key
         and data.method in {"POST", "PATCH"}
+        and data.paginate is None  # one key for every page would answer the first page again
         and not any(name.lower() == "idempotency-key" for name in headers)
     ):
         headers["Idempotency-Key"] = ctx.idempotency_key

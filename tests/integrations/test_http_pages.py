@@ -182,6 +182,15 @@ async def test_offsets_end_at_a_short_page_and_send_the_limit(
     assert {r.query["limit"][0] for r in listings.hits("/offset")} == {"5"}
 
 
+async def test_a_paginated_post_sends_no_idempotency_key(engine_worker: Engine, listings: Listings) -> None:
+    steps = listing(f"{listings.base_url}/link", {"type": "link", "maxPages": 2})
+    steps[0]["input"]["method"] = "POST"
+    result = await engine_worker.run(steps)
+    assert result.result["items"] == ITEMS[:6]
+    assert [r.method for r in listings.hits("/link")] == ["POST", "POST"]
+    assert all("Idempotency-Key" not in r.headers for r in listings.hits("/link"))
+
+
 async def test_max_pages_and_stop_when_end_the_pages_early(engine_worker: Engine, listings: Listings) -> None:
     capped = await read_all(engine_worker, f"{listings.base_url}/link", {"type": "link", "maxPages": 2})
     assert capped["items"] == ITEMS[:6]
