@@ -18,6 +18,7 @@ from baton.cli_common import (
     _temporal_unreachable,
     _uvicorn,
 )
+from baton.cli_integrations import integrations_app
 from baton.cli_login import login
 from baton.cli_ops import ops
 from baton.cli_runs import approvals_app, runs_app
@@ -174,3 +175,4 @@ app.command("login")(login)
 app.add_typer(runs_app, name="runs")
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(workflows_app, name="workflows")
+app.add_typer(integrations_app, name="integrations")

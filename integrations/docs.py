@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from integrations.catalogue import INTEGRATIONS
+from integrations.catalogue import builtin_integrations
+from integrations.openapi import DOCS_SECTION as OPENAPI_SECTION
 from integrations.sdk import Integration
 
 HEADER = """# Integrations
@@ -126,11 +127,12 @@ def integration_section(integration: Integration) -> list[str]:
 
 def render() -> str:
     lines = [HEADER, "| integration | auth | triggers | actions |", "|---|---|---|---|"]
-    for integration in INTEGRATIONS.values():
+    for integration in builtin_integrations():
         triggers = ", ".join(f"`{t.id}`" for t in integration.triggers.values())
         actions = ", ".join(f"`{a.id}`" for a in integration.actions.values())
         lines.append(f"| {integration.name} | {integration.auth_type.value} | {triggers} | {actions} |")
     lines.append("")
-    for integration in INTEGRATIONS.values():
+    for integration in builtin_integrations():
         lines += integration_section(integration)
+    lines.append(OPENAPI_SECTION)
     return "\n".join(lines).rstrip() + "\n"

@@ -40,6 +40,7 @@ from core.settings import Settings
 from core.temporal import connect_temporal
 from core.triggers.arming import TriggerArming
 from integrations.catalogue import oauth_endpoints
+from integrations.openapi.imports import load_imported_services
 from worker.batches import BatonBatch
 from worker.closing import BatonCancel
 from worker.debounce import BatonDebounce
@@ -241,6 +242,8 @@ async def warm_up(engine: AsyncEngine, redis: Redis) -> None:
         await connection.execute(text("SELECT 1"))
     await redis.ping()
     await redis.publish("baton:warm-up", "")
+    # services imported from OpenAPI documents: their actions are this worker's activities too
+    await load_imported_services(engine)
 
 
 def metrics_runtime(settings: Settings) -> Runtime | None:

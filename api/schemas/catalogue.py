@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import Field
+
 from api.schemas.base import ApiModel
 from core.models import AuthType, TriggerType
 
@@ -61,3 +63,24 @@ class TemplateOut(ApiModel):
     required_integrations: list[str]
     created_at: datetime
     updated_at: datetime
+
+
+class ServiceImport(ApiModel):
+    """An OpenAPI 3 document to import as an integration (POST /integrations/import)."""
+
+    document: str | dict[str, Any] = Field(
+        description="The OpenAPI 3.0/3.1 document: its YAML or JSON text, or the parsed object",
+        examples=['openapi: "3.0.0"\ninfo: {title: Petstore, version: "1"}\npaths: {}'],
+    )
+    id: str | None = Field(
+        default=None,
+        description="The integration id its actions are named under (`petstore.find_pets`); default: from "
+        "info.title",
+        examples=["petstore"],
+    )
+    base_url: str | None = Field(
+        default=None,
+        description="Where the service is, overriding the document's first server (a connection's `baseUrl` "
+        "and INTEGRATION_BASE_URLS override it in turn)",
+        examples=["https://petstore.example.com/api"],
+    )
