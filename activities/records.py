@@ -38,6 +38,7 @@ from core.contract import (
     StepRecord,
     StepRows,
     VersionRequest,
+    payload_bytes,
 )
 from core.live import live_event, new_entry_id
 from core.logstore import LogWriters
@@ -363,6 +364,19 @@ def live_message(record: StepRecord) -> str:
     return f"{step} is {record.status.lower()}"
 
 
+# A step's input or output larger than this is not copied into its log entry (the step's row keeps it, and
+# the API reads it: core.runs.values); a run with a blob store hands on values up to MAX_VALUE_BYTES.
+LOG_VALUE_BYTES = 256 * 1024
+
+
+def logged_value(value: Any, secrets: Secrets = NO_SECRETS) -> Any:
+    """`value` redacted as a log entry holds it, or `{omitted, size}` past LOG_VALUE_BYTES."""
+    size = payload_bytes(value, LOG_VALUE_BYTES)
+    if size > LOG_VALUE_BYTES:
+        return {"omitted": True, "size": size, "detail": "too large for the log: read it from the step"}
+    return redact(value, secrets)
+
+
 def step_log(execution_id: str, record: StepRecord, secrets: Secrets = NO_SECRETS) -> dict[str, Any]:
     """The seed's log entry for a step: `Step 'Send Email' completed successfully`, with its duration and
     its input and output, secrets redacted (`emit` fills in the workflow)."""
@@ -387,8 +401,8 @@ def step_log(execution_id: str, record: StepRecord, secrets: Secrets = NO_SECRET
         "stepId": record.step_id,
         "metadata": {
             "duration": duration_ms(started, completed),
-            "input": redact(record.input, secrets),
-            "output": redact(record.output, secrets),
+            "input": logged_value(record.input, secrets),
+            "output": logged_value(record.output, secrets),
             "key": record.key,
             "sequence": record.sequence,  # the order the step began (entries come in the order steps end)
             "retries": record.retry_count,

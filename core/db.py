@@ -130,9 +130,10 @@ def jsonb(value: Any) -> str:
         text = json.dumps(value, default=str, allow_nan=False)
     except ValueError:  # a NaN or an infinity somewhere
         text = json.dumps(_storable(json.loads(json.dumps(value, default=str))), allow_nan=False)
-    if _JSON_SURROGATE.search(text):
+    # the plain substring looks first: a large value (MAX_VALUE_BYTES) with neither is not walked by a regex
+    if "\\ud" in text and _JSON_SURROGATE.search(text):
         text = json.dumps(_storable(json.loads(text)))
-    return _JSON_NUL.sub(r"\1\\ufffd", text)
+    return _JSON_NUL.sub(r"\1\\ufffd", text) if "\\u0000" in text else text
 
 
 def _storable(value: Any) -> Any:

@@ -16,6 +16,7 @@ import pytest
 from temporalio.client import WorkflowFailureError, WorkflowHistory
 from temporalio.worker import Replayer
 
+from activities.records import LOG_VALUE_BYTES, logged_value
 from core.blobs import run_value_limit
 from core.codec import REFERENCE_TYPE, data_converter
 from core.contract import RunResult
@@ -171,3 +172,14 @@ async def test_the_recorded_run_replays_on_the_current_worker(settings: Settings
     history = WorkflowHistory.from_json(RECORDED.stem, RECORDED.read_text())
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
+
+
+def test_a_large_value_is_not_copied_into_the_steps_log_entry() -> None:
+    large = {"text": "x" * (LOG_VALUE_BYTES + 1)}
+    assert logged_value(large) == {
+        "omitted": True,
+        "size": len(json.dumps(large, separators=(",", ":"))),
+        "detail": "too large for the log: read it from the step",
+    }
+    small = {"authorization": "Bearer abcdefghijklmnop", "n": 1}
+    assert logged_value(small) == {"authorization": "[redacted]", "n": 1}
