@@ -228,7 +228,7 @@ async def paginate(
 ) -> tuple[list[Any], PagesSummary, httpx.Response]:
     """Reads the pages; answers their items, the summary and the last page's response."""
     limits = PageLimits.of(ctx.settings)
-    most = spec.max_pages or limits.default
+    most = spec.max_pages or min(limits.default, limits.most)
     if most > limits.most:
         raise ActionError(
             f"paginate.maxPages {most} is above this installation's limit of {limits.most} pages "

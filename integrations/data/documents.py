@@ -168,7 +168,9 @@ xml_parse = parser_action(
 
 
 class HtmlInput(TextSource):
-    selector: str = Field(min_length=1, description="A CSS selector", examples=["table.prices tr"])
+    selector: str = Field(
+        min_length=1, max_length=1000, description="A CSS selector", examples=["table.prices tr"]
+    )
     attribute: str | None = Field(
         default=None, description="Also answer this attribute's value of each match"
     )
