@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -37,6 +37,7 @@ from api.schemas.workflows import (
 )
 from core import workflows as store
 from core.errors import InvalidInput
+from core.models import Workflow
 from core.permissions import Permission
 from core.runs import open_execution_ids
 from core.runs.drafts import DraftRuns
@@ -63,6 +64,33 @@ def rearm_after_commit(session: AsyncSession, resources: Resources, workflow_id:
     cache entry, then arms or disarms the trigger (webhook, schedule, poller) to match."""
     forget_after_commit(session, resources, workflow_id)
     after_commit(session, lambda: resources.arm(workflow_id))
+
+
+class OnWorkflow:
+    """What a route changing one workflow holds: its id, the caller (workflows:write), the request's
+    session, the servers and the auditor."""
+
+    def __init__(
+        self,
+        workflow_id: str,
+        access: Editor,
+        session: SessionDep,
+        auditor: AuditorDep,
+        resources: ResourcesDep,
+    ) -> None:
+        self.id, self.access, self.session = workflow_id, access, session
+        self.auditor, self.resources = auditor, resources
+
+    async def rearmed(self) -> Workflow:
+        """The workflow, its trigger armed or disarmed to match once this write commits."""
+        rearm_after_commit(self.session, self.resources, self.id)
+        return await store.get(self.session, self.access.workspace.id, self.id)
+
+    async def audited(self, action: str, **details: Any) -> None:
+        await self.auditor.in_workspace(self.access, action, "workflow", self.id, **details)
+
+
+Changing = Annotated[OnWorkflow, Depends()]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=WorkflowOut, responses=ERRORS)
@@ -190,66 +218,34 @@ async def delete(
 @router.post(
     "/{workflow_id}/publish", status_code=status.HTTP_201_CREATED, response_model=VersionOut, responses=ERRORS
 )
-async def publish(
-    workflow_id: str,
-    body: PublishBody,
-    access: Editor,
-    session: SessionDep,
-    auditor: AuditorDep,
-    resources: ResourcesDep,
-) -> VersionOut:
+async def publish(body: PublishBody, workflow: Changing) -> VersionOut:
     """Snapshot the draft as a new version; the workflow becomes active and new runs use this version."""
-    rearm_after_commit(session, resources, workflow_id)
-    workflow = await store.get(session, access.workspace.id, workflow_id)
-    version = await store.publish(session, workflow, access.principal.user, body.change_description)
+    session, user = workflow.session, workflow.access.principal.user
+    version = await store.publish(session, await workflow.rearmed(), user, body.change_description)
     await session.refresh(version)
-    await auditor.in_workspace(
-        access,
-        "workflow.published",
-        "workflow",
-        workflow_id,
-        metadata={"version": version.version, "changeDescription": body.change_description},
-    )
+    metadata = {"version": version.version, "changeDescription": body.change_description}
+    await workflow.audited("workflow.published", metadata=metadata)
     return VersionOut.model_validate(version)
 
 
-async def _set_active(
-    active: bool,
-    workflow_id: str,
-    access: WorkspaceAccess,
-    session: AsyncSession,
-    auditor: AuditorDep,
-    resources: Resources,
-) -> WorkflowOut:
-    rearm_after_commit(session, resources, workflow_id)
-    workflow = await store.set_active(
-        session, await store.get(session, access.workspace.id, workflow_id), active
-    )
-    await auditor.in_workspace(
-        access,
-        "workflow.activated" if active else "workflow.deactivated",
-        "workflow",
-        workflow_id,
-    )
-    await session.flush()
-    await session.refresh(workflow)
-    return WorkflowOut.model_validate(workflow)
+async def _set_active(active: bool, workflow: OnWorkflow) -> WorkflowOut:
+    changed = await store.set_active(workflow.session, await workflow.rearmed(), active)
+    await workflow.audited("workflow.activated" if active else "workflow.deactivated")
+    await workflow.session.flush()
+    await workflow.session.refresh(changed)
+    return WorkflowOut.model_validate(changed)
 
 
 @router.post("/{workflow_id}/activate", response_model=WorkflowOut, responses=ERRORS)
-async def activate(
-    workflow_id: str, access: Editor, session: SessionDep, auditor: AuditorDep, resources: ResourcesDep
-) -> WorkflowOut:
+async def activate(workflow: Changing) -> WorkflowOut:
     """Arm the trigger of a published workflow."""
-    return await _set_active(True, workflow_id, access, session, auditor, resources)
+    return await _set_active(True, workflow)
 
 
 @router.post("/{workflow_id}/deactivate", response_model=WorkflowOut, responses=ERRORS)
-async def deactivate(
-    workflow_id: str, access: Editor, session: SessionDep, auditor: AuditorDep, resources: ResourcesDep
-) -> WorkflowOut:
+async def deactivate(workflow: Changing) -> WorkflowOut:
     """Disarm the trigger; runs in flight go on."""
-    return await _set_active(False, workflow_id, access, session, auditor, resources)
+    return await _set_active(False, workflow)
 
 
 @router.get("/{workflow_id}/versions", response_model=Page[VersionOut], responses=ERRORS)
@@ -272,26 +268,12 @@ async def version(
     response_model=VersionOut,
     responses=ERRORS,
 )
-async def restore(
-    workflow_id: str,
-    version: VersionNumber,
-    access: Editor,
-    session: SessionDep,
-    auditor: AuditorDep,
-    resources: ResourcesDep,
-) -> VersionOut:
+async def restore(version: VersionNumber, workflow: Changing) -> VersionOut:
     """Make an old version current again; it is published as a new version."""
-    rearm_after_commit(session, resources, workflow_id)
-    workflow = await store.get(session, access.workspace.id, workflow_id)
-    restored = await store.restore(session, workflow, version, access.principal.user)
-    await session.refresh(restored)
-    await auditor.in_workspace(
-        access,
-        "workflow.restored",
-        "workflow",
-        workflow_id,
-        metadata={"restored": version, "version": restored.version},
-    )
+    user = workflow.access.principal.user
+    restored = await store.restore(workflow.session, await workflow.rearmed(), version, user)
+    await workflow.session.refresh(restored)
+    await workflow.audited("workflow.restored", metadata={"restored": version, "version": restored.version})
     return VersionOut.model_validate(restored)
 
 
