@@ -11,7 +11,9 @@ that waits for the slot, one cancelled while it waits: `-k concurrency_slot`), a
 paused run and a step parked by onError "pause" then fixed (`-k paused`), a run that waits out a
 connection's rate limit (recorded by tests/integrations/test_record_wait_history.py), an approval that
 asks through its signed links and fails when rejected (`approval_notify_rejected`), and an action failing
-after buffered rows (`failed_action_after_rows`). `test_the_guard_bites_when_commands_are_reordered`
+after buffered rows (`failed_action_after_rows`), and agent steps without and with a tool call waiting
+for approval (`agent`, `agent_approval`: tests/integrations/test_agent.py records them).
+`test_the_guard_bites_when_commands_are_reordered`
 proves a reordered command fails the guard.
 
 histories/before-local-records/, before-local-actions/, before-typed-activities/ (every history above as
