@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import re
+import uuid
 from email.parser import BytesParser
 from email.policy import HTTP
 from pathlib import Path
@@ -17,8 +18,10 @@ import pytest
 from temporalio.client import WorkflowFailureError, WorkflowHistory
 from temporalio.worker import Replayer
 
+from core.blobs import create_blob_store
 from core.codec import data_converter
 from core.definition.validation import validate_definition
+from core.files import store_file
 from core.settings import Settings
 from integrations.catalogue import INTEGRATIONS, action_input_schema
 from tests.engine import Engine, output
@@ -108,23 +111,29 @@ async def test_a_download_is_a_file_that_later_steps_upload_as_multipart_and_as_
     assert (put.headers["Content-Type"], put.headers["Content-Length"]) == ("application/pdf", str(len(DATA)))
 
 
-async def test_a_file_reference_that_names_no_file_fails_the_step_without_retrying(
-    engine_worker: Engine, http_server: ScriptedServer
+@pytest.mark.parametrize("whose", ["another workspace's", "nobody's"])
+async def test_a_file_reference_this_workspace_has_no_file_for_fails_the_step_without_retrying(
+    engine_worker: Engine, http_server: ScriptedServer, settings: Settings, whose: str
 ) -> None:
     url = http_server.script("/upload", Reply(201, {"ok": True}))
-    forged = {
-        "fileId": f"{'0' * 8}-0000-4000-8000-{'0' * 12}.{'a' * 32}",
-        "name": "x.txt",
-        "size": 3,
-        "contentType": "text/plain",
-        "sha256": "0" * 64,
-    }
+    if whose == "nobody's":
+        ref = {
+            "fileId": f"{uuid.uuid4()}.{'a' * 32}",
+            "name": "x.txt",
+            "size": 3,
+            "contentType": "text/plain",
+            "sha256": "0" * 64,
+        }
+    else:  # a real file of a run of another workspace, its reference copied into this workspace's workflow
+        blobs = create_blob_store(settings)
+        other = await store_file(blobs, str(uuid.uuid4()), str(uuid.uuid4()), b"secret", name="x.txt")
+        ref = other.as_value()
     steps = [
         {
             "id": "send",
             "type": "action",
             "action": "http.request",
-            "input": {"method": "POST", "url": url, "file": forged},
+            "input": {"method": "POST", "url": url, "file": ref},
         }
     ]
     handle = await engine_worker.start(steps)
