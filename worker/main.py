@@ -156,6 +156,10 @@ def action_activities(
     )
 
 
+# The longest Temporal's core holds an activity's newest heartbeat before sending it
+HEARTBEAT_THROTTLE = timedelta(seconds=2)
+
+
 def build_workers(
     client: Client,
     settings: Settings,
@@ -185,7 +189,17 @@ def build_workers(
         for profile in others:
             served = actions.activities(profile.name)
             if served:  # a queue no action uses needs no poller
-                workers.append(Worker(client, task_queue=profile.task_queue(queue), activities=served))
+                workers.append(
+                    Worker(
+                        client,
+                        task_queue=profile.task_queue(queue),
+                        activities=served,
+                        # what an attempt heartbeats reaches Temporal within seconds (not 0.8 of the
+                        # heartbeat timeout): a retry after a worker crash resumes from recent details
+                        # (the page a paginated http.request had reached)
+                        max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
+                    )
+                )
     return workers
 
 
