@@ -14,8 +14,8 @@ rendered before the call; they are evaluated per page, bounded like every expres
 A retry resumes at the failed page: after each page the call heartbeats where it is and the items so far
 (a paginated request runs as a regular activity, on the `long` profile, never a local one), and the next
 attempt starts from its last heartbeat, so pages read once are not read again. A failed attempt reports its
-last position as it ends; after a worker crash the retry starts from the last heartbeat Temporal received
-(heartbeats are throttled to 0.8 of the 60 s heartbeat timeout), so a few pages may be read again.
+last position as it ends; after a worker crash the retry (once the 60 s heartbeat timeout passed) starts
+from the last heartbeat Temporal received, at most 2 s old (worker.main.HEARTBEAT_THROTTLE).
 The items are bounded in total (HTTP_PAGES_MAX_BYTES, they ride in the heartbeat) and the pages by
 HTTP_PAGES_DEFAULT and HTTP_PAGES_MAX. A next link must stay on the first URL's origin: the
 connection's credentials go with it.
