@@ -55,9 +55,16 @@ async def test_values_past_temporals_limit_go_through_the_claim_check_and_expres
     rows = ["r" * 1000] * 2500  # an action's answer of 2.5 MB
     items = ["i" * 700_000, "j" * 700_000, "k" * 700_000]  # the loop's batches carry 1.4 MB each
     url = http_server.script("/export", Reply(200, {"rows": rows}))
+    sink = http_server.script("/sink", Reply(200, {"ok": True}))
     steps = [
         {"id": "copy", "type": "set", "values": {"text": "{{ trigger.text }}"}},
         {"id": "fetch", "type": "action", "action": "http.request", "input": {"url": url}},
+        {  # an action's input as large: the value passed on by reference
+            "id": "send",
+            "type": "action",
+            "action": "http.request",
+            "input": {"method": "POST", "url": sink, "json": "{{ steps.fetch.output.body }}"},
+        },
         {
             "id": "each",
             "type": "loop",
@@ -88,6 +95,8 @@ async def test_values_past_temporals_limit_go_through_the_claim_check_and_expres
     found = await engine_worker.step_rows(handle)
     assert output(found["copy"]) == {"text": text}
     assert output(found["fetch"])["body"]["rows"] == rows
+    [sent] = [r for r in http_server.requests if r.path == "/sink"]
+    assert json.loads(sent.body) == {"rows": rows}
     kept = await engine_worker.db.fetch(
         "SELECT output FROM step_executions WHERE execution_id = $1 AND step_id = 'keep' ORDER BY step_key",
         handle.id.removeprefix("run-"),
