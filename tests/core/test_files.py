@@ -135,3 +135,15 @@ async def test_retention_removes_a_runs_files_once_the_run_is_gone(
     with pytest.raises(FileNotFound):
         await read_file_bytes(store, workspace, gone, 10)
     assert await read_file_bytes(store, workspace, stays, 10) == b"new"
+
+
+def test_the_json_schemas_describe_files_by_the_issues_names() -> None:
+    from core.definition.steps import definition_json_schema
+    from integrations.catalogue import action_input_schema
+
+    assert "file" in definition_json_schema()["$defs"]["RespondStep"]["properties"]
+    request = action_input_schema("http.request")
+    assert request is not None
+    assert {"file", "multipart", "responseFormat"} <= set(request["properties"])
+    fields = set(request["$defs"]["FileRef"]["properties"])
+    assert fields == {"fileId", "name", "size", "contentType", "sha256"}
