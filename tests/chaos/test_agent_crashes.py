@@ -7,20 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 
-import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import WorkflowHandle
 
 from baton.seeding import seed
 from core.contract import DELIVER_UPDATE, STATE_QUERY, Decision, RunResult
 from core.crypto import CredentialCipher
 from core.runs.waits import Delivery
-from core.settings import Settings
-from tests.chaos.conftest import Process, record, worker_env
+from tests.chaos.conftest import Children, record
 from tests.chaos.test_crash_repeats import HoldingServer
-from tests.engine import Engine
 from tests.factories import create_user, create_workflow, create_workspace
 from tests.http_server import Reply, ScriptedServer
 from tests.integrations.agent_flows import CHAT, STATUS_FLOW, model_turns, sent, support_agent
@@ -40,15 +36,10 @@ async def waits_for_approval(handle: WorkflowHandle[object, RunResult]) -> bool:
 
 
 async def test_a_worker_killed_mid_agent_repeats_no_model_turn_and_no_tool_effect(
-    settings: Settings,
-    engine: AsyncEngine,
-    db: asyncpg.Connection,
-    temporal_client: Client,
-    task_queue: str,
-    processes: list[Process],
-    tmp_path: Path,
+    engine: AsyncEngine, children: Children
 ) -> None:
     await seed(engine)
+    settings, db = children.settings, children.db
     model, shop = ScriptedServer(), HoldingServer()
     try:
         model.script(CHAT, *model_turns(refund=True))
@@ -72,11 +63,8 @@ async def test_a_worker_killed_mid_agent_repeats_no_model_turn_and_no_tool_effec
         agent["tools"][0]["input"]["url"] = shop.base_url + "/hold"  # the lookup is held in flight
         steps = [agent]
         workflow_id = await create_workflow(db, steps, workspace_id=workspace, user_id=user)
-        worker = Process(["worker"], worker_env(settings, task_queue), tmp_path / "worker.log")
-        processes.append(worker)
-
-        worker.start()
-        handle = await Engine(temporal_client, db, task_queue).start(
+        worker = children.start(["worker"])
+        handle = await children.engine.start(
             steps, {"message": "Where is A-1? Refund it."}, workflow_id=workflow_id
         )
         assert await asyncio.to_thread(shop.held.wait, 90), "the agent never called its lookup tool"
@@ -92,7 +80,7 @@ async def test_a_worker_killed_mid_agent_repeats_no_model_turn_and_no_tool_effec
         worker.stop()
 
         lookups = shop.hits("/hold")
-        children = await db.fetchval(
+        child_runs = await db.fetchval(
             "SELECT count(*) FROM workflow_executions WHERE workflow_id = $1", status_workflow
         )
         record(
@@ -100,7 +88,7 @@ async def test_a_worker_killed_mid_agent_repeats_no_model_turn_and_no_tool_effec
             model_turns=len(model.hits(CHAT)),
             lookup_calls=len(lookups),
             lookup_keys=len({hit.headers.get("Idempotency-Key") for hit in lookups}),
-            subworkflow_runs=children,
+            subworkflow_runs=child_runs,
             refunds=len(shop.hits("/refunds")),
         )
         assert result.status == "SUCCESS", result.error
@@ -108,7 +96,7 @@ async def test_a_worker_killed_mid_agent_repeats_no_model_turn_and_no_tool_effec
         assert len(model.hits(CHAT)) == 3  # each turn once
         assert 1 <= len(lookups) <= 2  # the call in flight may be made again...
         assert len({hit.headers.get("Idempotency-Key") for hit in lookups}) == 1  # ...under the same key
-        assert children == 1
+        assert child_runs == 1
         assert sent(shop, "/refunds") == [{"orderId": "A-1", "amount": 20}]
     finally:
         shop.release.set()
