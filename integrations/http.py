@@ -272,7 +272,7 @@ async def _with_files(
         if streaming.status_code >= 400:
             await streaming.aread()
             refuse(data, data.url, streaming)
-        file = await http_files.store_response(ctx, streaming, data.url)
+        file = await http_files.store_response(ctx, streaming, str(streaming.url))
     return RequestOutput(status=streaming.status_code, headers=dict(streaming.headers), body=None, file=file)
 
 
