@@ -8,16 +8,12 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import defaultdict
-from pathlib import Path
 
-import asyncpg
 import httpx
-from temporalio.client import Client
 from temporalio.service import RPCError
 
-from core.settings import Settings
 from tests.api.test_webhooks import webhook_workflow
-from tests.chaos.conftest import Process, record, start_api, worker_env
+from tests.chaos.conftest import Children, record, start_api
 
 CALLS = 300
 CONCURRENCY = 10
@@ -36,15 +32,10 @@ async def ready(client: httpx.AsyncClient) -> None:
 
 
 async def test_an_api_killed_during_a_webhook_burst_acknowledges_each_run_once(
-    settings: Settings,
-    db: asyncpg.Connection,
-    temporal_client: Client,
-    task_queue: str,
-    processes: list[Process],
-    tmp_path: Path,
+    children: Children,
 ) -> None:
-    port = start_api(worker_env(settings, task_queue), tmp_path / "api.log", processes)
-    api = processes[-1]
+    port = start_api(children.env(), children.logs / "api.log", children.processes)
+    api = children.processes[-1]
     seed = random.randrange(1 << 30)
     chance = random.Random(seed)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
@@ -89,12 +80,14 @@ async def test_an_api_killed_during_a_webhook_burst_acknowledges_each_run_once(
     ids = {execution for found in acknowledged.values() for execution in found}
     rows = {
         r["id"]
-        for r in await db.fetch("SELECT id FROM workflow_executions WHERE workflow_id = $1", workflow_id)
+        for r in await children.db.fetch(
+            "SELECT id FROM workflow_executions WHERE workflow_id = $1", workflow_id
+        )
     }
     started = 0
     for execution_id in rows:
         try:
-            await temporal_client.get_workflow_handle(f"run-{execution_id}").describe()
+            await children.temporal_client.get_workflow_handle(f"run-{execution_id}").describe()
             started += 1
         except RPCError:
             pass

@@ -11,17 +11,12 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from pathlib import Path
 
-import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.client import Client
 
 from baton.seeding import seed
 from core.crypto import CredentialCipher
-from core.settings import Settings
-from tests.chaos.conftest import Process, record, worker_env
-from tests.engine import Engine
+from tests.chaos.conftest import Children, record
 from tests.factories import create_user, create_workflow, create_workspace
 from tests.fakes import SlackAPI
 from tests.http_server import Reply, ScriptedServer, Seen
@@ -47,14 +42,10 @@ class HoldingServer(ScriptedServer):
 
 
 async def test_a_worker_crash_repeats_no_step_that_already_acted(
-    settings: Settings,
     engine: AsyncEngine,
-    db: asyncpg.Connection,
-    temporal_client: Client,
-    task_queue: str,
-    processes: list[Process],
-    tmp_path: Path,
+    children: Children,
 ) -> None:
+    settings, db = children.settings, children.db
     await seed(engine)
     service = HoldingServer()
     slack = SlackAPI({"xoxb-good"})
@@ -83,12 +74,8 @@ async def test_a_worker_crash_repeats_no_step_that_already_acted(
              "input": {"method": "POST", "url": hold, "json": {"n": 3}}},
         ]  # fmt: skip
         workflow_id = await create_workflow(db, steps, workspace_id=workspace, user_id=user)
-        worker = Process(["worker"], worker_env(settings, task_queue), tmp_path / "worker.log")
-        processes.append(worker)
-        engine_ = Engine(temporal_client, db, task_queue)
-
-        worker.start()
-        handle = await engine_.start(steps, {}, workflow_id=workflow_id)
+        worker = children.start(["worker"])
+        handle = await children.engine.start(steps, {}, workflow_id=workflow_id)
         assert await asyncio.to_thread(service.held.wait, 60), "the third step never called the service"
         worker.kill()  # the first two steps acted; their results live only in the dead worker's task
         service.release.set()

@@ -7,16 +7,11 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from pathlib import Path
 
-import asyncpg
 import pytest
-from temporalio.client import Client
 
 from baton.embedded import free_port
-from core.settings import Settings
-from tests.chaos.conftest import Process, worker_env
-from tests.engine import Engine
+from tests.chaos.conftest import Children
 
 REFUSE_WRITES = """
 CREATE FUNCTION refuse_runs() RETURNS trigger LANGUAGE plpgsql AS
@@ -29,22 +24,15 @@ CREATE TRIGGER refuse_runs BEFORE INSERT OR UPDATE ON workflow_executions
 @pytest.mark.parametrize("command", [["worker"], ["serve"]], ids=["baton worker", "baton serve"])
 async def test_a_worker_stuck_on_a_failing_local_activity_still_stops_and_loses_nothing(
     command: list[str],
-    settings: Settings,
-    db: asyncpg.Connection,
-    temporal_client: Client,
-    task_queue: str,
-    processes: list[Process],
-    tmp_path: Path,
+    children: Children,
 ) -> None:
-    env = {**worker_env(settings, task_queue), "WORKER_SHUTDOWN_SECONDS": "2", "LOG_LEVEL": "INFO"}
-    log = tmp_path / "worker.log"
+    db = children.db
+    log = children.logs / "worker.log"
     if command == ["serve"]:  # the API and the worker in one process
         command = ["serve", "--port", str(free_port())]
-    worker = Process(command, env, log)
-    processes.append(worker)
     await db.execute(REFUSE_WRITES)
-    worker.start()
-    handle = await Engine(temporal_client, db, task_queue).start([{"id": "s", "type": "set", "values": {}}])
+    worker = children.start(command, children.env(WORKER_SHUTDOWN_SECONDS="2", LOG_LEVEL="INFO"))
+    handle = await children.engine.start([{"id": "s", "type": "set", "values": {}}])
     for _ in range(600):  # its first record (the RUNNING row) fails, and is retried
         if "refused by the test" in log.read_text(errors="replace"):
             break
