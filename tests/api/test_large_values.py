@@ -104,3 +104,15 @@ async def test_a_manual_run_takes_a_payload_as_large_as_a_value(
     # any other route keeps MAX_BODY_BYTES
     other = await client.patch(f"{base}/workflows/{workflow_id}", json={"name": text}, headers=headers)
     assert other.status_code == 413
+
+
+async def test_a_sync_webhook_answers_with_a_value_past_temporals_limit(
+    api_with_worker: httpx.AsyncClient,
+) -> None:
+    steps = [{"id": "reply", "type": "respond", "status": 200, "body": "{{ trigger.body }}"}]
+    config = {"methods": ["POST"], "mode": "sync", "syncTimeoutSeconds": 60}
+    _, _, _, hook = await webhook_workflow(api_with_worker, steps, config, "sync-large@example.com")
+    body = {"rows": ["r" * 1000] * 2500}  # 2.5 MB
+    answer = await api_with_worker.post(f"/hooks/{hook['token']}", json=body, timeout=60)
+    assert answer.status_code == 200, answer.text[:300]
+    assert answer.json() == body
