@@ -194,7 +194,8 @@ class Settings(BaseSettings):
     blob_s3_secret_access_key: str = ""
     # The API inlines a run's trigger, result and step inputs and outputs up to this many bytes of JSON; a
     # larger one is answered as a reference to read (GET .../executions/{id}/values/{ref}).
-    inline_value_bytes: int = Field(default=256 * 1024, ge=1024)
+    # 1 MiB by default: every value a run could hold before MAX_VALUE_BYTES is still answered inline.
+    inline_value_bytes: int = Field(default=1024 * 1024, ge=1024)
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     log_level: str = "INFO"
