@@ -365,8 +365,9 @@ def live_message(record: StepRecord) -> str:
 
 
 # A step's input or output larger than this is not copied into its log entry (the step's row keeps it, and
-# the API reads it: core.runs.values); a run with a blob store hands on values up to MAX_VALUE_BYTES.
-LOG_VALUE_BYTES = 256 * 1024
+# the API reads it: core.runs.values); a run with a blob store hands on values up to MAX_VALUE_BYTES. 1 MiB:
+# every value a run could hold before is still logged whole.
+LOG_VALUE_BYTES = 1024 * 1024
 
 
 def logged_value(value: Any, secrets: Secrets = NO_SECRETS) -> Any:
