@@ -137,7 +137,8 @@ async def chat(token: str, body: ChatBody, request: Request, resources: Resource
         pubsub = resources.redis.pubsub()
         await pubsub.subscribe(resources.keys.execution_channel(execution_id))
     try:
-        started = await chats.start(token, body.message, body.session_id, request.headers, execution_id)
+        raw = await request.body()  # what a signed call's signature covers
+        started = await chats.start(token, body.message, body.session_id, request.headers, execution_id, raw)
     except BaseException:
         if pubsub is not None:
             await pubsub.aclose()

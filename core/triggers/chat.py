@@ -75,9 +75,16 @@ class ChatIngress:
         return chat_target(await self._webhooks.target(token))
 
     async def start(
-        self, token: str, message: str, session_id: str, headers: Mapping[str, str], execution_id: str | None
+        self,
+        token: str,
+        message: str,
+        session_id: str,
+        headers: Mapping[str, str],
+        execution_id: str | None,
+        raw: bytes | None = None,
     ) -> ChatStarted | Refused:
-        """Starts the message's run (under `execution_id` when given); the webhook's checks apply."""
+        """Starts the message's run (under `execution_id` when given); the webhook's checks apply, a
+        signature to the request's body as sent (`raw`)."""
         body = {"message": message, "sessionId": session_id}
         kept = {k: v for k, v in headers.items() if k.lower() in KEPT_HEADERS}
         call = HookCall(
@@ -85,7 +92,7 @@ class ChatIngress:
             method="POST",
             headers=headers,
             query="",
-            body=json.dumps(body).encode(),
+            body=raw if raw is not None else json.dumps(body).encode(),
             trigger=lambda: {"body": body, "headers": kept, "query": {}, "method": "POST"},
             execution_id=execution_id or str(uuid.uuid4()),
             sync=False,

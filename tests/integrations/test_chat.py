@@ -18,6 +18,7 @@ from core.settings import Settings
 from integrations.llm import anthropic, gemini, openai
 from integrations.llm.streaming import parse_events
 from tests.api.conftest import served_api
+from tests.api.test_webhook_signatures import standard_headers
 from tests.http_server import Reply, ScriptedServer, Seen
 from tests.integrations.agent_flows import CHAT, decide, sent, set_up
 from tests.integrations.conftest import Studio, eventually
@@ -245,3 +246,26 @@ async def test_the_support_agent_with_three_tools_answers_a_chat_message_once_it
     rows = {r["stepKey"]: r for r in run["stepExecutions"] if r["stepId"] == "support"}
     turns = rows["support"]["output"]["turns"]
     assert [(t["usage"]["totalTokens"], t["costUsd"] > 0) for t in turns] == [(1500, True)] * 3
+
+
+async def test_a_chat_with_a_secret_takes_only_calls_signed_over_the_body_as_sent(
+    studio: Studio, api: httpx.AsyncClient, model: GatedModel
+) -> None:
+    model.gate.set()
+    model.script(CHAT, openai_reply("Signed and answered."))
+    token = await chat_hook(studio, model)
+    hooks = (await studio.client.get(f"{studio.base}/webhooks", headers=studio.headers)).json()["items"]
+    hook_id = next(h["id"] for h in hooks if h["token"] == token)
+    rotated = await studio.client.post(
+        f"{studio.base}/webhooks/{hook_id}/rotate-secret", headers=studio.headers
+    )
+    secret = rotated.json()["secret"]
+    raw = b'{"sessionId": "srv-1",   "message": "Hello from a server"}'  # spaced as its sender wrote it
+    unsigned = await api.post(
+        f"/hooks/{token}/chat", content=raw, headers={"Content-Type": "application/json"}
+    )
+    assert unsigned.status_code == 401
+    signed = await api.post(f"/hooks/{token}/chat", content=raw, headers=standard_headers(secret, raw))
+    assert signed.status_code == 200, signed.text
+    assert signed.json()["answer"] == "Signed and answered."
+    assert len(model.hits(CHAT)) == 1
