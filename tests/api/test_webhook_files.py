@@ -133,7 +133,7 @@ async def test_a_binary_body_is_one_file_named_by_its_content_disposition(
     assert seen["file"]["size"] == len(PDF)  # type: ignore[index]
 
 
-async def test_an_upload_past_the_limit_is_413_and_without_a_blob_store_415(
+async def test_an_upload_past_the_limit_is_413_to_a_debounced_webhook_400_and_without_a_blob_store_415(
     api_client: httpx.AsyncClient, settings: Settings
 ) -> None:
     _, _, _, hook = await webhook_workflow(api_client, email="limits@example.com")
@@ -152,6 +152,14 @@ async def test_an_upload_past_the_limit_is_413_and_without_a_blob_store_415(
     assert malformed.status_code == 400, malformed.text
     assert malformed.json()["path"] == "body"
     assert "multipart" in malformed.json()["detail"]
+    debounced = {"methods": ["POST"], "mode": "async", "debounce": {"seconds": 30}}
+    _, _, _, held = await webhook_workflow(api_client, config=debounced, email="debounced@example.com")
+    refused = await api_client.post(
+        f"/hooks/{held['token']}", content=PDF, headers={"Content-Type": "application/pdf"}
+    )
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["path"] == "body"
+    assert "debounced" in refused.json()["detail"]
     async with api_client_for(settings.model_copy(update={"blob_store_url": ""})) as without:
         refused = await without.post(
             f"/hooks/{hook['token']}", content=PDF, headers={"Content-Type": "application/pdf"}
