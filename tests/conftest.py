@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -285,14 +285,27 @@ async def running_engine(
             yield Engine(temporal_client, db, task_queue, writers=writers)
 
 
+EngineFor = Callable[..., AbstractAsyncContextManager[Engine]]
+
+
 @pytest.fixture
-async def engine_worker(  # a worker with everything Baton hosts, on this test's task queue
+def engine_for(
     temporal_client: Client,
     settings: Settings,
     engine: AsyncEngine,
     redis: Redis,
     task_queue: str,
     db: asyncpg.Connection,
-) -> AsyncIterator[Engine]:
-    async with running_engine(temporal_client, settings, engine, redis, task_queue, db) as running:
+) -> EngineFor:
+    """`running_engine` on this test's servers and task queue, with other settings when given:
+    `async with engine_for(changed_settings) as running:`; a test may start one again after it stopped."""
+    return lambda changed=None: running_engine(
+        temporal_client, changed or settings, engine, redis, task_queue, db
+    )
+
+
+@pytest.fixture
+async def engine_worker(engine_for: EngineFor) -> AsyncIterator[Engine]:
+    """A worker with everything Baton hosts, on this test's task queue."""
+    async with engine_for() as running:
         yield running

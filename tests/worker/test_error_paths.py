@@ -7,14 +7,12 @@ from typing import Any
 
 import asyncpg
 import pytest
-from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 
 from baton.embedded import free_port
 from core.contract import Decision
 from core.settings import Settings
-from tests.conftest import running_engine
+from tests.conftest import EngineFor
 from tests.engine import Engine, output
 from tests.http_server import Reply, ScriptedServer
 
@@ -246,17 +244,12 @@ async def test_only_listed_approvers_may_decide(engine_worker: Engine) -> None:
 
 
 async def test_a_decision_reaches_a_run_the_worker_no_longer_holds_in_memory(
-    temporal_client: Client,
-    settings: Settings,
-    engine: AsyncEngine,
-    redis: Redis,
-    task_queue: str,
-    db: asyncpg.Connection,
+    engine_for: EngineFor, settings: Settings, db: asyncpg.Connection
 ) -> None:
     """With no cache, every workflow task replays the run from its history: a decision must still find the
     approval waiting (as it does for the thousands of parked runs a worker cannot keep in memory)."""
     uncached = settings.model_copy(update={"worker_max_cached_workflows": 0})
-    async with running_engine(temporal_client, uncached, engine, redis, task_queue, db) as uncached_engine:
+    async with engine_for(uncached) as uncached_engine:
         handle = await uncached_engine.start(APPROVAL)
         for _ in range(100):
             if (
@@ -274,12 +267,7 @@ async def test_a_decision_reaches_a_run_the_worker_no_longer_holds_in_memory(
 
 
 async def test_a_decision_sent_before_the_run_first_ran_waits_for_its_approval(
-    temporal_client: Client,
-    settings: Settings,
-    engine: AsyncEngine,
-    redis: Redis,
-    task_queue: str,
-    db: asyncpg.Connection,
+    engine_for: EngineFor, temporal_client: Client, task_queue: str, db: asyncpg.Connection
 ) -> None:
     """The run's first workflow task and the decision reach the worker together (a worker that was down or
     busy, a first task that timed out): the validator runs before the run has reached its approval. It must
@@ -290,7 +278,7 @@ async def test_a_decision_sent_before_the_run_first_ran_waits_for_its_approval(
     early = asyncio.create_task(handle.execute_update("decide", Decision("review", True, by="boss")))
     intruder = asyncio.create_task(handle.execute_update("decide", Decision("review", True, by="intern")))
     await asyncio.sleep(1)  # both updates wait on the server for a worker
-    async with running_engine(temporal_client, settings, engine, redis, task_queue, db):
+    async with engine_for():
         assert await asyncio.wait_for(early, 30) == {"stepId": "review", "approved": True}
         assert (await handle.result()).result == {"approved": True, "by": "boss"}
         with pytest.raises(WorkflowUpdateFailedError) as caught:
