@@ -16,17 +16,5 @@ def to_activity_error(error: CredentialsError) -> ApplicationError:
 
 
 class WorkerCredentials(ConnectionCredentials):
-    async def connection(
-        self,
-        connection_id: str,
-        workspace_id: str | None,
-        *,
-        refused_token: str | None = None,
-        disabled_too: bool = False,
-    ) -> LoadedConnection:
-        try:
-            return await super().connection(
-                connection_id, workspace_id, refused_token=refused_token, disabled_too=disabled_too
-            )
-        except CredentialsError as exc:
-            raise to_activity_error(exc) from exc
+    def failure(self, error: CredentialsError) -> Exception:
+        return to_activity_error(error)

@@ -119,17 +119,28 @@ class ConnectionCredentials:
     ) -> LoadedConnection:
         """The connection, its OAuth2 token refreshed if it expires within the margin, or if the service
         just refused `refused_token` (a token revoked or expired early). A disabled connection is refused
-        unless `disabled_too` (a connection test)."""
+        unless `disabled_too` (a connection test). Failures are `failure(error)` (a CredentialsError here)."""
         key = (connection_id, workspace_id)
-        cached = self._cache.get(key)
-        if cached is not None and cached[0] > time.monotonic() and refused_token is None:
-            loaded = cached[1]
-        else:
-            loaded = await self._read(connection_id, workspace_id, disabled_too=disabled_too)
-        if self._needs_refresh(loaded, refused_token):
-            loaded = await self._refreshed(loaded, refused_token)
+        try:
+            cached = self._cache.get(key)
+            if cached is not None and cached[0] > time.monotonic() and refused_token is None:
+                loaded = cached[1]
+            else:
+                loaded = await self._read(connection_id, workspace_id, disabled_too=disabled_too)
+            if self._needs_refresh(loaded, refused_token):
+                loaded = await self._refreshed(loaded, refused_token)
+        except CredentialsError as exc:
+            failure = self.failure(exc)
+            if failure is exc:
+                raise
+            raise failure from exc
         self._cache[key] = (time.monotonic() + self._cache_seconds, loaded)
         return loaded
+
+    def failure(self, error: CredentialsError) -> Exception:
+        """What a caller gets for a connection that cannot be used: the error itself; a subclass may turn
+        it into its own kind (the worker: Temporal's ApplicationError)."""
+        return error
 
     def _needs_refresh(self, loaded: LoadedConnection, refused_token: str | None) -> bool:
         if self._refresh is None:
