@@ -17,17 +17,17 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from baton import console
 from baton.embedded import (
     EmbeddedError,
     EmbeddedPostgres,
     EmbeddedRedis,
+    EmbeddedServer,
     EmbeddedTemporal,
     ServerProcess,
     die_with_parent,
@@ -42,13 +42,6 @@ class StopRequested(Exception):
 
 class Stoppable(Protocol):
     def stop(self) -> None: ...
-
-
-class Startable(Stoppable, Protocol):
-    def start(self) -> None: ...
-
-
-Server = TypeVar("Server", bound=Startable)
 
 
 @dataclass
@@ -169,43 +162,22 @@ class DevStack:
         data.mkdir(parents=True, exist_ok=True)
         print(f"Baton dev stack (data in {data})", flush=True)
 
-        postgres = self._use_or_start(
-            "PostgreSQL",
-            "DATABASE_URL",
-            self.settings.database_url,
-            self.settings.database_shown,
-            lambda: EmbeddedPostgres(data / "postgres", self.options.postgres_port),
-            lambda server: f"PostgreSQL (embedded) on 127.0.0.1:{server.port}",
-        )
-        if postgres is not None:
+        settings = self.settings
+        postgres = EmbeddedPostgres(data / "postgres", self.options.postgres_port)
+        if self._use_or_start("DATABASE_URL", settings.database_url, settings.database_shown, postgres):
             self.env["DATABASE_URL"] = postgres.url
-        redis = self._use_or_start(
-            "Redis",
-            "REDIS_URL",
-            self.settings.redis_url,
-            self.settings.redis_shown,
-            lambda: EmbeddedRedis(data / "redis", self.options.redis_port),
-            lambda server: f"Redis (embedded) on 127.0.0.1:{server.port}",
-        )
-        if redis is not None:
+        redis = EmbeddedRedis(data / "redis", self.options.redis_port)
+        if self._use_or_start("REDIS_URL", settings.redis_url, settings.redis_shown, redis):
             self.env["REDIS_URL"] = redis.url
-        temporal = self._use_or_start(
-            "Temporal",
-            "TEMPORAL_ADDRESS",
-            self.settings.temporal_address,
-            self.settings.temporal_address,
-            lambda: EmbeddedTemporal(
-                data / "temporal",
-                self.options.temporal_port,
-                self.options.temporal_ui_port,
-                namespace=self.settings.temporal_namespace,
-                codec_endpoint=self._codec_url,
-            ),
-            lambda server: f"Temporal dev server (embedded) on {server.address}, Web UI on {server.ui_port}",
+        temporal = EmbeddedTemporal(
+            data / "temporal",
+            self.options.temporal_port,
+            self.options.temporal_ui_port,
+            namespace=self.settings.temporal_namespace,
+            codec_endpoint=self._codec_url,
         )
-        if temporal is None:
-            self.env["TEMPORAL_UI_URL"] = self.settings.temporal_ui_url
-        else:
+        address = self.settings.temporal_address
+        if self._use_or_start("TEMPORAL_ADDRESS", address, address, temporal):
             self.env["TEMPORAL_ADDRESS"] = temporal.address
             self.env["TEMPORAL_UI_URL"] = temporal.ui_url
             # every port the dev server opens is one of Baton's own servers (core.outbound.own_servers)
@@ -214,28 +186,23 @@ class DevStack:
             internal = [f"127.0.0.1:{port}" for port in sorted(temporal.internal_ports)]
             configured = os.environ.get("BATON_SERVERS", "")
             self.env["BATON_SERVERS"] = ",".join([configured, *internal] if configured else internal)
+        else:
+            self.env["TEMPORAL_UI_URL"] = self.settings.temporal_ui_url
 
     def _use_or_start(
-        self,
-        what: str,
-        variable: str,
-        configured: str | None,
-        shown: str | None,
-        embedded: Callable[[], Server],
-        started_as: Callable[[Server], str],
-    ) -> Server | None:
-        """The server `variable` names (None: nothing to start), or an embedded one, started now and
-        stopped with the stack."""
+        self, variable: str, configured: str | None, shown: str | None, server: EmbeddedServer
+    ) -> bool:
+        """Whether `server` was started (and will be stopped with the stack): not when `variable` names a
+        server of the user's, which is used instead."""
         if configured is not None:
-            print(f"  - {what}: using {variable} ({shown})")
+            print(f"  - {server.title}: using {variable} ({shown})")
             self.env[variable] = configured
-            return None
-        server = embedded()
-        started = step(started_as(server))
+            return False
+        started = step(f"{server.title} (embedded) on {server.where}")
         self.started.append(server)
         server.start()
         done(started)
-        return server
+        return True
 
     def _prepare_database(self) -> None:
         started = step("Migrating the database and seeding the catalogue and templates")

@@ -16,6 +16,7 @@ import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from baton.listening import settled_listening_ports
 from baton.server_process import (
@@ -93,11 +94,22 @@ def _postgres_user_for(data_dir: Path) -> str | None:
     return POSTGRES_SYSTEM_USER
 
 
+@dataclass
 class EmbeddedServer:
-    """What the embedded servers share: the process `start` spawned, stopped by `stop` (a server never
-    started has none)."""
+    """What the embedded servers share: a title and where it listens (for `baton dev`'s console), a data
+    folder and a port, and the process `start` spawned, stopped by `stop` (none before `start`)."""
 
-    server: ServerProcess | None
+    title: ClassVar[str]
+    data_dir: Path
+    port: int
+    server: ServerProcess | None = field(default=None, init=False)
+
+    @property
+    def where(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> None:
+        raise NotImplementedError
 
     def stop(self) -> None:
         if self.server:
@@ -106,8 +118,7 @@ class EmbeddedServer:
 
 @dataclass
 class EmbeddedPostgres(EmbeddedServer):
-    data_dir: Path
-    port: int
+    title: ClassVar[str] = "PostgreSQL"
     database: str = "baton"
     server: ServerProcess | None = field(default=None, init=False)
 
@@ -219,8 +230,7 @@ def redis_server_binary() -> Path:
 
 @dataclass
 class EmbeddedRedis(EmbeddedServer):
-    data_dir: Path
-    port: int
+    title: ClassVar[str] = "Redis"
     server: ServerProcess | None = field(default=None, init=False)
 
     @property
@@ -347,15 +357,13 @@ def temporal_dev_server_args(
 
 @dataclass
 class EmbeddedTemporal(EmbeddedServer):
-    data_dir: Path
-    port: int
+    title: ClassVar[str] = "Temporal dev server"
     ui_port: int
     namespace: str = "default"
     codec_endpoint: str | None = None
     dynamic_config: dict[str, str] = field(default_factory=dict)
     http_port: int = 0  # the frontend's HTTP API; 0: a free port, chosen at start
     metrics_port: int = 0  # the server's Prometheus /metrics; 0: a free port, chosen at start
-    server: ServerProcess | None = field(default=None, init=False)
     # the ports of its internal services (history, matching, worker), which the dev server picks itself
     internal_ports: set[int] = field(default_factory=set, init=False)
 
@@ -366,6 +374,10 @@ class EmbeddedTemporal(EmbeddedServer):
     @property
     def ui_url(self) -> str:
         return f"http://127.0.0.1:{self.ui_port}"
+
+    @property
+    def where(self) -> str:
+        return f"{self.address}, Web UI on {self.ui_port}"
 
     def start(self, timeout: float = 60.0) -> None:
         require_free_port(self.port, "Temporal", "--temporal-port")
