@@ -120,7 +120,6 @@ class EmbeddedServer:
 class EmbeddedPostgres(EmbeddedServer):
     title: ClassVar[str] = "PostgreSQL"
     database: str = "baton"
-    server: ServerProcess | None = field(default=None, init=False)
 
     @property
     def url(self) -> str:
@@ -137,12 +136,10 @@ class EmbeddedPostgres(EmbeddedServer):
             subprocess.run(
                 [
                     str(binaries / "initdb"),
-                    "-D",
-                    str(pgdata),
+                    "-D", str(pgdata),
                     "--auth=trust",
                     "--encoding=UTF8",
-                    "-U",
-                    "postgres",
+                    "-U", "postgres",
                     "--no-instructions",
                 ],
                 check=True,
@@ -154,24 +151,16 @@ class EmbeddedPostgres(EmbeddedServer):
             "PostgreSQL",
             [
                 str(binaries / "postgres"),
-                "-D",
-                str(pgdata),
-                "-p",
-                str(self.port),
-                "-h",
-                "127.0.0.1",
-                "-k",
-                str(socket_dir),
-                "-c",
-                "max_connections=200",
-                "-c",
-                "fsync=on",
+                "-D", str(pgdata),
+                "-p", str(self.port),
+                "-h", "127.0.0.1",
+                "-k", str(socket_dir),
+                "-c", "max_connections=200",
+                "-c", "fsync=on",
                 # one machine's idle footprint: I/O in the backends (PostgreSQL 17's way) rather than in
                 # three io worker processes, and no logical replication launcher (Baton replicates nothing)
-                "-c",
-                "io_method=sync",
-                "-c",
-                "max_logical_replication_workers=0",
+                "-c", "io_method=sync",
+                "-c", "max_logical_replication_workers=0",
             ],
             pgdata.parent / "logs" / "postgres.log",
             user=user,
@@ -179,12 +168,9 @@ class EmbeddedPostgres(EmbeddedServer):
         )
         isready = [
             str(binaries / "pg_isready"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-            "-U",
-            "postgres",
+            "-h", "127.0.0.1",
+            "-p", str(self.port),
+            "-U", "postgres",
             "-q",
         ]
         wait_until_ready(
@@ -195,17 +181,12 @@ class EmbeddedPostgres(EmbeddedServer):
     def _ensure_database(self) -> None:
         psql = [
             str(postgres_binaries() / "psql"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
+            "-h", "127.0.0.1",
+            "-p", str(self.port),
+            "-U", "postgres",
+            "-d", "postgres",
             "-tAq",
-            "-v",
-            "ON_ERROR_STOP=1",
+            "-v", "ON_ERROR_STOP=1",
         ]
         found = subprocess.run(
             [*psql, "-c", f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'"],
@@ -231,7 +212,6 @@ def redis_server_binary() -> Path:
 @dataclass
 class EmbeddedRedis(EmbeddedServer):
     title: ClassVar[str] = "Redis"
-    server: ServerProcess | None = field(default=None, init=False)
 
     @property
     def url(self) -> str:
@@ -244,23 +224,15 @@ class EmbeddedRedis(EmbeddedServer):
             "Redis",
             [
                 str(redis_server_binary()),
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-                str(self.data_dir),
+                "--port", str(self.port),
+                "--bind", "127.0.0.1",
+                "--dir", str(self.data_dir),
                 # the seed's backup strategy: AOF for durability plus RDB snapshots
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "everysec",
-                "--save",
-                "3600 1 300 100 60 10000",
-                "--daemonize",
-                "no",
-                "--protected-mode",
-                "yes",
+                "--appendonly", "yes",
+                "--appendfsync", "everysec",
+                "--save", "3600 1 300 100 60 10000",
+                "--daemonize", "no",
+                "--protected-mode", "yes",
             ],
             self.data_dir.parent / "logs" / "redis.log",
         )
