@@ -1,4 +1,5 @@
-"""Small factories for rows tests need (a user, a workspace, a workflow with a published version)."""
+"""Small factories for rows tests need (a user, a workspace, a workflow with a published version) and for
+the steps of their definitions."""
 
 from __future__ import annotations
 
@@ -64,3 +65,14 @@ async def create_workflow(
             user_id,
         )
     return workflow_id
+
+
+def action_step(
+    step_id: str, action: str, data: dict[str, Any], connection: str | None = None, **more: Any
+) -> dict[str, Any]:
+    """An `action` step calling `action` with `data` as its input (through `connection` when given); `more`
+    are its other fields (retry, timeoutSeconds, ...)."""
+    step: dict[str, Any] = {"id": step_id, "type": "action", "action": action, "input": data, **more}
+    if connection is not None:
+        step["connectionId"] = connection
+    return step

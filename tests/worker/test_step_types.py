@@ -10,7 +10,7 @@ import pytest
 from temporalio.client import WorkflowFailureError
 
 from tests.engine import Engine, output
-from tests.factories import create_workflow
+from tests.factories import action_step, create_workflow
 from tests.http_server import Reply, ScriptedServer
 
 
@@ -111,21 +111,9 @@ async def test_parallel_runs_branches_and_joins_their_outputs(
             "id": "both",
             "type": "parallel",
             "branches": [
+                [action_step("call_a", "http.request", {"url": http_server.base_url + "/a"})],
                 [
-                    {
-                        "id": "call_a",
-                        "type": "action",
-                        "action": "http.request",
-                        "input": {"url": http_server.base_url + "/a"},
-                    }
-                ],
-                [
-                    {
-                        "id": "call_b",
-                        "type": "action",
-                        "action": "http.request",
-                        "input": {"url": http_server.base_url + "/b"},
-                    },
+                    action_step("call_b", "http.request", {"url": http_server.base_url + "/b"}),
                     set_step("tag", b="{{ steps.call_b.output.body.from }}"),
                 ],
             ],
@@ -148,14 +136,7 @@ async def test_a_failing_parallel_branch_cancels_the_others(
             "id": "both",
             "type": "parallel",
             "branches": [
-                [
-                    {
-                        "id": "fails",
-                        "type": "action",
-                        "action": "http.request",
-                        "input": {"url": http_server.base_url + "/bad"},
-                    }
-                ],
+                [action_step("fails", "http.request", {"url": http_server.base_url + "/bad"})],
                 [{"id": "waits", "type": "delay", "seconds": 3600}, set_step("never", x=1)],
             ],
         }
@@ -179,13 +160,9 @@ async def test_a_failing_branch_with_on_error_does_not_stop_the_others(
             "type": "parallel",
             "branches": [
                 [
-                    {
-                        "id": "fails",
-                        "type": "action",
-                        "action": "http.request",
-                        "onError": "continue",
-                        "input": {"url": http_server.base_url + "/bad"},
-                    }
+                    action_step(
+                        "fails", "http.request", {"url": http_server.base_url + "/bad"}, onError="continue"
+                    )
                 ],
                 [set_step("fine", ok=True)],
             ],
