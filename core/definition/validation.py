@@ -24,6 +24,7 @@ from core.definition.steps import (
     RespondStep,
     Step,
     SubworkflowStep,
+    WaitStep,
     WorkflowDefinition,
     refused_response_header,
 )
@@ -194,9 +195,24 @@ def _semantic_issues(definition: WorkflowDefinition, action_schema: ActionSchema
                 if tool.action is not None and action_schema(tool.action) is None:
                     yield Issue(f"{path}.tools[{index}].action", f"unknown action {tool.action!r}")
         yield from _response_header_issues(step, path)
+        if isinstance(step, LoopStep):
+            yield from _wait_in_loop_issues(step, path)
     if count > MAX_STEPS:
         yield Issue("steps", f"the workflow has {count} steps; the limit is {MAX_STEPS}")
     yield from _reference_issues(definition.steps, "steps", frozenset(), in_loop=False)
+
+
+def _wait_in_loop_issues(loop: LoopStep, path: str) -> Iterator[Issue]:
+    """A `wait` step inside a loop is refused: an event is handed to the run by step id, and a loop's
+    iterations share it (at once with `concurrency`, or in child runs past `loop_batch_size` items), so an
+    iteration could wait for ever. A subworkflow called per item waits in a run of its own."""
+    for step, inner_path, _ in iter_steps(loop.steps, f"{path}.steps"):
+        if isinstance(step, WaitStep):
+            yield Issue(
+                inner_path,
+                "a wait step cannot be inside a loop: call a subworkflow per item and wait in it (each of "
+                "its runs waits for its own event)",
+            )
 
 
 def _response_header_issues(step: Step, path: str) -> Iterator[Issue]:

@@ -138,11 +138,21 @@ async def test_a_bad_event_is_refused_naming_the_field(studio: Studio) -> None:
         assert sent.json()["path"] == path, sent.json()
 
 
-async def test_a_wait_step_without_an_event_is_refused_on_save(studio: Studio) -> None:
-    body = {"name": "w", "triggerType": "MANUAL", "steps": [{"id": "w", "type": "wait", "event": ""}]}
-    created = await studio.client.post(f"{studio.base}/workflows", headers=studio.headers, json=body)
-    assert created.status_code == 422, created.text
-    assert created.json()["path"] == "steps[0].event"
+async def test_a_wait_step_without_an_event_or_inside_a_loop_is_refused_on_save(studio: Studio) -> None:
+    in_loop = {
+        "id": "each",
+        "type": "loop",
+        "items": "{{ [1, 2] }}",
+        "steps": [{"id": "w", "type": "wait", "event": "x"}],
+    }
+    for steps, path in (
+        ([{"id": "w", "type": "wait", "event": ""}], "steps[0].event"),
+        ([in_loop], "steps[0].steps[0]"),  # its iterations would share the step's id: one could wait for ever
+    ):
+        body = {"name": "w", "triggerType": "MANUAL", "steps": steps}
+        created = await studio.client.post(f"{studio.base}/workflows", headers=studio.headers, json=body)
+        assert created.status_code == 422, created.text
+        assert created.json()["path"] == path, created.json()
 
 
 async def record(studio: Studio, steps: list[dict[str, Any]], send_event: bool) -> str:
