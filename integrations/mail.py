@@ -246,6 +246,11 @@ def _poll_mailbox(
                         "date": message.get("Date"),
                         "text": text,
                         "html": html,
+                        # what get_attachments keeps as files (by `uid`)
+                        "attachments": [
+                            {"name": part.get_filename(), "contentType": part.get_content_type()}
+                            for part in message.iter_attachments()
+                        ],
                     },
                 )
             )

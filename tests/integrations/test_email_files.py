@@ -17,7 +17,7 @@ import pytest
 from core.settings import Settings
 from tests.fakes import GmailAPI
 from tests.http_server import Reply, ScriptedServer, serving
-from tests.integrations.conftest import Studio
+from tests.integrations.conftest import Studio, eventually
 from tests.integrations.test_email import PASSWORD, USER, Mailbox, imap_port, smtp_server  # noqa: F401
 
 GOOGLE_TOKEN = "ya29.valid-SECRET"
@@ -49,6 +49,31 @@ def attached(raw: bytes) -> dict[str, tuple[str, Any]]:
     return {
         str(part.get_filename()): (part.get_content_type(), part.get_payload(decode=True)) for part in parts
     }
+
+
+def imap_credentials(port: int) -> dict[str, Any]:
+    return {
+        "username": USER,
+        "password": PASSWORD,
+        "imapHost": "127.0.0.1",
+        "imapPort": port,
+        "imapSecurity": "none",
+    }
+
+
+def deliver_with_a_sheet(port: int) -> int:
+    """A message with SHEET attached arrives in INBOX (APPEND); its UID."""
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "boss@example.com", USER, "Numbers"
+    message.set_content("See attached.")
+    message.add_attachment(SHEET, maintype="application", subtype="vnd.ms-excel", filename="q3.xls")
+    client = imaplib.IMAP4("127.0.0.1", port)
+    client.login(USER, PASSWORD)
+    client.append("INBOX", None, None, message.as_bytes())
+    client.select("INBOX", readonly=True)
+    _, found = client.uid("SEARCH", "ALL")
+    client.logout()
+    return int(found[0].split()[-1])
 
 
 async def test_smtp_sends_a_downloaded_report_as_an_attachment(
@@ -86,25 +111,8 @@ async def test_smtp_sends_a_downloaded_report_as_an_attachment(
 
 
 async def test_imap_attachments_become_files_of_the_run(studio: Studio, imap_port: int) -> None:  # noqa: F811
-    message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = "boss@example.com", USER, "Numbers"
-    message.set_content("See attached.")
-    message.add_attachment(SHEET, maintype="application", subtype="vnd.ms-excel", filename="q3.xls")
-    client = imaplib.IMAP4("127.0.0.1", imap_port)
-    client.login(USER, PASSWORD)
-    client.append("INBOX", None, None, message.as_bytes())
-    client.select("INBOX", readonly=True)
-    _, found = client.uid("SEARCH", "ALL")
-    uid = int(found[0].split()[-1])
-    client.logout()
-    credentials = {
-        "username": USER,
-        "password": PASSWORD,
-        "imapHost": "127.0.0.1",
-        "imapPort": imap_port,
-        "imapSecurity": "none",
-    }
-    connection = await studio.connect("email", credentials)
+    uid = deliver_with_a_sheet(imap_port)
+    connection = await studio.connect("email", imap_credentials(imap_port))
     step = {
         "id": "files",
         "type": "action",
@@ -157,3 +165,47 @@ async def test_gmail_receives_attachments_as_files_and_sends_them_on(
     assert (file["name"], file["size"]) == ("inv.pdf", len(REPORT))
     assert file["sha256"] == hashlib.sha256(REPORT).hexdigest()
     assert attached(gmail_api.sent[0].as_bytes()) == {"inv.pdf": ("application/pdf", REPORT)}
+
+
+async def test_a_new_email_run_keeps_the_attachments_its_trigger_lists(
+    studio: Studio,
+    imap_port: int,  # noqa: F811
+) -> None:
+    connection = await studio.connect("email", imap_credentials(imap_port))
+    steps = [
+        {
+            "id": "files",
+            "type": "action",
+            "action": "email.get_attachments",
+            "connectionId": connection,
+            "input": {"uid": "{{ trigger.uid }}"},
+        },
+        {
+            "id": "listed",
+            "type": "set",
+            "values": {"names": "{{ trigger.attachments | map(attribute='name') | list }}"},
+        },
+    ]
+    config = {
+        "trigger": "email.new_email",
+        "config": {},
+        "connectionId": connection,
+        "pollingIntervalSeconds": 1,
+    }
+    workflow = await studio.publish(steps, "POLLING", config)
+
+    async def baselined() -> Any:
+        return await studio.db.fetchval(
+            "SELECT cursor FROM poll_states WHERE workflow_id = $1 AND baseline_at IS NOT NULL", workflow
+        )
+
+    assert await eventually(baselined)
+    deliver_with_a_sheet(imap_port)
+
+    async def ran() -> list[dict[str, Any]]:
+        return [e for e in await studio.executions(workflow) if e["status"] == "SUCCESS"]
+
+    (execution,) = await eventually(ran)
+    assert execution["steps"]["listed"]["output"] == {"names": ["q3.xls"]}
+    (file,) = execution["steps"]["files"]["output"]["attachments"]
+    assert file["sha256"] == hashlib.sha256(SHEET).hexdigest()
