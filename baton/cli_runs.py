@@ -408,6 +408,9 @@ def approvals_list(
         for field in a.get("fields") or []:
             required = ", required" if field.get("required") else ""
             typer.echo(f"    --value {field['name']}=... ({field.get('type', 'text')}{required})")
+        if a.get("tool"):
+            proposed = json.dumps(a.get("arguments") or {})
+            typer.echo(f"    calls {a['tool']} with {proposed} (to change them: --arguments JSON)")
 
 
 @approvals_app.command("decide")
@@ -423,6 +426,10 @@ def approvals_decide(
         list[str] | None,
         typer.Option(help="A step with fields: NAME=VALUE, once per field (--value amount=40)"),
     ] = None,
+    arguments: Annotated[
+        str | None,
+        typer.Option(help="An agent's tool call: approve it with these arguments, a JSON object"),
+    ] = None,
 ) -> None:
     """Approve or reject an approval step a run waits on; one that asks for a choice or values takes them
     (`baton approvals decide RUN ask --approve --choice refund --value amount=40`)."""
@@ -437,6 +444,11 @@ def approvals_decide(
         body["choice"] = choice
     if values:
         body["values"] = values
+    if arguments is not None:
+        given = json_option("--arguments", arguments, '{"orderId": "A-1", "amount": 20}')
+        if not isinstance(given, dict):
+            fail("--arguments must be a JSON object (the tool's arguments by name)")
+        body["arguments"] = given
     api = Api.stored()
     answer = api.post(f"{api.base}/executions/{execution_id}/steps/{step_id}/decision", body)
     picked = f" ({choice})" if choice else ""
