@@ -20,6 +20,7 @@ from integrations.rss import rss
 from integrations.sdk import ActionSpec, Integration, TriggerSpec
 from integrations.slack import slack
 from integrations.store import store
+from integrations.telegram import telegram
 from integrations.transform import transform
 
 INTEGRATIONS: dict[str, Integration] = {
@@ -42,6 +43,7 @@ INTEGRATIONS: dict[str, Integration] = {
         store,
         code,
         data,
+        telegram,
     )
 }
 

@@ -26,6 +26,7 @@ from core import files
 from core.blobs import BlobStore
 from core.errors import AUTH_FAILED
 from core.outbound import BlockedAddress, OutboundPolicy
+from core.redaction import REDACTED
 from core.settings import Settings
 from integrations.failed_answers import failed_answer
 
@@ -63,6 +64,15 @@ def auth_failed(service: str, reason: str) -> ActionError:
         type=AUTH_FAILED,
         retryable=False,
     )
+
+
+def hiding(error: ActionError, secret: str) -> ActionError:
+    """`error` with `secret` blanked out of its message: for services whose secret is part of the URL
+    (Telegram's bot token, a Discord webhook's token), which transport errors quote."""
+    if secret and secret in error.message:
+        error.message = error.message.replace(secret, REDACTED)
+        error.args = (error.message,)
+    return error
 
 
 # What a connection test may say of a failure: a kind and Baton's own sentence, never the remote server's
