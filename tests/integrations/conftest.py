@@ -24,6 +24,7 @@ from core.settings import Settings
 from tests.api.conftest import api_client_for, sign_up
 from tests.conftest import running_engine
 from tests.engine import Engine
+from tests.factories import action_step
 from tests.http_server import ScriptedServer, serving
 
 
@@ -71,6 +72,30 @@ class Studio:
         )
         assert published.status_code == 201, published.text
         return workflow_id
+
+    async def poll(
+        self, trigger: str, config: dict[str, Any], connection: str, steps: list[dict[str, Any]]
+    ) -> str:
+        """Publishes a POLLING workflow of `trigger` (polled every second) running `steps` for each item."""
+        return await self.publish(
+            steps,
+            "POLLING",
+            {"trigger": trigger, "config": config, "connectionId": connection, "pollingIntervalSeconds": 1},
+        )
+
+    async def run_action(
+        self,
+        step_id: str,
+        action: str,
+        connection: str | None,
+        data: dict[str, Any],
+        payload: Any = None,
+        **more: Any,
+    ) -> dict[str, Any]:
+        """Publishes one `action_step` and answers its finished run."""
+        return await self.run(
+            await self.publish([action_step(step_id, action, data, connection, **more)]), payload
+        )
 
     async def run(self, workflow_id: str, payload: Any = None, timeout: float = 60) -> dict[str, Any]:
         """Runs the published version and answers the finished execution with its steps."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from tests.factories import action_step
 from tests.http_server import Reply, ScriptedServer
 from tests.integrations.conftest import Studio
 
@@ -175,11 +176,4 @@ async def run_step(
 
 
 def step(action: str, connection: str, data: dict[str, Any], **more: Any) -> dict[str, Any]:
-    return {
-        "id": "ask",
-        "type": "action",
-        "action": action,
-        "connectionId": connection,
-        "input": data,
-        **more,
-    }
+    return action_step("ask", action, data, connection, **more)

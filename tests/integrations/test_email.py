@@ -61,6 +61,12 @@ def smtp_server() -> Iterator[tuple[Mailbox, int]]:
     controller.stop()
 
 
+async def smtp_connection(studio: Studio, port: int, password: str) -> str:
+    """An email connection that sends through the local SMTP server on `port` as USER."""
+    credentials = {"username": USER, "password": password, "smtpHost": "127.0.0.1", "smtpPort": port}
+    return await studio.connect("email", {**credentials, "smtpSecurity": "none"})
+
+
 @pytest.fixture
 def imap_port() -> Iterator[int]:
     port = free_port()
@@ -110,34 +116,20 @@ def deliver(port: int, sender: str, subject: str, body: str) -> None:
 
 async def test_send_delivers_through_smtp_with_auth(studio: Studio, smtp_server: tuple[Mailbox, int]) -> None:
     mailbox, port = smtp_server
-    connection = await studio.connect(
-        "email",
+    connection = await smtp_connection(studio, port, PASSWORD)
+    execution = await studio.run_action(
+        "mail",
+        "email.send",
+        connection,
         {
-            "username": USER,
-            "password": PASSWORD,
-            "smtpHost": "127.0.0.1",
-            "smtpPort": port,
-            "smtpSecurity": "none",
+            "to": "bob@example.com",
+            "bcc": ["audit@example.com"],
+            "subject": "Report for {{ trigger.day }}",
+            "text": "All green.",
+            "html": "<p>All <b>green</b>.</p>",
         },
+        {"day": "Monday"},
     )
-    workflow = await studio.publish(
-        [
-            {
-                "id": "mail",
-                "type": "action",
-                "action": "email.send",
-                "connectionId": connection,
-                "input": {
-                    "to": "bob@example.com",
-                    "bcc": ["audit@example.com"],
-                    "subject": "Report for {{ trigger.day }}",
-                    "text": "All green.",
-                    "html": "<p>All <b>green</b>.</p>",
-                },
-            }
-        ]
-    )
-    execution = await studio.run(workflow, {"day": "Monday"})
     assert execution["status"] == "SUCCESS", execution["error"]
     envelope = mailbox.received[0]
     assert envelope.mail_from == USER
@@ -154,28 +146,10 @@ async def test_a_wrong_smtp_password_says_to_reconnect(
     studio: Studio, smtp_server: tuple[Mailbox, int]
 ) -> None:
     _, port = smtp_server
-    connection = await studio.connect(
-        "email",
-        {
-            "username": USER,
-            "password": "wrong",
-            "smtpHost": "127.0.0.1",
-            "smtpPort": port,
-            "smtpSecurity": "none",
-        },
+    connection = await smtp_connection(studio, port, "wrong")
+    execution = await studio.run_action(
+        "mail", "email.send", connection, {"to": "bob@example.com", "subject": "x", "text": "y"}
     )
-    workflow = await studio.publish(
-        [
-            {
-                "id": "mail",
-                "type": "action",
-                "action": "email.send",
-                "connectionId": connection,
-                "input": {"to": "bob@example.com", "subject": "x", "text": "y"},
-            }
-        ]
-    )
-    execution = await studio.run(workflow)
     assert execution["status"] == "FAILED"
     assert "Reconnect" in execution["error"]
     tested = await studio.client.post(f"{studio.base}/connections/{connection}/test", headers=studio.headers)
@@ -196,7 +170,10 @@ async def test_new_email_over_imap_fires_once_per_new_message(studio: Studio, im
     )
     tested = await studio.client.post(f"{studio.base}/connections/{connection}/test", headers=studio.headers)
     assert tested.json()["ok"] is True, tested.text
-    workflow = await studio.publish(
+    workflow = await studio.poll(
+        "email.new_email",
+        {"mailbox": "INBOX", "from": "boss@"},
+        connection,
         [
             {
                 "id": "got",
@@ -204,13 +181,6 @@ async def test_new_email_over_imap_fires_once_per_new_message(studio: Studio, im
                 "values": {"subject": "{{ trigger.subject }}", "text": "{{ trigger.text }}"},
             }
         ],
-        "POLLING",
-        {
-            "trigger": "email.new_email",
-            "config": {"mailbox": "INBOX", "from": "boss@"},
-            "connectionId": connection,
-            "pollingIntervalSeconds": 1,
-        },
     )
 
     async def baselined() -> Any:

@@ -4,6 +4,7 @@ on, new issues (not pull requests) firing once each."""
 
 from __future__ import annotations
 
+from tests.factories import action_step
 from tests.fakes import GitHubAPI, GmailAPI
 from tests.http_server import serving
 from tests.integrations.conftest import Studio, eventually
@@ -18,24 +19,19 @@ github_api = serving(lambda: GitHubAPI({GITHUB_TOKEN}))
 
 async def test_gmail_sends_a_multipart_mime_message(studio: Studio, gmail_api: GmailAPI) -> None:
     connection = await studio.connect("gmail", {"accessToken": GOOGLE_TOKEN, "baseUrl": gmail_api.base_url})
-    workflow = await studio.publish(
-        [
-            {
-                "id": "mail",
-                "type": "action",
-                "action": "gmail.send_email",
-                "connectionId": connection,
-                "input": {
-                    "to": ["{{ trigger.email }}", "boss@example.com"],
-                    "cc": ["team@example.com"],
-                    "subject": "Welcome, {{ trigger.name }} ✓",
-                    "body": "Hello {{ trigger.name }}",
-                    "html": "<p>Hello <b>{{ trigger.name }}</b></p>",
-                },
-            }
-        ]
+    execution = await studio.run_action(
+        "mail",
+        "gmail.send_email",
+        connection,
+        {
+            "to": ["{{ trigger.email }}", "boss@example.com"],
+            "cc": ["team@example.com"],
+            "subject": "Welcome, {{ trigger.name }} ✓",
+            "body": "Hello {{ trigger.name }}",
+            "html": "<p>Hello <b>{{ trigger.name }}</b></p>",
+        },
+        {"email": "ada@example.com", "name": "Ada"},
     )
-    execution = await studio.run(workflow, {"email": "ada@example.com", "name": "Ada"})
     assert execution["status"] == "SUCCESS", execution["error"]
     assert execution["steps"]["mail"]["output"]["messageId"] == "sent1"
     message = gmail_api.sent[0]
@@ -52,15 +48,11 @@ async def test_gmail_new_email_fires_for_new_mail_with_the_label_and_sender(
 ) -> None:
     connection = await studio.connect("gmail", {"accessToken": GOOGLE_TOKEN, "baseUrl": gmail_api.base_url})
     gmail_api.receive("billing@vendor.com", "Old invoice")
-    workflow = await studio.publish(
+    workflow = await studio.poll(
+        "gmail.new_email",
+        {"label": "INBOX", "from": "billing@vendor.com"},
+        connection,
         [{"id": "got", "type": "set", "values": {"subject": "{{ trigger.subject }}"}}],
-        "POLLING",
-        {
-            "trigger": "gmail.new_email",
-            "config": {"label": "INBOX", "from": "billing@vendor.com"},
-            "connectionId": connection,
-            "pollingIntervalSeconds": 1,
-        },
     )
 
     async def polled() -> bool:
@@ -87,30 +79,28 @@ async def test_github_opens_an_issue_then_comments_on_it(studio: Studio, github_
     connection = await studio.connect("github", {"token": GITHUB_TOKEN, "baseUrl": github_api.base_url})
     workflow = await studio.publish(
         [
-            {
-                "id": "issue",
-                "type": "action",
-                "action": "github.create_issue",
-                "connectionId": connection,
-                "input": {
+            action_step(
+                "issue",
+                "github.create_issue",
+                {
                     "owner": "acme",
                     "repo": "shop",
                     "title": "Checkout down: {{ trigger.code }}",
                     "labels": ["incident"],
                 },
-            },
-            {
-                "id": "note",
-                "type": "action",
-                "action": "github.add_comment",
-                "connectionId": connection,
-                "input": {
+                connection,
+            ),
+            action_step(
+                "note",
+                "github.add_comment",
+                {
                     "owner": "acme",
                     "repo": "shop",
                     "issue_number": "{{ steps.issue.output.number }}",
                     "body": "Paged on-call for #{{ steps.issue.output.number }}",
                 },
-            },
+                connection,
+            ),
         ]
     )
     execution = await studio.run(workflow, {"code": 503})
@@ -151,15 +141,11 @@ async def test_github_new_issue_fires_once_per_issue_and_skips_pull_requests(
 ) -> None:
     connection = await studio.connect("github", {"token": GITHUB_TOKEN, "baseUrl": github_api.base_url})
     github_api.open_issue("acme/shop", "Existing bug")
-    workflow = await studio.publish(
+    workflow = await studio.poll(
+        "github.new_issue",
+        {"owner": "acme", "repo": "shop"},
+        connection,
         [{"id": "got", "type": "set", "values": {"title": "{{ trigger.title }}"}}],
-        "POLLING",
-        {
-            "trigger": "github.new_issue",
-            "config": {"owner": "acme", "repo": "shop"},
-            "connectionId": connection,
-            "pollingIntervalSeconds": 1,
-        },
     )
 
     async def polled() -> bool:

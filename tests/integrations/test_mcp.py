@@ -23,6 +23,7 @@ from core.outbound import OutboundPolicy, outbound_client
 from integrations.catalogue import get_integration
 from integrations.context import ActionError
 from integrations.mcp_session import auth_headers
+from tests.factories import action_step
 from tests.integrations.conftest import Studio
 
 TOKEN = "mcp-token-SECRET"
@@ -183,13 +184,7 @@ async def test_a_workflow_lists_the_tools_of_an_mcp_server_and_calls_them_with_t
     connection = await studio.connect("mcp", BEARER)
     workflow = await studio.publish(
         [
-            {
-                "id": "tools",
-                "type": "action",
-                "action": "mcp.list_tools",
-                "connectionId": connection,
-                "input": {"url": "{{ trigger.url }}"},
-            },
+            action_step("tools", "mcp.list_tools", {"url": "{{ trigger.url }}"}, connection),
             call("sum", connection, "add", {"a": "{{ trigger.a }}", "b": 3}),
             call(
                 "say", connection, "echo", {"text": "sum is {{ steps.sum.output.structuredContent.result }}"}

@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from core.settings import Settings
+from tests.factories import action_step
 from tests.integrations.conftest import Studio, allow_baton_database, eventually
 
 
@@ -35,33 +36,30 @@ async def test_query_binds_parameters_and_reports_what_it_did(studio: Studio, or
     hostile = "ada' OR '1'='1"
     workflow = await studio.publish(
         [
-            {
-                "id": "add",
-                "type": "action",
-                "action": "postgres.query",
-                "connectionId": connection,
-                "input": {
+            action_step(
+                "add",
+                "postgres.query",
+                {
                     "query": "INSERT INTO shop_orders (customer, total) VALUES ($1, $2) RETURNING id",
                     "parameters": ["{{ trigger.customer }}", "{{ trigger.total }}"],
                 },
-            },
-            {
-                "id": "find",
-                "type": "action",
-                "action": "postgres.query",
-                "connectionId": connection,
-                "input": {
+                connection,
+            ),
+            action_step(
+                "find",
+                "postgres.query",
+                {
                     "query": "SELECT id, customer, total, placed_at FROM shop_orders WHERE customer = $1",
                     "parameters": ["{{ trigger.customer }}"],
                 },
-            },
-            {
-                "id": "none",
-                "type": "action",
-                "action": "postgres.query",
-                "connectionId": connection,
-                "input": {"query": "SELECT * FROM shop_orders WHERE customer = $1", "parameters": [hostile]},
-            },
+                connection,
+            ),
+            action_step(
+                "none",
+                "postgres.query",
+                {"query": "SELECT * FROM shop_orders WHERE customer = $1", "parameters": [hostile]},
+                connection,
+            ),
         ]
     )
     execution = await studio.run(workflow, {"customer": "cy", "total": "7.25"})
@@ -76,18 +74,9 @@ async def test_query_binds_parameters_and_reports_what_it_did(studio: Studio, or
 
 async def test_sql_errors_fail_the_step_with_the_servers_words(studio: Studio, orders: str) -> None:
     connection = await studio.connect("postgres", {"connectionString": orders})
-    workflow = await studio.publish(
-        [
-            {
-                "id": "bad",
-                "type": "action",
-                "action": "postgres.query",
-                "connectionId": connection,
-                "input": {"query": "SELECT nope FROM shop_orders"},
-            }
-        ]
+    execution = await studio.run_action(
+        "bad", "postgres.query", connection, {"query": "SELECT nope FROM shop_orders"}
     )
-    execution = await studio.run(workflow)
     assert execution["status"] == "FAILED"
     assert 'column "nope" does not exist' in execution["error"]
 
@@ -96,15 +85,11 @@ async def test_new_row_fires_once_per_row_added_after_publishing(
     studio: Studio, orders: str, db: asyncpg.Connection
 ) -> None:
     connection = await studio.connect("postgres", {"connectionString": orders})
-    workflow = await studio.publish(
+    workflow = await studio.poll(
+        "postgres.new_row",
+        {"table": "shop_orders", "column": "id"},
+        connection,
         [{"id": "got", "type": "set", "values": {"who": "{{ trigger.customer }}"}}],
-        "POLLING",
-        {
-            "trigger": "postgres.new_row",
-            "config": {"table": "shop_orders", "column": "id"},
-            "connectionId": connection,
-            "pollingIntervalSeconds": 1,
-        },
     )
 
     async def baselined() -> bool:

@@ -3,6 +3,7 @@ and a refused token fails the step once with a message that says to reconnect.""
 
 from __future__ import annotations
 
+from tests.factories import action_step
 from tests.fakes import SlackAPI
 from tests.http_server import serving
 from tests.integrations.conftest import Studio, eventually
@@ -17,24 +18,22 @@ async def test_a_workflow_posts_then_edits_a_message(studio: Studio, slack_api: 
     connection = await studio.connect("slack", {"accessToken": TOKEN, "baseUrl": slack_api.api_url})
     workflow = await studio.publish(
         [
-            {
-                "id": "post",
-                "type": "action",
-                "action": "slack.send_message",
-                "connectionId": connection,
-                "input": {"channel": "#general", "text": "Deploy {{ trigger.version }} started"},
-            },
-            {
-                "id": "edit",
-                "type": "action",
-                "action": "slack.update_message",
-                "connectionId": connection,
-                "input": {
+            action_step(
+                "post",
+                "slack.send_message",
+                {"channel": "#general", "text": "Deploy {{ trigger.version }} started"},
+                connection,
+            ),
+            action_step(
+                "edit",
+                "slack.update_message",
+                {
                     "channel": "{{ steps.post.output.channel }}",
                     "ts": "{{ steps.post.output.ts }}",
                     "text": "Deploy {{ trigger.version }} done",
                 },
-            },
+                connection,
+            ),
         ]
     )
     execution = await studio.run(workflow, {"version": "1.4"})
@@ -53,18 +52,9 @@ async def test_a_workflow_posts_then_edits_a_message(studio: Studio, slack_api: 
 
 async def test_a_refused_token_fails_once_and_says_to_reconnect(studio: Studio, slack_api: SlackAPI) -> None:
     connection = await studio.connect("slack", {"accessToken": "xoxb-revoked", "baseUrl": slack_api.api_url})
-    workflow = await studio.publish(
-        [
-            {
-                "id": "post",
-                "type": "action",
-                "action": "slack.send_message",
-                "connectionId": connection,
-                "input": {"channel": "#general", "text": "hello"},
-            }
-        ]
+    execution = await studio.run_action(
+        "post", "slack.send_message", connection, {"channel": "#general", "text": "hello"}
     )
-    execution = await studio.run(workflow)
     assert execution["status"] == "FAILED"
     assert "invalid_auth" in execution["error"]
     assert "Reconnect" in execution["error"]
@@ -76,18 +66,9 @@ async def test_a_user_error_is_not_retried_and_names_slacks_reason(
     studio: Studio, slack_api: SlackAPI
 ) -> None:
     connection = await studio.connect("slack", {"accessToken": TOKEN, "baseUrl": slack_api.api_url})
-    workflow = await studio.publish(
-        [
-            {
-                "id": "edit",
-                "type": "action",
-                "action": "slack.update_message",
-                "connectionId": connection,
-                "input": {"channel": "general", "ts": "1.2", "text": "x"},
-            }
-        ]
+    execution = await studio.run_action(
+        "edit", "slack.update_message", connection, {"channel": "general", "ts": "1.2", "text": "x"}
     )
-    execution = await studio.run(workflow)
     assert execution["status"] == "FAILED"
     assert "message_not_found" in execution["error"]
     assert len(slack_api.hits("/api/chat.update")) == 1
@@ -98,15 +79,11 @@ async def test_new_messages_in_a_channel_start_one_run_each(studio: Studio, slac
     slack_api.channels["C1"] = [
         {"type": "message", "user": "U1", "text": "old news", "ts": "1600000000.000100"}
     ]
-    workflow = await studio.publish(
+    workflow = await studio.poll(
+        "slack.new_message",
+        {"channel": "C1"},
+        connection,
         [{"id": "got", "type": "set", "values": {"text": "{{ trigger.text }}"}}],
-        "POLLING",
-        {
-            "trigger": "slack.new_message",
-            "config": {"channel": "C1"},
-            "connectionId": connection,
-            "pollingIntervalSeconds": 1,
-        },
     )
 
     async def polled() -> bool:
