@@ -13,12 +13,14 @@ from pathlib import Path
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
 from api.console import install_console
 from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.headers import SecurityHeaders
 from api.limits import BodySizeLimit, check_request_text
+from api.mcp_server import mcp_session_manager
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.metrics import router as metrics_router
 from api.resources import Resources
@@ -40,6 +42,7 @@ from api.routes import (
     hooks,
     live,
     logs,
+    mcp,
     me,
     resume,
     templates,
@@ -85,6 +88,14 @@ async def load_imported_catalogue(resources: Resources) -> None:
         logger.warning("could not load the imported integrations; definitions using them fail", exc_info=True)
 
 
+async def serve_mcp(manager: StreamableHTTPSessionManager, ready: asyncio.Event, stop: asyncio.Event) -> None:
+    """Runs the workspaces' MCP servers (api.routes.mcp) until `stop`: in a task of its own, which enters
+    and leaves the SDK's task group (a lifespan may start in one task and end in another)."""
+    async with manager.run():
+        ready.set()
+        await stop.wait()
+
+
 def create_app(settings: Settings | None = None, *, companion: Companion | None = None) -> FastAPI:
     """The API. `companion`: something to run beside it for the app's lifetime, given its resources (the
     composition root's `baton serve` runs the worker there)."""
@@ -95,6 +106,9 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
         resources = app.state.resources = Resources.create(settings)
         await load_imported_catalogue(resources)
         flusher = asyncio.create_task(flush_webhook_stats(resources), name="webhook-stats")
+        mcp_ready, stop_mcp = asyncio.Event(), asyncio.Event()
+        mcp = asyncio.create_task(serve_mcp(app.state.mcp, mcp_ready, stop_mcp), name="mcp")
+        await mcp_ready.wait()
         try:
             if companion is None:
                 yield
@@ -103,8 +117,10 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
                     yield
         finally:
             flusher.cancel()
+            stop_mcp.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await flusher
+            await mcp
             with contextlib.suppress(Exception):
                 await resources.webhooks.flush_stats()  # the last calls counted by this process
             await resources.close()
@@ -141,6 +157,7 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
     app.add_middleware(SecurityHeaders)
     app.state.metrics = ApiMetrics()
     app.state.settings = settings
+    app.state.mcp = mcp_session_manager()
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)  # outermost: sees every answer
     app.include_router(health.router)
     # The public ingress first: routes are matched in order, and it takes the most calls.
@@ -170,6 +187,7 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
         datastore,
         events,
         resume,
+        mcp,
     ):
         app.include_router(resource.router, prefix=API_PREFIX)
     app.include_router(connections.oauth_router, prefix=API_PREFIX)

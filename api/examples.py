@@ -129,6 +129,32 @@ EXAMPLES: dict[str, tuple[Any, int, Any]] = {
         "inputSchema": {"type": "object", "required": ["channel", "text"],
                         "properties": {"channel": {"type": "string"}, "text": {"type": "string"}}},
         "outputSchema": {"type": "object", "properties": {"ts": {"type": "string"}}}, "isActive": True}]}),
+    f"POST {V1}/integrations/import": (
+        {"document": "openapi: 3.0.0\ninfo: {title: Petstore, version: 1.0.0}\n"
+                     "servers: [{url: https://pets.example.com/api}]\npaths:\n  /pets:\n    get:\n"
+                     "      operationId: findPets\n      responses: {'200': {description: ok}}\n",
+         "id": "pets"},
+        201,
+        {"id": "pets", "name": "Petstore", "description": "Petstore", "icon": "/static/icons/http.svg",
+         "category": "imported", "authType": "NONE", "isActive": True, "isPopular": False,
+         "docsUrl": "docs/integrations.md#services-described-by-openapi",
+         "websiteUrl": "docs/integrations.md",
+         "triggers": [], "actions": [{
+             "id": "pets.find_pets", "name": "GET /pets", "description": "GET /pets",
+             "inputSchema": {"type": "object", "properties": {}, "additionalProperties": False},
+             "outputSchema": {"type": "object", "required": ["status", "headers"], "properties": {
+                 "status": {"type": "integer"}, "headers": {"type": "object"}, "body": {}}},
+             "isActive": True}]},
+    ),
+    f"POST {WS}/mcp": (
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+         "params": {"name": "create_invoice", "arguments": {"customer": "ACME", "amount": 100}}},
+        200,
+        {"jsonrpc": "2.0", "id": 2, "result": {
+            "content": [{"type": "text", "text": '{"status": "SUCCESS", "result": {"total": 120}}'}],
+            "structuredContent": {"executionId": EXECUTION_ID, "status": "SUCCESS", "result": {"total": 120}},
+            "isError": False}},
+    ),
     f"GET {V1}/templates": (None, 200, page(TEMPLATE)),
     f"GET {V1}/templates/{{template_id}}": (None, 200, TEMPLATE),
     f"POST {WS}/templates/{{template_id}}/use": (None, 201, {**WORKFLOW, "name": TEMPLATE["name"],

@@ -6,6 +6,7 @@ import re
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import jsonschema
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
@@ -211,5 +212,52 @@ class PollingTriggerConfig(TriggerConfigModel):
     )
 
 
+class McpTool(TriggerConfigModel):
+    """A published workflow served as an MCP tool (api.mcp_server): calling it starts a run."""
+
+    tool: bool = Field(default=True, description="Listed and callable as a tool")
+    name: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="The tool's name (default: the workflow's name in snake_case)",
+        examples=["create_invoice"],
+    )
+    description: str | None = Field(
+        default=None, max_length=2000, description="What the tool does, for the model that chooses it"
+    )
+    wait_seconds: float = Field(
+        default=20,
+        ge=0,
+        le=60,
+        description="A call answers with the run's result when it ends within this time, else with its "
+        "executionId to read later with the `get_run_result` tool",
+    )
+
+
 class ManualTriggerConfig(TriggerConfigModel):
     """Runs started from the API (`POST /workflows/{id}/run`) or the UI."""
+
+    input_schema: dict[str, Any] | None = Field(
+        default=None,
+        description="The JSON Schema of the payload it is run with: an object's (an MCP tool's input schema, "
+        "shown to the model that calls it)",
+        examples=[{"type": "object", "properties": {"email": {"type": "string"}}, "required": ["email"]}],
+    )
+    mcp: McpTool | None = Field(
+        default=None,
+        description="Serve the published workflow as a tool of the workspace's MCP server "
+        "(/api/v1/workspaces/{id}/mcp): a call runs it with the tool's arguments as its payload",
+    )
+
+    @field_validator("input_schema")
+    @classmethod
+    def _an_object_schema(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return value
+        try:
+            jsonschema.Draft202012Validator.check_schema(value)
+        except jsonschema.SchemaError as exc:
+            raise ValueError(f"not a JSON Schema: {exc.message}") from None
+        if value.get("type") != "object":
+            raise ValueError('a payload is an object: give `"type": "object"` and its properties')
+        return value

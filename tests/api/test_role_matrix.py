@@ -145,6 +145,14 @@ async def test_every_workspace_endpoint_follows_the_permission_matrix(
         ("GET", f"{base}/data-store/k", None, "VIEWER"),
         ("POST", f"{base}/data-store/k/increment", {"by": 2}, "MEMBER"),
         ("DELETE", f"{base}/data-store/k", None, "MEMBER"),
+        # the MCP server: listing its tools (a JSON-RPC request; 406 when the client accepts no JSON)
+        (
+            "POST",
+            f"{base}/mcp",
+            {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}},
+            "VIEWER",
+            406,
+        ),
         ("DELETE", c, None, "ADMIN"),
         ("DELETE", w, None, "MEMBER"),
     ]
