@@ -77,30 +77,12 @@ def action_integrations(steps: Any) -> list[str]:
 
 
 def approval_steps(steps: Any) -> dict[str, list[str] | None]:
-    """The steps of a definition that wait for decisions, nested ones included: approval steps, and agent
-    steps with a tool that needs approval (any tool's approvers decide). Step id -> its approvers (None:
-    anyone)."""
+    """The approval steps of a definition, nested ones included: step id -> its approvers (None: anyone).
+    An agent step's tool calls are not among them: a decision for one is taken only while it waits (an
+    early or repeated decision must not approve a call the model has not made yet)."""
     found: dict[str, list[str] | None] = {}
     for value in _step_dicts(steps):
-        if not isinstance(value.get("id"), str):
-            continue
-        if value.get("type") == "approval":
+        if value.get("type") == "approval" and isinstance(value.get("id"), str):
             approvers = value.get("approvers")
             found[value["id"]] = list(approvers) if isinstance(approvers, list) else None
-        elif value.get("type") == "agent" and (asking := _approval_tools(value)):
-            lists = [tool.get("approvers") for tool in asking]
-            named = [listed for listed in lists if isinstance(listed, list) and listed]
-            if len(named) == len(lists):
-                found[value["id"]] = sorted({str(user) for listed in named for user in listed})
-            else:
-                found[value["id"]] = None
     return found
-
-
-def _approval_tools(agent: dict[str, Any]) -> list[dict[str, Any]]:
-    tools = agent.get("tools")
-    return [
-        tool
-        for tool in (tools if isinstance(tools, list) else [])
-        if isinstance(tool, dict) and tool.get("requireApproval")
-    ]

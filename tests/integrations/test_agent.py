@@ -22,6 +22,7 @@ from tests.integrations import test_mcp
 from tests.integrations.agent_flows import CHAT, call, decide, finished, sent, set_up
 from tests.integrations.conftest import Studio, live_is
 from tests.integrations.llm_servers import connect, openai_reply
+from tests.integrations.test_chat import GatedModel
 from tests.worker.recording import recording
 
 PATHS = Path(__file__).parents[1] / "worker" / "histories" / "paths"
@@ -265,3 +266,26 @@ async def test_a_large_tool_answer_reaches_the_model_and_the_output_cut_to_a_bou
         m["content"] for m in sent(model_server, CHAT)[1]["messages"] if m.get("tool_call_id") == "call_1"
     ]
     assert read == [looked_up["result"]]
+
+
+async def test_a_decision_before_the_agent_asks_is_refused_and_approves_nothing(
+    studio: Studio, http_server: ScriptedServer
+) -> None:
+    model = GatedModel()  # the first turn is held: the agent has asked nothing yet
+    try:
+        workflow_id = await set_up(studio, model, http_server)
+        execution_id = await studio.start(workflow_id, {"message": "Refund A-1"})
+        early = await studio.client.post(
+            f"{studio.base}/executions/{execution_id}/steps/support/decision",
+            headers=studio.headers,
+            json={"approved": True},
+        )
+        assert early.status_code == 409, early.text
+        assert "not waiting" in early.json()["detail"]
+        model.gate.set()
+        waiting = await studio.until(execution_id, live_is("waiting"))
+        assert waiting is not None, "the agent never asked to refund"
+        assert sent(http_server, "/refunds") == []  # the early decision approved nothing
+    finally:
+        model.gate.set()
+        model.close()
