@@ -13,6 +13,8 @@ import { Workspaces } from "./pages/Workspaces";
 
 // The canvas (React Flow and the ELK layout engine) loads when first opened, not with the console.
 const WorkflowCanvas = lazy(() => import("./pages/WorkflowCanvas"));
+// So does the editor (its forms, diff and the catalogue it reads).
+const WorkflowEditor = lazy(() => import("./pages/WorkflowEditor"));
 
 /** Any 401 (no session, or it ended) sends the user to the sign-in page. */
 function SignInWhenUnauthenticated() {
@@ -47,6 +49,14 @@ export function App() {
             element={
               <Suspense fallback={<p>Loading the canvas…</p>}>
                 <WorkflowCanvas />
+              </Suspense>
+            }
+          />
+          <Route
+            path="/w/:workspaceId/workflows/:workflowId/edit"
+            element={
+              <Suspense fallback={<p>Loading the editor…</p>}>
+                <WorkflowEditor />
               </Suspense>
             }
           />

@@ -68,7 +68,8 @@ export default function WorkflowCanvas() {
     <section className="canvas-page">
       <p>
         <Link to={`/w/${workspaceId}/workflows`}>← Workflows</Link> ·{" "}
-        <Link to={`/w/${workspaceId}/runs?workflow=${workflowId}`}>its runs</Link>
+        <Link to={`/w/${workspaceId}/runs?workflow=${workflowId}`}>its runs</Link> ·{" "}
+        <Link to={`/w/${workspaceId}/workflows/${workflowId}/edit`}>Edit</Link>
       </p>
       <h1>{workflow.data?.name ?? "Workflow"}</h1>
       <p className="muted">
