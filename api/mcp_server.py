@@ -25,6 +25,7 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from temporalio.client import WorkflowFailureError
 
 from api.resources import Resources
+from core import audit
 from core.errors import BatonError
 from core.mcp_tools import RESULT_TOOL, ServedTool, served_tools
 from core.runs import reads as execution_reads
@@ -44,6 +45,8 @@ class McpCaller:
     workspace_id: str
     may_run: bool
     resources: Resources
+    user_id: str | None = None
+    api_key_id: str | None = None
 
 
 def _caller(ctx: Any) -> McpCaller:
@@ -113,6 +116,22 @@ async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.Call
 async def _start(caller: McpCaller, tool: ServedTool, arguments: dict[str, Any]) -> types.CallToolResult:
     runs = await caller.resources.run_service()
     started = await runs.start_manual(tool.workflow_id, arguments)
+    async with caller.resources.sessions() as session:  # as the API's manual run is audited
+        await audit.record(
+            session,
+            action="workflow.executed",
+            entity_type="execution",
+            entity_id=started.execution_id,
+            user_id=caller.user_id,
+            workspace_id=caller.workspace_id,
+            metadata={
+                "workflowId": tool.workflow_id,
+                "version": started.version,
+                "via": "mcp",
+                **({"apiKeyId": caller.api_key_id} if caller.api_key_id else {}),
+            },
+        )
+        await session.commit()
     try:
         await asyncio.wait_for(runs.handle(started.execution_id).result(), tool.wait_seconds)
     except (WorkflowFailureError, TimeoutError):

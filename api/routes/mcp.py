@@ -74,6 +74,10 @@ async def mcp_endpoint(request: Request, access: Lister, resources: ResourcesDep
     trigger's `inputSchema`), plus `get_run_result`. Listing needs `workflows:read`; calling a tool starts a
     run and needs MEMBER or above and `executions:write`."""
     request.scope[SCOPE_KEY] = McpCaller(
-        access.workspace.id, access.may(Permission.EDIT, "executions:write"), resources
+        access.workspace.id,
+        access.may(Permission.EDIT, "executions:write"),
+        resources,
+        access.principal.user.id,
+        access.principal.api_key_id,
     )
     return Delegated(request.app.state.mcp.handle_request, await request.body())

@@ -5,12 +5,14 @@ to their own workspace."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import httpx
 import httpx2
 import pytest
@@ -85,7 +87,9 @@ async def api(
         yield client
 
 
-async def test_a_published_workflow_is_a_tool_whose_call_answers_its_result(api: httpx.AsyncClient) -> None:
+async def test_a_published_workflow_is_a_tool_whose_call_answers_its_result(
+    api: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
     owner = await tenant(api)
     await owner.publish(
         "Add numbers",
@@ -103,6 +107,14 @@ async def test_a_published_workflow_is_a_tool_whose_call_answers_its_result(api:
         assert answer.structured_content is not None
         assert answer.structured_content["status"] == "SUCCESS"
         assert answer.structured_content["result"] == {"total": 5}
+        audited = await db.fetchrow(
+            "SELECT workspace_id, metadata FROM audit_logs "
+            "WHERE entity_id = $1 AND action = 'workflow.executed'",
+            answer.structured_content["executionId"],
+        )
+        assert audited is not None
+        assert audited["workspace_id"] == owner.workspace_id
+        assert json.loads(audited["metadata"])["via"] == "mcp"
         wrong = await client.call_tool("add_numbers", {"a": "two", "b": 3})
         assert wrong.is_error
         assert wrong.structured_content is not None
