@@ -9,6 +9,7 @@ from integrations.builtin import manual, schedule, webhook
 from integrations.code import code
 from integrations.crypto import crypto
 from integrations.data import data
+from integrations.discord import discord
 from integrations.github import github
 from integrations.gmail import gmail
 from integrations.http import http
@@ -44,6 +45,7 @@ INTEGRATIONS: dict[str, Integration] = {
         code,
         data,
         telegram,
+        discord,
     )
 }
 

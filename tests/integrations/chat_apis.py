@@ -112,3 +112,85 @@ class TelegramAPI(FakeService):
         message = {"message_id": update_id, "chat": {"id": chat}, "date": int(time.time()), "text": text}
         with self.lock:
             self.updates.append({"update_id": update_id, kind: message})
+
+
+class DiscordAPI(FakeService):
+    """REST v10 at /api/v10: POST channels/{id}/messages (a bot's; `nonce` + `enforce_nonce` answer the
+    message already made with that nonce), GET users/@me; and webhooks at /api/webhooks/{id}/{token}
+    (POST, `?wait=true` answers the message; GET answers the webhook). `limited`: the next N webhook posts
+    answer 429 with Retry-After; `lose_answers`: the next N bot posts are made but answered 502."""
+
+    def __init__(self, bot_token: str, webhooks: dict[str, str], channels: set[str]) -> None:
+        super().__init__()
+        self.channels: dict[str, list[dict[str, Any]]] = {channel: [] for channel in channels}
+        self.limited = 0
+        self.lose_answers = 0
+        self.nonces: dict[str, dict[str, Any]] = {}
+        ids = itertools.count(1_100_000_000_000_000_000)
+
+        def error(status: int, code: int, message: str) -> Reply:
+            return Reply(status, {"code": code, "message": message})
+
+        def made(channel: str, body: dict[str, Any], author: dict[str, Any]) -> Reply:
+            if not body.get("content") and not body.get("embeds"):
+                return error(400, 50006, "Cannot send an empty message")
+            message = {
+                "id": str(next(ids)),
+                "channel_id": channel,
+                "content": body.get("content", ""),
+                "embeds": body.get("embeds", []),
+                "author": author,
+                "timestamp": "2026-12-08T02:50:00.000000+00:00",
+            }
+            if "message_reference" in body:
+                message["message_reference"] = body["message_reference"]
+            self.channels[channel].append(message)
+            return Reply(200, message)
+
+        def bot_post(seen: Seen, match: re.Match[str]) -> Reply:
+            if seen.headers.get("Authorization") != f"Bot {bot_token}":
+                return error(401, 0, "401: Unauthorized")
+            channel, body = match.group(1), body_of(seen)
+            if channel not in self.channels:
+                return error(404, 10003, "Unknown Channel")
+            nonce = body.get("nonce")
+            if body.get("enforce_nonce") and nonce in self.nonces:
+                return Reply(200, self.nonces[nonce])
+            reply = made(channel, body, {"id": "1", "username": "baton", "bot": True})
+            if nonce and reply.status == 200:
+                self.nonces[nonce] = reply.body
+            if self.lose_answers > 0:
+                self.lose_answers -= 1
+                return error(502, 0, "Bad Gateway")
+            return reply
+
+        def webhook(seen: Seen, match: re.Match[str]) -> Reply:
+            channel = webhooks.get(f"{match.group(1)}/{match.group(2)}")
+            if channel is None:
+                return error(401, 50027, "Invalid Webhook Token")
+            if seen.method == "GET":
+                return Reply(200, {"id": match.group(1), "type": 1, "channel_id": channel})
+            if self.limited > 0:
+                self.limited -= 1
+                return Reply(
+                    429,
+                    {"message": "You are being rate limited.", "retry_after": 1.0, "global": False},
+                    {"Retry-After": "1", "X-RateLimit-Scope": "shared"},
+                )
+            body = body_of(seen)
+            reply = made(channel, body, {"id": match.group(1), "username": body.get("username", "hook")})
+            return reply if seen.query.get("wait") == ["true"] or reply.status != 200 else Reply(204, b"")
+
+        self.route("POST", r"/api/v10/channels/(\d+)/messages")(bot_post)
+        self.route("GET", r"/api/v10/users/@me")(
+            lambda seen, _: (
+                Reply(200, {"id": "1", "username": "baton", "bot": True})
+                if seen.headers.get("Authorization") == f"Bot {bot_token}"
+                else error(401, 0, "401: Unauthorized")
+            )
+        )
+        self.route("POST", r"/api/webhooks/(\d+)/([\w-]+)")(webhook)
+        self.route("GET", r"/api/webhooks/(\d+)/([\w-]+)")(webhook)
+
+    def webhook_url(self, hook: str) -> str:
+        return f"{self.base_url}/api/webhooks/{hook}"
