@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import asyncpg
 
 from core.crypto import CredentialCipher
+from tests.baton.cli import baton
 from tests.factories import create_user, create_workspace
 
 
@@ -30,29 +28,13 @@ async def test_rotating_moves_every_connection_to_the_new_key(
             token,
             json.dumps(CredentialCipher("old-key").seal({"token": token})),
         )
-    env = {**os.environ, "DATABASE_URL": database_url, "ENCRYPTION_KEY": "new-key,old-key"}
-    result = subprocess.run(
-        [sys.executable, "-m", "baton", "rotate-keys"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = baton("rotate-keys", DATABASE_URL=database_url, ENCRYPTION_KEY="new-key,old-key")
     assert result.returncode == 0, result.stderr
     assert "Re-encrypted 2 connection(s)" in result.stdout
     new_only = CredentialCipher("new-key")
     rows = await db.fetch("SELECT name, credentials FROM connections ORDER BY name")
     assert [new_only.open(json.loads(r["credentials"]))["token"] for r in rows] == ["a", "b"]
 
-    env["ENCRYPTION_KEY"] = "other-key"
-    failed = subprocess.run(
-        [sys.executable, "-m", "baton", "rotate-keys"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    failed = baton("rotate-keys", DATABASE_URL=database_url, ENCRYPTION_KEY="other-key")
     assert failed.returncode == 1
     assert "could not be decrypted with any configured key" in failed.stderr

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import asyncpg
 import pytest
@@ -15,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from baton.seeding import seed
 from integrations.catalogue import INTEGRATIONS
 from integrations.templates import TEMPLATES
+from tests.baton.cli import baton
 
 
 async def _snapshot(db: asyncpg.Connection) -> dict[str, list[tuple[object, ...]]]:
@@ -129,17 +127,8 @@ async def test_default_templates_are_installed_with_their_required_integrations(
 
 
 def test_baton_seed_prints_what_it_changed(database_url: str) -> None:
-    env = {**os.environ, "DATABASE_URL": database_url}
-
     def run() -> str:
-        result = subprocess.run(
-            [sys.executable, "-m", "baton", "seed"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        result = baton("seed", DATABASE_URL=database_url)
         assert result.returncode == 0, result.stderr
         return result.stdout
 

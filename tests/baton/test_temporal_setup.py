@@ -11,6 +11,7 @@ from temporalio.client import Client
 
 from baton.temporal_setup import register_search_attributes
 from core.temporal import SEARCH_ATTRIBUTES
+from tests.baton.cli import baton
 
 
 async def test_registering_adds_the_missing_attributes_once(temporal_client: Client) -> None:
@@ -31,18 +32,6 @@ async def test_registering_adds_the_missing_attributes_once(temporal_client: Cli
 
 
 def test_baton_setup_temporal_says_when_there_is_nothing_to_do(temporal_address: str) -> None:
-    import os
-    import subprocess
-    import sys
-
-    env = {**os.environ, "TEMPORAL_ADDRESS": temporal_address}
-    result = subprocess.run(
-        [sys.executable, "-m", "baton", "setup-temporal"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = baton("setup-temporal", timeout=60, TEMPORAL_ADDRESS=temporal_address)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "Search attributes already registered."

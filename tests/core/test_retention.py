@@ -4,8 +4,6 @@ touched, a dry run only counts, and `baton retention run` prints what it removes
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -14,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.logstore import PostgresLogStore
 from core.ops.retention import Retention
 from core.settings import Settings
+from tests.baton.cli import baton
 from tests.factories import create_workflow, create_workspace
 
 NOW = datetime.now(UTC)
@@ -132,26 +131,12 @@ async def test_retention_removes_what_is_past_its_time_and_nothing_newer(
 def test_retention_cli_prints_what_it_would_remove(database_url: str, settings: Settings) -> None:
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": settings.redis_url}
     env.pop("MONGODB_URL", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "baton", "retention", "run", "--dry-run"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = baton("retention", "run", "--dry-run", env=env)
     assert done.returncode == 0, done.stderr
     assert "dry run: nothing is removed" in done.stdout
     assert "workflow_executions (FREE, 90 days): would remove 0 older than" in done.stdout
     assert "execution_logs: would remove 0" in done.stdout
     assert done.stdout.strip().endswith("Would remove 0 row(s) in all.")
-    bad = subprocess.run(
-        [sys.executable, "-m", "baton", "retention", "run"],
-        env={**env, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    bad = baton("retention", "run", env=env, DATABASE_URL="postgresql://nobody@127.0.0.1:1/none")
     assert bad.returncode == 1
     assert "cannot use PostgreSQL" in bad.stderr

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from core.settings import Settings, redact_url, to_asyncpg_url
+from tests.baton.cli import baton
 
 
 def test_production_refuses_the_development_secret() -> None:
@@ -31,15 +30,7 @@ def test_serving_with_the_development_secret_needs_environment_to_say_developmen
 @pytest.mark.parametrize("command", ["api", "worker", "serve", "codec-server"])
 def test_the_api_and_the_worker_refuse_to_start_with_the_development_secret(command: str) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ENVIRONMENT")}
-    done = subprocess.run(
-        [sys.executable, "-m", "baton", command],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=Path(__file__).parent,  # no .env here
-    )
+    done = baton(command, env=env, timeout=60, cwd=Path(__file__).parent)  # no .env here
     assert done.returncode == 2, done.stderr
     assert "SECRET_KEY is unset or the built-in development value" in done.stderr
     assert "Traceback" not in done.stderr
