@@ -54,7 +54,7 @@ from api.routes import (
 from core.blobs import run_value_limit
 from core.outages import raise_if_cancelled
 from core.settings import Settings, get_settings
-from integrations.openapi.imports import load_imported_services
+from integrations.openapi.imports import keep_imported_services, load_imported_services
 
 API_PREFIX = "/api/v1"
 CODEC_PATH = "/codec"
@@ -106,6 +106,7 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
         resources = app.state.resources = Resources.create(settings)
         await load_imported_catalogue(resources)
         flusher = asyncio.create_task(flush_webhook_stats(resources), name="webhook-stats")
+        importer = asyncio.create_task(keep_imported_services(resources.engine), name="imported-services")
         mcp_ready, stop_mcp = asyncio.Event(), asyncio.Event()
         mcp = asyncio.create_task(serve_mcp(app.state.mcp, mcp_ready, stop_mcp), name="mcp")
         await mcp_ready.wait()
@@ -117,9 +118,11 @@ def create_app(settings: Settings | None = None, *, companion: Companion | None 
                     yield
         finally:
             flusher.cancel()
+            importer.cancel()
             stop_mcp.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
+            for task in (flusher, importer):
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await mcp
             with contextlib.suppress(Exception):
                 await resources.webhooks.flush_stats()  # the last calls counted by this process

@@ -72,5 +72,5 @@ async def _import(
         lines.append(f"could not drop the cached catalogue entry ({exc}); it expires within an hour")
     finally:
         await redis.aclose()
-    lines.append("Workers and API processes started from now on serve its actions.")
+    lines.append("API processes learn of it within 30 s; restart the workers to run its actions.")
     return lines

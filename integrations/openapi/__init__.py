@@ -18,8 +18,8 @@ Instance admins import, and import again to update (actions gone from the docume
 or `POST /api/v1/integrations/import` with `{"document": "<the YAML or JSON text>", "id": "pets",
 "baseUrl": "https://pets.example.com/api"}`. A bad document is a 422 naming where it is wrong
 (`"path": "components.schemas.Pet.properties.id.type"`). The service is then in `GET /integrations` (category
-`imported`) and the API and workers started from then on run its actions; calls go through the egress guard
-like `http.request`.
+`imported`); API processes learn of it within 30 seconds (definitions may then name its actions), workers
+run its actions once restarted after the import; calls go through the egress guard like `http.request`.
 
 Security schemes map to connection kinds: an apiKey to `{"type": "header"}` or `{"type": "query"}` (the
 name defaults to the scheme's, so `{"type": "header", "value": "..."}` is enough), http bearer and basic to

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -25,6 +26,8 @@ from integrations.openapi.service import build_integration
 from integrations.sdk import Integration
 
 logger = logging.getLogger("baton.openapi")
+# How often an API process reads the imported services again (keep_imported_services).
+REFRESH_SECONDS = 30.0
 DOCS_ANCHOR = "docs/integrations.md#services-described-by-openapi"
 
 
@@ -83,3 +86,15 @@ async def load_imported_services(engine: AsyncEngine) -> list[str]:
             continue
         loaded.append(str(description["id"]))
     return loaded
+
+
+async def keep_imported_services(engine: AsyncEngine, interval: float = REFRESH_SECONDS) -> None:
+    """Loads the imported services again every `interval` seconds, for ever: an API process learns of an
+    import made by another process (or `baton integrations import`) without a restart. A failed load is
+    logged and tried again at the next turn."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await load_imported_services(engine)
+        except Exception:
+            logger.warning("could not load the imported integrations again", exc_info=True)

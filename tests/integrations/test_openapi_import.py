@@ -5,6 +5,7 @@ service; bad documents are 422s naming the JSON path; calls go through the egres
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import uuid
@@ -28,10 +29,12 @@ from core.settings import Settings
 from integrations.catalogue import IMPORTED_IDS, forget_imported
 from integrations.openapi import DOCS_SECTION
 from integrations.openapi.document import parse_document, read_service
+from integrations.openapi.imports import keep_imported_services
 from tests.api.conftest import api_client_for, sign_up
 from tests.conftest import running_engine
 from tests.engine import Engine
 from tests.http_server import Reply, ScriptedServer
+from tests.integrations.conftest import eventually
 
 DOCUMENTS = Path(__file__).parents[1] / "fixtures" / "openapi"
 
@@ -417,3 +420,21 @@ async def test_the_docs_examples_are_valid_steps_of_the_imported_petstore(operat
     assert len(steps) == 2
     created = await operator.publish(steps)
     assert created.status_code == 201, created.text
+
+
+async def test_an_api_process_learns_of_an_import_made_elsewhere(
+    settings: Settings, engine: AsyncEngine
+) -> None:
+    await seed(engine)
+    refreshing = asyncio.create_task(keep_imported_services(engine, interval=0.1))
+    try:
+        await _import(settings, document("uspto.yaml").encode(), "uspto", None)
+        forget_imported("uspto")  # as a process that did not make the import knows it
+
+        async def known() -> bool:
+            return "uspto" in IMPORTED_IDS
+
+        assert await eventually(known, timeout=10)
+    finally:
+        refreshing.cancel()
+        forget_imported("uspto")
