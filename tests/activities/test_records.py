@@ -6,6 +6,7 @@ import json
 import uuid
 
 import asyncpg
+import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -13,6 +14,17 @@ from activities.records import RecordActivities
 from core.contract import ActionRequest, ExecutionFinished, ExecutionStarted, StepRecord
 from core.redis_keys import RedisKeys
 from tests.factories import create_workflow
+
+
+@pytest.fixture
+def records(engine: AsyncEngine, redis: Redis, redis_keys: RedisKeys) -> RecordActivities:
+    return RecordActivities(engine, redis, redis_keys)
+
+
+@pytest.fixture
+async def run(db: asyncpg.Connection) -> tuple[str, str]:
+    """A workflow row and the id of an execution of it that no record names yet."""
+    return await create_workflow(db, []), str(uuid.uuid4())
 
 
 def step(key: str, status: str = "SUCCESS", output: object = None) -> StepRecord:
@@ -28,11 +40,9 @@ def step(key: str, status: str = "SUCCESS", output: object = None) -> StepRecord
 
 
 async def test_every_record_activity_can_run_twice_without_changing_the_outcome(
-    engine: AsyncEngine, redis: Redis, redis_keys: RedisKeys, db: asyncpg.Connection
+    records: RecordActivities, run: tuple[str, str], db: asyncpg.Connection
 ) -> None:
-    workflow_id = await create_workflow(db, [])
-    execution_id = str(uuid.uuid4())
-    records = RecordActivities(engine, redis, redis_keys)
+    workflow_id, execution_id = run
     started = ExecutionStarted(execution_id, workflow_id, {"a": 1}, "2026-01-01T00:00:00+00:00")
     finished = ExecutionFinished(
         execution_id,
@@ -82,11 +92,9 @@ async def test_every_record_activity_can_run_twice_without_changing_the_outcome(
 
 
 async def test_a_late_started_record_does_not_reopen_a_finished_execution(
-    engine: AsyncEngine, redis: Redis, redis_keys: RedisKeys, db: asyncpg.Connection
+    records: RecordActivities, run: tuple[str, str], db: asyncpg.Connection
 ) -> None:
-    workflow_id = await create_workflow(db, [])
-    execution_id = str(uuid.uuid4())
-    records = RecordActivities(engine, redis, redis_keys)
+    workflow_id, execution_id = run
     started = ExecutionStarted(execution_id, workflow_id, {}, "2026-01-01T00:00:00+00:00")
     await records.execution_started(started)
     await records.execution_finished(
@@ -97,11 +105,9 @@ async def test_a_late_started_record_does_not_reopen_a_finished_execution(
 
 
 async def test_status_changes_are_published_on_the_execution_channel(
-    engine: AsyncEngine, redis: Redis, redis_keys: RedisKeys, db: asyncpg.Connection
+    records: RecordActivities, run: tuple[str, str], redis: Redis, redis_keys: RedisKeys
 ) -> None:
-    workflow_id = await create_workflow(db, [])
-    execution_id = str(uuid.uuid4())
-    records = RecordActivities(engine, redis, redis_keys)
+    workflow_id, execution_id = run
     subscriber = redis.pubsub()
     await subscriber.subscribe(redis_keys.execution_channel(execution_id))
     await subscriber.get_message(timeout=1)  # the subscribe confirmation
