@@ -1,5 +1,5 @@
 """The MCP tools a workspace serves: its active workflows whose latest published version has a MANUAL
-trigger with `mcp.tool` (core.definition.triggers.McpTool), each with its input schema and description.
+trigger with `mcp.tool` (core.definition.triggers.McpServing), each with its input schema and description.
 
 Read per request (a published or deactivated workflow shows or leaves at once); a key of one workspace only
 ever reads that workspace's workflows, by the `workspace_id` the API checked its membership of.

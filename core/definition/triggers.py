@@ -212,7 +212,7 @@ class PollingTriggerConfig(TriggerConfigModel):
     )
 
 
-class McpTool(TriggerConfigModel):
+class McpServing(TriggerConfigModel):
     """A published workflow served as an MCP tool (api.mcp_server): calling it starts a run."""
 
     tool: bool = Field(default=True, description="Listed and callable as a tool")
@@ -243,7 +243,7 @@ class ManualTriggerConfig(TriggerConfigModel):
         "shown to the model that calls it)",
         examples=[{"type": "object", "properties": {"email": {"type": "string"}}, "required": ["email"]}],
     )
-    mcp: McpTool | None = Field(
+    mcp: McpServing | None = Field(
         default=None,
         description="Serve the published workflow as a tool of the workspace's MCP server "
         "(/api/v1/workspaces/{id}/mcp): a call runs it with the tool's arguments as its payload",

@@ -178,3 +178,10 @@ async def test_keys_keep_to_their_scopes_and_their_workspace(api: httpx.AsyncCli
     headers = {"Authorization": f"Bearer {other_key}", "Accept": "application/json, text/event-stream"}
     assert (await api.post(owner.url, headers=headers, json=initialize)).status_code == 404
     assert (await api.post(owner.url, json=initialize)).status_code == 401
+
+
+async def test_the_trigger_fields_are_in_the_api_schema(api: httpx.AsyncClient) -> None:
+    schemas = (await api.get("/openapi.json")).json()["components"]["schemas"]
+    manual = schemas["ManualTriggerConfig"]["properties"]
+    assert {"inputSchema", "mcp"} <= set(manual)
+    assert {"tool", "name", "description", "waitSeconds"} <= set(schemas["McpServing"]["properties"])
