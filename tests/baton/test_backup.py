@@ -4,9 +4,7 @@ refer to."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -18,20 +16,14 @@ from temporalio.client import Client
 from baton.embedded import EmbeddedPostgres, EmbeddedRedis, EmbeddedTemporal, free_port
 from baton.migrate import upgrade_to_head_async
 from core.blobs import FileBlobStore
+from tests.baton.cli import baton as run_baton
 from tests.factories import create_workflow
 
 pytestmark = pytest.mark.slow
 
 
 def baton(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "baton", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env=os.environ.copy(),
-    )
+    return run_baton(*args, timeout=300)
 
 
 class Stack:

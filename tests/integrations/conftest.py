@@ -57,9 +57,11 @@ class Studio:
         steps: list[dict[str, Any]],
         trigger_type: str = "MANUAL",
         trigger_config: dict[str, Any] | None = None,
+        name: str | None = None,
     ) -> str:
+        """Creates the workflow (named `name`, or a random name) and publishes it; its id."""
         body = {
-            "name": f"wf-{uuid.uuid4().hex[:6]}",
+            "name": name or f"wf-{uuid.uuid4().hex[:6]}",
             "triggerType": trigger_type,
             "triggerConfig": trigger_config or {},
             "steps": steps,

@@ -30,28 +30,15 @@ async def test_a_run_reads_as_its_workflow_in_the_temporal_web_ui(
     studio: Studio, http_server: ScriptedServer, temporal_client: Client, settings: Settings
 ) -> None:
     url = http_server.script("/profile", Reply(200, {"tier": "gold"}))
-    created = await studio.client.post(
-        f"{studio.base}/workflows",
-        headers=studio.headers,
-        json={
-            "name": "Greet new signups",
-            "triggerType": "MANUAL",
-            "steps": [
-                {"id": "fetch", "name": "Fetch profile", "type": "action", "action": "http.request",
-                 "input": {"url": url}},
-                {"id": "check", "type": "condition", "if": "{{ steps.fetch.output.body.tier == 'gold' }}",
-                 "then": [{"id": "gold", "type": "set", "values": {"gold": True}}]},
-                {"id": "pause", "name": "Wait a moment", "type": "delay", "seconds": 0.2},
-                {"id": "approve", "type": "approval", "message": "Send the gold welcome?"},
-            ],
-        },
-    )  # fmt: skip
-    assert created.status_code == 201, created.text
-    workflow_id = created.json()["id"]
-    published = await studio.client.post(
-        f"{studio.base}/workflows/{workflow_id}/publish", headers=studio.headers, json={}
-    )
-    assert published.status_code == 201, published.text
+    steps = [
+        {"id": "fetch", "name": "Fetch profile", "type": "action", "action": "http.request",
+         "input": {"url": url}},
+        {"id": "check", "type": "condition", "if": "{{ steps.fetch.output.body.tier == 'gold' }}",
+         "then": [{"id": "gold", "type": "set", "values": {"gold": True}}]},
+        {"id": "pause", "name": "Wait a moment", "type": "delay", "seconds": 0.2},
+        {"id": "approve", "type": "approval", "message": "Send the gold welcome?"},
+    ]  # fmt: skip
+    workflow_id = await studio.publish(steps, name="Greet new signups")
     started = await studio.client.post(
         f"{studio.base}/workflows/{workflow_id}/run",
         headers=studio.headers,

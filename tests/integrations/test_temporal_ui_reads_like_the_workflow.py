@@ -70,24 +70,11 @@ async def test_a_failed_run_shows_its_step_and_the_message_without_a_stack_trace
 async def test_a_run_is_listed_under_its_workflows_name_and_stays_reachable_by_its_id(
     studio: Studio, temporal_client: Client, settings: Settings
 ) -> None:
-    created = await studio.client.post(
-        f"{studio.base}/workflows",
-        headers=studio.headers,
-        json={
-            "name": "Greet new signups",
-            "triggerType": "MANUAL",
-            "steps": [
-                {"id": "hello", "type": "set", "values": {"greeting": "hi {{ trigger.name }}"}},
-                {"id": "ok", "type": "approval", "message": "Send it?"},
-            ],
-        },
-    )
-    assert created.status_code == 201, created.text
-    workflow_id = created.json()["id"]
-    published = await studio.client.post(
-        f"{studio.base}/workflows/{workflow_id}/publish", headers=studio.headers, json={}
-    )
-    assert published.status_code == 201, published.text
+    steps = [
+        {"id": "hello", "type": "set", "values": {"greeting": "hi {{ trigger.name }}"}},
+        {"id": "ok", "type": "approval", "message": "Send it?"},
+    ]
+    workflow_id = await studio.publish(steps, name="Greet new signups")
     execution_id = await studio.start(workflow_id, {"name": "Ada"})
     waiting = await studio.until(execution_id, live_is("waiting"))
     assert waiting is not None, "the run never reached its approval"
