@@ -16,6 +16,7 @@ from integrations.http import http
 from integrations.llm import llm
 from integrations.mail import mail
 from integrations.mcp import mcp
+from integrations.notion import notion
 from integrations.postgres import postgres
 from integrations.rss import rss
 from integrations.sdk import ActionSpec, Integration, TriggerSpec
@@ -46,6 +47,7 @@ INTEGRATIONS: dict[str, Integration] = {
         data,
         telegram,
         discord,
+        notion,
     )
 }
 
