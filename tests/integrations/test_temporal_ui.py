@@ -30,7 +30,7 @@ async def test_a_run_reads_as_its_workflow_in_the_temporal_web_ui(
     studio: Studio, http_server: ScriptedServer, temporal_client: Client, settings: Settings
 ) -> None:
     url = http_server.script("/profile", Reply(200, {"tier": "gold"}))
-    steps = [
+    steps: list[dict[str, Any]] = [
         {"id": "fetch", "name": "Fetch profile", "type": "action", "action": "http.request",
          "input": {"url": url}},
         {"id": "check", "type": "condition", "if": "{{ steps.fetch.output.body.tier == 'gold' }}",

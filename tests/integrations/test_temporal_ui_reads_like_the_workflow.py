@@ -4,6 +4,8 @@ failed step's name and the author's message, without Baton's stack trace."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistoryEventFilterType
 from temporalio.exceptions import ApplicationError
@@ -70,7 +72,7 @@ async def test_a_failed_run_shows_its_step_and_the_message_without_a_stack_trace
 async def test_a_run_is_listed_under_its_workflows_name_and_stays_reachable_by_its_id(
     studio: Studio, temporal_client: Client, settings: Settings
 ) -> None:
-    steps = [
+    steps: list[dict[str, Any]] = [
         {"id": "hello", "type": "set", "values": {"greeting": "hi {{ trigger.name }}"}},
         {"id": "ok", "type": "approval", "message": "Send it?"},
     ]
