@@ -18,7 +18,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import jsonschema
 from mcp import types
 from mcp.server.lowlevel import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
@@ -26,6 +25,7 @@ from temporalio.client import WorkflowFailureError
 
 from api.resources import Resources
 from core import audit
+from core.definition.triggers import payload_problem
 from core.errors import BatonError
 from core.mcp_tools import RESULT_TOOL, ServedTool, served_tools
 from core.runs import reads as execution_reads
@@ -101,13 +101,9 @@ async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.Call
                 {"error": "forbidden", "detail": "running workflows needs MEMBER+ and executions:write"},
                 error=True,
             )
-        problem = next(iter(jsonschema.Draft202012Validator(tool.input_schema).iter_errors(arguments)), None)
-        if problem is not None:
-            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in problem.absolute_path)
-            return _answer(
-                {"error": "invalid_arguments", "detail": problem.message, "path": where.lstrip(".") or None},
-                error=True,
-            )
+        if problem := payload_problem(tool.input_schema, arguments):
+            where, why = problem
+            return _answer({"error": "invalid_arguments", "detail": why, "path": where or None}, error=True)
         return await _start(caller, tool, arguments)
     except BatonError as exc:
         return _answer({"error": exc.kind, "detail": exc.detail, "path": exc.path}, error=True)

@@ -261,3 +261,15 @@ class ManualTriggerConfig(TriggerConfigModel):
         if value.get("type") != "object":
             raise ValueError('a payload is an object: give `"type": "object"` and its properties')
         return value
+
+
+def payload_problem(schema: dict[str, Any] | None, payload: Any) -> tuple[str, str] | None:
+    """The first place (`a.b[0]`, "" for the payload itself) where `payload` breaks a MANUAL trigger's
+    `inputSchema`, and why; None when it fits (or there is no schema)."""
+    if not schema:
+        return None
+    error = next(iter(jsonschema.Draft202012Validator(schema).iter_errors(payload)), None)
+    if error is None:
+        return None
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    return where.lstrip("."), error.message

@@ -26,7 +26,8 @@ from temporalio.service import RPCError
 
 from core.blobs import run_value_limit
 from core.contract import CURRENT_ENGINE, RunInput, RunResult, run_workflow_id, run_workflow_type
-from core.errors import BatonError, NotFound, ServiceUnavailable
+from core.definition.triggers import payload_problem
+from core.errors import BatonError, InvalidInput, NotFound, ServiceUnavailable
 from core.models.tables import WORKFLOWS, WORKSPACES
 from core.outages import best_effort
 from core.quotas import ExecutionQuota
@@ -268,6 +269,13 @@ class RunStarts:
         of the workflow as saved (a test run). The same `idempotency_key` on the same workflow answers the
         run the first call started and starts nothing."""
         target = await (self.draft(workflow_id) if draft else self.published_version(workflow_id))
+        config = target.definition.get("triggerConfig")
+        if isinstance(config, dict) and (problem := payload_problem(config.get("inputSchema"), payload)):
+            where, why = problem
+            raise InvalidInput(
+                f"the payload does not fit the trigger's inputSchema: {why}",
+                path=f"payload.{where}" if where else "payload",
+            )
         keyed = execution_id_for_key(workflow_id, idempotency_key) if idempotency_key is not None else None
         return await self.start(
             StartRequest(

@@ -185,3 +185,18 @@ async def test_the_trigger_fields_are_in_the_api_schema(api: httpx.AsyncClient) 
     manual = schemas["ManualTriggerConfig"]["properties"]
     assert {"inputSchema", "mcp"} <= set(manual)
     assert {"tool", "name", "description", "waitSeconds"} <= set(schemas["McpServing"]["properties"])
+
+
+async def test_a_manual_run_whose_payload_breaks_the_input_schema_is_a_422(api: httpx.AsyncClient) -> None:
+    owner = await tenant(api)
+    workflow_id = await owner.publish(
+        "Add numbers",
+        {"inputSchema": ADD_SCHEMA},
+        [{"id": "sum", "type": "set", "values": {"total": "{{ trigger.a + trigger.b }}"}}],
+    )
+    run = f"/api/v1/workspaces/{owner.workspace_id}/workflows/{workflow_id}/run"
+    refused = await api.post(run, headers=owner.headers, json={"payload": {"a": "two", "b": 3}})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["path"] == "payload.a"
+    started = await api.post(run, headers=owner.headers, json={"payload": {"a": 2, "b": 3}})
+    assert started.status_code == 202, started.text
