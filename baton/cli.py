@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from baton.cli_approvals import approvals_app
 from baton.cli_common import (
     _logging,
     _serving_settings,
@@ -21,7 +22,7 @@ from baton.cli_common import (
 from baton.cli_integrations import integrations_app
 from baton.cli_login import login
 from baton.cli_ops import ops
-from baton.cli_runs import approvals_app, runs_app
+from baton.cli_runs import runs_app
 from baton.cli_workflows import workflows_app
 
 app = typer.Typer(
