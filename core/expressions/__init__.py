@@ -62,7 +62,14 @@ from core.expressions.bounds import (
     size_of,
 )
 from core.expressions.encoding import ENCODING_FILTERS
-from core.expressions.strict import StrictUndefined, known_paths, missing, tracked_paths
+from core.expressions.strict import (
+    STRICT_KEYS,
+    StrictUndefined,
+    asks_strict,
+    known_paths,
+    missing,
+    tracked_paths,
+)
 from core.expressions.text import TEXT_FILTERS, TEXT_TESTS, regex_time
 
 __all__ = [
@@ -389,11 +396,6 @@ def evaluate(
         raise ExpressionError(f"{type(exc).__name__}: {exc}", source=source) from exc
 
 
-# The fields whose expressions are strict even in a workflow that is not: a missing path in a URL builds
-# `.../contacts//edit` and calls the wrong endpoint, never what anyone meant.
-STRICT_KEYS = frozenset({"url"})
-
-
 def render_value(
     value: Any,
     scope: Mapping[str, Any],
@@ -409,29 +411,6 @@ def render_value(
             return _render(value, scope, where, strict, strict_keys)
     except ExpressionError as exc:
         raise exc if exc.where else exc.located(where) from None
-
-
-def asks_strict(value: Any, strict_keys: frozenset[str] = STRICT_KEYS) -> bool:
-    """Whether rendering `value` with `strict_keys` would evaluate an expression strictly (one under such a
-    key): the worker asks before taking the strict path, so other steps' histories don't change."""
-    if isinstance(value, dict):
-        return any(
-            (key in strict_keys and _has_expression(item)) or asks_strict(item, strict_keys)
-            for key, item in value.items()
-        )
-    if isinstance(value, list):
-        return any(asks_strict(item, strict_keys) for item in value)
-    return False
-
-
-def _has_expression(value: Any) -> bool:
-    if isinstance(value, str):
-        return has_expression(value)
-    if isinstance(value, dict):
-        return any(_has_expression(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_has_expression(item) for item in value)
-    return False
 
 
 def _render(

@@ -80,3 +80,33 @@ def _joined(base: str, key: Any) -> str:
 
 def _container(value: Any) -> bool:
     return isinstance(value, Mapping | list | tuple) and not isinstance(value, jinja2.Undefined)
+
+
+# The fields whose expressions are strict even in a workflow that is not: a missing path in a URL builds
+# `.../contacts//edit` and calls the wrong endpoint, never what anyone meant.
+STRICT_KEYS = frozenset({"url"})
+
+
+def asks_strict(value: Any, strict_keys: frozenset[str] = STRICT_KEYS) -> bool:
+    """Whether rendering `value` with `strict_keys` would evaluate an expression strictly (one under such a
+    key): the worker asks before taking the strict path, so other steps' histories don't change."""
+    if isinstance(value, dict):
+        return any(
+            (key in strict_keys and _holds_expression(item)) or asks_strict(item, strict_keys)
+            for key, item in value.items()
+        )
+    if isinstance(value, list):
+        return any(asks_strict(item, strict_keys) for item in value)
+    return False
+
+
+def _holds_expression(value: Any) -> bool:
+    """Whether a value has a `{{ }}` anywhere (a cheap, deterministic test: a stray `{{` only makes the
+    worker ask its patch, which is harmless)."""
+    if isinstance(value, str):
+        return "{{" in value and "}}" in value
+    if isinstance(value, dict):
+        return any(_holds_expression(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds_expression(item) for item in value)
+    return False
