@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.models.enums import TriggerType
+from integrations.airtable import airtable
 from integrations.builtin import manual, schedule, webhook
 from integrations.code import code
 from integrations.crypto import crypto
@@ -48,6 +49,7 @@ INTEGRATIONS: dict[str, Integration] = {
         telegram,
         discord,
         notion,
+        airtable,
     )
 }
 
