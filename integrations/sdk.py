@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar, get_type_hints
 import httpx
 from pydantic import BaseModel
 
+from core import oauth_providers
 from core.execution_profiles import ExecutionProfile, profile_named
 from core.models import AuthType, TriggerType
 from integrations.context import ActionContext, ActionError
@@ -140,6 +141,23 @@ class OAuth2:
     pkce: bool = True
     scope_separator: str = " "
     extra_authorize_params: tuple[tuple[str, str], ...] = ()
+
+
+def provider_oauth2(provider_id: str, scopes: tuple[str, ...]) -> OAuth2:
+    """The OAuth2 flow of a provider of the shipped catalogue (core/oauth_providers.json: its URLs, PKCE,
+    scope separator and authorize parameters) asking for `scopes`: the services of one provider (Google's
+    Sheets and Drive) share its entry instead of repeating it."""
+    provider = oauth_providers.load()[provider_id]
+    if provider.authorize_url is None:
+        raise ValueError(f"OAuth2 provider {provider_id!r} has no browser flow")
+    return OAuth2(
+        authorize_url=provider.authorize_url,
+        token_url=provider.token_url,
+        scopes=scopes,
+        pkce=provider.pkce,
+        scope_separator=provider.scope_separator,
+        extra_authorize_params=tuple(provider.authorize_params.items()),
+    )
 
 
 @dataclass(frozen=True)

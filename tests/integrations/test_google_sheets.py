@@ -1,0 +1,142 @@
+"""Google Sheets end to end: a connection made through the OAuth2 authorize/callback flow (the google
+provider's flow, against a local OAuth2 server) is refreshed before its token expires, and published
+steps append rows, update cells and read them back by A1 ranges against a local Sheets API server;
+Google's errors (a range that does not parse) fail once in Google's words; the page's examples are valid."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from core.definition.validation import validate_definition
+from core.settings import Settings
+from integrations.catalogue import INTEGRATIONS, action_input_schema
+from tests.factories import action_step
+from tests.fakes import OAuthServer
+from tests.http_server import serving
+from tests.integrations.conftest import Studio
+from tests.integrations.sheets_api import SheetsAPI
+
+SHEET = "1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms"
+
+oauth_server = serving(lambda: OAuthServer(expires_in=60))  # within the refresh margin: refreshed first
+
+
+@pytest.fixture
+def sheets_api(oauth_server: OAuthServer) -> Iterator[SheetsAPI]:
+    service = SheetsAPI(
+        oauth_server.valid_access,
+        SHEET,
+        {"Orders 2026": [["Order", "Email", "Total"], ["A-1", "a@x.io", "10"]]},
+    )
+    yield service
+    service.close()
+
+
+@pytest.fixture
+def settings(settings: Settings, oauth_server: OAuthServer, sheets_api: SheetsAPI) -> Settings:
+    client = {
+        "clientId": "client",
+        "clientSecret": "secret",
+        "authorizeUrl": oauth_server.base_url + "/authorize",
+        "tokenUrl": oauth_server.base_url + "/token",
+    }
+    return settings.model_copy(
+        update={
+            "public_url": "https://baton.example.com",
+            "oauth_clients": {"google_sheets": client},
+            "integration_base_urls": {"google_sheets": f"{sheets_api.base_url}/v4"},
+        }
+    )
+
+
+async def authorized_connection(studio: Studio) -> str:
+    started = await studio.client.get(
+        f"{studio.base}/connections/oauth/google_sheets/authorize",
+        headers=studio.headers,
+        params={"redirect": "false"},
+    )
+    assert started.status_code == 200, started.text
+    asked = parse_qs(urlsplit(started.json()["authorizeUrl"]).query)
+    assert asked["scope"] == ["https://www.googleapis.com/auth/spreadsheets"]
+    assert (asked["access_type"], asked["code_challenge_method"]) == (["offline"], ["S256"])  # Google's flow
+    done = await studio.client.get(
+        "/api/v1/oauth/callback", params={"state": asked["state"][0], "code": "good-code"}
+    )
+    assert done.status_code == 200, done.text
+    return str(done.json()["id"])
+
+
+async def test_an_oauth_connection_appends_updates_and_reads_rows(
+    studio: Studio, oauth_server: OAuthServer, sheets_api: SheetsAPI
+) -> None:
+    connection = await authorized_connection(studio)
+    oauth_server.expires_in = 3600
+    where = {"spreadsheet_id": SHEET}
+    workflow = await studio.publish(
+        [
+            action_step(
+                "row",
+                "google_sheets.append_values",
+                {
+                    **where,
+                    "range": "'Orders 2026'!A:C",
+                    "values": [["{{ trigger.order }}", "b@x.io", "{{ trigger.total }}"]],
+                },
+                connection,
+            ),
+            action_step(
+                "fix",
+                "google_sheets.update_values",
+                {**where, "range": "'Orders 2026'!C2", "values": [["12"]], "value_input_option": "RAW"},
+                connection,
+            ),
+            action_step(
+                "read", "google_sheets.get_values", {**where, "range": "'Orders 2026'!A2:C"}, connection
+            ),
+        ]
+    )
+    execution = await studio.run(workflow, {"order": "A-2", "total": 20})
+    assert execution["status"] == "SUCCESS", execution["error"]
+    steps = execution["steps"]
+    assert steps["row"]["output"]["updated_range"] == "'Orders 2026'!A3:C3"
+    assert steps["row"]["output"]["updated_cells"] == 3
+    assert steps["fix"]["output"]["updated_range"] == "'Orders 2026'!C2:C2"
+    assert steps["read"]["output"]["values"] == [["A-1", "a@x.io", "12"], ["A-2", "b@x.io", "20"]]
+    (appended,) = [s for s in sheets_api.requests if s.method == "POST"]
+    assert appended.path == f"/v4/spreadsheets/{SHEET}/values/%27Orders%202026%27%21A%3AC:append"
+    assert appended.query["valueInputOption"] == ["USER_ENTERED"]
+    assert oauth_server.refreshes == 1  # the first token was about to expire
+    assert {s.headers["Authorization"] for s in sheets_api.requests} == {"Bearer access-2"}
+    assert "access-2" not in json.dumps(execution)
+
+
+async def test_a_range_google_cannot_parse_fails_once_in_googles_words(
+    studio: Studio, oauth_server: OAuthServer, sheets_api: SheetsAPI
+) -> None:
+    oauth_server.expires_in = 3600
+    connection = await authorized_connection(studio)
+    workflow = await studio.publish(
+        [
+            action_step(
+                "read", "google_sheets.get_values", {"spreadsheet_id": SHEET, "range": "Nope!A1"}, connection
+            )
+        ]
+    )
+    execution = await studio.run(workflow)
+    assert execution["status"] == "FAILED"
+    assert "Unable to parse range: Nope!A1" in execution["error"]
+    assert len(sheets_api.requests) == 1
+
+
+def test_the_examples_on_the_integrations_page_are_valid_steps() -> None:
+    blocks = re.findall(r"```json\n(.*?)```", INTEGRATIONS["google_sheets"].example, re.S)
+    steps: list[dict[str, Any]] = [json.loads(block) for block in blocks]
+    assert [s["action"] for s in steps] == ["google_sheets.append_values", "google_sheets.get_values"]
+    definition = {"triggerType": "WEBHOOK", "triggerConfig": {}, "steps": steps}
+    validate_definition(definition, action_schema=action_input_schema)
