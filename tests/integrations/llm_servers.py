@@ -52,37 +52,30 @@ def sse(*events: tuple[str | None, Any]) -> Reply:
     return Reply(200, text, {"content-type": "text/event-stream"})
 
 
+# OpenAI's and Azure OpenAI's answer: some text and a call of WEATHER_TOOL
+OPENAI_TOOL_CALL = openai_reply(
+    "Let me look.",
+    tool_calls=[
+        {
+            "id": "call_abc",
+            "type": "function",
+            "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+        }
+    ],
+)
 # Per provider: the connection, the path the chat goes to, a reply with text and a tool call, and how the
 # request must look (auth header, where the tool and the system prompt went).
 PROVIDERS: dict[str, dict[str, Any]] = {
     "openai": {
         "credentials": {"provider": "openai", "organization": "org-1"},
         "path": "/v1/chat/completions",
-        "reply": openai_reply(
-            "Let me look.",
-            tool_calls=[
-                {
-                    "id": "call_abc",
-                    "type": "function",
-                    "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
-                }
-            ],
-        ),
+        "reply": OPENAI_TOOL_CALL,
         "auth": ("Authorization", f"Bearer {KEY}"),
     },
     "azure_openai": {
         "credentials": {"provider": "azure_openai", "deployment": "gpt4o", "apiVersion": "2024-10-21"},
         "path": "/openai/deployments/gpt4o/chat/completions",
-        "reply": openai_reply(
-            "Let me look.",
-            tool_calls=[
-                {
-                    "id": "call_abc",
-                    "type": "function",
-                    "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
-                }
-            ],
-        ),
+        "reply": OPENAI_TOOL_CALL,
         "auth": ("api-key", KEY),
     },
     "anthropic": {

@@ -18,6 +18,24 @@ import asyncpg
 from tests.chaos.conftest import Children, Process, worker_env
 
 
+def entry_points(step_type: str, model: str, handler: str) -> str:
+    """The `entry_points.txt` of a distribution adding `step_type`: its model and its handler."""
+    return f"[baton.step_types]\n{step_type} = {model}\n\n[baton.step_handlers]\n{step_type} = {handler}\n"
+
+
+def looped(step: dict[str, Any], last: dict[str, Any]) -> dict[str, Any]:
+    """A manual workflow that keeps the trigger's name as `vars.who`, runs `step` in a loop over [1, 2],
+    then `last`."""
+    return {
+        "triggerType": "MANUAL",
+        "steps": [
+            {"id": "names", "type": "set", "values": {"who": "{{ trigger.name }}"}},
+            {"id": "each", "type": "loop", "items": "{{ [1, 2] }}", "steps": [step]},
+            last,
+        ],
+    }
+
+
 def install_distribution(where: Path, name: str, entry_points: str) -> dict[str, str]:
     """A distribution `name` 0.1 with `entry_points` under `where` (its code already there); the
     environment in which a child process sees it."""

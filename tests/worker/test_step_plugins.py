@@ -12,10 +12,16 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
 
 from tests.chaos.conftest import Children
-from tests.worker.plugins import child_worker, in_child, install_distribution, rows_of_type
+from tests.worker.plugins import (
+    child_worker,
+    entry_points,
+    in_child,
+    install_distribution,
+    looped,
+    rows_of_type,
+)
 
 PLUGIN = '''
 from typing import Any, Literal
@@ -38,26 +44,11 @@ async def shout(run: Any, call: Any) -> dict[str, Any]:
     text = str(run.render(call, call.step.text, "text"))
     return {"shouted": " ".join([text.upper() + "!"] * call.step.times)}
 '''
-ENTRY_POINTS = """
-[baton.step_types]
-shout = shout_plugin:ShoutStep
-
-[baton.step_handlers]
-shout = shout_plugin:shout
-"""
-DEFINITION: dict[str, Any] = {
-    "triggerType": "MANUAL",
-    "steps": [
-        {"id": "names", "type": "set", "values": {"who": "{{ trigger.name }}"}},
-        {
-            "id": "each",
-            "type": "loop",
-            "items": "{{ [1, 2] }}",
-            "steps": [{"id": "loud", "type": "shout", "text": "hello {{ vars.who }}", "times": 2}],
-        },
-        {"id": "last", "type": "shout", "text": "bye"},
-    ],
-}
+ENTRY_POINTS = entry_points("shout", "shout_plugin:ShoutStep", "shout_plugin:shout")
+DEFINITION = looped(
+    {"id": "loud", "type": "shout", "text": "hello {{ vars.who }}", "times": 2},
+    {"id": "last", "type": "shout", "text": "bye"},
+)
 
 
 def install_plugin(where: Path) -> dict[str, str]:

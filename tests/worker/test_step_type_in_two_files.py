@@ -17,31 +17,21 @@ from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from tests.chaos.conftest import Children
-from tests.worker.plugins import child_worker, in_child, install_distribution, rows_of_type
+from tests.worker.plugins import (
+    child_worker,
+    entry_points,
+    in_child,
+    install_distribution,
+    looped,
+    rows_of_type,
+)
 
 PLUGIN = Path(__file__).parent.parent / "fixtures" / "chant_step"
-ENTRY_POINTS = """
-[baton.step_types]
-chant = chant_step.model:ChantStep
-
-[baton.step_handlers]
-chant = chant_step.handler:chant
-"""
-DEFINITION: dict[str, Any] = {
-    "triggerType": "MANUAL",
-    "steps": [
-        {"id": "names", "type": "set", "values": {"who": "{{ trigger.name }}"}},
-        {
-            "id": "each",
-            "type": "loop",
-            "items": "{{ [1, 2] }}",
-            "steps": [
-                {"id": "loud", "type": "chant", "text": "go {{ vars.who }}", "times": "{{ item + 1 }}"}
-            ],
-        },
-        {"id": "last", "type": "chant", "text": "bye", "pauseSeconds": 1},
-    ],
-}
+ENTRY_POINTS = entry_points("chant", "chant_step.model:ChantStep", "chant_step.handler:chant")
+DEFINITION = looped(
+    {"id": "loud", "type": "chant", "text": "go {{ vars.who }}", "times": "{{ item + 1 }}"},
+    {"id": "last", "type": "chant", "text": "bye", "pauseSeconds": 1},
+)
 
 
 def install(where: Path) -> dict[str, str]:
