@@ -384,9 +384,9 @@ def _request_body(
 def _output_schema(
     references: References, operation: dict[str, Any], where: list[str | int]
 ) -> dict[str, Any]:
-    responses = operation.get("responses")
-    if not isinstance(responses, dict) or not responses:
-        raise InvalidDefinition("an operation needs `responses`", path=json_path([*where, "responses"]))
+    responses = operation.get("responses") or {}  # optional since OpenAPI 3.1: the body is then any
+    if not isinstance(responses, dict):
+        raise InvalidDefinition("`responses` must be an object", path=json_path([*where, "responses"]))
     body: dict[str, Any] = {"description": "the answer's body (parsed JSON, else text)"}
     success = sorted(code for code in responses if str(code).startswith("2"))
     if success:

@@ -30,6 +30,7 @@ from integrations.catalogue import IMPORTED_IDS, forget_imported
 from integrations.openapi import DOCS_SECTION
 from integrations.openapi.document import parse_document, read_service
 from integrations.openapi.imports import keep_imported_services
+from integrations.openapi.service import build_integration
 from tests.api.conftest import api_client_for, sign_up
 from tests.conftest import running_engine
 from tests.engine import Engine
@@ -438,3 +439,39 @@ async def test_an_api_process_learns_of_an_import_made_elsewhere(
     finally:
         refreshing.cancel()
         forget_imported("uspto")
+
+
+def test_security_schemes_map_to_connection_kinds_and_the_oauth2_flow() -> None:
+    service = read_service(
+        {
+            "openapi": "3.1.0",
+            "info": {"title": "Calendar", "version": "1"},
+            "servers": [{"url": "https://calendar.example.com/v1"}],
+            "paths": {"/events": {"get": {"security": [{"oauth": ["events.read"]}], "responses": {}}}},
+            "components": {
+                "securitySchemes": {
+                    "oauth": {
+                        "type": "oauth2",
+                        "flows": {
+                            "authorizationCode": {
+                                "authorizationUrl": "https://login.example.com/authorize",
+                                "tokenUrl": "https://login.example.com/token",
+                                "scopes": {"events.read": "read events"},
+                            }
+                        },
+                    },
+                    "token": {"type": "http", "scheme": "bearer"},
+                    "key": {"type": "apiKey", "in": "query", "name": "api_key"},
+                }
+            },
+        }
+    )
+    assert service["securitySchemes"]["token"] == {"connection": "bearer"}
+    assert service["securitySchemes"]["key"] == {"connection": "query", "name": "api_key"}
+    assert service["operations"][0]["key"] == "get_events"  # no operationId: method and path
+    integration = build_integration(service)
+    assert integration.auth_type.value == "OAUTH2"
+    assert integration.oauth2 is not None
+    assert integration.oauth2.authorize_url == "https://login.example.com/authorize"
+    assert integration.oauth2.token_url == "https://login.example.com/token"
+    assert integration.oauth2.scopes == ("events.read",)
