@@ -13,6 +13,7 @@ from integrations.data import data
 from integrations.discord import discord
 from integrations.github import github
 from integrations.gmail import gmail
+from integrations.google_drive import drive
 from integrations.google_sheets import sheets
 from integrations.http import http
 from integrations.llm import llm
@@ -52,6 +53,7 @@ INTEGRATIONS: dict[str, Integration] = {
         notion,
         airtable,
         sheets,
+        drive,
     )
 }
 

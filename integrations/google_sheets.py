@@ -49,8 +49,8 @@ sheets = Integration(
 )
 
 
-class SheetsCredentials(BaseModel):
-    """An OAuth2 connection, or an access token pasted by hand."""
+class GoogleCredentials(BaseModel):
+    """An OAuth2 connection through Google (Sheets, Drive), or an access token pasted by hand."""
 
     model_config = ConfigDict(extra="allow")
     accessToken: str = Field(min_length=1)  # noqa: N815
@@ -58,7 +58,7 @@ class SheetsCredentials(BaseModel):
     baseUrl: str | None = Field(default=None, description="Another API address (a test server)")  # noqa: N815
 
 
-sheets.credentials_model = SheetsCredentials
+sheets.credentials_model = GoogleCredentials
 
 SPREADSHEET_ID = Field(
     pattern=r"^[A-Za-z0-9_-]{20,100}$",
