@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -28,10 +27,12 @@ from redis.asyncio import Redis
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.action_terms import effective_limit, idempotency_key, to_application_error, without_links
 from activities.attempts import AttemptRow, StepRecorder, attempt_failure, next_attempt_state
 from activities.connections import LoadedConnection, WorkerCredentials
 from activities.heartbeats import heartbeat, kept_alive, resumed_from
 from activities.metrics import observe_seconds
+from core import oauth_grants
 from core.blobs import create_blob_store
 from core.contract import (
     MAX_OUTPUT_BYTES,
@@ -52,51 +53,9 @@ from core.runs.approval_links import RunLinks
 from core.settings import Settings
 from integrations.catalogue import INTEGRATIONS
 from integrations.context import AUTH_FAILED
-from integrations.sdk import ActionContext, ActionError, ActionSpec, Integration, RateLimit
+from integrations.sdk import ActionContext, ActionError, ActionSpec, Integration
 
-IDEMPOTENCY_NAMESPACE = uuid.UUID("6c0b7a51-3f0e-4d0c-9a36-8a1d2f4b5e77")
 RESULT_SECONDS = 7 * 86400
-
-
-def to_application_error(error: ActionError) -> ApplicationError:
-    return ApplicationError(
-        error.message,
-        error.details,
-        type=error.type,
-        non_retryable=not error.retryable,
-        next_retry_delay=timedelta(seconds=error.retry_after) if error.retry_after is not None else None,
-    )
-
-
-def _without_links(failure: ApplicationError, links: RunLinks) -> ApplicationError:
-    """The failure as the run may keep it: an approval link a service echoed back is its stand-in again."""
-    if not links.shown:
-        return failure
-    return ApplicationError(
-        links.hide(failure.message),
-        *links.hide(list(failure.details)),
-        type=failure.type,
-        non_retryable=failure.non_retryable,
-        next_retry_delay=failure.next_retry_delay,
-    )
-
-
-def idempotency_key(execution_id: str, step_key: str) -> str:
-    """Stable for one step (one loop iteration) of one execution, whatever the attempt."""
-    return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{execution_id}/{step_key}"))
-
-
-def effective_limit(declared: RateLimit | None, own: dict[str, Any] | None) -> RateLimit | None:
-    """The integration's limit, lowered (never raised) by the connection's own."""
-    if not own or not own.get("limit"):
-        return declared
-    mine = RateLimit(int(own["limit"]), int(own.get("windowSeconds") or 60))
-    if declared is None:
-        return mine
-    # Compare as rates, keeping the stricter one.
-    if mine.limit / mine.window_seconds <= declared.limit / declared.window_seconds:
-        return mine
-    return declared
 
 
 class ActionActivities:
@@ -201,7 +160,7 @@ class ActionActivities:
                         integration, spec, request, data, key, logger, keep=acts, row=row
                     )
                 except ApplicationError as failure:
-                    raise _without_links(failure, links) from None
+                    raise without_links(failure, links) from None
             output = dict(links.hide(output))
             if request.record and self._recorder is not None and request.step_key and request.step_id:
                 if not credentials and (loaded := await self._connection(request)) is not None:
@@ -325,9 +284,11 @@ class ActionActivities:
             try:
                 result = await run(data, context)
             except ActionError as exc:
-                if exc.type != AUTH_FAILED or loaded is None or not loaded.credentials.get("refreshToken"):
+                renewable = loaded is not None and oauth_grants.renewable(loaded.credentials)
+                if exc.type != AUTH_FAILED or loaded is None or not renewable:
                     raise
-                # The service refused a token it should have taken (revoked or expired early): refresh once.
+                # The service refused a token it should have taken (revoked or expired early): get a fresh
+                # one once (a refresh, or the client's own grant again), under the refresh lock, and retry.
                 assert self._credentials is not None
                 loaded = await self._credentials.connection(
                     loaded.id, request.workspace_id, refused_token=str(loaded.credentials.get("accessToken"))

@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
-from activities.actions import to_application_error
+from activities.action_terms import to_application_error
 from activities.connections import WorkerCredentials
 from core.contract import (
     FIRE_DEBOUNCED_ACTIVITY,

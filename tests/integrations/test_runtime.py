@@ -13,7 +13,8 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import ActivityEnvironment
 
-from activities.actions import ActionActivities, effective_limit
+from activities.action_terms import effective_limit
+from activities.actions import ActionActivities
 from core.contract import ActionRequest
 from core.redis_keys import RedisKeys
 from core.settings import Settings
