@@ -24,7 +24,7 @@ class ApprovalActivities:
     async def approval_links(self, request: ApprovalLinksRequest) -> ApprovalLinks:
         deadline = datetime.fromisoformat(request.expires_at) if request.expires_at else None
         approve, reject, until = stand_in_pair(
-            self._settings.secret_key, request.execution_id, request.step_id, deadline
+            self._settings.secret_key, request.execution_id, request.step_id, deadline, request.call
         )
         return ApprovalLinks(approve, reject, until.isoformat())
 

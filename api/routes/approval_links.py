@@ -8,6 +8,7 @@ one error shape."""
 from __future__ import annotations
 
 import html
+import json
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -51,7 +52,18 @@ def _asked(approval: Approval) -> str:
     if approval.expires_at:
         default = "approved" if approval.default_decision == "approve" else "rejected"
         expires = f"<p>If nobody decides by {html.escape(approval.expires_at)}, it is {default}.</p>"
-    return f"<p><strong>{message}</strong></p><p>Workflow: {html.escape(approval.workflow_name)}</p>{expires}"
+    return (
+        f"<p><strong>{message}</strong></p><p>Workflow: {html.escape(approval.workflow_name)}</p>"
+        f"{_tool_call(approval)}{expires}"
+    )
+
+
+def _tool_call(approval: Approval) -> str:
+    """An agent's tool call: the tool and the arguments the model proposed, as the model wrote them."""
+    if approval.tool is None:
+        return ""
+    arguments = json.dumps(approval.arguments or {}, indent=2, ensure_ascii=False, default=str)
+    return f"<p>Tool: <code>{html.escape(approval.tool)}</code></p><pre>{html.escape(arguments)}</pre>"
 
 
 @router.get("/{token}", responses=PAGES)
@@ -65,7 +77,7 @@ async def show(token: str, request: Request, resources: ResourcesDep) -> Respons
         approval = await approval_of(connection, link.execution_id, link.step_id)
     if approval is None:
         return refused(request, 404, "not_found", "This link does not work", "the run it belongs to is gone")
-    if approval.status != "pending":
+    if approval.status != "pending" or approval.call != link.call:  # an agent's call: that very call waits
         detail = "this approval was already decided"
         return refused(request, 409, "conflict", "Already decided", detail, _asked(approval))
     other = sibling(resources.settings.secret_key, link)
@@ -79,6 +91,7 @@ async def show(token: str, request: Request, resources: ResourcesDep) -> Respons
                 "decision": "approve" if link.approved else "reject",
                 "choices": approval.choices,
                 "fields": approval.fields,
+                **({"tool": approval.tool, "arguments": approval.arguments} if approval.tool else {}),
             }
         )
     return page("Approval requested", f"{_asked(approval)}{_answer_forms(approval, approve, reject)}")

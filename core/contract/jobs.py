@@ -115,6 +115,7 @@ class ApprovalLinksRequest:
     execution_id: str
     step_id: str
     expires_at: str | None = None  # the approval's deadline, if it has one
+    call: int | None = None  # an agent step's tool call waiting for approval: its own pair
 
 
 @dataclass

@@ -124,6 +124,9 @@ class Decision:
     # A human step with `choices`: the one chosen; with `fields`: the values given (core.forms).
     choice: str | None = None
     values: dict[str, Any] | None = None
+    # An agent step's tool call (its number in the step), when the decision is for that call only (a signed
+    # link's): refused unless that very call is the one waiting.
+    call: int | None = None
 
 
 @dataclass

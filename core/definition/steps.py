@@ -301,6 +301,7 @@ class AgentMemory(DefinitionModel):
 
 class AgentStep(StepBase):
     can_be_result = True
+    child_fields = frozenset({"notify"})
     type: Literal["agent"] = "agent"
     connection_id: str = Field(description="The LLM connection (docs/llm.md)")
     model: str = Field(min_length=1, examples=["gpt-4o-mini"])
@@ -321,6 +322,16 @@ class AgentStep(StepBase):
         description="Ask for streamed answers: their text shows as it comes in the run's live events "
         "(`token`) and in a chat's answer",
     )
+    notify: list[Step] = Field(
+        default_factory=list,
+        description="Steps run each time a tool call (of a tool with `requireApproval`) begins to wait, to "
+        "ask for it: they read `{{ steps.<this step>.output.tool }}`, `.arguments`, `.call` and `.message`, "
+        "and that call's signed one-click links as `.approveUrl` and `.rejectUrl` (tools without "
+        "`approvers`; rows, logs and live views show a stand-in)",
+    )
+
+    def children(self, path: str) -> list[tuple[list[Step], str]]:
+        return [(self.notify, f"{path}.notify"), *super().children(path)]
 
     @model_validator(mode="after")
     def _tool_names_unique(self) -> AgentStep:

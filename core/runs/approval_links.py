@@ -7,7 +7,8 @@ them all). GET shows a page with the approval's message and two buttons; POST de
 the first decision through either link of the pair (or through the API) voids both.
 
 A link decides for whoever holds it, so it goes only where the approver reads it: the run itself holds a
-stand-in (`approval-link.approve.<step>.<expiry>.<seal>`, sealed to the run so no trigger payload can
+stand-in (`approval-link.approve.<step>.<expiry>.<seal>`; `<step>-<call>` for an agent step's tool call, each
+call its own pair), sealed to the run so no trigger payload can
 forge one), which is what step outputs, rows, logs and live views show; an action swaps the stand-in for
 the link in what it sends (`RunLinks.reveal`) and back in what it answers (`RunLinks.hide`).
 """
@@ -19,7 +20,7 @@ import binascii
 import hashlib
 import hmac
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,7 +32,8 @@ STAND_IN_PREFIX = "approval-link."
 # Characters a URL keeps as they are (a stand-in put through `urlencode` still reads); bounded, no nesting:
 # linear on any text.
 STAND_IN = re.compile(
-    r"approval-link\.(approve|reject)\.([a-z][a-z0-9_]{0,63})\.([0-9]{1,12})\.([A-Za-z0-9_-]{22})"
+    r"approval-link\.(approve|reject)\.([a-z][a-z0-9_]{0,63})(?:-([0-9]{1,6}))?\.([0-9]{1,12})\."
+    r"([A-Za-z0-9_-]{22})"
 )
 LONGEST_LINK = timedelta(days=30)  # an approval without a deadline: its links still expire
 LINK_PATH = "/api/v1/approval-links/"
@@ -47,6 +49,13 @@ class ApprovalLink:
     step_id: str
     approved: bool
     expires_at: datetime
+    # an agent step's tool call (its number in the step): each call waiting for approval has its own pair
+    call: int | None = None
+
+    @property
+    def subject(self) -> str:
+        """What the pair decides: the step, or the step's call (`chat-3`)."""
+        return self.step_id if self.call is None else f"{self.step_id}-{self.call}"
 
 
 def _b64(raw: bytes) -> str:
@@ -74,14 +83,13 @@ def _mac(secret: str, payload: bytes) -> bytes:
 
 
 def link_token(secret: str, link: ApprovalLink) -> str:
-    payload = "|".join(
-        [
-            link.execution_id,
-            link.step_id,
-            "a" if link.approved else "r",
-            str(int(link.expires_at.timestamp())),
-        ]
-    ).encode()
+    parts = [
+        link.execution_id,
+        link.step_id,
+        "a" if link.approved else "r",
+        str(int(link.expires_at.timestamp())),
+    ]
+    payload = "|".join(parts if link.call is None else [*parts, str(link.call)]).encode()
     return f"{_b64(payload)}.{_b64(_mac(secret, payload))}"
 
 
@@ -94,15 +102,18 @@ def read_link(secret: str, token: str, now: datetime | None = None) -> ApprovalL
         payload = _unb64(encoded)
         if not hmac.compare_digest(_unb64(signature), _mac(secret, payload)):
             raise ValueError("bad signature")
-        execution_id, step_id, decision, expires = payload.decode().split("|")
+        execution_id, step_id, decision, expires, *rest = payload.decode().split("|")
         expires_at = datetime.fromtimestamp(int(expires), UTC)
+        if len(rest) > 1 or (rest and not rest[0].isdigit()):
+            raise ValueError("not a call number")
+        call = int(rest[0]) if rest else None
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidLink("this approval link is not valid") from exc
     if decision not in ("a", "r"):
         raise InvalidLink("this approval link is not valid")
     if (now or datetime.now(UTC)) >= expires_at:
         raise InvalidLink("this approval link has expired")
-    return ApprovalLink(execution_id, step_id, decision == "a", expires_at)
+    return ApprovalLink(execution_id, step_id, decision == "a", expires_at, call)
 
 
 def link_pair(
@@ -118,9 +129,7 @@ def link_pair(
 
 def sibling(secret: str, link: ApprovalLink) -> str:
     """The token of the pair's other decision (the page offers both)."""
-    return link_token(
-        secret, ApprovalLink(link.execution_id, link.step_id, not link.approved, link.expires_at)
-    )
+    return link_token(secret, replace(link, approved=not link.approved))
 
 
 def _stand_in_seal(secret: str, execution_id: str, text: str) -> str:
@@ -130,20 +139,20 @@ def _stand_in_seal(secret: str, execution_id: str, text: str) -> str:
 
 def stand_in(secret: str, link: ApprovalLink) -> str:
     """What the run holds for a link: names the decision and the step (readable in a row), not usable."""
-    text = f"{STAND_IN_PREFIX}{'approve' if link.approved else 'reject'}.{link.step_id}"
+    text = f"{STAND_IN_PREFIX}{'approve' if link.approved else 'reject'}.{link.subject}"
     text += f".{int(link.expires_at.timestamp())}"
     return f"{text}.{_stand_in_seal(secret, link.execution_id, text)}"
 
 
 def stand_in_pair(
-    secret: str, execution_id: str, step_id: str, expires_at: datetime | None
+    secret: str, execution_id: str, step_id: str, expires_at: datetime | None, call: int | None = None
 ) -> tuple[str, str, datetime]:
     """(approve stand-in, reject stand-in, when the links expire): at the approval's deadline, at most
-    LONGEST_LINK."""
+    LONGEST_LINK; `call`: an agent step's tool call."""
     longest = datetime.now(UTC) + LONGEST_LINK
     until = min(expires_at, longest) if expires_at is not None else longest
     until = datetime.fromtimestamp(int(until.timestamp()), UTC)
-    pair = [stand_in(secret, ApprovalLink(execution_id, step_id, ok, until)) for ok in (True, False)]
+    pair = [stand_in(secret, ApprovalLink(execution_id, step_id, ok, until, call)) for ok in (True, False)]
     return pair[0], pair[1], until
 
 
@@ -169,12 +178,13 @@ class RunLinks:
         shown = dict(self.shown)
 
         def link_for(found: re.Match[str]) -> str:
-            decision, step_id, expires, seal = found.groups()
+            decision, step_id, call, expires, seal = found.groups()
             text = found.group(0)[: -len(seal) - 1]
             if not hmac.compare_digest(seal, _stand_in_seal(self.secret, execution_id, text)):
                 return found.group(0)
+            until = datetime.fromtimestamp(int(expires), UTC)
             link = ApprovalLink(
-                execution_id, step_id, decision == "approve", datetime.fromtimestamp(int(expires), UTC)
+                execution_id, step_id, decision == "approve", until, int(call) if call else None
             )
             token = link_token(self.secret, link)
             url = f"{self.base_url.rstrip('/')}{LINK_PATH}{token}"

@@ -44,6 +44,8 @@ class Approval:
     # a human step that asks for one of several choices, or for values (core.forms fields, as JSON)
     choices: list[str] | None = None
     fields: list[dict[str, Any]] | None = None
+    # an agent step's tool call waiting: its number in the step (its signed links name it)
+    call: int | None = None
 
     def may_decide(self, user_id: str | None) -> bool:
         """Whether this user is among the approvers (any member when the step names none)."""
@@ -71,9 +73,12 @@ def _approval_rows() -> Any:
 
 
 async def approval_of(connection: AsyncConnection, execution_id: str, step_id: str) -> Approval | None:
-    """One approval step of a run, pending or decided, whatever its workspace (for its signed links)."""
+    """One approval step of a run (or an agent step, whose tool calls wait for approval), pending or decided,
+    whatever its workspace (for its signed links)."""
     query = _approval_rows().where(
-        STEPS.c.execution_id == execution_id, STEPS.c.step_id == step_id, STEPS.c.step_type == "approval"
+        STEPS.c.execution_id == execution_id,
+        STEPS.c.step_id == step_id,
+        STEPS.c.step_type.in_(("approval", "agent")),
     )
     row = (await connection.execute(query.limit(1))).first()
     return _approval(row) if row is not None else None
@@ -103,6 +108,7 @@ def _approval(row: Any) -> Approval:
         arguments=wait.arguments,
         choices=wait.choices,
         fields=wait.fields,
+        call=wait.call,
     )
 
 

@@ -57,7 +57,7 @@ async def decide_by_link(
         link = read_link(secret_key, token)
     except InvalidLink as exc:
         return LinkRefused(404, "not_found", "This link does not work", exc.detail)
-    used = keys.approval_link_used(link.execution_id, link.step_id)
+    used = keys.approval_link_used(link.execution_id, link.subject)
     if not await redis.set(used, "1", nx=True, ex=LINK_HOLD_SECONDS):
         detail = "this approval was already decided through its links"
         return LinkRefused(409, "conflict", "Already decided", detail)
@@ -68,6 +68,7 @@ async def decide_by_link(
         comment=comment,
         choice=choice if link.approved else None,
         values=values if link.approved else None,
+        call=link.call,
     )
     try:
         await runs.decide(link.execution_id, decision, f"link:{token[-16:]}")

@@ -56,13 +56,15 @@ class ApprovalWait(WaitBase):
     # decision may carry edited ones).
     tool: str | None = None
     arguments: dict[str, Any] | None = None
+    call: int | None = None  # the call's number in the step (its signed links name it)
     # A human step that asks for one of several choices, or for values (core.forms.FormField, as JSON).
     choices: list[str] | None = None
     fields: list[dict[str, Any]] | None = None
 
     def state(self) -> dict[str, Any]:
         state = super().state()
-        for name in ("tool", "arguments", "choices", "fields"):  # an approval step's state reads as it did
+        # an approval step's state reads as it did
+        for name in ("tool", "arguments", "call", "choices", "fields"):
             if state.get(name) is None:
                 state.pop(name, None)
         return state
@@ -182,7 +184,13 @@ def not_waiting(decision: Decision) -> ApplicationError:
 
 def check_answer(decision: Decision, wait: ApprovalWait) -> None:
     """Refuses an answer the step did not ask for: a choice outside its `choices`, values its `fields`
-    refuse (core.forms.answer_problems)."""
+    refuse (core.forms.answer_problems); a decision for one tool call of an agent step (a signed link's)
+    while another call waits, or none."""
+    if decision.call is not None and decision.call != wait.call:
+        raise ApplicationError(
+            f"step {decision.step_id!r} is not waiting for a decision on call {decision.call}",
+            type="NotWaiting",
+        )
     fields = [FormField.model_validate(f) for f in wait.fields or []]
     problems = answer_problems(decision.approved, decision.choice, decision.values, wait.choices, fields)
     if problems:

@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from worker.run_scope import Scope, StepFailed, describe_failure
     from worker.steps.context import StepContext, step_handler
     from worker.steps.subworkflows import child_run
-    from worker.steps.waits import as_text
+    from worker.steps.waits import as_text, signed_links
 
 CHAT_ACTION = "llm.chat"
 MCP_ACTION = "mcp.call_tool"
@@ -254,7 +254,7 @@ async def _call_tool(
         record["error"] = f"there is no tool named {name!r}"
         return {"error": record["error"]}
     if tool.require_approval:
-        decision = await _approval(ctx, step, tool, arguments)
+        decision = await _approval(ctx, step, tool, arguments, number)
         record["approval"] = {"approved": decision.approved, "by": decision.by, "comment": decision.comment}
         if not decision.approved:
             why = f": {decision.comment}" if decision.comment else ""
@@ -288,15 +288,29 @@ async def _call_tool(
 
 
 async def _approval(
-    ctx: StepContext, step: AgentStep, tool: AgentTool, arguments: dict[str, Any]
+    ctx: StepContext, step: AgentStep, tool: AgentTool, arguments: dict[str, Any], number: int
 ) -> Decision:
     wait = ApprovalWait(
         message=f"{step.label} wants to call {tool.name} with {json.dumps(arguments, default=str)[:1000]}",
         approvers=tool.approvers or [],
         tool=tool.name,
         arguments=arguments,
+        call=number,
     )
     ctx.waits(wait)
+    if step.notify:  # ask for it: the notify steps read this call and its links' stand-ins in the output
+        asking = {"tool": tool.name, "arguments": arguments, "call": number, "message": wait.message}
+        asking.update(await signed_links(ctx, None, number))
+        # each call's notify steps have rows and idempotency keys of their own (`ask/3`), as a loop's items
+        scope = Scope(
+            dict(ctx.scope.steps),
+            dict(ctx.scope.vars),
+            ctx.scope.item,
+            ctx.scope.index,
+            f"{ctx.scope.iteration}/{number}",
+        )
+        scope.set_output(step.id, asking)
+        await ctx.run_steps(step.notify, scope)
     await ctx.flush()
     try:
         decision: Decision = await ctx.delivered(None)

@@ -96,6 +96,19 @@ def delay_seconds(ctx: StepContext, step: DelayStep) -> float:
     return seconds
 
 
+async def signed_links(ctx: StepContext, expires: str | None, call: int | None = None) -> dict[str, Any]:
+    """The stand-ins of the step's signed approval links (of its tool call `call`, for an agent step), as
+    its notify steps read them in its output."""
+    which = "its approval links" if call is None else f"the approval links of its call {call}"
+    links = await workflow.execute_local_activity_method(
+        ApprovalActivities.approval_links,
+        ApprovalLinksRequest(ctx.input.execution_id, ctx.step.id, expires, call),
+        start_to_close_timeout=RECORD_TIMEOUT,
+        summary=f"{ctx.step.label}: sign {which}",
+    )
+    return {"approveUrl": links.approve_url, "rejectUrl": links.reject_url, "expiresAt": links.expires_at}
+
+
 @step_handler(ApprovalStep)
 async def approval(ctx: StepContext, step: ApprovalStep) -> Any:
     rendered = ctx.patched(RENDERED_APPROVAL_PATCH)
@@ -116,17 +129,7 @@ async def approval(ctx: StepContext, step: ApprovalStep) -> Any:
     )
     ctx.waits(wait)
     if step.notify:  # ask for it: the notify steps read the links' stand-ins in this step's output
-        links = await workflow.execute_local_activity_method(
-            ApprovalActivities.approval_links,
-            ApprovalLinksRequest(ctx.input.execution_id, step.id, expires),
-            start_to_close_timeout=RECORD_TIMEOUT,
-            summary=f"{step.label}: sign its approval links",
-        )
-        asking: dict[str, Any] = {
-            "approveUrl": links.approve_url,
-            "rejectUrl": links.reject_url,
-            "expiresAt": links.expires_at,
-        }
+        asking = await signed_links(ctx, expires)
         if rendered:
             asking["message"] = message
         ctx.scope.set_output(step.id, asking)
