@@ -1,6 +1,6 @@
 // The console's routes; api/console.py serves the page on each of them (keep both lists in step).
 import { QueryCache, useQueryClient } from "@tanstack/react-query";
-import { lazy, Suspense, useEffect } from "react";
+import { type ComponentType, lazy, Suspense, useEffect } from "react";
 import { Navigate, Route, Routes, useNavigate } from "react-router-dom";
 import { ApiError } from "./api/client";
 import { Layout } from "./Layout";
@@ -15,6 +15,19 @@ import { Workspaces } from "./pages/Workspaces";
 const WorkflowCanvas = lazy(() => import("./pages/WorkflowCanvas"));
 // So does the editor (its forms, diff and the catalogue it reads).
 const WorkflowEditor = lazy(() => import("./pages/WorkflowEditor"));
+// The workspace's settings pages, each loaded when first opened.
+const Connections = lazy(() => import("./pages/Connections"));
+const Webhooks = lazy(() => import("./pages/Webhooks"));
+const ApiKeys = lazy(() => import("./pages/ApiKeys"));
+
+/** A page loaded on demand, with a line while it loads. */
+function OnDemand({ page: Page, what }: { page: ComponentType; what: string }) {
+  return (
+    <Suspense fallback={<p>Loading {what}…</p>}>
+      <Page />
+    </Suspense>
+  );
+}
 
 /** Any 401 (no session, or it ended) sends the user to the sign-in page. */
 function SignInWhenUnauthenticated() {
@@ -60,6 +73,9 @@ export function App() {
               </Suspense>
             }
           />
+          <Route path="/w/:workspaceId/connections" element={<OnDemand page={Connections} what="the connections" />} />
+          <Route path="/w/:workspaceId/webhooks" element={<OnDemand page={Webhooks} what="the webhooks" />} />
+          <Route path="/w/:workspaceId/api-keys" element={<OnDemand page={ApiKeys} what="your API keys" />} />
         </Route>
         <Route path="*" element={<Navigate to="/" replace />} />
       </Routes>

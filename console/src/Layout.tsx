@@ -26,6 +26,9 @@ export function Layout() {
             <NavLink to={`/w/${workspaceId}/runs`}>Runs</NavLink>
             <NavLink to={`/w/${workspaceId}/approvals`}>Approvals</NavLink>
             <NavLink to={`/w/${workspaceId}/workflows`}>Workflows</NavLink>
+            <NavLink to={`/w/${workspaceId}/connections`}>Connections</NavLink>
+            <NavLink to={`/w/${workspaceId}/webhooks`}>Webhooks</NavLink>
+            <NavLink to={`/w/${workspaceId}/api-keys`}>API keys</NavLink>
           </nav>
         )}
         <div className="who">
