@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
-
 from tests.api.conftest import sign_up
 from tests.fakes import SlackAPI
 from tests.http_server import serving
 from tests.integrations.conftest import Studio, eventually, live_is
+from tests.worker.recording import recording
 
 TOKEN = "xoxb-approvals-SECRET"
 BROWSER = {"Accept": "text/html,application/xhtml+xml"}
@@ -231,10 +230,7 @@ async def test_an_expression_error_in_an_approval_message_fails_the_step_saying_
     assert inbox.json()["items"] == []  # nobody was asked
 
 
-@pytest.mark.skipif(
-    os.environ.get("BATON_RECORD_HISTORIES") != "1",
-    reason="records a history only when BATON_RECORD_HISTORIES=1 (see tests/worker/test_replay.py)",
-)
+@recording
 async def test_record_an_approval_with_a_rendered_message_and_notify_steps(
     studio: Studio, slack_api: SlackAPI
 ) -> None:

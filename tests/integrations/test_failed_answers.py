@@ -4,7 +4,6 @@ the failed step (the API, the log, the error's message), redacted and bounded.""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from integrations.failed_answers import BODY_EXCERPT_BYTES
 from tests.engine import Engine
 from tests.http_server import Reply, ScriptedServer
 from tests.integrations.conftest import Studio
+from tests.worker.recording import recording
 
 PATHS = Path(__file__).parents[1] / "worker" / "histories" / "paths"
 TOKEN = "tok-s3cr3t-0123456789"
@@ -98,10 +98,7 @@ async def test_a_failed_answer_is_seen_by_the_steps_of_an_on_error_branch(
     assert result.result == {"said": {"error": "sku unknown"}}
 
 
-@pytest.mark.skipif(
-    os.environ.get("BATON_RECORD_HISTORIES") != "1",
-    reason="records a history only when BATON_RECORD_HISTORIES=1 (see tests/worker/test_replay.py)",
-)
+@recording
 async def test_record_a_run_whose_action_fails_with_the_services_answer(
     engine_worker: Engine, http_server: ScriptedServer
 ) -> None:

@@ -4,16 +4,15 @@ as a local activity, with a heartbeat timeout; and records the replay guard's hi
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
-import pytest
 from temporalio.api.enums.v1 import EventType
 
 from tests.http_server import ScriptedServer
 from tests.integrations.conftest import Studio
 from tests.integrations.llm_servers import MODELS, PROVIDERS, connect, step
+from tests.worker.recording import recording
 
 PATHS = Path(__file__).parents[1] / "worker" / "histories" / "paths"
 
@@ -51,10 +50,7 @@ async def test_an_llm_chat_runs_on_the_long_profiles_queue_with_a_heartbeat_time
     assert scheduled.start_to_close_timeout.ToSeconds() == 3600  # the profile's, the step setting none
 
 
-@pytest.mark.skipif(
-    os.environ.get("BATON_RECORD_HISTORIES") != "1",
-    reason="records a history only when BATON_RECORD_HISTORIES=1 (see tests/worker/test_replay.py)",
-)
+@recording
 async def test_record_a_run_whose_action_runs_on_the_long_profile(
     studio: Studio, model_server: ScriptedServer
 ) -> None:

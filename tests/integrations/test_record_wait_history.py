@@ -4,21 +4,16 @@ connection with a rate limit made over the API; written to tests/worker/historie
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-import pytest
 
 from tests.http_server import Reply, ScriptedServer
 from tests.integrations.conftest import Studio
+from tests.worker.recording import recording
 
 PATHS = Path(__file__).parents[1] / "worker" / "histories" / "paths"
 
 
-@pytest.mark.skipif(
-    os.environ.get("BATON_RECORD_HISTORIES") != "1",
-    reason="records a history only when BATON_RECORD_HISTORIES=1 (see tests/worker/test_replay.py)",
-)
+@recording
 async def test_record_a_run_that_waits_out_a_rate_limit(studio: Studio, http_server: ScriptedServer) -> None:
     url = http_server.script("/limited", Reply(200, {"ok": True}))
     connection = await studio.connect(

@@ -6,7 +6,6 @@ them; the runs here start without it (a definition from elsewhere) to show the i
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +18,11 @@ from core.errors import InvalidDefinition
 from tests.core.test_definition_validation import action_schema, manual
 from tests.engine import Engine, output
 from tests.http_server import Reply, ScriptedServer
+from tests.worker.recording import recording
 from tests.worker.test_runs_end import ended
 
 PATHS = Path(__file__).parent / "histories" / "paths"
-record_only = pytest.mark.skipif(
-    os.environ.get("BATON_RECORD_HISTORIES") != "1",
-    reason="records a history only when BATON_RECORD_HISTORIES=1 (see tests/worker/test_replay.py)",
-)
+record_only = recording
 
 
 def fetch_then(url: str, expression: str, on_error: str = "fail") -> list[dict[str, Any]]:

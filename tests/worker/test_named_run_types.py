@@ -5,16 +5,15 @@ and written to tests/worker/histories/paths/ with BATON_RECORD_HISTORIES=1, repl
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 
-import pytest
 from temporalio.client import WorkflowHandle
 
 from core.contract import CANCEL_WORKFLOW, SCHEDULED_RUN_WORKFLOW, CancelRequest, ScheduledFire
 from tests.engine import Engine
 from tests.factories import create_workflow
+from tests.worker.recording import recording
 
 PATHS = Path(__file__).parent / "histories" / "paths"
 
@@ -65,10 +64,7 @@ async def test_a_subworkflow_run_is_listed_under_its_workflows_name(engine_worke
     assert described.workflow_type == "wf"
 
 
-@pytest.mark.skipif(
-    os.environ.get("BATON_RECORD_HISTORIES") != "1",
-    reason="records histories only when BATON_RECORD_HISTORIES=1 (see tests/worker/test_replay.py)",
-)
+@recording
 async def test_record_the_starts_of_named_runs(engine_worker: Engine) -> None:
     tick, _ = await a_scheduled_tick(engine_worker)
     parent, _ = await a_subworkflow_parent(engine_worker)
@@ -78,10 +74,7 @@ async def test_record_the_starts_of_named_runs(engine_worker: Engine) -> None:
         (PATHS / f"{name}.json").write_text(history.to_json())
 
 
-@pytest.mark.skipif(
-    os.environ.get("BATON_RECORD_HISTORIES") != "1",
-    reason="records histories only when BATON_RECORD_HISTORIES=1 (see tests/worker/test_replay.py)",
-)
+@recording
 async def test_record_a_named_run_and_a_cancellations_escalation(engine_worker: Engine) -> None:
     named = await engine_worker.start(
         [{"id": "greet", "type": "set", "values": {"hello": "{{ trigger.name }}"}}],

@@ -5,17 +5,16 @@ it took, not with the stop's output."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from core.runs import reads
 from core.runs.timeline import timeline
 from tests.engine import Engine, output
+from tests.worker.recording import recording
 from tests.worker.test_runs_end import ended
 
 PATHS = Path(__file__).parent / "histories" / "paths"
@@ -98,10 +97,7 @@ async def test_a_switch_whose_case_stops_keeps_the_case_it_matched(engine_worker
     assert output((await engine_worker.step_rows(handle))["route"]) == {"matched": "refund"}
 
 
-@pytest.mark.skipif(
-    os.environ.get("BATON_RECORD_HISTORIES") != "1",
-    reason="records a history only when BATON_RECORD_HISTORIES=1 (see tests/worker/test_replay.py)",
-)
+@recording
 async def test_record_a_run_whose_condition_branch_stops(engine_worker: Engine) -> None:
     steps = [
         *RUN_ORDER,
