@@ -131,16 +131,12 @@ def _list_params(data: ListRecordsInput) -> list[tuple[str, str | int]]:
     side_effects=False,
 )
 async def list_records(data: ListRecordsInput, ctx: ActionContext) -> ListRecordsOutput:
-    records: list[dict[str, Any]] = []
-    offset = data.offset
-    for page in range(data.max_pages):
+    async def fetch(offset: str | None) -> tuple[list[Any], str | None]:
         params = _list_params(data) + ([("offset", offset)] if offset else [])
         answer = await call(ctx, "GET", data.path(), params=params)
-        records.extend(answer.get("records") or [])
-        offset = answer.get("offset")
-        if not offset:
-            break
-        await ctx.progress(page + 1, data.max_pages, f"{len(records)} records")
+        return answer.get("records") or [], answer.get("offset")
+
+    records, offset = await ctx.pages(fetch, data.offset, data.max_pages, "records")
     return ListRecordsOutput(records=records, offset=offset)
 
 

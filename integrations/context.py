@@ -351,6 +351,26 @@ class ActionContext:
         except files.FileError as exc:
             raise file_error(exc) from exc
 
+    async def pages(
+        self,
+        fetch: Callable[[str | None], Awaitable[tuple[list[Any], str | None]]],
+        start: str | None,
+        max_pages: int,
+        noun: str,
+    ) -> tuple[list[Any], str | None]:
+        """Cursor pagination: `fetch(cursor)` answers one page's items and the next cursor (None at the
+        end); called from `start` for up to `max_pages` pages, showing progress between them. All the
+        items, and the cursor where it stopped (None when nothing is left)."""
+        items: list[Any] = []
+        cursor = start
+        for page in range(max_pages):
+            found, cursor = await fetch(cursor)
+            items.extend(found)
+            if not cursor:
+                break
+            await self.progress(page + 1, max_pages, f"{len(items)} {noun}")
+        return items, cursor
+
     def secret(self, name: str) -> str:
         """A credential field the action cannot work without."""
         value = self.credentials.get(name)

@@ -118,15 +118,12 @@ async def list_files(data: ListFilesInput, ctx: ActionContext) -> ListFilesOutpu
         params["q"] = data.query
     if data.order_by:
         params["orderBy"] = data.order_by
-    files: list[DriveFile] = []
-    token = data.page_token
-    for page in range(data.max_pages):
+
+    async def fetch(token: str | None) -> tuple[list[Any], str | None]:
         answer = await call(ctx, "GET", FILES, params={**params, **({"pageToken": token} if token else {})})
-        files += [DriveFile.model_validate(f) for f in answer.get("files") or []]
-        token = answer.get("nextPageToken")
-        if not token:
-            break
-        await ctx.progress(page + 1, data.max_pages, f"{len(files)} files")
+        return [DriveFile.model_validate(f) for f in answer.get("files") or []], answer.get("nextPageToken")
+
+    files, token = await ctx.pages(fetch, data.page_token, data.max_pages, "files")
     return ListFilesOutput(files=files, next_page_token=token)
 
 

@@ -162,17 +162,19 @@ class QueryOutput(BaseModel):
     side_effects=False,
 )
 async def query_database(data: QueryDatabaseInput, ctx: ActionContext) -> QueryOutput:
-    body = data.model_dump(exclude_none=True, include={"filter", "sorts", "page_size", "start_cursor"})
-    results: list[dict[str, Any]] = []
-    for page in range(data.max_pages):
-        answer = await call(ctx, "POST", f"databases/{data.database_id}/query", body)
-        results.extend(answer.get("results") or [])
-        cursor = answer.get("next_cursor")
-        if not answer.get("has_more") or not cursor:
-            return QueryOutput(results=results, has_more=False)
-        body["start_cursor"] = cursor
-        await ctx.progress(page + 1, data.max_pages, f"{len(results)} rows")
-    return QueryOutput(results=results, has_more=True, next_cursor=body["start_cursor"])
+    body = data.model_dump(exclude_none=True, include={"filter", "sorts", "page_size"})
+
+    async def fetch(cursor: str | None) -> tuple[list[Any], str | None]:
+        answer = await call(
+            ctx,
+            "POST",
+            f"databases/{data.database_id}/query",
+            {**body, "start_cursor": cursor} if cursor else body,
+        )
+        return answer.get("results") or [], answer.get("next_cursor") if answer.get("has_more") else None
+
+    results, cursor = await ctx.pages(fetch, data.start_cursor, data.max_pages, "rows")
+    return QueryOutput(results=results, has_more=cursor is not None, next_cursor=cursor)
 
 
 class AppendBlocksInput(BaseModel):

@@ -7,19 +7,18 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 
 import httpx
 import pytest
 
-from core.definition.validation import validate_definition
 from integrations.airtable import QUIET_AFTER_429, ListRecordsInput, airtable, list_records
-from integrations.catalogue import INTEGRATIONS, action_input_schema
+from integrations.catalogue import INTEGRATIONS
 from integrations.context import ActionError
 from tests.factories import action_step
 from tests.http_server import serving
 from tests.integrations.airtable_api import AirtableAPI
 from tests.integrations.conftest import Studio
+from tests.integrations.page_examples import example_steps
 
 TOKEN = "patAbCdEf.SECRETsecretSECRET"
 BASE = "appABCDEFGHIJKLMN"
@@ -149,8 +148,7 @@ def test_ids_are_checked_naming_the_field() -> None:
 
 
 def test_the_examples_on_the_integrations_page_are_valid_steps() -> None:
-    blocks = re.findall(r"```json\n(.*?)```", INTEGRATIONS["airtable"].example, re.S)
-    steps = [json.loads(block) for block in blocks]
-    assert [s["action"] for s in steps] == ["airtable.list_records", "airtable.update_records"]
-    definition = {"triggerType": "WEBHOOK", "triggerConfig": {}, "steps": steps}
-    validate_definition(definition, action_schema=action_input_schema)
+    assert [s["action"] for s in example_steps("airtable")] == [
+        "airtable.list_records",
+        "airtable.update_records",
+    ]

@@ -6,16 +6,15 @@ bad input and incomplete connections are refused naming the field; the page's ex
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 
-from core.definition.validation import validate_definition
-from integrations.catalogue import INTEGRATIONS, action_input_schema
+from integrations.catalogue import INTEGRATIONS
 from tests.factories import action_step
 from tests.http_server import serving
 from tests.integrations.chat_apis import DiscordAPI
 from tests.integrations.conftest import Studio
+from tests.integrations.page_examples import example_steps
 
 BOT = "MTA5ODc2NTQzMjEwOTg3NjU0Mw.GxYzAb.SECRETsecretSECRETsecret"
 HOOK = "1200000000000000001/HOOKsecret_token-123"
@@ -169,8 +168,7 @@ def test_a_message_needs_content_or_embeds_and_a_channel_is_an_id() -> None:
 
 
 def test_the_examples_on_the_integrations_page_are_valid_steps() -> None:
-    blocks = re.findall(r"```json\n(.*?)```", INTEGRATIONS["discord"].example, re.S)
-    steps = [json.loads(block) for block in blocks]
-    assert [s["action"] for s in steps] == ["discord.execute_webhook", "discord.send_message"]
-    definition = {"triggerType": "WEBHOOK", "triggerConfig": {}, "steps": steps}
-    validate_definition(definition, action_schema=action_input_schema)
+    assert [s["action"] for s in example_steps("discord")] == [
+        "discord.execute_webhook",
+        "discord.send_message",
+    ]

@@ -7,18 +7,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 
 import pytest
 
-from core.definition.validation import validate_definition
 from core.settings import Settings
-from integrations.catalogue import INTEGRATIONS, action_input_schema
 from tests.factories import action_step
 from tests.http_server import serving
 from tests.integrations.conftest import Studio
 from tests.integrations.drive_api import DriveAPI
+from tests.integrations.page_examples import example_steps
 
 TOKEN = "ya29.a0-SECRET-secret-SECRET"
 FOLDER = "1FolderAAAAAAAAAAAA"
@@ -113,12 +111,8 @@ async def test_a_missing_file_fails_once_in_googles_words(studio: Studio, drive_
 
 
 def test_the_examples_on_the_integrations_page_are_valid_steps() -> None:
-    blocks = re.findall(r"```json\n(.*?)```", INTEGRATIONS["google_drive"].example, re.S)
-    steps = [json.loads(block) for block in blocks]
-    assert [s["action"] for s in steps] == [
+    assert [s["action"] for s in example_steps("google_drive")] == [
         "google_drive.list_files",
         "google_drive.download_file",
         "google_drive.upload_file",
     ]
-    definition = {"triggerType": "WEBHOOK", "triggerConfig": {}, "steps": steps}
-    validate_definition(definition, action_schema=action_input_schema)

@@ -6,20 +6,17 @@ Google's errors (a range that does not parse) fail once in Google's words; the p
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from core.definition.validation import validate_definition
 from core.settings import Settings
-from integrations.catalogue import INTEGRATIONS, action_input_schema
 from tests.factories import action_step
 from tests.fakes import OAuthServer
 from tests.http_server import serving
 from tests.integrations.conftest import Studio
+from tests.integrations.page_examples import example_steps
 from tests.integrations.sheets_api import SheetsAPI
 
 SHEET = "1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms"
@@ -135,8 +132,7 @@ async def test_a_range_google_cannot_parse_fails_once_in_googles_words(
 
 
 def test_the_examples_on_the_integrations_page_are_valid_steps() -> None:
-    blocks = re.findall(r"```json\n(.*?)```", INTEGRATIONS["google_sheets"].example, re.S)
-    steps: list[dict[str, Any]] = [json.loads(block) for block in blocks]
-    assert [s["action"] for s in steps] == ["google_sheets.append_values", "google_sheets.get_values"]
-    definition = {"triggerType": "WEBHOOK", "triggerConfig": {}, "steps": steps}
-    validate_definition(definition, action_schema=action_input_schema)
+    assert [s["action"] for s in example_steps("google_sheets")] == [
+        "google_sheets.append_values",
+        "google_sheets.get_values",
+    ]

@@ -6,17 +6,16 @@ bad ids and parents are refused naming the field; the page's examples are valid 
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 
-from core.definition.validation import validate_definition
-from integrations.catalogue import INTEGRATIONS, action_input_schema
+from integrations.catalogue import INTEGRATIONS
 from integrations.notion import NOTION_VERSION
 from tests.factories import action_step
 from tests.http_server import serving
 from tests.integrations.conftest import Studio
 from tests.integrations.notion_api import NotionAPI
+from tests.integrations.page_examples import example_steps
 
 TOKEN = "ntn_4c8SECRETsecretSECRET"
 TASKS = "9bc30ad4-9373-46a5-84ab-0a7845ee52e6"
@@ -175,8 +174,4 @@ def test_ids_and_parents_are_checked_naming_the_field() -> None:
 
 
 def test_the_examples_on_the_integrations_page_are_valid_steps() -> None:
-    blocks = re.findall(r"```json\n(.*?)```", INTEGRATIONS["notion"].example, re.S)
-    steps = [json.loads(block) for block in blocks]
-    assert [s["action"] for s in steps] == ["notion.create_page", "notion.query_database"]
-    definition = {"triggerType": "WEBHOOK", "triggerConfig": {}, "steps": steps}
-    validate_definition(definition, action_schema=action_input_schema)
+    assert [s["action"] for s in example_steps("notion")] == ["notion.create_page", "notion.query_database"]

@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 
 import pytest
 
-from core.definition.validation import validate_definition
 from core.settings import Settings
-from integrations.catalogue import INTEGRATIONS, action_input_schema
+from integrations.catalogue import INTEGRATIONS
 from tests.factories import action_step
 from tests.http_server import Reply, ScriptedServer, serving
 from tests.integrations.chat_apis import TelegramAPI
 from tests.integrations.conftest import Studio, eventually
+from tests.integrations.page_examples import example_steps
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 CHAT = -1001234567890
@@ -195,11 +194,10 @@ async def test_each_update_the_bot_receives_starts_one_run(studio: Studio, teleg
 
 
 def test_the_examples_on_the_integrations_page_are_valid_steps() -> None:
-    blocks = re.findall(r"```json\n(.*?)```", INTEGRATIONS["telegram"].example, re.S)
-    steps = [json.loads(block) for block in blocks]
-    assert [s["action"] for s in steps] == ["telegram.send_message", "telegram.send_document"]
-    definition = {"triggerType": "WEBHOOK", "triggerConfig": {}, "steps": steps}
-    validate_definition(definition, action_schema=action_input_schema)
+    assert [s["action"] for s in example_steps("telegram")] == [
+        "telegram.send_message",
+        "telegram.send_document",
+    ]
 
 
 def test_a_malformed_token_is_refused_on_save_naming_the_field() -> None:
