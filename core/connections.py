@@ -91,6 +91,7 @@ async def create_from_oauth(
     name: str,
     tokens: Tokens,
     earlier: dict[str, Any] | None = None,
+    connected_as: str | None = None,
 ) -> Connection:
     """A connection holding the OAuth2 tokens the authorization gave (with `earlier` credentials: what a
     generic OAuth2 connection needs to refresh them)."""
@@ -100,6 +101,7 @@ async def create_from_oauth(
         integration_id=integration_id,
         name=name,
         last_tested_at=datetime.now(UTC),
+        connected_as=connected_as,
         **token_columns(cipher, oauth_credentials(tokens, earlier), tokens),
     )
     session.add(connection)

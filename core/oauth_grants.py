@@ -20,7 +20,7 @@ import jwt
 
 from core import oauth
 from core.errors import NotFound
-from core.oauth_providers import Catalogue, client_for
+from core.oauth_providers import Catalogue, Provider, client_for
 from core.outbound import BlockedAddress
 
 GRANTS = ("authorization_code", "client_credentials", "jwt_bearer")
@@ -35,6 +35,11 @@ def is_generic(credentials: dict[str, Any]) -> bool:
 def fetches_own_token(credentials: dict[str, Any]) -> bool:
     """Whether the connection buys its tokens itself (no user, no refresh token)."""
     return is_generic(credentials) and credentials.get("grant") in {"client_credentials", "jwt_bearer"}
+
+
+def renewable(credentials: dict[str, Any]) -> bool:
+    """Whether a fresh token can be had without the user: a refresh token, or a grant of the client's own."""
+    return bool(credentials.get("refreshToken")) or fetches_own_token(credentials)
 
 
 def provider_name(credentials: dict[str, Any], catalogue: Catalogue) -> str:
@@ -128,10 +133,22 @@ async def _jwt_bearer(
     return await oauth.token_request(http, client, form, "refused the service account's assertion")
 
 
-async def connected_as(http: httpx.AsyncClient, userinfo_url: str | None, tokens: oauth.Tokens) -> str | None:
-    """Who the tokens act for, to show on the connection: the `id_token`'s email or subject (it came
-    straight from the token endpoint over TLS, so OpenID Connect 3.1.3.7 needs no signature check for
-    display), else the provider's userinfo answer. None when the provider says neither."""
+def _at(document: Any, path: str) -> Any:
+    for part in path.split("."):
+        document = document.get(part) if isinstance(document, dict) else None
+    return document
+
+
+IDENTITY_CLAIMS = ("email", "preferred_username", "login", "name", "sub")
+
+
+async def connected_as(
+    http: httpx.AsyncClient, provider: Provider | None, tokens: oauth.Tokens
+) -> str | None:
+    """Who the tokens act for, to show on the connection: the `id_token`'s email (it came straight from
+    the token endpoint over TLS, so OpenID Connect 3.1.3.7 needs no signature check for display), else the
+    provider's userinfo answer at its catalogue path (`userinfoIdentity`), else the id_token's subject.
+    The userinfo call goes through `http`, the egress-guarded client. None when the provider says neither."""
     id_token = tokens.raw.get("id_token")
     claims: dict[str, Any] = {}
     if isinstance(id_token, str):
@@ -139,13 +156,21 @@ async def connected_as(http: httpx.AsyncClient, userinfo_url: str | None, tokens
             claims = jwt.decode(id_token, options={"verify_signature": False})
         except jwt.PyJWTError:
             claims = {}
-    if not claims and userinfo_url:
+    if isinstance(claims.get("email"), str) and claims["email"]:
+        return str(claims["email"])
+    if provider is not None and provider.userinfo_url:
         try:
-            answer = await http.get(userinfo_url, headers={"Authorization": f"Bearer {tokens.access_token}"})
-            claims = answer.json() if answer.status_code == 200 else {}
+            answer = await http.get(
+                provider.userinfo_url, headers={"Authorization": f"Bearer {tokens.access_token}"}
+            )
+            found = answer.json() if answer.status_code == 200 else {}
         except (httpx.HTTPError, ValueError, BlockedAddress):
-            claims = {}
-    for key in ("email", "preferred_username", "login", "name", "sub"):
-        if isinstance(claims, dict) and claims.get(key):
+            found = {}
+        chosen = _at(found, provider.userinfo_identity) if provider.userinfo_identity else None
+        if isinstance(chosen, str | int) and str(chosen):
+            return str(chosen)
+        claims = {**found, **claims} if isinstance(found, dict) else claims
+    for key in IDENTITY_CLAIMS:
+        if claims.get(key):
             return str(claims[key])
     return None

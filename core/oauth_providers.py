@@ -35,7 +35,10 @@ class Provider(BaseModel):
     token_auth: Literal["client_secret_post", "client_secret_basic"] = "client_secret_post"
     scope_separator: str = " "
     authorize_params: dict[str, str] = Field(default_factory=dict)
-    userinfo_url: str | None = None
+    userinfo_url: str | None = Field(default=None, description="GET with the token: who it acts for")
+    userinfo_identity: str | None = Field(
+        default=None, description="dotted JSON path of the display email/login in the userinfo answer"
+    )
 
 
 Catalogue = dict[str, Provider]

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 from core.files import FileRef
 from core.models import AuthType
 from integrations import http_files
-from integrations.context import RETRYABLE_STATUSES, parse_retry_after
+from integrations.context import RETRYABLE_STATUSES, auth_failed, parse_retry_after
 from integrations.failed_answers import failed_answer
 from integrations.http_pages import PagesSummary, Pagination, paginate
 from integrations.sdk import ActionContext, ActionError, Integration
@@ -144,6 +144,10 @@ class HttpAuth(BaseModel):
         return self
 
 
+def _sends_oauth_token(credentials: dict[str, Any]) -> bool:
+    return "accessToken" in credentials and credentials.get("type") in {None, "oauth2"}
+
+
 def apply_auth(
     credentials: dict[str, Any], headers: dict[str, str], params: dict[str, str]
 ) -> httpx.BasicAuth | None:
@@ -151,7 +155,7 @@ def apply_auth(
     if not credentials:
         return None
     # an integration's OAuth2 connection, or a generic one whose token Baton got fresh before the step
-    if "accessToken" in credentials and credentials.get("type") in {None, "oauth2"}:
+    if _sends_oauth_token(credentials):
         headers["Authorization"] = f"Bearer {credentials['accessToken']}"
         return None
     try:
@@ -245,7 +249,7 @@ async def _send(
     response = await ctx.request(
         data.method, url, check_status=False, **_arguments(data, ctx, url, headers, params, data.body)
     )
-    refuse(data, url, response)
+    refuse(data, url, response, ctx.credentials)
     return response
 
 
@@ -264,14 +268,14 @@ async def _with_files(
     arguments = _arguments(data, ctx, data.url, headers, params, content)
     if data.response_format != "file":
         response = await ctx.request(data.method, data.url, check_status=False, **arguments)
-        refuse(data, data.url, response)
+        refuse(data, data.url, response, ctx.credentials)
         return RequestOutput(
             status=response.status_code, headers=dict(response.headers), body=decode_body(response)
         )
     async with ctx.stream(data.method, data.url, check_status=False, **arguments) as streaming:
         if streaming.status_code >= 400:
             await streaming.aread()
-            refuse(data, data.url, streaming)
+            refuse(data, data.url, streaming, ctx.credentials)
         file = await http_files.store_response(ctx, streaming, str(streaming.url))
     return RequestOutput(status=streaming.status_code, headers=dict(streaming.headers), body=None, file=file)
 
@@ -300,14 +304,21 @@ def _arguments(
     }
 
 
-def refuse(data: RequestInput, url: str, response: httpx.Response) -> None:
-    """Raises the step's error for a 4xx or 5xx answer (retried when its status says a retry may help)."""
+def refuse(
+    data: RequestInput, url: str, response: httpx.Response, credentials: dict[str, Any] | None = None
+) -> None:
+    """Raises the step's error for a 4xx or 5xx answer (retried when its status says a retry may help).
+    A 401 to an OAuth2 token is AuthenticationFailed: the step gets a fresh token once and sends again."""
     status = response.status_code
     if status >= 400:
         # The service's answer stays on the failed step (status, headers, the start of its body) and its
         # first words in the message: "answered 500" alone says nothing of what went wrong.
         excerpt, details = failed_answer(response)
         failure = f"{data.method} {url} answered {status}{excerpt}"
+        if status == 401 and _sends_oauth_token(credentials or {}):
+            refused = auth_failed("the API", failure)
+            refused.details = details
+            raise refused
         if status >= 500 or status in RETRYABLE_STATUSES:
             raise ActionError(
                 failure,

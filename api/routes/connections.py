@@ -293,7 +293,7 @@ async def _provider_connection(
         tokens = await oauth.exchange_code(
             http, client, code, _redirect_uri(resources), pending.code_verifier
         )
-        who = await oauth_grants.connected_as(http, catalogue[pending.provider].userinfo_url, tokens)
+        who = await oauth_grants.connected_as(http, catalogue.get(pending.provider), tokens)
     name = pending.name or (f"{client.integration_id} ({who})" if who else client.integration_id)
     return await store.create_from_oauth(
         session,
@@ -310,4 +310,5 @@ async def _provider_connection(
             "scopes": pending.scopes,
             **({"connectedAs": who} if who else {}),
         },
+        connected_as=who,
     )

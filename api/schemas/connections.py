@@ -52,6 +52,11 @@ class ConnectionOut(ApiModel):
     last_tested_at: datetime | None
     test_status: TestStatus
     rate_limit: ConnectionRateLimit | None = None
+    connected_as: str | None = Field(
+        default=None,
+        description="OAuth2: who the connection acts for, as the provider's userinfo or id_token says",
+        examples=["ada@example.com"],
+    )
     created_at: datetime
     updated_at: datetime
 

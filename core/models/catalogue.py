@@ -73,6 +73,8 @@ class Connection(SQLModel, table=True):
     test_status: TestStatus = enum_col(TestStatus, "test_status", TestStatus.PENDING)
     # Baton's addition: {"limit": N, "windowSeconds": S}, lower than the integration's own limit.
     rate_limit: dict[str, Any] | None = json_col(nullable=True)
+    # who an OAuth2 connection acts for, as its provider says (an email or login; not a secret)
+    connected_as: str | None = text_col(nullable=True)
     created_at: datetime = created_at_col()
     updated_at: datetime = updated_at_col()
 

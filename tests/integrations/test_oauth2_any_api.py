@@ -126,6 +126,11 @@ def provider() -> Iterator[OAuth2Server]:
 
 @pytest.fixture
 def settings(settings: Settings, provider: OAuth2Server) -> Settings:
+    return with_google_at(settings, provider)
+
+
+def with_google_at(settings: Settings, provider: OAuth2Server) -> Settings:
+    """The settings with the google provider's client, its authorize and token URLs on `provider`."""
     return settings.model_copy(
         update={
             "public_url": "https://baton.example.com",
