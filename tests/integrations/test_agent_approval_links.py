@@ -13,6 +13,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
+
+from core.definition.steps import definition_json_schema
+from core.definition.validation import validate_definition
+from core.errors import InvalidDefinition
+from integrations.catalogue import action_input_schema
 from tests.fakes import SlackAPI
 from tests.http_server import Reply, ScriptedServer, serving
 from tests.integrations.agent_flows import CHAT, REFUND, call, finished, sent
@@ -158,3 +164,15 @@ async def test_record_an_agent_call_decided_through_its_link(
     handle = studio.engine.client.get_workflow_handle(f"run-{execution_id}")
     PATHS.mkdir(parents=True, exist_ok=True)
     (PATHS / "agent_approval_links.json").write_text((await handle.fetch_history()).to_json())
+
+
+def test_an_agents_notify_steps_are_checked_as_steps_and_in_the_json_schema() -> None:
+    notify = [{"id": "ask", "type": "set", "values": {"link": "{{ steps.a.output.approveUrl }}"}}]
+    step = {"id": "a", "type": "agent", "connectionId": "c", "model": "m", "message": "hi", "notify": notify}
+    definition = {"triggerType": "MANUAL", "triggerConfig": {}, "steps": [step]}
+    validate_definition(definition, action_schema=action_input_schema)
+    twice = {**step, "notify": [*notify, {"id": "a", "type": "set", "values": {}}]}
+    with pytest.raises(InvalidDefinition) as refused:
+        validate_definition({**definition, "steps": [twice]}, action_schema=action_input_schema)
+    assert "steps[0].notify[1].id" in str(refused.value.issues)
+    assert "notify" in definition_json_schema()["$defs"]["AgentStep"]["properties"]
