@@ -235,6 +235,13 @@ EXAMPLES: dict[str, tuple[Any, int, Any]] = {
     f"PUT {WS}/data-store/{{key}}": ({"value": {"lastSeenId": 41}, "ttlSeconds": 86400}, 200, STORED),
     f"POST {WS}/data-store/{{key}}/increment": ({"by": 1}, 200, {**STORED, "key": "signups/today",
                                                                  "value": 42, "version": 42}),
+    f"POST {WS}/events": ({"name": "order.paid", "data": {"orderId": "A-1", "amount": 40},
+                           "idempotencyKey": "order-A-1-paid"}, 202, {
+        "id": "order-A-1-paid", "name": "order.paid", "receivedAt": AT, "waiting": 1,
+        "resumed": [EXECUTION_ID]}),
+    f"POST {V1}/resume/{{token}}": (  # any body: JSON, else its text, is the event's data
+        {"approved": True, "by": "the supplier's system"}, 200,
+        {"executionId": EXECUTION_ID, "stepId": "wait_for_supplier", "resumed": True}),
     "POST /hooks/{token}/chat": ({"message": "Where is my order A-1?", "sessionId": "visitor-42"}, 200, {
         "answer": "Your order A-1 has shipped.", "sessionId": "visitor-42", "executionId": EXECUTION_ID}),
 }  # fmt: skip
