@@ -25,7 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from baton.embedded import FAIRNESS, EmbeddedPostgres, EmbeddedRedis, free_port, temporal_binary
+from baton.embedded import (
+    FAIRNESS,
+    EmbeddedPostgres,
+    EmbeddedRedis,
+    free_port,
+    temporal_binary,
+)
 from baton.migrate import upgrade_to_head_async
 from core.db import create_engine
 from core.outbound import outbound_client, policy_for
@@ -94,30 +100,32 @@ def server_dir() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def postgres_admin_url(server_dir: Path) -> Iterator[str]:
-    if url := os.environ.get("DATABASE_URL"):
-        yield to_libpq_url(url)
+def given_or_embedded(
+    variable: str, embedded: Callable[[], EmbeddedPostgres | EmbeddedRedis]
+) -> Iterator[str]:
+    """The server the environment names in `variable`, or an embedded one started for the session."""
+    if url := os.environ.get(variable):
+        yield url
         return
-    server = EmbeddedPostgres(server_dir / "postgres", free_port(), database="postgres")
+    server = embedded()
     server.start()
     try:
         yield server.url
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url(server_dir: Path) -> Iterator[str]:
+    for url in given_or_embedded(
+        "DATABASE_URL", lambda: EmbeddedPostgres(server_dir / "postgres", free_port(), database="postgres")
+    ):
+        yield to_libpq_url(url)
 
 
 @pytest.fixture(scope="session")
 def redis_url(server_dir: Path) -> Iterator[str]:
-    if url := os.environ.get("REDIS_URL"):
-        yield url
-        return
-    server = EmbeddedRedis(server_dir / "redis", free_port())
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
+    yield from given_or_embedded("REDIS_URL", lambda: EmbeddedRedis(server_dir / "redis", free_port()))
 
 
 @pytest.fixture(scope="session")
