@@ -237,7 +237,7 @@ EXAMPLES: dict[str, tuple[Any, int, Any]] = {
                                                                  "value": 42, "version": 42}),
     f"POST {WS}/events": ({"name": "order.paid", "data": {"orderId": "A-1", "amount": 40},
                            "idempotencyKey": "order-A-1-paid"}, 202, {
-        "id": "order-A-1-paid", "name": "order.paid", "receivedAt": AT, "waiting": 1,
+        "id": "5c2f8e1a-7d3b-5f4e-9a6c-1b0d2e3f4a5b", "name": "order.paid", "receivedAt": AT, "waiting": 1,
         "resumed": [EXECUTION_ID]}),
     f"POST {V1}/resume/{{token}}": (  # any body: JSON, else its text, is the event's data
         {"approved": True, "by": "the supplier's system"}, 200,
