@@ -23,7 +23,10 @@ quickbooks, dropbox, zoom; an operator adds more with `OAUTH_PROVIDERS_FILE`), o
 
 - Authorization code with PKCE, through the browser: set `OAUTH_CLIENTS={"google": {"clientId": "...",
   "clientSecret": "..."}}`, open `GET /api/v1/workspaces/{id}/connections/oauth/providers/google/authorize`
-  (optional `scopes=`, `name=`); the callback makes an `http` connection named after who it acts for.
+  (optional `scopes=`, `name=`); the callback makes an `http` connection that shows who it acts for
+  (`connectedAs` in the connections API, and in its name): the `id_token`'s email when the provider sends
+  one, else its userinfo endpoint's answer at the catalogue's `userinfoIdentity` path (e.g.
+  `{"userinfoUrl": "https://id.example.com/userinfo", "userinfoIdentity": "profile.email"}`).
 - Client credentials: `{"type": "oauth2", "grant": "client_credentials", "tokenUrl":
   "https://login.example.com/oauth/token", "clientId": "...", "clientSecret": "...", "scopes": ["read"],
   "audience": "https://api.example.com"}`.
@@ -33,7 +36,14 @@ quickbooks, dropbox, zoom; an operator adds more with `OAUTH_PROVIDERS_FILE`), o
   domain-wide delegation).
 
 A provider that refuses the grant (a revoked refresh token, a disabled client) marks the connection `FAILED`:
-the step fails at once saying to reconnect.
+the step fails at once saying to reconnect. An API that answers 401 to the token (revoked or rotated early)
+gets one fresh token (a refresh, or the grant again, under the connection's refresh lock) and the call once
+more; a second 401 fails the step saying the API refused the connection's credentials.
+
+Token, userinfo and API calls all go through the egress guard: a provider an operator adds with
+`OAUTH_PROVIDERS_FILE`/`OAUTH_PROVIDERS`, or a `tokenUrl` a connection gives, is refused on a private,
+loopback or link-local address unless `OUTBOUND_ALLOW` covers it, like any other outbound call (only the
+URLs an operator sets in `OAUTH_CLIENTS` are reachable by that alone).
 """
 
 http = Integration(
