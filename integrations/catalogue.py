@@ -16,6 +16,7 @@ from integrations.gmail import gmail
 from integrations.google_drive import drive
 from integrations.google_sheets import sheets
 from integrations.http import http
+from integrations.hubspot import hubspot
 from integrations.llm import llm
 from integrations.mail import mail
 from integrations.mcp import mcp
@@ -54,6 +55,7 @@ INTEGRATIONS: dict[str, Integration] = {
         airtable,
         sheets,
         drive,
+        hubspot,
     )
 }
 

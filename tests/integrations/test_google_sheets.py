@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -15,6 +14,7 @@ from core.settings import Settings
 from tests.factories import action_step
 from tests.fakes import OAuthServer
 from tests.http_server import serving
+from tests.integrations import oauth_flow
 from tests.integrations.conftest import Studio
 from tests.integrations.page_examples import example_steps
 from tests.integrations.sheets_api import SheetsAPI
@@ -37,36 +37,20 @@ def sheets_api(oauth_server: OAuthServer) -> Iterator[SheetsAPI]:
 
 @pytest.fixture
 def settings(settings: Settings, oauth_server: OAuthServer, sheets_api: SheetsAPI) -> Settings:
-    client = {
-        "clientId": "client",
-        "clientSecret": "secret",
-        "authorizeUrl": oauth_server.base_url + "/authorize",
-        "tokenUrl": oauth_server.base_url + "/token",
-    }
     return settings.model_copy(
         update={
             "public_url": "https://baton.example.com",
-            "oauth_clients": {"google_sheets": client},
+            "oauth_clients": {"google_sheets": oauth_flow.oauth_client(oauth_server.base_url)},
             "integration_base_urls": {"google_sheets": f"{sheets_api.base_url}/v4"},
         }
     )
 
 
 async def authorized_connection(studio: Studio) -> str:
-    started = await studio.client.get(
-        f"{studio.base}/connections/oauth/google_sheets/authorize",
-        headers=studio.headers,
-        params={"redirect": "false"},
-    )
-    assert started.status_code == 200, started.text
-    asked = parse_qs(urlsplit(started.json()["authorizeUrl"]).query)
+    connection, asked = await oauth_flow.authorized_connection(studio, "google_sheets")
     assert asked["scope"] == ["https://www.googleapis.com/auth/spreadsheets"]
     assert (asked["access_type"], asked["code_challenge_method"]) == (["offline"], ["S256"])  # Google's flow
-    done = await studio.client.get(
-        "/api/v1/oauth/callback", params={"state": asked["state"][0], "code": "good-code"}
-    )
-    assert done.status_code == 200, done.text
-    return str(done.json()["id"])
+    return connection
 
 
 async def test_an_oauth_connection_appends_updates_and_reads_rows(
