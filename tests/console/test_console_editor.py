@@ -7,6 +7,7 @@ no serious or critical violation and no CSP violation happens."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from baton.seeding import seed
 from core.settings import Settings
 from tests.api.conftest import PASSWORD, served_api, sign_up
-from tests.browser import headless_page
+from tests.browser import Page, headless_page
 from tests.console.test_console_browser import (
     EMAIL,
     WATCH_CSP,
@@ -32,8 +33,20 @@ __all__ = ["browser_available"]  # the fixture, used below by name
 GREET = [{"id": "greet", "type": "set", "values": {"hello": "{{ trigger.name }}"}}]
 
 
-async def _definition(page: object) -> dict[str, object]:
-    return dict(json.loads(await page.evaluate("document.querySelector('#definition').value")))  # type: ignore[attr-defined]
+async def signed_in(page: Page, origin: str, workspace_name: str) -> None:
+    """Signs EMAIL in through the sign-in page, watching for CSP violations from the first document on."""
+    await page.call("Page.enable")
+    await page.call("Page.addScriptToEvaluateOnNewDocument", source=WATCH_CSP)
+    await page.open(f"{origin}/sign-in")
+    await page.wait_for("!!document.querySelector('input[type=email]')")
+    await _type(page, "input[type=email]", EMAIL)
+    await _type(page, "input[type=password]", PASSWORD)
+    await _click(page, "button", "Sign in")
+    await _text_shows(page, workspace_name)
+
+
+async def _definition(page: Page) -> dict[str, Any]:
+    return dict(json.loads(await page.evaluate("document.querySelector('#definition').value")))
 
 
 @pytest.mark.usefixtures("browser_available", "engine_worker")
@@ -49,14 +62,7 @@ async def test_edit_save_try_publish_and_diff_a_workflow_in_the_browser(
         body = {"name": "Greeter", "triggerType": "MANUAL", "triggerConfig": {}, "steps": GREET}
         workflow = (await api.post(f"{base}/workflows", headers=headers, json=body)).json()
         origin = str(api.base_url).rstrip("/")
-        await page.call("Page.enable")
-        await page.call("Page.addScriptToEvaluateOnNewDocument", source=WATCH_CSP)
-        await page.open(f"{origin}/sign-in")
-        await page.wait_for("!!document.querySelector('input[type=email]')")
-        await _type(page, "input[type=email]", EMAIL)
-        await _type(page, "input[type=password]", PASSWORD)
-        await _click(page, "button", "Sign in")
-        await _text_shows(page, "Acme")
+        await signed_in(page, origin, "Acme")
 
         await page.open(f"{origin}/w/{workspace['id']}/workflows/{workflow['id']}/edit")
         await page.wait_for("document.querySelector('#definition')?.value.includes('greet')")
@@ -66,11 +72,11 @@ async def test_edit_save_try_publish_and_diff_a_workflow_in_the_browser(
         await _choose(page, ".add-step select", "set")
         await _type(page, ".add-step input", "shout")
         await _click(page, "button", "Add set step")
-        assert [s["id"] for s in (await _definition(page))["steps"]] == ["greet", "shout"]  # type: ignore[index]
+        assert [s["id"] for s in (await _definition(page))["steps"]] == ["greet", "shout"]
 
         # the API refuses a step reading a step that runs after it: the error is shown on that step
         draft = await _definition(page)
-        draft["steps"][1]["values"] = {"loud": "{{ steps.later.output }}"}  # type: ignore[index]
+        draft["steps"][1]["values"] = {"loud": "{{ steps.later.output }}"}
         await _choose(page, "#definition", json.dumps(draft))
         await _click(page, "button", "Save draft")
         await page.wait_for("!!document.querySelector('.outline-step.invalid [role=alert]')")
@@ -78,7 +84,7 @@ async def test_edit_save_try_publish_and_diff_a_workflow_in_the_browser(
         assert "shout" in shown
         assert "steps[1]" in shown
         await _screenshot(page, "editor-error")
-        draft["steps"][1]["values"] = {"loud": "{{ steps.greet.output.hello | upper }}"}  # type: ignore[index]
+        draft["steps"][1]["values"] = {"loud": "{{ steps.greet.output.hello | upper }}"}
         await _choose(page, "#definition", json.dumps(draft))
         await _click(page, "button", "Save draft")
         await _text_shows(page, "Saved at")
@@ -109,7 +115,7 @@ async def test_edit_save_try_publish_and_diff_a_workflow_in_the_browser(
         await page.wait_for("!!document.querySelector('#input-url')")
         await _type(page, "#input-url", "https://hooks.example.com/{{ vars.loud }}")
         await _click(page, "button", "Add action step")
-        added = (await _definition(page))["steps"][2]  # type: ignore[index]
+        added = (await _definition(page))["steps"][2]
         assert added == {
             "id": "notify",
             "type": "action",

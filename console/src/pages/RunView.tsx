@@ -59,7 +59,51 @@ function Answer({ answer }: { answer: ServiceAnswer }) {
   );
 }
 
-function Step({ step }: { step: StepExecution }) {
+type Download = { href: string; label: string };
+
+/** The files and large values in a step's data, as links: a file reference `{fileId, name, size, ...}` to
+ * the run's file, a value stored aside `{stored: true, size, url}` to its reading (the session cookie goes
+ * with a GET; the API serves both as attachments to the run's readers only). */
+export function downloads(value: unknown, filesBase: string, found: Download[] = [], depth = 0): Download[] {
+  if (depth > 6 || found.length >= 20 || value === null || typeof value !== "object") return found;
+  if (Array.isArray(value)) {
+    for (const item of value) downloads(item, filesBase, found, depth + 1);
+    return found;
+  }
+  const record = value as Record<string, unknown>;
+  if (typeof record.fileId === "string" && typeof record.sha256 === "string") {
+    const size = typeof record.size === "number" ? ` (${record.size.toLocaleString()} bytes)` : "";
+    found.push({ href: `${filesBase}/${encodeURIComponent(record.fileId)}`, label: `${String(record.name ?? record.fileId)}${size}` });
+    return found;
+  }
+  if (record.stored === true && typeof record.url === "string" && record.url.startsWith("/api/")) {
+    const size = typeof record.size === "number" ? `${record.size.toLocaleString()} bytes` : "a large value";
+    found.push({ href: record.url, label: `the stored value (${size})` });
+    return found;
+  }
+  for (const item of Object.values(record)) downloads(item, filesBase, found, depth + 1);
+  return found;
+}
+
+function Downloads({ links }: { links: Download[] }) {
+  if (links.length === 0) return null;
+  return (
+    <div className="value">
+      <h4>Files and large values</h4>
+      <ul>
+        {links.map((link) => (
+          <li key={link.href}>
+            <a href={link.href} download>
+              Download {link.label}
+            </a>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+function Step({ step, filesBase }: { step: StepExecution; filesBase: string }) {
   const failed = step.status === "FAILED" || step.status === "TIMEOUT";
   const answer = serviceAnswer(step.output);
   return (
@@ -86,6 +130,7 @@ function Step({ step }: { step: StepExecution }) {
             </div>
           )}
           {answer && <Answer answer={answer} />}
+          <Downloads links={downloads([step.input, step.output], filesBase)} />
           <Value label="Input" value={step.input} />
           {!answer && <Value label="Output" value={step.output} />}
         </div>
@@ -152,6 +197,7 @@ export function RunView() {
   if (run.error) return <p role="alert">{run.error.message}</p>;
   const data = run.data;
   const workflow = workflows.data?.get(data.workflowId);
+  const filesBase = `/api/v1/workspaces/${workspaceId}/executions/${data.id}/files`;
   return (
     <section className="run">
       <p>
@@ -192,9 +238,10 @@ export function RunView() {
       {data.stepExecutions.length === 0 && <p>No step has run yet.</p>}
       <ol className="steps">
         {data.stepExecutions.map((step) => (
-          <Step key={step.id} step={step} />
+          <Step key={step.id} step={step} filesBase={filesBase} />
         ))}
       </ol>
+      <Downloads links={downloads(data.triggerData, filesBase)} />
       <Value label="Trigger data" value={data.triggerData} />
       {ended && <Value label="Result" value={data.result} />}
     </section>
