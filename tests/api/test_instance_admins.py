@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -13,6 +14,21 @@ from core.settings import Settings
 from tests.api.conftest import api_client_for, sign_up
 
 W = "/api/v1/workspaces"
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The API of an instance whose INSTANCE_ADMINS names the address Operator@Example.com."""
+    admins = settings.model_copy(update={"instance_admins": ["Operator@Example.com"]})
+    async with api_client_for(admins) as client:
+        yield client
+
+
+async def tenants_plan(client: httpx.AsyncClient) -> str:
+    """A tenant's new workspace: the admin path of its plan."""
+    tenant = await sign_up(client, "tenant@example.com")
+    workspace = (await client.post(W, headers=tenant, json={"name": "Tenant"})).json()
+    return f"/api/v1/admin/workspaces/{workspace['id']}/plan"
 
 
 async def signed_up_with_link(
@@ -29,38 +45,30 @@ async def signed_up_with_link(
 
 
 async def test_an_unverified_admin_address_grants_nothing_until_its_owner_verifies_it(
-    settings: Settings, caplog: pytest.LogCaptureFixture
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    admins = settings.model_copy(update={"instance_admins": ["Operator@Example.com"]})
-    async with api_client_for(admins) as client:
-        squatter, _ = await signed_up_with_link(client, "OPERATOR@example.com", caplog)
-        tenant = await sign_up(client, "tenant@example.com")
-        workspace = (await client.post(W, headers=tenant, json={"name": "Tenant"})).json()
-        path = f"/api/v1/admin/workspaces/{workspace['id']}/plan"
-        refused = await client.put(path, headers=squatter, json={"plan": "ENTERPRISE"})
-        assert refused.status_code == 403, refused.text
-        assert refused.json()["error"] == "operator_only"
-        own = (await client.post(W, headers=squatter, json={"name": "Mine"})).json()
-        lifted = await client.patch(f"{W}/{own['id']}", headers=squatter, json={"plan": "ENTERPRISE"})
-        assert (lifted.status_code, lifted.json()["path"]) == (403, "plan")
-        assert (await client.get("/api/v1/me", headers=squatter)).json()["emailVerified"] is False
+    squatter, _ = await signed_up_with_link(client, "OPERATOR@example.com", caplog)
+    path = await tenants_plan(client)
+    refused = await client.put(path, headers=squatter, json={"plan": "ENTERPRISE"})
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["error"] == "operator_only"
+    own = (await client.post(W, headers=squatter, json={"name": "Mine"})).json()
+    lifted = await client.patch(f"{W}/{own['id']}", headers=squatter, json={"plan": "ENTERPRISE"})
+    assert (lifted.status_code, lifted.json()["path"]) == (403, "plan")
+    assert (await client.get("/api/v1/me", headers=squatter)).json()["emailVerified"] is False
 
 
 async def test_the_verified_owner_of_an_admin_address_is_an_instance_admin(
-    settings: Settings, caplog: pytest.LogCaptureFixture
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    admins = settings.model_copy(update={"instance_admins": ["Operator@Example.com"]})
-    async with api_client_for(admins) as client:
-        operator, token = await signed_up_with_link(client, "operator@example.com", caplog)
-        tenant = await sign_up(client, "tenant@example.com")
-        workspace = (await client.post(W, headers=tenant, json={"name": "Tenant"})).json()
-        path = f"/api/v1/admin/workspaces/{workspace['id']}/plan"
-        assert (await client.put(path, headers=operator, json={"plan": "STARTER"})).status_code == 403
-        verified = await client.post("/api/v1/auth/verify-email", json={"token": token})
-        assert verified.status_code == 200, verified.text
-        changed = await client.put(path, headers=operator, json={"plan": "STARTER"})
-        assert changed.status_code == 200, changed.text
-        assert changed.json()["plan"] == "STARTER"
+    operator, token = await signed_up_with_link(client, "operator@example.com", caplog)
+    path = await tenants_plan(client)
+    assert (await client.put(path, headers=operator, json={"plan": "STARTER"})).status_code == 403
+    verified = await client.post("/api/v1/auth/verify-email", json={"token": token})
+    assert verified.status_code == 200, verified.text
+    changed = await client.put(path, headers=operator, json={"plan": "STARTER"})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["plan"] == "STARTER"
 
 
 async def test_an_admin_named_by_account_id_needs_no_verified_address(settings: Settings) -> None:
