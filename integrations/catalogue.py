@@ -20,6 +20,7 @@ from integrations.hubspot import hubspot
 from integrations.llm import llm
 from integrations.mail import mail
 from integrations.mcp import mcp
+from integrations.microsoft_graph import graph
 from integrations.notion import notion
 from integrations.postgres import postgres
 from integrations.rss import rss
@@ -56,6 +57,7 @@ INTEGRATIONS: dict[str, Integration] = {
         sheets,
         drive,
         hubspot,
+        graph,
     )
 }
 
