@@ -15,7 +15,7 @@ from core.forms import Form
 from tests.api.test_webhooks import finished, webhook_workflow
 from tests.engine import output
 
-FORM = {
+FORM: dict[str, Any] = {
     "title": "Book a demo",
     "description": "We answer within a day.",
     "fields": [
