@@ -303,6 +303,9 @@ class ApprovalOut(ApiModel):
     arguments: dict[str, Any] | None = Field(
         default=None, description="An agent's tool call: the arguments proposed (a decision may edit them)"
     )
+    call: int | None = Field(
+        default=None, description="An agent's tool call: its number in the step (`toolCalls[].call`)"
+    )
     choices: list[str] | None = Field(default=None, description="Asks for one of these (`choice`)")
     fields: list[dict[str, Any]] | None = Field(
         default=None, description="Asks for values (`values`), as a hosted form's fields"

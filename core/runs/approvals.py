@@ -58,6 +58,7 @@ def _approval_rows() -> Any:
         select(
             STEPS.c.execution_id,
             STEPS.c.step_id,
+            STEPS.c.step_type,
             STEPS.c.state,
             STEPS.c.output,
             STEPS.c.started_at,
@@ -150,11 +151,53 @@ async def list_approvals(
         STEPS.c.state["for"].astext == APPROVAL,
         EXECUTIONS.c.status.in_(OPEN_STATUSES),
     )
+    # an approval step decided, or an agent step that ended with tool calls a person decided
     decided = and_(STEPS.c.step_type == "approval", STEPS.c.status == ExecutionStatus.SUCCESS.value)
+    decided = decided | _agent_decided()
     which = {"pending": pending, "decided": decided, "all": pending | decided}[status]
     query = _approval_rows().where(WORKFLOWS.c.workspace_id == workspace_id, which).limit(limit)
     if workflow_id is not None:
         query = query.where(EXECUTIONS.c.workflow_id == workflow_id)
     if execution_id is not None:
         query = query.where(STEPS.c.execution_id == execution_id)
-    return [_approval(row) for row in await connection.execute(query)]
+    found: list[Approval] = []
+    for row in await connection.execute(query):
+        ended_agent = row.step_type == "agent" and row.state is None
+        found.extend(_agent_calls(row) if ended_agent else [_approval(row)])
+    return found[:limit]
+
+
+def _agent_decided() -> Any:
+    return and_(
+        STEPS.c.step_type == "agent",
+        STEPS.c.state.is_(None),
+        STEPS.c.output["toolCalls"].contains([{"approval": {}}]),
+    )
+
+
+def _agent_calls(row: Any) -> list[Approval]:
+    """An ended agent step's tool calls a person decided, its last call first (as the list, newest first):
+    each with the tool, the arguments called with (edited ones if the decision edited them) and the
+    decision."""
+    calls = row.output.get("toolCalls") if isinstance(row.output, dict) else None
+    decided = [c for c in calls or [] if isinstance(c, dict) and isinstance(c.get("approval"), dict)]
+    return [
+        Approval(
+            execution_id=row.execution_id,
+            step_id=row.step_id,
+            workflow_id=row.workflow_id,
+            workflow_name=row.name,
+            status="decided",
+            message=f"{row.step_id} wants to call {call.get('name')}",
+            approvers=[],
+            requested_at=row.started_at,
+            expires_at=None,
+            default_decision=None,
+            decision=call["approval"],
+            decided_at=row.completed_at,
+            tool=call.get("name"),
+            arguments=call.get("arguments") if isinstance(call.get("arguments"), dict) else None,
+            call=call.get("call") if isinstance(call.get("call"), int) else None,
+        )
+        for call in reversed(decided)
+    ]

@@ -149,6 +149,36 @@ async def test_each_tool_call_is_asked_with_its_own_links_that_decide_that_call_
     again = await studio.client.post(approve_2)  # the pair works once
     assert again.status_code == 409, again.text
 
+    # the inbox's decided list has both calls, the last first, each with its tool, arguments and decision
+    inbox = await studio.client.get(
+        f"{studio.base}/approvals",
+        headers=studio.headers,
+        params={"status": "decided", "executionId": execution_id},
+    )
+    assert inbox.status_code == 200, inbox.text
+    items = inbox.json()["items"]
+    assert [(a["stepId"], a["call"], a["tool"], a["status"]) for a in items] == [
+        ("support", 2, "refund", "decided"),
+        ("support", 1, "refund", "decided"),
+    ]
+    assert items[0]["arguments"] == {"orderId": "B-2", "amount": 9}
+    assert [(a["decision"]["approved"], a["decision"]["by"]) for a in items] == [
+        (False, "approval-link"),
+        (True, "approval-link"),
+    ]
+    assert items[0]["decidedAt"]
+    assert not items[0]["canDecide"]
+    everything = await studio.client.get(
+        f"{studio.base}/approvals",
+        headers=studio.headers,
+        params={"status": "all", "executionId": execution_id},
+    )
+    assert [a["call"] for a in everything.json()["items"]] == [2, 1]
+    pending = await studio.client.get(
+        f"{studio.base}/approvals", headers=studio.headers, params={"executionId": execution_id}
+    )
+    assert pending.json()["items"] == []
+
 
 @recording
 async def test_record_an_agent_call_decided_through_its_link(
