@@ -109,6 +109,18 @@ async def test_a_client_credentials_token_refused_early_is_renewed_once_and_the_
     assert len(provider.hits("/api/me")) == 3  # the first run's call, the refused one, the one sent again
 
 
+async def test_a_browser_connections_token_refused_early_is_refreshed_once_and_the_run_succeeds(
+    studio: Studio, provider: UserinfoServer
+) -> None:
+    connection = await _browser_connection(studio)
+    provider.access.clear()  # revoked at the API before its expiry; the refresh token still works
+
+    execution = await studio.run(await studio.publish(_calls(provider, connection["id"])[:1]))
+    assert execution["status"] == "SUCCESS", execution["error"]
+    assert provider.grants("refresh_token") == 1
+    assert len(provider.hits("/api/me")) == 2  # refused, then sent again with the fresh token
+
+
 async def test_a_second_401_fails_the_step_saying_the_credentials_are_refused_without_a_loop(
     studio: Studio, provider: UserinfoServer
 ) -> None:
