@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,6 +20,15 @@ import pytest
 from core.definition.steps import definition_json_schema
 from core.definition.validation import validate_definition
 from core.errors import InvalidDefinition
+from core.runs.approval_links import (
+    LINK_PATH,
+    ApprovalLink,
+    RunLinks,
+    link_token,
+    read_link,
+    sibling,
+    stand_in_pair,
+)
 from integrations.catalogue import action_input_schema
 from tests.fakes import SlackAPI
 from tests.http_server import Reply, ScriptedServer, serving
@@ -206,3 +217,22 @@ def test_an_agents_notify_steps_are_checked_as_steps_and_in_the_json_schema() ->
         validate_definition({**definition, "steps": [twice]}, action_schema=action_input_schema)
     assert "steps[0].notify[1].id" in str(refused.value.issues)
     assert "notify" in definition_json_schema()["$defs"]["AgentStep"]["properties"]
+
+
+def test_a_calls_link_names_its_call_and_a_steps_link_reads_as_before() -> None:
+    secret, until = "s" * 32, datetime.now(UTC) + timedelta(hours=1)
+    call_link = ApprovalLink("run-1", "support", True, until.replace(microsecond=0), 3)
+    read = read_link(secret, link_token(secret, call_link))
+    assert (read.step_id, read.call, read.approved) == ("support", 3, True)
+    assert read_link(secret, sibling(secret, read)).call == 3  # the pair's other link: the same call
+    step_link = read_link(secret, link_token(secret, replace(call_link, call=None)))
+    assert step_link.call is None
+    approve, _, _ = stand_in_pair(secret, "run-1", "support", None, 3)
+    assert approve.startswith("approval-link.approve.support-3.")
+    sent, links = RunLinks(secret, "https://baton.example.com", "run-1", {}).reveal(f"<{approve}|Approve>")
+    token = sent.split(LINK_PATH, 1)[1].split("|")[0]
+    assert read_link(secret, token).call == 3
+    assert links.hide(sent) == f"<{approve}|Approve>"
+    # sealed for another run: not revealed
+    other, _ = RunLinks(secret, "https://baton.example.com", "run-2", {}).reveal(approve)
+    assert other == approve
