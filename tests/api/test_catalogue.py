@@ -25,7 +25,9 @@ async def test_integrations_are_listed_filtered_and_detailed_with_schemas(
     communication = (
         await api_client.get("/api/v1/integrations?category=communication", headers=headers)
     ).json()
-    assert {i["id"] for i in communication["items"]} == {"gmail", "slack", "email"}
+    assert {i["id"] for i in communication["items"]} == {
+        "gmail", "slack", "email", "telegram", "discord", "microsoft_graph"
+    }  # fmt: skip
 
     gmail = (await api_client.get("/api/v1/integrations/gmail", headers=headers)).json()
     assert gmail["authType"] == "OAUTH2"
