@@ -20,7 +20,7 @@ from api.errors import error_responses
 from api.schemas.executions import ExecutionDetail, ExecutionOut
 from api.schemas.workflows import StepTestBody
 from core import workflows as store
-from core.definition.steps import STEP_ID_PATTERN
+from core.definition.base import STEP_ID_PATTERN
 from core.permissions import Permission
 from core.runs.drafts import DraftRuns
 

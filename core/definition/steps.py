@@ -9,9 +9,10 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import BaseModel, Field, model_validator
 
+from core.definition.agent_tools import AgentMemory, AgentTool
+from core.definition.base import ACTION_NAME_PATTERN, MAX_STEP_ID_LENGTH, STEP_ID_PATTERN, DefinitionModel
 from core.definition.triggers import (
     Concurrency,
     ManualTriggerConfig,
@@ -22,18 +23,10 @@ from core.definition.triggers import (
 from core.forms import FormField
 from core.models.enums import TriggerType
 
-STEP_ID_PATTERN = r"^[a-z][a-z0-9_]*$"
-MAX_STEP_ID_LENGTH = 64
-ACTION_NAME_PATTERN = r"^[a-z0-9_]+\.[a-z0-9_]+$"
-
 
 def step_type(model: type[StepBase]) -> str:
     """A step model's wire name: the default of its `type` field."""
     return str(model.model_fields["type"].default)
-
-
-class DefinitionModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
 class RetryPolicy(DefinitionModel):
@@ -239,64 +232,6 @@ class SubworkflowStep(StepBase):
     type: Literal["subworkflow"] = "subworkflow"
     workflow_id: str
     input: Any = Field(default_factory=dict)
-
-
-TOOL_NAME_PATTERN = r"^[a-zA-Z0-9_-]{1,64}$"
-
-
-class McpTool(DefinitionModel):
-    """One tool of an MCP server (called through the `mcp.call_tool` action)."""
-
-    url: str = Field(min_length=1, examples=["https://mcp.example.com/mcp"])
-    tool: str = Field(min_length=1, description="The tool's name on the server")
-
-
-class AgentTool(DefinitionModel):
-    """A function an agent's model may call: a Baton action, a published workflow, or an MCP tool."""
-
-    name: str = Field(pattern=TOOL_NAME_PATTERN, description="The function name the model calls")
-    description: str = Field(default="", max_length=4000, description="What the model is told it does")
-    action: str | None = Field(default=None, pattern=ACTION_NAME_PATTERN, examples=["http.request"])
-    workflow_id: str | None = Field(default=None, description="A published workflow run as a subworkflow")
-    mcp: McpTool | None = None
-    connection_id: str | None = Field(default=None, description="The action's (or MCP server's) connection")
-    input: dict[str, Any] | None = Field(
-        default=None,
-        description="The action's input (the subworkflow's trigger data), expressions allowed: `item` is the "
-        "model's arguments, `index` the call's number. Without it the arguments are the input",
-    )
-    parameters: dict[str, Any] | None = Field(
-        default=None,
-        description="JSON Schema of the arguments; by default the action's input schema (required with "
-        "`input`)",
-    )
-    require_approval: bool = Field(
-        default=False,
-        description="The run waits on each call until a person approves it (the arguments shown, editable) "
-        "or rejects it (the model is told)",
-    )
-    approvers: list[str] | None = Field(default=None, description="User ids allowed to decide (any member)")
-
-    @model_validator(mode="after")
-    def _one_target(self) -> AgentTool:
-        targets = [self.action is not None, self.workflow_id is not None, self.mcp is not None]
-        if sum(targets) != 1:
-            raise ValueError("give exactly one of `action`, `workflowId` or `mcp`")
-        if self.input is not None and self.parameters is None and self.action is not None:
-            raise ValueError("a tool with an `input` describes the model's arguments in `parameters`")
-        return self
-
-
-class AgentMemory(DefinitionModel):
-    """The conversation kept between runs under a session key, in the workspace's data store."""
-
-    session_key: str = Field(
-        min_length=1, description="Expression or text naming the conversation (a chat's session id)"
-    )
-    max_messages: int = Field(default=50, ge=2, le=1000, description="Kept: the last N messages")
-    max_tokens: int | None = Field(
-        default=None, gt=0, description="Kept: at most about this many tokens (4 characters a token)"
-    )
 
 
 class AgentStep(StepBase):

@@ -24,7 +24,8 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from core.contract import Decision, StepRecord
-    from core.definition.steps import ActionStep, AgentMemory, AgentStep, AgentTool, SubworkflowStep
+    from core.definition.agent_tools import AgentMemory, AgentTool
+    from core.definition.steps import ActionStep, AgentStep, SubworkflowStep
     from core.models.enums import ExecutionStatus
     from core.runs.live import progressing
     from core.runs.waits import ApprovalWait
