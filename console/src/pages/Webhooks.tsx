@@ -65,11 +65,19 @@ function Secret({ webhook, workspaceId }: { webhook: Webhook; workspaceId: strin
 }
 
 function Copy({ text }: { text: string }) {
-  const [copied, setCopied] = useState(false);
+  const [copied, setCopied] = useState<string | null>(null);
+  const copy = () =>
+    navigator.clipboard.writeText(text).then(
+      () => setCopied("Copied"),
+      (e: unknown) => setCopied(`Not copied (${e instanceof Error ? e.message : "no clipboard"}): select it`),
+    );
   return (
-    <button type="button" onClick={() => navigator.clipboard.writeText(text).then(() => setCopied(true), () => setCopied(false))}>
-      {copied ? "Copied" : "Copy the URL"}
-    </button>
+    <>
+      <button type="button" onClick={copy}>
+        Copy the URL
+      </button>
+      {copied && <span role="status"> {copied}</span>}
+    </>
   );
 }
 
