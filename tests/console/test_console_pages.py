@@ -6,6 +6,7 @@ violation happens."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from urllib.parse import urlsplit
 
 import httpx
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from baton.seeding import seed
 from core.settings import Settings
-from tests.api.conftest import PASSWORD, served_api
+from tests.api.conftest import PASSWORD, served_api, sign_up
 from tests.api.test_webhooks import webhook_workflow
 from tests.browser import Page, headless_page
 from tests.console import test_console_browser as console
@@ -127,6 +128,36 @@ async def _api_keys(page: Page, api: httpx.AsyncClient) -> None:
     assert (await api.get("/api/v1/me", headers=bearer)).status_code == 401
 
 
+async def _is(value: Awaitable[object], expected: object) -> bool:
+    return await value == expected
+
+
+async def _members(page: Page, api: httpx.AsyncClient, base: str, headers: dict[str, str]) -> None:
+    await sign_up(api, "bo@example.com")
+    await console._click(page, "a", "Members")
+    await console._text_shows(page, console.EMAIL)
+    await console._accessible(page, "members")
+    await console._type(page, ".new-member input", "bo@example.com")
+    await console._click(page, "button", "Add the member")
+    await console._text_shows(page, "Remove bo@example.com")
+
+    async def roles() -> dict[str, str]:
+        items = (await api.get(f"{base}/members", headers=headers)).json()["items"]
+        return {m["email"]: m["role"] for m in items}
+
+    assert await roles() == {console.EMAIL: "OWNER", "bo@example.com": "MEMBER"}
+    await console._choose(page, "select[aria-label='Role of bo@example.com']", "VIEWER")
+    viewer = {console.EMAIL: "OWNER", "bo@example.com": "VIEWER"}
+    assert await console.eventually(lambda: _is(roles(), viewer)), await roles()
+    await console._screenshot(page, "members")
+    await console._accessible(page, "members after a change")
+
+    await page.evaluate(CONFIRM)
+    await console._click(page, "button", "Remove bo@example.com")
+    await page.wait_for("!document.body.innerText.includes('Remove bo@example.com')")
+    assert await roles() == {console.EMAIL: "OWNER"}
+
+
 @pytest.mark.usefixtures("browser_available")
 async def test_connections_webhooks_and_api_keys_in_the_browser(
     settings: Settings, engine: AsyncEngine
@@ -142,5 +173,6 @@ async def test_connections_webhooks_and_api_keys_in_the_browser(
         await console._text_shows(page, "Runs")
         await _connections(page, api, base, headers)
         await _webhooks(page, api, hook)
+        await _members(page, api, base, headers)
         await _api_keys(page, api)
         assert await page.evaluate("window.__cspViolations") == []
