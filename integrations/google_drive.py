@@ -18,8 +18,7 @@ from core.files import FileRef, safe_name
 from core.models import AuthType
 from integrations import http_files
 from integrations.context import ActionContext, ActionError
-from integrations.google_sheets import GoogleCredentials
-from integrations.sdk import Integration, RateLimit, provider_oauth2
+from integrations.sdk import Integration, OAuth2Credentials, RateLimit, provider_oauth2
 
 drive = Integration(
     id="google_drive",
@@ -55,7 +54,7 @@ drive = Integration(
 ```
 """,
 )
-drive.credentials_model = GoogleCredentials
+drive.credentials_model = OAuth2Credentials
 
 FILES = "drive/v3/files"
 FIELDS = "id,name,mimeType,size,modifiedTime,parents,webViewLink,md5Checksum"

@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import Any, Literal
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from core.models import AuthType
 from integrations.context import ActionContext
-from integrations.sdk import Integration, RateLimit, provider_oauth2
+from integrations.sdk import Integration, OAuth2Credentials, RateLimit, provider_oauth2
 
 sheets = Integration(
     id="google_sheets",
@@ -49,16 +49,7 @@ sheets = Integration(
 )
 
 
-class GoogleCredentials(BaseModel):
-    """An OAuth2 connection through Google (Sheets, Drive), or an access token pasted by hand."""
-
-    model_config = ConfigDict(extra="allow")
-    accessToken: str = Field(min_length=1)  # noqa: N815
-    refreshToken: str | None = None  # noqa: N815
-    baseUrl: str | None = Field(default=None, description="Another API address (a test server)")  # noqa: N815
-
-
-sheets.credentials_model = GoogleCredentials
+sheets.credentials_model = OAuth2Credentials
 
 SPREADSHEET_ID = Field(
     pattern=r"^[A-Za-z0-9_-]{20,100}$",

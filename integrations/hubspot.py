@@ -14,11 +14,11 @@ import re
 from typing import Any, Literal
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from core.models import AuthType
 from integrations.context import ActionContext, ActionError
-from integrations.sdk import Integration, RateLimit, provider_oauth2
+from integrations.sdk import Integration, OAuth2Credentials, RateLimit, provider_oauth2
 
 hubspot = Integration(
     id="hubspot",
@@ -51,16 +51,7 @@ hubspot = Integration(
 )
 
 
-class HubSpotCredentials(BaseModel):
-    """An OAuth2 connection, or a private app's token pasted by hand."""
-
-    model_config = ConfigDict(extra="allow")
-    accessToken: str = Field(min_length=1, description="A private app's access token (pat-...)")  # noqa: N815
-    refreshToken: str | None = None  # noqa: N815
-    baseUrl: str | None = Field(default=None, description="Another API address (a test server)")  # noqa: N815
-
-
-hubspot.credentials_model = HubSpotCredentials
+hubspot.credentials_model = OAuth2Credentials
 
 CONTACTS = "crm/v3/objects/contacts"
 EXISTING_ID = re.compile(r"Existing ID: (\d+)")

@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import Any, Literal
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, EmailStr, Field
 
 from core.models import AuthType
 from integrations.context import ActionContext
-from integrations.sdk import Integration, RateLimit, provider_oauth2
+from integrations.sdk import Integration, OAuth2Credentials, RateLimit, provider_oauth2
 
 graph = Integration(
     id="microsoft_graph",
@@ -51,16 +51,7 @@ graph = Integration(
 )
 
 
-class GraphCredentials(BaseModel):
-    """An OAuth2 connection, or an access token pasted by hand."""
-
-    model_config = ConfigDict(extra="allow")
-    accessToken: str = Field(min_length=1)  # noqa: N815
-    refreshToken: str | None = None  # noqa: N815
-    baseUrl: str | None = Field(default=None, description="A national cloud or a test server")  # noqa: N815
-
-
-graph.credentials_model = GraphCredentials
+graph.credentials_model = OAuth2Credentials
 
 
 async def call(ctx: ActionContext, method: str, path: str, body: dict[str, Any]) -> Any:

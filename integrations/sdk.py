@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, get_type_hints
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from core import oauth_providers
 from core.execution_profiles import ExecutionProfile, profile_named
@@ -157,6 +157,20 @@ def provider_oauth2(provider_id: str, scopes: tuple[str, ...]) -> OAuth2:
         pkce=provider.pkce,
         scope_separator=provider.scope_separator,
         extra_authorize_params=tuple(provider.authorize_params.items()),
+    )
+
+
+class OAuth2Credentials(BaseModel):
+    """What an OAuth2 integration's connection holds: the tokens of the authorize flow (refreshed by the
+    runtime), or an access token pasted by hand; `baseUrl` for a national cloud or a test server."""
+
+    model_config = ConfigDict(extra="allow")
+    accessToken: str = Field(  # noqa: N815
+        min_length=1, description="The authorize flow's access token, or one pasted by hand (a private app's)"
+    )
+    refreshToken: str | None = None  # noqa: N815
+    baseUrl: str | None = Field(  # noqa: N815
+        default=None, description="Another API address (a national cloud, a test server)"
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
+from core.settings import Settings
 from tests.integrations.conftest import Studio
 
 
@@ -24,11 +25,19 @@ async def authorized_connection(studio: Studio, integration_id: str) -> tuple[st
     return str(done.json()["id"]), asked
 
 
-def oauth_client(token_server: str) -> dict[str, str]:
-    """OAUTH_CLIENTS' entry for a client of the local OAuth server."""
-    return {
+def oauth_settings(settings: Settings, integration_id: str, token_server: str, api_url: str) -> Settings:
+    """Settings under which `integration_id` connects through the local OAuth server (a client of it in
+    OAUTH_CLIENTS) and calls its API at `api_url`."""
+    client = {
         "clientId": "client",
         "clientSecret": "secret",
         "authorizeUrl": token_server + "/authorize",
         "tokenUrl": token_server + "/token",
     }
+    return settings.model_copy(
+        update={
+            "public_url": "https://baton.example.com",
+            "oauth_clients": {integration_id: client},
+            "integration_base_urls": {integration_id: api_url},
+        }
+    )

@@ -37,12 +37,8 @@ def sheets_api(oauth_server: OAuthServer) -> Iterator[SheetsAPI]:
 
 @pytest.fixture
 def settings(settings: Settings, oauth_server: OAuthServer, sheets_api: SheetsAPI) -> Settings:
-    return settings.model_copy(
-        update={
-            "public_url": "https://baton.example.com",
-            "oauth_clients": {"google_sheets": oauth_flow.oauth_client(oauth_server.base_url)},
-            "integration_base_urls": {"google_sheets": f"{sheets_api.base_url}/v4"},
-        }
+    return oauth_flow.oauth_settings(
+        settings, "google_sheets", oauth_server.base_url, f"{sheets_api.base_url}/v4"
     )
 
 

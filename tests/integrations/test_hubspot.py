@@ -31,13 +31,7 @@ def hubspot_api(oauth_server: OAuthServer) -> Iterator[HubSpotAPI]:
 
 @pytest.fixture
 def settings(settings: Settings, oauth_server: OAuthServer, hubspot_api: HubSpotAPI) -> Settings:
-    return settings.model_copy(
-        update={
-            "public_url": "https://baton.example.com",
-            "oauth_clients": {"hubspot": oauth_flow.oauth_client(oauth_server.base_url)},
-            "integration_base_urls": {"hubspot": hubspot_api.base_url},
-        }
-    )
+    return oauth_flow.oauth_settings(settings, "hubspot", oauth_server.base_url, hubspot_api.base_url)
 
 
 async def connect(studio: Studio) -> str:

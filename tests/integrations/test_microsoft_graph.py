@@ -34,12 +34,8 @@ def graph_api(oauth_server: OAuthServer) -> Iterator[GraphAPI]:
 
 @pytest.fixture
 def settings(settings: Settings, oauth_server: OAuthServer, graph_api: GraphAPI) -> Settings:
-    return settings.model_copy(
-        update={
-            "public_url": "https://baton.example.com",
-            "oauth_clients": {"microsoft_graph": oauth_flow.oauth_client(oauth_server.base_url)},
-            "integration_base_urls": {"microsoft_graph": f"{graph_api.base_url}/v1.0"},
-        }
+    return oauth_flow.oauth_settings(
+        settings, "microsoft_graph", oauth_server.base_url, f"{graph_api.base_url}/v1.0"
     )
 
 
