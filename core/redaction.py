@@ -29,6 +29,8 @@ SECRET_VALUE = re.compile(
     r"|xox[abposr]-[A-Za-z0-9-]{8,}"
     r"|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"
     r"|(sk|rk|pk)_(live|test)_[A-Za-z0-9]{10,}"
+    # a Telegram bot's token (`123456789:AA...`, in the URLs of its API); only where a run of digits begins
+    r"|(?<![0-9])[0-9]{6,12}:AA[A-Za-z0-9_-]{30,}"
     # only where a run of base64url characters begins: "eyJeyJeyJ..." would otherwise be read to its end
     # from each "eyJ" in it
     r"|(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"

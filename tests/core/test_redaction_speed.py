@@ -34,6 +34,8 @@ SHAPES = {
     "bearer words": f"'Bearer ' * ({MB} // 7)",
     "short bearer tokens": f"'Basic abc ' * ({MB} // 10)",
     "token prefixes": f"'xoxb-ghp_sk_live_github_pat_' * ({MB} // 29)",
+    "bot token starts": f"'1234567:AA' * ({MB} // 10)",
+    "digits": f"'1' * {MB}",
     "backslashes": f"'\\\\' * {MB}",
     "whitespace": f"' \\t\\n' * ({MB} // 3)",
     "expression openers": f"'{{{{' * ({MB} // 2)",
@@ -101,6 +103,11 @@ def test_storing_a_megabyte_as_jsonb_takes_linear_time(shape: str) -> None:
         ("token=eyJhbGciOiJI.eyJzdWIiOiIx.SflKxwRJSMeKKF2Q;", f"token={REDACTED};"),
         ("eyJ" * 3000, "eyJ" * 3000),
         ("a://a:" * 500 + "b@c", "a://a:" + REDACTED + "@c"),
+        (
+            "https://api.telegram.org/bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/getMe",
+            f"https://api.telegram.org/bot{REDACTED}/getMe",
+        ),
+        ("order 123456789:AAA but not a token", "order 123456789:AAA but not a token"),
     ],
 )
 def test_redaction_still_hides_what_it_hid(value: str, expected: str) -> None:
