@@ -20,6 +20,7 @@ const Connections = lazy(() => import("./pages/Connections"));
 const Webhooks = lazy(() => import("./pages/Webhooks"));
 const ApiKeys = lazy(() => import("./pages/ApiKeys"));
 const Members = lazy(() => import("./pages/Members"));
+const AuditLog = lazy(() => import("./pages/AuditLog"));
 
 /** A page loaded on demand, with a line while it loads. */
 function OnDemand({ page: Page, what }: { page: ComponentType; what: string }) {
@@ -77,6 +78,7 @@ export function App() {
           <Route path="/w/:workspaceId/connections" element={<OnDemand page={Connections} what="the connections" />} />
           <Route path="/w/:workspaceId/webhooks" element={<OnDemand page={Webhooks} what="the webhooks" />} />
           <Route path="/w/:workspaceId/members" element={<OnDemand page={Members} what="the members" />} />
+          <Route path="/w/:workspaceId/audit" element={<OnDemand page={AuditLog} what="the audit log" />} />
           <Route path="/w/:workspaceId/api-keys" element={<OnDemand page={ApiKeys} what="your API keys" />} />
         </Route>
         <Route path="*" element={<Navigate to="/" replace />} />

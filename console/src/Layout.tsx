@@ -29,6 +29,7 @@ export function Layout() {
             <NavLink to={`/w/${workspaceId}/connections`}>Connections</NavLink>
             <NavLink to={`/w/${workspaceId}/webhooks`}>Webhooks</NavLink>
             <NavLink to={`/w/${workspaceId}/members`}>Members</NavLink>
+            <NavLink to={`/w/${workspaceId}/audit`}>Audit log</NavLink>
             <NavLink to={`/w/${workspaceId}/api-keys`}>API keys</NavLink>
           </nav>
         )}

@@ -158,6 +158,24 @@ async def _members(page: Page, api: httpx.AsyncClient, base: str, headers: dict[
     assert await roles() == {console.EMAIL: "OWNER"}
 
 
+ROWS = "[...document.querySelectorAll('tbody tr')].map(r => r.cells[2].textContent)"
+
+
+async def _audit_log(page: Page) -> None:
+    """What the pages above changed, in the audit log, filtered as the API filters."""
+    await console._click(page, "a", "Audit log")
+    await console._text_shows(page, "member.role_changed")
+    shown = await page.evaluate(ROWS)
+    assert {"connection.created", "connection.deleted", "webhook.secret_rotated", "member.added"} <= {*shown}
+    await console._accessible(page, "audit log")
+    await console._type(page, ".filters label:nth-of-type(2) input", "connection.deleted")
+    await page.wait_for(f"JSON.stringify({ROWS}) === '[\"connection.deleted\"]'")
+    await console._type(page, ".filters label:nth-of-type(2) input", "")
+    await console._type(page, ".filters label:nth-of-type(1) input", "member")
+    await page.wait_for(f"{ROWS}.length === 3 && {ROWS}.every(a => a.startsWith('member.'))")
+    await console._screenshot(page, "audit-log")
+
+
 @pytest.mark.usefixtures("browser_available")
 async def test_connections_webhooks_and_api_keys_in_the_browser(
     settings: Settings, engine: AsyncEngine
@@ -174,5 +192,6 @@ async def test_connections_webhooks_and_api_keys_in_the_browser(
         await _connections(page, api, base, headers)
         await _webhooks(page, api, hook)
         await _members(page, api, base, headers)
+        await _audit_log(page)
         await _api_keys(page, api)
         assert await page.evaluate("window.__cspViolations") == []

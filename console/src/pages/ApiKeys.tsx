@@ -4,6 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, must } from "../api/client";
 import { when } from "../format";
+import { TableHead } from "../TableHead";
 
 // core/permissions.py's API_KEY_SCOPES
 const SCOPES = [
@@ -34,16 +35,7 @@ export default function ApiKeys() {
       <h1>API keys</h1>
       {keys.error && <p role="alert">{keys.error.message}</p>}
       <table className="table">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Prefix</th>
-            <th scope="col">Scopes</th>
-            <th scope="col">Created</th>
-            <th scope="col">Last used</th>
-            <th scope="col">Revoke</th>
-          </tr>
-        </thead>
+        <TableHead columns={["Name", "Prefix", "Scopes", "Created", "Last used", "Revoke"]} />
         <tbody>
           {keys.data?.items.map((key) => (
             <tr key={key.id}>

@@ -6,6 +6,7 @@ import { useState } from "react";
 import { useParams } from "react-router-dom";
 import { api, must, type Schemas } from "../api/client";
 import { when } from "../format";
+import { TableHead } from "../TableHead";
 
 type Integration = Schemas["IntegrationOut"];
 type Field = { name: string; value: string };
@@ -171,15 +172,7 @@ export default function Connections() {
       <h1>Connections</h1>
       {connections.error && <p role="alert">{connections.error.message}</p>}
       <table className="table">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Integration</th>
-            <th scope="col">Created</th>
-            <th scope="col">Test</th>
-            <th scope="col">Actions</th>
-          </tr>
-        </thead>
+        <TableHead columns={["Name", "Integration", "Created", "Test", "Actions"]} />
         <tbody>
           {connections.data?.items.map((c) => (
             <Row key={c.id} connection={c} workspaceId={workspaceId} integration={names.get(c.integrationId)} />

@@ -5,6 +5,7 @@ import { useState } from "react";
 import { useParams } from "react-router-dom";
 import { api, must, type Schemas } from "../api/client";
 import { when } from "../format";
+import { TableHead } from "../TableHead";
 
 type Role = Schemas["WorkspaceRole"];
 const ROLES: Role[] = ["OWNER", "ADMIN", "MEMBER", "VIEWER"];
@@ -74,14 +75,7 @@ export default function Members() {
       <h1>Members</h1>
       {members.error && <p role="alert">{members.error.message}</p>}
       <table className="table">
-        <thead>
-          <tr>
-            <th scope="col">Member</th>
-            <th scope="col">Role</th>
-            <th scope="col">Since</th>
-            <th scope="col">Remove</th>
-          </tr>
-        </thead>
+        <TableHead columns={["Member", "Role", "Since", "Remove"]} />
         <tbody>
           {members.data?.items.map((m) => (
             <Member key={m.userId} member={m} workspaceId={workspaceId} />
