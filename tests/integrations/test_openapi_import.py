@@ -322,61 +322,6 @@ async def test_an_imported_service_on_a_private_address_is_refused_by_the_egress
     assert "BlockedAddress" in json.dumps(execution["steps"]["list"]), execution["steps"]["list"]
 
 
-# YAML aliases nine deep, nine wide: a few hundred bytes that would expand to 387 million values
-LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]\n" for i in range(8)
-)
-BAD_DOCUMENTS = [
-    (LAUGHS, "document"),
-    (
-        {
-            "openapi": "3.0.0",
-            "info": {"title": "Shapeless", "version": "1"},
-            "paths": {"/a": {"get": {"parameters": {"name": "x"}, "responses": {}}}},
-        },
-        'paths["/a"].get.parameters',
-    ),
-    ("swagger: '2.0'\ninfo: {title: Old, version: '1'}\npaths: {}", "openapi"),
-    ("openapi: 3.0.0\ninfo: {title: Broken, version: '1'}\npaths: [unclosed", "document"),
-    (
-        {
-            "openapi": "3.0.0",
-            "info": {"title": "Typo", "version": "1"},
-            "paths": {"/a": {"get": {"responses": {"200": {"description": "ok"}}}}},
-            "components": {"schemas": {"Pet": {"properties": {"id": {"type": "int"}}}}},
-        },
-        "components.schemas.Pet.properties.id.type",
-    ),
-    (
-        {
-            "openapi": "3.0.0",
-            "info": {"title": "Unnamed", "version": "1"},
-            "paths": {"/pets/{id}": {"get": {"responses": {"200": {"description": "ok"}}}}},
-        },
-        'paths["/pets/{id}"].get.parameters',
-    ),
-    (
-        {
-            "openapi": "3.0.0",
-            "info": {"title": "Dangling", "version": "1"},
-            "paths": {
-                "/a": {"get": {"parameters": [{"$ref": "#/components/parameters/Nope"}], "responses": {}}}
-            },
-        },
-        'paths["/a"].get.parameters[0]["$ref"]',
-    ),
-]
-
-
-@pytest.mark.parametrize(("text", "path"), BAD_DOCUMENTS)
-async def test_a_bad_document_is_a_422_naming_its_json_path(
-    operator: Operator, text: str | dict[str, Any], path: str
-) -> None:
-    answer = await operator.import_(text)
-    assert answer.status_code == 422, answer.text
-    assert answer.json()["path"] == path, answer.json()
-
-
 async def test_only_an_instance_admin_imports_and_a_built_in_id_is_refused(
     operator: Operator,
 ) -> None:
