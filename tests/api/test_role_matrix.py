@@ -93,6 +93,7 @@ async def test_every_workspace_endpoint_follows_the_permission_matrix(
         ("POST", f"{w}/duplicate", None, "MEMBER"),
         ("POST", f"{base}/workflows/import", {"workflow": new_workflow}, "MEMBER"),
         ("POST", f"{w}/run", {"payload": {}}, "MEMBER"),
+        ("POST", f"{w}/steps/greet/test", {"context": {}}, "MEMBER"),  # a step of the draft, run alone
         ("GET", f"{w}/schedule", None, "VIEWER", 409),  # a MANUAL workflow has no schedule
         (
             "POST",
