@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from api.schemas.base import ApiModel
+from api.schemas.base import ApiModel, RequestBody
 from core.models import AuthType, TriggerType
 
 
@@ -65,7 +65,7 @@ class TemplateOut(ApiModel):
     updated_at: datetime
 
 
-class ServiceImport(ApiModel):
+class ServiceImport(RequestBody):
     """An OpenAPI 3 document to import as an integration (POST /integrations/import)."""
 
     document: str | dict[str, Any] = Field(
