@@ -34,7 +34,7 @@ BATON_TABLES = frozenset(
 )
 # Columns Baton adds to the seed's tables.
 BATON_COLUMNS: dict[str, frozenset[str]] = {
-    "connections": frozenset({"rate_limit"}),
+    "connections": frozenset({"rate_limit", "connected_as"}),
     "webhooks": frozenset({"signature_scheme"}),
     "step_executions": frozenset({"state", "step_key", "sequence"}),
     "workflows": frozenset({"key", "error_workflow_id", "concurrency", "priority", "strict_expressions"}),

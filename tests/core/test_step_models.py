@@ -47,13 +47,15 @@ NESTED: list[dict[str, Any]] = [
 def test_the_step_types_are_the_models_wire_names() -> None:
     assert sorted(STEP_TYPES) == sorted(
         ["action", "condition", "switch", "loop", "parallel", "delay", "approval", "set", "subworkflow",
-         "respond", "stop"]
+         "respond", "stop", "wait", "agent"]
     )  # fmt: skip
     assert len(STEP_MODELS) == len(STEP_TYPES)
     results = {str(m.model_fields["type"].default) for m in STEP_MODELS if m.can_be_result}
-    assert results == {"action", "set", "delay", "approval", "subworkflow", "respond", "loop", "parallel"}
+    assert results == {
+        "action", "set", "delay", "approval", "subworkflow", "respond", "loop", "parallel", "wait", "agent"
+    }  # fmt: skip
     timed = {str(m.model_fields["type"].default) for m in STEP_MODELS if m.times_itself}
-    assert timed == {"action", "approval", "subworkflow"}
+    assert timed == {"action", "approval", "subworkflow", "wait"}  # a wait's timeout is its own onTimeout
 
 
 def test_nested_steps_are_found_through_the_models_and_in_raw_json_alike() -> None:
