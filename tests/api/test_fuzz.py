@@ -2,7 +2,8 @@
 workspace owner: every operation gets generated cases that fit the schema and cases that break it (wrong
 types, missing fields, strings where numbers go, odd encodings), with the path's ids both real (the
 owner's workspace, workflow, execution, connection...) and made up. No answer may be a 5xx, and every 4xx
-must be in the documented error shape {"error", "detail", "path"}.
+must be in the documented error shape {"error", "detail", "path"} (the MCP server's in JSON-RPC's, as its
+protocol says).
 
 FUZZ_EXAMPLES (per operation and mode, default 16) sets the depth; the figures go to the chaos summary.
 """
@@ -33,6 +34,7 @@ from tests.chaos.test_api_crashes import ready
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "16"))
 pytestmark = pytest.mark.fuzz
+MCP = "/mcp"  # an MCP server (streamable HTTP): its 4xx are JSON-RPC errors, as the protocol says
 STREAMS = ("/events",)  # Server-Sent Event streams stay open: fuzzed with a short read timeout
 # JSON Python parses but Baton cannot keep: each answered 500 once (the security review's list), sent in
 # place of every top-level field of a generated body
@@ -117,6 +119,8 @@ def fuzz(base_url: str, headers: dict[str, str], ids: dict[str, str]) -> tuple[C
                 body = answer.json()
             except ValueError:
                 body = None
+            if label.endswith(MCP) and _json_rpc_error(body):
+                return  # the MCP server answers its protocol's errors (JSON-RPC), which its clients read
             if not (isinstance(body, dict) and {"error", "detail"} <= body.keys()):
                 problems.append(f"{label}: {answer.status_code} not in the error shape: {answer.text[:200]}")
 
@@ -194,12 +198,21 @@ def fuzz(base_url: str, headers: dict[str, str], ids: dict[str, str]) -> tuple[C
         real = {name: ids[name] for name in names if name in ids}
         label = f"{operation.method.upper()} {operation.path}"
         stream = operation.path.endswith(STREAMS)
-        # a manual run told to wait would wait out its timeout for the approval the workflow asks for
-        query = {"wait": False} if operation.path.endswith("/run") else None
+        # a manual run told to wait would wait out its timeout for the approval the workflow asks for, and so
+        # would a step tested alone (it answers when the step ends, or at its timeoutSeconds)
+        query: dict[str, Any] | None = None
+        if operation.path.endswith("/run"):
+            query = {"wait": False}
+        elif operation.path.endswith("/test"):
+            query = {"timeoutSeconds": 1}
         cases(
             operation.as_strategy(GenerationMode.POSITIVE, path_parameters=real, query=query), label, stream
         )
-        cases(operation.as_strategy(GenerationMode.NEGATIVE, path_parameters=real), label, stream)
+        # (a broken case of the step test keeps the short wait: it is the body or the path that breaks)
+        broken = query if operation.path.endswith("/test") else None
+        cases(
+            operation.as_strategy(GenerationMode.NEGATIVE, path_parameters=real, query=broken), label, stream
+        )
         cases(operation.as_strategy(GenerationMode.POSITIVE, query=query), label, stream)
         if not stream and operation.method.upper() != "DELETE":
             hostile_cases(
@@ -236,3 +249,14 @@ async def test_generated_requests_to_every_endpoint_get_no_5xx_and_documented_er
     assert seen["hostile 4xx"] >= 200, seen  # the hostile values went to every body and number
     assert "Traceback" not in log, log[-3000:]
     assert uuid.UUID(ids["workspace_id"])  # the real ids were used
+
+
+def _json_rpc_error(body: Any) -> bool:
+    """A JSON-RPC 2.0 error answer: {"jsonrpc": "2.0", "id", "error": {"code": int, "message": str}}."""
+    error = body.get("error") if isinstance(body, dict) else None
+    return (
+        isinstance(error, dict)
+        and body.get("jsonrpc") == "2.0"
+        and isinstance(error.get("code"), int)
+        and isinstance(error.get("message"), str)
+    )
