@@ -157,8 +157,15 @@ async def test_a_run_reset_in_temporal_goes_on_and_ends_as_it_runs(
     execution_id = await studio.start(workflow_id)
     assert await studio.until(execution_id, lambda e: "nap" in e["steps"]) is not None
     handle = temporal_client.get_workflow_handle(run_workflow_id(execution_id))
-    history = [event async for event in handle.fetch_history_events()]
-    first_task_done = next(e for e in history if e.HasField("workflow_task_completed_event_attributes"))
+
+    async def first_task_completed() -> Any:
+        # the step's row is written during the first workflow task: its completion reaches the history
+        # a moment later (under load, after the row)
+        history = [event async for event in handle.fetch_history_events()]
+        return next((e for e in history if e.HasField("workflow_task_completed_event_attributes")), None)
+
+    first_task_done = await eventually(first_task_completed, timeout=20)
+    assert first_task_done is not None, "the run's first workflow task never completed"
     await temporal_client.workflow_service.reset_workflow_execution(
         ResetWorkflowExecutionRequest(
             namespace=temporal_client.namespace,
