@@ -77,9 +77,26 @@ def _unb64(text: str) -> bytes:
     return raw
 
 
-def _mac(secret: str, payload: bytes) -> bytes:
-    key = hashlib.sha256(LINK_PURPOSE + secret.encode()).digest()
+def _mac(secret: str, payload: bytes, purpose: bytes = LINK_PURPOSE) -> bytes:
+    key = hashlib.sha256(purpose + secret.encode()).digest()
     return hmac.new(key, payload, hashlib.sha256).digest()
+
+
+def sealed(secret: str, payload: bytes, purpose: bytes = LINK_PURPOSE) -> str:
+    """`payload.signature`, both unpadded base64url, the HMAC keyed by `purpose` and the secret: the token
+    of a signed link (approval links here, resume URLs in core.runs.resume_links)."""
+    return f"{_b64(payload)}.{_b64(_mac(secret, payload, purpose))}"
+
+
+def unsealed(secret: str, token: str, purpose: bytes = LINK_PURPOSE) -> bytes:
+    """The payload of a `sealed` token; ValueError when it is damaged or its signature is not ours."""
+    encoded, dot, signature = token.partition(".")
+    if not dot:
+        raise ValueError("no signature")
+    payload = _unb64(encoded)
+    if not hmac.compare_digest(_unb64(signature), _mac(secret, payload, purpose)):
+        raise ValueError("bad signature")
+    return payload
 
 
 def link_token(secret: str, link: ApprovalLink) -> str:
@@ -89,20 +106,13 @@ def link_token(secret: str, link: ApprovalLink) -> str:
         "a" if link.approved else "r",
         str(int(link.expires_at.timestamp())),
     ]
-    payload = "|".join(parts if link.call is None else [*parts, str(link.call)]).encode()
-    return f"{_b64(payload)}.{_b64(_mac(secret, payload))}"
+    return sealed(secret, "|".join(parts if link.call is None else [*parts, str(link.call)]).encode())
 
 
 def read_link(secret: str, token: str, now: datetime | None = None) -> ApprovalLink:
     """The link a token stands for; InvalidLink when it is forged, damaged or expired."""
     try:
-        encoded, dot, signature = token.partition(".")
-        if not dot:
-            raise ValueError("no signature")
-        payload = _unb64(encoded)
-        if not hmac.compare_digest(_unb64(signature), _mac(secret, payload)):
-            raise ValueError("bad signature")
-        execution_id, step_id, decision, expires, *rest = payload.decode().split("|")
+        execution_id, step_id, decision, expires, *rest = unsealed(secret, token).decode().split("|")
         expires_at = datetime.fromtimestamp(int(expires), UTC)
         if len(rest) > 1 or (rest and not rest[0].isdigit()):
             raise ValueError("not a call number")

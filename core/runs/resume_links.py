@@ -11,7 +11,6 @@ URL in what it sends and back in what it answers (core.runs.approval_links.RunLi
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.errors import Conflict, NotFound
 from core.redis_keys import RedisKeys
-from core.runs.approval_links import LONGEST_LINK, _b64, _stand_in_seal, _unb64
+from core.runs.approval_links import LONGEST_LINK, _stand_in_seal, sealed, unsealed
 from core.runs.events import RunEvents
 from core.runs.waits import Event
 
@@ -55,26 +54,14 @@ class ResumeUrlRequest:
     execution_id: str
 
 
-def _mac(secret: str, payload: bytes) -> bytes:
-    key = hashlib.sha256(PURPOSE + secret.encode()).digest()
-    return hmac.new(key, payload, hashlib.sha256).digest()
-
-
 def resume_token(secret: str, execution_id: str, expires_at: datetime) -> str:
-    payload = f"{execution_id}|{int(expires_at.timestamp())}".encode()
-    return f"{_b64(payload)}.{_b64(_mac(secret, payload))}"
+    return sealed(secret, f"{execution_id}|{int(expires_at.timestamp())}".encode(), PURPOSE)
 
 
 def read_resume_token(secret: str, token: str, now: datetime | None = None) -> str:
     """The execution a token resumes; InvalidResumeUrl when it is forged, damaged or expired."""
     try:
-        encoded, dot, signature = token.partition(".")
-        if not dot:
-            raise ValueError("no signature")
-        payload = _unb64(encoded)
-        if not hmac.compare_digest(_unb64(signature), _mac(secret, payload)):
-            raise ValueError("bad signature")
-        execution_id, expires = payload.decode().split("|")
+        execution_id, expires = unsealed(secret, token, PURPOSE).decode().split("|")
         expires_at = datetime.fromtimestamp(int(expires), UTC)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidResumeUrl("this resume URL is not valid") from exc
