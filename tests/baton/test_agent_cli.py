@@ -4,7 +4,6 @@ and the tool is called with them."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -12,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from baton.seeding import seed
 from core.settings import Settings
 from tests.api.conftest import served_api
-from tests.baton.test_runs_cli import baton, final_status, ops_workspace
+from tests.baton.test_runs_cli import approvals_listing, baton, final_status, ops_workspace
 from tests.engine import Engine
 from tests.http_server import Reply, ScriptedServer
 from tests.integrations.agent_flows import CHAT, STATUS_FLOW, model_turns, sent, support_agent
@@ -59,11 +58,7 @@ async def test_an_agents_tool_call_approved_from_the_terminal_with_edited_argume
             code, out = await baton(config, "login", "--url", str(api.base_url), "--token", key)
             assert code == 0, out
 
-            for _ in range(150):  # until the agent asks to refund
-                code, out = await baton(config, "approvals", "list")
-                if run["id"] in out:
-                    break
-                await asyncio.sleep(0.2)
+            out = await approvals_listing(config, run["id"], 150)  # it reached its step
             assert 'calls refund with {"amount": 50, "orderId": "A-1"}' in out
 
             code, out = await baton(

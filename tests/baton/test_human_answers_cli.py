@@ -4,12 +4,11 @@ with them."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from core.settings import Settings
 from tests.api.conftest import served_api
-from tests.baton.test_runs_cli import baton, final_status, ops_workspace
+from tests.baton.test_runs_cli import approvals_listing, baton, final_status, ops_workspace
 from tests.engine import Engine
 from tests.integrations.test_human_answers import FIELDS, human
 
@@ -33,11 +32,7 @@ async def test_a_choice_and_values_given_from_the_terminal(
         code, out = await baton(config, "login", "--url", str(api.base_url), "--token", key)
         assert code == 0, out
 
-        for _ in range(100):  # until the run reaches its step
-            code, out = await baton(config, "approvals", "list")
-            if run["id"] in out:
-                break
-            await asyncio.sleep(0.2)
+        out = await approvals_listing(config, run["id"])  # it reached its step
         assert "choose one (--choice): refund, replace" in out
         assert "--value amount=... (number, required)" in out
 

@@ -36,6 +36,17 @@ async def baton(config: Path, *args: str, timeout: float = 60) -> tuple[int, str
     return process.returncode or 0, out.decode()
 
 
+async def approvals_listing(config: Path, execution_id: str, tries: int = 100) -> str:
+    """`baton approvals list` once it lists the run (it reached its approval), else its last output."""
+    out = ""
+    for _ in range(tries):
+        code, out = await baton(config, "approvals", "list")
+        if execution_id in out:
+            break
+        await asyncio.sleep(0.2)
+    return out
+
+
 async def ops_workspace(
     api: httpx.AsyncClient, scopes: list[str]
 ) -> tuple[dict[str, str], dict[str, Any], str]:
