@@ -15,19 +15,16 @@ the link in what it sends (`RunLinks.reveal`) and back in what it answers (`RunL
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from core.errors import NotFound
+from core.runs.resume_links import reveal_resume_urls
+from core.runs.signed_links import LONGEST_LINK, _stand_in_seal, sealed, unsealed
 
-LINK_PURPOSE = b"baton approval link v1"
-STAND_IN_PURPOSE = b"baton approval link stand-in v1"
 STAND_IN_PREFIX = "approval-link."
 # Characters a URL keeps as they are (a stand-in put through `urlencode` still reads); bounded, no nesting:
 # linear on any text.
@@ -35,7 +32,6 @@ STAND_IN = re.compile(
     r"approval-link\.(approve|reject)\.([a-z][a-z0-9_]{0,63})(?:-([0-9]{1,6}))?\.([0-9]{1,12})\."
     r"([A-Za-z0-9_-]{22})"
 )
-LONGEST_LINK = timedelta(days=30)  # an approval without a deadline: its links still expire
 LINK_PATH = "/api/v1/approval-links/"
 
 
@@ -56,47 +52,6 @@ class ApprovalLink:
     def subject(self) -> str:
         """What the pair decides: the step, or the step's call (`chat-3`)."""
         return self.step_id if self.call is None else f"{self.step_id}-{self.call}"
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-# Unpadded base64url, nothing else: the lenient decoder skips stray characters and stops at padding, so a
-# valid link with anything appended (markup included) would still read as valid.
-B64URL = re.compile(r"[A-Za-z0-9_-]*")
-
-
-def _unb64(text: str) -> bytes:
-    if B64URL.fullmatch(text) is None or len(text) % 4 == 1:
-        raise ValueError("not unpadded base64url")
-    padded = (text + "=" * (-len(text) % 4)).translate(str.maketrans("-_", "+/"))
-    raw = binascii.a2b_base64(padded, strict_mode=True)
-    if _b64(raw) != text:  # the unused low bits of the last character must be zero: one spelling per value
-        raise ValueError("not canonical base64url")
-    return raw
-
-
-def _mac(secret: str, payload: bytes, purpose: bytes = LINK_PURPOSE) -> bytes:
-    key = hashlib.sha256(purpose + secret.encode()).digest()
-    return hmac.new(key, payload, hashlib.sha256).digest()
-
-
-def sealed(secret: str, payload: bytes, purpose: bytes = LINK_PURPOSE) -> str:
-    """`payload.signature`, both unpadded base64url, the HMAC keyed by `purpose` and the secret: the token
-    of a signed link (approval links here, resume URLs in core.runs.resume_links)."""
-    return f"{_b64(payload)}.{_b64(_mac(secret, payload, purpose))}"
-
-
-def unsealed(secret: str, token: str, purpose: bytes = LINK_PURPOSE) -> bytes:
-    """The payload of a `sealed` token; ValueError when it is damaged or its signature is not ours."""
-    encoded, dot, signature = token.partition(".")
-    if not dot:
-        raise ValueError("no signature")
-    payload = _unb64(encoded)
-    if not hmac.compare_digest(_unb64(signature), _mac(secret, payload, purpose)):
-        raise ValueError("bad signature")
-    return payload
 
 
 def link_token(secret: str, link: ApprovalLink) -> str:
@@ -142,11 +97,6 @@ def sibling(secret: str, link: ApprovalLink) -> str:
     return link_token(secret, replace(link, approved=not link.approved))
 
 
-def _stand_in_seal(secret: str, execution_id: str, text: str) -> str:
-    key = hashlib.sha256(STAND_IN_PURPOSE + secret.encode()).digest()
-    return _b64(hmac.new(key, f"{execution_id}|{text}".encode(), hashlib.sha256).digest()[:16])
-
-
 def stand_in(secret: str, link: ApprovalLink) -> str:
     """What the run holds for a link: names the decision and the step (readable in a row), not usable."""
     text = f"{STAND_IN_PREFIX}{'approve' if link.approved else 'reject'}.{link.subject}"
@@ -180,7 +130,6 @@ class RunLinks:
         sealed by Baton, stays as it is), and these RunLinks knowing them to hide them again."""
         # the run's resume URL's stand-in too (core.runs.resume_links imports this module)
         from core.runs.resume_links import STAND_IN_PREFIX as RESUME_STAND_IN_PREFIX
-        from core.runs.resume_links import reveal_resume_urls
 
         if self.execution_id is None:
             return value, self

@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.errors import Conflict, NotFound
 from core.redis_keys import RedisKeys
-from core.runs.approval_links import LONGEST_LINK, _stand_in_seal, sealed, unsealed
 from core.runs.events import RunEvents
+from core.runs.signed_links import LONGEST_LINK, _stand_in_seal, sealed, unsealed
 from core.runs.waits import Event
 
 PURPOSE = b"baton resume url v1"
